@@ -1,0 +1,173 @@
+/**
+ * @module app
+ * Builds Wharf: opens the store, runs migrations, wires the services and registers the HTTP
+ * routes. It never listens; `main.ts` (and the tests) decide where to serve it.
+ *
+ * Request pipeline for `/api/v3`: request id → API-version check → credentials (401 on bad ones)
+ * → rate limit (403 once exhausted) → route (access check → service → serializer) → ETag/304.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { createBlobStore } from './blobs/create-blob-store.ts';
+import type { BlobStore } from './blobs/blob-store.ts';
+import type { WharfConfig } from './config/config.ts';
+import type { AppContext } from './context.ts';
+import { openDatabase } from './db/dialect.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { ForbiddenError } from './domain/errors.ts';
+import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
+import { resolvePrincipal } from './http/auth.ts';
+import { errorHandler, sendError } from './http/errors.ts';
+import { gitHttpRoutes } from './http/git-http.ts';
+import { registerJsonParser } from './http/json-body.ts';
+import { consume, peek, rateHeaders, refund } from './http/rate-limit.ts';
+import './http/request-context.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { gitDataRoutes } from './http/routes/git-data.ts';
+import { metaRoutes } from './http/routes/meta.ts';
+import { repositoryRoutes } from './http/routes/repositories.ts';
+import { userRoutes } from './http/routes/users.ts';
+import { requestUrls } from './http/urls.ts';
+import { ensureBootstrapAdmin } from './services/accounts.ts';
+import { PushListeners } from './services/push-events.ts';
+import { features } from './features.ts';
+
+export interface BuildOptions {
+  logger?: Logger;
+  blobStore?: BlobStore;
+}
+
+export interface Wharf {
+  app: FastifyInstance;
+  ctx: AppContext;
+  /** Stops background work, closes the server (letting in-flight requests finish) and the store. */
+  close(): Promise<void>;
+}
+
+function makeRequestId(): string {
+  // GitHub's request ids look like `0681:23DC:3690DD:57E9DF:62D635A5`.
+  const hex = randomBytes(10).toString('hex').toUpperCase();
+  return `${hex.slice(0, 4)}:${hex.slice(4, 8)}:${hex.slice(8, 14)}:${hex.slice(14, 20)}`;
+}
+
+/** Routes under `/api/v3` that do not count against the rate limit. */
+const UNCOUNTED = new Set(['/rate_limit']);
+
+export async function buildApp(config: WharfConfig, options: BuildOptions = {}): Promise<Wharf> {
+  const log = options.logger ?? pino({ level: config.logLevel });
+  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(config.repositoriesDir, { recursive: true });
+  const handle = openDatabase(config.databaseUrl);
+  await migrateToLatest(handle);
+
+  const ctx: AppContext = {
+    config,
+    db: handle.db,
+    dbKind: handle.kind,
+    blobs: options.blobStore ?? createBlobStore(config),
+    log,
+    pushListeners: new PushListeners(),
+  };
+  await ensureBootstrapAdmin(ctx);
+
+  const https = config.tls ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } : null;
+  const app = Fastify({
+    loggerInstance: log,
+    ...(https ? { https } : {}),
+    trustProxy: config.trustProxy,
+    routerOptions: { maxParamLength: 4096, ignoreDuplicateSlashes: true },
+    bodyLimit: config.maxJsonBodySize,
+    genReqId: makeRequestId,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    // An idle socket (a client that stops sending mid-request) is dropped after two minutes;
+    // long uploads that keep sending are not cut off.
+    connectionTimeout: 120_000,
+    keepAliveTimeout: 5_000,
+    requestTimeout: 0,
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest('principal', null);
+  app.decorateRequest('rate', null);
+  app.decorateRequest('urls', null as never);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'));
+  app.addHook('onRequest', async (request) => {
+    request.urls = requestUrls(config, request);
+  });
+
+  await app.register(
+    async (api) => {
+      registerJsonParser(api);
+      api.addHook('onRequest', async (request, reply) => {
+        setCommonHeaders(request, reply);
+        checkApiVersion(request);
+        request.principal = await resolvePrincipal(ctx, request);
+        setCommonHeaders(request, reply);
+        await countRequest(ctx, request, reply);
+      });
+      api.addHook('onSend', async (request, reply, payload) => {
+        const result = applyEtag(request, reply, payload);
+        if (reply.statusCode === 304 && request.rate) await refund(ctx, request.rate);
+        return result;
+      });
+      metaRoutes(api, ctx);
+      userRoutes(api, ctx);
+      adminRoutes(api, ctx);
+      repositoryRoutes(api, ctx);
+      gitDataRoutes(api, ctx);
+      for (const feature of features) feature.api?.(api, ctx);
+    },
+    { prefix: '/api/v3' },
+  );
+
+  await app.register(async (uploads) => {
+    uploads.addHook('onRequest', async (request, reply) => {
+      setCommonHeaders(request, reply);
+      reply.header('cache-control', 'no-cache');
+      request.principal = await resolvePrincipal(ctx, request);
+    });
+    for (const feature of features) feature.uploads?.(uploads, ctx);
+  }, { prefix: '/api/uploads' });
+
+  await app.register(async (gitApp) => gitHttpRoutes(gitApp, ctx));
+
+  await app.register(async (web) => {
+    registerJsonParser(web);
+    for (const feature of features) feature.web?.(web, ctx);
+  });
+
+  for (const feature of features) await feature.start?.(ctx);
+
+  return {
+    app,
+    ctx,
+    async close() {
+      for (const feature of features) await feature.stop?.(ctx);
+      await app.close();
+      await handle.close();
+    },
+  };
+}
+
+async function countRequest(ctx: AppContext, request: FastifyRequest, reply: import('fastify').FastifyReply): Promise<void> {
+  if (!ctx.config.rateLimit.enabled) return;
+  const route = request.url.replace(/^\/api\/v3/, '').split('?')[0] ?? '';
+  if (UNCOUNTED.has(route)) {
+    reply.headers(rateHeaders(await peek(ctx, request.principal, request.ip)));
+    return;
+  }
+  const state = await consume(ctx, request.principal, request.ip);
+  request.rate = state;
+  reply.headers(rateHeaders(state));
+  if (state.used > state.limit) {
+    reply.header('retry-after', String(Math.max(1, state.reset - Math.floor(Date.now() / 1000))));
+    const who = request.principal ? `user ID ${request.principal.user.id}` : request.ip;
+    const hint = request.principal ? '' : " (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)";
+    throw new ForbiddenError(`API rate limit exceeded for ${who}.${hint}`);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * @module blobs/fs-blob-store
+ * Blobs as files under one directory: `ab/cd/<sha256>`. A write goes to `tmp/` first, is hashed
+ * and fsynced, then renamed into place (and the directory fsynced), so a crash leaves either the
+ * whole blob or a temporary file the sweeper removes.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  BlobSizeMismatchError,
+  BlobStorageFullError,
+  BlobTooLargeError,
+  type BlobInfo,
+  type BlobStore,
+  type ByteRange,
+  type PutOptions,
+  type StoredBlob,
+} from './blob-store.ts';
+
+const KEY = /^[0-9a-f]{64}$/;
+
+async function fsyncPath(p: string): Promise<void> {
+  const handle = await open(p, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly capabilities = { presign: false };
+  readonly #root: string;
+  readonly #tmp: string;
+
+  constructor(root: string) {
+    this.#root = path.resolve(root);
+    this.#tmp = path.join(this.#root, 'tmp');
+  }
+
+  /** The file of a key; keys are validated so no value can escape the root. */
+  pathOf(key: string): string {
+    if (!KEY.test(key)) throw new Error(`invalid blob key ${JSON.stringify(key)}`);
+    return path.join(this.#root, key.slice(0, 2), key.slice(2, 4), key);
+  }
+
+  async put(source: Readable, options: PutOptions = {}): Promise<StoredBlob> {
+    await mkdir(this.#tmp, { recursive: true });
+    const tmpFile = path.join(this.#tmp, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const { maxSize, expectedSize } = options;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (maxSize !== undefined && size > maxSize) return done(new BlobTooLargeError(`blob larger than ${maxSize} bytes`));
+        if (expectedSize !== undefined && size > expectedSize) return done(new BlobSizeMismatchError(`body longer than ${expectedSize} bytes`));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(tmpFile, { flags: 'wx' }), { signal: options.signal });
+      if (expectedSize !== undefined && size !== expectedSize) {
+        throw new BlobSizeMismatchError(`body has ${size} bytes, expected ${expectedSize}`);
+      }
+      await fsyncPath(tmpFile);
+      const key = hash.digest('hex');
+      const final = this.pathOf(key);
+      await mkdir(path.dirname(final), { recursive: true });
+      await rename(tmpFile, final); // same content under the same name: replacing is harmless
+      await fsyncPath(path.dirname(final));
+      return { key, size, sha256: key };
+    } catch (err) {
+      await rm(tmpFile, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC' || (err as NodeJS.ErrnoException).code === 'EDQUOT') {
+        throw new BlobStorageFullError('no space left for the blob');
+      }
+      throw err;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.pathOf(key);
+    // Open first so a missing blob is an error here, not an 'error' event later.
+    const handle = await open(file, 'r');
+    return createReadStream('', { fd: handle.fd, start: range?.start, end: range?.end, autoClose: true });
+  }
+
+  async stat(key: string): Promise<BlobInfo | null> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return { key, size: s.size, modifiedAt: s.mtime };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    const level = async (dir: string) => {
+      try {
+        return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory() && /^[0-9a-f]{2}$/.test(d.name));
+      } catch {
+        return [];
+      }
+    };
+    for (const a of await level(this.#root)) {
+      for (const b of await level(path.join(this.#root, a.name))) {
+        const dir = path.join(this.#root, a.name, b.name);
+        for (const name of await readdir(dir)) {
+          if (!KEY.test(name)) continue;
+          const s = await stat(path.join(dir, name)).catch(() => null);
+          if (s) yield { key: name, size: s.size, modifiedAt: s.mtime };
+        }
+      }
+    }
+  }
+
+  async cleanTemporary(olderThanMs: number): Promise<number> {
+    let removed = 0;
+    const names = await readdir(this.#tmp).catch(() => [] as string[]);
+    for (const name of names) {
+      const file = path.join(this.#tmp, name);
+      const s = await stat(file).catch(() => null);
+      if (s && Date.now() - s.mtimeMs > olderThanMs) {
+        await rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

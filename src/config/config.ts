@@ -1,0 +1,176 @@
+/**
+ * @module config
+ * Wharf's typed configuration: defaults, an optional TOML file, then `WHARF_*` environment
+ * variables (the environment wins). The result is validated once and frozen; nothing else in
+ * the code base reads `process.env`.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+
+export interface RateLimitConfig {
+  /** GHES ships with rate limiting off; github.com has it on. Wharf defaults to on. */
+  enabled: boolean;
+  /** Requests per window for authenticated callers (per token's user). */
+  authenticated: number;
+  /** Requests per window for anonymous callers (per client address). */
+  anonymous: number;
+  /** Window length in seconds (GitHub: one hour). */
+  windowSeconds: number;
+}
+
+export interface TlsConfig {
+  cert: string;
+  key: string;
+}
+
+export interface WharfConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Public base URL (scheme, host, port, optional path prefix) used in every URL Wharf returns. */
+  externalUrl: string | null;
+  /** Trust X-Forwarded-Proto/Host from a reverse proxy when deriving URLs and client addresses. */
+  trustProxy: boolean;
+  /** `sqlite:` path, or a `postgres://` URL. */
+  databaseUrl: string;
+  blobStore: 'fs';
+  blobDir: string;
+  repositoriesDir: string;
+  adminLogin: string;
+  adminToken: string | null;
+  rateLimit: RateLimitConfig;
+  /** Largest asset accepted, in bytes. GitHub: 2 GiB. */
+  maxAssetSize: number;
+  /** Largest JSON request body accepted, in bytes. */
+  maxJsonBodySize: number;
+  logLevel: string;
+  tls: TlsConfig | null;
+  /** Graceful shutdown: how long in-flight requests may run after SIGTERM. */
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  dataDir: './data',
+  adminLogin: 'admin',
+  maxAssetSize: 2 * 1024 * 1024 * 1024,
+  maxJsonBodySize: 1024 * 1024,
+  logLevel: 'info',
+  rateLimit: { enabled: true, authenticated: 5000, anonymous: 60, windowSeconds: 3600 },
+  shutdownGraceMs: 30_000,
+};
+
+/** Keys accepted in the TOML file, mirroring the environment names without the prefix. */
+type FileConfig = Record<string, unknown>;
+
+function readConfigFile(file: string): FileConfig {
+  try {
+    return parseToml(readFileSync(file, 'utf8')) as FileConfig;
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+function pick(env: Env, file: FileConfig, envName: string, fileKey: string): string | undefined {
+  const fromEnv = env[envName];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const fromFile = file[fileKey];
+  if (fromFile === undefined || fromFile === null) return undefined;
+  return String(fromFile);
+}
+
+function toInt(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${value}"`);
+  return n;
+}
+
+function toBool(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const v = value.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+function normalizeExternalUrl(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`WHARF_EXTERNAL_URL must be an absolute URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('WHARF_EXTERNAL_URL must use http or https');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Builds the configuration from the environment (and `WHARF_CONFIG`, a TOML file). */
+export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfig> = {}): WharfConfig {
+  const fileName = env.WHARF_CONFIG;
+  const file = fileName ? readConfigFile(fileName) : {};
+  const dataDir = path.resolve(pick(env, file, 'WHARF_DATA_DIR', 'data_dir') ?? DEFAULTS.dataDir);
+  const tlsCert = pick(env, file, 'WHARF_TLS_CERT', 'tls_cert');
+  const tlsKey = pick(env, file, 'WHARF_TLS_KEY', 'tls_key');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError('WHARF_TLS_CERT and WHARF_TLS_KEY must be given together');
+  }
+  const blobStore = pick(env, file, 'WHARF_BLOB_STORE', 'blob_store') ?? 'fs';
+  if (blobStore !== 'fs') throw new ConfigError(`WHARF_BLOB_STORE "${blobStore}" is not supported (use "fs")`);
+
+  const config: WharfConfig = {
+    host: pick(env, file, 'WHARF_HOST', 'host') ?? DEFAULTS.host,
+    port: toInt('WHARF_PORT', pick(env, file, 'WHARF_PORT', 'port'), DEFAULTS.port),
+    dataDir,
+    externalUrl: normalizeExternalUrl(pick(env, file, 'WHARF_EXTERNAL_URL', 'external_url')),
+    trustProxy: toBool('WHARF_TRUST_PROXY', pick(env, file, 'WHARF_TRUST_PROXY', 'trust_proxy'), false),
+    databaseUrl: pick(env, file, 'WHARF_DATABASE_URL', 'database_url') ?? `sqlite:${path.join(dataDir, 'wharf.db')}`,
+    blobStore: 'fs',
+    blobDir: path.join(dataDir, 'blobs'),
+    repositoriesDir: path.join(dataDir, 'repositories'),
+    adminLogin: pick(env, file, 'WHARF_ADMIN_LOGIN', 'admin_login') ?? DEFAULTS.adminLogin,
+    adminToken: pick(env, file, 'WHARF_ADMIN_TOKEN', 'admin_token') ?? null,
+    rateLimit: {
+      enabled: toBool('WHARF_RATE_LIMIT', pick(env, file, 'WHARF_RATE_LIMIT', 'rate_limit'), DEFAULTS.rateLimit.enabled),
+      authenticated: toInt(
+        'WHARF_RATE_LIMIT_AUTHENTICATED',
+        pick(env, file, 'WHARF_RATE_LIMIT_AUTHENTICATED', 'rate_limit_authenticated'),
+        DEFAULTS.rateLimit.authenticated,
+        1,
+      ),
+      anonymous: toInt(
+        'WHARF_RATE_LIMIT_ANONYMOUS',
+        pick(env, file, 'WHARF_RATE_LIMIT_ANONYMOUS', 'rate_limit_anonymous'),
+        DEFAULTS.rateLimit.anonymous,
+        1,
+      ),
+      windowSeconds: toInt(
+        'WHARF_RATE_LIMIT_WINDOW',
+        pick(env, file, 'WHARF_RATE_LIMIT_WINDOW', 'rate_limit_window'),
+        DEFAULTS.rateLimit.windowSeconds,
+        1,
+      ),
+    },
+    maxAssetSize: toInt('WHARF_MAX_ASSET_SIZE', pick(env, file, 'WHARF_MAX_ASSET_SIZE', 'max_asset_size'), DEFAULTS.maxAssetSize, 1),
+    maxJsonBodySize: toInt(
+      'WHARF_MAX_JSON_BODY',
+      pick(env, file, 'WHARF_MAX_JSON_BODY', 'max_json_body'),
+      DEFAULTS.maxJsonBodySize,
+      1024,
+    ),
+    logLevel: pick(env, file, 'WHARF_LOG_LEVEL', 'log_level') ?? DEFAULTS.logLevel,
+    tls: tlsCert && tlsKey ? { cert: path.resolve(tlsCert), key: path.resolve(tlsKey) } : null,
+    shutdownGraceMs: toInt('WHARF_SHUTDOWN_GRACE_MS', pick(env, file, 'WHARF_SHUTDOWN_GRACE_MS', 'shutdown_grace_ms'), DEFAULTS.shutdownGraceMs),
+    ...overrides,
+  };
+  return Object.freeze({ ...config, rateLimit: Object.freeze({ ...config.rateLimit }) });
+}

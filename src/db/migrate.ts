@@ -1,0 +1,24 @@
+/**
+ * @module db/migrate
+ * Runs the schema migrations in order; a fresh data directory and an old one both end up current.
+ * Migrations are listed here statically (not discovered on disk) so a bundled build needs no globbing.
+ */
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { DatabaseHandle } from './dialect.ts';
+import * as initial from './migrations/001-initial.ts';
+
+function migrations(handle: DatabaseHandle): Record<string, Migration> {
+  return {
+    '001-initial': { up: (db) => initial.up(db, handle.kind), down: (db) => initial.down(db) },
+  };
+}
+
+export async function migrateToLatest(handle: DatabaseHandle): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(handle) };
+  const migrator = new Migrator({ db: handle.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * @module db/repos/tokens-repo
+ * SQL for access tokens. Only hashes are stored; lookups go by hash through a unique index.
+ */
+import type { Kysely } from 'kysely';
+import type { Account, Database, Token } from '../schema.ts';
+
+export interface NewTokenRow {
+  userId: number;
+  hash: string;
+  lastEight: string;
+  scopes: string[];
+  note: string | null;
+  expiresAt: string | null;
+  now: string;
+}
+
+export async function insertToken(db: Kysely<Database>, row: NewTokenRow): Promise<Token> {
+  return db
+    .insertInto('tokens')
+    .values({
+      user_id: row.userId,
+      token_hash: row.hash,
+      token_last_eight: row.lastEight,
+      scopes: row.scopes.join(' '),
+      note: row.note,
+      created_at: row.now,
+      expires_at: row.expiresAt,
+      revoked_at: null,
+      last_used_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findTokenWithUser(db: Kysely<Database>, hash: string): Promise<{ token: Token; user: Account } | undefined> {
+  const token = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+  if (!token) return undefined;
+  const user = await db.selectFrom('accounts').selectAll().where('id', '=', token.user_id).executeTakeFirst();
+  return user ? { token, user } : undefined;
+}
+
+export async function revokeToken(db: Kysely<Database>, id: number, now: string): Promise<boolean> {
+  const res = await db.updateTable('tokens').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export async function listTokensForUser(db: Kysely<Database>, userId: number): Promise<Token[]> {
+  return db.selectFrom('tokens').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+}
+
+export async function touchToken(db: Kysely<Database>, id: number, now: string): Promise<void> {
+  await db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+}

@@ -1,0 +1,143 @@
+/**
+ * @module db/schema
+ * The `Database` interface Kysely types every query with. Runtime value conventions, shared by
+ * SQLite and PostgreSQL so that one code path serves both:
+ * - timestamps are ISO-8601 UTC text with whole seconds (`2024-01-02T03:04:05Z`);
+ * - booleans are integers 0/1;
+ * - 64-bit counts and sizes arrive as JS numbers (the pg driver is told to parse int8).
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export type AccountType = 'User' | 'Organization';
+
+export interface AccountsTable {
+  id: Generated<number>;
+  login: string;
+  /** Lower-cased login: logins are unique case-insensitively, as on GitHub. */
+  login_lower: string;
+  type: AccountType;
+  name: string | null;
+  email: string | null;
+  site_admin: number;
+  /** Set on suspended users; they cannot authenticate. */
+  suspended_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrgMembersTable {
+  org_id: number;
+  user_id: number;
+  role: 'admin' | 'member';
+}
+
+export interface TokensTable {
+  id: Generated<number>;
+  user_id: number;
+  /** sha256 hex of the token: the token itself is never stored. */
+  token_hash: string;
+  /** The last eight characters, to tell tokens apart in listings. */
+  token_last_eight: string;
+  /** Space-separated OAuth scopes. */
+  scopes: string;
+  note: string | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface RepositoriesTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string;
+  name_lower: string;
+  description: string | null;
+  homepage: string | null;
+  private: number;
+  default_branch: string;
+  /** The release currently designated latest (make_latest), or null to fall back to the legacy rule. */
+  latest_release_id: number | null;
+  created_at: string;
+  updated_at: string;
+  pushed_at: string | null;
+}
+
+export type Permission = 'pull' | 'triage' | 'push' | 'maintain' | 'admin';
+
+export interface CollaboratorsTable {
+  repository_id: number;
+  user_id: number;
+  permission: Permission;
+  created_at: string;
+}
+
+export interface ReleasesTable {
+  id: Generated<number>;
+  repository_id: number;
+  tag_name: string;
+  /** tag_name while published, null while a draft: the unique key that lets drafts share tags. */
+  published_tag: string | null;
+  target_commitish: string;
+  name: string | null;
+  body: string | null;
+  draft: number;
+  prerelease: number;
+  immutable: number;
+  author_id: number;
+  /** 20 lowercase hex characters used in a draft's `untagged-…` URLs. */
+  untagged_key: string;
+  /** Date of the commit the release points at (GitHub's `created_at`), or creation time for drafts without a commit. */
+  created_at: string;
+  published_at: string | null;
+  updated_at: string;
+}
+
+export type AssetState = 'starter' | 'open' | 'uploaded';
+
+export interface AssetsTable {
+  id: Generated<number>;
+  release_id: number;
+  repository_id: number;
+  name: string;
+  label: string | null;
+  content_type: string;
+  size: number;
+  /** sha256 hex of the stored bytes; null until uploaded. */
+  digest: string | null;
+  /** Key of the bytes in the blob store; null until uploaded. */
+  blob_key: string | null;
+  state: AssetState;
+  download_count: number;
+  uploader_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RateLimitsTable {
+  bucket: string;
+  window_start: number;
+  used: number;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  org_members: OrgMembersTable;
+  tokens: TokensTable;
+  repositories: RepositoriesTable;
+  collaborators: CollaboratorsTable;
+  releases: ReleasesTable;
+  assets: AssetsTable;
+  rate_limits: RateLimitsTable;
+}
+
+export type Account = Selectable<AccountsTable>;
+export type NewAccount = Insertable<AccountsTable>;
+export type Token = Selectable<TokensTable>;
+export type Repository = Selectable<RepositoriesTable>;
+export type RepositoryUpdate = Updateable<RepositoriesTable>;
+export type Release = Selectable<ReleasesTable>;
+export type NewRelease = Insertable<ReleasesTable>;
+export type ReleaseUpdate = Updateable<ReleasesTable>;
+export type Asset = Selectable<AssetsTable>;
+export type NewAsset = Insertable<AssetsTable>;

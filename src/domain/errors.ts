@@ -1,0 +1,63 @@
+/**
+ * @module domain/errors
+ * The few kinds of failure the services report. Each kind implies one HTTP status; the mapping
+ * to GitHub's error bodies lives in `http/errors.ts` and nowhere else.
+ */
+
+/** One entry of a GitHub `errors[]` array. */
+export interface FieldError {
+  resource?: string;
+  field?: string;
+  code: 'missing' | 'missing_field' | 'invalid' | 'already_exists' | 'unprocessable' | 'custom';
+  message?: string;
+  value?: unknown;
+}
+
+export class WharfError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The object does not exist, or the caller may not know that it does (GitHub answers 404 for both). */
+export class NotFoundError extends WharfError {
+  constructor(message = 'Not Found') {
+    super(message);
+  }
+}
+
+/** 422 "Validation Failed" with an `errors[]` array. */
+export class ValidationError extends WharfError {
+  constructor(
+    readonly errors: FieldError[],
+    message = 'Validation Failed',
+  ) {
+    super(message);
+  }
+}
+
+/** 422 whose body is a message without `errors[]` (GitHub's schema failures: "Invalid request.\n\n…"). */
+export class InvalidRequestError extends WharfError {}
+
+/** 400 (malformed input that is not a validation failure). */
+export class BadRequestError extends WharfError {}
+
+/** 401: missing or bad credentials. */
+export class UnauthorizedError extends WharfError {
+  constructor(message = 'Requires authentication') {
+    super(message);
+  }
+}
+
+/** 403: authenticated, visible, but not allowed (for example a token without the needed scope). */
+export class ForbiddenError extends WharfError {}
+
+/** 413: a request body over a configured limit. */
+export class TooLargeError extends WharfError {}
+
+/** 409: the resource is in a state that forbids the change. */
+export class ConflictError extends WharfError {}
+
+/** 507: the storage is full. */
+export class InsufficientStorageError extends WharfError {}

@@ -1,0 +1,22 @@
+/**
+ * @module features
+ * Wharf's feature modules (releases, assets, …), each registering its routes into the right part
+ * of the server and starting/stopping its background work. `app.ts` walks this list, so adding
+ * a feature is one line here.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from './context.ts';
+
+export interface Feature {
+  name: string;
+  /** Routes under `/api/v3` (JSON bodies, auth, rate limits, ETags already applied). */
+  api?(app: FastifyInstance, ctx: AppContext): void;
+  /** Routes under `/api/uploads` (raw bodies; each route registers its own body handling). */
+  uploads?(app: FastifyInstance, ctx: AppContext): void;
+  /** Routes at the web root (pages, browser downloads, GraphQL at `/api/graphql`). */
+  web?(app: FastifyInstance, ctx: AppContext): void;
+  start?(ctx: AppContext): Promise<void>;
+  stop?(ctx: AppContext): Promise<void>;
+}
+
+export const features: Feature[] = [];

@@ -1,0 +1,286 @@
+/**
+ * @module git/git
+ * The one module that runs the git CLI. Trusted arguments (sub-commands, options) are written in
+ * code; user-supplied values (refs, tag names, paths) pass through `userValue()`, which refuses a
+ * leading `-` so a value can never be read as an option, and every call has a timeout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+
+export class GitError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Environment for every git process: no user or system config, no prompts, fixed locale. */
+function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: 'C',
+    LC_ALL: 'C',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    ...extra,
+  };
+}
+
+/** Guards a user-supplied value that ends up as a positional argument. */
+export function userValue(value: string): string {
+  if (value.startsWith('-') || value.includes('\0')) throw new GitError(`refusing git argument "${value}"`, null, '');
+  return value;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  /** Exit codes that are answers rather than failures (for example 1 from `rev-parse --verify`). */
+  okExitCodes?: number[];
+}
+
+export interface RunResult {
+  stdout: Buffer;
+  exitCode: number;
+}
+
+/** Runs `git --git-dir=<gitDir> <args…>` and collects its output. */
+export function runGit(gitDir: string | null, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const fullArgs = gitDir ? ['--git-dir', gitDir, ...args] : args;
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', fullArgs, { env: gitEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new GitError(`cannot run git: ${e.message}`, null, ''));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const exitCode = code ?? -1;
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) {
+        resolve({ stdout: Buffer.concat(out), exitCode });
+      } else {
+        reject(new GitError(`git ${args[0]} failed (${exitCode}): ${stderr.trim()}`, exitCode, stderr));
+      }
+    });
+    child.stdin.on('error', () => undefined); // git may exit before reading all input
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+async function text(gitDir: string, args: string[], options?: RunOptions): Promise<string> {
+  return (await runGit(gitDir, args, options)).stdout.toString('utf8');
+}
+
+/** Starts a long-running git process whose output is streamed (archives, smart HTTP). */
+export function spawnGit(gitDir: string | null, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const fullArgs = gitDir ? ['--git-dir', gitDir, ...args] : args;
+  return spawn('git', fullArgs, { env: gitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export async function initBare(gitDir: string, defaultBranch: string): Promise<void> {
+  await mkdir(gitDir, { recursive: true });
+  await runGit(null, ['init', '--bare', '--quiet', `--initial-branch=${userValue(defaultBranch)}`, gitDir]);
+  // Smart HTTP pushes are authorised by Wharf itself before git runs.
+  await runGit(gitDir, ['config', 'http.receivepack', 'true']);
+  await runGit(gitDir, ['config', 'receive.denyNonFastForwards', 'false']);
+}
+
+/** Whether `name` is a valid tag name by git's own rules (`git check-ref-format`). */
+export async function isValidTagName(name: string): Promise<boolean> {
+  if (name.length === 0 || name.length > 255 || name.startsWith('-')) return false;
+  const { exitCode } = await runGit(null, ['check-ref-format', `refs/tags/${name}`], { okExitCodes: [1] });
+  return exitCode === 0;
+}
+
+/** Whether `name` is a valid branch name by git's rules. */
+export async function isValidBranchName(name: string): Promise<boolean> {
+  if (name.length === 0 || name.length > 255 || name.startsWith('-')) return false;
+  const { exitCode } = await runGit(null, ['check-ref-format', `refs/heads/${name}`], { okExitCodes: [1] });
+  return exitCode === 0;
+}
+
+/** Resolves a ref expression to a commit SHA, or null when it names no commit. */
+export async function resolveCommit(gitDir: string, ref: string): Promise<string | null> {
+  if (ref.startsWith('-') || ref.includes('\0')) return null;
+  const { stdout, exitCode } = await runGit(gitDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
+    okExitCodes: [1, 128],
+  });
+  return exitCode === 0 ? stdout.toString('utf8').trim() : null;
+}
+
+export interface RefInfo {
+  /** Full ref name, e.g. `refs/tags/v1.0.0`. */
+  ref: string;
+  /** The object the ref points at (a tag object for annotated tags). */
+  sha: string;
+  type: 'commit' | 'tag' | 'tree' | 'blob';
+  /** The commit an annotated tag peels to; equals `sha` for refs pointing at commits. */
+  commitSha: string;
+}
+
+/** Lists refs under a prefix such as `refs/tags/` or `refs/heads/`, sorted by name. */
+export async function listRefs(gitDir: string, prefix: string): Promise<RefInfo[]> {
+  const out = await text(gitDir, ['for-each-ref', '--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)', '--', prefix]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [ref = '', sha = '', type = 'commit', peeled = ''] = line.split('\0');
+      return { ref, sha, type: type as RefInfo['type'], commitSha: peeled || sha };
+    });
+}
+
+export async function getRef(gitDir: string, fullRef: string): Promise<RefInfo | null> {
+  const refs = await listRefs(gitDir, fullRef);
+  return refs.find((r) => r.ref === fullRef) ?? null;
+}
+
+/**
+ * Creates `refs/tags/<tag>` at `sha` only if it does not exist yet (the empty old-value makes
+ * `update-ref` fail atomically when another writer got there first). Returns false on that race.
+ */
+export async function createTagIfAbsent(gitDir: string, tag: string, sha: string): Promise<boolean> {
+  const { exitCode } = await runGit(gitDir, ['update-ref', '--end-of-options', `refs/tags/${userValue(tag)}`, sha, ''], {
+    okExitCodes: [1, 128],
+  });
+  return exitCode === 0;
+}
+
+/** Deletes a ref; returns false when it did not exist. */
+export async function deleteRef(gitDir: string, fullRef: string): Promise<boolean> {
+  const { exitCode } = await runGit(gitDir, ['update-ref', '-d', '--end-of-options', userValue(fullRef)], { okExitCodes: [1, 128] });
+  return exitCode === 0;
+}
+
+/** Creates or moves a ref to `sha`. */
+export async function updateRef(gitDir: string, fullRef: string, sha: string): Promise<void> {
+  await runGit(gitDir, ['update-ref', '--end-of-options', userValue(fullRef), sha]);
+}
+
+export interface CommitInfo {
+  sha: string;
+  tree: string;
+  parents: string[];
+  authorName: string;
+  authorEmail: string;
+  authorDate: string;
+  committerName: string;
+  committerEmail: string;
+  committerDate: string;
+  message: string;
+}
+
+const COMMIT_FORMAT = '%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B%x1e';
+
+function parseCommits(out: string): CommitInfo[] {
+  return out
+    .split('\x1e')
+    .map((s) => s.replace(/^\n/, ''))
+    .filter((s) => s.length > 0)
+    .map((record) => {
+      const [sha = '', tree = '', parents = '', an = '', ae = '', ad = '', cn = '', ce = '', cd = '', ...rest] = record.split('\0');
+      return {
+        sha,
+        tree,
+        parents: parents ? parents.split(' ') : [],
+        authorName: an,
+        authorEmail: ae,
+        authorDate: ad,
+        committerName: cn,
+        committerEmail: ce,
+        committerDate: cd,
+        message: rest.join('\0').replace(/\n$/, ''),
+      };
+    });
+}
+
+export async function getCommit(gitDir: string, sha: string): Promise<CommitInfo | null> {
+  const resolved = await resolveCommit(gitDir, sha);
+  if (!resolved) return null;
+  const out = await text(gitDir, ['log', '-1', `--format=${COMMIT_FORMAT}`, resolved]);
+  return parseCommits(out)[0] ?? null;
+}
+
+export interface LogOptions {
+  /** Commits reachable from `to`… */
+  to: string;
+  /** …but not from `from` (exclusive), when given. */
+  from?: string | null;
+  firstParent?: boolean;
+  skip?: number;
+  maxCount?: number;
+}
+
+/** Commits between two resolved SHAs, newest first, in one git process. */
+export async function log(gitDir: string, options: LogOptions): Promise<CommitInfo[]> {
+  const args = ['log', `--format=${COMMIT_FORMAT}`];
+  if (options.firstParent) args.push('--first-parent');
+  if (options.skip) args.push(`--skip=${options.skip}`);
+  if (options.maxCount !== undefined) args.push(`--max-count=${options.maxCount}`);
+  args.push(userValue(options.to));
+  if (options.from) args.push(`^${userValue(options.from)}`);
+  args.push('--');
+  return parseCommits(await text(gitDir, args, { timeoutMs: 120_000 }));
+}
+
+/** Reads a file at a commit; null when the path does not exist there. */
+export async function readFileAt(gitDir: string, commitSha: string, filePath: string): Promise<Buffer | null> {
+  const spec = `${userValue(commitSha)}:${filePath.replace(/^\/+/, '')}`;
+  const { stdout, exitCode } = await runGit(gitDir, ['cat-file', 'blob', spec], { okExitCodes: [1, 128] });
+  return exitCode === 0 ? stdout : null;
+}
+
+export async function setHead(gitDir: string, branch: string): Promise<void> {
+  await runGit(gitDir, ['symbolic-ref', 'HEAD', `refs/heads/${userValue(branch)}`]);
+}
+
+export interface Identity {
+  name: string;
+  email: string;
+  date?: string;
+}
+
+/** Writes a commit with the given files on an empty branch of a bare repository (used by `auto_init`). */
+export async function createInitialCommit(gitDir: string, branch: string, files: Record<string, string>, who: Identity, message: string): Promise<string> {
+  const entries: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const blob = (await text(gitDir, ['hash-object', '-w', '--stdin'], { input: content })).trim();
+    entries.push(`100644 blob ${blob}\t${name}`);
+  }
+  const tree = (await text(gitDir, ['mktree'], { input: entries.join('\n') + '\n' })).trim();
+  const identityEnv: Record<string, string> = {
+    GIT_AUTHOR_NAME: who.name,
+    GIT_AUTHOR_EMAIL: who.email,
+    GIT_COMMITTER_NAME: who.name,
+    GIT_COMMITTER_EMAIL: who.email,
+  };
+  if (who.date) {
+    identityEnv.GIT_AUTHOR_DATE = who.date;
+    identityEnv.GIT_COMMITTER_DATE = who.date;
+  }
+  const commit = (await text(gitDir, ['commit-tree', tree, '-m', message], { env: identityEnv })).trim();
+  await updateRef(gitDir, `refs/heads/${branch}`, commit);
+  return commit;
+}
+
+/** Streams `git archive` of a commit as tar.gz or zip with the given top folder. */
+export function archive(gitDir: string, commitSha: string, format: 'tar.gz' | 'zip', prefix: string): { stream: Readable; process: ChildProcess } {
+  const child = spawnGit(gitDir, ['archive', `--format=${format === 'zip' ? 'zip' : 'tar.gz'}`, `--prefix=${prefix}/`, userValue(commitSha)]);
+  child.stdin?.end();
+  return { stream: child.stdout as Readable, process: child };
+}

@@ -1,0 +1,59 @@
+/**
+ * @module http/api-headers
+ * Headers GitHub sends on every REST response (media type, request id, API version, CORS and
+ * hardening headers), the `X-GitHub-Api-Version` check, and ETag / If-None-Match for GETs.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequestError } from '../domain/errors.ts';
+
+export const SUPPORTED_API_VERSIONS = ['2022-11-28'];
+export const ENTERPRISE_VERSION = '3.19.0';
+
+const EXPOSED = 'ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset';
+
+export function checkApiVersion(request: FastifyRequest): void {
+  const requested = request.headers['x-github-api-version'];
+  if (requested === undefined) return;
+  const value = Array.isArray(requested) ? requested[0] : requested;
+  if (value && !SUPPORTED_API_VERSIONS.includes(value)) {
+    throw new BadRequestError(
+      `The version you specified in the "X-GitHub-API-Version" request header, "${value}", is not a supported version. The following versions are currently supported: ${SUPPORTED_API_VERSIONS.map((v) => `"${v}"`).join(', ')} (most recent).`,
+    );
+  }
+}
+
+export function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.headers({
+    'x-github-request-id': request.id,
+    'x-github-media-type': 'github.v3; format=json',
+    'x-github-api-version-selected': SUPPORTED_API_VERSIONS[0],
+    'x-github-enterprise-version': ENTERPRISE_VERSION,
+    'access-control-allow-origin': '*',
+    'access-control-expose-headers': EXPOSED,
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'deny',
+    'content-security-policy': "default-src 'none'",
+    'referrer-policy': 'origin-when-cross-origin, strict-origin-when-cross-origin',
+    'x-xss-protection': '0',
+    vary: 'Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding',
+  });
+  if (request.principal) reply.header('x-oauth-scopes', [...request.principal.scopes].join(', '));
+}
+
+/** `onSend`: strong ETag over the JSON bytes of successful GETs; 304 when the client has them. */
+export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
+  if (typeof payload !== 'string' || reply.getHeader('etag')) return payload;
+  const etag = `"${createHash('sha256').update(payload).digest('hex').slice(0, 32)}"`;
+  reply.header('etag', etag);
+  reply.header('cache-control', request.principal ? 'private, max-age=60, s-maxage=60' : 'public, max-age=60, s-maxage=60');
+  const inm = request.headers['if-none-match'];
+  if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    reply.code(304);
+    reply.removeHeader('content-type');
+    reply.removeHeader('content-length');
+    return '';
+  }
+  return payload;
+}

@@ -1,0 +1,44 @@
+/**
+ * @module http/auth
+ * Reads the caller's credentials: `Authorization: token X`, `Bearer X`, or HTTP Basic with the
+ * token as password (as git and some upload clients send it). No header means anonymous;
+ * a header that does not resolve to a live token is a 401 "Bad credentials", as on GitHub.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { UnauthorizedError } from '../domain/errors.ts';
+import { authenticateToken, type Principal } from '../services/tokens.ts';
+
+export type Credentials = { kind: 'none' } | { kind: 'token'; candidates: string[] } | { kind: 'malformed' };
+
+export function readCredentials(header: string | undefined): Credentials {
+  if (!header || header.trim() === '') return { kind: 'none' };
+  const match = /^\s*(\S+)\s+(.+?)\s*$/.exec(header);
+  if (!match) return { kind: 'malformed' };
+  const scheme = match[1]!.toLowerCase();
+  const value = match[2]!;
+  if (scheme === 'token' || scheme === 'bearer') return { kind: 'token', candidates: [value] };
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const user = colon >= 0 ? decoded.slice(0, colon) : decoded;
+    const pass = colon >= 0 ? decoded.slice(colon + 1) : '';
+    // git sends the token as the password; a few tools send it as the user name.
+    const candidates = [pass, user].filter((v) => v.length > 0);
+    return candidates.length ? { kind: 'token', candidates } : { kind: 'malformed' };
+  }
+  return { kind: 'malformed' };
+}
+
+/** Resolves the request's principal: null for anonymous; throws 401 for bad credentials. */
+export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest): Promise<Principal | null> {
+  const creds = readCredentials(request.headers.authorization);
+  if (creds.kind === 'none') return null;
+  if (creds.kind === 'token') {
+    for (const candidate of creds.candidates) {
+      const principal = await authenticateToken(ctx.db, candidate);
+      if (principal) return principal;
+    }
+  }
+  throw new UnauthorizedError('Bad credentials');
+}

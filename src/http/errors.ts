@@ -1,0 +1,89 @@
+/**
+ * @module http/errors
+ * The only map from failures to HTTP: GitHub's error shapes (`basic-error`, `validation-error`)
+ * with `documentation_url` and a string `status`. Unknown errors are logged and become a 500
+ * whose body says nothing about the internals.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  InsufficientStorageError,
+  InvalidRequestError,
+  NotFoundError,
+  TooLargeError,
+  UnauthorizedError,
+  ValidationError,
+  type FieldError,
+} from '../domain/errors.ts';
+
+export const DOCS_URL = 'https://docs.github.com/enterprise-server@3.19/rest';
+
+export interface ErrorBody {
+  message: string;
+  documentation_url: string;
+  status: string;
+  errors?: FieldError[];
+  request_id?: string;
+}
+
+export function errorBody(status: number, message: string, errors?: FieldError[]): ErrorBody {
+  const body: ErrorBody = { message, documentation_url: DOCS_URL, status: String(status) };
+  if (errors) body.errors = errors;
+  return body;
+}
+
+interface Known {
+  status: number;
+  message: string;
+  errors?: FieldError[];
+}
+
+function statusOf(err: unknown): Known | null {
+  if (err instanceof NotFoundError) return { status: 404, message: err.message };
+  if (err instanceof ValidationError) return { status: 422, message: err.message, errors: err.errors };
+  if (err instanceof InvalidRequestError) return { status: 422, message: err.message };
+  if (err instanceof BadRequestError) return { status: 400, message: err.message };
+  if (err instanceof UnauthorizedError) return { status: 401, message: err.message };
+  if (err instanceof ForbiddenError) return { status: 403, message: err.message };
+  if (err instanceof TooLargeError) return { status: 413, message: err.message };
+  if (err instanceof ConflictError) return { status: 409, message: err.message };
+  if (err instanceof InsufficientStorageError) return { status: 507, message: err.message };
+  return null;
+}
+
+/** Fastify's own errors (body parsing, limits, timeouts) carry a statusCode and a code. */
+function fromFastify(err: FastifyError): Known | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, message: 'Problems parsing JSON' };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, message: 'Request body too large' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, message: 'Bad Content-Length' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, message: 'Unsupported Media Type' };
+    default:
+      break;
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return { status: err.statusCode, message: err.statusCode === 400 ? 'Bad Request' : err.message };
+  }
+  return null;
+}
+
+export function sendError(reply: FastifyReply, status: number, message: string, errors?: FieldError[]): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(errorBody(status, message, errors));
+}
+
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const known: Known | null = statusOf(err) ?? fromFastify(err);
+  if (known) {
+    if (known.status === 401) reply.header('www-authenticate', 'Basic realm="Wharf"');
+    return sendError(reply, known.status, known.message, known.errors);
+  }
+  request.log.error({ err }, 'unhandled error');
+  return sendError(reply, 500, 'Internal Server Error');
+}

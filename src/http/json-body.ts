@@ -1,0 +1,45 @@
+/**
+ * @module http/json-body
+ * JSON request bodies as GitHub reads them: any (or no) Content-Type, an empty body means no
+ * members, malformed JSON or invalid UTF-8 is 400 "Problems parsing JSON", and a body that is
+ * not an object is 400 "Body should be a JSON object".
+ */
+import type { FastifyInstance } from 'fastify';
+import { BadRequestError } from '../domain/errors.ts';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function parseJsonBuffer(buffer: Buffer): unknown {
+  if (buffer.length === 0) return undefined;
+  let text: string;
+  try {
+    text = decoder.decode(buffer);
+  } catch {
+    throw new BadRequestError('Problems parsing JSON');
+  }
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequestError('Problems parsing JSON');
+  }
+}
+
+/** Registers the tolerant JSON parser for every content type in this encapsulation context. */
+export function registerJsonParser(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBuffer(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}
+
+/** The body as an object of members; an absent body is `{}`. */
+export function bodyObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('Body should be a JSON object');
+  return body as Record<string, unknown>;
+}

@@ -1,0 +1,61 @@
+/**
+ * @module http/pagination
+ * GitHub's page/per_page pagination with an RFC 8288 `Link` header in GitHub's exact format:
+ * `<url>; rel="prev", <url>; rel="next", <url>; rel="last", <url>; rel="first"` (PyGithub splits
+ * on `", "` and `"; "`, so the spacing matters). Absurd values are clamped as GitHub clamps them.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export interface Page {
+  page: number;
+  perPage: number;
+  offset: number;
+}
+
+const MAX_PAGE = 1_000_000;
+
+function intParam(value: unknown): number | null {
+  if (typeof value !== 'string' || !/^\s*-?\d+\s*$/.test(value)) return null;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Reads `page` and `per_page`; non-numbers fall back to the defaults, out-of-range values are clamped. */
+export function parsePage(query: unknown, defaultPerPage = 30): Page {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const rawPer = intParam(q.per_page);
+  const rawPage = intParam(q.page);
+  const perPage = rawPer === null || rawPer < 1 ? defaultPerPage : Math.min(rawPer, 100);
+  const page = rawPage === null || rawPage < 1 ? 1 : Math.min(rawPage, MAX_PAGE);
+  return { page, perPage, offset: (page - 1) * perPage };
+}
+
+/** Builds the `Link` header for a result of `total` items; null when everything fits on one page. */
+export function linkHeader(requestUrl: string, base: string, page: Page, total: number): string | null {
+  const lastPage = Math.max(1, Math.ceil(total / page.perPage));
+  if (lastPage <= 1 && page.page <= 1) return null;
+  const url = new URL(requestUrl, base);
+  const make = (n: number) => {
+    const u = new URL(url.pathname, base);
+    for (const [k, v] of url.searchParams) if (k !== 'page') u.searchParams.append(k, v);
+    u.searchParams.set('page', String(n));
+    return `<${base}${u.pathname}${u.search}>`;
+  };
+  const parts: string[] = [];
+  if (page.page > 1) parts.push(`${make(Math.min(page.page - 1, lastPage))}; rel="prev"`);
+  if (page.page < lastPage) {
+    parts.push(`${make(page.page + 1)}; rel="next"`);
+    parts.push(`${make(lastPage)}; rel="last"`);
+  }
+  if (page.page > 1) parts.push(`${make(1)}; rel="first"`);
+  return parts.length ? parts.join(', ') : null;
+}
+
+/** Sets the `Link` header for a page of a list. `webBase` is the scheme+host the client used. */
+export function setLink(reply: FastifyReply, request: FastifyRequest, webBase: string, page: Page, total: number): void {
+  const origin = new URL(webBase).origin;
+  const prefix = new URL(webBase).pathname.replace(/\/$/, '');
+  // request.url is the path as received (already including any prefix the proxy kept).
+  const link = linkHeader(prefix && !request.url.startsWith(prefix) ? prefix + request.url : request.url, origin, page, total);
+  if (link) reply.header('link', link);
+}

@@ -1,0 +1,82 @@
+/**
+ * @module http/rate-limit
+ * GitHub's primary rate limit, counted in the database (so several Wharf nodes share one count):
+ * per user for authenticated callers, per client address for anonymous ones, in fixed windows.
+ * Every counted response carries `x-ratelimit-*`; once exhausted, 403 with `retry-after`.
+ * Disabled (as GHES ships), no headers are sent and `/rate_limit` answers 404.
+ */
+import { sql } from 'kysely';
+import type { AppContext } from '../context.ts';
+import type { Principal } from '../services/tokens.ts';
+
+export interface RateState {
+  limit: number;
+  used: number;
+  remaining: number;
+  reset: number;
+  resource: 'core';
+  bucket: string;
+  windowStart: number;
+}
+
+export function bucketFor(principal: Principal | null, clientIp: string): string {
+  return principal ? `user:${principal.user.id}` : `ip:${clientIp}`;
+}
+
+function windowOf(ctx: AppContext, nowSec: number): number {
+  const w = ctx.config.rateLimit.windowSeconds;
+  return Math.floor(nowSec / w) * w;
+}
+
+function stateFrom(ctx: AppContext, principal: Principal | null, bucket: string, windowStart: number, used: number): RateState {
+  const limit = principal ? ctx.config.rateLimit.authenticated : ctx.config.rateLimit.anonymous;
+  return { limit, used, remaining: Math.max(0, limit - used), reset: windowStart + ctx.config.rateLimit.windowSeconds, resource: 'core', bucket, windowStart };
+}
+
+/** Counts one request and returns the state after it. */
+export async function consume(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
+  const bucket = bucketFor(principal, clientIp);
+  const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
+  const row = await ctx.db
+    .insertInto('rate_limits')
+    .values({ bucket, window_start: windowStart, used: 1 })
+    .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + 1` }))
+    .returning('used')
+    .executeTakeFirstOrThrow();
+  return stateFrom(ctx, principal, bucket, windowStart, Number(row.used));
+}
+
+/** Gives a request back (a 304 does not count against the limit, as on GitHub). */
+export async function refund(ctx: AppContext, state: RateState): Promise<void> {
+  await ctx.db
+    .updateTable('rate_limits')
+    .set({ used: sql`used - 1` })
+    .where('bucket', '=', state.bucket)
+    .where('window_start', '=', state.windowStart)
+    .where('used', '>', 0)
+    .execute();
+}
+
+/** The current state without counting (for `GET /rate_limit`). */
+export async function peek(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
+  const bucket = bucketFor(principal, clientIp);
+  const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
+  const row = await ctx.db.selectFrom('rate_limits').select('used').where('bucket', '=', bucket).where('window_start', '=', windowStart).executeTakeFirst();
+  return stateFrom(ctx, principal, bucket, windowStart, Number(row?.used ?? 0));
+}
+
+/** Drops windows that ended (run by the periodic sweeper). */
+export async function pruneOldWindows(ctx: AppContext): Promise<void> {
+  const current = windowOf(ctx, Math.floor(Date.now() / 1000));
+  await ctx.db.deleteFrom('rate_limits').where('window_start', '<', current).execute();
+}
+
+export function rateHeaders(state: RateState): Record<string, string> {
+  return {
+    'x-ratelimit-limit': String(state.limit),
+    'x-ratelimit-remaining': String(state.remaining),
+    'x-ratelimit-reset': String(state.reset),
+    'x-ratelimit-used': String(Math.min(state.used, state.limit)),
+    'x-ratelimit-resource': state.resource,
+  };
+}

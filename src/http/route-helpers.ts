@@ -1,0 +1,37 @@
+/**
+ * @module http/route-helpers
+ * Small helpers shared by route modules: the authenticated caller, repository access from path
+ * parameters, and list replies with GitHub's `Link` header.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
+import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
+import type { Principal } from '../services/tokens.ts';
+import { setLink, type Page } from './pagination.ts';
+
+export interface OwnerRepoParams {
+  owner: string;
+  repo: string;
+}
+
+export function requireUser(request: FastifyRequest): Principal {
+  if (!request.principal) throw new UnauthorizedError();
+  return request.principal;
+}
+
+export function requireSiteAdmin(request: FastifyRequest): Principal {
+  const principal = requireUser(request);
+  if (principal.user.site_admin !== 1) throw new ForbiddenError('Must be a site administrator.');
+  return principal;
+}
+
+export function repoAccess(ctx: AppContext, request: FastifyRequest): Promise<RepoAccess> {
+  const { owner, repo } = request.params as OwnerRepoParams;
+  return getRepoAccess(ctx, request.principal, owner, repo);
+}
+
+export function sendPage<T>(request: FastifyRequest, reply: FastifyReply, page: Page, total: number, items: T[]): T[] {
+  setLink(reply, request, request.urls.web, page, total);
+  return items;
+}

@@ -1,0 +1,71 @@
+/**
+ * @module http/routes/admin
+ * GitHub Enterprise Server's site-administration API: create users, impersonation tokens and
+ * organizations. Site administrators only.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import { InvalidRequestError, ValidationError } from '../../domain/errors.ts';
+import { createOrganization, createUser, getUser } from '../../services/accounts.ts';
+import { issueToken } from '../../services/tokens.ts';
+import { bodyObject } from '../json-body.ts';
+import { requireSiteAdmin } from '../route-helpers.ts';
+import { organizationSimple, simpleUser } from '../serializers/users.ts';
+
+function requiredString(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (value === undefined || value === null) throw new InvalidRequestError(`Invalid request.\n\n"${field}" wasn't supplied.`);
+  if (typeof value !== 'string') throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/${field}', ${JSON.stringify(value)} is not a string.`);
+  return value;
+}
+
+export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.post('/admin/users', async (request, reply) => {
+    requireSiteAdmin(request);
+    const body = bodyObject(request.body);
+    const login = requiredString(body, 'login');
+    const email = body.email === undefined || body.email === null ? null : requiredString(body, 'email');
+    if (body.suspended !== undefined && typeof body.suspended !== 'boolean') {
+      throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/suspended', ${JSON.stringify(body.suspended)} is not a boolean.`);
+    }
+    const user = await createUser(ctx, { login, email, suspended: body.suspended === true });
+    return reply.code(201).send(simpleUser(user, request.urls));
+  });
+
+  app.post<{ Params: { username: string } }>('/admin/users/:username/authorizations', async (request, reply) => {
+    requireSiteAdmin(request);
+    const user = await getUser(ctx, request.params.username);
+    const body = bodyObject(request.body);
+    const scopes = body.scopes ?? [];
+    if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && /^[a-z:_]+$/.test(s))) {
+      throw new ValidationError([{ resource: 'OauthAccess', field: 'scopes', code: 'invalid' }]);
+    }
+    const { token, row } = await issueToken(ctx.db, user.id, scopes as string[], { note: 'impersonation token' });
+    const url = `${request.urls.api}/authorizations/${row.id}`;
+    return reply.code(201).send({
+      id: row.id,
+      url,
+      app: { name: 'GitHub Site Administrator', url: `${request.urls.web}/`, client_id: '00000000000000000000' },
+      token,
+      hashed_token: row.token_hash,
+      token_last_eight: row.token_last_eight,
+      note: row.note,
+      note_url: null,
+      created_at: row.created_at,
+      updated_at: row.created_at,
+      scopes: row.scopes.split(' ').filter(Boolean),
+      fingerprint: null,
+      expires_at: row.expires_at,
+    });
+  });
+
+  app.post('/admin/organizations', async (request, reply) => {
+    requireSiteAdmin(request);
+    const body = bodyObject(request.body);
+    const login = requiredString(body, 'login');
+    const admin = requiredString(body, 'admin');
+    const profileName = body.profile_name === undefined ? null : requiredString(body, 'profile_name');
+    const org = await createOrganization(ctx, login, admin, profileName);
+    return reply.code(201).send(organizationSimple(org, request.urls));
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * @module http/routes/git-data
+ * Read-only views of a repository's git data (tags, branches, refs, commits), the refs API that
+ * release tools use to create and delete tags, and source archives from `git archive`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { gitDirFor, type AppContext } from '../../context.ts';
+import type { Account, Repository } from '../../db/schema.ts';
+import { NotFoundError, ValidationError } from '../../domain/errors.ts';
+import * as git from '../../git/git.ts';
+import { findUsersByEmails } from '../../db/repos/accounts-repo.ts';
+import { requirePermission } from '../../services/repositories.ts';
+import { notifyRefChanges } from '../../services/git-refs.ts';
+import { toIsoSeconds } from '../../util/time.ts';
+import { bodyObject } from '../json-body.ts';
+import { parsePage } from '../pagination.ts';
+import { repoAccess, sendPage } from '../route-helpers.ts';
+import { nodeId } from '../serializers/node-id.ts';
+import { repositoryUrls } from '../serializers/repositories.ts';
+import { simpleUser } from '../serializers/users.ts';
+import type { Urls } from '../urls.ts';
+import { encodePathValue } from '../urls.ts';
+
+type WildcardParams = { owner: string; repo: string; '*': string };
+
+function refJson(ref: git.RefInfo, apiRepo: string) {
+  const objectType = ref.type === 'tag' ? 'tag' : 'commit';
+  return {
+    ref: ref.ref,
+    node_id: nodeId('Ref', ref.ref),
+    url: `${apiRepo}/git/${encodePathValue(ref.ref)}`,
+    object: { type: objectType, sha: ref.sha, url: `${apiRepo}/git/${objectType === 'tag' ? 'tags' : 'commits'}/${ref.sha}` },
+  };
+}
+
+async function commitJson(ctx: AppContext, owner: Account, repo: Repository, urls: Urls, commit: git.CommitInfo) {
+  const { api, web } = repositoryUrls(owner, repo, urls);
+  const users = await findUsersByEmails(ctx.db, [...new Set([commit.authorEmail, commit.committerEmail])]);
+  const byEmail = new Map(users.map((u) => [u.email, u]));
+  const author = byEmail.get(commit.authorEmail);
+  const committer = byEmail.get(commit.committerEmail);
+  return {
+    url: `${api}/commits/${commit.sha}`,
+    sha: commit.sha,
+    node_id: nodeId('Commit', commit.sha),
+    html_url: `${web}/commit/${commit.sha}`,
+    comments_url: `${api}/commits/${commit.sha}/comments`,
+    commit: {
+      url: `${api}/git/commits/${commit.sha}`,
+      author: { name: commit.authorName, email: commit.authorEmail, date: toIsoSeconds(commit.authorDate) },
+      committer: { name: commit.committerName, email: commit.committerEmail, date: toIsoSeconds(commit.committerDate) },
+      message: commit.message,
+      comment_count: 0,
+      tree: { sha: commit.tree, url: `${api}/git/trees/${commit.tree}` },
+    },
+    author: author ? simpleUser(author, urls) : null,
+    committer: committer ? simpleUser(committer, urls) : null,
+    parents: commit.parents.map((sha) => ({ sha, url: `${api}/commits/${sha}`, html_url: `${web}/commit/${sha}` })),
+  };
+}
+
+/** Streams `git archive` with GitHub's file name and top folder (`{owner}-{repo}-{shortsha}`). */
+async function sendArchive(ctx: AppContext, request: FastifyRequest<{ Params: WildcardParams }>, reply: FastifyReply, format: 'tar.gz' | 'zip') {
+  const access = await repoAccess(ctx, request);
+  const gitDir = gitDirFor(ctx, access.repo);
+  const ref = request.params['*'] || access.repo.default_branch;
+  const sha = await git.resolveCommit(gitDir, ref);
+  if (!sha) throw new NotFoundError();
+  const top = `${access.owner.login}-${access.repo.name}-${sha.slice(0, 7)}`;
+  reply.header('content-type', format === 'zip' ? 'application/zip' : 'application/x-gzip');
+  reply.header('content-disposition', `attachment; filename=${top}.${format}`);
+  reply.header('etag', `"${sha}"`);
+  if (request.method === 'HEAD') return reply.send();
+  const { stream, process: child } = git.archive(gitDir, sha, format, top);
+  reply.raw.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return reply.send(stream);
+}
+
+export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/repos/:owner/:repo/tags', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const { api } = repositoryUrls(access.owner, access.repo, request.urls);
+    const refs = await git.listRefs(gitDirFor(ctx, access.repo), 'refs/tags/');
+    // GitHub lists tags newest version first; reverse name order is the closest cheap answer.
+    refs.sort((a, b) => b.ref.localeCompare(a.ref, 'en', { numeric: true }));
+    const page = parsePage(request.query);
+    const items = refs.slice(page.offset, page.offset + page.perPage).map((r) => {
+      const name = r.ref.slice('refs/tags/'.length);
+      return {
+        name,
+        zipball_url: `${api}/zipball/refs/tags/${encodePathValue(name)}`,
+        tarball_url: `${api}/tarball/refs/tags/${encodePathValue(name)}`,
+        commit: { sha: r.commitSha, url: `${api}/commits/${r.commitSha}` },
+        node_id: nodeId('Ref', r.ref),
+      };
+    });
+    return sendPage(request, reply, page, refs.length, items);
+  });
+
+  app.get('/repos/:owner/:repo/branches', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const { api } = repositoryUrls(access.owner, access.repo, request.urls);
+    const refs = await git.listRefs(gitDirFor(ctx, access.repo), 'refs/heads/');
+    const page = parsePage(request.query);
+    const items = refs.slice(page.offset, page.offset + page.perPage).map((r) => ({
+      name: r.ref.slice('refs/heads/'.length),
+      commit: { sha: r.commitSha, url: `${api}/commits/${r.commitSha}` },
+      protected: false,
+    }));
+    return sendPage(request, reply, page, refs.length, items);
+  });
+
+  app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/git/ref/*', async (request) => {
+    const access = await repoAccess(ctx, request);
+    const { api } = repositoryUrls(access.owner, access.repo, request.urls);
+    const ref = await git.getRef(gitDirFor(ctx, access.repo), `refs/${request.params['*']}`);
+    if (!ref) throw new NotFoundError();
+    return refJson(ref, api);
+  });
+
+  app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/git/matching-refs/*', async (request) => {
+    const access = await repoAccess(ctx, request);
+    const { api } = repositoryUrls(access.owner, access.repo, request.urls);
+    const prefix = `refs/${request.params['*']}`;
+    const refs = (await git.listRefs(gitDirFor(ctx, access.repo), 'refs/')).filter((r) => r.ref.startsWith(prefix));
+    return refs.map((r) => refJson(r, api));
+  });
+
+  app.post('/repos/:owner/:repo/git/refs', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    requirePermission(access, 'push');
+    const body = bodyObject(request.body);
+    const { ref, sha } = body;
+    if (typeof ref !== 'string' || !ref.startsWith('refs/') || ref.split('/').length < 3) {
+      throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'invalid' }], 'Reference name must start with \'refs/\' and have at least two slashes.');
+    }
+    if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) throw new ValidationError([{ resource: 'Reference', field: 'sha', code: 'invalid' }]);
+    const gitDir = gitDirFor(ctx, access.repo);
+    const isTag = ref.startsWith('refs/tags/');
+    if (!(await (isTag ? git.isValidTagName(ref.slice(10)) : git.isValidBranchName(ref.replace(/^refs\/[^/]+\//, ''))))) {
+      throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'invalid' }]);
+    }
+    const commit = await git.resolveCommit(gitDir, sha);
+    if (!commit) throw new ValidationError([{ resource: 'Reference', field: 'sha', code: 'invalid' }], 'Object does not exist');
+    if (await git.getRef(gitDir, ref)) throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'already_exists' }], 'Reference already exists');
+    await git.runGit(gitDir, ['update-ref', '--end-of-options', git.userValue(ref), commit, '']);
+    await notifyRefChanges(ctx, access.repo, [{ ref, before: null, after: commit }]);
+    const created = await git.getRef(gitDir, ref);
+    const { api } = repositoryUrls(access.owner, access.repo, request.urls);
+    reply.header('location', `${api}/git/${encodePathValue(ref)}`);
+    return reply.code(201).send(refJson(created!, api));
+  });
+
+  app.delete<{ Params: WildcardParams }>('/repos/:owner/:repo/git/refs/*', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    requirePermission(access, 'push');
+    const fullRef = `refs/${request.params['*']}`;
+    const gitDir = gitDirFor(ctx, access.repo);
+    const existing = await git.getRef(gitDir, fullRef);
+    if (!existing) throw new ValidationError([], 'Reference does not exist');
+    await git.deleteRef(gitDir, fullRef);
+    await notifyRefChanges(ctx, access.repo, [{ ref: fullRef, before: existing.sha, after: null }]);
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/commits/*', async (request) => {
+    const access = await repoAccess(ctx, request);
+    const commit = await git.getCommit(gitDirFor(ctx, access.repo), request.params['*']);
+    if (!commit) throw new ValidationError([], `No commit found for SHA: ${request.params['*']}`);
+    return commitJson(ctx, access.owner, access.repo, request.urls, commit);
+  });
+
+  app.get('/repos/:owner/:repo/commits', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const gitDir = gitDirFor(ctx, access.repo);
+    const q = request.query as Record<string, string | undefined>;
+    const head = await git.resolveCommit(gitDir, q.sha || access.repo.default_branch);
+    if (!head) return [];
+    const page = parsePage(request.query);
+    const commits = await git.log(gitDir, { to: head, skip: page.offset, maxCount: page.perPage + 1 });
+    const items = await Promise.all(commits.slice(0, page.perPage).map((c) => commitJson(ctx, access.owner, access.repo, request.urls, c)));
+    // The total is unknown without walking all history; advertise one more page while there is one.
+    const total = page.offset + commits.length;
+    return sendPage(request, reply, page, total, items);
+  });
+
+  app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/tarball/*', (request, reply) => sendArchive(ctx, request, reply, 'tar.gz'));
+  app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/zipball/*', (request, reply) => sendArchive(ctx, request, reply, 'zip'));
+  app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/tarball', (request, reply) => sendArchive(ctx, request, reply, 'tar.gz'));
+  app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/zipball', (request, reply) => sendArchive(ctx, request, reply, 'zip'));
+}

@@ -1,0 +1,57 @@
+/**
+ * @module services/permissions
+ * Who may do what on a repository. A user's role (owner, org admin/member, collaborator, site
+ * admin) gives a permission; the token's OAuth scopes then cap it, as on GitHub:
+ * - `repo`: no cap;
+ * - `public_repo`: full use of public repositories, no access to private ones;
+ * - neither: read-only access to public repositories.
+ */
+import type { Kysely } from 'kysely';
+import type { Account, Database, Permission, Repository } from '../db/schema.ts';
+import { findOrgRole } from '../db/repos/accounts-repo.ts';
+import { findCollaboratorPermission } from '../db/repos/repositories-repo.ts';
+import type { Principal } from './tokens.ts';
+
+const RANK: Record<Permission, number> = { pull: 1, triage: 2, push: 3, maintain: 4, admin: 5 };
+
+export function atLeast(have: Permission | null, need: Permission): boolean {
+  return have !== null && RANK[have] >= RANK[need];
+}
+
+function min(a: Permission | null, b: Permission | null): Permission | null {
+  if (a === null || b === null) return null;
+  return RANK[a] <= RANK[b] ? a : b;
+}
+
+function max(a: Permission | null, b: Permission | null): Permission | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** The permission a user holds through ownership, organisation role or collaboration. */
+async function rolePermission(db: Kysely<Database>, user: Account, repo: Repository, owner: Account): Promise<Permission | null> {
+  if (user.site_admin === 1) return 'admin';
+  if (owner.id === user.id) return 'admin';
+  let perm: Permission | null = null;
+  if (owner.type === 'Organization') {
+    const role = await findOrgRole(db, owner.id, user.id);
+    if (role === 'admin') return 'admin';
+    if (role === 'member') perm = 'pull';
+  }
+  return max(perm, await findCollaboratorPermission(db, repo.id, user.id));
+}
+
+function scopeCap(principal: Principal, repo: Repository): Permission | null {
+  if (principal.scopes.has('repo')) return 'admin';
+  if (repo.private === 1) return null;
+  return principal.scopes.has('public_repo') ? 'admin' : 'pull';
+}
+
+/** The caller's effective permission on a repository, or null when it may not even see it. */
+export async function effectivePermission(db: Kysely<Database>, principal: Principal | null, repo: Repository, owner: Account): Promise<Permission | null> {
+  const publicRead: Permission | null = repo.private === 1 ? null : 'pull';
+  if (!principal) return publicRead;
+  const role = max(publicRead, await rolePermission(db, principal.user, repo, owner));
+  return min(role, scopeCap(principal, repo));
+}

@@ -1,0 +1,173 @@
+/**
+ * @module services/repositories
+ * Repositories: a database row plus a bare git repository. Also the access check every
+ * repository-scoped route goes through: a repository the caller may not see is "Not Found".
+ */
+import { rm } from 'node:fs/promises';
+import { gitDirFor, type AppContext } from '../context.ts';
+import type { Account, Permission, Repository } from '../db/schema.ts';
+import { findAccountByLogin } from '../db/repos/accounts-repo.ts';
+import { deleteRepository, findRepository, findRepositoryById, insertRepository, updateRepository } from '../db/repos/repositories-repo.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
+import * as git from '../git/git.ts';
+import { isoSeconds } from '../util/time.ts';
+import { isUniqueViolation } from './db-errors.ts';
+import { isValidRepositoryName } from './names.ts';
+import { atLeast, effectivePermission } from './permissions.ts';
+import type { Principal } from './tokens.ts';
+
+export interface RepoAccess {
+  owner: Account;
+  repo: Repository;
+  /** The caller's effective permission (at least `pull`, or the repository would be Not Found). */
+  permission: Permission;
+  principal: Principal | null;
+}
+
+/** Finds a repository the caller can see, or throws NotFound (never revealing that it exists). */
+export async function getRepoAccess(ctx: AppContext, principal: Principal | null, ownerLogin: string, name: string): Promise<RepoAccess> {
+  const owner = await findAccountByLogin(ctx.db, ownerLogin);
+  if (!owner) throw new NotFoundError();
+  const repo = await findRepository(ctx.db, owner.id, name.replace(/\.git$/i, ''));
+  if (!repo) throw new NotFoundError();
+  const permission = await effectivePermission(ctx.db, principal, repo, owner);
+  if (!permission) throw new NotFoundError();
+  return { owner, repo, permission, principal };
+}
+
+/** Throws unless the caller holds `need`: 401 for anonymous callers, 403 for the others. */
+export function requirePermission(access: RepoAccess, need: Permission): void {
+  if (atLeast(access.permission, need)) return;
+  if (!access.principal) throw new UnauthorizedError();
+  throw new ForbiddenError(need === 'admin' ? 'Must have admin rights to Repository.' : `Must have ${need} access to repository.`);
+}
+
+export interface CreateRepositoryInput {
+  name: unknown;
+  description?: unknown;
+  homepage?: unknown;
+  private?: unknown;
+  visibility?: unknown;
+  auto_init?: unknown;
+  default_branch?: unknown;
+}
+
+function optionalString(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new ValidationError([{ resource: 'Repository', field, code: 'invalid' }]);
+  return value;
+}
+
+function optionalBool(value: unknown, field: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new ValidationError([{ resource: 'Repository', field, code: 'invalid' }]);
+  return value;
+}
+
+export async function createRepository(ctx: AppContext, owner: Account, creator: Account, input: CreateRepositoryInput): Promise<Repository> {
+  if (input.name === undefined || input.name === null || input.name === '') {
+    throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'missing_field' }]);
+  }
+  if (!isValidRepositoryName(input.name)) {
+    throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'invalid', message: 'name is invalid' }]);
+  }
+  const description = optionalString(input.description, 'description');
+  const homepage = optionalString(input.homepage, 'homepage');
+  let isPrivate = optionalBool(input.private, 'private') ?? false;
+  if (input.visibility !== undefined) {
+    if (input.visibility !== 'public' && input.visibility !== 'private' && input.visibility !== 'internal') {
+      throw new ValidationError([{ resource: 'Repository', field: 'visibility', code: 'invalid' }]);
+    }
+    isPrivate = input.visibility !== 'public';
+  }
+  const autoInit = optionalBool(input.auto_init, 'auto_init') ?? false;
+  const defaultBranch = optionalString(input.default_branch, 'default_branch') ?? 'main';
+  if (!(await git.isValidBranchName(defaultBranch))) {
+    throw new ValidationError([{ resource: 'Repository', field: 'default_branch', code: 'invalid' }]);
+  }
+
+  let repo: Repository;
+  try {
+    repo = await insertRepository(ctx.db, { ownerId: owner.id, name: input.name, description, homepage, private: isPrivate, defaultBranch, now: isoSeconds() });
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'custom', message: 'name already exists on this account' }]);
+    }
+    throw err;
+  }
+  // The row exists first so the name is claimed; if git fails, the row goes again.
+  const gitDir = gitDirFor(ctx, repo);
+  try {
+    await rm(gitDir, { recursive: true, force: true });
+    await git.initBare(gitDir, defaultBranch);
+    if (autoInit) {
+      const readme = `# ${repo.name}\n${description ? `\n${description}\n` : ''}`;
+      await git.createInitialCommit(gitDir, defaultBranch, { 'README.md': readme }, { name: creator.name ?? creator.login, email: creator.email ?? `${creator.login}@users.noreply.wharf` }, 'Initial commit');
+      repo = await updateRepository(ctx.db, repo.id, { pushed_at: isoSeconds() });
+    }
+  } catch (err) {
+    await deleteRepository(ctx.db, repo.id);
+    await rm(gitDir, { recursive: true, force: true });
+    throw err;
+  }
+  return repo;
+}
+
+export interface UpdateRepositoryInput {
+  name?: unknown;
+  description?: unknown;
+  homepage?: unknown;
+  private?: unknown;
+  visibility?: unknown;
+  default_branch?: unknown;
+}
+
+export async function updateRepositorySettings(ctx: AppContext, access: RepoAccess, input: UpdateRepositoryInput): Promise<Repository> {
+  requirePermission(access, 'admin');
+  const update: Parameters<typeof updateRepository>[2] = {};
+  if (input.name !== undefined) {
+    if (!isValidRepositoryName(input.name)) throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'invalid' }]);
+    update.name = input.name;
+  }
+  if (input.description !== undefined) update.description = optionalString(input.description, 'description');
+  if (input.homepage !== undefined) update.homepage = optionalString(input.homepage, 'homepage');
+  const priv = optionalBool(input.private, 'private');
+  if (priv !== undefined) update.private = priv ? 1 : 0;
+  if (input.visibility !== undefined) {
+    if (input.visibility !== 'public' && input.visibility !== 'private' && input.visibility !== 'internal') {
+      throw new ValidationError([{ resource: 'Repository', field: 'visibility', code: 'invalid' }]);
+    }
+    update.private = input.visibility === 'public' ? 0 : 1;
+  }
+  if (input.default_branch !== undefined) {
+    const branch = optionalString(input.default_branch, 'default_branch');
+    if (!branch || !(await git.resolveCommit(gitDirFor(ctx, access.repo), `refs/heads/${branch}`))) {
+      throw new ValidationError([{ resource: 'Repository', field: 'default_branch', code: 'invalid' }]);
+    }
+    await git.setHead(gitDirFor(ctx, access.repo), branch);
+    update.default_branch = branch;
+  }
+  update.updated_at = isoSeconds();
+  try {
+    return await updateRepository(ctx.db, access.repo.id, update);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'custom', message: 'name already exists on this account' }]);
+    throw err;
+  }
+}
+
+/** Deletes the row (releases and assets cascade) and the bare repository; orphaned blobs go to the sweeper. */
+export async function deleteRepositoryAndData(ctx: AppContext, access: RepoAccess): Promise<void> {
+  requirePermission(access, 'admin');
+  if (access.principal && !access.principal.scopes.has('delete_repo') && access.principal.user.site_admin !== 1) {
+    throw new ForbiddenError('Must have the delete_repo scope to delete a repository.');
+  }
+  await ctx.db.transaction().execute((trx) => deleteRepository(trx, access.repo.id));
+  await rm(gitDirFor(ctx, access.repo), { recursive: true, force: true });
+}
+
+export async function reloadRepository(ctx: AppContext, id: number): Promise<Repository> {
+  const repo = await findRepositoryById(ctx.db, id);
+  if (!repo) throw new NotFoundError();
+  return repo;
+}

@@ -1,0 +1,72 @@
+/**
+ * @module services/tokens
+ * Personal access tokens: random, shown once, stored only as a sha256 hash (tokens carry 256 bits
+ * of entropy, so a fast hash is as safe as a slow one here), compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Account, Database, Token } from '../db/schema.ts';
+import { findTokenWithUser, insertToken } from '../db/repos/tokens-repo.ts';
+import { isoSeconds } from '../util/time.ts';
+
+/** OAuth scopes Wharf understands; others are accepted and reported but grant nothing. */
+export const KNOWN_SCOPES = ['repo', 'public_repo', 'repo:status', 'read:org', 'write:org', 'admin:org', 'user', 'read:user', 'delete_repo', 'workflow', 'site_admin', 'write:packages', 'read:packages'];
+
+export interface Principal {
+  user: Account;
+  token: Token;
+  scopes: Set<string>;
+}
+
+const PREFIX = 'wharf_';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function generateTokenValue(): string {
+  return PREFIX + randomBytes(32).toString('base64url');
+}
+
+export interface IssuedToken {
+  token: string;
+  row: Token;
+}
+
+export async function issueToken(
+  db: Kysely<Database>,
+  userId: number,
+  scopes: string[],
+  options: { note?: string | null; expiresAt?: string | null; value?: string } = {},
+): Promise<IssuedToken> {
+  const token = options.value ?? generateTokenValue();
+  const row = await insertToken(db, {
+    userId,
+    hash: hashToken(token),
+    lastEight: token.slice(-8),
+    scopes: [...new Set(scopes)],
+    note: options.note ?? null,
+    expiresAt: options.expiresAt ?? null,
+    now: isoSeconds(),
+  });
+  return { token, row };
+}
+
+/**
+ * Resolves a presented token to its user, or null when it is unknown, revoked, expired, or its
+ * user is suspended. The hash lookup goes through an index; the final comparison is constant-time
+ * so that timing reveals nothing about near-misses.
+ */
+export async function authenticateToken(db: Kysely<Database>, presented: string): Promise<Principal | null> {
+  if (presented.length === 0 || presented.length > 512) return null;
+  const hash = hashToken(presented);
+  const found = await findTokenWithUser(db, hash);
+  if (!found) return null;
+  const a = Buffer.from(found.token.token_hash, 'hex');
+  const b = Buffer.from(hash, 'hex');
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
+  if (found.token.revoked_at) return null;
+  if (found.token.expires_at && Date.parse(found.token.expires_at) <= Date.now()) return null;
+  if (found.user.suspended_at) return null;
+  return { user: found.user, token: found.token, scopes: new Set(found.token.scopes.split(' ').filter(Boolean)) };
+}
