@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
+import { releasesFeature } from './features/releases.ts';
 
 export interface Feature {
   name: string;
@@ -19,4 +20,4 @@ export interface Feature {
   stop?(ctx: AppContext): Promise<void>;
 }
 
-export const features: Feature[] = [];
+export const features: Feature[] = [releasesFeature];

@@ -1,0 +1,85 @@
+/**
+ * @module http/routes/releases
+ * GitHub's Releases endpoints (reference §3.1–3.7). Handlers only do HTTP: read parameters, call
+ * one service, serialize.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import type { Release } from '../../db/schema.ts';
+import { NotFoundError } from '../../domain/errors.ts';
+import type { RepoAccess } from '../../services/repositories.ts';
+import {
+  createRelease,
+  deleteRelease,
+  getLatestRelease,
+  getReleaseById,
+  getReleaseByTag,
+  listReleases,
+  updateRelease,
+} from '../../services/releases.ts';
+import { bodyObject } from '../json-body.ts';
+import { parsePage } from '../pagination.ts';
+import { repoAccess, sendPage } from '../route-helpers.ts';
+import { bodyFormatFromAccept, releaseJson, releasesJson } from '../serializers/releases.ts';
+
+type IdParams = { owner: string; repo: string; release_id: string };
+
+/** Path ids are positive integers; anything else names no release. */
+export function parseId(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new NotFoundError();
+  return Number(value);
+}
+
+async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release, status = 200) {
+  const format = bodyFormatFromAccept(request.headers.accept);
+  reply.header('x-github-media-type', format.mediaType);
+  reply.header('x-accepted-oauth-scopes', 'repo');
+  reply.header('last-modified', new Date(release.updated_at).toUTCString());
+  return reply.code(status).send(await releaseJson(ctx, access, release, request.urls, format));
+}
+
+export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/repos/:owner/:repo/releases', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const page = parsePage(request.query);
+    const { releases, total } = await listReleases(ctx, access, page);
+    const format = bodyFormatFromAccept(request.headers.accept);
+    reply.header('x-github-media-type', format.mediaType);
+    return sendPage(request, reply, page, total, await releasesJson(ctx, access, releases, request.urls, format));
+  });
+
+  app.post('/repos/:owner/:repo/releases', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const release = await createRelease(ctx, access, bodyObject(request.body));
+    reply.header('location', `${request.urls.api}/repos/${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}/releases/${release.id}`);
+    return sendOne(ctx, access, request, reply, release, 201);
+  });
+
+  app.get('/repos/:owner/:repo/releases/latest', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    return sendOne(ctx, access, request, reply, await getLatestRelease(ctx, access));
+  });
+
+  // The tag is multi-segment: `release/1.0` arrives raw or as `release%2F1.0`.
+  app.get<{ Params: { owner: string; repo: string; '*': string } }>('/repos/:owner/:repo/releases/tags/*', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    return sendOne(ctx, access, request, reply, await getReleaseByTag(ctx, access, request.params['*']));
+  });
+
+  app.get<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    return sendOne(ctx, access, request, reply, await getReleaseById(ctx, access, parseId(request.params.release_id)));
+  });
+
+  app.patch<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const release = await updateRelease(ctx, access, parseId(request.params.release_id), bodyObject(request.body));
+    return sendOne(ctx, access, request, reply, release);
+  });
+
+  app.delete<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    await deleteRelease(ctx, access, parseId(request.params.release_id));
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * @module http/serializers/releases
+ * Releases on the wire (`release`), in the field order GitHub's recordings show, with every asset
+ * embedded. A page of releases is serialized with one query for its assets and one for the
+ * accounts involved (authors and uploaders), whatever the page size.
+ */
+import type { AppContext } from '../../context.ts';
+import type { Release } from '../../db/schema.ts';
+import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
+import { listAssetsForReleases } from '../../db/repos/assets-repo.ts';
+import { renderMarkdown, renderPlainText } from '../../render/markdown.ts';
+import type { RepoAccess } from '../../services/repositories.ts';
+import type { Urls } from '../urls.ts';
+import { encodePathValue } from '../urls.ts';
+import { assetJson, releaseWebTag } from './assets.ts';
+import { nodeId } from './node-id.ts';
+import { simpleUser } from './users.ts';
+
+/** Which renderings of `body` the client asked for (GitHub's `application/vnd.github.<x>+json`). */
+export interface BodyFormat {
+  raw: boolean;
+  html: boolean;
+  text: boolean;
+  /** Value for `X-GitHub-Media-Type`. */
+  mediaType: string;
+}
+
+export function bodyFormatFromAccept(accept: string | undefined): BodyFormat {
+  const m = /application\/vnd\.github(?:\.v3)?\.(raw|text|html|full)\+json/i.exec(accept ?? '');
+  const kind = (m?.[1] ?? 'raw').toLowerCase();
+  return {
+    raw: kind === 'raw' || kind === 'full',
+    html: kind === 'html' || kind === 'full',
+    text: kind === 'text' || kind === 'full',
+    mediaType: m ? `github.v3; param=${kind}; format=json` : 'github.v3; format=json',
+  };
+}
+
+const MENTION = /(?:^|[^\w`])@([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})\b/g;
+
+function mentionsCount(body: string | null): number {
+  if (!body) return 0;
+  return new Set([...body.matchAll(MENTION)].map((m) => m[1]!.toLowerCase())).size;
+}
+
+export async function releasesJson(ctx: AppContext, access: RepoAccess, releases: Release[], urls: Urls, format?: BodyFormat) {
+  const fmt = format ?? bodyFormatFromAccept(undefined);
+  const assetsByRelease = await listAssetsForReleases(ctx.db, releases.map((r) => r.id));
+  const accountIds = releases.map((r) => r.author_id);
+  for (const list of assetsByRelease.values()) for (const a of list) if (a.uploader_id !== null) accountIds.push(a.uploader_id);
+  const accounts = await findAccountsByIds(ctx.db, accountIds);
+  const full = `${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}`;
+  const api = `${urls.api}/repos/${full}`;
+
+  return releases.map((release) => {
+    const author = accounts.get(release.author_id);
+    const assets = (assetsByRelease.get(release.id) ?? []).map((asset) =>
+      assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts, urls }),
+    );
+    const mentions = mentionsCount(release.body);
+    return {
+      url: `${api}/releases/${release.id}`,
+      assets_url: `${api}/releases/${release.id}/assets`,
+      upload_url: `${urls.uploads}/repos/${full}/releases/${release.id}/assets{?name,label}`,
+      html_url: `${urls.web}/${full}/releases/tag/${encodePathValue(releaseWebTag(release))}`,
+      id: release.id,
+      author: author ? simpleUser(author, urls) : null,
+      node_id: nodeId('Release', release.id),
+      tag_name: release.tag_name,
+      target_commitish: release.target_commitish,
+      name: release.name,
+      draft: release.draft === 1,
+      immutable: release.immutable === 1,
+      prerelease: release.prerelease === 1,
+      created_at: release.created_at,
+      updated_at: release.updated_at,
+      published_at: release.published_at,
+      assets,
+      tarball_url: `${api}/tarball/${encodePathValue(release.tag_name)}`,
+      zipball_url: `${api}/zipball/${encodePathValue(release.tag_name)}`,
+      ...(fmt.raw ? { body: release.body } : {}),
+      ...(fmt.html ? { body_html: renderMarkdown(release.body) } : {}),
+      ...(fmt.text ? { body_text: renderPlainText(release.body) } : {}),
+      ...(mentions > 0 ? { mentions_count: mentions } : {}),
+    };
+  });
+}
+
+export async function releaseJson(ctx: AppContext, access: RepoAccess, release: Release, urls: Urls, format?: BodyFormat) {
+  const [json] = await releasesJson(ctx, access, [release], urls, format);
+  return json!;
+}

@@ -1,0 +1,312 @@
+/**
+ * @module services/releases
+ * Releases on real git tags, with GitHub's rules:
+ * - a published release owns its tag (unique per repository); drafts may share tags freely;
+ * - publishing a release whose tag does not exist creates a lightweight tag at its target, in
+ *   the same unit of work as the row (the row rolls back if the tag cannot be made, and a tag
+ *   made for a row that then fails is removed again);
+ * - `created_at` is the date of the release's commit (creation time while a draft);
+ * - drafts are invisible without push access; the by-tag lookup never returns drafts;
+ * - a pushed deletion of a tag turns its published release back into a draft (Gitea's rule).
+ */
+import { randomBytes } from 'node:crypto';
+import { gitDirFor, type AppContext } from '../context.ts';
+import type { Release, Repository } from '../db/schema.ts';
+import {
+  blobKeysOfRelease,
+  deleteReleaseRow,
+  findNewestByTag,
+  findPublishedByTag,
+  findPublishedWithTags,
+  findRelease,
+  insertRelease,
+  listReleasesPage,
+  updateReleaseRow,
+} from '../db/repos/releases-repo.ts';
+import { findRepositoryById } from '../db/repos/repositories-repo.ts';
+import { NotFoundError, UnauthorizedError, ValidationError, type FieldError } from '../domain/errors.ts';
+import * as git from '../git/git.ts';
+import type { Page } from '../http/pagination.ts';
+import { isoSeconds, toIsoSeconds } from '../util/time.ts';
+import { isUniqueViolation } from './db-errors.ts';
+import { currentLatest, designateLatest, isEligibleForLatest, recomputeLatest } from './latest-release.ts';
+import { atLeast } from './permissions.ts';
+import { parseReleaseFields, type MakeLatest } from './release-input.ts';
+import { requirePermission, type RepoAccess } from './repositories.ts';
+import type { RefChange } from './push-events.ts';
+
+/** GitHub's limit on release notes. */
+export const MAX_BODY_LENGTH = 125_000;
+
+export function canSeeDrafts(access: RepoAccess): boolean {
+  return atLeast(access.permission, 'push');
+}
+
+function visible(access: RepoAccess, release: Release | undefined): Release {
+  if (!release || (release.draft === 1 && !canSeeDrafts(access))) throw new NotFoundError();
+  return release;
+}
+
+// ---- reads -------------------------------------------------------------------------------
+
+export async function listReleases(ctx: AppContext, access: RepoAccess, page: Page): Promise<{ releases: Release[]; total: number }> {
+  const { rows, total } = await listReleasesPage(ctx.db, access.repo.id, canSeeDrafts(access), page.perPage, page.offset);
+  return { releases: rows, total };
+}
+
+export async function getReleaseById(ctx: AppContext, access: RepoAccess, id: number): Promise<Release> {
+  return visible(access, await findRelease(ctx.db, access.repo.id, id));
+}
+
+/** Published releases only, whoever asks (GitHub's by-tag route never returns drafts). */
+export async function getReleaseByTag(ctx: AppContext, access: RepoAccess, tag: string): Promise<Release> {
+  const release = await findPublishedByTag(ctx.db, access.repo.id, tag);
+  if (!release) throw new NotFoundError();
+  return release;
+}
+
+/** The release for a tag including drafts the caller may see (GraphQL `release(tagName:)`). */
+export async function findReleaseByTagIncludingDrafts(ctx: AppContext, access: RepoAccess, tag: string): Promise<Release | null> {
+  return (await findNewestByTag(ctx.db, access.repo.id, tag, canSeeDrafts(access))) ?? null;
+}
+
+export async function getLatestRelease(ctx: AppContext, access: RepoAccess): Promise<Release> {
+  const latest = await currentLatest(ctx.db, access.repo);
+  if (!latest) throw new NotFoundError();
+  return latest;
+}
+
+export async function latestReleaseId(ctx: AppContext, repo: Repository): Promise<number | null> {
+  return (await currentLatest(ctx.db, repo))?.id ?? null;
+}
+
+// ---- validation helpers ----------------------------------------------------------------------
+
+/** Writes need push access. A reader creating a release gets GitHub's 422 custom error. */
+function requireWrite(access: RepoAccess, creating: boolean): void {
+  if (atLeast(access.permission, 'push')) return;
+  if (!access.principal) throw new UnauthorizedError();
+  if (creating) {
+    throw new ValidationError([
+      { resource: 'Release', code: 'custom', field: 'author_id', message: `author_id does not have push access to ${access.owner.login}/${access.repo.name}` },
+    ]);
+  }
+  requirePermission(access, 'push');
+}
+
+async function tagErrors(tag: string, publishing: boolean): Promise<FieldError[]> {
+  // GitHub refuses names git refuses, and full SHAs (they would shadow commits).
+  const ok = (await git.isValidTagName(tag)) && !/^[0-9a-f]{40}$/i.test(tag);
+  if (ok) return [];
+  const errors: FieldError[] = [
+    { resource: 'Release', code: 'custom', field: 'tag_name', message: 'tag_name is not a valid tag' },
+    { resource: 'Release', code: 'custom', field: 'tag_name', message: 'tag_name is not well-formed' },
+  ];
+  if (publishing) errors.push({ resource: 'Release', code: 'custom', message: 'Published releases must have a valid tag' });
+  return errors;
+}
+
+function bodyErrors(body: string | null | undefined): FieldError[] {
+  if (body && body.length > MAX_BODY_LENGTH) {
+    return [{ resource: 'Release', code: 'custom', field: 'body', message: `body is too long (maximum is ${MAX_BODY_LENGTH} characters)` }];
+  }
+  return [];
+}
+
+function latestErrors(makeLatest: MakeLatest | undefined, draft: boolean, prerelease: boolean): FieldError[] {
+  if (makeLatest === 'true' && (draft || prerelease)) {
+    return [{ resource: 'Release', code: 'custom', message: 'Latest release cannot be draft or prerelease.' }];
+  }
+  return [];
+}
+
+/**
+ * Resolves where a new tag would point: a branch, a tag or a full commit SHA. GitHub refuses
+ * partial SHAs, `HEAD` and `refs/…` spellings, and so does Wharf.
+ */
+async function resolveTarget(gitDir: string, target: string): Promise<string | null> {
+  if (target === 'HEAD' || target.startsWith('-') || target.startsWith('refs/tags/')) return null;
+  if (/^[0-9a-f]{40}$/.test(target)) return git.resolveCommit(gitDir, target);
+  const branch = target.startsWith('refs/heads/') ? target : `refs/heads/${target}`;
+  return (await git.resolveCommit(gitDir, branch)) ?? (target.startsWith('refs/') ? null : git.resolveCommit(gitDir, `refs/tags/${target}`));
+}
+
+interface Placement {
+  /** The commit the release points at, when known. */
+  commitSha: string | null;
+  /** Whether the tag already exists in the repository. */
+  tagExists: boolean;
+}
+
+/** Where a release with this tag/target would live; 422 when the target names nothing. */
+async function place(ctx: AppContext, repo: Repository, tag: string, target: string, mustResolve: boolean): Promise<Placement> {
+  const gitDir = gitDirFor(ctx, repo);
+  const existing = await git.getRef(gitDir, `refs/tags/${tag}`);
+  if (existing) return { commitSha: existing.commitSha, tagExists: true };
+  const sha = await resolveTarget(gitDir, target);
+  if (!sha && mustResolve) throw new ValidationError([{ resource: 'Release', code: 'invalid', field: 'target_commitish' }]);
+  return { commitSha: sha, tagExists: false };
+}
+
+async function commitDate(ctx: AppContext, repo: Repository, sha: string): Promise<string> {
+  const commit = await git.getCommit(gitDirFor(ctx, repo), sha);
+  return commit ? toIsoSeconds(commit.committerDate) : isoSeconds();
+}
+
+/**
+ * Runs `write` (which inserts or updates the row) in a transaction together with the tag it
+ * needs. The tag is created inside the transaction so a failure rolls the row back; a tag created
+ * here for a transaction that then fails is deleted again.
+ */
+async function withTag<T>(ctx: AppContext, repo: Repository, tag: string, placement: Placement, publish: boolean, write: (trx: AppContext['db']) => Promise<T>): Promise<T> {
+  const gitDir = gitDirFor(ctx, repo);
+  let created = false;
+  try {
+    return await ctx.db.transaction().execute(async (trx) => {
+      const result = await write(trx);
+      if (publish && !placement.tagExists && placement.commitSha) {
+        created = await git.createTagIfAbsent(gitDir, tag, placement.commitSha);
+      }
+      return result;
+    });
+  } catch (err) {
+    if (created) await git.deleteRef(gitDir, `refs/tags/${tag}`).catch(() => undefined);
+    if (isUniqueViolation(err)) throw new ValidationError([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }]);
+    throw err;
+  }
+}
+
+async function applyLatest(trx: AppContext['db'], repo: Repository, release: Release, makeLatest: MakeLatest | undefined, justPublished: boolean): Promise<void> {
+  const fresh = (await findRepositoryById(trx, repo.id)) ?? repo;
+  const effective = makeLatest ?? (justPublished ? 'true' : undefined);
+  if (effective === 'true' && isEligibleForLatest(release)) await designateLatest(trx, fresh, release.id);
+  else if (effective === 'legacy') await recomputeLatest(trx, fresh);
+  else if (effective === 'false' && fresh.latest_release_id === release.id) await recomputeLatest(trx, fresh, release.id);
+  else if (fresh.latest_release_id === release.id && !isEligibleForLatest(release)) await recomputeLatest(trx, fresh, release.id);
+}
+
+/** Hook for `generate_release_notes` (wired by the release-notes service when present). */
+export type NotesGenerator = (ctx: AppContext, access: RepoAccess, input: { tag_name: string; target_commitish?: string | null }) => Promise<{ name: string; body: string }>;
+let notesGenerator: NotesGenerator | null = null;
+export function setNotesGenerator(generator: NotesGenerator): void {
+  notesGenerator = generator;
+}
+
+// ---- writes -----------------------------------------------------------------------------------
+
+export async function createRelease(ctx: AppContext, access: RepoAccess, input: Record<string, unknown>): Promise<Release> {
+  requireWrite(access, true);
+  const fields = parseReleaseFields(input, true);
+  const tag = fields.tag_name!;
+  const draft = fields.draft ?? false;
+  const prerelease = fields.prerelease ?? false;
+  const target = fields.target_commitish || access.repo.default_branch;
+  let name = fields.name ?? null;
+  let body = fields.body ?? null;
+  if (fields.generate_release_notes && notesGenerator) {
+    const notes = await notesGenerator(ctx, access, { tag_name: tag, target_commitish: fields.target_commitish ?? null });
+    name = name || notes.name;
+    body = body ? `${body}\n\n${notes.body}` : notes.body;
+  }
+  const errors = [...(await tagErrors(tag, !draft)), ...bodyErrors(body), ...latestErrors(fields.make_latest, draft, prerelease)];
+  if (errors.length) throw new ValidationError(errors);
+
+  const placement = await place(ctx, access.repo, tag, target, true);
+  const now = isoSeconds();
+  const createdAt = !draft && placement.commitSha ? await commitDate(ctx, access.repo, placement.commitSha) : now;
+  return withTag(ctx, access.repo, tag, placement, !draft, async (trx) => {
+    const release = await insertRelease(trx, {
+      repository_id: access.repo.id,
+      tag_name: tag,
+      published_tag: draft ? null : tag,
+      target_commitish: target,
+      name,
+      body,
+      draft: draft ? 1 : 0,
+      prerelease: prerelease ? 1 : 0,
+      immutable: 0,
+      author_id: access.principal!.user.id,
+      untagged_key: randomBytes(10).toString('hex'),
+      created_at: createdAt,
+      published_at: draft ? null : now,
+      updated_at: now,
+    });
+    if (!draft) await applyLatest(trx, access.repo, release, fields.make_latest, true);
+    return release;
+  });
+}
+
+export async function updateRelease(ctx: AppContext, access: RepoAccess, id: number, input: Record<string, unknown>): Promise<Release> {
+  const release = await getReleaseById(ctx, access, id);
+  requireWrite(access, false);
+  const fields = parseReleaseFields(input, false);
+  const tag = fields.tag_name ?? release.tag_name;
+  const draft = fields.draft ?? release.draft === 1;
+  const prerelease = fields.prerelease ?? release.prerelease === 1;
+  const target = fields.target_commitish !== undefined ? fields.target_commitish || access.repo.default_branch : release.target_commitish;
+  const body = fields.body !== undefined ? fields.body : release.body;
+  const publishing = release.draft === 1 && !draft;
+  const tagChanged = tag !== release.tag_name;
+  const errors = [
+    ...(tagChanged || publishing ? await tagErrors(tag, !draft) : []),
+    ...(fields.body !== undefined ? bodyErrors(body) : []),
+    ...latestErrors(fields.make_latest, draft, prerelease),
+  ];
+  if (errors.length) throw new ValidationError(errors);
+
+  const placement = await place(ctx, access.repo, tag, target, !draft && (publishing || tagChanged));
+  const now = isoSeconds();
+  let createdAt = release.created_at;
+  if (!draft && (publishing || tagChanged) && placement.commitSha) createdAt = await commitDate(ctx, access.repo, placement.commitSha);
+  return withTag(ctx, access.repo, tag, placement, !draft, async (trx) => {
+    const updated = await updateReleaseRow(trx, release.id, {
+      tag_name: tag,
+      published_tag: draft ? null : tag,
+      target_commitish: target,
+      name: fields.name !== undefined ? fields.name : release.name,
+      body,
+      draft: draft ? 1 : 0,
+      prerelease: prerelease ? 1 : 0,
+      created_at: createdAt,
+      published_at: draft ? null : (release.published_at ?? now),
+      updated_at: now,
+    });
+    await applyLatest(trx, access.repo, updated, fields.make_latest, publishing);
+    return updated;
+  });
+}
+
+/** Hook for removing asset bytes once their rows are gone (wired by the assets service). */
+export type BlobReleaser = (ctx: AppContext, keys: string[]) => Promise<void>;
+let blobReleaser: BlobReleaser | null = null;
+export function setBlobReleaser(releaser: BlobReleaser): void {
+  blobReleaser = releaser;
+}
+
+/** Deletes the release and its assets (their bytes too); the tag stays, as on GitHub. */
+export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: number): Promise<void> {
+  const release = await getReleaseById(ctx, access, id);
+  requireWrite(access, false);
+  const keys = await blobKeysOfRelease(ctx.db, release.id);
+  await ctx.db.transaction().execute(async (trx) => {
+    await deleteReleaseRow(trx, release.id);
+    const repo = (await findRepositoryById(trx, access.repo.id))!;
+    if (repo.latest_release_id === release.id) await recomputeLatest(trx, repo, release.id);
+  });
+  if (blobReleaser && keys.length) await blobReleaser(ctx, keys);
+}
+
+/** Keeps releases consistent with pushed tag deletions: their published releases become drafts. */
+export async function onRefsChanged(ctx: AppContext, repo: Repository, changes: RefChange[]): Promise<void> {
+  const deletedTags = changes.filter((c) => c.ref.startsWith('refs/tags/') && c.after === null).map((c) => c.ref.slice('refs/tags/'.length));
+  if (deletedTags.length === 0) return;
+  await ctx.db.transaction().execute(async (trx) => {
+    const affected = await findPublishedWithTags(trx, repo.id, deletedTags);
+    const now = isoSeconds();
+    for (const release of affected) {
+      await updateReleaseRow(trx, release.id, { draft: 1, published_tag: null, published_at: null, updated_at: now });
+    }
+    const fresh = (await findRepositoryById(trx, repo.id))!;
+    if (affected.some((r) => r.id === fresh.latest_release_id)) await recomputeLatest(trx, fresh);
+  });
+}
