@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Release, Repository } from '../db/schema.ts';
 import {
-  blobKeysOfRelease,
   deleteReleaseRow,
   findNewestByTag,
   findPublishedByTag,
@@ -185,13 +184,6 @@ async function applyLatest(trx: AppContext['db'], repo: Repository, release: Rel
   else if (fresh.latest_release_id === release.id && !isEligibleForLatest(release)) await recomputeLatest(trx, fresh, release.id);
 }
 
-/** Hook for `generate_release_notes` (wired by the release-notes service when present). */
-export type NotesGenerator = (ctx: AppContext, access: RepoAccess, input: { tag_name: string; target_commitish?: string | null }) => Promise<{ name: string; body: string }>;
-let notesGenerator: NotesGenerator | null = null;
-export function setNotesGenerator(generator: NotesGenerator): void {
-  notesGenerator = generator;
-}
-
 // ---- writes -----------------------------------------------------------------------------------
 
 export async function createRelease(ctx: AppContext, access: RepoAccess, input: Record<string, unknown>): Promise<Release> {
@@ -201,13 +193,8 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   const draft = fields.draft ?? false;
   const prerelease = fields.prerelease ?? false;
   const target = fields.target_commitish || access.repo.default_branch;
-  let name = fields.name ?? null;
-  let body = fields.body ?? null;
-  if (fields.generate_release_notes && notesGenerator) {
-    const notes = await notesGenerator(ctx, access, { tag_name: tag, target_commitish: fields.target_commitish ?? null });
-    name = name || notes.name;
-    body = body ? `${body}\n\n${notes.body}` : notes.body;
-  }
+  const name = fields.name ?? null;
+  const body = fields.body ?? null;
   const errors = [...(await tagErrors(tag, !draft)), ...bodyErrors(body), ...latestErrors(fields.make_latest, draft, prerelease)];
   if (errors.length) throw new ValidationError(errors);
 
@@ -276,24 +263,15 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
   });
 }
 
-/** Hook for removing asset bytes once their rows are gone (wired by the assets service). */
-export type BlobReleaser = (ctx: AppContext, keys: string[]) => Promise<void>;
-let blobReleaser: BlobReleaser | null = null;
-export function setBlobReleaser(releaser: BlobReleaser): void {
-  blobReleaser = releaser;
-}
-
 /** Deletes the release and its assets (their bytes too); the tag stays, as on GitHub. */
 export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: number): Promise<void> {
   const release = await getReleaseById(ctx, access, id);
   requireWrite(access, false);
-  const keys = await blobKeysOfRelease(ctx.db, release.id);
   await ctx.db.transaction().execute(async (trx) => {
     await deleteReleaseRow(trx, release.id);
     const repo = (await findRepositoryById(trx, access.repo.id))!;
     if (repo.latest_release_id === release.id) await recomputeLatest(trx, repo, release.id);
   });
-  if (blobReleaser && keys.length) await blobReleaser(ctx, keys);
 }
 
 /** Keeps releases consistent with pushed tag deletions: their published releases become drafts. */
