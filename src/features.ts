@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
+import { releaseNotesFeature } from './features/release-notes.ts';
 import { releasesFeature } from './features/releases.ts';
 
 export interface Feature {
@@ -20,4 +21,4 @@ export interface Feature {
   stop?(ctx: AppContext): Promise<void>;
 }
 
-export const features: Feature[] = [releasesFeature];
+export const features: Feature[] = [releasesFeature, releaseNotesFeature];

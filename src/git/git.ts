@@ -284,3 +284,24 @@ export function archive(gitDir: string, commitSha: string, format: 'tar.gz' | 'z
   child.stdin?.end();
   return { stream: child.stdout as Readable, process: child };
 }
+
+/** Several commits by SHA, in the order given, in one git process (`--no-walk` reads them from stdin). */
+export async function commitsBySha(gitDir: string, shas: string[]): Promise<CommitInfo[]> {
+  if (shas.length === 0) return [];
+  for (const sha of shas) if (!/^[0-9a-f]{40,64}$/.test(sha)) throw new GitError(`not a commit id: "${sha}"`, null, '');
+  const out = await text(gitDir, ['log', '--no-walk=unsorted', '--stdin', `--format=${COMMIT_FORMAT}`], { input: shas.join('\n') + '\n', timeoutMs: 120_000 });
+  return parseCommits(out);
+}
+
+/** The best common ancestors of two commits (several for criss-cross merges; none for unrelated histories). */
+export async function mergeBases(gitDir: string, a: string, b: string): Promise<string[]> {
+  const { stdout, exitCode } = await runGit(gitDir, ['merge-base', '--all', '--end-of-options', userValue(a), userValue(b)], { okExitCodes: [1] });
+  return exitCode === 0 ? stdout.toString('utf8').split('\n').filter(Boolean) : [];
+}
+
+/** The distinct author e-mails (lower-cased) of every commit reachable from the given commits. */
+export async function authorEmailsReachableFrom(gitDir: string, shas: string[]): Promise<Set<string>> {
+  if (shas.length === 0) return new Set();
+  const out = await text(gitDir, ['log', '--format=%ae', ...shas.map(userValue), '--'], { timeoutMs: 120_000 });
+  return new Set(out.split('\n').filter(Boolean).map((e) => e.toLowerCase()));
+}

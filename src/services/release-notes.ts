@@ -1,0 +1,167 @@
+/**
+ * @module services/release-notes
+ * Generated release notes from the repository's own history (GitHub builds them from merged pull
+ * requests; Wharf has the commits). The range runs from the previous release's tag (or
+ * `previous_tag_name`) to `tag_name` — or to `target_commitish` when the tag does not exist yet —
+ * and is read with one first-parent `git log`. Nothing is stored. See docs/release-notes.md.
+ */
+import { gitDirFor, type AppContext } from '../context.ts';
+import { findUsersByEmails } from '../db/repos/accounts-repo.ts';
+import { findPrereleaseFlagByTag, listPreviousReleaseCandidates } from '../db/repos/release-notes-repo.ts';
+import { ValidationError } from '../domain/errors.ts';
+import * as git from '../git/git.ts';
+import { categorise, includedChanges, type NoteChange } from '../notes/categorise.ts';
+import { changeFromCommit } from '../notes/changes.ts';
+import { parseReleaseConfig, ReleaseConfigError, type ReleaseConfig } from '../notes/release-config.ts';
+import { renderNotes } from '../notes/render.ts';
+import { toIsoSeconds } from '../util/time.ts';
+import type { RepoAccess } from './repositories.ts';
+import { requirePermission } from './repositories.ts';
+
+export interface GenerateNotesInput {
+  tag_name: string;
+  target_commitish?: string | null;
+  previous_tag_name?: string | null;
+  configuration_file_path?: string | null;
+  /**
+   * Whether the release being prepared is a prerelease, when the caller knows (create/update).
+   * Otherwise taken from an existing release with this tag, else from the tag's semver shape.
+   */
+  prerelease?: boolean | null;
+}
+
+export interface GenerateNotesOptions {
+  /** `{web}` for links (request.urls.web); defaults to the external URL or the listening address. */
+  webUrl?: string;
+}
+
+const DEFAULT_CONFIG_PATHS = ['.github/release.yml', '.github/release.yaml'];
+const EMPTY_CONFIG: ReleaseConfig = { exclude: { labels: [], authors: [] }, categories: [] };
+/** Candidates whose tags were deleted from git are skipped; this bounds the rows examined. */
+const PREVIOUS_RELEASE_CANDIDATES = 20;
+const FULL_SHA = /^[0-9a-f]{40}$/;
+// `v1.2.3-rc.1`, `1.0-beta`: a semver-style prerelease suffix.
+const PRERELEASE_TAG = /^v?\d+(\.\d+)*-[0-9A-Za-z]/;
+
+function invalid(field: string, message?: string): ValidationError {
+  return new ValidationError([{ resource: 'Release', field, code: message ? 'custom' : 'invalid', ...(message ? { message } : {}) }]);
+}
+
+function encodeRef(value: string): string {
+  return value.split('/').map(encodeURIComponent).join('/');
+}
+
+interface Target {
+  sha: string;
+  /** The ref the notes describe, as shown in the configuration comment. */
+  ref: string;
+}
+
+async function resolveTarget(ctx: AppContext, gitDir: string, access: RepoAccess, input: GenerateNotesInput): Promise<Target> {
+  const tagged = await git.resolveCommit(gitDir, `refs/tags/${input.tag_name}`);
+  if (tagged) return { sha: tagged, ref: input.tag_name };
+  if (!(await git.isValidTagName(input.tag_name))) throw invalid('tag_name', 'tag_name is not a valid tag');
+  // Like create: a new tag goes on `target_commitish`, the default branch when omitted.
+  const target = input.target_commitish || access.repo.default_branch;
+  const onBranch = await git.resolveCommit(gitDir, `refs/heads/${target}`);
+  if (onBranch) return { sha: onBranch, ref: target };
+  if (FULL_SHA.test(target)) {
+    const commit = await git.resolveCommit(gitDir, target);
+    if (commit) return { sha: commit, ref: target };
+  }
+  throw invalid('target_commitish');
+}
+
+async function isPrerelease(ctx: AppContext, access: RepoAccess, input: GenerateNotesInput): Promise<boolean> {
+  if (typeof input.prerelease === 'boolean') return input.prerelease;
+  const flag = await findPrereleaseFlagByTag(ctx.db, access.repo.id, input.tag_name);
+  return flag ?? PRERELEASE_TAG.test(input.tag_name);
+}
+
+/** The previous release's tag and commit, or null when the notes cover the whole history. */
+async function resolvePrevious(ctx: AppContext, gitDir: string, access: RepoAccess, input: GenerateNotesInput, target: Target): Promise<{ tag: string; sha: string } | null> {
+  if (input.previous_tag_name) {
+    const sha = await git.resolveCommit(gitDir, `refs/tags/${input.previous_tag_name}`);
+    if (!sha) throw invalid('previous_tag_name', `previous_tag_name ${input.previous_tag_name} is not an existing tag`);
+    return { tag: input.previous_tag_name, sha };
+  }
+  const targetCommit = await git.getCommit(gitDir, target.sha);
+  const candidates = await listPreviousReleaseCandidates(ctx.db, access.repo.id, {
+    excludeTag: input.tag_name,
+    notAfter: toIsoSeconds(targetCommit?.committerDate ?? new Date().toISOString()),
+    stableOnly: !(await isPrerelease(ctx, access, input)),
+    limit: PREVIOUS_RELEASE_CANDIDATES,
+  });
+  for (const candidate of candidates) {
+    const sha = await git.resolveCommit(gitDir, `refs/tags/${candidate.tag_name}`);
+    if (sha) return { tag: candidate.tag_name, sha };
+  }
+  return null;
+}
+
+async function loadConfig(gitDir: string, target: Target, requestedPath: string | null | undefined): Promise<{ config: ReleaseConfig; path: string | null }> {
+  const paths = requestedPath ? [requestedPath] : DEFAULT_CONFIG_PATHS;
+  for (const path of paths) {
+    if (path.includes('\0') || path.split('/').includes('..')) throw invalid('configuration_file_path', `configuration_file_path ${path} is not a valid path`);
+    const content = await git.readFileAt(gitDir, target.sha, path);
+    if (content === null) continue;
+    try {
+      return { config: parseReleaseConfig(content.toString('utf8')), path: path.replace(/^\/+/, '') };
+    } catch (err) {
+      if (err instanceof ReleaseConfigError) throw invalid('configuration_file_path', `${path} at ${target.ref}: ${err.message}`);
+      throw err;
+    }
+  }
+  if (requestedPath) throw invalid('configuration_file_path', `configuration file ${requestedPath} does not exist at ${target.ref}`);
+  return { config: EMPTY_CONFIG, path: null };
+}
+
+/** Reads the range and turns its first-parent commits into changes, oldest first. */
+async function readChanges(ctx: AppContext, gitDir: string, from: string | null, to: string): Promise<NoteChange[]> {
+  const commits = (await git.log(gitDir, { to, from, firstParent: true })).reverse();
+  const tipShas = [...new Set(commits.filter((c) => c.parents.length > 1).map((c) => c.parents[1]!))];
+  const tips = new Map((await git.commitsBySha(gitDir, tipShas)).map((c) => [c.sha, c]));
+  const raw = commits.map((c) => changeFromCommit(c, c.parents.length > 1 ? tips.get(c.parents[1]!) : undefined));
+  const users = await findUsersByEmails(ctx.db, [...new Set(raw.map((c) => c.authorEmail))]);
+  const loginByEmail = new Map(users.map((u) => [u.email!.toLowerCase(), u.login]));
+  return raw.map((c) => ({
+    sha: c.sha,
+    title: c.title,
+    labels: c.labels,
+    author: { login: loginByEmail.get(c.authorEmail.toLowerCase()) ?? null, name: c.authorName, email: c.authorEmail },
+  }));
+}
+
+/** Each author's first listed change, for authors with no commit reachable from before the range. */
+async function newContributors(gitDir: string, changes: NoteChange[], from: string | null, to: string): Promise<NoteChange[]> {
+  const earlier = from ? await git.authorEmailsReachableFrom(gitDir, await git.mergeBases(gitDir, to, from)) : new Set<string>();
+  const seen = new Set<string>();
+  const firsts: NoteChange[] = [];
+  for (const change of changes) {
+    const key = change.author.email.toLowerCase();
+    if (seen.has(key) || earlier.has(key)) continue;
+    seen.add(key);
+    firsts.push(change);
+  }
+  return firsts;
+}
+
+export async function generateReleaseNotes(ctx: AppContext, access: RepoAccess, input: GenerateNotesInput, options: GenerateNotesOptions = {}): Promise<{ name: string; body: string }> {
+  requirePermission(access, 'push');
+  const gitDir = gitDirFor(ctx, access.repo);
+  const target = await resolveTarget(ctx, gitDir, access, input);
+  const previous = await resolvePrevious(ctx, gitDir, access, input, target);
+  const { config, path } = await loadConfig(gitDir, target, input.configuration_file_path);
+  const changes = includedChanges(config, await readChanges(ctx, gitDir, previous?.sha ?? null, target.sha));
+  const web = options.webUrl ?? ctx.config.externalUrl ?? `http://${ctx.config.host}:${ctx.config.port}`;
+  const repoUrl = `${web}/${access.owner.login}/${access.repo.name}`;
+  const tag = encodeRef(input.tag_name);
+  const body = renderNotes({
+    repoUrl,
+    configuration: path ? { path, ref: target.ref } : null,
+    sections: categorise(config, changes),
+    newContributors: await newContributors(gitDir, changes, previous?.sha ?? null, target.sha),
+    fullChangelogUrl: previous ? `${repoUrl}/compare/${encodeRef(previous.tag)}...${tag}` : `${repoUrl}/commits/${tag}`,
+  });
+  return { name: input.tag_name, body };
+}
