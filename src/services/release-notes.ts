@@ -103,17 +103,21 @@ async function loadConfig(gitDir: string, target: Target, requestedPath: string 
   const paths = requestedPath ? [requestedPath] : DEFAULT_CONFIG_PATHS;
   for (const path of paths) {
     if (path.includes('\0') || path.split('/').includes('..')) throw invalid('configuration_file_path', `configuration_file_path ${path} is not a valid path`);
-    const content = await git.readFileAt(gitDir, target.sha, path);
-    if (content === null) continue;
-    try {
-      return { config: parseReleaseConfig(content.toString('utf8')), path: path.replace(/^\/+/, '') };
-    } catch (err) {
-      if (err instanceof ReleaseConfigError) throw invalid('configuration_file_path', `${path} at ${target.ref}: ${err.message}`);
-      throw err;
-    }
   }
-  if (requestedPath) throw invalid('configuration_file_path', `configuration file ${requestedPath} does not exist at ${target.ref}`);
-  return { config: EMPTY_CONFIG, path: null };
+  // Both default names are read at once; the first that exists wins.
+  const contents = await Promise.all(paths.map((path) => git.readFileAt(gitDir, target.sha, path)));
+  const index = contents.findIndex((c) => c !== null);
+  if (index < 0) {
+    if (requestedPath) throw invalid('configuration_file_path', `configuration file ${requestedPath} does not exist at ${target.ref}`);
+    return { config: EMPTY_CONFIG, path: null };
+  }
+  const path = paths[index]!;
+  try {
+    return { config: parseReleaseConfig(contents[index]!.toString('utf8')), path: path.replace(/^\/+/, '') };
+  } catch (err) {
+    if (err instanceof ReleaseConfigError) throw invalid('configuration_file_path', `${path} at ${target.ref}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Reads the range and turns its first-parent commits into changes, oldest first. */
@@ -132,9 +136,13 @@ async function readChanges(ctx: AppContext, gitDir: string, from: string | null,
   }));
 }
 
-/** Each author's first listed change, for authors with no commit reachable from before the range. */
-async function newContributors(gitDir: string, changes: NoteChange[], from: string | null, to: string): Promise<NoteChange[]> {
-  const earlier = from ? await git.authorEmailsReachableFrom(gitDir, await git.mergeBases(gitDir, to, from)) : new Set<string>();
+/** Author e-mails of every commit before the range (reachable from both ends), lower-cased. */
+async function earlierAuthors(gitDir: string, from: string | null, to: string): Promise<Set<string>> {
+  return from ? git.authorEmailsReachableFrom(gitDir, await git.mergeBases(gitDir, to, from)) : new Set<string>();
+}
+
+/** Each author's first listed change, for authors with no commit before the range. */
+function newContributors(changes: NoteChange[], earlier: Set<string>): NoteChange[] {
   const seen = new Set<string>();
   const firsts: NoteChange[] = [];
   for (const change of changes) {
@@ -150,9 +158,16 @@ export async function generateReleaseNotes(ctx: AppContext, access: RepoAccess, 
   requirePermission(access, 'push');
   const gitDir = gitDirFor(ctx, access.repo);
   const target = await resolveTarget(ctx, gitDir, access, input);
-  const previous = await resolvePrevious(ctx, gitDir, access, input, target);
-  const { config, path } = await loadConfig(gitDir, target, input.configuration_file_path);
-  const changes = includedChanges(config, await readChanges(ctx, gitDir, previous?.sha ?? null, target.sha));
+  // Independent git reads run side by side: process start-up dominates on small ranges.
+  const [previousResult, configResult] = await Promise.allSettled([resolvePrevious(ctx, gitDir, access, input, target), loadConfig(gitDir, target, input.configuration_file_path)]);
+  // Settled in a fixed order so that a request with two problems always reports the same one.
+  if (previousResult.status === 'rejected') throw previousResult.reason;
+  if (configResult.status === 'rejected') throw configResult.reason;
+  const previous = previousResult.value;
+  const { config, path } = configResult.value;
+  const from = previous?.sha ?? null;
+  const [all, earlier] = await Promise.all([readChanges(ctx, gitDir, from, target.sha), earlierAuthors(gitDir, from, target.sha)]);
+  const changes = includedChanges(config, all);
   const web = options.webUrl ?? ctx.config.externalUrl ?? `http://${ctx.config.host}:${ctx.config.port}`;
   const repoUrl = `${web}/${access.owner.login}/${access.repo.name}`;
   const tag = encodeRef(input.tag_name);
@@ -160,7 +175,7 @@ export async function generateReleaseNotes(ctx: AppContext, access: RepoAccess, 
     repoUrl,
     configuration: path ? { path, ref: target.ref } : null,
     sections: categorise(config, changes),
-    newContributors: await newContributors(gitDir, changes, previous?.sha ?? null, target.sha),
+    newContributors: newContributors(changes, earlier),
     fullChangelogUrl: previous ? `${repoUrl}/compare/${encodeRef(previous.tag)}...${tag}` : `${repoUrl}/commits/${tag}`,
   });
   return { name: input.tag_name, body };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categorise, includedChanges, type NoteChange } from '../../src/notes/categorise.ts';
+import { categorise, includedChanges, type Author, type NoteChange } from '../../src/notes/categorise.ts';
 import { changeFromCommit } from '../../src/notes/changes.ts';
 import { labelsFromMessage } from '../../src/notes/conventional-labels.ts';
 import { parseReleaseConfig, ReleaseConfigError } from '../../src/notes/release-config.ts';
@@ -94,8 +94,8 @@ describe('release.yml parsing', () => {
   });
 });
 
-const ann = { login: 'ann', name: 'Ann', email: 'ann@x.org' };
-const bob = { login: null, name: 'Bob', email: 'bob@x.org' };
+const ann: Author = { login: 'ann', name: 'Ann', email: 'ann@x.org' };
+const bob: Author = { login: null, name: 'Bob', email: 'bob@x.org' };
 function change(sha: string, labels: string[], author = ann): NoteChange {
   return { sha, title: `change ${sha}`, labels, author };
 }
