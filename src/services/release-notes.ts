@@ -6,8 +6,7 @@
  * and is read with one first-parent `git log`. Nothing is stored. See docs/release-notes.md.
  */
 import { gitDirFor, type AppContext } from '../context.ts';
-import { findUsersByEmails } from '../db/repos/accounts-repo.ts';
-import { findPrereleaseFlagByTag, listPreviousReleaseCandidates } from '../db/repos/release-notes-repo.ts';
+import { findLoginsByEmails, findPrereleaseFlagByTag, listPreviousReleaseCandidates } from '../db/repos/release-notes-repo.ts';
 import { ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
 import { categorise, includedChanges, type NoteChange } from '../notes/categorise.ts';
@@ -33,6 +32,11 @@ export interface GenerateNotesInput {
 export interface GenerateNotesOptions {
   /** `{web}` for links (request.urls.web); defaults to the external URL or the listening address. */
   webUrl?: string;
+  /**
+   * Longest body to return (default: GitHub's 125 000-character release body limit). On create,
+   * pass what is left after the given body and the separator (see notes/merge.ts).
+   */
+  maxLength?: number;
 }
 
 const DEFAULT_CONFIG_PATHS = ['.github/release.yml', '.github/release.yaml'];
@@ -126,8 +130,7 @@ async function readChanges(ctx: AppContext, gitDir: string, from: string | null,
   const tipShas = [...new Set(commits.filter((c) => c.parents.length > 1).map((c) => c.parents[1]!))];
   const tips = new Map((await git.commitsBySha(gitDir, tipShas)).map((c) => [c.sha, c]));
   const raw = commits.map((c) => changeFromCommit(c, c.parents.length > 1 ? tips.get(c.parents[1]!) : undefined));
-  const users = await findUsersByEmails(ctx.db, [...new Set(raw.map((c) => c.authorEmail))]);
-  const loginByEmail = new Map(users.map((u) => [u.email!.toLowerCase(), u.login]));
+  const loginByEmail = await findLoginsByEmails(ctx.db, raw.map((c) => c.authorEmail));
   return raw.map((c) => ({
     sha: c.sha,
     title: c.title,
@@ -177,6 +180,6 @@ export async function generateReleaseNotes(ctx: AppContext, access: RepoAccess, 
     sections: categorise(config, changes),
     newContributors: newContributors(changes, earlier),
     fullChangelogUrl: previous ? `${repoUrl}/compare/${encodeRef(previous.tag)}...${tag}` : `${repoUrl}/commits/${tag}`,
-  });
+  }, options.maxLength);
   return { name: input.tag_name, body };
 }

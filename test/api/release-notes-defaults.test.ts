@@ -35,7 +35,7 @@ describe('generate-notes defaults', () => {
     const c2 = await work.commit('docs: write the guide', { author: me, date: '2024-03-02T00:00:00Z' });
     await work.commit('ci: add a pipeline', { author: me, date: '2024-03-03T00:00:00Z' });
     const c4 = await work.commit('Tidy up\n\nLabels: docs', { author: { name: 'Outside Olga', email: 'olga@elsewhere.org' }, date: '2024-03-04T00:00:00Z' });
-    const c5 = await work.commit('Plain work', { author: me, date: '2024-03-05T00:00:00Z' });
+    const c5 = await work.commit('Plain work', { author: { name: 'Carl', email: 'Carl@Example.COM' }, date: '2024-03-05T00:00:00Z' });
     await work.git('tag', 'v0.1.0');
     await work.push(server, `carl/${name}`, carl.token, 'main', 'v0.1.0');
 

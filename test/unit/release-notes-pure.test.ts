@@ -163,3 +163,15 @@ describe('rendering', () => {
     expect(body.length + 60).toBeGreaterThan(10_000);
   });
 });
+
+describe('combining with a given name and body', () => {
+  it('lets a given name win and puts a given body first', async () => {
+    const { mergeGeneratedNotes, roomForGeneratedNotes } = await import('../../src/notes/merge.ts');
+    const generated = { name: 'v1.0.0', body: "## What's Changed\n* x" };
+    expect(mergeGeneratedNotes({}, generated)).toEqual(generated);
+    expect(mergeGeneratedNotes({ name: 'One', body: 'Intro' }, generated)).toEqual({ name: 'One', body: "Intro\n\n## What's Changed\n* x" });
+    expect(mergeGeneratedNotes({ name: '', body: null }, generated)).toEqual(generated);
+    expect(roomForGeneratedNotes('Intro')).toBe(125_000 - 7);
+    expect(roomForGeneratedNotes(null)).toBe(125_000);
+  });
+});

@@ -3,7 +3,7 @@
  * The release lookups generated notes need: whether the release being prepared is a prerelease,
  * and the published releases that may serve as the previous one.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
 export interface PreviousReleaseCandidate {
@@ -50,4 +50,22 @@ export async function listPreviousReleaseCandidates(db: Kysely<Database>, reposi
     .where('created_at', '<=', query.notAfter);
   if (query.stableOnly) q = q.where('prerelease', '=', 0);
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+}
+
+/** Logins of the users whose e-mail is one of these, keyed by lower-cased e-mail (git e-mails vary in case). */
+export async function findLoginsByEmails(db: Kysely<Database>, emails: string[]): Promise<Map<string, string>> {
+  const lowered = [...new Set(emails.map((e) => e.toLowerCase()))];
+  const logins = new Map<string, string>();
+  // Bounded batches: SQLite caps bound parameters, and a long range can have thousands of authors.
+  for (let i = 0; i < lowered.length; i += 500) {
+    const rows = await db
+      .selectFrom('accounts')
+      .select(['login', 'email'])
+      .where('type', '=', 'User')
+      .where(sql<string>`lower(email)`, 'in', lowered.slice(i, i + 500))
+      .orderBy('id')
+      .execute();
+    for (const row of rows) if (row.email && !logins.has(row.email.toLowerCase())) logins.set(row.email.toLowerCase(), row.login);
+  }
+  return logins;
 }
