@@ -51,6 +51,10 @@ try {
   const total = (await runGit(gitDir, ['rev-list', '--count', 'v1.0.0..v2.0.0'])).stdout.toString().trim();
   console.log(`history: ${RANGE} first-parent commits in range (${total} commits in all) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
+  // Warm-up (JIT, first database queries) on a short range, validated against GitHub's schema once.
+  const warm = await call('POST', `${server.api}/repos/bench/${repo.name}/releases/generate-notes`, { token: owner.token, body: { tag_name: 'v2.0.0', previous_tag_name: 'v2.0.0' } });
+  if (warm.status !== 200) throw new Error(`${warm.status} ${warm.text}`);
+
   for (const [label, extra] of [
     ['default format', {}],
     ['categorised release.yml', { configuration_file_path: '.github/notes.yml' }],
@@ -63,6 +67,8 @@ try {
       const res = await call('POST', `${server.api}/repos/bench/${repo.name}/releases/generate-notes`, {
         token: owner.token,
         body: { tag_name: 'v2.0.0', previous_tag_name: 'v1.0.0', ...extra },
+        // Timed without the test suite's OpenAPI validation of the response.
+        skipSchema: true,
       });
       times.push(performance.now() - t);
       if (res.status !== 200) throw new Error(`${res.status} ${res.text}`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastImport, historyStream } from '../support/fast-history.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
-import { call } from '../support/http.ts';
+import { call, expectGitHubError } from '../support/http.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -65,6 +65,11 @@ describe('generate-notes defaults', () => {
     // The ref named in the comment is the target branch when the tag does not exist yet.
     const ahead = await generate(name, { tag_name: 'v0.2.0', target_commitish: 'main' });
     expect(ahead.body.body.split('\n')[0]).toBe('<!-- Release notes generated using configuration in .github/release.yaml at main -->');
+  });
+
+  it('answers anonymous callers on a public repository with 401', async () => {
+    const { name } = await createRepo(server, carl);
+    expectGitHubError(await call('POST', `${server.api}/repos/carl/${name}/releases/generate-notes`, { body: { tag_name: 'v1' } }), 401, 'Requires authentication');
   });
 
   it('truncates very long notes below the release body limit with a marker', async () => {
