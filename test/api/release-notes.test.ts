@@ -66,6 +66,7 @@ beforeAll(async () => {
   await work.git('merge', '-q', '--no-ff', '-m', 'Merge pull request #7 from bob/topic', '-m', 'fix(parser): handle empty input', 'topic');
   sha.m1 = await work.git('rev-parse', 'HEAD');
   sha.c4 = await work.commit('docs: explain config', { file: 'docs.md', author: CAROL, date: '2024-01-05T00:00:00Z' });
+  await work.git('tag', 'v1.0.5');
   sha.c5 = await work.commit('chore: bump deps\n\nLabels: skip-changelog', { author: a, date: '2024-01-06T00:00:00Z' });
   await work.git('tag', 'v1.1.0-rc.1');
   sha.c7 = await work.commit('Plain change without prefix', { author: DAVE, date: '2024-01-07T00:00:00Z' });
@@ -83,7 +84,11 @@ beforeAll(async () => {
   const release = (tag: string, createdAt: string, extra: { draft?: boolean; prerelease?: boolean } = {}) =>
     insertReleaseRow(server, { owner: 'alice', repo: repoName, tag, createdAt, ...extra });
   await release('v1.0.0', '2024-01-01T01:00:00Z');
+  // Never a previous release: a draft (its tag exists), and a release whose tag was deleted.
   await release('v1.0.5', '2024-01-05T00:00:00Z', { draft: true });
+  await release('v1.0.7', '2024-01-05T12:00:00Z');
+  // A draft prerelease whose tag name does not look like one.
+  await release('next', '2024-01-07T00:00:00Z', { draft: true, prerelease: true });
   await release('v1.1.0-rc.1', '2024-01-06T00:00:00Z', { prerelease: true });
   await release('v1.1.0', '2024-01-09T00:00:00Z');
 });
@@ -200,6 +205,8 @@ describe('generate-notes', () => {
   it('skips prereleases as the previous release of a stable tag, not of a prerelease', async () => {
     const stable = await generate({ tag_name: 'v1.0.9', target_commitish: sha.c7 });
     expect(stable.body.body).toMatch(new RegExp(`compare/v1\\.0\\.0\\.\\.\\.v1\\.0\\.9$`));
+    const flagged = await generate({ tag_name: 'next', target_commitish: sha.c7 });
+    expect(flagged.body.body).toMatch(new RegExp(`compare/v1\\.1\\.0-rc\\.1\\.\\.\\.next$`));
     const pre = await generate({ tag_name: 'v1.1.0-rc.2', target_commitish: sha.c7 });
     expect(pre.body.body).toBe(
       [
