@@ -61,18 +61,22 @@ interface Target {
   ref: string;
 }
 
+async function resolveTargetCommitish(gitDir: string, target: string): Promise<string | null> {
+  if (target === 'HEAD' || target.startsWith('-') || target.startsWith('refs/tags/')) return null;
+  if (FULL_SHA.test(target)) return git.resolveCommit(gitDir, target);
+  const branch = target.startsWith('refs/heads/') ? target : `refs/heads/${target}`;
+  return (await git.resolveCommit(gitDir, branch)) ?? (target.startsWith('refs/') ? null : git.resolveCommit(gitDir, `refs/tags/${target}`));
+}
+
 async function resolveTarget(ctx: AppContext, gitDir: string, access: RepoAccess, input: GenerateNotesInput): Promise<Target> {
   const tagged = await git.resolveCommit(gitDir, `refs/tags/${input.tag_name}`);
   if (tagged) return { sha: tagged, ref: input.tag_name };
   if (!(await git.isValidTagName(input.tag_name))) throw invalid('tag_name', 'tag_name is not a valid tag');
-  // Like create: a new tag goes on `target_commitish`, the default branch when omitted.
+  // Like create: a new tag goes on `target_commitish` (a branch, an existing tag or a full commit
+  // SHA; not `HEAD` nor a partial SHA), the default branch when omitted.
   const target = input.target_commitish || access.repo.default_branch;
-  const onBranch = await git.resolveCommit(gitDir, `refs/heads/${target}`);
-  if (onBranch) return { sha: onBranch, ref: target };
-  if (FULL_SHA.test(target)) {
-    const commit = await git.resolveCommit(gitDir, target);
-    if (commit) return { sha: commit, ref: target };
-  }
+  const sha = await resolveTargetCommitish(gitDir, target);
+  if (sha) return { sha, ref: target };
   throw invalid('target_commitish');
 }
 

@@ -65,6 +65,24 @@ describe('generate-notes defaults', () => {
     // The ref named in the comment is the target branch when the tag does not exist yet.
     const ahead = await generate(name, { tag_name: 'v0.2.0', target_commitish: 'main' });
     expect(ahead.body.body.split('\n')[0]).toBe('<!-- Release notes generated using configuration in .github/release.yaml at main -->');
+
+    // A release published through the API becomes the previous release of the next one.
+    const published = await call('POST', `${server.api}/repos/carl/${name}/releases`, { token: carl.token, body: { tag_name: 'v0.1.0' } });
+    expect(published.status).toBe(201);
+    const c6 = await work.commit('feat: more', { author: me, date: '2024-03-06T00:00:00Z' });
+    await work.push(server, `carl/${name}`, carl.token, 'main');
+    const next = await generate(name, { tag_name: 'v0.2.0' });
+    expect(next.body.body).toBe(
+      [
+        '<!-- Release notes generated using configuration in .github/release.yaml at main -->',
+        '',
+        "## What's Changed",
+        '### Everything else',
+        `* feat: more by @carl in ${commit(c6)}`,
+        '',
+        `**Full Changelog**: ${server.base}/carl/${name}/compare/v0.1.0...v0.2.0`,
+      ].join('\n'),
+    );
   });
 
   it('answers anonymous callers on a public repository with 401', async () => {

@@ -198,8 +198,16 @@ describe('generate-notes', () => {
     const onMain = await generate({ tag_name: 'v1.2.0', target_commitish: 'main' });
     expect(onMain.body).toEqual({ name: 'v1.2.0', body: expected });
     expect((await generate({ tag_name: 'v1.2.0' }, bob.token)).body.body).toBe(expected);
-    const nowhere = await generate({ tag_name: 'v1.2.0', target_commitish: 'no-such-branch' });
-    expect(expectGitHubError(nowhere, 422, 'Validation Failed').errors).toEqual([{ resource: 'Release', field: 'target_commitish', code: 'invalid' }]);
+    for (const target of ['no-such-branch', 'HEAD', sha.c9!.slice(0, 12)]) {
+      const nowhere = await generate({ tag_name: 'v1.2.0', target_commitish: target });
+      expect(expectGitHubError(nowhere, 422, 'Validation Failed').errors).toEqual([{ resource: 'Release', field: 'target_commitish', code: 'invalid' }]);
+    }
+    // An existing tag is a valid target too, as on create.
+    const onTag = await generate({ tag_name: 'v1.2.0', target_commitish: 'v1.1.0-rc.1' });
+    // Its commit (2024-01-06) predates v1.1.0, so the previous stable release is v1.0.0.
+    expect(onTag.body.body).toMatch(new RegExp(`^## What's Changed\\n\\* feat\\(api\\): add endpoint by @alice`));
+    expect(onTag.body.body).toContain(`\n* chore: bump deps by @alice in ${link('c5')}\n\n## New Contributors`);
+    expect(onTag.body.body.endsWith('compare/v1.0.0...v1.2.0')).toBe(true);
   });
 
   it('skips prereleases as the previous release of a stable tag, not of a prerelease', async () => {
