@@ -30,7 +30,9 @@ import { isoSeconds, toIsoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { currentLatest, designateLatest, isEligibleForLatest, recomputeLatest } from './latest-release.ts';
 import { atLeast } from './permissions.ts';
+import { mergeGeneratedNotes, roomForGeneratedNotes } from '../notes/merge.ts';
 import { parseReleaseFields, type MakeLatest } from './release-input.ts';
+import { generateReleaseNotes } from './release-notes.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 import type { RefChange } from './push-events.ts';
 
@@ -186,19 +188,29 @@ async function applyLatest(trx: AppContext['db'], repo: Repository, release: Rel
 
 // ---- writes -----------------------------------------------------------------------------------
 
-export async function createRelease(ctx: AppContext, access: RepoAccess, input: Record<string, unknown>): Promise<Release> {
+export interface CreateReleaseOptions {
+  /** `{web}` of the request, for the links in generated notes. */
+  webUrl?: string;
+}
+
+export async function createRelease(ctx: AppContext, access: RepoAccess, input: Record<string, unknown>, options: CreateReleaseOptions = {}): Promise<Release> {
   requireWrite(access, true);
   const fields = parseReleaseFields(input, true);
   const tag = fields.tag_name!;
   const draft = fields.draft ?? false;
   const prerelease = fields.prerelease ?? false;
   const target = fields.target_commitish || access.repo.default_branch;
-  const name = fields.name ?? null;
-  const body = fields.body ?? null;
+  let name = fields.name ?? null;
+  let body = fields.body ?? null;
   const errors = [...(await tagErrors(tag, !draft)), ...bodyErrors(body), ...latestErrors(fields.make_latest, draft, prerelease)];
   if (errors.length) throw new ValidationError(errors);
 
   const placement = await place(ctx, access.repo, tag, target, true);
+  if (fields.generate_release_notes) {
+    // Generated after validation so a rejected request costs no history walk; sized to fit after a given body.
+    const generated = await generateReleaseNotes(ctx, access, { tag_name: tag, target_commitish: target, prerelease }, { webUrl: options.webUrl, maxLength: roomForGeneratedNotes(body) });
+    ({ name, body } = mergeGeneratedNotes({ name, body }, generated));
+  }
   const now = isoSeconds();
   const createdAt = !draft && placement.commitSha ? await commitDate(ctx, access.repo, placement.commitSha) : now;
   return withTag(ctx, access.repo, tag, placement, !draft, async (trx) => {

@@ -264,6 +264,28 @@ describe('generate-notes', () => {
     expectGitHubError(await call('POST', `${server.api}/repos/alice/nothing-here/releases/generate-notes`, { token: alice.token, body: { tag_name: 'v1' } }), 404, 'Not Found');
   });
 
+  it('fills name and body on create with generate_release_notes, after a given body', async () => {
+    const notes = [
+      "## What's Changed",
+      `* fix: late fix by @bob in ${link('c9')}`,
+      '',
+      `**Full Changelog**: ${web}/alice/${repoName}/compare/v1.1.0...v1.3.0`,
+    ].join('\n');
+    const plain = await call('POST', `${server.api}/repos/alice/${repoName}/releases`, {
+      token: alice.token,
+      body: { tag_name: 'v1.3.0', target_commitish: 'main', draft: true, generate_release_notes: true },
+    });
+    expect(plain.status).toBe(201);
+    expect([plain.body.name, plain.body.body]).toEqual(['v1.3.0', notes]);
+    const given = await call('POST', `${server.api}/repos/alice/${repoName}/releases`, {
+      token: alice.token,
+      body: { tag_name: 'v1.3.0', name: 'Three', body: 'Intro', draft: true, generate_release_notes: true },
+    });
+    expect([given.body.name, given.body.body]).toEqual(['Three', `Intro\n\n${notes}`]);
+    const without = await call('POST', `${server.api}/repos/alice/${repoName}/releases`, { token: alice.token, body: { tag_name: 'v1.3.0', draft: true } });
+    expect(without.body.body).toBeNull();
+  });
+
   it('works with Octokit', async () => {
     const octokit = new Octokit({ auth: alice.token, baseUrl: server.api });
     const { data, status } = await octokit.rest.repos.generateReleaseNotes({ owner: 'alice', repo: repoName, tag_name: 'v1.2.0', previous_tag_name: 'v1.1.0' });

@@ -50,7 +50,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/repos/:owner/:repo/releases', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const release = await createRelease(ctx, access, bodyObject(request.body));
+    const release = await createRelease(ctx, access, bodyObject(request.body), { webUrl: request.urls.web });
     reply.header('location', `${request.urls.api}/repos/${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}/releases/${release.id}`);
     return sendOne(ctx, access, request, reply, release, 201);
   });
