@@ -44,6 +44,8 @@ const EMPTY_CONFIG: ReleaseConfig = { exclude: { labels: [], authors: [] }, cate
 /** Candidates whose tags were deleted from git are skipped; this bounds the rows examined. */
 const PREVIOUS_RELEASE_CANDIDATES = 20;
 const FULL_SHA = /^[0-9a-f]{40}$/;
+/** A configuration file is a few hundred bytes; anything this large is not one (and would be slow to parse). */
+const MAX_CONFIG_BYTES = 256 * 1024;
 // `v1.2.3-rc.1`, `1.0-beta`: a semver-style prerelease suffix.
 const PRERELEASE_TAG = /^v?\d+(\.\d+)*-[0-9A-Za-z]/;
 
@@ -120,6 +122,7 @@ async function loadConfig(gitDir: string, target: Target, requestedPath: string 
     return { config: EMPTY_CONFIG, path: null };
   }
   const path = paths[index]!;
+  if (contents[index]!.length > MAX_CONFIG_BYTES) throw invalid('configuration_file_path', `${path} at ${target.ref}: is larger than ${MAX_CONFIG_BYTES} bytes`);
   try {
     return { config: parseReleaseConfig(contents[index]!.toString('utf8')), path: path.replace(/^\/+/, '') };
   } catch (err) {

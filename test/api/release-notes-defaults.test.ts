@@ -90,6 +90,17 @@ describe('generate-notes defaults', () => {
     expectGitHubError(await call('POST', `${server.api}/repos/carl/${name}/releases/generate-notes`, { body: { tag_name: 'v1' } }), 401, 'Requires authentication');
   });
 
+  it('refuses a configuration file too large to be one', async () => {
+    const { name } = await createRepo(server, carl);
+    const work = await WorkRepo.create();
+    await work.commit('huge config', { file: 'notes.yml', content: `changelog:\n  exclude:\n    labels:\n${'      - x\n'.repeat(30_000)}` });
+    await work.push(server, `carl/${name}`, carl.token, 'main');
+    const res = await generate(name, { tag_name: 'v1.0.0', configuration_file_path: 'notes.yml' });
+    expect(expectGitHubError(res, 422, 'Validation Failed').errors).toEqual([
+      { resource: 'Release', field: 'configuration_file_path', code: 'custom', message: 'notes.yml at main: is larger than 262144 bytes' },
+    ]);
+  });
+
   it('truncates very long notes below the release body limit with a marker', async () => {
     const { name } = await createRepo(server, carl);
     const work = await WorkRepo.create();
