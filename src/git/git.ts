@@ -305,3 +305,9 @@ export async function authorEmailsReachableFrom(gitDir: string, shas: string[]):
   const out = await text(gitDir, ['log', '--format=%ae', ...shas.map(userValue), '--'], { timeoutMs: 120_000 });
   return new Set(out.split('\n').filter(Boolean).map((e) => e.toLowerCase()));
 }
+
+/** The committer date (ISO 8601) of a resolved commit SHA, in one git process. */
+export async function committerDate(gitDir: string, sha: string): Promise<string | null> {
+  const { stdout, exitCode } = await runGit(gitDir, ['log', '-1', '--format=%cI', userValue(sha), '--'], { okExitCodes: [128] });
+  return exitCode === 0 ? stdout.toString('utf8').trim() || null : null;
+}

@@ -95,10 +95,10 @@ async function resolvePrevious(ctx: AppContext, gitDir: string, access: RepoAcce
     if (!sha) throw invalid('previous_tag_name', `previous_tag_name ${input.previous_tag_name} is not an existing tag`);
     return { tag: input.previous_tag_name, sha };
   }
-  const targetCommit = await git.getCommit(gitDir, target.sha);
+  const targetDate = await git.committerDate(gitDir, target.sha);
   const candidates = await listPreviousReleaseCandidates(ctx.db, access.repo.id, {
     excludeTag: input.tag_name,
-    notAfter: toIsoSeconds(targetCommit?.committerDate ?? new Date().toISOString()),
+    notAfter: toIsoSeconds(targetDate ?? new Date().toISOString()),
     stableOnly: !(await isPrerelease(ctx, access, input)),
     limit: PREVIOUS_RELEASE_CANDIDATES,
   });
