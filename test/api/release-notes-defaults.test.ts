@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastImport, historyStream } from '../support/fast-history.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { call, expectGitHubError } from '../support/http.ts';
+import { insertReleaseRow } from '../support/release-rows.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -88,6 +89,27 @@ describe('generate-notes defaults', () => {
   it('answers anonymous callers on a public repository with 401', async () => {
     const { name } = await createRepo(server, carl);
     expectGitHubError(await call('POST', `${server.api}/repos/carl/${name}/releases/generate-notes`, { body: { tag_name: 'v1' } }), 401, 'Requires authentication');
+  });
+
+  it('prefers the most recently created release among releases of the same date', async () => {
+    const { name } = await createRepo(server, carl);
+    const work = await WorkRepo.create();
+    await work.commit('first', { date: '2024-05-01T00:00:00Z' });
+    await work.git('tag', 'one');
+    await work.git('tag', 'also-one');
+    const second = await work.commit('second', { date: '2024-05-02T00:00:00Z' });
+    await work.push(server, `carl/${name}`, carl.token, 'main', 'one', 'also-one');
+    await insertReleaseRow(server, { owner: 'carl', repo: name, tag: 'one', createdAt: '2024-05-01T00:00:00Z' });
+    await insertReleaseRow(server, { owner: 'carl', repo: name, tag: 'also-one', createdAt: '2024-05-01T00:00:00Z' });
+    const res = await generate(name, { tag_name: 'two' });
+    expect(res.body.body).toBe(
+      [
+        "## What's Changed",
+        `* second by Test Author in ${server.base}/carl/${name}/commit/${second}`,
+        '',
+        `**Full Changelog**: ${server.base}/carl/${name}/compare/also-one...two`,
+      ].join('\n'),
+    );
   });
 
   it('refuses a configuration file too large to be one', async () => {
