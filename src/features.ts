@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
+import { assetsFeature } from './features/assets.ts';
 import { releaseNotesFeature } from './features/release-notes.ts';
 import { releasesFeature } from './features/releases.ts';
 
@@ -21,4 +22,4 @@ export interface Feature {
   stop?(ctx: AppContext): Promise<void>;
 }
 
-export const features: Feature[] = [releasesFeature, releaseNotesFeature];
+export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature];

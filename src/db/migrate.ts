@@ -6,10 +6,12 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { DatabaseHandle } from './dialect.ts';
 import * as initial from './migrations/001-initial.ts';
+import * as blobDeletions from './migrations/002-blob-deletions.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
     '001-initial': { up: (db) => initial.up(db, handle.kind), down: (db) => initial.down(db) },
+    '002-blob-deletions': { up: (db) => blobDeletions.up(db), down: (db) => blobDeletions.down(db) },
   };
 }
 

@@ -114,6 +114,12 @@ export interface AssetsTable {
   updated_at: string;
 }
 
+/** A deletion of a shared blob in progress (see services/blob-gc). */
+export interface BlobDeletionsTable {
+  blob_key: string;
+  started_at: string;
+}
+
 export interface RateLimitsTable {
   bucket: string;
   window_start: number;
@@ -129,6 +135,7 @@ export interface Database {
   releases: ReleasesTable;
   assets: AssetsTable;
   rate_limits: RateLimitsTable;
+  blob_deletions: BlobDeletionsTable;
 }
 
 export type Account = Selectable<AccountsTable>;

@@ -1,10 +1,11 @@
 /**
  * @module db/repos/assets-repo
  * SQL for release assets. `(release_id, name)` is unique in the database, which is what makes
- * concurrent uploads of one name give exactly one winner.
+ * concurrent uploads of one name give exactly one winner. Also the few release lookups the asset
+ * routes need, and the markers of blob deletions in progress.
  */
 import type { Kysely } from 'kysely';
-import type { Asset, Database } from '../schema.ts';
+import type { Asset, Database, Release, Repository } from '../schema.ts';
 
 /**
  * Assets of several releases at once (one query, for lists of releases), in upload order.
@@ -18,4 +19,161 @@ export async function listAssetsForReleases(db: Kysely<Database>, releaseIds: nu
   const rows = await q.orderBy('release_id').orderBy('id').execute();
   for (const row of rows) byRelease.get(row.release_id)?.push(row);
   return byRelease;
+}
+
+// ---- releases, as the asset routes need them ----
+
+export async function findReleaseInRepository(db: Kysely<Database>, repositoryId: number, releaseId: number): Promise<Release | undefined> {
+  return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('id', '=', releaseId).executeTakeFirst();
+}
+
+export async function findPublishedReleaseByTag(db: Kysely<Database>, repositoryId: number, tag: string): Promise<Release | undefined> {
+  return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('published_tag', '=', tag).executeTakeFirst();
+}
+
+export async function findDraftByUntaggedKey(db: Kysely<Database>, repositoryId: number, key: string): Promise<Release | undefined> {
+  return db
+    .selectFrom('releases')
+    .selectAll()
+    .where('repository_id', '=', repositoryId)
+    .where('untagged_key', '=', key)
+    .where('draft', '=', 1)
+    .executeTakeFirst();
+}
+
+/** The designated latest release when still eligible, else the newest published non-prerelease. */
+export async function findLatestRelease(db: Kysely<Database>, repo: Pick<Repository, 'id' | 'latest_release_id'>): Promise<Release | undefined> {
+  const eligible = db.selectFrom('releases').selectAll().where('repository_id', '=', repo.id).where('draft', '=', 0).where('prerelease', '=', 0);
+  if (repo.latest_release_id !== null) {
+    const designated = await eligible.where('id', '=', repo.latest_release_id).executeTakeFirst();
+    if (designated) return designated;
+  }
+  return eligible.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+}
+
+// ---- assets ----
+
+export interface NewOpenAsset {
+  releaseId: number;
+  repositoryId: number;
+  name: string;
+  label: string | null;
+  contentType: string;
+  size: number;
+  uploaderId: number;
+  now: string;
+}
+
+/** Claims the name with an `open` row; throws a unique violation when the name is taken. */
+export async function insertOpenAsset(db: Kysely<Database>, a: NewOpenAsset): Promise<Asset> {
+  return db
+    .insertInto('assets')
+    .values({
+      release_id: a.releaseId,
+      repository_id: a.repositoryId,
+      name: a.name,
+      label: a.label,
+      content_type: a.contentType,
+      size: a.size,
+      digest: null,
+      blob_key: null,
+      state: 'open',
+      download_count: 0,
+      uploader_id: a.uploaderId,
+      created_at: a.now,
+      updated_at: a.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function countAssets(db: Kysely<Database>, releaseId: number): Promise<number> {
+  const row = await db.selectFrom('assets').select((eb) => eb.fn.countAll<number>().as('n')).where('release_id', '=', releaseId).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Refreshes the lease of an upload in progress; false when the row is gone (swept or deleted). */
+export async function renewOpenAsset(db: Kysely<Database>, id: number, now: string): Promise<boolean> {
+  const r = await db.updateTable('assets').set({ updated_at: now }).where('id', '=', id).where('state', '=', 'open').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Records the blob an upload produced while still `open`, so blob GC sees the reference. */
+export async function attachBlob(db: Kysely<Database>, id: number, key: string, now: string): Promise<boolean> {
+  const r = await db.updateTable('assets').set({ blob_key: key, updated_at: now }).where('id', '=', id).where('state', '=', 'open').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function markUploaded(db: Kysely<Database>, id: number, v: { digest: string; size: number; now: string }): Promise<Asset | undefined> {
+  return db
+    .updateTable('assets')
+    .set({ state: 'uploaded', digest: v.digest, size: v.size, updated_at: v.now })
+    .where('id', '=', id)
+    .where('state', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Deletes an asset row; with `onlyOpen`, only while its upload is unfinished. Returns the deleted row. */
+export async function deleteAssetRow(db: Kysely<Database>, id: number, onlyOpen = false): Promise<Asset | undefined> {
+  let q = db.deleteFrom('assets').where('id', '=', id);
+  if (onlyOpen) q = q.where('state', '=', 'open');
+  return q.returningAll().executeTakeFirst();
+}
+
+export async function findAssetInRepository(db: Kysely<Database>, repositoryId: number, id: number): Promise<Asset | undefined> {
+  return db.selectFrom('assets').selectAll().where('repository_id', '=', repositoryId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function findAssetByName(db: Kysely<Database>, releaseId: number, name: string): Promise<Asset | undefined> {
+  return db.selectFrom('assets').selectAll().where('release_id', '=', releaseId).where('name', '=', name).executeTakeFirst();
+}
+
+export async function listAssetsPage(db: Kysely<Database>, releaseId: number, offset: number, limit: number): Promise<Asset[]> {
+  return db.selectFrom('assets').selectAll().where('release_id', '=', releaseId).orderBy('id').offset(offset).limit(limit).execute();
+}
+
+export async function updateAssetFields(db: Kysely<Database>, id: number, set: { name?: string; label?: string | null; updated_at: string }): Promise<Asset> {
+  return db.updateTable('assets').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function incrementDownloadCount(db: Kysely<Database>, id: number): Promise<void> {
+  await db
+    .updateTable('assets')
+    .set((eb) => ({ download_count: eb('download_count', '+', 1) }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Uploads whose lease ran out (the uploading process died or stalled). */
+export async function listExpiredOpenAssets(db: Kysely<Database>, before: string, limit = 500): Promise<Asset[]> {
+  return db.selectFrom('assets').selectAll().where('state', '=', 'open').where('updated_at', '<', before).limit(limit).execute();
+}
+
+/** Which of `keys` some asset (in any state) still references. */
+export async function referencedBlobKeys(db: Kysely<Database>, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db.selectFrom('assets').select('blob_key').distinct().where('blob_key', 'in', keys).execute();
+  return new Set(rows.map((r) => r.blob_key).filter((k): k is string => k !== null));
+}
+
+// ---- blob deletion markers ----
+
+/** Claims the deletion of a blob; false when another process is already deleting it. */
+export async function beginBlobDeletion(db: Kysely<Database>, key: string, now: string): Promise<boolean> {
+  const r = await db.insertInto('blob_deletions').values({ blob_key: key, started_at: now }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
+export async function endBlobDeletion(db: Kysely<Database>, key: string): Promise<void> {
+  await db.deleteFrom('blob_deletions').where('blob_key', '=', key).execute();
+}
+
+export async function findBlobDeletion(db: Kysely<Database>, key: string): Promise<{ started_at: string } | undefined> {
+  return db.selectFrom('blob_deletions').select('started_at').where('blob_key', '=', key).executeTakeFirst();
+}
+
+/** Markers left by a process that died mid-deletion. */
+export async function deleteStaleBlobDeletions(db: Kysely<Database>, before: string): Promise<void> {
+  await db.deleteFrom('blob_deletions').where('started_at', '<', before).execute();
 }

@@ -1,0 +1,29 @@
+/**
+ * @module features/assets
+ * Release assets as a Wharf feature: the REST routes, the upload route, the browser download
+ * URLs, and the sweeper that cleans up after unfinished uploads.
+ */
+import type { Feature } from '../features.ts';
+import { AssetSweeper } from '../services/asset-sweeper.ts';
+import { assetDownloadRoutes } from '../http/routes/asset-downloads.ts';
+import { assetUploadRoutes } from '../http/routes/asset-uploads.ts';
+import { releaseAssetRoutes } from '../http/routes/release-assets.ts';
+import type { AppContext } from '../context.ts';
+
+const sweepers = new WeakMap<AppContext, AssetSweeper>();
+
+export const assetsFeature: Feature = {
+  name: 'assets',
+  api: releaseAssetRoutes,
+  uploads: assetUploadRoutes,
+  web: assetDownloadRoutes,
+  async start(ctx) {
+    const sweeper = new AssetSweeper(ctx);
+    sweepers.set(ctx, sweeper);
+    sweeper.start();
+  },
+  async stop(ctx) {
+    await sweepers.get(ctx)?.stop();
+    sweepers.delete(ctx);
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * @module http/routes/asset-downloads
+ * Serving asset bytes, for the API (`Accept: application/octet-stream`) and for the browser URLs
+ * at the web root:
+ * - `GET {web}/{owner}/{repo}/releases/download/{tag}/{name}` (an asset's `browser_download_url`;
+ *   `{tag}` may span several segments, and is a draft's `untagged-…` placeholder for drafts);
+ * - `GET {web}/{owner}/{repo}/releases/latest/download/{name}` → 302 to the latest release's asset.
+ *
+ * Wharf streams the bytes itself (200/206) rather than redirecting: its blob store has no signed
+ * URLs to hand out, and a same-origin stream keeps private assets behind the same access check.
+ * Bytes are always sent as `application/octet-stream` with `Content-Disposition: attachment` and a
+ * sandboxing CSP, as GitHub's storage host does, so user HTML or SVG never renders on Wharf's origin.
+ * A token is accepted on the browser URLs (private repositories), which GitHub itself lacks.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import type { Asset } from '../../db/schema.ts';
+import { incrementDownloadCount } from '../../db/repos/assets-repo.ts';
+import { getDownloadableAssetByTag, getLatestReleaseAsset } from '../../services/assets.ts';
+import { getRepoAccess } from '../../services/repositories.ts';
+import { resolvePrincipal } from '../auth.ts';
+import { assetJson } from '../serializers/assets.ts';
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a single-range `Range` header. Returns null to serve the whole body (absent, malformed
+ * or multi-range headers: RFC 9110 lets a server ignore those), 'unsatisfiable' for a 416.
+ */
+export function parseRange(header: string | undefined, size: number): Range | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m) return null;
+  const [, a = '', b = ''] = m;
+  if (a === '' && b === '') return null;
+  if (a === '') {
+    const suffix = Number(b);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(a);
+  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  if (start >= size) return 'unsatisfiable';
+  if (end < start) return null;
+  return { start, end };
+}
+
+function etagOf(asset: Asset): string {
+  return `"${asset.digest}"`;
+}
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || v.replace(/^W\//, '') === etag;
+  });
+}
+
+/** `attachment` with an ASCII fallback and the RFC 5987 form (names are ASCII after renaming anyway). */
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename=${ascii}; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/**
+ * Sends an uploaded asset's bytes with Range, HEAD, ETag/304 and `Last-Modified`. A download is
+ * counted once its last byte has been handed to the client (a full body, or the range that ends
+ * the file), so HEADs, 304s, aborted transfers and mid-file chunks do not count.
+ */
+export async function sendAssetBytes(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, asset: Asset): Promise<FastifyReply> {
+  const size = asset.size;
+  const etag = etagOf(asset);
+  reply.headers({
+    'content-type': 'application/octet-stream',
+    'content-disposition': contentDisposition(asset.name),
+    'accept-ranges': 'bytes',
+    etag,
+    'last-modified': new Date(asset.updated_at).toUTCString(),
+    'cache-control': request.principal ? 'private, max-age=300' : 'public, max-age=300',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; sandbox",
+  });
+  if (matchesEtag(request.headers['if-none-match'], etag)) {
+    reply.removeHeader('content-type');
+    return reply.code(304).send();
+  }
+  let range = parseRange(request.headers.range, size);
+  const ifRange = request.headers['if-range'];
+  if (range && typeof ifRange === 'string' && ifRange.trim() !== etag) range = null; // the client's copy is stale: send all
+  if (range === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${size}`);
+    reply.removeHeader('content-type');
+    return reply.code(416).type('text/plain').send('');
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
+  reply.header('content-length', String(end - start + 1));
+  if (request.method === 'HEAD') return reply.send();
+
+  const stream = await ctx.blobs.get(asset.blob_key!, range ? { start, end } : undefined);
+  const completesFile = end === size - 1;
+  reply.raw.once('finish', () => {
+    if (!completesFile) return;
+    incrementDownloadCount(ctx.db, asset.id).catch((err: unknown) => ctx.log.warn({ err, asset: asset.id }, 'could not count a download'));
+  });
+  return reply.send(stream);
+}
+
+/** Splits the raw path after `/releases/download/` into its tag (any segments) and asset name. */
+function tagAndName(rawUrl: string, marker: string): { tag: string; name: string } | null {
+  const path = rawUrl.split('?')[0] ?? '';
+  const at = path.indexOf(marker);
+  if (at < 0) return null;
+  const segments = path.slice(at + marker.length).split('/');
+  if (segments.length < 2 || segments.some((s) => s === '')) return null;
+  try {
+    const name = decodeURIComponent(segments.pop()!);
+    return { tag: segments.map(decodeURIComponent).join('/'), name };
+  } catch {
+    return null;
+  }
+}
+
+export function assetDownloadRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get<{ Params: { owner: string; repo: string } }>('/:owner/:repo/releases/download/*', async (request, reply) => {
+    request.principal = await resolvePrincipal(ctx, request);
+    const parts = tagAndName(request.raw.url ?? '', '/releases/download/');
+    if (!parts) return reply.callNotFound();
+    const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
+    const { asset } = await getDownloadableAssetByTag(ctx, access, parts.tag, parts.name);
+    return sendAssetBytes(ctx, request, reply, asset);
+  });
+
+  app.get<{ Params: { owner: string; repo: string; name: string } }>('/:owner/:repo/releases/latest/download/:name', async (request, reply) => {
+    request.principal = await resolvePrincipal(ctx, request);
+    const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
+    const { asset, release } = await getLatestReleaseAsset(ctx, access, request.params.name);
+    const target = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts: new Map(), urls: request.urls }).browser_download_url;
+    return reply.code(302).header('location', target).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send('');
+  });
+}

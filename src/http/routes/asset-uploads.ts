@@ -1,0 +1,121 @@
+/**
+ * @module http/routes/asset-uploads
+ * `POST {web}/api/uploads/repos/{o}/{r}/releases/{release_id}/assets?name=…&label=…` — the address
+ * a release's `upload_url` template expands to. The body is the raw file, streamed to the blob
+ * store as it arrives (never buffered), and it must announce its length up front: a missing,
+ * malformed or chunked length is 400 `Bad Content-Length: `, a length over the limit is refused
+ * before a byte is read, and the connection is then closed rather than drained.
+ *
+ * Clients' query strings are messy (an empty `label=`, a trailing `&`, `+` for spaces, raw
+ * unencoded names), so the query is read leniently here. Errors take the upload host's shapes:
+ * `request_id` in every body, `documentation_url` pointing at the generic REST docs, and low-level
+ * failures as `{message, request_id}` only.
+ */
+import type { Readable } from 'node:stream';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import { BadRequestError } from '../../domain/errors.ts';
+import { AssetSaveError, uploadAsset } from '../../services/assets.ts';
+import { getRepoAccess } from '../../services/repositories.ts';
+import { errorHandler } from '../errors.ts';
+import { assetsJson, parseId } from './release-assets.ts';
+
+const UPLOAD_DOCS_URL = 'https://docs.github.com/rest';
+
+/** Decodes one query component leniently: `+` is a space, and undecodable text is kept as sent. */
+function decodeComponent(value: string): string {
+  const spaced = value.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+export function parseUploadQuery(rawUrl: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const q = rawUrl.indexOf('?');
+  if (q < 0) return out;
+  for (const part of rawUrl.slice(q + 1).split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = decodeComponent(eq < 0 ? part : part.slice(0, eq));
+    if (!out.has(key)) out.set(key, eq < 0 ? '' : decodeComponent(part.slice(eq + 1)));
+  }
+  return out;
+}
+
+function declaredLength(request: FastifyRequest): number {
+  const te = request.headers['transfer-encoding'];
+  const cl = request.headers['content-length'];
+  if (te !== undefined || cl === undefined || !/^\d{1,16}$/.test(cl)) throw new BadRequestError('Bad Content-Length: ');
+  return Number(cl);
+}
+
+/** Errors whose body GitHub's upload host sends without a documentation link. */
+const LOW_LEVEL = /^(Bad Content-Length|Error saving asset)/;
+
+function rewriteErrorBody(request: FastifyRequest, payload: unknown): unknown {
+  if (typeof payload !== 'string') return payload;
+  let parsed: { message?: string; errors?: unknown };
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+  const message = parsed.message ?? 'Error';
+  const body: Record<string, unknown> = { message, request_id: request.id };
+  if (!LOW_LEVEL.test(message)) body.documentation_url = UPLOAD_DOCS_URL;
+  if (parsed.errors) body.errors = parsed.errors;
+  return JSON.stringify(body);
+}
+
+export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
+  // Its own context: the raw-body parser and the upload host's error shapes stay local.
+  app.register(async (uploads) => {
+    uploads.removeAllContentTypeParsers();
+    uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    uploads.setErrorHandler((err, request, reply) => {
+      if (err instanceof AssetSaveError) {
+        request.log.error({ err }, 'asset upload failed');
+        return reply.code(500).type('application/json; charset=utf-8').send({ message: err.message, request_id: request.id });
+      }
+      return errorHandler(err as FastifyError, request, reply);
+    });
+    uploads.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
+      if (reply.statusCode < 400) return payload;
+      // An unread body (refused early) is not drained: a 2 GiB upload would otherwise still arrive.
+      if (!request.raw.complete) reply.header('connection', 'close');
+      return rewriteErrorBody(request, payload);
+    });
+
+    uploads.post<{ Params: { owner: string; repo: string; release_id: string } }>(
+      '/repos/:owner/:repo/releases/:release_id/assets',
+      { bodyLimit: Math.max(ctx.config.maxAssetSize, 1) + 1 },
+      async (request, reply) => {
+        const query = parseUploadQuery(request.raw.url ?? '');
+        const size = declaredLength(request);
+        const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
+        const name = query.get('name');
+        if (name === undefined || name === '') throw new BadRequestError('Bad Request: the name query parameter is required');
+        const label = query.get('label');
+        const controller = new AbortController();
+        request.raw.once('close', () => {
+          if (!request.raw.complete) controller.abort(new Error('client disconnected'));
+        });
+        const { asset, release } = await uploadAsset(ctx, access, {
+          releaseId: parseId(request.params.release_id),
+          name,
+          // GitHub stores an empty `label=` (gh always sends one) as "", and no label as null.
+          label: label ?? null,
+          contentType: request.headers['content-type']?.trim() || 'application/octet-stream',
+          size,
+          body: (request.body as Readable | undefined) ?? request.raw,
+          signal: controller.signal,
+        });
+        const [json] = await assetsJson(ctx, request, access, release, [asset]);
+        return reply.code(201).type('application/json; charset=utf-8').send(json);
+      },
+    );
+  });
+}

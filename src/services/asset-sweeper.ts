@@ -1,0 +1,99 @@
+/**
+ * @module services/asset-sweeper
+ * Cleans up after uploads that never finished: `open` asset rows whose lease ran out (their
+ * process died, or the client stalled), temporary files of interrupted writes, abandoned blob
+ * deletion claims, and blobs no asset references (a crash between storing bytes and recording
+ * them). Runs once at start-up and then periodically; safe to run in several processes at once.
+ */
+import type { AppContext } from '../context.ts';
+import { deleteAssetRow, listExpiredOpenAssets, referencedBlobKeys } from '../db/repos/assets-repo.ts';
+import { isoSeconds } from '../util/time.ts';
+import { LEASE_MS } from './assets.ts';
+import { deleteUnreferencedBlobs, sweepStaleDeletionClaims } from './blob-gc.ts';
+
+export interface SweepResult {
+  expiredUploads: number;
+  temporaryFiles: number;
+  orphanBlobs: number;
+}
+
+export interface SweepOptions {
+  now?: number;
+  /** Also scan every stored blob for ones nothing references (slower; not every round). */
+  orphans?: boolean;
+}
+
+export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): Promise<SweepResult> {
+  const now = options.now ?? Date.now();
+  const result: SweepResult = { expiredUploads: 0, temporaryFiles: 0, orphanBlobs: 0 };
+  const expired = await listExpiredOpenAssets(ctx.db, isoSeconds(new Date(now - LEASE_MS)));
+  const keys: string[] = [];
+  for (const row of expired) {
+    const gone = await deleteAssetRow(ctx.db, row.id, true);
+    if (!gone) continue; // finished (or removed) in the meantime
+    result.expiredUploads++;
+    if (gone.blob_key) keys.push(gone.blob_key);
+  }
+  await deleteUnreferencedBlobs(ctx, keys);
+  // A temporary file of a live upload is written continuously, so its mtime stays fresh.
+  result.temporaryFiles = await ctx.blobs.cleanTemporary(LEASE_MS);
+  await sweepStaleDeletionClaims(ctx);
+  if (options.orphans) result.orphanBlobs = await sweepOrphanBlobs(ctx, now);
+  return result;
+}
+
+/** Deletes blobs that no asset references and that are older than an upload's lease. */
+async function sweepOrphanBlobs(ctx: AppContext, now: number): Promise<number> {
+  let removed = 0;
+  let batch: string[] = [];
+  const flush = async () => {
+    const used = await referencedBlobKeys(ctx.db, batch);
+    removed += await deleteUnreferencedBlobs(ctx, batch.filter((k) => !used.has(k)));
+    batch = [];
+  };
+  for await (const blob of ctx.blobs.list()) {
+    // A fresh blob may belong to an upload about to record it.
+    if (now - blob.modifiedAt.getTime() < LEASE_MS) continue;
+    batch.push(blob.key);
+    if (batch.length >= 200) await flush();
+  }
+  if (batch.length) await flush();
+  return removed;
+}
+
+/** How often the sweeper runs, and how often it also looks for orphan blobs. */
+const SWEEP_EVERY_MS = 60_000;
+const ORPHAN_SCAN_EVERY = 60;
+
+export class AssetSweeper {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<unknown> | null = null;
+  #round = 0;
+
+  constructor(private readonly ctx: AppContext) {}
+
+  start(): void {
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), SWEEP_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  #tick(): void {
+    if (this.#running) return;
+    const orphans = this.#round++ % ORPHAN_SCAN_EVERY === 0;
+    this.#running = sweepAssets(this.ctx, { orphans })
+      .then((r) => {
+        if (r.expiredUploads || r.temporaryFiles || r.orphanBlobs) this.ctx.log.info(r, 'asset sweeper cleaned up');
+      })
+      .catch((err: unknown) => this.ctx.log.warn({ err }, 'asset sweeper failed'))
+      .finally(() => {
+        this.#running = null;
+      });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * @module services/assets
+ * Release assets: the upload (all or nothing, streamed), reads with GitHub's visibility rules,
+ * edits and deletion. The only code that touches both the asset rows and their bytes.
+ *
+ * An upload claims its name with an `open` row (the unique key settles races), streams the body
+ * through sha256 into the blob store (which fsyncs before returning), records the blob on the
+ * row, confirms the bytes survived any concurrent blob deletion, and only then flips the row to
+ * `uploaded`. While it streams, it renews the row's `updated_at` as a lease; the sweeper removes
+ * `open` rows whose lease ran out (a crashed or stalled process) and any bytes they left.
+ */
+import type { Readable } from 'node:stream';
+import { BlobSizeMismatchError, BlobStorageFullError, BlobTooLargeError } from '../blobs/blob-store.ts';
+import type { AppContext } from '../context.ts';
+import type { Asset, Release } from '../db/schema.ts';
+import {
+  attachBlob,
+  countAssets,
+  deleteAssetRow,
+  findAssetByName,
+  findAssetInRepository,
+  findDraftByUntaggedKey,
+  findLatestRelease,
+  findPublishedReleaseByTag,
+  findReleaseInRepository,
+  insertOpenAsset,
+  listAssetsPage,
+  markUploaded,
+  renewOpenAsset,
+  updateAssetFields,
+} from '../db/repos/assets-repo.ts';
+import { BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
+import { isoSeconds } from '../util/time.ts';
+import { MAX_ASSET_NAME_LENGTH, sanitizeAssetName } from './asset-names.ts';
+import { confirmBlobStored, deleteUnreferencedBlobs } from './blob-gc.ts';
+import { isUniqueViolation } from './db-errors.ts';
+import { atLeast } from './permissions.ts';
+import { requirePermission, type RepoAccess } from './repositories.ts';
+
+/** GitHub caps a release at 1000 assets. */
+export const MAX_ASSETS_PER_RELEASE = 1000;
+/** How often an upload in progress renews its lease. */
+export const LEASE_RENEW_MS = 15_000;
+/** An `open` row not renewed for this long belongs to a dead upload. */
+export const LEASE_MS = 120_000;
+
+/** 500 "Error saving asset", GitHub's answer when storing fails. */
+export class AssetSaveError extends WharfError {
+  constructor() {
+    super('Error saving asset');
+  }
+}
+
+function sizeError(message: string): ValidationError {
+  return new ValidationError([{ resource: 'ReleaseAsset', field: 'size', code: 'custom', message }]);
+}
+
+function nameTaken(): ValidationError {
+  return new ValidationError([{ resource: 'ReleaseAsset', field: 'name', code: 'already_exists' }]);
+}
+
+function isImmutablePublished(release: Release): boolean {
+  return release.immutable === 1 && release.draft === 0;
+}
+
+/** A release of the repository that the caller may see (drafts need push access), or 404. */
+export async function getVisibleRelease(ctx: AppContext, access: RepoAccess, releaseId: number): Promise<Release> {
+  if (!Number.isSafeInteger(releaseId) || releaseId < 1) throw new NotFoundError();
+  const release = await findReleaseInRepository(ctx.db, access.repo.id, releaseId);
+  if (!release || (release.draft === 1 && !atLeast(access.permission, 'push'))) throw new NotFoundError();
+  return release;
+}
+
+/** Checks an upload's declared size before a byte is read. */
+export function checkUploadSize(ctx: AppContext, size: number): void {
+  if (size < 1) throw sizeError('size must be greater than or equal to 1');
+  if (size > ctx.config.maxAssetSize) throw sizeError(`size must be less than or equal to ${ctx.config.maxAssetSize}`);
+}
+
+export interface UploadRequest {
+  releaseId: number;
+  name: string;
+  label: string | null;
+  contentType: string;
+  /** The declared Content-Length: the body must have exactly this many bytes. */
+  size: number;
+  body: Readable;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
+  requirePermission(access, 'push');
+  const release = await getVisibleRelease(ctx, access, req.releaseId);
+  if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot upload assets to an immutable release');
+  checkUploadSize(ctx, req.size);
+  const name = sanitizeAssetName(req.name);
+  if (name.length > MAX_ASSET_NAME_LENGTH) {
+    throw new ValidationError([{ resource: 'ReleaseAsset', field: 'name', code: 'custom', message: `name is too long (maximum is ${MAX_ASSET_NAME_LENGTH} characters)` }]);
+  }
+
+  let row: Asset;
+  try {
+    row = await insertOpenAsset(ctx.db, {
+      releaseId: release.id,
+      repositoryId: access.repo.id,
+      name,
+      label: req.label,
+      contentType: req.contentType,
+      size: req.size,
+      uploaderId: access.principal!.user.id,
+      now: isoSeconds(),
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw nameTaken();
+    throw err;
+  }
+  // Counting after the insert keeps the cap under concurrent uploads (each sees the others).
+  if ((await countAssets(ctx.db, release.id)) > MAX_ASSETS_PER_RELEASE) {
+    await deleteAssetRow(ctx.db, row.id, true);
+    throw new ValidationError([{ resource: 'ReleaseAsset', field: 'file_count', code: 'custom', message: `file_count limited to ${MAX_ASSETS_PER_RELEASE} assets` }]);
+  }
+
+  const abort = new AbortController();
+  const onClientAbort = () => abort.abort(req.signal.reason);
+  if (req.signal.aborted) onClientAbort();
+  req.signal.addEventListener('abort', onClientAbort, { once: true });
+  // Renew the lease; if the row vanished (release deleted, swept) stop writing at once.
+  const lease = setInterval(() => {
+    renewOpenAsset(ctx.db, row.id, isoSeconds()).then(
+      (alive) => alive || abort.abort(new NotFoundError()),
+      (err: unknown) => ctx.log.warn({ err, asset: row.id }, 'could not renew upload lease'),
+    );
+  }, LEASE_RENEW_MS);
+  lease.unref();
+
+  let blobKey: string | null = null;
+  try {
+    const stored = await ctx.blobs.put(req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: abort.signal });
+    blobKey = stored.key;
+    if (!(await attachBlob(ctx.db, row.id, stored.key, isoSeconds()))) throw new NotFoundError();
+    if (!(await confirmBlobStored(ctx, stored.key))) throw new AssetSaveError();
+    const done = await markUploaded(ctx.db, row.id, { digest: stored.sha256, size: stored.size, now: isoSeconds() });
+    if (!done) throw new NotFoundError();
+    return { asset: done, release };
+  } catch (err) {
+    await deleteAssetRow(ctx.db, row.id, true).catch((e: unknown) => ctx.log.error({ err: e, asset: row.id }, 'could not remove failed upload'));
+    if (blobKey) await deleteUnreferencedBlobs(ctx, [blobKey]);
+    throw translateUploadError(err, abort.signal);
+  } finally {
+    clearInterval(lease);
+    req.signal.removeEventListener('abort', onClientAbort);
+  }
+}
+
+function translateUploadError(err: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted && signal.reason instanceof WharfError) return signal.reason;
+  if (err instanceof WharfError) return err;
+  if (err instanceof BlobSizeMismatchError) return new BadRequestError('Bad Content-Length: ');
+  if (err instanceof BlobTooLargeError) return sizeError('size must be less than or equal to the limit');
+  if (err instanceof BlobStorageFullError) return new InsufficientStorageError('Error saving asset: no space left');
+  return err;
+}
+
+export interface AssetWithRelease {
+  asset: Asset;
+  release: Release;
+}
+
+/** An asset the caller may see (its release visible), in any state. */
+export async function getAsset(ctx: AppContext, access: RepoAccess, assetId: number): Promise<AssetWithRelease> {
+  if (!Number.isSafeInteger(assetId) || assetId < 1) throw new NotFoundError();
+  const asset = await findAssetInRepository(ctx.db, access.repo.id, assetId);
+  if (!asset) throw new NotFoundError();
+  const release = await getVisibleRelease(ctx, access, asset.release_id);
+  return { asset, release };
+}
+
+/** An asset whose bytes can be served: uploaded, and visible to the caller. */
+export async function getDownloadableAsset(ctx: AppContext, access: RepoAccess, assetId: number): Promise<AssetWithRelease> {
+  const found = await getAsset(ctx, access, assetId);
+  if (found.asset.state !== 'uploaded' || !found.asset.blob_key) throw new NotFoundError();
+  return found;
+}
+
+export async function listAssets(ctx: AppContext, access: RepoAccess, releaseId: number, offset: number, limit: number): Promise<{ release: Release; assets: Asset[]; total: number }> {
+  const release = await getVisibleRelease(ctx, access, releaseId);
+  const [assets, total] = await Promise.all([listAssetsPage(ctx.db, release.id, offset, limit), countAssets(ctx.db, release.id)]);
+  return { release, assets, total };
+}
+
+/**
+ * The release a browser download URL's tag segment names: a published release by its tag, or a
+ * draft by its `untagged-<hex>` placeholder (push access only).
+ */
+async function releaseForWebTag(ctx: AppContext, access: RepoAccess, tag: string): Promise<Release> {
+  const published = await findPublishedReleaseByTag(ctx.db, access.repo.id, tag);
+  if (published) return published;
+  const m = /^untagged-([0-9a-f]{20})$/.exec(tag);
+  if (m && atLeast(access.permission, 'push')) {
+    const draft = await findDraftByUntaggedKey(ctx.db, access.repo.id, m[1]!);
+    if (draft) return draft;
+  }
+  throw new NotFoundError();
+}
+
+export async function getDownloadableAssetByTag(ctx: AppContext, access: RepoAccess, tag: string, name: string): Promise<AssetWithRelease> {
+  const release = await releaseForWebTag(ctx, access, tag);
+  const asset = await findAssetByName(ctx.db, release.id, name);
+  if (!asset || asset.state !== 'uploaded' || !asset.blob_key) throw new NotFoundError();
+  return { asset, release };
+}
+
+/** The asset named `name` of the repository's latest release. */
+export async function getLatestReleaseAsset(ctx: AppContext, access: RepoAccess, name: string): Promise<AssetWithRelease> {
+  const release = await findLatestRelease(ctx.db, access.repo);
+  if (!release) throw new NotFoundError();
+  const asset = await findAssetByName(ctx.db, release.id, name);
+  if (!asset || asset.state !== 'uploaded') throw new NotFoundError();
+  return { asset, release };
+}
+
+export interface AssetPatch {
+  name?: unknown;
+  label?: unknown;
+  state?: unknown;
+}
+
+export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: number, patch: AssetPatch): Promise<AssetWithRelease> {
+  requirePermission(access, 'push');
+  const { asset, release } = await getAsset(ctx, access, assetId);
+  if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot modify assets of an immutable release');
+  const set: { name?: string; label?: string | null; updated_at: string } = { updated_at: isoSeconds() };
+  if (patch.name !== undefined) {
+    if (typeof patch.name !== 'string') throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/name', ${JSON.stringify(patch.name)} is not a string.`);
+    if (patch.name === '') throw new ValidationError([{ resource: 'ReleaseAsset', field: 'name', code: 'missing_field' }]);
+    // Renames follow the upload rule, so a name can never smuggle a path or a leading dot in.
+    set.name = sanitizeAssetName(patch.name);
+    if (set.name.length > MAX_ASSET_NAME_LENGTH) throw new ValidationError([{ resource: 'ReleaseAsset', field: 'name', code: 'invalid' }]);
+  }
+  if (patch.label !== undefined) {
+    if (patch.label !== null && typeof patch.label !== 'string') {
+      throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/label', ${JSON.stringify(patch.label)} is not a string or null.`);
+    }
+    set.label = patch.label;
+  }
+  if (patch.state !== undefined) {
+    // The only documented value; an unfinished upload cannot be declared finished by hand.
+    if (patch.state !== 'uploaded' || asset.state !== 'uploaded') {
+      throw new ValidationError([{ resource: 'ReleaseAsset', field: 'state', code: 'invalid' }]);
+    }
+  }
+  try {
+    return { asset: await updateAssetFields(ctx.db, asset.id, set), release };
+  } catch (err) {
+    if (isUniqueViolation(err)) throw nameTaken();
+    throw err;
+  }
+}
+
+export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: number): Promise<void> {
+  requirePermission(access, 'push');
+  const { asset, release } = await getAsset(ctx, access, assetId);
+  if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
+  const deleted = await deleteAssetRow(ctx.db, asset.id);
+  if (!deleted) throw new NotFoundError();
+  if (deleted.blob_key) await deleteUnreferencedBlobs(ctx, [deleted.blob_key]);
+}
