@@ -5,7 +5,7 @@
  * whole blob or a temporary file the sweeper removes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -88,7 +88,8 @@ export class FsBlobStore implements BlobStore {
     const file = this.pathOf(key);
     // Open first so a missing blob is an error here, not an 'error' event later.
     const handle = await open(file, 'r');
-    return createReadStream('', { fd: handle.fd, start: range?.start, end: range?.end, autoClose: true });
+    // The stream owns the FileHandle (passing its numeric fd would let GC close it a second time).
+    return handle.createReadStream({ start: range?.start, end: range?.end, autoClose: true });
   }
 
   async stat(key: string): Promise<BlobInfo | null> {

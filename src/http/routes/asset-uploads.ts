@@ -22,6 +22,9 @@ import { assetsJson, parseId } from './release-assets.ts';
 
 const UPLOAD_DOCS_URL = 'https://docs.github.com/rest';
 
+/** The Content-Type each upload request arrived with. */
+const declaredTypes = new WeakMap<object, string | undefined>();
+
 /** Decodes one query component leniently: `+` is a space, and undecodable text is kept as sent. */
 function decodeComponent(value: string): string {
   const spaced = value.replace(/\+/g, ' ');
@@ -73,6 +76,12 @@ function rewriteErrorBody(request: FastifyRequest, payload: unknown): unknown {
 export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
   // Its own context: the raw-body parser and the upload host's error shapes stay local.
   app.register(async (uploads) => {
+    // The declared media type is stored verbatim, whatever it is (ncipollo sends "raw", which is
+    // not a valid media type and which Fastify would refuse); the body parser only sees octet-stream.
+    uploads.addHook('onRequest', async (request) => {
+      declaredTypes.set(request.raw, request.headers['content-type']);
+      request.raw.headers['content-type'] = 'application/octet-stream';
+    });
     uploads.removeAllContentTypeParsers();
     uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     uploads.setErrorHandler((err, request, reply) => {
@@ -108,7 +117,7 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
           name,
           // GitHub stores an empty `label=` (gh always sends one) as "", and no label as null.
           label: label ?? null,
-          contentType: request.headers['content-type']?.trim() || 'application/octet-stream',
+          contentType: declaredTypes.get(request.raw)?.trim() || 'application/octet-stream',
           size,
           body: (request.body as Readable | undefined) ?? request.raw,
           signal: controller.signal,

@@ -49,7 +49,8 @@ export function releaseAssetRoutes(app: FastifyInstance, ctx: AppContext): void 
     return sendPage(request, reply, page, total, await assetsJson(ctx, request, access, release, assets));
   });
 
-  app.get<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', async (request, reply) => {
+  // HEAD is routed explicitly so a HEAD for the bytes keeps its real Content-Length.
+  app.route<{ Params: AssetParams }>({ method: ['GET', 'HEAD'], url: '/repos/:owner/:repo/releases/assets/:asset_id', handler: async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const id = parseId(request.params.asset_id);
     if (wantsBytes(request)) {
@@ -60,7 +61,7 @@ export function releaseAssetRoutes(app: FastifyInstance, ctx: AppContext): void 
     const [json] = await assetsJson(ctx, request, access, release, [asset]);
     reply.header('last-modified', new Date(asset.updated_at).toUTCString());
     return json;
-  });
+  } });
 
   app.patch<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', async (request) => {
     const access = await repoAccess(ctx, request);

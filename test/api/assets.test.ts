@@ -1,0 +1,422 @@
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { Octokit } from '@octokit/rest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteUnreferencedBlobs } from '../../src/services/blob-gc.ts';
+import { sweepAssets } from '../../src/services/asset-sweeper.ts';
+import { addCollaborator, createRepo, createUser, type TestUser } from '../support/fixtures.ts';
+import { call, expectGitHubError } from '../support/http.ts';
+import { assertMatchesOpenApi } from '../support/openapi.ts';
+import { insertReleaseRow } from '../support/release-rows.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+let alice: TestUser;
+let bob: TestUser;
+
+beforeAll(async () => {
+  server = await startServer();
+  alice = await createUser(server);
+  bob = await createUser(server);
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+function uploadUrl(full: string, releaseId: number, query: string): string {
+  return `${server.uploads}/repos/${full}/releases/${releaseId}/assets?${query}`;
+}
+
+async function upload(full: string, releaseId: number, name: string, data: string | Buffer, options: { token?: string; contentType?: string; label?: string } = {}) {
+  const q = new URLSearchParams({ name, ...(options.label !== undefined ? { label: options.label } : {}) });
+  return call('POST', uploadUrl(full, releaseId, q.toString()), {
+    token: options.token ?? alice.token,
+    raw: typeof data === 'string' ? Buffer.from(data) : data,
+    headers: { 'content-type': options.contentType ?? 'text/plain' },
+  });
+}
+
+/** A repository with one published release, owned by alice. */
+async function releaseFixture(repoOptions: Record<string, unknown> = {}, releaseOptions: Parameters<typeof insertReleaseRow>[4] = {}) {
+  const repo = await createRepo(server, alice, repoOptions);
+  const release = await insertReleaseRow(server, alice.login, repo.name, alice.id, releaseOptions);
+  return { ...repo, release };
+}
+
+/** Sends headers (and optionally part of a body) with node:http, for what fetch cannot do. */
+function rawRequest(url: string, options: { headers: Record<string, string>; body?: Buffer; destroyAfterBody?: boolean }): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders } | 'aborted'> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+    });
+    req.on('error', (err) => (options.destroyAfterBody ? resolve('aborted') : reject(err)));
+    if (options.body) req.write(options.body);
+    if (options.destroyAfterBody) {
+      setTimeout(() => {
+        req.destroy();
+        resolve('aborted');
+      }, 200);
+    } else if (!options.headers['content-length'] || options.body) {
+      req.end();
+    } else {
+      req.flushHeaders();
+    }
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function blobKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const b of server.wharf.ctx.blobs.list()) keys.push(b.key);
+  return keys;
+}
+
+async function tmpFiles(): Promise<string[]> {
+  return readdir(path.join(server.config.blobDir, 'tmp')).catch(() => []);
+}
+
+describe('uploading', () => {
+  it('stores the bytes and answers 201 with a complete release-asset', async () => {
+    const { full, release } = await releaseFixture();
+    const res = await upload(full, release.id, 'notes.txt', 'hello wharf', { label: 'Release notes' });
+    expect(res.status).toBe(201);
+    const a = res.body;
+    expect(a).toMatchObject({
+      name: 'notes.txt',
+      label: 'Release notes',
+      content_type: 'text/plain',
+      state: 'uploaded',
+      size: 11,
+      digest: `sha256:${sha256('hello wharf')}`,
+      download_count: 0,
+      uploader: { login: alice.login },
+      url: `${server.api}/repos/${full}/releases/assets/${a.id}`,
+      browser_download_url: `${server.base}/${full}/releases/download/${release.tag_name}/notes.txt`,
+    });
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(a.created_at <= a.updated_at).toBe(true);
+    const got = await call('GET', a.url, { token: alice.token });
+    expect(got.body).toEqual(a);
+  });
+
+  it('accepts what real clients send: empty label, trailing &, + for space, raw names, no Content-Type', async () => {
+    const { full, release } = await releaseFixture();
+    const gh = await call('POST', uploadUrl(full, release.id, 'label=&name=two+words.zip'), { token: alice.token, raw: 'a', headers: { 'content-type': 'application/zip' } });
+    expect(gh.status).toBe(201);
+    expect(gh.body).toMatchObject({ name: 'two.words.zip', label: '' });
+    const octo = await call('POST', uploadUrl(full, release.id, 'name=c.txt&'), { token: alice.token, raw: 'c', headers: { 'content-type': 'raw' } });
+    expect(octo.body).toMatchObject({ name: 'c.txt', label: null, content_type: 'raw' });
+    const raw = await fetch(uploadUrl(full, release.id, 'name=100%.tar.gz'), { method: 'POST', headers: { authorization: `token ${alice.token}` }, body: Buffer.from('z') });
+    expect(raw.status).toBe(201);
+    const rawBody = await raw.json();
+    assertMatchesOpenApi('POST', `/repos/${full}/releases/${release.id}/assets`, 201, rawBody);
+    expect(rawBody).toMatchObject({ name: '100.tar.gz', content_type: 'application/octet-stream' });
+  });
+
+  it('rewrites names as GitHub does, so no name can escape a directory', async () => {
+    const { full, release } = await releaseFixture();
+    const cases: Array<[string, string]> = [
+      ['my file (1).tar.gz', 'my.file.1.tar.gz'],
+      ['façade.exposé', 'facade.expose'],
+      ['../../etc/passwd', 'default.etc.passwd'],
+      ['dir/sub\\file.bin', 'dir.sub.file.bin'],
+      ['.env', 'default.env'],
+      ['trailing...', 'default.trailing'],
+      ['😀.pdf', 'default.pdf'],
+      ['app+linux@v1.zip', 'app+linux@v1.zip'],
+    ];
+    for (const [sent, stored] of cases) {
+      const res = await upload(full, release.id, sent, `bytes of ${sent}`);
+      expect(res.status, sent).toBe(201);
+      expect(res.body.name, sent).toBe(stored);
+      const dl = await fetch(res.body.browser_download_url);
+      expect(dl.status, sent).toBe(200);
+      expect(await dl.text()).toBe(`bytes of ${sent}`);
+    }
+    // Two local names that rewrite to the same name collide.
+    const clash = await upload(full, release.id, 'my file [1].tar.gz', 'x');
+    expect(expectGitHubError(clash, 422, 'Validation Failed').errors).toEqual([{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }]);
+  });
+
+  it('refuses a duplicate name with already_exists and request_id, also when uploads race', async () => {
+    const { full, release } = await releaseFixture();
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(full, release.id, 'same.bin', `content ${i}`)));
+    const created = results.filter((r) => r.status === 201);
+    expect(created).toHaveLength(1);
+    for (const r of results.filter((x) => x.status !== 201)) {
+      const body = expectGitHubError(r, 422, 'Validation Failed');
+      expect(body.errors).toEqual([{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }]);
+      expect(body.request_id).toBe(r.headers.get('x-github-request-id'));
+      expect(body.documentation_url).toBe('https://docs.github.com/rest');
+    }
+    const list = await call('GET', `${server.api}/repos/${full}/releases/${release.id}/assets`, { token: alice.token });
+    expect(list.body).toHaveLength(1);
+    // The losers left no bytes behind.
+    await waitFor(async () => (await blobKeys()).filter((k) => results.some((_, i) => k === sha256(`content ${i}`))).length === 1);
+  });
+
+  it('answers the upload host’s low-level errors: Bad Content-Length, zero bytes, missing name', async () => {
+    const { full, release } = await releaseFixture();
+    const chunked = await rawRequest(uploadUrl(full, release.id, 'name=a.txt'), { headers: { authorization: `token ${alice.token}`, 'transfer-encoding': 'chunked' }, body: Buffer.from('abc') });
+    if (chunked === 'aborted') throw new Error('aborted');
+    expect(chunked.status).toBe(400);
+    expect(Object.keys(JSON.parse(chunked.body))).toEqual(['message', 'request_id']);
+    expect(JSON.parse(chunked.body).message).toBe('Bad Content-Length: ');
+    const empty = await upload(full, release.id, 'empty.txt', '');
+    expect(expectGitHubError(empty, 422).errors).toEqual([{ resource: 'ReleaseAsset', field: 'size', code: 'custom', message: 'size must be greater than or equal to 1' }]);
+    expectGitHubError(await call('POST', uploadUrl(full, release.id, 'label=x'), { token: alice.token, raw: 'x' }), 400);
+    expectGitHubError(await call('POST', uploadUrl(full, 999999, 'name=x'), { token: alice.token, raw: 'x' }), 404, 'Not Found');
+    expectGitHubError(await call('POST', uploadUrl(full, release.id, 'name=x'), { token: bob.token, raw: 'x' }), 403);
+    expectGitHubError(await call('POST', uploadUrl(full, release.id, 'name=x'), { raw: 'x' }), 401);
+    expect(await blobKeys()).not.toContain(sha256('x'));
+  });
+
+  it('caps a release at 1000 assets', async () => {
+    const { full, release } = await releaseFixture();
+    const db = server.wharf.ctx.db;
+    const now = '2024-01-01T00:00:00Z';
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      release_id: release.id, repository_id: release.repository_id, name: `f${i}`, label: null, content_type: 'x', size: 1,
+      digest: null, blob_key: null, state: 'uploaded' as const, download_count: 0, uploader_id: alice.id, created_at: now, updated_at: now,
+    }));
+    for (let i = 0; i < rows.length; i += 100) await db.insertInto('assets').values(rows.slice(i, i + 100)).execute();
+    const res = await upload(full, release.id, 'one-too-many.txt', 'x');
+    expect(expectGitHubError(res, 422).errors).toEqual([{ resource: 'ReleaseAsset', field: 'file_count', code: 'custom', message: 'file_count limited to 1000 assets' }]);
+    const page = await call('GET', `${server.api}/repos/${full}/releases/${release.id}/assets?per_page=100&page=10`, { token: alice.token });
+    expect(page.body).toHaveLength(100);
+    expect(page.body.map((a: { name: string }) => a.name)).not.toContain('one-too-many.txt');
+  });
+
+  it('leaves nothing behind when the client disconnects half-way', async () => {
+    const { full, release } = await releaseFixture();
+    const half = Buffer.alloc(512 * 1024, 7);
+    const result = await rawRequest(uploadUrl(full, release.id, 'name=partial.bin'), {
+      headers: { authorization: `token ${alice.token}`, 'content-length': String(4 * half.length), 'content-type': 'application/octet-stream' },
+      body: half,
+      destroyAfterBody: true,
+    });
+    expect(result).toBe('aborted');
+    const db = server.wharf.ctx.db;
+    await waitFor(async () => (await db.selectFrom('assets').select('id').where('release_id', '=', release.id).execute()).length === 0);
+    await waitFor(async () => (await tmpFiles()).length === 0);
+    // The name is free again and a complete upload succeeds.
+    const again = await upload(full, release.id, 'partial.bin', 'complete');
+    expect(again.status).toBe(201);
+  });
+});
+
+describe('upload size limit', () => {
+  let small: TestServer;
+  beforeAll(async () => {
+    small = await startServer({ env: { WHARF_MAX_ASSET_SIZE: String(1024 * 1024) } });
+  });
+  afterAll(async () => small?.close());
+
+  it('refuses an upload over the limit from its Content-Length, before reading the body', async () => {
+    const owner = await createUser(small);
+    const repo = await createRepo(small, owner);
+    const release = await insertReleaseRow(small, owner.login, repo.name, owner.id);
+    const url = `${small.uploads}/repos/${repo.full}/releases/${release.id}/assets?name=big.bin`;
+    // Only headers are sent: the answer must come without the 2 GiB body.
+    const res = await rawRequest(url, { headers: { authorization: `token ${owner.token}`, 'content-length': String(2 * 1024 * 1024 * 1024 - 1) } });
+    if (res === 'aborted') throw new Error('aborted');
+    expect(res.status).toBe(422);
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(res.body).errors).toEqual([{ resource: 'ReleaseAsset', field: 'size', code: 'custom', message: 'size must be less than or equal to 1048576' }]);
+    const ok = await fetch(url.replace('big', 'fits'), { method: 'POST', headers: { authorization: `token ${owner.token}` }, body: Buffer.alloc(1024 * 1024, 1) });
+    expect(ok.status).toBe(201);
+  });
+});
+
+describe('reading and downloading', () => {
+  it('serves bytes with Range, HEAD, ETag and counts only completed downloads', async () => {
+    const { full, release } = await releaseFixture();
+    const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    const { body: asset } = await upload(full, release.id, 'data.bin', data, { contentType: 'text/html' });
+    const headers = { accept: 'application/octet-stream' };
+
+    const head = await fetch(asset.url, { method: 'HEAD', headers });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe('1000');
+    expect(head.headers.get('etag')).toBe(`"${sha256(data)}"`);
+
+    const full200 = await fetch(asset.url, { headers });
+    expect(full200.status).toBe(200);
+    // User-declared HTML is never served as HTML from Wharf's origin.
+    expect(full200.headers.get('content-type')).toBe('application/octet-stream');
+    expect(full200.headers.get('content-disposition')).toMatch(/^attachment; filename=data\.bin/);
+    expect(full200.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(Buffer.from(await full200.arrayBuffer()).equals(data)).toBe(true);
+
+    const part = await fetch(asset.url, { headers: { ...headers, range: 'bytes=10-19' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe('bytes 10-19/1000');
+    expect(Buffer.from(await part.arrayBuffer()).equals(data.subarray(10, 20))).toBe(true);
+    const tail = await fetch(asset.browser_download_url, { headers: { range: 'bytes=-5' } });
+    expect(tail.status).toBe(206);
+    expect(Buffer.from(await tail.arrayBuffer()).equals(data.subarray(995))).toBe(true);
+    const beyond = await fetch(asset.url, { headers: { ...headers, range: 'bytes=5000-' } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get('content-range')).toBe('bytes */1000');
+    const notModified = await fetch(asset.url, { headers: { ...headers, 'if-none-match': `"${sha256(data)}"` } });
+    expect(notModified.status).toBe(304);
+
+    // Counted: the full GET and the tail range (which completes the file); not HEAD, 206 mid-file, 416, 304.
+    await waitFor(async () => (await call('GET', asset.url, {})).body.download_count === 2);
+    const json = await call('GET', asset.url, {});
+    expect(json.body.download_count).toBe(2);
+    expect(json.headers.get('last-modified')).toBeTruthy();
+  });
+
+  it('lists assets with pagination, edits and deletes them with Octokit', async () => {
+    const { full, name, release } = await releaseFixture();
+    const octokit = new Octokit({ auth: alice.token, baseUrl: server.api });
+    const uploadUrlTemplate = `${server.uploads}/repos/${full}/releases/${release.id}/assets{?name,label}`;
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const data = Buffer.from(`file number ${i}`);
+      const res = await octokit.rest.repos.uploadReleaseAsset({
+        owner: alice.login, repo: name, release_id: release.id, url: uploadUrlTemplate, name: `file-${i}.txt`,
+        data: data as unknown as string, headers: { 'content-type': 'text/plain', 'content-length': data.length },
+      });
+      expect(res.status).toBe(201);
+      assertMatchesOpenApi('POST', `/repos/${full}/releases/${release.id}/assets`, 201, res.data);
+      ids.push(res.data.id);
+    }
+    const first = await octokit.rest.repos.listReleaseAssets({ owner: alice.login, repo: name, release_id: release.id, per_page: 2 });
+    assertMatchesOpenApi('GET', `/repos/${full}/releases/${release.id}/assets`, 200, first.data);
+    expect(first.headers.link).toContain('rel="next"');
+    const all = await octokit.paginate(octokit.rest.repos.listReleaseAssets, { owner: alice.login, repo: name, release_id: release.id, per_page: 2 });
+    expect(all.map((a) => a.id)).toEqual(ids);
+
+    const bytes = await octokit.rest.repos.getReleaseAsset({ owner: alice.login, repo: name, asset_id: ids[1]!, headers: { accept: 'application/octet-stream' } });
+    expect(Buffer.from(bytes.data as unknown as ArrayBuffer).toString()).toBe('file number 1');
+
+    const patched = await octokit.rest.repos.updateReleaseAsset({ owner: alice.login, repo: name, asset_id: ids[0]!, name: 'renamed file.txt', label: 'A label' });
+    assertMatchesOpenApi('PATCH', `/repos/${full}/releases/assets/${ids[0]}`, 200, patched.data);
+    expect(patched.data).toMatchObject({ name: 'renamed.file.txt', label: 'A label' });
+    expect(patched.data.browser_download_url).toMatch(/\/renamed\.file\.txt$/);
+    await expect(octokit.rest.repos.updateReleaseAsset({ owner: alice.login, repo: name, asset_id: ids[0]!, name: 'file-1.txt' })).rejects.toMatchObject({ status: 422 });
+    expectGitHubError(await call('PATCH', `${server.api}/repos/${full}/releases/assets/${ids[0]}`, { token: alice.token, body: { label: 5 } }), 422);
+
+    const del = await octokit.rest.repos.deleteReleaseAsset({ owner: alice.login, repo: name, asset_id: ids[1]! });
+    expect(del.status).toBe(204);
+    await expect(octokit.rest.repos.getReleaseAsset({ owner: alice.login, repo: name, asset_id: ids[1]! })).rejects.toMatchObject({ status: 404 });
+    expect(await blobKeys()).not.toContain(sha256('file number 1'));
+  });
+
+  it('redirects latest/download to the latest release’s asset', async () => {
+    const repo = await createRepo(server, alice);
+    const older = await insertReleaseRow(server, alice.login, repo.name, alice.id, { tag: 'v1', createdAt: '2024-01-01T00:00:00Z' });
+    const newer = await insertReleaseRow(server, alice.login, repo.name, alice.id, { tag: 'v2', createdAt: '2024-02-01T00:00:00Z' });
+    const pre = await insertReleaseRow(server, alice.login, repo.name, alice.id, { tag: 'v3-rc', prerelease: true, createdAt: '2024-03-01T00:00:00Z' });
+    for (const r of [older, newer, pre]) await upload(repo.full, r.id, 'tool.tgz', `tool ${r.tag_name}`);
+    const res = await fetch(`${server.base}/${repo.full}/releases/latest/download/tool.tgz`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(`${server.base}/${repo.full}/releases/download/v2/tool.tgz`);
+    const followed = await fetch(`${server.base}/${repo.full}/releases/latest/download/tool.tgz`);
+    expect(await followed.text()).toBe('tool v2');
+    expectGitHubError(await call('GET', `${server.base}/${repo.full}/releases/latest/download/missing.tgz`, {}), 404);
+  });
+
+  it('serves tags containing slashes on the browser URL', async () => {
+    const { full, release } = await releaseFixture({}, { tag: 'release/1.0+build' });
+    const { body: asset } = await upload(full, release.id, 'x.txt', 'slashy');
+    expect(asset.browser_download_url).toBe(`${server.base}/${full}/releases/download/release/1.0%2Bbuild/x.txt`);
+    expect(await (await fetch(asset.browser_download_url)).text()).toBe('slashy');
+  });
+});
+
+describe('visibility', () => {
+  it('hides assets of private repositories on every path, and accepts a token on the browser URL', async () => {
+    const { full, release } = await releaseFixture({ private: true });
+    const { body: asset } = await upload(full, release.id, 'secret.txt', 'top secret');
+    const paths = [
+      { url: asset.url, headers: {} as Record<string, string> },
+      { url: asset.url, headers: { accept: 'application/octet-stream' } },
+      { url: `${server.api}/repos/${full}/releases/${release.id}/assets`, headers: {} },
+      { url: asset.browser_download_url, headers: {} },
+      { url: `${server.base}/${full}/releases/latest/download/secret.txt`, headers: {} },
+    ];
+    for (const p of paths) {
+      for (const token of [null, bob.token]) expectGitHubError(await call('GET', p.url, { token, headers: p.headers }), 404, 'Not Found');
+    }
+    expectGitHubError(await call('PATCH', asset.url, { token: bob.token, body: { label: 'x' } }), 404);
+    expectGitHubError(await call('DELETE', asset.url, { token: bob.token }), 404);
+    expectGitHubError(await call('POST', uploadUrl(full, release.id, 'name=y'), { token: bob.token, raw: 'y' }), 404);
+    const withToken = await fetch(asset.browser_download_url, { headers: { authorization: `token ${alice.token}` } });
+    expect(withToken.status).toBe(200);
+    expect(await withToken.text()).toBe('top secret');
+  });
+
+  it('hides draft assets from callers without push access, and serves them on the untagged URL to pushers', async () => {
+    const { full, name, release } = await releaseFixture({}, { draft: true, tag: 'v9.9.9' });
+    await addCollaborator(server, alice, name, bob, 'pull');
+    const { body: asset } = await upload(full, release.id, 'draft.bin', 'draft bytes');
+    expect(asset.browser_download_url).toBe(`${server.base}/${full}/releases/download/untagged-${release.untagged_key}/draft.bin`);
+    for (const token of [null, bob.token]) {
+      expectGitHubError(await call('GET', asset.url, { token }), 404);
+      expectGitHubError(await call('GET', asset.url, { token, headers: { accept: 'application/octet-stream' } }), 404);
+      expectGitHubError(await call('GET', `${server.api}/repos/${full}/releases/${release.id}/assets`, { token }), 404);
+      expectGitHubError(await call('GET', asset.browser_download_url, { token }), 404);
+      expectGitHubError(await call('GET', `${server.base}/${full}/releases/download/v9.9.9/draft.bin`, { token }), 404);
+    }
+    const mine = await fetch(asset.browser_download_url, { headers: { authorization: `token ${alice.token}` } });
+    expect(await mine.text()).toBe('draft bytes');
+  });
+});
+
+describe('bytes and cleanup', () => {
+  it('keeps shared bytes while any asset uses them, and deletes them with the last one', async () => {
+    const { full, release } = await releaseFixture();
+    const a = (await upload(full, release.id, 'a.bin', 'shared content')).body;
+    const b = (await upload(full, release.id, 'b.bin', 'shared content')).body;
+    const key = sha256('shared content');
+    expect((await call('DELETE', a.url, { token: alice.token })).status).toBe(204);
+    expect(await blobKeys()).toContain(key);
+    expect(await (await fetch(b.browser_download_url)).text()).toBe('shared content');
+    expect((await call('DELETE', b.url, { token: alice.token })).status).toBe(204);
+    expect(await blobKeys()).not.toContain(key);
+  });
+
+  it('deletes the bytes of a deleted release through deleteUnreferencedBlobs', async () => {
+    const { full, release } = await releaseFixture();
+    await upload(full, release.id, 'one.bin', 'release bytes 1');
+    await upload(full, release.id, 'two.bin', 'release bytes 2');
+    const db = server.wharf.ctx.db;
+    const keys = (await db.selectFrom('assets').select('blob_key').where('release_id', '=', release.id).execute()).map((r) => r.blob_key!);
+    await db.deleteFrom('releases').where('id', '=', release.id).execute();
+    expect(await deleteUnreferencedBlobs(server.wharf.ctx, keys)).toBe(2);
+    const left = await blobKeys();
+    for (const k of keys) expect(left).not.toContain(k);
+  });
+
+  it('sweeps expired uploads, stale temporary files and orphan blobs', async () => {
+    const { release } = await releaseFixture();
+    const ctx = server.wharf.ctx;
+    const orphan = await ctx.blobs.put((await import('node:stream')).Readable.from([Buffer.from('orphan bytes')]));
+    await ctx.db.insertInto('assets').values({
+      release_id: release.id, repository_id: release.repository_id, name: 'stuck.bin', label: null, content_type: 'x', size: 10,
+      digest: null, blob_key: orphan.key, state: 'open', download_count: 0, uploader_id: alice.id, created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z',
+    }).execute();
+    const result = await sweepAssets(ctx, { now: Date.now() + 10 * 60_000, orphans: true });
+    expect(result.expiredUploads).toBe(1);
+    expect(await ctx.db.selectFrom('assets').select('id').where('release_id', '=', release.id).execute()).toHaveLength(0);
+    expect(await blobKeys()).not.toContain(orphan.key);
+  });
+});
