@@ -20,9 +20,6 @@ import {
   findAssetByName,
   findAssetInRepository,
   findDraftByUntaggedKey,
-  findLatestRelease,
-  findPublishedReleaseByTag,
-  findReleaseInRepository,
   insertOpenAsset,
   listAssetsPage,
   markUploaded,
@@ -35,6 +32,7 @@ import { MAX_ASSET_NAME_LENGTH, sanitizeAssetName } from './asset-names.ts';
 import { confirmBlobStored, deleteUnreferencedBlobs } from './blob-gc.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { atLeast } from './permissions.ts';
+import { getLatestRelease, getReleaseById, getReleaseByTag } from './releases.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 
 /** GitHub caps a release at 1000 assets. */
@@ -66,9 +64,7 @@ function isImmutablePublished(release: Release): boolean {
 /** A release of the repository that the caller may see (drafts need push access), or 404. */
 export async function getVisibleRelease(ctx: AppContext, access: RepoAccess, releaseId: number): Promise<Release> {
   if (!Number.isSafeInteger(releaseId) || releaseId < 1) throw new NotFoundError();
-  const release = await findReleaseInRepository(ctx.db, access.repo.id, releaseId);
-  if (!release || (release.draft === 1 && !atLeast(access.permission, 'push'))) throw new NotFoundError();
-  return release;
+  return getReleaseById(ctx, access, releaseId);
 }
 
 /** Checks an upload's declared size before a byte is read. */
@@ -194,7 +190,10 @@ export async function listAssets(ctx: AppContext, access: RepoAccess, releaseId:
  * draft by its `untagged-<hex>` placeholder (push access only).
  */
 async function releaseForWebTag(ctx: AppContext, access: RepoAccess, tag: string): Promise<Release> {
-  const published = await findPublishedReleaseByTag(ctx.db, access.repo.id, tag);
+  const published = await getReleaseByTag(ctx, access, tag).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  });
   if (published) return published;
   const m = /^untagged-([0-9a-f]{20})$/.exec(tag);
   if (m && atLeast(access.permission, 'push')) {
@@ -213,8 +212,7 @@ export async function getDownloadableAssetByTag(ctx: AppContext, access: RepoAcc
 
 /** The asset named `name` of the repository's latest release. */
 export async function getLatestReleaseAsset(ctx: AppContext, access: RepoAccess, name: string): Promise<AssetWithRelease> {
-  const release = await findLatestRelease(ctx.db, access.repo);
-  if (!release) throw new NotFoundError();
+  const release = await getLatestRelease(ctx, access);
   const asset = await findAssetByName(ctx.db, release.id, name);
   if (!asset || asset.state !== 'uploaded') throw new NotFoundError();
   return { asset, release };

@@ -22,6 +22,7 @@ import {
   listReleasesPage,
   updateReleaseRow,
 } from '../db/repos/releases-repo.ts';
+import { releaseBlobKeys } from '../db/repos/assets-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { NotFoundError, UnauthorizedError, ValidationError, type FieldError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
@@ -29,6 +30,7 @@ import type { Page } from '../http/pagination.ts';
 import { isoSeconds, toIsoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { currentLatest, designateLatest, isEligibleForLatest, recomputeLatest } from './latest-release.ts';
+import { deleteUnreferencedBlobs } from './blob-gc.ts';
 import { atLeast } from './permissions.ts';
 import { mergeGeneratedNotes, roomForGeneratedNotes } from '../notes/merge.ts';
 import { parseReleaseFields, type MakeLatest } from './release-input.ts';
@@ -279,11 +281,14 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
 export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: number): Promise<void> {
   const release = await getReleaseById(ctx, access, id);
   requireWrite(access, false);
-  await ctx.db.transaction().execute(async (trx) => {
+  const blobKeys = await ctx.db.transaction().execute(async (trx) => {
+    const keys = await releaseBlobKeys(trx, release.id);
     await deleteReleaseRow(trx, release.id);
     const repo = (await findRepositoryById(trx, access.repo.id))!;
     if (repo.latest_release_id === release.id) await recomputeLatest(trx, repo, release.id);
+    return keys;
   });
+  await deleteUnreferencedBlobs(ctx, blobKeys);
 }
 
 /** Keeps releases consistent with pushed tag deletions: their published releases become drafts. */

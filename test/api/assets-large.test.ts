@@ -7,7 +7,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRepo, createUser } from '../support/fixtures.ts';
 import { assertMatchesOpenApi } from '../support/openapi.ts';
-import { insertReleaseRow } from '../support/release-rows.ts';
+import { call } from '../support/http.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -28,8 +28,8 @@ function chunkAt(base: Buffer, i: number): Buffer {
 
 it('round-trips a 1 GiB asset with its digest, in bounded memory', async () => {
   const owner = await createUser(server);
-  const repo = await createRepo(server, owner);
-  const release = await insertReleaseRow(server, owner.login, repo.name, owner.id);
+  const repo = await createRepo(server, owner, { auto_init: true });
+  const release = (await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1', draft: true } })).body;
   const base = Buffer.alloc(CHUNK);
   for (let i = 0; i < CHUNK; i++) base[i] = (i * 31 + 7) & 0xff;
 

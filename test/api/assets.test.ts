@@ -9,7 +9,6 @@ import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { addCollaborator, createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { call, expectGitHubError } from '../support/http.ts';
 import { assertMatchesOpenApi } from '../support/openapi.ts';
-import { insertReleaseRow } from '../support/release-rows.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -41,10 +40,27 @@ async function upload(full: string, releaseId: number, name: string, data: strin
   });
 }
 
-/** A repository with one published release, owned by alice. */
-async function releaseFixture(repoOptions: Record<string, unknown> = {}, releaseOptions: Parameters<typeof insertReleaseRow>[4] = {}) {
-  const repo = await createRepo(server, alice, repoOptions);
-  const release = await insertReleaseRow(server, alice.login, repo.name, alice.id, releaseOptions);
+interface ReleaseInfo {
+  id: number;
+  tag_name: string;
+  upload_url: string;
+  untagged_key: string;
+}
+
+/** Creates a release through the API (alice), as a client would. */
+async function createRelease(full: string, body: Record<string, unknown>): Promise<ReleaseInfo> {
+  const res = await call('POST', `${server.api}/repos/${full}/releases`, { token: alice.token, body });
+  if (res.status !== 201) throw new Error(`create release: ${res.status} ${res.text}`);
+  const untagged = /\/releases\/tag\/untagged-([0-9a-f]{20})$/.exec(res.body.html_url);
+  return { ...res.body, untagged_key: untagged?.[1] ?? '' };
+}
+
+let tagCounter = 0;
+
+/** A repository (with a commit) and one release on it, owned by alice. */
+async function releaseFixture(repoOptions: Record<string, unknown> = {}, releaseOptions: Record<string, unknown> = {}) {
+  const repo = await createRepo(server, alice, { auto_init: true, ...repoOptions });
+  const release = await createRelease(repo.full, { tag_name: `v1.0.${++tagCounter}`, ...releaseOptions });
   return { ...repo, release };
 }
 
@@ -189,9 +205,10 @@ describe('uploading', () => {
   it('caps a release at 1000 assets', async () => {
     const { full, release } = await releaseFixture();
     const db = server.wharf.ctx.db;
+    const { repository_id } = await db.selectFrom('releases').select('repository_id').where('id', '=', release.id).executeTakeFirstOrThrow();
     const now = '2024-01-01T00:00:00Z';
     const rows = Array.from({ length: 1000 }, (_, i) => ({
-      release_id: release.id, repository_id: release.repository_id, name: `f${i}`, label: null, content_type: 'x', size: 1,
+      release_id: release.id, repository_id, name: `f${i}`, label: null, content_type: 'x', size: 1,
       digest: null, blob_key: null, state: 'uploaded' as const, download_count: 0, uploader_id: alice.id, created_at: now, updated_at: now,
     }));
     for (let i = 0; i < rows.length; i += 100) await db.insertInto('assets').values(rows.slice(i, i + 100)).execute();
@@ -229,8 +246,8 @@ describe('upload size limit', () => {
 
   it('refuses an upload over the limit from its Content-Length, before reading the body', async () => {
     const owner = await createUser(small);
-    const repo = await createRepo(small, owner);
-    const release = await insertReleaseRow(small, owner.login, repo.name, owner.id);
+    const repo = await createRepo(small, owner, { auto_init: true });
+    const release = (await call('POST', `${small.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1' } })).body;
     const url = `${small.uploads}/repos/${repo.full}/releases/${release.id}/assets?name=big.bin`;
     // Only headers are sent: the answer must come without the 2 GiB body.
     const res = await rawRequest(url, { headers: { authorization: `token ${owner.token}`, 'content-length': String(2 * 1024 * 1024 * 1024 - 1) } });
@@ -320,11 +337,29 @@ describe('reading and downloading', () => {
     expect(await blobKeys()).not.toContain(sha256('file number 1'));
   });
 
+  it('follows the gh flow with Octokit: draft, upload to upload_url, publish', async () => {
+    const repo = await createRepo(server, alice, { auto_init: true });
+    const octokit = new Octokit({ auth: alice.token, baseUrl: server.api });
+    const draft = await octokit.rest.repos.createRelease({ owner: alice.login, repo: repo.name, tag_name: 'v2.0.0', draft: true });
+    const data = Buffer.from('binary for v2');
+    const up = await octokit.rest.repos.uploadReleaseAsset({
+      owner: alice.login, repo: repo.name, release_id: draft.data.id, url: draft.data.upload_url, name: 'tool linux.tar.gz', label: 'Linux build',
+      data: data as unknown as string, headers: { 'content-type': 'application/gzip', 'content-length': data.length },
+    });
+    expect(up.data.browser_download_url).toMatch(/\/releases\/download\/untagged-[0-9a-f]{20}\/tool\.linux\.tar\.gz$/);
+    const published = await octokit.rest.repos.updateRelease({ owner: alice.login, repo: repo.name, release_id: draft.data.id, draft: false });
+    assertMatchesOpenApi('PATCH', `/repos/${repo.full}/releases/${draft.data.id}`, 200, published.data);
+    expect(published.data.assets).toHaveLength(1);
+    expect(published.data.assets[0]).toMatchObject({ name: 'tool.linux.tar.gz', label: 'Linux build', digest: `sha256:${sha256(data)}` });
+    expect(published.data.assets[0]!.browser_download_url).toBe(`${server.base}/${repo.full}/releases/download/v2.0.0/tool.linux.tar.gz`);
+    expect(await (await fetch(published.data.assets[0]!.browser_download_url)).text()).toBe('binary for v2');
+  });
+
   it('redirects latest/download to the latest release’s asset', async () => {
-    const repo = await createRepo(server, alice);
-    const older = await insertReleaseRow(server, alice.login, repo.name, alice.id, { tag: 'v1', createdAt: '2024-01-01T00:00:00Z' });
-    const newer = await insertReleaseRow(server, alice.login, repo.name, alice.id, { tag: 'v2', createdAt: '2024-02-01T00:00:00Z' });
-    const pre = await insertReleaseRow(server, alice.login, repo.name, alice.id, { tag: 'v3-rc', prerelease: true, createdAt: '2024-03-01T00:00:00Z' });
+    const repo = await createRepo(server, alice, { auto_init: true });
+    const older = await createRelease(repo.full, { tag_name: 'v1' });
+    const newer = await createRelease(repo.full, { tag_name: 'v2' });
+    const pre = await createRelease(repo.full, { tag_name: 'v3-rc', prerelease: true });
     for (const r of [older, newer, pre]) await upload(repo.full, r.id, 'tool.tgz', `tool ${r.tag_name}`);
     const res = await fetch(`${server.base}/${repo.full}/releases/latest/download/tool.tgz`, { redirect: 'manual' });
     expect(res.status).toBe(302);
@@ -335,7 +370,7 @@ describe('reading and downloading', () => {
   });
 
   it('serves tags containing slashes on the browser URL', async () => {
-    const { full, release } = await releaseFixture({}, { tag: 'release/1.0+build' });
+    const { full, release } = await releaseFixture({}, { tag_name: 'release/1.0+build' });
     const { body: asset } = await upload(full, release.id, 'x.txt', 'slashy');
     expect(asset.browser_download_url).toBe(`${server.base}/${full}/releases/download/release/1.0%2Bbuild/x.txt`);
     expect(await (await fetch(asset.browser_download_url)).text()).toBe('slashy');
@@ -365,7 +400,7 @@ describe('visibility', () => {
   });
 
   it('hides draft assets from callers without push access, and serves them on the untagged URL to pushers', async () => {
-    const { full, name, release } = await releaseFixture({}, { draft: true, tag: 'v9.9.9' });
+    const { full, name, release } = await releaseFixture({}, { draft: true, tag_name: 'v9.9.9' });
     await addCollaborator(server, alice, name, bob, 'pull');
     const { body: asset } = await upload(full, release.id, 'draft.bin', 'draft bytes');
     expect(asset.browser_download_url).toBe(`${server.base}/${full}/releases/download/untagged-${release.untagged_key}/draft.bin`);
@@ -394,24 +429,30 @@ describe('bytes and cleanup', () => {
     expect(await blobKeys()).not.toContain(key);
   });
 
-  it('deletes the bytes of a deleted release through deleteUnreferencedBlobs', async () => {
+  it('deletes a release’s bytes with the release, keeping bytes other releases share', async () => {
     const { full, release } = await releaseFixture();
+    const other = await createRelease(full, { tag_name: 'v-other' });
     await upload(full, release.id, 'one.bin', 'release bytes 1');
     await upload(full, release.id, 'two.bin', 'release bytes 2');
-    const db = server.wharf.ctx.db;
-    const keys = (await db.selectFrom('assets').select('blob_key').where('release_id', '=', release.id).execute()).map((r) => r.blob_key!);
-    await db.deleteFrom('releases').where('id', '=', release.id).execute();
-    expect(await deleteUnreferencedBlobs(server.wharf.ctx, keys)).toBe(2);
+    await upload(full, other.id, 'same.bin', 'release bytes 2');
+    const del = await call('DELETE', `${server.api}/repos/${full}/releases/${release.id}`, { token: alice.token });
+    expect(del.status).toBe(204);
     const left = await blobKeys();
-    for (const k of keys) expect(left).not.toContain(k);
+    expect(left).not.toContain(sha256('release bytes 1'));
+    expect(left).toContain(sha256('release bytes 2'));
+    // Direct use, as other services call it: already-deleted or still-used keys are left alone.
+    await deleteUnreferencedBlobs(server.wharf.ctx, [sha256('release bytes 1'), sha256('release bytes 2')]);
+    expect(await blobKeys()).toContain(sha256('release bytes 2'));
+    expect(await (await fetch(`${server.base}/${full}/releases/download/v-other/same.bin`)).text()).toBe('release bytes 2');
   });
 
   it('sweeps expired uploads, stale temporary files and orphan blobs', async () => {
     const { release } = await releaseFixture();
     const ctx = server.wharf.ctx;
+    const { repository_id } = await ctx.db.selectFrom('releases').select('repository_id').where('id', '=', release.id).executeTakeFirstOrThrow();
     const orphan = await ctx.blobs.put((await import('node:stream')).Readable.from([Buffer.from('orphan bytes')]));
     await ctx.db.insertInto('assets').values({
-      release_id: release.id, repository_id: release.repository_id, name: 'stuck.bin', label: null, content_type: 'x', size: 10,
+      release_id: release.id, repository_id, name: 'stuck.bin', label: null, content_type: 'x', size: 10,
       digest: null, blob_key: orphan.key, state: 'open', download_count: 0, uploader_id: alice.id, created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z',
     }).execute();
     const result = await sweepAssets(ctx, { now: Date.now() + 10 * 60_000, orphans: true });

@@ -1,11 +1,11 @@
 /**
  * @module db/repos/assets-repo
  * SQL for release assets. `(release_id, name)` is unique in the database, which is what makes
- * concurrent uploads of one name give exactly one winner. Also the few release lookups the asset
- * routes need, and the markers of blob deletions in progress.
+ * concurrent uploads of one name give exactly one winner. Also the draft lookup of the browser
+ * URLs, and the markers of blob deletions in progress.
  */
 import type { Kysely } from 'kysely';
-import type { Asset, Database, Release, Repository } from '../schema.ts';
+import type { Asset, Database, Release } from '../schema.ts';
 
 /**
  * Assets of several releases at once (one query, for lists of releases), in upload order.
@@ -21,16 +21,9 @@ export async function listAssetsForReleases(db: Kysely<Database>, releaseIds: nu
   return byRelease;
 }
 
-// ---- releases, as the asset routes need them ----
+// ---- releases, as the browser URLs need them ----
 
-export async function findReleaseInRepository(db: Kysely<Database>, repositoryId: number, releaseId: number): Promise<Release | undefined> {
-  return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('id', '=', releaseId).executeTakeFirst();
-}
-
-export async function findPublishedReleaseByTag(db: Kysely<Database>, repositoryId: number, tag: string): Promise<Release | undefined> {
-  return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('published_tag', '=', tag).executeTakeFirst();
-}
-
+/** A draft by the placeholder in its `untagged-<hex>` URLs. */
 export async function findDraftByUntaggedKey(db: Kysely<Database>, repositoryId: number, key: string): Promise<Release | undefined> {
   return db
     .selectFrom('releases')
@@ -39,16 +32,6 @@ export async function findDraftByUntaggedKey(db: Kysely<Database>, repositoryId:
     .where('untagged_key', '=', key)
     .where('draft', '=', 1)
     .executeTakeFirst();
-}
-
-/** The designated latest release when still eligible, else the newest published non-prerelease. */
-export async function findLatestRelease(db: Kysely<Database>, repo: Pick<Repository, 'id' | 'latest_release_id'>): Promise<Release | undefined> {
-  const eligible = db.selectFrom('releases').selectAll().where('repository_id', '=', repo.id).where('draft', '=', 0).where('prerelease', '=', 0);
-  if (repo.latest_release_id !== null) {
-    const designated = await eligible.where('id', '=', repo.latest_release_id).executeTakeFirst();
-    if (designated) return designated;
-  }
-  return eligible.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
 }
 
 // ---- assets ----
@@ -143,6 +126,12 @@ export async function incrementDownloadCount(db: Kysely<Database>, id: number): 
     .set((eb) => ({ download_count: eb('download_count', '+', 1) }))
     .where('id', '=', id)
     .execute();
+}
+
+/** The blobs a release's assets use, to collect after the release is deleted. */
+export async function releaseBlobKeys(db: Kysely<Database>, releaseId: number): Promise<string[]> {
+  const rows = await db.selectFrom('assets').select('blob_key').where('release_id', '=', releaseId).where('blob_key', 'is not', null).execute();
+  return rows.map((r) => r.blob_key!);
 }
 
 /** Uploads whose lease ran out (the uploading process died or stalled). */
