@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
@@ -128,6 +128,7 @@ function mbps(bytes: number, seconds: number): number {
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'wharf-bench-'));
+  const loadAtStart = loadavg()[0]!;
   const children: ChildProcess[] = [];
   try {
     // ---- Wharf ----
@@ -227,6 +228,7 @@ http { access_log off; sendfile on; client_body_temp_path ${work}/nginx-body; pr
       wharf: { uploadMiBps: mbps(SIZE, median(wharfUp)), downloadMiBps: mbps(SIZE, median(wharfDown)), idleRssMiB: idleRss, peakRssUploadMiB: upRss, peakRssDownloadMiB: downRss },
       bareNode: { uploadMiBps: mbps(SIZE, median(bareUp)), downloadMiBps: mbps(SIZE, median(bareDown)), peakRssUploadMiB: bareUpRss, peakRssDownloadMiB: bareDownRss },
       nginx: { downloadMiBps: mbps(SIZE, median(nginxDown)) },
+      loadAverage1m: { start: Math.round(loadAtStart * 10) / 10, end: Math.round(loadavg()[0]! * 10) / 10 },
       note: 'client and servers on one 2-core machine over loopback; the client hashes every byte it sends and receives',
     };
     console.log(JSON.stringify(results, null, 2));

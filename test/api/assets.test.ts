@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteUnreferencedBlobs } from '../../src/services/blob-gc.ts';
+import { confirmBlobStored, deleteUnreferencedBlobs } from '../../src/services/blob-gc.ts';
 import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { addCollaborator, createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { call, expectGitHubError } from '../support/http.ts';
@@ -444,6 +444,25 @@ describe('bytes and cleanup', () => {
     await deleteUnreferencedBlobs(server.wharf.ctx, [sha256('release bytes 1'), sha256('release bytes 2')]);
     expect(await blobKeys()).toContain(sha256('release bytes 2'));
     expect(await (await fetch(`${server.base}/${full}/releases/download/v-other/same.bin`)).text()).toBe('release bytes 2');
+  });
+
+  it('makes an upload wait out a concurrent deletion of its bytes before trusting them', async () => {
+    const ctx = server.wharf.ctx;
+    const { Readable } = await import('node:stream');
+    const blob = await ctx.blobs.put(Readable.from([Buffer.from('raced bytes')]));
+    // A deleter has claimed the key: the upload's check must wait for the verdict.
+    await ctx.db.insertInto('blob_deletions').values({ blob_key: blob.key, started_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }).execute();
+    let settled = false;
+    const check = confirmBlobStored(ctx, blob.key).then((v) => ((settled = true), v));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(settled).toBe(false);
+    await ctx.blobs.delete(blob.key);
+    await ctx.db.deleteFrom('blob_deletions').where('blob_key', '=', blob.key).execute();
+    expect(await check).toBe(false);
+    // Without a claim, bytes that are there are confirmed at once.
+    const kept = await ctx.blobs.put(Readable.from([Buffer.from('kept bytes')]));
+    expect(await confirmBlobStored(ctx, kept.key)).toBe(true);
+    await ctx.blobs.delete(kept.key);
   });
 
   it('sweeps expired uploads, stale temporary files and orphan blobs', async () => {

@@ -60,10 +60,14 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
   });
 }
 
-/** `attachment` with an ASCII fallback and the RFC 5987 form (names are ASCII after renaming anyway). */
+/**
+ * `attachment; filename=<name>` as GitHub sends it, quoted when the name is not an HTTP token
+ * (`@` is allowed in asset names but is not a token character), plus the RFC 8187 form.
+ */
 function contentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename=${ascii}; filename*=UTF-8''${encodeURIComponent(name)}`;
+  const filename = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(ascii) ? ascii : `"${ascii}"`;
+  return `attachment; filename=${filename}; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
 /**
