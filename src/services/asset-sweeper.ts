@@ -63,7 +63,7 @@ async function sweepOrphanBlobs(ctx: AppContext, now: number): Promise<number> {
 
 /** How often the sweeper runs, and how often it also looks for orphan blobs. */
 const SWEEP_EVERY_MS = 60_000;
-const ORPHAN_SCAN_EVERY = 60;
+const ORPHAN_SCAN_EVERY = 10;
 
 export class AssetSweeper {
   #timer: NodeJS.Timeout | null = null;
