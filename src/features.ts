@@ -9,6 +9,7 @@ import type { AppContext } from './context.ts';
 import { assetsFeature } from './features/assets.ts';
 import { releaseNotesFeature } from './features/release-notes.ts';
 import { releasesFeature } from './features/releases.ts';
+import { graphqlFeature } from './graphql/feature.ts';
 
 export interface Feature {
   name: string;
@@ -22,4 +23,4 @@ export interface Feature {
   stop?(ctx: AppContext): Promise<void>;
 }
 
-export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature];
+export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature, graphqlFeature];

@@ -1,0 +1,160 @@
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, expectGitHubError } from '../support/http.ts';
+import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+let alice: TestUser;
+let bob: TestUser;
+let repo: { name: string; full: string };
+let secret: { name: string; full: string };
+let head: string;
+
+async function gql(token: string | null, query: string, variables?: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const res = await call('POST', `${server.base}/api/graphql`, { token, body: { query, variables, ...extra }, skipSchema: true });
+  return res;
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  alice = await createUser(server, uniqueName('alice'));
+  bob = await createUser(server, uniqueName('bob'));
+  repo = await createRepo(server, alice);
+  secret = await createRepo(server, alice, { private: true });
+  const work = await WorkRepo.create();
+  head = await work.commit('first', { date: '2024-01-02T03:04:05Z' });
+  await work.git('tag', '-a', 'v1.0.0', '-m', 'annotated');
+  await work.git('tag', 'light/1.0');
+  await work.push(server, repo.full, alice.token, 'refs/heads/main', 'refs/tags/*');
+});
+afterAll(() => server.close());
+
+describe('GraphQL endpoint', () => {
+  it('answers gh auth status (viewer) with exactly the selected fields', async () => {
+    const res = await gql(alice.token, 'query UserCurrent{viewer{login}}');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.text).toBe(JSON.stringify({ data: { viewer: { login: alice.login } } }));
+    expect(res.headers.get('x-oauth-scopes')).toBe('repo, read:org');
+  });
+
+  it('requires authentication like GitHub, and rejects bad tokens', async () => {
+    expectGitHubError(await call('POST', `${server.base}/api/graphql`, { body: { query: '{viewer{login}}' } }), 401, 'This endpoint requires you to be authenticated.');
+    expectGitHubError(await call('POST', `${server.base}/api/graphql`, { token: 'wharf_bad', body: { query: '{viewer{login}}' } }), 401, 'Bad credentials');
+  });
+
+  it('answers malformed bodies and queries with GitHub-shaped errors, never a 500', async () => {
+    expectGitHubError(await call('POST', `${server.base}/api/graphql`, { token: alice.token, raw: '{nope', headers: { 'content-type': 'application/json' } }), 400, 'Problems parsing JSON');
+    const missing = await gql(alice.token, '');
+    expect(missing.status).toBe(200);
+    expect(missing.body.errors[0].message).toBe('A query attribute must be specified and must be a string.');
+    const syntax = await gql(alice.token, '{ viewer { login ');
+    expect(syntax.status).toBe(200);
+    expect(syntax.body.data).toBeUndefined();
+    expect(syntax.body.errors[0].locations[0]).toMatchObject({ line: 1 });
+    const unknown = await gql(alice.token, '{ viewer { organizations } }');
+    expect(unknown.body.errors[0].message).toMatch(/organizations/);
+    const badVars = await gql(alice.token, 'query($o:String!){repository(owner:$o,name:"x"){id}}', undefined, { variables: [1] });
+    expect(badVars.body.errors[0].message).toBe('Variables must be a JSON object.');
+  });
+
+  it('resolves a missing or hidden repository to null with a NOT_FOUND error', async () => {
+    const query = 'query Q($owner:String!,$name:String!){repository(owner:$owner,name:$name){name}}';
+    for (const [token, owner, name] of [
+      [alice.token, alice.login, 'does-not-exist'],
+      [bob.token, alice.login, secret.name],
+    ] as const) {
+      const res = await gql(token, query, { owner, name });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        data: { repository: null },
+        errors: [{ type: 'NOT_FOUND', path: ['repository'], locations: [{ line: 1, column: 39 }], message: `Could not resolve to a Repository with the name '${owner}/${name}'.` }],
+      });
+    }
+    const own = await gql(alice.token, query, { owner: alice.login, name: secret.name });
+    expect(own.body).toEqual({ data: { repository: { name: secret.name } } });
+  });
+
+  it('answers gh --verify-tag (RepositoryFindRef) for present and absent tags', async () => {
+    const query = 'query RepositoryFindRef($name:String!$owner:String!$tagName:String!){repository(owner: $owner, name: $name){ref(qualifiedName: $tagName){id}}}';
+    const found = await gql(alice.token, query, { owner: alice.login, name: repo.name, tagName: 'refs/tags/v1.0.0' });
+    expect(found.body).toEqual({ data: { repository: { ref: { id: expect.any(String) } } } });
+    const slash = await gql(alice.token, query, { owner: alice.login, name: repo.name, tagName: 'refs/tags/light/1.0' });
+    expect(slash.body.data.repository.ref).not.toBeNull();
+    for (const tagName of ['refs/tags/v9', '', '--help', 'refs/tags/v1.0.0\u0000x']) {
+      const absent = await gql(alice.token, query, { owner: alice.login, name: repo.name, tagName });
+      expect(absent.body).toEqual({ data: { repository: { ref: null } } });
+    }
+  });
+
+  it('describes refs, their targets and the repository like GitHub', async () => {
+    const res = await gql(
+      alice.token,
+      `query($o:String!,$n:String!){repository(owner:$o,name:$n){
+        id databaseId nameWithOwner isPrivate visibility viewerPermission url
+        owner { __typename login }
+        defaultBranchRef { name prefix target { oid ... on Commit { messageHeadline committedDate } } }
+        short: ref(qualifiedName:"v1.0.0") { name prefix target { __typename abbreviatedOid ... on Tag { name target { oid } } } }
+        refs(refPrefix:"refs/tags/", first: 1) { totalCount nodes { name } pageInfo { hasNextPage endCursor } }
+      }}`,
+      { o: alice.login, n: repo.name },
+    );
+    expect(res.body.errors).toBeUndefined();
+    const r = res.body.data.repository;
+    expect(r.id).toBe(repo.json.node_id);
+    expect(r.databaseId).toBe(repo.json.id);
+    expect(r).toMatchObject({ nameWithOwner: repo.full, isPrivate: false, visibility: 'PUBLIC', viewerPermission: 'ADMIN', url: `${server.base}/${repo.full}` });
+    expect(r.owner).toEqual({ __typename: 'User', login: alice.login });
+    expect(r.defaultBranchRef).toEqual({ name: 'main', prefix: 'refs/heads/', target: { oid: head, messageHeadline: 'first', committedDate: '2024-01-02T03:04:05Z' } });
+    expect(r.short.name).toBe('v1.0.0');
+    expect(r.short.target.__typename).toBe('Tag');
+    expect(r.short.target.target.oid).toBe(head);
+    expect(r.refs.totalCount).toBe(2);
+    expect(r.refs.nodes).toEqual([{ name: 'light/1.0' }]);
+    expect(r.refs.pageInfo.hasNextPage).toBe(true);
+    const next = await gql(alice.token, 'query($o:String!,$n:String!,$c:String){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/",first:5,after:$c){nodes{name} pageInfo{hasNextPage}}}}', {
+      o: alice.login,
+      n: repo.name,
+      c: r.refs.pageInfo.endCursor,
+    });
+    expect(next.body.data.repository.refs).toEqual({ nodes: [{ name: 'v1.0.0' }], pageInfo: { hasNextPage: false } });
+  });
+
+  it('enforces GitHub pagination boundaries', async () => {
+    const q = (args: string) => gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/"${args}){totalCount}}}`, { o: alice.login, n: repo.name });
+    const none = await q('');
+    expect(none.body.errors[0]).toMatchObject({ type: 'MISSING_PAGINATION_BOUNDARIES', path: ['repository', 'refs'] });
+    expect(none.body.data).toEqual({ repository: { refs: null } });
+    const big = await q(', first: 101');
+    expect(big.body.errors[0]).toMatchObject({ type: 'EXCESSIVE_PAGINATION', message: 'Requesting 101 records on the `refs` connection exceeds the `first` limit of 100 records.' });
+    const cursor = await q(', first: 1, after: "nope"');
+    expect(cursor.body.errors[0].type).toBe('INVALID_CURSOR_ARGUMENTS');
+  });
+
+  it('refuses queries that could return too many nodes, before running them', async () => {
+    const res = await gql(
+      alice.token,
+      'query($o:String!,$n:String!){repository(owner:$o,name:$n){releases(first:100){nodes{releaseAssets(first:100){nodes{release{releaseAssets(first:100){totalCount}}}}}}}}',
+      { o: alice.login, n: repo.name },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors[0]).toMatchObject({ type: 'MAX_NODE_LIMIT_EXCEEDED', message: 'This query requests up to 1,010,100 possible nodes which exceeds the maximum limit of 500,000.' });
+  });
+
+  it('supports introspection', async () => {
+    const res = await gql(alice.token, getIntrospectionQuery());
+    expect(res.body.errors).toBeUndefined();
+    const names = res.body.data.__schema.types.map((t: { name: string }) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['Release', 'ReleaseConnection', 'Ref', 'Repository', 'User', 'PageInfo']));
+  });
+
+  it('resolves node ids that REST returns', async () => {
+    const res = await gql(alice.token, 'query($id:ID!){node(id:$id){__typename ... on Repository { nameWithOwner }}}', { id: repo.json.node_id });
+    expect(res.body).toEqual({ data: { node: { __typename: 'Repository', nameWithOwner: repo.full } } });
+    const hidden = await gql(bob.token, 'query($id:ID!){node(id:$id){id}}', { id: Buffer.from(`010:Repository${(await call('GET', `${server.api}/repos/${secret.full}`, { token: alice.token })).body.id}`).toString('base64') });
+    expect(hidden.body.data).toEqual({ node: null });
+    expect(hidden.body.errors[0].type).toBe('NOT_FOUND');
+  });
+});
