@@ -7,7 +7,7 @@ import { startServer, type TestServer } from '../support/server.ts';
 let server: TestServer;
 let alice: TestUser;
 let bob: TestUser;
-let repo: { name: string; full: string };
+let repo: { name: string; full: string; json: any };
 let secret: { name: string; full: string };
 let head: string;
 
