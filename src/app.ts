@@ -74,9 +74,12 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   await ensureBootstrapAdmin(ctx);
 
   const https = config.tls ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } : null;
+  // HTTP/2 only over TLS and only with HTTP/1.1 still offered: ALPN lets each client pick.
+  const http2 = Boolean(https && config.tls?.http2);
+  const transport = !https ? {} : http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
   const app = Fastify({
     loggerInstance: log,
-    ...(https ? { https } : {}),
+    ...transport,
     trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 4096, ignoreDuplicateSlashes: true },
     bodyLimit: config.maxJsonBodySize,
@@ -88,8 +91,9 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     connectionTimeout: 120_000,
     keepAliveTimeout: 5_000,
     requestTimeout: 0,
-    forceCloseConnections: 'idle',
-  }) as unknown as FastifyInstance;
+    // HTTP/2 sessions are closed by Fastify itself (GOAWAY); `idle` exists only for HTTP/1.
+    ...(http2 ? {} : { forceCloseConnections: 'idle' as const }),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);
   app.decorateRequest('rate', null);

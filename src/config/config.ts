@@ -22,6 +22,8 @@ export interface RateLimitConfig {
 export interface TlsConfig {
   cert: string;
   key: string;
+  /** Offer HTTP/2 through ALPN next to HTTP/1.1 (clients that do not ask for it keep HTTP/1.1). */
+  http2: boolean;
 }
 
 export interface WharfConfig {
@@ -168,7 +170,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
       1024,
     ),
     logLevel: pick(env, file, 'WHARF_LOG_LEVEL', 'log_level') ?? DEFAULTS.logLevel,
-    tls: tlsCert && tlsKey ? { cert: path.resolve(tlsCert), key: path.resolve(tlsKey) } : null,
+    tls: tlsCert && tlsKey ? { cert: path.resolve(tlsCert), key: path.resolve(tlsKey), http2: toBool('WHARF_HTTP2', pick(env, file, 'WHARF_HTTP2', 'http2'), false) } : null,
     shutdownGraceMs: toInt('WHARF_SHUTDOWN_GRACE_MS', pick(env, file, 'WHARF_SHUTDOWN_GRACE_MS', 'shutdown_grace_ms'), DEFAULTS.shutdownGraceMs),
     ...overrides,
   };

@@ -32,7 +32,8 @@ const HOST_PATTERN = /^[A-Za-z0-9.\-_]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5}
 export function requestUrls(config: WharfConfig, request: FastifyRequest): Urls {
   if (config.externalUrl) return urlsFromBase(config.externalUrl);
   let proto: string = request.protocol;
-  let host = request.headers.host;
+  // HTTP/2 carries the host in `:authority`; HTTP/1.1 in `Host`.
+  let host = request.headers.host ?? firstHeader(request.headers[':authority']);
   if (config.trustProxy) {
     const fwdProto = firstHeader(request.headers['x-forwarded-proto']);
     const fwdHost = firstHeader(request.headers['x-forwarded-host']);

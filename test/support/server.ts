@@ -1,5 +1,6 @@
 /**
  * Starts a real Wharf on a loopback port with a throw-away data directory, for one test file.
+ * With `WHARF_TLS_CERT`/`WHARF_TLS_KEY` in `env` it serves HTTPS and `base` is an https URL.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,8 @@ export interface StartOptions {
   config?: Partial<WharfConfig>;
   /** Keep the data directory after close (for restart tests). */
   dataDir?: string;
+  /** Host name used in `base` (the certificate must name it when TLS is on). */
+  hostName?: string;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
@@ -46,7 +49,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   await wharf.app.listen({ host: '127.0.0.1', port: 0 });
   const address = wharf.app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
-  const base = `http://127.0.0.1:${address.port}`;
+  const scheme = config.tls ? 'https' : 'http';
+  const base = `${scheme}://${options.hostName ?? '127.0.0.1'}:${address.port}`;
   return {
     base,
     api: `${base}/api/v3`,
