@@ -30,6 +30,98 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
+describe('GraphQL releases (the queries gh 2.23 sends, verbatim)', () => {
+  const byTag = 'query RepositoryReleaseByTag($name:String!$owner:String!$tagName:String!){repository(owner: $owner, name: $name){release(tagName: $tagName){databaseId,isDraft}}}';
+  const list =
+    'query RepositoryReleaseList($endCursor:String$name:String!$owner:String!$perPage:Int!){repository(owner: $owner, name: $name){releases(first: $perPage, orderBy: {field: CREATED_AT, direction: DESC}, after: $endCursor){nodes{name,tagName,isDraft,isLatest,isPrerelease,createdAt,publishedAt},pageInfo{hasNextPage,endCursor}}}}';
+  let rel: { name: string; full: string };
+  const ids: Record<string, number> = {};
+
+  beforeAll(async () => {
+    rel = await createRepo(server, alice);
+    const work = await WorkRepo.create();
+    await work.commit('one', { date: '2024-01-01T00:00:00Z' });
+    await work.git('tag', 'v1.0.0');
+    await work.commit('two', { date: '2024-02-01T00:00:00Z' });
+    await work.git('tag', 'v1.1.0');
+    await work.commit('three', { date: '2024-03-01T00:00:00Z' });
+    await work.git('tag', 'v2.0.0-rc.1');
+    await work.push(server, rel.full, alice.token, 'refs/heads/main', 'refs/tags/*');
+    for (const body of [
+      { tag_name: 'v1.0.0', name: 'Zeta one' },
+      { tag_name: 'v1.1.0', name: 'Alpha' },
+      { tag_name: 'v2.0.0-rc.1', prerelease: true },
+      { tag_name: 'v3.0.0', name: 'Next', draft: true },
+    ]) {
+      const res = await call('POST', `${server.api}/repos/${rel.full}/releases`, { token: alice.token, body });
+      if (res.status !== 201) throw new Error(res.text);
+      ids[body.tag_name] = res.body.id;
+    }
+  });
+
+  it('finds releases by tag, drafts only for callers with push access', async () => {
+    const own = await gql(alice.token, byTag, { owner: alice.login, name: rel.name, tagName: 'v3.0.0' });
+    expect(own.text).toBe(JSON.stringify({ data: { repository: { release: { databaseId: ids['v3.0.0'], isDraft: true } } } }));
+    const pub = await gql(bob.token, byTag, { owner: alice.login, name: rel.name, tagName: 'v1.0.0' });
+    expect(pub.body).toEqual({ data: { repository: { release: { databaseId: ids['v1.0.0'], isDraft: false } } } });
+    const hidden = await gql(bob.token, byTag, { owner: alice.login, name: rel.name, tagName: 'v3.0.0' });
+    expect(hidden.body).toEqual({ data: { repository: { release: null } } });
+    const none = await gql(alice.token, byTag, { owner: alice.login, name: rel.name, tagName: 'v9' });
+    expect(none.body).toEqual({ data: { repository: { release: null } } });
+  });
+
+  it('lists releases newest first with gh\'s badges and follows the cursor', async () => {
+    const first = await gql(alice.token, list, { owner: alice.login, name: rel.name, perPage: 3 });
+    expect(first.body.errors).toBeUndefined();
+    const page1 = first.body.data.repository.releases;
+    expect(page1.nodes.map((n: { tagName: string }) => n.tagName)).toEqual(['v3.0.0', 'v2.0.0-rc.1', 'v1.1.0']);
+    expect(page1.nodes[0]).toEqual({ name: 'Next', tagName: 'v3.0.0', isDraft: true, isLatest: false, isPrerelease: false, createdAt: expect.any(String), publishedAt: null });
+    expect(page1.nodes[1]).toMatchObject({ name: null, isPrerelease: true, isLatest: false, createdAt: '2024-03-01T00:00:00Z' });
+    expect(page1.nodes[2]).toMatchObject({ name: 'Alpha', isLatest: true, publishedAt: expect.stringMatching(/Z$/) });
+    expect(page1.pageInfo.hasNextPage).toBe(true);
+    const second = await gql(alice.token, list, { owner: alice.login, name: rel.name, perPage: 3, endCursor: page1.pageInfo.endCursor });
+    const page2 = second.body.data.repository.releases;
+    expect(page2.nodes.map((n: { tagName: string }) => n.tagName)).toEqual(['v1.0.0']);
+    expect(page2.pageInfo.hasNextPage).toBe(false);
+
+    const other = await gql(bob.token, list, { owner: alice.login, name: rel.name, perPage: 30 });
+    expect(other.body.data.repository.releases.nodes.map((n: { tagName: string }) => n.tagName)).toEqual(['v2.0.0-rc.1', 'v1.1.0', 'v1.0.0']);
+  });
+
+  it('orders by creation time or name in either direction, with edges and totals', async () => {
+    const q = (order: string, extra = '') =>
+      gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){releases(first:2${extra}, orderBy:${order}){totalCount edges{cursor node{tagName}} pageInfo{hasPreviousPage hasNextPage startCursor}}}}`, { o: alice.login, n: rel.name });
+    const asc = (await q('{field: CREATED_AT, direction: ASC}')).body.data.repository.releases;
+    expect(asc.totalCount).toBe(4);
+    expect(asc.edges.map((e: { node: { tagName: string } }) => e.node.tagName)).toEqual(['v1.0.0', 'v1.1.0']);
+    const byName = (await q('{field: NAME, direction: ASC}')).body.data.repository.releases;
+    expect(byName.edges.map((e: { node: { tagName: string } }) => e.node.tagName)).toEqual(['v1.1.0', 'v3.0.0']);
+    const last = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){releases(last:1){nodes{tagName} pageInfo{hasPreviousPage hasNextPage}}}}`, { o: alice.login, n: rel.name });
+    expect(last.body.data.repository.releases).toEqual({ nodes: [{ tagName: 'v1.0.0' }], pageInfo: { hasPreviousPage: true, hasNextPage: false } });
+  });
+
+  it('describes a release with REST-compatible ids, URLs, author, tag and assets', async () => {
+    const res = await gql(
+      alice.token,
+      `query($o:String!,$n:String!){repository(owner:$o,name:$n){
+        latestRelease { id databaseId tagName url resourcePath author { login } tag { name target { oid } } tagCommit { messageHeadline } releaseAssets(first: 5) { totalCount nodes { name } } }
+        draft: release(tagName: "v3.0.0") { url tag { id } }
+      }}`,
+      { o: alice.login, n: rel.name },
+    );
+    expect(res.body.errors).toBeUndefined();
+    const rest = await call('GET', `${server.api}/repos/${rel.full}/releases/latest`, { token: alice.token });
+    const latest = res.body.data.repository.latestRelease;
+    expect(latest).toMatchObject({ id: rest.body.node_id, databaseId: rest.body.id, tagName: 'v1.1.0', url: rest.body.html_url, author: { login: alice.login } });
+    expect(latest.resourcePath).toBe(new URL(rest.body.html_url).pathname);
+    expect(latest.tag.name).toBe('v1.1.0');
+    expect(latest.tagCommit.messageHeadline).toBe('two');
+    expect(latest.releaseAssets).toEqual({ totalCount: 0, nodes: [] });
+    const draftRest = await call('GET', `${server.api}/repos/${rel.full}/releases/${ids['v3.0.0']}`, { token: alice.token });
+    expect(res.body.data.repository.draft).toEqual({ url: draftRest.body.html_url, tag: null });
+  });
+});
+
 describe('GraphQL endpoint', () => {
   it('answers gh auth status (viewer) with exactly the selected fields', async () => {
     const res = await gql(alice.token, 'query UserCurrent{viewer{login}}');
