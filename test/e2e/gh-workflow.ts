@@ -106,20 +106,22 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
       await expect(gh('release', 'create', 'v9.9.9', '--notes', 'x', '--verify-tag', ...repoFlag())).rejects.toThrow(/tag v9.9.9 doesn't exist in the repo/);
     });
 
-    it('creates a prerelease with --target and --generate-notes, and a draft', async () => {
-      await gh('release', 'create', 'v1.1.0-rc.1', '--prerelease', '--target', 'main', '--generate-notes', ...repoFlag());
-      const pre = await rest('/releases/tags/v1.1.0-rc.1');
-      expect(pre.body).toMatchObject({ prerelease: true, draft: false, target_commitish: 'main' });
-      expect(pre.body.body).toContain('Full Changelog');
-      const tag = await rest('/git/ref/tags/v1.1.0-rc.1');
-      expect(tag.body.object.sha).toBe(await work.git('rev-parse', 'main'));
-
+    it('creates a draft with a file', async () => {
       await gh('release', 'create', 'v2.0.0', 'app.txt', '--draft', '--title', 'Draft two', '--notes', 'soon', ...repoFlag());
       const list = await rest('/releases');
       const draft = list.body.find((r: { tag_name: string }) => r.tag_name === 'v2.0.0');
       expect(draft).toMatchObject({ draft: true, name: 'Draft two' });
       expect(draft.assets.map((a: { name: string }) => a.name)).toEqual(['app.txt']);
       expect((await call('GET', `${api}/repos/${full}/releases/tags/v2.0.0`, {})).status).toBe(404);
+    });
+
+    it('creates a prerelease with --target and --generate-notes', async () => {
+      await gh('release', 'create', 'v1.1.0-rc.1', '--prerelease', '--target', 'main', '--generate-notes', ...repoFlag());
+      const pre = await rest('/releases/tags/v1.1.0-rc.1');
+      expect(pre.body).toMatchObject({ prerelease: true, draft: false, target_commitish: 'main' });
+      const tag = await rest('/git/ref/tags/v1.1.0-rc.1');
+      expect(tag.body.object.sha).toBe(await work.git('rev-parse', 'main'));
+      expect(pre.body.body).toContain(`**Full Changelog**: ${dep.base}/${full}/compare/v1.0.0...v1.1.0-rc.1`);
     });
 
     it('lists releases with their badges (GraphQL)', async () => {
