@@ -204,7 +204,9 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   const target = fields.target_commitish || access.repo.default_branch;
   let name = fields.name ?? null;
   let body = fields.body ?? null;
-  const errors = [...(await tagErrors(tag, !draft)), ...bodyErrors(body), ...latestErrors(fields.make_latest, draft, prerelease)];
+  // Tools that upload before publishing (release-it, softprops) create the draft with the
+  // `make_latest` they mean for publication, and GitHub accepts it: only a prerelease is refused here.
+  const errors = [...(await tagErrors(tag, !draft)), ...bodyErrors(body), ...latestErrors(fields.make_latest, false, prerelease)];
   if (errors.length) throw new ValidationError(errors);
 
   const placement = await place(ctx, access.repo, tag, target, true);
