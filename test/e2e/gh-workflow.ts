@@ -41,9 +41,13 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
     let configDir: string;
     let previous: Dispatcher;
 
+    /** Runs gh; resolves to stdout (and stderr, where gh prints status reports, after it). */
     async function gh(...args: string[]): Promise<string> {
+      return (await ghBoth(...args)).stdout;
+    }
+    async function ghBoth(...args: string[]): Promise<{ stdout: string; stderr: string }> {
       try {
-        const { stdout } = await run('gh', args, {
+        return await run('gh', args, {
           cwd: files,
           timeout: 60_000,
           env: {
@@ -60,7 +64,6 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
             TZ: 'UTC',
           },
         });
-        return stdout;
       } catch (err) {
         const e = err as { stderr?: string; stdout?: string; message: string };
         throw new Error(`gh ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);
@@ -197,6 +200,11 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
       await gh('release', 'delete', 'v1.1.0-rc.1', '-y', '--cleanup-tag', ...repoFlag());
       expect((await rest('/releases/tags/v1.1.0-rc.1')).status).toBe(404);
       expect((await rest('/git/ref/tags/v1.1.0-rc.1')).status).toBe(404);
+    });
+
+    it('reports the login with gh auth status (API root scopes and GraphQL viewer)', async () => {
+      const { stdout, stderr } = await ghBoth('auth', 'status', '--hostname', host);
+      expect(stdout + stderr).toMatch(new RegExp(`Logged in to ${host.replace(/[.]/g, '\\.')} as ${alice.login}`));
     });
 
     it('paginates releases through gh api', async () => {
