@@ -96,6 +96,8 @@ describe('release-it with its GitHub plugin', () => {
     const bytes = await call('GET', asset.browser_download_url, { redirect: 'follow', skipSchema: true });
     expect(bytes.text).toBe('linux build\n');
     const tag = await call('GET', `${server.api}/repos/${full}/git/ref/tags/1.1.0`, { token: alice.token });
-    expect(tag.body.object.sha).toBe(await work.git('rev-parse', 'HEAD'));
+    // release-it makes an annotated tag: the ref points at the tag object, which peels to HEAD.
+    expect(tag.body.object).toMatchObject({ type: 'tag', sha: await work.git('rev-parse', '1.1.0') });
+    expect(await work.git('rev-parse', '1.1.0^{commit}')).toBe(await work.git('rev-parse', 'HEAD'));
   });
 });
