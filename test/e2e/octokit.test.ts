@@ -113,6 +113,15 @@ describe('Octokit with the retry and throttling plugins', () => {
     );
     expect(gql.repository.release).toEqual({ databaseId: created.data.id, isLatest: true, releaseAssets: { nodes: [{ name: 'app.txt' }, { name: 'second.txt' }] } });
 
+    const meta = await octokit.rest.meta.get();
+    expect(meta.data).toMatchObject({ verifiable_password_authentication: false });
+    const limits = await octokit.rest.rateLimit.get();
+    const core = limits.data.resources.core;
+    expect(core.limit).toBe(100_000);
+    expect(core.used).toBeGreaterThanOrEqual(8); // the REST calls above (uploads and GraphQL are not counted)
+    expect(core.remaining).toBe(core.limit - core.used);
+    expect(Number(limits.headers['x-ratelimit-remaining'])).toBe(core.remaining);
+
     expect((await octokit.rest.repos.deleteReleaseAsset({ owner, repo, asset_id: first.data.id })).status).toBe(204);
     expect((await octokit.rest.repos.deleteRelease({ owner, repo, release_id: created.data.id })).status).toBe(204);
     await expect(octokit.rest.repos.getRelease({ owner, repo, release_id: created.data.id })).rejects.toMatchObject({ status: 404 });
