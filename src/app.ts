@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import type { ServerHttp2Session } from 'node:http2';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { createBlobStore } from './blobs/create-blob-store.ts';
@@ -95,6 +96,15 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     ...(http2 ? {} : { forceCloseConnections: 'idle' as const }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
+  // Idle HTTP/2 sessions would hold the server open on shutdown until their timeout (72 s).
+  const sessions = new Set<ServerHttp2Session>();
+  if (http2) {
+    app.server.on('session', (session: ServerHttp2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+  }
+
   app.decorateRequest('principal', null);
   app.decorateRequest('rate', null);
   app.decorateRequest('urls', null as never);
@@ -152,7 +162,10 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     ctx,
     async close() {
       for (const feature of features) await feature.stop?.(ctx);
-      await app.close();
+      const closing = app.close();
+      // GOAWAY: streams in flight finish, no new ones start.
+      for (const session of sessions) session.close();
+      await closing;
       await handle.close();
     },
   };

@@ -102,4 +102,23 @@ describe('HTTPS served by Wharf itself', () => {
       session.close();
     }
   });
+
+  it('shuts down promptly while an HTTP/2 client keeps its connection open', async () => {
+    const other = await startServer({ env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile, WHARF_HTTP2: 'true' }, hostName: 'localhost' });
+    const session = http2Connect(other.base, { ca: ca.ca });
+    session.on('error', () => {});
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const stream = session.request({ ':path': '/api/v3/' });
+      stream.on('data', () => {});
+      stream.on('end', resolve);
+      stream.on('error', reject);
+      stream.end();
+    });
+    const started = Date.now();
+    await other.close();
+    await goaway;
+    // Without a GOAWAY the idle session would hold the server open for its 72 s timeout.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
