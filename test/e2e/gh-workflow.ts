@@ -107,6 +107,9 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
       expect(release.body).toMatchObject({ name: 'One', body: '## Notes\n\nFirst release.\n', draft: false, prerelease: false });
       expect(release.body.assets.map((a: { name: string; label: string | null }) => [a.name, a.label]).sort()).toEqual([['app.txt', ''], ['app.zip', 'Zip archive']]);
       await expect(gh('release', 'create', 'v9.9.9', '--notes', 'x', '--verify-tag', ...repoFlag())).rejects.toThrow(/tag v9.9.9 doesn't exist in the repo/);
+      // With files, gh first asks HEAD releases/tags/<tag>: a 200 stops it before creating anything.
+      await expect(gh('release', 'create', 'v1.0.0', 'app.txt', '--notes', 'again', ...repoFlag())).rejects.toThrow(/a release with the same tag name already exists/);
+      expect((await rest('/releases')).body.filter((r: { tag_name: string }) => r.tag_name === 'v1.0.0')).toHaveLength(1);
     });
 
     it('creates a draft with a file', async () => {
@@ -141,6 +144,8 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
       const view = JSON.parse(await gh('release', 'view', 'v1.0.0', '--json', 'tagName,name,isDraft,url,assets,author', ...repoFlag()));
       expect(view).toMatchObject({ tagName: 'v1.0.0', name: 'One', isDraft: false, url: `${dep.base}/${full}/releases/tag/v1.0.0`, author: { login: alice.login } });
       expect(view.assets).toHaveLength(2);
+      // Without a tag gh shows the latest release (REST releases/latest).
+      expect(JSON.parse(await gh('release', 'view', '--json', 'tagName', ...repoFlag()))).toEqual({ tagName: 'v1.0.0' });
       for (let i = 0; i < 5; i++) {
         // gh races REST against GraphQL for by-tag lookups: repeat so both paths get to answer.
         const draft = JSON.parse(await gh('release', 'view', 'v2.0.0', '--json', 'tagName,isDraft,name', ...repoFlag()));
