@@ -126,6 +126,18 @@ export interface RateLimitsTable {
   used: number;
 }
 
+/** A signed-in browser. The session acts with the token its user signed in with. */
+export interface SessionsTable {
+  /** sha256 hex of the session id (the cookie value); the id itself is never stored. */
+  id_hash: string;
+  user_id: number;
+  token_id: number;
+  /** Random value every form and upload of this session must echo back (CSRF protection). */
+  csrf_secret: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   org_members: OrgMembersTable;
@@ -136,6 +148,7 @@ export interface Database {
   assets: AssetsTable;
   rate_limits: RateLimitsTable;
   blob_deletions: BlobDeletionsTable;
+  sessions: SessionsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -148,3 +161,4 @@ export type NewRelease = Insertable<ReleasesTable>;
 export type ReleaseUpdate = Updateable<ReleasesTable>;
 export type Asset = Selectable<AssetsTable>;
 export type NewAsset = Insertable<AssetsTable>;
+export type Session = Selectable<SessionsTable>;

@@ -1,0 +1,56 @@
+/**
+ * @module web/web-auth
+ * Who is looking at a page: the signed-in browser session (cookie) or, for scripts and feed
+ * readers, the same `Authorization` header the API accepts. Also the CSRF rules for every
+ * state-changing request a page makes:
+ * - it must come from a signed-in session (a cookie, never a bare Authorization header);
+ * - it must echo the session's CSRF secret (form field `_csrf` or header `X-CSRF-Token`);
+ * - when the browser names its origin, that origin must be Wharf's own.
+ * `SameSite=Lax` on the cookie is a second line of defence, not the only one.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
+import { resolvePrincipal } from '../http/auth.ts';
+import { resolveSession, secretsEqual, type WebSession } from '../services/sessions.ts';
+import { readCookie, SESSION_COOKIE } from './cookies.ts';
+import './context.ts';
+
+export async function identifyVisitor(ctx: AppContext, request: FastifyRequest): Promise<void> {
+  const cookie = readCookie(request, SESSION_COOKIE);
+  const session = cookie ? await resolveSession(ctx, cookie) : null;
+  request.webSession = session;
+  request.principal = session ? session.principal : await resolvePrincipal(ctx, request);
+}
+
+function originMatches(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined || origin === '') return true;
+  return origin === new URL(request.urls.web).origin;
+}
+
+/** The session of a state-changing request, after the CSRF checks; throws otherwise. */
+export function requireCsrf(request: FastifyRequest, provided: unknown): WebSession {
+  const session = request.webSession;
+  if (!session) throw new UnauthorizedError();
+  if (!originMatches(request)) throw new ForbiddenError('Cross-origin request refused.');
+  const header = request.headers['x-csrf-token'];
+  const value = typeof provided === 'string' && provided !== '' ? provided : typeof header === 'string' ? header : '';
+  if (!secretsEqual(value, session.csrfSecret)) throw new ForbiddenError('Invalid or missing CSRF token. Reload the page and try again.');
+  return session;
+}
+
+/** Checks the pre-session (sign-in) CSRF token: a cookie and a form field that must agree. */
+export function requireSignInCsrf(request: FastifyRequest, cookieValue: string | null, provided: unknown): void {
+  if (!originMatches(request)) throw new ForbiddenError('Cross-origin request refused.');
+  if (!cookieValue || typeof provided !== 'string' || !secretsEqual(provided, cookieValue)) {
+    throw new ForbiddenError('Invalid or missing CSRF token. Reload the page and try again.');
+  }
+}
+
+/** A path on this site to go back to after signing in; anything else becomes `/`. */
+export function safeReturnTo(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if (/[\r\n]/.test(value)) return '/';
+  return value;
+}
