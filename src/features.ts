@@ -10,6 +10,7 @@ import { assetsFeature } from './features/assets.ts';
 import { releaseNotesFeature } from './features/release-notes.ts';
 import { releasesFeature } from './features/releases.ts';
 import { graphqlFeature } from './graphql/feature.ts';
+import { webFeature } from './web/feature.ts';
 
 export interface Feature {
   name: string;
@@ -23,4 +24,4 @@ export interface Feature {
   stop?(ctx: AppContext): Promise<void>;
 }
 
-export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature, graphqlFeature];
+export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature, graphqlFeature, webFeature];

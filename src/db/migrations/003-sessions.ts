@@ -18,8 +18,11 @@ export async function up(db: AnyDb): Promise<void> {
   )`.execute(db);
   await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
   await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+  // The front page lists the newest published releases across all repositories.
+  await db.schema.createIndex('releases_published').on('releases').columns(['published_at', 'id']).execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
+  await db.schema.dropIndex('releases_published').execute();
   await db.schema.dropTable('sessions').execute();
 }

@@ -1,0 +1,48 @@
+/**
+ * @module web/feature
+ * The web pages as a Wharf feature. Routes live at the root next to git smart HTTP
+ * (`/{owner}/{repo}/info/refs`, …) and asset downloads (`/{owner}/{repo}/releases/download/…`),
+ * which other modules own; the paths below avoid both. Logins such as `login`, `static` and
+ * `session` are reserved, so `/login` and `/static/…` cannot shadow an owner.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.ts';
+import type { Feature } from '../features.ts';
+import { webErrorHandler } from './error-pages.ts';
+import { registerFormParser } from './forms.ts';
+import { archiveRoutes } from './pages/archives.ts';
+import { comparePages } from './pages/compare.ts';
+import { feedRoutes } from './pages/feeds.ts';
+import { homePages } from './pages/home.ts';
+import { releaseFormRoutes } from './pages/release-forms.ts';
+import { releasePages } from './pages/releases.ts';
+import { repositoryPages } from './pages/repository.ts';
+import { signInRoutes } from './pages/sign-in.ts';
+import { staticRoutes } from './static-files.ts';
+import { identifyVisitor } from './web-auth.ts';
+
+/** Release notes may be 125,000 characters; percent-encoding can triple that. */
+const FORM_BODY_LIMIT = 1024 * 1024;
+
+async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.decorateRequest('webSession', null);
+  app.setErrorHandler(webErrorHandler);
+  app.addHook('onRequest', async (request) => identifyVisitor(ctx, request));
+  registerFormParser(app, FORM_BODY_LIMIT);
+  signInRoutes(app, ctx);
+  homePages(app, ctx);
+  repositoryPages(app, ctx);
+  releasePages(app, ctx);
+  releaseFormRoutes(app, ctx);
+  comparePages(app, ctx);
+  feedRoutes(app, ctx);
+  archiveRoutes(app, ctx);
+}
+
+export const webFeature: Feature = {
+  name: 'web',
+  web(app, ctx) {
+    staticRoutes(app);
+    void app.register((scope) => pages(scope, ctx));
+  },
+};

@@ -1,0 +1,43 @@
+/**
+ * @module web/pages/archives
+ * Source archives as the release pages link them: `/{owner}/{repo}/archive/refs/tags/{tag}.zip`
+ * (or `.tar.gz`, or any ref). The repository's visibility applies, so a private repository's
+ * archives are 404 to anyone without access, as its pages are. The archive's top folder and file
+ * name follow GitHub's web archives: `{repo}-{tag without a leading v}`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { gitDirFor, type AppContext } from '../../context.ts';
+import { NotFoundError } from '../../domain/errors.ts';
+import * as git from '../../git/git.ts';
+import { repoAccess } from '../../http/route-helpers.ts';
+
+export function parseArchivePath(path: string): { ref: string; format: 'zip' | 'tar.gz'; version: string } | null {
+  const format = path.endsWith('.tar.gz') ? 'tar.gz' : path.endsWith('.zip') ? 'zip' : null;
+  if (!format) return null;
+  const ref = path.slice(0, -(format.length + 1));
+  if (!ref) return null;
+  const short = ref.replace(/^refs\/(tags|heads)\//, '');
+  return { ref, format, version: short.replace(/^v(?=\d)/, '').replace(/\//g, '-') };
+}
+
+export function archiveRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get<{ Params: { owner: string; repo: string; '*': string } }>('/:owner/:repo/archive/*', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const parsed = parseArchivePath(request.params['*']);
+    if (!parsed) throw new NotFoundError();
+    const gitDir = gitDirFor(ctx, access.repo);
+    const sha = await git.resolveCommit(gitDir, parsed.ref);
+    if (!sha) throw new NotFoundError();
+    const top = `${access.repo.name}-${parsed.version}`;
+    reply.header('content-type', parsed.format === 'zip' ? 'application/zip' : 'application/x-gzip');
+    reply.header('content-disposition', `attachment; filename="${top}.${parsed.format}"`);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('etag', `"${sha}-${parsed.format}"`);
+    if (request.method === 'HEAD') return reply.send();
+    const { stream, process: child } = git.archive(gitDir, sha, parsed.format, top);
+    reply.raw.on('close', () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    return reply.send(stream);
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * @module web/pages/compare
+ * `/{owner}/{repo}/compare/{base}...{head}`: the commits reachable from `head` but not from
+ * `base`, newest first (the target of the "Full Changelog" link in generated release notes).
+ * `base..head` is accepted too. Git ref names cannot contain `..`, so the split is unambiguous.
+ */
+import type { FastifyInstance } from 'fastify';
+import { gitDirFor, type AppContext } from '../../context.ts';
+import { NotFoundError } from '../../domain/errors.ts';
+import * as git from '../../git/git.ts';
+import { repoAccess } from '../../http/route-helpers.ts';
+import { timeTag } from '../format.ts';
+import { html } from '../html.ts';
+import { sendPage } from '../layout.ts';
+import { repoHeader } from './repo-header.ts';
+
+/** More than this many commits is summarised; a page of 250 is what GitHub shows too. */
+export const COMPARE_LIMIT = 250;
+
+export function parseRange(spec: string): { base: string; head: string } | null {
+  const three = spec.indexOf('...');
+  const [base, head] = three >= 0 ? [spec.slice(0, three), spec.slice(three + 3)] : spec.split('..', 2);
+  if (!base || !head) return null;
+  return { base, head };
+}
+
+export function comparePages(app: FastifyInstance, ctx: AppContext): void {
+  app.get<{ Params: { owner: string; repo: string; '*': string } }>('/:owner/:repo/compare/*', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const range = parseRange(request.params['*']);
+    if (!range) throw new NotFoundError();
+    const gitDir = gitDirFor(ctx, access.repo);
+    const [baseSha, headSha] = await Promise.all([git.resolveCommit(gitDir, range.base), git.resolveCommit(gitDir, range.head)]);
+    if (!baseSha || !headSha) throw new NotFoundError();
+    const commits = await git.log(gitDir, { to: headSha, from: baseSha, maxCount: COMPARE_LIMIT + 1 });
+    const shown = commits.slice(0, COMPARE_LIMIT);
+    const rows = shown.map((c) => {
+      const subject = c.message.split('\n', 1)[0] ?? '';
+      return html`<li class="commit"><code title="${c.sha}">${c.sha.slice(0, 7)}</code> <span class="subject">${subject}</span>
+  <span class="muted">${c.authorName} · ${timeTag(c.authorDate)}</span></li>`;
+    });
+    const body = html`${repoHeader(request, access, 'compare')}
+<h1>Comparing <span class="tag">${range.base}</span> … <span class="tag">${range.head}</span></h1>
+<p class="muted">${commits.length > COMPARE_LIMIT ? `Showing the ${COMPARE_LIMIT} newest commits of more.` : `${shown.length} ${shown.length === 1 ? 'commit' : 'commits'}`}</p>
+${rows.length ? html`<ol class="list card commits">${rows}</ol>` : html`<p class="empty card">There isn't anything to compare: ${range.head} has no commits that ${range.base} lacks.</p>`}`;
+    return sendPage(request, reply, { title: `Comparing ${range.base}...${range.head} · ${access.owner.login}/${access.repo.name}`, body });
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * @module web/pages/release-views
+ * How one release looks on a page: title, markers, author and dates, rendered notes, assets with
+ * their digests and download counts, the two source archives, and (for push users) the buttons
+ * to edit, publish and delete.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Account, Asset, Release, Repository } from '../../db/schema.ts';
+import { releaseWebTag } from '../../http/serializers/assets.ts';
+import { renderMarkdown } from '../../render/markdown.ts';
+import { humanSize, repoPath, timeTag, webPath } from '../format.ts';
+import { html, trustedHtml, type Html } from '../html.ts';
+import { csrfField } from '../layout.ts';
+
+export interface RepoRef {
+  owner: Account;
+  repo: Repository;
+}
+
+export function releaseTitle(release: Release): string {
+  return release.name && release.name.trim() !== '' ? release.name : release.tag_name;
+}
+
+export function releasePagePath(r: RepoRef, release: Release): string {
+  return repoPath(r.owner.login, r.repo.name, 'releases', 'tag', releaseWebTag(release));
+}
+
+export function assetDownloadPath(r: RepoRef, release: Release, asset: Asset): string {
+  return repoPath(r.owner.login, r.repo.name, 'releases', 'download', releaseWebTag(release), asset.name);
+}
+
+/** GitHub names web source archives `{repo}-{version}` (a leading `v` before a digit dropped). */
+export function archivePath(r: RepoRef, tag: string, format: 'zip' | 'tar.gz'): string {
+  return `${repoPath(r.owner.login, r.repo.name, 'archive', 'refs', 'tags', tag)}.${format}`;
+}
+
+function markers(release: Release, latestId: number | null): Html {
+  return html`${release.id === latestId ? html`<span class="badge latest">Latest</span>` : ''}${
+    release.prerelease === 1 ? html`<span class="badge pre">Pre-release</span>` : ''
+  }${release.draft === 1 ? html`<span class="badge draft">Draft</span>` : ''}`;
+}
+
+function assetRows(r: RepoRef, release: Release, assets: Asset[]): Html {
+  const rows = assets.map(
+    (asset) => html`<tr class="asset" data-asset-id="${asset.id}">
+  <td class="name"><a href="${assetDownloadPath(r, release, asset)}" download>${asset.name}</a>${asset.label ? html` <span class="muted">${asset.label}</span>` : ''}${
+      asset.state !== 'uploaded' ? html` <span class="badge draft">incomplete</span>` : ''
+    }</td>
+  <td class="size">${humanSize(asset.size)}</td>
+  <td class="digest">${
+    asset.digest
+      ? html`<code title="sha256:${asset.digest}">sha256:${asset.digest.slice(0, 12)}…</code> <button type="button" class="copy" data-copy="sha256:${asset.digest}" aria-label="Copy the sha256 digest of ${asset.name}">Copy</button>`
+      : ''
+  }</td>
+  <td class="count" title="Downloads">${asset.download_count} ${asset.download_count === 1 ? 'download' : 'downloads'}</td>
+</tr>`,
+  );
+  const sources =
+    release.draft === 1
+      ? []
+      : [
+          html`<tr class="source"><td class="name"><a href="${archivePath(r, release.tag_name, 'zip')}">Source code (zip)</a></td><td></td><td></td><td></td></tr>`,
+          html`<tr class="source"><td class="name"><a href="${archivePath(r, release.tag_name, 'tar.gz')}">Source code (tar.gz)</a></td><td></td><td></td><td></td></tr>`,
+        ];
+  const count = assets.length + sources.length;
+  if (count === 0) return html``;
+  return html`<details class="assets" open><summary>Assets <span class="counter">${count}</span></summary>
+<table><tbody>${rows}${sources}</tbody></table></details>`;
+}
+
+export interface ReleaseCardOptions {
+  latestId: number | null;
+  canWrite: boolean;
+  /** Heading level: the list uses h2, the release page h1. */
+  heading: 'h1' | 'h2';
+}
+
+export function releaseCard(request: FastifyRequest, r: RepoRef, release: Release, assets: Asset[], author: Account | undefined, o: ReleaseCardOptions): Html {
+  const title = releaseTitle(release);
+  const link = releasePagePath(r, release);
+  const heading = o.heading === 'h1' ? html`<h1><a href="${link}">${title}</a></h1>` : html`<h2><a href="${link}">${title}</a></h2>`;
+  const tag = releaseWebTag(release);
+  const notes = renderMarkdown(release.body);
+  const actions = o.canWrite
+    ? html`<div class="actions">
+  <a class="button" href="${repoPath(r.owner.login, r.repo.name, 'releases', 'edit', tag)}">Edit</a>
+  ${release.draft === 1
+    ? html`<form method="post" action="${repoPath(r.owner.login, r.repo.name, 'releases', 'publish', tag)}" class="inline">${csrfField(request)}<button type="submit" class="primary">Publish</button></form>`
+    : ''}
+  <form method="post" action="${repoPath(r.owner.login, r.repo.name, 'releases', 'delete', tag)}" class="inline confirm" data-confirm="Delete this release? Its tag stays.">${csrfField(request)}<button type="submit" class="danger">Delete</button></form>
+</div>`
+    : '';
+  return html`<article class="release card" data-release-id="${release.id}">
+<header>
+  ${heading}
+  <p class="markers">${markers(release, o.latestId)}</p>
+  <p class="meta"><span class="tag" title="Tag">${release.tag_name}</span>
+  ${author ? html`<a class="author" href="${webPath(author.login)}">${author.login}</a>` : ''}
+  ${release.published_at ? html`released ${timeTag(release.published_at)}` : html`drafted ${timeTag(release.created_at)}`}</p>
+  ${actions}
+</header>
+${notes ? html`<div class="notes markdown">${trustedHtml(notes)}</div>` : ''}
+${assetRows(r, release, assets)}
+</article>`;
+}
+
+export function pager(basePath: string, page: number, hasNext: boolean): Html {
+  if (page <= 1 && !hasNext) return html``;
+  return html`<nav class="pager" aria-label="Pages">
+${page > 1 ? html`<a rel="prev" href="${basePath}?page=${page - 1}">Previous</a>` : html`<span></span>`}
+<span class="muted">Page ${page}</span>
+${hasNext ? html`<a rel="next" href="${basePath}?page=${page + 1}">Next</a>` : html`<span></span>`}
+</nav>`;
+}

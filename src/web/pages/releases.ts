@@ -1,0 +1,75 @@
+/**
+ * @module web/pages/releases
+ * `/{owner}/{repo}/releases` (newest first, ten a page), `/{owner}/{repo}/releases/tag/{tag}`
+ * (a release's `html_url`, `untagged-…` for drafts) and `/{owner}/{repo}/releases/latest`.
+ * Each page costs a fixed number of queries: one page of releases, one for all their assets,
+ * one for all the people involved, one for the latest designation.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import { parsePage } from '../../http/pagination.ts';
+import { repoAccess } from '../../http/route-helpers.ts';
+import { getReleaseByWebTag, loadReleaseDetails } from '../../services/release-pages.ts';
+import { canSeeDrafts, getLatestRelease, latestReleaseId, listReleases } from '../../services/releases.ts';
+import { NotFoundError } from '../../domain/errors.ts';
+import { repoPath } from '../format.ts';
+import { html } from '../html.ts';
+import { sendPage } from '../layout.ts';
+import { releaseTitle, pager, releaseCard, releasePagePath } from './release-views.ts';
+import { repoHeader } from './repo-header.ts';
+
+export const RELEASES_PER_PAGE = 10;
+
+type TagParams = { owner: string; repo: string; '*': string };
+
+export function releasePages(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/:owner/:repo/releases', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(RELEASES_PER_PAGE) });
+    const [{ releases, total }, latestId] = await Promise.all([listReleases(ctx, access, page), latestReleaseId(ctx, access.repo)]);
+    const canWrite = canSeeDrafts(access);
+    const details = await loadReleaseDetails(ctx, releases, canWrite);
+    const r = { owner: access.owner, repo: access.repo };
+    const base = repoPath(access.owner.login, access.repo.name, 'releases');
+    const cards = releases.map((release) =>
+      releaseCard(request, r, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), { latestId, canWrite, heading: 'h2' }),
+    );
+    const body = html`${repoHeader(request, access, 'releases')}
+<div class="toolbar"><h1 class="grow">Releases</h1>
+${canWrite ? html`<a class="button primary" href="${repoPath(access.owner.login, access.repo.name, 'releases', 'new')}">Draft a new release</a>` : ''}
+<a class="button" href="${base}.atom">Atom feed</a></div>
+${cards.length ? cards : html`<p class="empty card">There are no releases yet.</p>`}
+${pager(base, page.page, page.offset + releases.length < total)}`;
+    const feed = html`<link rel="alternate" type="application/atom+xml" title="Releases" href="${base}.atom">`;
+    return sendPage(request, reply, { title: `Releases · ${access.owner.login}/${access.repo.name}`, body, head: feed });
+  });
+
+  app.get('/:owner/:repo/releases/latest', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    try {
+      const latest = await getLatestRelease(ctx, access);
+      return reply.redirect(releasePagePath(access, latest), 302);
+    } catch (err) {
+      if (err instanceof NotFoundError) return reply.redirect(repoPath(access.owner.login, access.repo.name, 'releases'), 302);
+      throw err;
+    }
+  });
+
+  app.get<{ Params: TagParams }>('/:owner/:repo/releases/tag/*', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const release = await getReleaseByWebTag(ctx, access, request.params['*']);
+    // A published release reached through its old `untagged-…` address moves to its tag.
+    if (release.draft === 0 && request.params['*'] !== release.tag_name) return reply.redirect(releasePagePath(access, release), 301);
+    const canWrite = canSeeDrafts(access);
+    const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], canWrite), latestReleaseId(ctx, access.repo)]);
+    const card = releaseCard(request, access, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), {
+      latestId,
+      canWrite,
+      heading: 'h1',
+    });
+    const body = html`${repoHeader(request, access, 'releases')}
+<p class="crumbs"><a href="${repoPath(access.owner.login, access.repo.name, 'releases')}">Releases</a> / ${release.tag_name}</p>
+${card}`;
+    return sendPage(request, reply, { title: `${releaseTitle(release)} · ${access.owner.login}/${access.repo.name}`, body });
+  });
+}
