@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/http.ts';
+import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+import { WebClient } from './web-client.ts';
+
+let server: TestServer;
+let alice: TestUser;
+let bob: TestUser;
+let pub: { name: string; full: string };
+let priv: { name: string; full: string };
+let work: WorkRepo;
+const XSS_NAME = `<img src=x onerror="alert(1)"> "quoted" & <script>alert(2)</script>`;
+const XSS_NOTES = 'Fixes <script>alert(3)</script> and <a href="javascript:alert(4)">this</a> <img src=x onerror=alert(5)>\n\n**bold**';
+
+beforeAll(async () => {
+  server = await startServer();
+  alice = await createUser(server);
+  bob = await createUser(server);
+  pub = await createRepo(server, alice, { description: 'A <b>public</b> tool' });
+  priv = await createRepo(server, alice, { private: true });
+  work = await WorkRepo.create();
+  await work.commit('first commit', { date: '2024-01-01T00:00:00Z' });
+  await work.git('tag', 'v1.0.0');
+  await work.commit('second commit', { date: '2024-02-01T00:00:00Z' });
+  await work.commit('third <commit>', { date: '2024-03-01T00:00:00Z' });
+  await work.git('tag', 'v1.1.0');
+  await work.push(server, pub.full, alice.token, 'main', '--tags');
+  await work.push(server, priv.full, alice.token, 'main', '--tags');
+  for (const [repo, tag, extra] of [
+    [pub, 'v1.0.0', {}],
+    [pub, 'v1.1.0', { name: XSS_NAME, body: XSS_NOTES }],
+    [pub, 'v2.0.0-rc1', { draft: true, name: 'Secret draft' }],
+    [priv, 'v1.0.0', { name: 'Private one' }],
+  ] as const) {
+    const res = await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: tag, ...extra } });
+    expect(res.status).toBe(201);
+  }
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('release pages for anonymous visitors', () => {
+  it('lists published releases newest first with markers, escaped names and sanitized notes', async () => {
+    const web = new WebClient(server.base);
+    const page = await web.get(`/${pub.full}/releases`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+    expect(page.text.indexOf('v1.1.0')).toBeLessThan(page.text.indexOf('>v1.0.0<'));
+    expect(page.text).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;');
+    expect(page.text).not.toMatch(/<script>alert/);
+    expect(page.text).not.toMatch(/<img[^>]*onerror/i);
+    expect(page.text).not.toContain('javascript:');
+    expect(page.text).toContain('<strong>bold</strong>');
+    expect(page.text).toContain('class="badge latest">Latest');
+    expect(page.text).not.toContain('Secret draft');
+    expect(page.text).toContain(`/${pub.full}/archive/refs/tags/v1.1.0.zip`);
+  });
+
+  it('opens a release by its html_url and redirects latest to it', async () => {
+    const web = new WebClient(server.base);
+    const api = await call('GET', `${server.api}/repos/${pub.full}/releases/latest`, {});
+    const htmlUrl: string = api.body.html_url;
+    const tagPage = await web.get(new URL(htmlUrl).pathname);
+    expect(tagPage.status).toBe(200);
+    expect(tagPage.text).toContain('<h1><a href=');
+    const latest = await web.get(`/${pub.full}/releases/latest`);
+    expect(latest.status).toBe(302);
+    expect(latest.headers.get('location')).toBe(new URL(htmlUrl).pathname);
+    expect((await web.get(`/${pub.full}/releases/tag/nope`)).status).toBe(404);
+  });
+
+  it('keeps drafts at their untagged address for push users only', async () => {
+    const list = await call('GET', `${server.api}/repos/${pub.full}/releases`, { token: alice.token });
+    const draft = list.body.find((r: { draft: boolean }) => r.draft);
+    const path = new URL(draft.html_url).pathname;
+    expect(path).toMatch(/\/releases\/tag\/untagged-[0-9a-f]{20}$/);
+    expect((await new WebClient(server.base).get(path)).status).toBe(404);
+    const signedIn = new WebClient(server.base);
+    await signedIn.signIn(alice.login, alice.token);
+    const page = await signedIn.get(path);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Secret draft');
+    expect(page.text).toContain('class="badge draft">Draft');
+    const bobWeb = new WebClient(server.base);
+    await bobWeb.signIn(bob.login, bob.token);
+    expect((await bobWeb.get(path)).status).toBe(404);
+  });
+
+  it('shows the front page, the owner page and the repository page', async () => {
+    const web = new WebClient(server.base);
+    const home = await web.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain(`${pub.full}`);
+    expect(home.text).not.toContain('Private one');
+    const owner = await web.get(`/${alice.login}`);
+    expect(owner.text).toContain(pub.name);
+    expect(owner.text).not.toContain(priv.name);
+    const repo = await web.get(`/${pub.full}`);
+    expect(repo.status).toBe(200);
+    expect(repo.text).toContain('A &lt;b&gt;public&lt;/b&gt; tool');
+    expect(repo.text).toContain(`${server.base}/${pub.full}.git`);
+    expect(repo.text).toContain('v1.1.0');
+  });
+
+  it('compares two refs', async () => {
+    const web = new WebClient(server.base);
+    const page = await web.get(`/${pub.full}/compare/v1.0.0...v1.1.0`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('2 commits');
+    expect(page.text).toContain('third &lt;commit&gt;');
+    expect(page.text).not.toContain('first commit');
+    expect((await web.get(`/${pub.full}/compare/v1.0.0...nope`)).status).toBe(404);
+  });
+
+  it('serves Atom feeds of releases and tags', async () => {
+    const web = new WebClient(server.base);
+    const feed = await web.get(`/${pub.full}/releases.atom`);
+    expect(feed.status).toBe(200);
+    expect(feed.headers.get('content-type')).toBe('application/atom+xml; charset=utf-8');
+    expect(feed.text).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<feed xmlns="http:\/\/www.w3.org\/2005\/Atom"/);
+    expect(feed.text.match(/<entry>/g)).toHaveLength(2);
+    expect(feed.text).not.toContain('Secret draft');
+    expect(feed.text).not.toContain('<script>');
+    const tags = await web.get(`/${pub.full}/tags.atom`);
+    expect(tags.status).toBe(200);
+    expect(tags.text).toContain('<title>v1.1.0</title>');
+  });
+
+  it('streams source archives under the release names', async () => {
+    const res = await fetch(`${server.base}/${pub.full}/archive/refs/tags/v1.0.0.tar.gz`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${pub.name}-1.0.0.tar.gz"`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+  });
+
+  it('answers 404 for every page, feed and archive of a private repository', async () => {
+    const web = new WebClient(server.base);
+    for (const path of ['', '/releases', '/releases/latest', '/releases/tag/v1.0.0', '/releases.atom', '/tags.atom', '/compare/v1.0.0...v1.1.0', '/archive/refs/tags/v1.0.0.zip', '/releases/new']) {
+      const res = await web.get(`/${priv.full}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.text).not.toContain('Private one');
+    }
+    // A token in the Authorization header works for feed readers and scripts.
+    const feed = await web.get(`/${priv.full}/releases.atom`, { authorization: `token ${alice.token}` });
+    expect(feed.status).toBe(200);
+    expect(feed.text).toContain('Private one');
+  });
+});
+
+describe('signing in and out', () => {
+  it('rejects a wrong token and a missing CSRF token, then signs in with a safe cookie', async () => {
+    const web = new WebClient(server.base);
+    const form = await web.get('/login');
+    const csrf = WebClient.csrfOf(form);
+    expect((await web.post('/session', { login: alice.login, token: alice.token })).status).toBe(403);
+    const wrong = await web.post('/session', { _csrf: csrf, login: alice.login, token: bob.token });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('Incorrect username or token.');
+    const ok = await web.post('/session', { _csrf: csrf, login: alice.login.toUpperCase(), token: alice.token, return_to: `/${priv.full}` });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe(`/${priv.full}`);
+    const cookie = ok.headers.getSetCookie().find((c) => c.startsWith('wharf_session='))!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/);
+    expect((await web.get(`/${priv.full}/releases`)).text).toContain('Private one');
+  });
+
+  it('never redirects off-site after sign-in', async () => {
+    const web = new WebClient(server.base);
+    const form = await web.get('/login');
+    const res = await web.post('/session', { _csrf: WebClient.csrfOf(form), login: alice.login, token: alice.token, return_to: '//evil.example/' });
+    expect(res.headers.get('location')).toBe('/');
+  });
+
+  it('signs out only with the CSRF token, and the session is gone afterwards', async () => {
+    const web = new WebClient(server.base);
+    await web.signIn(alice.login, alice.token);
+    const page = await web.get(`/${priv.full}`);
+    expect(page.status).toBe(200);
+    expect((await web.post('/logout', {})).status).toBe(403);
+    expect((await web.post('/logout', { _csrf: WebClient.csrfOf(page) })).status).toBe(303);
+    expect((await web.get(`/${priv.full}`)).status).toBe(404);
+  });
+
+  it('ends the session when its token is revoked', async () => {
+    const carol = await createUser(server);
+    const web = new WebClient(server.base);
+    await web.signIn(carol.login, carol.token);
+    expect((await web.get('/')).text).toContain(`>${carol.login}</a>`);
+    const { wharf } = server;
+    await wharf.ctx.db.updateTable('tokens').set({ revoked_at: '2020-01-01T00:00:00Z' }).where('user_id', '=', carol.id).execute();
+    expect((await web.get('/')).text).not.toContain(`>${carol.login}</a>`);
+  });
+});
+
+describe('publishing from the pages', () => {
+  it('drafts, edits, publishes and deletes a release through the forms', async () => {
+    const web = new WebClient(server.base);
+    await web.signIn(alice.login, alice.token);
+    const form = await web.get(`/${pub.full}/releases/new`);
+    expect(form.status).toBe(200);
+    const csrf = WebClient.csrfOf(form);
+    const fields = { _csrf: csrf, tag_name: 'v3.0.0', target_commitish: '', name: 'Three', body: 'Notes\r\nline two', intent: 'draft', make_latest: '1' };
+    expect((await web.post(`/${pub.full}/releases`, { ...fields, _csrf: 'wrong' })).status).toBe(403);
+    expect((await web.post(`/${pub.full}/releases`, fields, { origin: 'https://evil.example' })).status).toBe(403);
+    const created = await web.post(`/${pub.full}/releases`, fields);
+    expect(created.status).toBe(303);
+    const editPath = created.headers.get('location')!;
+    expect(editPath).toMatch(new RegExp(`^/${pub.full}/releases/edit/untagged-[0-9a-f]{20}$`));
+    const edit = await web.get(editPath);
+    expect(edit.text).toContain('value="Three"');
+    expect(edit.text).toContain('class="uploader"');
+    const api = await call('GET', `${server.api}/repos/${pub.full}/releases`, { token: alice.token });
+    const draft = api.body.find((r: { name: string }) => r.name === 'Three');
+    expect(draft.draft).toBe(true);
+    expect(draft.body).toBe('Notes\nline two');
+
+    const published = await web.post(editPath, { ...fields, name: 'Three, final', intent: 'publish' });
+    expect(published.status).toBe(303);
+    expect(published.headers.get('location')).toBe(`/${pub.full}/releases/tag/v3.0.0`);
+    const after = await call('GET', `${server.api}/repos/${pub.full}/releases/latest`, {});
+    expect(after.body.tag_name).toBe('v3.0.0');
+    expect(after.body.name).toBe('Three, final');
+
+    const bad = await web.post(`/${pub.full}/releases`, { ...fields, tag_name: 'bad..tag', intent: 'publish' });
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('tag_name is not a valid tag');
+    expect(bad.text).toContain('value="bad..tag"');
+
+    const deleted = await web.post(`/${pub.full}/releases/delete/v3.0.0`, { _csrf: csrf });
+    expect(deleted.status).toBe(303);
+    expect((await call('GET', `${server.api}/repos/${pub.full}/releases/tags/v3.0.0`, {})).status).toBe(404);
+  });
+
+  it('refuses the forms to visitors without push access', async () => {
+    const anon = new WebClient(server.base);
+    const redirect = await anon.get(`/${pub.full}/releases/new`);
+    expect(redirect.status).toBe(303);
+    expect(redirect.headers.get('location')).toBe(`/login?return_to=${encodeURIComponent(`/${pub.full}/releases/new`)}`);
+    const web = new WebClient(server.base);
+    await web.signIn(bob.login, bob.token);
+    expect((await web.get(`/${pub.full}/releases/new`)).status).toBe(403);
+    const page = await web.get(`/${pub.full}/releases`);
+    expect(page.text).not.toContain('Draft a new release');
+    const res = await web.post(`/${pub.full}/releases`, { _csrf: WebClient.csrfOf(page), tag_name: 'v9', intent: 'publish' });
+    expect(res.status).toBe(403);
+  });
+});
