@@ -11,6 +11,7 @@ import type { Feature } from '../features.ts';
 import { webErrorHandler } from './error-pages.ts';
 import { registerFormParser } from './forms.ts';
 import { archiveRoutes } from './pages/archives.ts';
+import { assetUploadPage } from './pages/asset-uploads.ts';
 import { comparePages } from './pages/compare.ts';
 import { feedRoutes } from './pages/feeds.ts';
 import { homePages } from './pages/home.ts';
@@ -37,6 +38,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   comparePages(app, ctx);
   feedRoutes(app, ctx);
   archiveRoutes(app, ctx);
+  assetUploadPage(app, ctx);
 }
 
 export const webFeature: Feature = {

@@ -1,0 +1,85 @@
+/**
+ * @module web/pages/asset-uploads
+ * Uploads and deletions of release assets from the edit page. The page's script sends each file
+ * with `XMLHttpRequest` (for its progress events) to
+ * `POST /{owner}/{repo}/releases/upload/{release_id}?name=…` with the session's CSRF token in
+ * `X-CSRF-Token`; the body streams into the same `uploadAsset` service the API's upload host
+ * uses, and the answer is the API's `release-asset` JSON (so the page can show the digest).
+ * Errors here are JSON in GitHub's shapes too, since a script reads them, not a person.
+ */
+import type { Readable } from 'node:stream';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
+import { BadRequestError } from '../../domain/errors.ts';
+import { errorHandler } from '../../http/errors.ts';
+import { repoAccess } from '../../http/route-helpers.ts';
+import { assetJson, releaseWebTag } from '../../http/serializers/assets.ts';
+import { deleteAsset, getAsset, uploadAsset } from '../../services/assets.ts';
+import { repoPath } from '../format.ts';
+import { formFields } from '../forms.ts';
+import { requireCsrf } from '../web-auth.ts';
+
+type UploadParams = { owner: string; repo: string; release_id: string };
+
+function positiveId(value: string): number {
+  return /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+}
+
+/** The declared media type of each upload, kept before the body parser sees a neutral one. */
+const declaredTypes = new WeakMap<object, string | undefined>();
+
+export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
+  void app.register(async (uploads) => {
+    uploads.addHook('onRequest', async (request) => {
+      declaredTypes.set(request.raw, request.headers['content-type']);
+      request.raw.headers['content-type'] = 'application/octet-stream';
+    });
+    uploads.removeAllContentTypeParsers();
+    uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    uploads.setErrorHandler((err, request, reply) => {
+      // A refused upload is not drained: the rest of a large file would otherwise still arrive.
+      if (!request.raw.complete) reply.header('connection', 'close');
+      return errorHandler(err as FastifyError, request, reply);
+    });
+
+    uploads.post<{ Params: UploadParams; Querystring: Record<string, string | undefined> }>(
+      '/:owner/:repo/releases/upload/:release_id',
+      { bodyLimit: ctx.config.maxAssetSize + 1 },
+      async (request, reply) => {
+        requireCsrf(request, undefined);
+        const access = await repoAccess(ctx, request);
+        const length = request.headers['content-length'];
+        if (request.headers['transfer-encoding'] !== undefined || length === undefined || !/^\d{1,16}$/.test(length)) {
+          throw new BadRequestError('Bad Content-Length: ');
+        }
+        const name = request.query.name;
+        if (!name) throw new BadRequestError('Bad Request: the name query parameter is required');
+        const controller = new AbortController();
+        request.raw.once('close', () => {
+          if (!request.raw.complete) controller.abort(new Error('client disconnected'));
+        });
+        const { asset, release } = await uploadAsset(ctx, access, {
+          releaseId: positiveId(request.params.release_id),
+          name,
+          label: request.query.label || null,
+          contentType: declaredTypes.get(request.raw)?.trim() || 'application/octet-stream',
+          size: Number(length),
+          body: (request.body as Readable | undefined) ?? request.raw,
+          signal: controller.signal,
+        });
+        const accounts = await findAccountsByIds(ctx.db, asset.uploader_id !== null ? [asset.uploader_id] : []);
+        const json = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts, urls: request.urls });
+        return reply.code(201).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(json);
+      },
+    );
+  });
+
+  app.post<{ Params: { owner: string; repo: string; asset_id: string } }>('/:owner/:repo/releases/assets/:asset_id/delete', async (request, reply) => {
+    requireCsrf(request, formFields(request.body)._csrf);
+    const access = await repoAccess(ctx, request);
+    const { release } = await getAsset(ctx, access, positiveId(request.params.asset_id));
+    await deleteAsset(ctx, access, positiveId(request.params.asset_id));
+    return reply.redirect(repoPath(access.owner.login, access.repo.name, 'releases', 'edit', releaseWebTag(release)), 303);
+  });
+}
