@@ -6,7 +6,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
 import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import type { BlobStore, PutOptions } from '../../src/blobs/blob-store.ts';
+import type { AppContext } from '../../src/context.ts';
 
 export const CHROMIUM = process.env.WHARF_CHROMIUM ?? '/usr/bin/chromium';
 export const chromiumAvailable = existsSync(CHROMIUM);
@@ -41,4 +44,30 @@ export async function openBrowser(options: BrowserContextOptions = {}): Promise<
 export async function artifactPath(name: string): Promise<string> {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   return path.join(ARTIFACTS_DIR, name);
+}
+
+/**
+ * Slows the server's blob writes to `rate` bytes a second (null: full speed). Loopback uploads
+ * finish too fast to watch a progress bar move or to press Cancel in time; backpressure from a
+ * slow store makes the browser's upload progress follow the server, as on a real network.
+ */
+export function throttleBlobWrites(ctx: AppContext): { rate: number | null } {
+  const control: { rate: number | null } = { rate: null };
+  const store: BlobStore = ctx.blobs;
+  const put = store.put.bind(store);
+  Object.assign(store, {
+    put(source: Readable, options?: PutOptions) {
+      if (control.rate === null) return put(source, options);
+      const rate = control.rate;
+      const slow = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          setTimeout(() => done(null, chunk), (chunk.length / rate) * 1000);
+        },
+      });
+      source.on('error', (err) => slow.destroy(err));
+      source.on('aborted', () => slow.destroy(new Error('aborted')));
+      return put(source.pipe(slow), options);
+    },
+  });
+  return control;
 }

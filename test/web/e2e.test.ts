@@ -12,12 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
-import { artifactPath, chromiumAvailable, openBrowser, type BrowserSession } from './browser.ts';
+import { artifactPath, chromiumAvailable, openBrowser, throttleBlobWrites, type BrowserSession } from './browser.ts';
 
 let server: TestServer;
 let alice: TestUser;
 let repo: { name: string; full: string };
 let browser: BrowserSession;
+let throttle: { rate: number | null };
 const problems: string[] = [];
 
 /** Marks set by any payload that manages to run. */
@@ -61,6 +62,7 @@ async function injected(page: Page): Promise<unknown> {
 beforeAll(async () => {
   if (!chromiumAvailable) return;
   server = await startServer();
+  throttle = throttleBlobWrites(server.wharf.ctx);
   alice = await createUser(server);
   repo = await createRepo(server, alice, { description: 'Browser-tested tool' });
   const work = await WorkRepo.create();
@@ -76,6 +78,16 @@ beforeAll(async () => {
     const res = await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: tag, ...extra } });
     expect(res.status).toBe(201);
   }
+  // An asset whose name and label carry payloads too.
+  const v110 = await call('GET', `${server.api}/repos/${repo.full}/releases/tags/v1.1.0`, {});
+  const hostileName = encodeURIComponent(`"><img src=x onerror="window.__xss='asset'">.txt`);
+  const hostileLabel = encodeURIComponent(`<script>window.__xss='label'</script><b onmouseover="window.__xss='label'">label</b>`);
+  const upload = await fetch(`${server.uploads}/repos/${repo.full}/releases/${v110.body.id}/assets?name=${hostileName}&label=${hostileLabel}`, {
+    method: 'POST',
+    headers: { authorization: `token ${alice.token}`, 'content-type': 'text/html' },
+    body: '<script>window.__xss="served"</script>',
+  });
+  expect(upload.status).toBe(201);
   browser = await openBrowser();
 });
 
@@ -108,18 +120,6 @@ describe.skipIf(!chromiumAvailable)('release pages in Chromium', () => {
     await page.close();
   });
 
-  it('saves screenshots of the list in light and dark mode', async () => {
-    for (const scheme of ['light', 'dark'] as const) {
-      const page = await newPage();
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.goto(`${server.base}/${repo.full}/releases`);
-      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-      expect(bg).toBe(scheme === 'dark' ? 'rgb(13, 17, 23)' : 'rgb(255, 255, 255)');
-      await page.screenshot({ path: await artifactPath(`releases-${scheme}.png`), fullPage: true });
-      await page.close();
-    }
-  });
-
   it('signs in, drafts a release, uploads two files with progress, publishes it and finds it in the feed', async () => {
     const page = await newPage();
     await page.goto(`${server.base}/${repo.full}/releases`);
@@ -142,15 +142,24 @@ describe.skipIf(!chromiumAvailable)('release pages in Chromium', () => {
 
     const dir = await mkdtemp(path.join(tmpdir(), 'wharf-e2e-'));
     const files = [
-      { name: 'tool-linux-amd64.tar.gz', bytes: Buffer.alloc(3 * 1024 * 1024 + 17, 7) },
+      { name: 'tool-linux-amd64.tar.gz', bytes: Buffer.alloc(12 * 1024 * 1024 + 17, 7) },
       { name: 'checksums.txt', bytes: Buffer.from('hello from the browser\n') },
     ];
     for (const f of files) await writeFile(path.join(dir, f.name), f.bytes);
+    // The store takes 8 MB/s, so the 12 MB file's bar visibly moves; its values are sampled as it goes.
+    throttle.rate = 8 * 1024 * 1024;
+    await page.evaluate(() => {
+      const samples: number[][] = [];
+      (window as unknown as { __samples: number[][] }).__samples = samples;
+      setInterval(() => document.querySelectorAll('.uploads progress').forEach((p, i) => (samples[i] ??= []).push((p as HTMLProgressElement).value)), 25);
+    });
     await page.locator('input.file-input').setInputFiles(files.map((f) => path.join(dir, f.name)));
-    // Both bars appear at once and move while the bytes go out.
     const rows = page.locator('.uploads > li');
     await rows.nth(1).waitFor();
-    await page.locator('.uploads > li.done, .uploads > li.failed').nth(1).waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('.uploads > li.done, .uploads > li.failed').length === 2, null, { timeout: 30_000 });
+    const samples = await page.evaluate(() => (window as unknown as { __samples: number[][] }).__samples);
+    expect(samples[0]!.some((v) => v > 0 && v < 100), `progress samples ${samples[0]!.join(',')}`).toBe(true);
+    expect(samples[0]!.every((v, i, all) => i === 0 || v >= all[i - 1]!)).toBe(true);
     for (const [i, f] of files.entries()) {
       const row = rows.nth(i);
       expect(await row.locator('.file-name').textContent()).toBe(f.name);
@@ -161,13 +170,43 @@ describe.skipIf(!chromiumAvailable)('release pages in Chromium', () => {
       expect(await row.locator('.status').textContent()).toContain(`sha256:${digest}`);
     }
 
+    throttle.rate = null;
+    // A file dropped on the drop zone uploads the same way.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped bytes\n'], 'dropped.txt', { type: 'text/plain' }));
+      document.querySelector('.dropzone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => document.querySelectorAll('.uploads > li.done').length === 3);
+    expect(await rows.nth(2).locator('.file-name').textContent()).toBe('dropped.txt');
+
+    // Cancel stops an upload part-way, and nothing of it stays on the release.
+    throttle.rate = 1024 * 1024;
+    await writeFile(path.join(dir, 'cancel-me.bin'), Buffer.alloc(24 * 1024 * 1024, 1));
+    await page.locator('input.file-input').setInputFiles(path.join(dir, 'cancel-me.bin'));
+    const cancelRow = rows.nth(3);
+    await page.waitForFunction(() => ((document.querySelectorAll('.uploads progress')[3] as HTMLProgressElement | undefined)?.value ?? 0) > 0);
+    await cancelRow.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.uploads > li.failed').length === 1);
+    expect(await cancelRow.locator('.status').textContent()).toBe('Cancelled');
+    throttle.rate = null;
+    const releaseId = Number(await page.evaluate(() => /upload\/(\d+)$/.exec(document.querySelector('.uploader')!.getAttribute('data-upload-url')!)![1]));
+    let names: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const list = await call('GET', `${server.api}/repos/${repo.full}/releases/${releaseId}/assets`, { token: alice.token });
+      names = list.body.map((a: { name: string }) => a.name);
+      if (!names.includes('cancel-me.bin')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(names.sort()).toEqual(['checksums.txt', 'dropped.txt', 'tool-linux-amd64.tar.gz']);
+
     await page.reload();
-    expect(await page.locator('.assets-list > li').count()).toBe(2);
+    expect(await page.locator('.assets-list > li').count()).toBe(3);
     await page.getByRole('button', { name: 'Publish release' }).click();
     await page.waitForURL(`${server.base}/${repo.full}/releases/tag/v2.0.0`);
     expect(await page.locator('h1').textContent()).toBe('Two point oh');
     expect(await page.locator('.badge.latest').count()).toBe(1);
-    expect(await page.locator('tr.asset').count()).toBe(2);
+    expect(await page.locator('tr.asset').count()).toBe(3);
 
     // Download an asset the way a visitor does and check its digest.
     const download = page.waitForEvent('download');
@@ -189,5 +228,17 @@ describe.skipIf(!chromiumAvailable)('release pages in Chromium', () => {
     expect(feed).toEqual({ error: 0, ns: 'http://www.w3.org/2005/Atom', titles: ['Two point oh', XSS_NAME, 'First'], complete: true });
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it('saves screenshots of the list in light and dark mode', async () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await newPage();
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.goto(`${server.base}/${repo.full}/releases`);
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(bg).toBe(scheme === 'dark' ? 'rgb(13, 17, 23)' : 'rgb(255, 255, 255)');
+      await page.screenshot({ path: await artifactPath(`releases-${scheme}.png`), fullPage: true });
+      await page.close();
+    }
   });
 });
