@@ -10,7 +10,7 @@ import { gitDirFor, type AppContext } from '../../context.ts';
 import type { Repository } from '../../db/schema.ts';
 import * as git from '../../git/git.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
-import { renderMarkdown } from '../../render/markdown.ts';
+import { renderNotes } from '../notes-cache.ts';
 import { loadReleaseDetails } from '../../services/release-pages.ts';
 import { listReleases } from '../../services/releases.ts';
 import { toIsoSeconds } from '../../util/time.ts';
@@ -80,7 +80,7 @@ export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
       updated: toIsoSeconds(release.published_at ?? release.updated_at),
       link: web + releasePagePath(access, release),
       author: details.accounts.get(release.author_id)?.login ?? 'unknown',
-      content: renderMarkdown(release.body) || `<p>${release.tag_name}</p>`,
+      content: renderNotes(release.body) || `<p>${release.tag_name}</p>`,
     }));
     const base = web + repoPath(access.owner.login, access.repo.name);
     const feed = atom(`${base}/releases.atom`, `${base}/releases`, feedId(host, access.repo, 'releases'), `Releases from ${access.repo.name}`, entries, access.repo.updated_at);

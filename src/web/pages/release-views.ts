@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Account, Asset, Release, Repository } from '../../db/schema.ts';
 import { releaseWebTag } from '../../http/serializers/assets.ts';
-import { renderMarkdown } from '../../render/markdown.ts';
+import { renderNotes } from '../notes-cache.ts';
 import { humanSize, repoPath, timeTag, webPath } from '../format.ts';
 import { html, trustedHtml, type Html } from '../html.ts';
 import { csrfField } from '../layout.ts';
@@ -80,7 +80,7 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
   const link = releasePagePath(r, release);
   const heading = o.heading === 'h1' ? html`<h1><a href="${link}">${title}</a></h1>` : html`<h2><a href="${link}">${title}</a></h2>`;
   const tag = releaseWebTag(release);
-  const notes = renderMarkdown(release.body);
+  const notes = renderNotes(release.body);
   const actions = o.canWrite
     ? html`<div class="actions">
   <a class="button" href="${repoPath(r.owner.login, r.repo.name, 'releases', 'edit', tag)}">Edit</a>
