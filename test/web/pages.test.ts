@@ -171,6 +171,25 @@ describe('signing in and out', () => {
     expect((await web.get(`/${priv.full}/releases`)).text).toContain('Private one');
   });
 
+  it('marks the cookie Secure when the public URL is https', async () => {
+    const httpsServer = await startServer({ env: { WHARF_EXTERNAL_URL: 'https://wharf.example' } });
+    try {
+      const carol = await createUser(httpsServer);
+      const web = new WebClient(httpsServer.base);
+      const form = await web.get('/login');
+      expect(form.headers.getSetCookie()[0]).toMatch(/; Secure$/);
+      const res = await web.post('/session', { _csrf: WebClient.csrfOf(form), login: carol.login, token: carol.token });
+      expect(res.status).toBe(303);
+      expect(res.headers.getSetCookie().find((c) => c.startsWith('wharf_session='))).toMatch(/HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+      // The browser's Origin must be the public one.
+      const page = await web.get('/');
+      expect((await web.post('/logout', { _csrf: WebClient.csrfOf(page) }, { origin: httpsServer.base })).status).toBe(403);
+      expect((await web.post('/logout', { _csrf: WebClient.csrfOf(page) }, { origin: 'https://wharf.example' })).status).toBe(303);
+    } finally {
+      await httpsServer.close();
+    }
+  });
+
   it('never redirects off-site after sign-in', async () => {
     const web = new WebClient(server.base);
     const form = await web.get('/login');
