@@ -13,6 +13,7 @@ import type { AppContext } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
 import { resolvePrincipal } from '../http/auth.ts';
 import { resolveSession, secretsEqual, type WebSession } from '../services/sessions.ts';
+import type { Principal } from '../services/tokens.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
 import './context.ts';
 
@@ -21,6 +22,17 @@ export async function identifyVisitor(ctx: AppContext, request: FastifyRequest):
   const session = cookie ? await resolveSession(ctx, cookie) : null;
   request.webSession = session;
   request.principal = session ? session.principal : await resolvePrincipal(ctx, request);
+}
+
+/**
+ * The caller of a browser URL outside the pages (asset downloads): the signed-in session, else
+ * the API's `Authorization` header. Lets a signed-in visitor download a private repository's
+ * assets from its release page.
+ */
+export async function browserPrincipal(ctx: AppContext, request: FastifyRequest): Promise<Principal | null> {
+  const cookie = readCookie(request, SESSION_COOKIE);
+  const session = cookie ? await resolveSession(ctx, cookie) : null;
+  return session ? session.principal : resolvePrincipal(ctx, request);
 }
 
 function originMatches(request: FastifyRequest): boolean {

@@ -190,6 +190,26 @@ describe('signing in and out', () => {
     }
   });
 
+  it('lets a signed-in visitor download a private asset from the release page', async () => {
+    const release = await call('GET', `${server.api}/repos/${priv.full}/releases/tags/v1.0.0`, { token: alice.token });
+    const up = await fetch(`${server.uploads}/repos/${priv.full}/releases/${release.body.id}/assets?name=secret.bin`, {
+      method: 'POST',
+      headers: { authorization: `token ${alice.token}`, 'content-type': 'application/octet-stream' },
+      body: 'private bytes',
+    });
+    expect(up.status).toBe(201);
+    const path = new URL(((await up.json()) as { browser_download_url: string }).browser_download_url).pathname;
+    expect((await new WebClient(server.base).get(path)).status).toBe(404);
+    const web = new WebClient(server.base);
+    await web.signIn(alice.login, alice.token);
+    const page = await web.get(`/${priv.full}/releases/tag/v1.0.0`);
+    expect(page.text).toContain(`href="${path}"`);
+    const download = await web.get(path);
+    expect(download.status).toBe(200);
+    expect(download.text).toBe('private bytes');
+    expect(download.headers.get('content-disposition')).toMatch(/^attachment;/);
+  });
+
   it('never redirects off-site after sign-in', async () => {
     const web = new WebClient(server.base);
     const form = await web.get('/login');

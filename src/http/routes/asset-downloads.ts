@@ -10,7 +10,8 @@
  * URLs to hand out, and a same-origin stream keeps private assets behind the same access check.
  * Bytes are always sent as `application/octet-stream` with `Content-Disposition: attachment` and a
  * sandboxing CSP, as GitHub's storage host does, so user HTML or SVG never renders on Wharf's origin.
- * A token is accepted on the browser URLs (private repositories), which GitHub itself lacks.
+ * A token is accepted on the browser URLs (private repositories), which GitHub itself lacks, and
+ * so is a signed-in web session (the release pages link here).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
@@ -18,7 +19,7 @@ import type { Asset } from '../../db/schema.ts';
 import { incrementDownloadCount } from '../../db/repos/assets-repo.ts';
 import { getDownloadableAssetByTag, getLatestReleaseAsset } from '../../services/assets.ts';
 import { getRepoAccess } from '../../services/repositories.ts';
-import { resolvePrincipal } from '../auth.ts';
+import { browserPrincipal } from '../../web/web-auth.ts';
 import { assetJson } from '../serializers/assets.ts';
 
 interface Range {
@@ -132,7 +133,7 @@ function tagAndName(rawUrl: string, marker: string): { tag: string; name: string
 
 export function assetDownloadRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.route<{ Params: { owner: string; repo: string } }>({ method: ['GET', 'HEAD'], url: '/:owner/:repo/releases/download/*', handler: async (request, reply) => {
-    request.principal = await resolvePrincipal(ctx, request);
+    request.principal = await browserPrincipal(ctx, request);
     const parts = tagAndName(request.raw.url ?? '', '/releases/download/');
     if (!parts) return reply.callNotFound();
     const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
@@ -141,7 +142,7 @@ export function assetDownloadRoutes(app: FastifyInstance, ctx: AppContext): void
   } });
 
   app.get<{ Params: { owner: string; repo: string; name: string } }>('/:owner/:repo/releases/latest/download/:name', async (request, reply) => {
-    request.principal = await resolvePrincipal(ctx, request);
+    request.principal = await browserPrincipal(ctx, request);
     const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
     const { asset, release } = await getLatestReleaseAsset(ctx, access, request.params.name);
     const target = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts: new Map(), urls: request.urls }).browser_download_url;
