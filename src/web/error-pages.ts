@@ -49,7 +49,8 @@ export function renderErrorPage(request: FastifyRequest, reply: FastifyReply, st
 
 export function webErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const status = statusOf(err);
-  if (status === 401 && request.method === 'GET' && !request.principal) {
+  // A browser is sent to sign in; a script or feed reader that sent bad credentials gets the 401.
+  if (status === 401 && request.method === 'GET' && !request.principal && !request.headers.authorization) {
     return reply.redirect(`/login?return_to=${encodeURIComponent(request.url)}`, 303);
   }
   if (status === 500) {

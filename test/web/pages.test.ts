@@ -277,6 +277,41 @@ describe('publishing from the pages', () => {
     expect((await call('GET', `${server.api}/repos/${pub.full}/releases/tags/v3.0.0`, {})).status).toBe(404);
   });
 
+  it('guards the upload endpoint with the session and its CSRF token', async () => {
+    const list = await call('GET', `${server.api}/repos/${pub.full}/releases/tags/v1.0.0`, {});
+    const url = `/${pub.full}/releases/upload/${list.body.id}?name=x.bin`;
+    const body = new TextEncoder().encode('bytes');
+    const anon = new WebClient(server.base);
+    const refused = await anon.request('POST', url, { body, headers: { 'x-csrf-token': 'guess' } });
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.text).message).toBe('Requires authentication');
+    // A token alone is not enough: state-changing page requests need a session.
+    expect((await anon.request('POST', url, { body, headers: { authorization: `token ${alice.token}` } })).status).toBe(401);
+    const web = new WebClient(server.base);
+    await web.signIn(alice.login, alice.token);
+    expect((await web.request('POST', url, { body })).status).toBe(403);
+    const page = await web.get(`/${pub.full}/releases`);
+    const ok = await web.request('POST', url, { body, headers: { 'x-csrf-token': WebClient.csrfOf(page), 'content-type': 'application/x-custom' } });
+    expect(ok.status).toBe(201);
+    const asset = JSON.parse(ok.text);
+    expect(asset.digest).toBe('sha256:' + (await import('node:crypto')).createHash('sha256').update('bytes').digest('hex'));
+    expect(asset.content_type).toBe('application/x-custom');
+    const empty = await web.request('POST', `/${pub.full}/releases/upload/${list.body.id}?name=empty.bin`, { body: new Uint8Array(0), headers: { 'x-csrf-token': WebClient.csrfOf(page) } });
+    expect(empty.status).toBe(422);
+    expect(JSON.parse(empty.text).errors[0].message).toBe('size must be greater than or equal to 1');
+
+    expect((await web.post(`/${pub.full}/releases/assets/${asset.id}/delete`, {})).status).toBe(403);
+    const deleted = await web.post(`/${pub.full}/releases/assets/${asset.id}/delete`, { _csrf: WebClient.csrfOf(page) });
+    expect(deleted.status).toBe(303);
+    expect(deleted.headers.get('location')).toBe(`/${pub.full}/releases/edit/v1.0.0`);
+    expect((await call('GET', `${server.api}/repos/${pub.full}/releases/assets/${asset.id}`, {})).status).toBe(404);
+  });
+
+  it('answers a feed reader with bad credentials 401 rather than the sign-in page', async () => {
+    const res = await new WebClient(server.base).get(`/${pub.full}/releases.atom`, { authorization: 'token nope' });
+    expect(res.status).toBe(401);
+  });
+
   it('refuses the forms to visitors without push access', async () => {
     const anon = new WebClient(server.base);
     const redirect = await anon.get(`/${pub.full}/releases/new`);

@@ -91,7 +91,8 @@
         row.setAttribute('data-digest', body.digest || '');
       } else {
         row.classList.add('failed');
-        status.textContent = 'Failed: ' + ((body && body.message) || ('HTTP ' + xhr.status));
+        var detail = body && body.errors && body.errors[0] && (body.errors[0].message || (body.errors[0].field + ' ' + body.errors[0].code));
+        status.textContent = 'Failed: ' + (detail || (body && body.message) || ('HTTP ' + xhr.status));
       }
     });
     xhr.addEventListener('error', function () {
