@@ -123,6 +123,8 @@ describe('release pages for anonymous visitors', () => {
     expect(feed.headers.get('content-type')).toBe('application/atom+xml; charset=utf-8');
     expect(feed.text).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<feed xmlns="http:\/\/www.w3.org\/2005\/Atom"/);
     expect(feed.text.match(/<entry>/g)).toHaveLength(2);
+    expect(feed.text).toContain(`<id>tag:127.0.0.1,2008:${server.base}/${pub.full}/releases</id>`);
+    expect(feed.text).toMatch(/<id>tag:127\.0\.0\.1,2008:Repository\/\d+\/v1\.1\.0<\/id>/);
     expect(feed.text).not.toContain('Secret draft');
     expect(feed.text).not.toContain('<script>');
     const tags = await web.get(`/${pub.full}/tags.atom`);

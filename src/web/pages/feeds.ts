@@ -7,7 +7,6 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { gitDirFor, type AppContext } from '../../context.ts';
-import type { Repository } from '../../db/schema.ts';
 import * as git from '../../git/git.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import { renderNotes } from '../notes-cache.ts';
@@ -61,8 +60,12 @@ function sendFeed(reply: FastifyReply, feed: Html): FastifyReply {
   return reply.type('application/atom+xml; charset=utf-8').send(feed.value);
 }
 
-function feedId(host: string, repo: Repository, kind: string): string {
-  return `tag:${host},2008:https://${host}/${repo.id}/${kind}`;
+/**
+ * Ids follow GitHub's feeds (`tag:github.com,2008:…`, RFC 4151): the tagging authority is the
+ * host name without a port, which a tag URI does not allow.
+ */
+function tagAuthority(web: string): string {
+  return `tag:${new URL(web).hostname},2008:`;
 }
 
 export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -73,9 +76,9 @@ export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
     const { releases } = await listReleases(ctx, readerView, { page: 1, perPage: RELEASES_IN_FEED, offset: 0 });
     const details = await loadReleaseDetails(ctx, releases);
     const web = request.urls.web;
-    const host = new URL(web).host;
+    const tag = tagAuthority(web);
     const entries = releases.map((release) => ({
-      id: `tag:${host},2008:Repository/${access.repo.id}/${release.tag_name}`,
+      id: `${tag}Repository/${access.repo.id}/${release.tag_name}`,
       title: releaseTitle(release),
       updated: toIsoSeconds(release.published_at ?? release.updated_at),
       link: web + releasePagePath(access, release),
@@ -83,7 +86,7 @@ export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
       content: renderNotes(release.body) || `<p>${release.tag_name}</p>`,
     }));
     const base = web + repoPath(access.owner.login, access.repo.name);
-    const feed = atom(`${base}/releases.atom`, `${base}/releases`, feedId(host, access.repo, 'releases'), `Releases from ${access.repo.name}`, entries, access.repo.updated_at);
+    const feed = atom(`${base}/releases.atom`, `${base}/releases`, `${tag}${base}/releases`, `Releases from ${access.repo.name}`, entries, access.repo.updated_at);
     return sendFeed(reply, feed);
   });
 
@@ -91,17 +94,17 @@ export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
     const access = await repoAccess(ctx, request);
     const tags = await git.listTagsNewestFirst(gitDirFor(ctx, access.repo), TAGS_IN_FEED);
     const web = request.urls.web;
-    const host = new URL(web).host;
+    const tag = tagAuthority(web);
     const base = web + repoPath(access.owner.login, access.repo.name);
     const entries = tags.map((t) => ({
-      id: `tag:${host},2008:Repository/${access.repo.id}/${t.name}`,
+      id: `${tag}Repository/${access.repo.id}/${t.name}`,
       title: t.name,
       updated: toIsoSeconds(t.date),
       link: web + repoPath(access.owner.login, access.repo.name, 'releases', 'tag', t.name),
       author: access.owner.login,
       content: html`<p>${t.subject}</p><p><code>${t.commitSha}</code></p>`.value,
     }));
-    const feed = atom(`${base}/tags.atom`, base, feedId(host, access.repo, 'tags'), `Tags from ${access.repo.name}`, entries, access.repo.updated_at);
+    const feed = atom(`${base}/tags.atom`, base, `${tag}${base}/tags`, `Tags from ${access.repo.name}`, entries, access.repo.updated_at);
     return sendFeed(reply, feed);
   });
 }
