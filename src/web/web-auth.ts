@@ -18,10 +18,14 @@ import { readCookie, SESSION_COOKIE } from './cookies.ts';
 import './context.ts';
 
 export async function identifyVisitor(ctx: AppContext, request: FastifyRequest): Promise<void> {
-  const cookie = readCookie(request, SESSION_COOKIE);
-  const session = cookie ? await resolveSession(ctx, cookie) : null;
+  const session = await sessionOf(ctx, request);
   request.webSession = session;
   request.principal = session ? session.principal : await resolvePrincipal(ctx, request);
+}
+
+async function sessionOf(ctx: AppContext, request: FastifyRequest): Promise<WebSession | null> {
+  const cookie = readCookie(request, SESSION_COOKIE);
+  return cookie ? resolveSession(ctx, cookie) : null;
 }
 
 /**
@@ -30,8 +34,7 @@ export async function identifyVisitor(ctx: AppContext, request: FastifyRequest):
  * assets from its release page.
  */
 export async function browserPrincipal(ctx: AppContext, request: FastifyRequest): Promise<Principal | null> {
-  const cookie = readCookie(request, SESSION_COOKIE);
-  const session = cookie ? await resolveSession(ctx, cookie) : null;
+  const session = await sessionOf(ctx, request);
   return session ? session.principal : resolvePrincipal(ctx, request);
 }
 

@@ -229,6 +229,22 @@ describe('signing in and out', () => {
     expect((await web.get(`/${priv.full}`)).status).toBe(404);
   });
 
+  it('replaces the previous session when signing in again', async () => {
+    const web = new WebClient(server.base);
+    await web.signIn(alice.login, alice.token);
+    const first = web.cookies.get('wharf_session')!;
+    // The sign-in form redirects a signed-in visitor, so fetch it without the cookie.
+    web.cookies.delete('wharf_session');
+    const again = await web.get('/login');
+    web.cookies.set('wharf_session', first);
+    expect((await web.post('/session', { _csrf: WebClient.csrfOf(again), login: alice.login, token: alice.token })).status).toBe(303);
+    expect(web.cookies.get('wharf_session')).not.toBe(first);
+    const old = new WebClient(server.base);
+    old.cookies.set('wharf_session', first);
+    expect((await old.get(`/${priv.full}`)).status).toBe(404);
+    expect((await web.get(`/${priv.full}`)).status).toBe(200);
+  });
+
   it('ends the session when its token is revoked', async () => {
     const carol = await createUser(server);
     const web = new WebClient(server.base);

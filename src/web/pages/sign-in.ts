@@ -47,6 +47,9 @@ export function signInRoutes(app: FastifyInstance, ctx: AppContext): void {
     const returnTo = safeReturnTo(fields.return_to);
     try {
       const { id } = await signIn(ctx, fields.login ?? '', fields.token ?? '');
+      // Signing in again replaces the previous session rather than leaving it alive.
+      const previous = readCookie(request, SESSION_COOKIE);
+      if (previous) await signOut(ctx, previous);
       setCookie(request, reply, SESSION_COOKIE, id, { maxAgeSeconds: Math.floor(SESSION_TTL_MS / 1000) });
       clearCookie(request, reply, SIGNIN_CSRF_COOKIE);
       return reply.redirect(returnTo, 303);
