@@ -290,6 +290,17 @@ describe('publishing from the pages', () => {
     expect(bad.text).toContain('tag_name is not a valid tag');
     expect(bad.text).toContain('value="bad..tag"');
 
+    // The Publish button on a draft's card.
+    const draft2 = await web.post(`/${pub.full}/releases`, { ...fields, tag_name: 'v3.1.0', name: 'Three one', intent: 'draft' });
+    const draftTag = draft2.headers.get('location')!.split('/releases/edit/')[1]!;
+    const listed = await web.get(`/${pub.full}/releases`);
+    expect(listed.text).toContain(`action="/${pub.full}/releases/publish/${draftTag}"`);
+    const pub2 = await web.post(`/${pub.full}/releases/publish/${draftTag}`, { _csrf: csrf });
+    expect(pub2.headers.get('location')).toBe(`/${pub.full}/releases/tag/v3.1.0`);
+    expect((await web.get(`/${pub.full}/releases/tag/${draftTag}`)).headers.get('location')).toBe(`/${pub.full}/releases/tag/v3.1.0`);
+    expect((await call('GET', `${server.api}/repos/${pub.full}/releases/latest`, {})).body.tag_name).toBe('v3.1.0');
+    expect((await web.post(`/${pub.full}/releases/delete/v3.1.0`, { _csrf: csrf })).status).toBe(303);
+
     const deleted = await web.post(`/${pub.full}/releases/delete/v3.0.0`, { _csrf: csrf });
     expect(deleted.status).toBe(303);
     expect((await call('GET', `${server.api}/repos/${pub.full}/releases/tags/v3.0.0`, {})).status).toBe(404);
