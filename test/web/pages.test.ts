@@ -28,7 +28,7 @@ beforeAll(async () => {
   await work.push(server, pub.full, alice.token, 'main', '--tags');
   await work.push(server, priv.full, alice.token, 'main', '--tags');
   for (const [repo, tag, extra] of [
-    [pub, 'v1.0.0', {}],
+    [pub, 'v1.0.0', { name: 'Control\u0001chars\u001f' }],
     [pub, 'v1.1.0', { name: XSS_NAME, body: XSS_NOTES }],
     [pub, 'v2.0.0-rc1', { draft: true, name: 'Secret draft' }],
     [priv, 'v1.0.0', { name: 'Private one' }],
@@ -127,6 +127,7 @@ describe('release pages for anonymous visitors', () => {
     expect(feed.text).toMatch(/<id>tag:127\.0\.0\.1,2008:Repository\/\d+\/v1\.1\.0<\/id>/);
     expect(feed.text).not.toContain('Secret draft');
     expect(feed.text).not.toContain('<script>');
+    expect(feed.text).toContain('<title>Controlchars</title>');
     const tags = await web.get(`/${pub.full}/tags.atom`);
     expect(tags.status).toBe(200);
     expect(tags.text).toContain('<title>v1.1.0</title>');

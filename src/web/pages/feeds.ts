@@ -57,7 +57,8 @@ function sendFeed(reply: FastifyReply, feed: Html): FastifyReply {
   reply.header('x-content-type-options', 'nosniff');
   reply.header('cache-control', 'no-cache, private');
   reply.header('vary', 'Authorization');
-  return reply.type('application/atom+xml; charset=utf-8').send(feed.value);
+  // XML 1.0 cannot carry most control characters at all, even escaped; names and notes might.
+  return reply.type('application/atom+xml; charset=utf-8').send(feed.value.replace(/[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/g, ''));
 }
 
 /**
