@@ -116,6 +116,25 @@ describe('release pages for anonymous visitors', () => {
     expect((await web.get(`/${pub.full}/compare/v1.0.0...nope`)).status).toBe(404);
   });
 
+  it('opens the Full Changelog links of generated notes', async () => {
+    const web = new WebClient(server.base);
+    // A repository without releases: its first release's notes link to the tag's history.
+    const fresh = await createRepo(server, alice);
+    await work.push(server, fresh.full, alice.token, 'main', '--tags');
+    for (const [repo, previous] of [[pub, 'v1.0.0'], [fresh, null]] as const) {
+      const notes = await call('POST', `${server.api}/repos/${repo.full}/releases/generate-notes`, {
+        token: alice.token,
+        body: previous ? { tag_name: 'v1.1.0', previous_tag_name: previous } : { tag_name: 'v1.1.0' },
+      });
+      expect(notes.status).toBe(200);
+      const link = /\*\*Full Changelog\*\*: (\S+)/.exec(notes.body.body)![1]!;
+      const page = await web.get(new URL(link).pathname);
+      expect(page.status, link).toBe(200);
+      expect(page.text).toContain('third &lt;commit&gt;');
+      expect(page.text.includes('first commit')).toBe(previous === null);
+    }
+  });
+
   it('serves Atom feeds of releases and tags', async () => {
     const web = new WebClient(server.base);
     const feed = await web.get(`/${pub.full}/releases.atom`);

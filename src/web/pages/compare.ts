@@ -3,15 +3,20 @@
  * `/{owner}/{repo}/compare/{base}...{head}`: the commits reachable from `head` but not from
  * `base`, newest first (the target of the "Full Changelog" link in generated release notes).
  * `base..head` is accepted too. Git ref names cannot contain `..`, so the split is unambiguous.
+ * Also `/{owner}/{repo}/commits/{ref}`: the history of one ref, 50 commits a page (the target of
+ * "Full Changelog" for a first release, which has nothing to compare with).
  */
 import type { FastifyInstance } from 'fastify';
 import { gitDirFor, type AppContext } from '../../context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import * as git from '../../git/git.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
-import { timeTag } from '../format.ts';
-import { html } from '../html.ts';
+import { parsePage } from '../../http/pagination.ts';
+import type { CommitInfo } from '../../git/git.ts';
+import { repoPath, timeTag } from '../format.ts';
+import { html, type Html } from '../html.ts';
 import { sendPage } from '../layout.ts';
+import { pager } from './release-views.ts';
 import { repoHeader } from './repo-header.ts';
 
 /** More than this many commits is summarised; a page of 250 is what GitHub shows too. */
@@ -24,6 +29,16 @@ export function parseRange(spec: string): { base: string; head: string } | null 
   return { base, head };
 }
 
+const HISTORY_PER_PAGE = 50;
+
+function commitList(commits: CommitInfo[]): Html {
+  return html`<ol class="list card commits">${commits.map((c) => {
+    const subject = c.message.split('\n', 1)[0] ?? '';
+    return html`<li class="commit"><code title="${c.sha}">${c.sha.slice(0, 7)}</code> <span class="subject">${subject}</span>
+  <span class="muted">${c.authorName} · ${timeTag(c.authorDate)}</span></li>`;
+  })}</ol>`;
+}
+
 export function comparePages(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: { owner: string; repo: string; '*': string } }>('/:owner/:repo/compare/*', async (request, reply) => {
     const access = await repoAccess(ctx, request);
@@ -34,15 +49,26 @@ export function comparePages(app: FastifyInstance, ctx: AppContext): void {
     if (!baseSha || !headSha) throw new NotFoundError();
     const commits = await git.log(gitDir, { to: headSha, from: baseSha, maxCount: COMPARE_LIMIT + 1 });
     const shown = commits.slice(0, COMPARE_LIMIT);
-    const rows = shown.map((c) => {
-      const subject = c.message.split('\n', 1)[0] ?? '';
-      return html`<li class="commit"><code title="${c.sha}">${c.sha.slice(0, 7)}</code> <span class="subject">${subject}</span>
-  <span class="muted">${c.authorName} · ${timeTag(c.authorDate)}</span></li>`;
-    });
     const body = html`${repoHeader(request, access, 'compare')}
 <h1>Comparing <span class="tag">${range.base}</span> … <span class="tag">${range.head}</span></h1>
 <p class="muted">${commits.length > COMPARE_LIMIT ? `Showing the ${COMPARE_LIMIT} newest commits of more.` : `${shown.length} ${shown.length === 1 ? 'commit' : 'commits'}`}</p>
-${rows.length ? html`<ol class="list card commits">${rows}</ol>` : html`<p class="empty card">There isn't anything to compare: ${range.head} has no commits that ${range.base} lacks.</p>`}`;
+${shown.length ? commitList(shown) : html`<p class="empty card">There isn't anything to compare: ${range.head} has no commits that ${range.base} lacks.</p>`}`;
     return sendPage(request, reply, { title: `Comparing ${range.base}...${range.head} · ${access.owner.login}/${access.repo.name}`, body });
+  });
+  app.get<{ Params: { owner: string; repo: string; '*': string } }>('/:owner/:repo/commits/*', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const ref = request.params['*'] || access.repo.default_branch;
+    const gitDir = gitDirFor(ctx, access.repo);
+    const head = await git.resolveCommit(gitDir, ref);
+    if (!head) throw new NotFoundError();
+    const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(HISTORY_PER_PAGE) });
+    const commits = await git.log(gitDir, { to: head, skip: page.offset, maxCount: page.perPage + 1 });
+    const shown = commits.slice(0, page.perPage);
+    const base = repoPath(access.owner.login, access.repo.name, 'commits', ref);
+    const body = html`${repoHeader(request, access, 'compare')}
+<h1>Commits on <span class="tag">${ref}</span></h1>
+${shown.length ? commitList(shown) : html`<p class="empty card">No commits on this page.</p>`}
+${pager(base, page.page, commits.length > page.perPage)}`;
+    return sendPage(request, reply, { title: `Commits on ${ref} · ${access.owner.login}/${access.repo.name}`, body });
   });
 }
