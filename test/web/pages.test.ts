@@ -73,6 +73,20 @@ describe('release pages for anonymous visitors', () => {
     expect((await web.get(`/${pub.full}/releases/tag/nope`)).status).toBe(404);
   });
 
+  it('shows a tag without a published release as a bare tag, revealing no draft', async () => {
+    const head = await call('GET', `${server.api}/repos/${pub.full}/git/ref/tags/v1.1.0`, {});
+    const made = await call('POST', `${server.api}/repos/${pub.full}/git/refs`, { token: alice.token, body: { ref: 'refs/tags/v2.0.0-rc1', sha: head.body.object.sha } });
+    expect(made.status).toBe(201);
+    const anon = await new WebClient(server.base).get(`/${pub.full}/releases/tag/v2.0.0-rc1`);
+    expect(anon.status).toBe(200);
+    expect(anon.text).toContain('This tag has no release.');
+    expect(anon.text).not.toContain('Secret draft');
+    expect(anon.text).not.toContain('Create a release from this tag');
+    const web = new WebClient(server.base);
+    await web.signIn(alice.login, alice.token);
+    expect((await web.get(`/${pub.full}/releases/tag/v2.0.0-rc1`)).text).toContain(`href="/${pub.full}/releases/new?tag=v2.0.0-rc1"`);
+  });
+
   it('keeps drafts at their untagged address for push users only', async () => {
     const list = await call('GET', `${server.api}/repos/${pub.full}/releases`, { token: alice.token });
     const draft = list.body.find((r: { draft: boolean }) => r.draft);

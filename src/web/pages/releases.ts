@@ -5,8 +5,10 @@
  * Each page costs a fixed number of queries: one page of releases, one for all their assets,
  * one for all the people involved, one for the latest designation.
  */
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../context.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { gitDirFor, type AppContext } from '../../context.ts';
+import * as git from '../../git/git.ts';
+import type { RepoAccess } from '../../services/repositories.ts';
 import { parsePage } from '../../http/pagination.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import { getReleaseByWebTag, loadReleaseDetails } from '../../services/release-pages.ts';
@@ -15,12 +17,33 @@ import { NotFoundError } from '../../domain/errors.ts';
 import { repoPath } from '../format.ts';
 import { html } from '../html.ts';
 import { sendPage } from '../layout.ts';
-import { releaseTitle, pager, releaseCard, releasePagePath } from './release-views.ts';
+import { archivePath, releaseTitle, pager, releaseCard, releasePagePath } from './release-views.ts';
 import { repoHeader } from './repo-header.ts';
 
 export const RELEASES_PER_PAGE = 10;
 
 type TagParams = { owner: string; repo: string; '*': string };
+
+/**
+ * A tag without a published release still has a page (as on GitHub): the tag, its commit, and
+ * links to its history and, for push users, to drafting a release from it. It says nothing about
+ * drafts, which only push users may know about.
+ */
+function bareTagPage(request: FastifyRequest, reply: FastifyReply, access: RepoAccess, tag: git.RefInfo): FastifyReply {
+  const { owner, repo } = access;
+  const name = tag.ref.slice('refs/tags/'.length);
+  const body = html`${repoHeader(request, access, 'releases')}
+<p class="crumbs"><a href="${repoPath(owner.login, repo.name, 'releases')}">Releases</a> / ${name}</p>
+<article class="card">
+  <h1><span class="tag">${name}</span></h1>
+  <p class="muted">This tag has no release. It points at <code>${tag.commitSha}</code>.</p>
+  <div class="actions"><a class="button" href="${repoPath(owner.login, repo.name, 'commits', name)}">History</a>
+  <a class="button" href="${archivePath(access, name, 'zip')}">Source code (zip)</a>
+  <a class="button" href="${archivePath(access, name, 'tar.gz')}">Source code (tar.gz)</a>
+  ${canSeeDrafts(access) ? html`<a class="button primary" href="${repoPath(owner.login, repo.name, 'releases', 'new')}?tag=${encodeURIComponent(name)}">Create a release from this tag</a>` : ''}</div>
+</article>`;
+  return sendPage(request, reply, { title: `${name} · ${owner.login}/${repo.name}`, body });
+}
 
 export function releasePages(app: FastifyInstance, ctx: AppContext): void {
   app.get('/:owner/:repo/releases', async (request, reply) => {
@@ -57,7 +80,14 @@ ${pager(base, page.page, page.offset + releases.length < total)}`;
 
   app.get<{ Params: TagParams }>('/:owner/:repo/releases/tag/*', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const release = await getReleaseByWebTag(ctx, access, request.params['*']);
+    const release = await getReleaseByWebTag(ctx, access, request.params['*']).catch(async (err: unknown) => {
+      if (err instanceof NotFoundError && !request.params['*'].startsWith('untagged-')) {
+        const tag = await git.getRef(gitDirFor(ctx, access.repo), `refs/tags/${request.params['*']}`).catch(() => null);
+        if (tag) return { bareTag: tag };
+      }
+      throw err;
+    });
+    if ('bareTag' in release) return bareTagPage(request, reply, access, release.bareTag);
     // A published release reached through its old `untagged-…` address moves to its tag.
     if (release.draft === 0 && request.params['*'] !== release.tag_name) return reply.redirect(releasePagePath(access, release), 301);
     const canWrite = canSeeDrafts(access);

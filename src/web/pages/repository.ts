@@ -30,13 +30,14 @@ export function repositoryPages(app: FastifyInstance, ctx: AppContext): void {
     ]);
     const cloneUrl = `${request.urls.web}${repoPath(owner.login, repo.name)}.git`;
     const tagItems = tags.map(
-      (t) => html`<li><span class="tag">${t.name}</span> <code>${t.commitSha.slice(0, 7)}</code> <span class="muted">${t.subject} · ${timeTag(t.date)}</span></li>`,
+      (t) => html`<li><a class="tag" href="${repoPath(owner.login, repo.name, 'releases', 'tag', t.name)}">${t.name}</a> <code>${t.commitSha.slice(0, 7)}</code> <span class="muted">${t.subject} · ${timeTag(t.date)}</span></li>`,
     );
     const body = html`${repoHeader(request, access, 'overview')}
 ${repo.description ? html`<p class="description">${repo.description}</p>` : ''}
 <section class="card">
   <h2>Clone</h2>
   <p class="clone"><code id="clone-url">${cloneUrl}</code> <button type="button" class="copy" data-copy="${cloneUrl}">Copy</button></p>
+  <p><a href="${repoPath(owner.login, repo.name, 'commits', repo.default_branch)}">History of ${repo.default_branch}</a></p>
 </section>
 <section class="card">
   <h2>Latest release</h2>
