@@ -170,6 +170,7 @@ describe.skipIf(!chromiumAvailable)('release pages in Chromium', () => {
       expect(await row.locator('.status').textContent()).toContain(`sha256:${digest}`);
     }
 
+    await page.screenshot({ path: await artifactPath('release-edit-uploads.png'), fullPage: true });
     throttle.rate = null;
     // A file dropped on the drop zone uploads the same way.
     await page.evaluate(() => {
