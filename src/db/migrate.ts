@@ -7,13 +7,13 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { DatabaseHandle } from './dialect.ts';
 import * as initial from './migrations/001-initial.ts';
 import * as blobDeletions from './migrations/002-blob-deletions.ts';
-import * as sessions from './migrations/003-sessions.ts';
+import * as webPages from './migrations/003-web-pages.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
     '001-initial': { up: (db) => initial.up(db, handle.kind), down: (db) => initial.down(db) },
     '002-blob-deletions': { up: (db) => blobDeletions.up(db), down: (db) => blobDeletions.down(db) },
-    '003-sessions': { up: (db) => sessions.up(db), down: (db) => sessions.down(db) },
+    '003-web-pages': { up: (db) => webPages.up(db), down: (db) => webPages.down(db) },
   };
 }
 

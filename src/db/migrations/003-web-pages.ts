@@ -1,7 +1,9 @@
 /**
- * Browser sessions for the web pages. They live in the database, not in process memory, so that
- * several Wharf nodes behind one load balancer share them. Only a hash of the session id is
- * stored; the cookie holds the id itself.
+ * What the web pages need from the store:
+ * - browser sessions. They live in the database, not in process memory, so that several Wharf
+ *   nodes behind one load balancer share them. Only a hash of the session id is stored; the
+ *   cookie holds the id itself;
+ * - indexes for the pages' hot reads (the front page's newest releases, a page's assets).
  */
 import { sql, type Kysely } from 'kysely';
 
@@ -20,9 +22,13 @@ export async function up(db: AnyDb): Promise<void> {
   await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
   // The front page lists the newest published releases across all repositories.
   await db.schema.createIndex('releases_published').on('releases').columns(['published_at', 'id']).execute();
+  // The assets of a page of releases (`release_id IN (…) AND state = 'uploaded'`). Without it
+  // SQLite walks the (state, updated_at) index over every uploaded asset of the instance.
+  await db.schema.createIndex('assets_release_state').on('assets').columns(['release_id', 'state', 'id']).execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
+  await db.schema.dropIndex('assets_release_state').execute();
   await db.schema.dropIndex('releases_published').execute();
   await db.schema.dropTable('sessions').execute();
 }
