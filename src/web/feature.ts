@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
 import type { Feature } from '../features.ts';
+import { avatarRoutes } from './avatars.ts';
 import { webErrorHandler } from './error-pages.ts';
 import { registerFormParser } from './forms.ts';
 import { archiveRoutes } from './pages/archives.ts';
@@ -38,6 +39,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   comparePages(app, ctx);
   feedRoutes(app, ctx);
   archiveRoutes(app, ctx);
+  avatarRoutes(app, ctx);
   assetUploadPage(app, ctx);
 }
 

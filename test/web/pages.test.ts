@@ -120,6 +120,29 @@ describe('release pages for anonymous visitors', () => {
     expect(repo.text).toContain('v1.1.0');
   });
 
+  it('opens every html_url and avatar_url the API returns', async () => {
+    const web = new WebClient(server.base);
+    const repo = (await call('GET', `${server.api}/repos/${pub.full}`, {})).body;
+    const release = (await call('GET', `${server.api}/repos/${pub.full}/releases/latest`, {})).body;
+    const commits = (await call('GET', `${server.api}/repos/${pub.full}/commits`, {})).body;
+    const urls = [repo.html_url, repo.owner.html_url, release.html_url, release.author.html_url, commits[0].html_url, commits[0].parents[0].html_url];
+    for (const url of urls) {
+      const page = await web.get(new URL(url).pathname);
+      expect(page.status, url).toBe(200);
+      expect(page.headers.get('content-type'), url).toBe('text/html; charset=utf-8');
+    }
+    const commitPage = await web.get(new URL(commits[0].html_url).pathname);
+    expect(commitPage.text).toContain('<h1>third &lt;commit&gt;</h1>');
+    expect(commitPage.text).toContain(commits[0].sha);
+    const avatar = await web.get(new URL(repo.owner.avatar_url).pathname);
+    expect(avatar.status).toBe(200);
+    expect(avatar.headers.get('content-type')).toBe('image/svg+xml; charset=utf-8');
+    expect(avatar.headers.get('content-security-policy')).toContain('sandbox');
+    expect(avatar.text).toContain(`>${alice.login[0]!.toUpperCase()}</text>`);
+    expect((await web.get('/avatars/u/999999')).status).toBe(404);
+    expect((await web.get(`/${pub.full}/commit/${'0'.repeat(40)}`)).status).toBe(404);
+  });
+
   it('compares two refs', async () => {
     const web = new WebClient(server.base);
     const page = await web.get(`/${pub.full}/compare/v1.0.0...v1.1.0`);
