@@ -109,7 +109,13 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   app.decorateRequest('rate', null);
   app.decorateRequest('urls', null as never);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'));
+  app.setNotFoundHandler((request, reply) => {
+    for (const feature of features) {
+      const handled = feature.notFound?.(request, reply);
+      if (handled) return handled;
+    }
+    return sendError(reply, 404, 'Not Found');
+  });
   app.addHook('onRequest', async (request) => {
     request.urls = requestUrls(config, request);
   });

@@ -4,7 +4,7 @@
  * of the server and starting/stopping its background work. `app.ts` walks this list, so adding
  * a feature is one line here.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from './context.ts';
 import { assetsFeature } from './features/assets.ts';
 import { releaseNotesFeature } from './features/release-notes.ts';
@@ -20,6 +20,8 @@ export interface Feature {
   uploads?(app: FastifyInstance, ctx: AppContext): void;
   /** Routes at the web root (pages, browser downloads, GraphQL at `/api/graphql`). */
   web?(app: FastifyInstance, ctx: AppContext): void;
+  /** Answers an unmatched request (the web pages' HTML 404 for browsers); returns null to pass. */
+  notFound?(request: FastifyRequest, reply: FastifyReply): FastifyReply | null;
   start?(ctx: AppContext): Promise<void>;
   stop?(ctx: AppContext): Promise<void>;
 }

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
 import type { Feature } from '../features.ts';
 import { avatarRoutes } from './avatars.ts';
-import { webErrorHandler } from './error-pages.ts';
+import { renderErrorPage, webErrorHandler } from './error-pages.ts';
 import { registerFormParser } from './forms.ts';
 import { archiveRoutes } from './pages/archives.ts';
 import { assetUploadPage } from './pages/asset-uploads.ts';
@@ -43,8 +43,18 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   assetUploadPage(app, ctx);
 }
 
+/** Browsers asking for a page that does not exist get an HTML 404; API clients keep GitHub's JSON. */
+function wantsPage(accept: string | undefined, url: string): boolean {
+  return !url.startsWith('/api/') && (accept ?? '').includes('text/html');
+}
+
 export const webFeature: Feature = {
   name: 'web',
+  notFound(request, reply) {
+    if (!wantsPage(request.headers.accept, request.url)) return null;
+    request.webSession ??= null;
+    return renderErrorPage(request, reply, 404, "This page does not exist, or you don't have access to it.");
+  },
   web(app, ctx) {
     staticRoutes(app);
     void app.register((scope) => pages(scope, ctx));

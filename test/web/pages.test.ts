@@ -143,6 +143,20 @@ describe('release pages for anonymous visitors', () => {
     expect((await web.get(`/${pub.full}/commit/${'0'.repeat(40)}`)).status).toBe(404);
   });
 
+  it('answers unknown paths with an HTML page for browsers and GitHub JSON for the API', async () => {
+    const web = new WebClient(server.base);
+    const page = await web.get(`/${pub.full}/tree/main/src`, { accept: 'text/html,application/xhtml+xml' });
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(page.text).toContain('404 · Page not found');
+    const json = await web.get(`/${pub.full}/tree/main/src`);
+    expect(json.status).toBe(404);
+    expect(JSON.parse(json.text).message).toBe('Not Found');
+    const api = await web.get('/api/v3/nothing/here', { accept: 'text/html' });
+    expect(JSON.parse(api.text).message).toBe('Not Found');
+  });
+
   it('compares two refs', async () => {
     const web = new WebClient(server.base);
     const page = await web.get(`/${pub.full}/compare/v1.0.0...v1.1.0`);
