@@ -1,0 +1,71 @@
+/**
+ * `npm run bench [-- --quick]` — Wharf's speed and memory against baselines measured in the same
+ * run on the same machine (nginx for downloads, bare Node and Fastify servers for uploads and
+ * reads), printed as one table and written to bench/results/latest.json (and .md).
+ *
+ * Every server runs as its own process; everything the bench starts — processes, data
+ * directories, files — is removed when it ends, however it ends. No network access is needed.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanupAll, installSignalHandlers } from './lib/cleanup.ts';
+import { BenchContext } from './lib/context.ts';
+import { describeMachine, machineLine } from './lib/machine.ts';
+import { findNginx, NGINX_INSTALL_HINT } from './lib/nginx.ts';
+import { parseOptions, type ScenarioName } from './lib/options.ts';
+import { textTable, writeResults } from './lib/report.ts';
+import { WorkDir } from './lib/workdir.ts';
+import { downloadScenario } from './scenarios/download.ts';
+import { readApiScenario } from './scenarios/read-api.ts';
+import { scaleScenario } from './scenarios/scale.ts';
+import { uploadScenario } from './scenarios/upload.ts';
+import { writeApiScenario } from './scenarios/write-api.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const SCENARIOS: Record<ScenarioName, (ctx: BenchContext) => Promise<void>> = {
+  download: downloadScenario,
+  upload: uploadScenario,
+  read: readApiScenario,
+  write: writeApiScenario,
+  scale: scaleScenario,
+};
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), path.join(HERE, 'results', 'latest.json'));
+  installSignalHandlers();
+  const nginx = findNginx();
+  const machine = describeMachine(nginx);
+  const command = `npm run bench${options.profile.name === 'quick' ? ' -- --quick' : ''}`;
+  process.stderr.write(`wharf bench (${options.profile.name}) on ${machineLine(machine)}\n`);
+  if (!nginx) process.stderr.write(`nginx not found: the download baseline will be missing; ${NGINX_INSTALL_HINT}\n`);
+
+  const started = Date.now();
+  const ctx = new BenchContext(options.profile, new WorkDir(), nginx);
+  for (const [name, run] of Object.entries(SCENARIOS) as [ScenarioName, (c: BenchContext) => Promise<void>][]) {
+    if (!options.only.has(name)) continue;
+    const t0 = Date.now();
+    try {
+      await run(ctx);
+    } catch (err) {
+      // One broken scenario must not cost the others' figures; the table shows the failure.
+      ctx.log(`${name} failed: ${(err as Error).stack ?? err}`);
+      ctx.record({ scenario: name, name: `${name} scenario`, unit: '', wharf: null, note: `not run: failed: ${(err as Error).message.split('\n')[0]}` });
+    }
+    ctx.log(`  (${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+
+  const records = [...ctx.records, ...ctx.memoryRecords];
+  const durationSeconds = Math.round((Date.now() - started) / 1000);
+  process.stdout.write(`\nWharf bench, ${options.profile.name} profile, ${durationSeconds} s\nMachine: ${machineLine(machine)}\nCommand: ${command}\n\n`);
+  process.stdout.write(`${textTable(records)}\n`);
+  writeResults(options.output, { profile: options.profile.name, command, startedAt: new Date(started).toISOString(), durationSeconds, machine, records });
+  process.stdout.write(`\nResults: ${path.relative(process.cwd(), options.output)}\n`);
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanupAll());

@@ -1,0 +1,106 @@
+/**
+ * Scenario 5 — scale. One repository with many releases (100,000 with 1,000,000 assets in the
+ * full run), seeded in bulk through Wharf's data layer while it is stopped, next to a small
+ * repository (30 releases) seeded the same way. Measured: list page 1 against a deep page (page
+ * 1,000 at full size), latest and by-tag lookups against the small repository, start-up time
+ * against an empty data directory, the database's size on disk and Wharf's peak memory.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { MEMORY_TARGET, type BenchContext } from '../lib/context.ts';
+import { PeakRss } from '../lib/rss.ts';
+import { seedReleases } from '../lib/seed.ts';
+import { percentile, timed } from '../lib/stats.ts';
+import { createRepo, createUser, startWharf, type WharfServer } from '../lib/wharf.ts';
+import { diskUsage } from './write-api.ts';
+
+const PER_PAGE = 30;
+
+/** Sequential GETs on one keep-alive connection: per-request latency, not throughput. */
+async function latencies(url: string, token: string, samples: number): Promise<{ p50: number; p99: number }> {
+  const headers = { authorization: `token ${token}`, accept: 'application/vnd.github+json' };
+  const times: number[] = [];
+  for (let i = 0; i < samples + 3; i++) {
+    const { value: status, seconds } = await timed(async () => {
+      const res = await fetch(url, { headers });
+      await res.arrayBuffer();
+      return res.status;
+    });
+    if (status !== 200) throw new Error(`${url}: ${status}`);
+    if (i >= 3) times.push(seconds * 1000); // the first requests warm caches and JIT
+  }
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+export async function scaleScenario(ctx: BenchContext): Promise<void> {
+  const { profile, work } = ctx;
+  const releases = profile.scaleReleases;
+  const assets = releases * profile.assetsPerRelease;
+  const deepPage = Math.min(1000, Math.floor(releases / PER_PAGE));
+  ctx.log(`scale: ${releases.toLocaleString('en')} releases, ${assets.toLocaleString('en')} assets`);
+  const dataDir = work.dir('scale-data');
+
+  let server: WharfServer = await startWharf(work, dataDir);
+  const emptyStartupMs = server.startupMs;
+  const owner = await createUser(server, 'bench');
+  const reader = await createUser(server, 'reader');
+  const big = await createRepo(server, owner, 'big');
+  const small = await createRepo(server, owner, 'small');
+  await server.stop();
+
+  const seeding = await timed(() =>
+    seedReleases(dataDir, [
+      { repositoryId: big.id, authorId: owner.id, releases, assetsPerRelease: profile.assetsPerRelease },
+      { repositoryId: small.id, authorId: owner.id, releases: PER_PAGE, assetsPerRelease: profile.assetsPerRelease },
+    ]),
+  );
+  const [bigSeed, smallSeed] = seeding.value;
+  ctx.log(`  seeded in ${seeding.seconds.toFixed(1)} s`);
+
+  const dbBytes = ['wharf.db', 'wharf.db-wal', 'wharf.db-shm'].reduce((sum, f) => sum + fileSize(path.join(dataDir, f)), 0);
+  server = await startWharf(work, dataDir);
+  try {
+    const peak = new PeakRss([server.pid]);
+    const url = (repo: string, rest: string) => `${server.api}/repos/${owner.login}/${repo}/releases${rest}`;
+    const n = profile.scaleSamples;
+    const page1 = await latencies(url('big', `?per_page=${PER_PAGE}&page=1`), reader.token, n);
+    const pageDeep = await latencies(url('big', `?per_page=${PER_PAGE}&page=${deepPage}`), reader.token, n);
+    const smallPage1 = await latencies(url('small', `?per_page=${PER_PAGE}&page=1`), reader.token, n);
+    const latest = await latencies(url('big', '/latest'), reader.token, n);
+    const smallLatest = await latencies(url('small', '/latest'), reader.token, n);
+    const byTag = await latencies(url('big', `/tags/${bigSeed!.middleTag}`), reader.token, n);
+    const smallByTag = await latencies(url('small', `/tags/${smallSeed!.middleTag}`), reader.token, n);
+    const rss = peak.stop();
+
+    const scaleName = `${releases.toLocaleString('en')} releases`;
+    const rec = (name: string, unit: string, wharf: number, baselineName: string | null, baseline: number | null, target: { on: 'ratio' | 'wharf'; op: '>=' | '<='; value: number } | null = null, note?: string) =>
+      ctx.record({ scenario: 'scale', name, unit, wharf, baselineName, baseline, target, note });
+    rec(`List page ${deepPage} vs page 1 (${scaleName}), p50`, 'ms', pageDeep.p50, 'page 1', page1.p50, { on: 'ratio', op: '<=', value: 1.5 });
+    rec(`List page 1 (${scaleName}) vs 30 releases, p50`, 'ms', page1.p50, '30 releases', smallPage1.p50);
+    rec(`Get latest (${scaleName}) vs 30 releases, p50`, 'ms', latest.p50, '30 releases', smallLatest.p50);
+    rec(`Get by tag (${scaleName}) vs 30 releases, p50`, 'ms', byTag.p50, '30 releases', smallByTag.p50);
+    rec(`Get by tag (${scaleName}), p99`, 'ms', byTag.p99, '30 releases', smallByTag.p99);
+    rec(`Start-up with ${scaleName}`, 'ms', server.startupMs, 'empty data dir', emptyStartupMs, null, 'spawn to listening, including TypeScript loading through tsx');
+    rec(`Database on disk, ${scaleName} + ${assets.toLocaleString('en')} assets`, 'MiB', dbBytes / 1024 / 1024, null, null, null, `${Math.round(dbBytes / (releases + assets))} bytes per row; seeded in ${seeding.seconds.toFixed(1)} s`);
+    rec(
+      'Blob store on disk for the seeded assets',
+      'MiB',
+      diskUsage(path.join(dataDir, 'blobs')) / 1024 / 1024,
+      null,
+      null,
+      null,
+      'seeded assets are metadata only; blob bytes per asset are measured in the write scenario',
+    );
+    ctx.memory({ name: `Peak RSS, serving ${scaleName} / ${assets.toLocaleString('en')} assets`, unit: 'MiB', wharf: rss, target: MEMORY_TARGET });
+  } finally {
+    await server.stop();
+  }
+}
