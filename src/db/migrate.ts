@@ -8,12 +8,14 @@ import type { DatabaseHandle } from './dialect.ts';
 import * as initial from './migrations/001-initial.ts';
 import * as blobDeletions from './migrations/002-blob-deletions.ts';
 import * as webPages from './migrations/003-web-pages.ts';
+import * as readIndexes from './migrations/004-read-indexes.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
     '001-initial': { up: (db) => initial.up(db, handle.kind), down: (db) => initial.down(db) },
     '002-blob-deletions': { up: (db) => blobDeletions.up(db), down: (db) => blobDeletions.down(db) },
     '003-web-pages': { up: (db) => webPages.up(db), down: (db) => webPages.down(db) },
+    '004-read-indexes': { up: (db) => readIndexes.up(db), down: (db) => readIndexes.down(db) },
   };
 }
 
