@@ -14,6 +14,7 @@ import { describeMachine, machineLine } from './lib/machine.ts';
 import { findNginx, NGINX_INSTALL_HINT } from './lib/nginx.ts';
 import { parseOptions, type ScenarioName } from './lib/options.ts';
 import { textTable, writeResults } from './lib/report.ts';
+import { setServerRoot } from './lib/wharf.ts';
 import { WorkDir } from './lib/workdir.ts';
 import { downloadScenario } from './scenarios/download.ts';
 import { readApiScenario } from './scenarios/read-api.ts';
@@ -34,6 +35,7 @@ const SCENARIOS: Record<ScenarioName, (ctx: BenchContext) => Promise<void>> = {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2), path.join(HERE, 'results', 'latest.json'));
   installSignalHandlers();
+  if (options.wharfRoot) setServerRoot(options.wharfRoot);
   const nginx = findNginx();
   const machine = describeMachine(nginx);
   const command = `npm run bench${options.profile.name === 'quick' ? ' -- --quick' : ''}`;

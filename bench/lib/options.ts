@@ -10,6 +10,10 @@ export interface Profile {
   bigAssetBytes: number;
   /** Each of the 16 concurrent uploads. */
   concurrentUploadBytes: number;
+  /** The asset each of the 16 concurrent download streams fetches. */
+  concurrentDownloadBytes: number;
+  /** Repetitions of the 16-stream downloads (16 × 1 GiB per target is long). */
+  concurrentDownloadRounds: number;
   /** A smaller asset, to show memory does not grow with size. */
   smallAssetBytes: number;
   streams: number;
@@ -33,6 +37,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'full',
     bigAssetBytes: 1024 * MiB,
     concurrentUploadBytes: 64 * MiB,
+    concurrentDownloadBytes: 1024 * MiB,
+    concurrentDownloadRounds: 1,
     smallAssetBytes: 64 * MiB,
     streams: 16,
     transferRounds: 3,
@@ -47,6 +53,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'quick',
     bigAssetBytes: 256 * MiB,
     concurrentUploadBytes: 16 * MiB,
+    concurrentDownloadBytes: 32 * MiB,
+    concurrentDownloadRounds: 2,
     smallAssetBytes: 32 * MiB,
     streams: 16,
     transferRounds: 2,
@@ -66,6 +74,8 @@ export interface Options {
   profile: Profile;
   only: Set<ScenarioName>;
   output: string;
+  /** The Wharf checkout to measure (default: this one), e.g. to compare two branches. */
+  wharfRoot: string | null;
 }
 
 export function usage(): string {
@@ -74,6 +84,7 @@ export function usage(): string {
     '  --quick   smaller sizes (256 MiB transfers, 10,000 releases), under three minutes',
     '  --only    run only these scenarios (memory is reported by download, upload and scale)',
     '  --output  where to write the JSON results (default bench/results/latest.json)',
+    '  --wharf   measure the Wharf checked out in this directory instead of this one',
   ].join('\n');
 }
 
@@ -81,6 +92,7 @@ export function parseOptions(argv: string[], defaultOutput: string): Options {
   let profile = PROFILES.full;
   let only = new Set<ScenarioName>(SCENARIOS);
   let output = defaultOutput;
+  let wharfRoot: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--quick') profile = PROFILES.quick;
@@ -94,10 +106,14 @@ export function parseOptions(argv: string[], defaultOutput: string): Options {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       if (!value) throw new Error(usage());
       output = value;
+    } else if (arg === '--wharf' || arg.startsWith('--wharf=')) {
+      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      if (!value) throw new Error(usage());
+      wharfRoot = value;
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage()}\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${arg}\n${usage()}`);
   }
-  return { profile, only, output };
+  return { profile, only, output, wharfRoot };
 }

@@ -7,9 +7,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { openDatabase } from '../../src/db/dialect.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
+import { pathToFileURL } from 'node:url';
 import type { NewAsset, NewRelease } from '../../src/db/schema.ts';
+import { serverRoot } from './wharf.ts';
+
+type DialectModule = typeof import('../../src/db/dialect.ts');
+type MigrateModule = typeof import('../../src/db/migrate.ts');
+
+/** The data layer of the checkout being measured, so its migrations match the data it reads. */
+async function dataLayer(): Promise<{ openDatabase: DialectModule['openDatabase']; migrateToLatest: MigrateModule['migrateToLatest'] }> {
+  const load = (file: string) => import(pathToFileURL(path.join(serverRoot(), file)).href);
+  const dialect = (await load('src/db/dialect.ts')) as DialectModule;
+  const migrate = (await load('src/db/migrate.ts')) as MigrateModule;
+  return { openDatabase: dialect.openDatabase, migrateToLatest: migrate.migrateToLatest };
+}
 
 export interface SeedSpec {
   repositoryId: number;
@@ -41,6 +52,7 @@ function iso(ms: number): string {
 }
 
 export async function seedReleases(dataDir: string, specs: SeedSpec[]): Promise<SeedResult[]> {
+  const { openDatabase, migrateToLatest } = await dataLayer();
   const handle = openDatabase(`sqlite:${path.join(dataDir, 'wharf.db')}`);
   try {
     await migrateToLatest(handle);

@@ -10,6 +10,15 @@ import { startChild, waitFor, type Child } from './child.ts';
 import type { WorkDir } from './workdir.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The checkout whose `src/main.ts` is measured; `--wharf DIR` points it elsewhere. */
+let root = ROOT;
+export function setServerRoot(dir: string): void {
+  root = path.resolve(dir);
+}
+export function serverRoot(): string {
+  return root;
+}
 export const ADMIN_TOKEN = 'wharf_bench_admin_token_0123456789abcdef0123';
 
 export interface WharfServer {
@@ -29,8 +38,8 @@ let starts = 0;
 export async function startWharf(work: WorkDir, dataDir: string): Promise<WharfServer> {
   starts += 1;
   const started = process.hrtime.bigint();
-  const child = startChild('wharf', process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
-    cwd: ROOT,
+  const child = startChild('wharf', process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+    cwd: root,
     logFile: work.file(`wharf-${starts}.log`),
     env: {
       ...process.env,

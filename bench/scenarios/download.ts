@@ -9,9 +9,9 @@ import { linkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FLAT_MEMORY_TARGET, MEMORY_TARGET, sizeLabel, type BenchContext } from '../lib/context.ts';
 import { NGINX_INSTALL_HINT, startNginx, type NginxServer } from '../lib/nginx.ts';
-import { PeakRss } from '../lib/rss.ts';
+import { PeakRss, readRss } from '../lib/rss.ts';
 import { median } from '../lib/stats.ts';
-import { Body, downloadConcurrently, upload, type ThroughputResult } from '../lib/transfer.ts';
+import { Body, downloadConcurrently, upload } from '../lib/transfer.ts';
 import {
   assetApiUrl,
   assetUploadUrl,
@@ -50,90 +50,95 @@ export async function downloadScenario(ctx: BenchContext): Promise<void> {
   const { profile, work } = ctx;
   const big = profile.bigAssetBytes;
   const small = profile.smallAssetBytes;
+  const many = profile.concurrentDownloadBytes;
   const streams = profile.streams;
-  ctx.log(`download: ${sizeLabel(big)} asset, 1 and ${streams} streams, ${profile.transferRounds} rounds`);
+  ctx.log(`download: ${sizeLabel(big)} by 1 stream (${profile.transferRounds} rounds), ${sizeLabel(many)} by ${streams} streams (${profile.concurrentDownloadRounds} rounds)`);
 
   const server = await startWharf(work, work.dir('download-data'));
+  const idleRss = readRss(server.pid).currentMiB;
   let nginx: NginxServer | null = null;
   try {
     const owner = await createUser(server, 'bench');
     const repo = await createRepo(server, owner, 'downloads');
     const release = await createRelease(server, repo, 'v1.0.0');
-    const bigBody = new Body(big);
-    const smallBody = new Body(small);
-    const bigAsset = await uploadFixture(server, repo, release.id, 'big.bin', bigBody);
-    const smallAsset = await uploadFixture(server, repo, release.id, 'small.bin', smallBody);
-
     const root = work.dir('nginx-root');
-    exposeToNginx(server, bigAsset, bigBody, root, 'big.bin');
-    exposeToNginx(server, smallAsset, smallBody, root, 'small.bin');
+    const fixtures = new Map<number, { asset: UploadedAsset; file: string }>();
+    for (const size of new Set([big, small, many])) {
+      const body = new Body(size);
+      const file = `asset-${size}.bin`;
+      const asset = await uploadFixture(server, repo, release.id, file, body);
+      exposeToNginx(server, asset, body, root, file);
+      fixtures.set(size, { asset, file });
+    }
     if (ctx.nginxBinary) nginx = await startNginx(ctx.nginxBinary, work, root);
 
     const apiHeaders = { authorization: `token ${owner.token}`, accept: 'application/octet-stream' };
-    const targets = (asset: UploadedAsset, file: string) => ({
-      api: () => [assetApiUrl(server, repo, asset.id), apiHeaders] as const,
-      browser: () => [asset.browser_download_url, {}] as const,
-      nginx: () => [`${nginx!.base}/${file}`, {}] as const,
-    });
+    type Via = 'nginx' | 'api' | 'browser';
+    const fetchVia = (via: Via, size: number, n: number) => {
+      const { asset, file } = fixtures.get(size)!;
+      if (via === 'api') return downloadConcurrently(assetApiUrl(server, repo, asset.id), apiHeaders, n, size);
+      if (via === 'browser') return downloadConcurrently(asset.browser_download_url, {}, n, size);
+      return downloadConcurrently(`${nginx!.base}/${file}`, {}, n, size);
+    };
 
     // Memory with the small asset first, so the big one cannot inflate it.
-    const smallTargets = targets(smallAsset, 'small.bin');
     const smallPeak = new PeakRss([server.pid]);
-    for (const n of [1, streams]) {
-      await downloadConcurrently(...smallTargets.api(), n, small);
-      await downloadConcurrently(...smallTargets.browser(), n, small);
-    }
+    await fetchVia('api', small, 1);
+    await fetchVia('browser', small, 1);
     const smallRss = smallPeak.stop();
 
-    const bigTargets = targets(bigAsset, 'big.bin');
-    const names = nginx ? (['nginx', 'api', 'browser'] as const) : (['api', 'browser'] as const);
-    const results: Record<string, Record<number, ThroughputResult[]>> = { nginx: { 1: [], [streams]: [] }, api: { 1: [], [streams]: [] }, browser: { 1: [], [streams]: [] } };
-    // Warm the page cache and both servers, unmeasured.
-    for (const name of names) await downloadConcurrently(...bigTargets[name](), 1, big);
+    const names: Via[] = nginx ? ['nginx', 'api', 'browser'] : ['api', 'browser'];
+    // Warm the page cache and every server, unmeasured.
+    for (const via of names) await fetchVia(via, big, 1);
 
+    const single = new Map<Via, number[]>(names.map((v) => [v, []]));
+    const concurrent = new Map<Via, number[]>(names.map((v) => [v, []]));
     const wharfPeak = new PeakRss([server.pid]);
     const nginxPeak = nginx ? new PeakRss(nginx.pids()) : null;
+    // Interleaved rounds, so a noisy neighbour hurts every target alike.
     for (let round = 0; round < profile.transferRounds; round++) {
-      for (const n of [1, streams]) {
-        // Interleaved, so a noisy neighbour hurts every target alike.
-        for (const name of names) results[name]![n]!.push(await downloadConcurrently(...bigTargets[name](), n, big));
-      }
+      for (const via of names) single.get(via)!.push((await fetchVia(via, big, 1)).mibPerSecond);
     }
-    const bigRss = wharfPeak.stop();
+    const singleRss = wharfPeak.stop();
+    const concurrentPeak = new PeakRss([server.pid]);
+    for (let round = 0; round < profile.concurrentDownloadRounds; round++) {
+      for (const via of names) concurrent.get(via)!.push((await fetchVia(via, many, streams)).mibPerSecond);
+    }
+    const concurrentRss = concurrentPeak.stop();
     const nginxRss = nginxPeak?.stop() ?? null;
 
-    const mibps = (name: string, n: number) => {
-      const list = results[name]![n]!;
-      return list.length ? median(list.map((r) => r.mibPerSecond)) : null;
-    };
     const missing = nginx ? undefined : `nginx baseline not run: ${NGINX_INSTALL_HINT}`;
-    for (const n of [1, streams]) {
-      const label = n === 1 ? '1 stream' : `${n} streams`;
+    for (const [results, label] of [
+      [single, `${sizeLabel(big)}, 1 stream`],
+      [concurrent, `${streams} streams × ${sizeLabel(many)}`],
+    ] as const) {
       for (const via of ['api', 'browser'] as const) {
         ctx.record({
           scenario: 'download',
-          name: `Download ${sizeLabel(big)}, ${via === 'api' ? 'API octet-stream' : 'browser URL'}, ${label}`,
+          name: `Download ${label}, ${via === 'api' ? 'API octet-stream' : 'browser URL'}`,
           unit: 'MiB/s',
-          wharf: mibps(via, n),
+          wharf: median(results.get(via)!),
           baselineName: 'nginx sendfile',
-          baseline: nginx ? mibps('nginx', n) : null,
+          baseline: nginx ? median(results.get('nginx')!) : null,
           target: TARGET,
           note: missing,
         });
       }
     }
     ctx.memory({
-      name: `Peak RSS, downloading ${sizeLabel(big)} (1 and ${streams} streams)`,
+      name: 'RSS after start-up, idle',
       unit: 'MiB',
-      wharf: bigRss,
+      wharf: idleRss,
       baselineName: 'nginx, all processes',
-      baseline: nginxRss,
-      target: MEMORY_TARGET,
+      baseline: nginx ? nginx.pids().reduce((sum, pid) => sum + readRss(pid).currentMiB, 0) : null,
+      note: 'Node, Fastify and the tsx TypeScript loader, before the first request',
     });
+    ctx.memory({ name: `Peak RSS, downloading ${sizeLabel(big)}, 1 stream`, unit: 'MiB', wharf: singleRss, baselineName: 'nginx, all processes', baseline: nginxRss, target: MEMORY_TARGET });
+    ctx.memory({ name: `Peak RSS, downloading ${streams} × ${sizeLabel(many)}`, unit: 'MiB', wharf: concurrentRss, baselineName: 'nginx, all processes', baseline: nginxRss, target: MEMORY_TARGET });
     ctx.memory({
       name: `Peak RSS, downloading ${sizeLabel(big)} vs ${sizeLabel(small)}`,
       unit: 'MiB',
-      wharf: bigRss,
+      wharf: singleRss,
       baselineName: `Wharf with ${sizeLabel(small)}`,
       baseline: smallRss,
       target: FLAT_MEMORY_TARGET,

@@ -50,6 +50,8 @@ export async function readApiScenario(ctx: BenchContext): Promise<void> {
     baseline = await startStaticJsonBaseline(work, routesFile);
 
     for (const e of endpoints) {
+      // Warm both servers (JIT, caches) on this endpoint before measuring.
+      for (const target of [baseline.base, server.base]) await autocannon(`${target}${e.path}`, { connections: CONNECTIONS, seconds: 1, headers });
       const base = await autocannon(`${baseline.base}${e.path}`, { connections: CONNECTIONS, seconds: profile.loadSeconds, headers });
       const wharf = await autocannon(`${server.base}${e.path}`, { connections: CONNECTIONS, seconds: profile.loadSeconds, headers });
       for (const [label, r] of [['bare Fastify', base], ['Wharf', wharf]] as const) {

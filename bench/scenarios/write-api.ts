@@ -6,6 +6,7 @@
  * Also the blob store's size on disk after the small uploads.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startUploadBaseline, type BaselineServer } from '../lib/baselines.ts';
 import type { BenchContext } from '../lib/context.ts';
@@ -17,6 +18,7 @@ const SMALL = 4096;
 
 /** Bytes a directory takes on disk (allocated blocks, not apparent sizes). */
 export function diskUsage(dir: string): number {
+  if (!existsSync(dir)) return 0;
   try {
     return Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split(/\s/)[0]) * 1024;
   } catch {
