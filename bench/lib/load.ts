@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { onCleanup } from './cleanup.ts';
 import { percentile } from './stats.ts';
 
 const execFileAsync = promisify(execFile);
@@ -34,7 +35,9 @@ export async function autocannon(url: string, options: { connections: number; se
   const args = [AUTOCANNON, '-j', '-c', String(options.connections), '-d', String(options.seconds)];
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`);
   args.push(url);
-  const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, timeout: (options.seconds + 60) * 1000 });
+  const run = execFileAsync(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, timeout: (options.seconds + 60) * 1000 });
+  const unregister = onCleanup(() => void run.child.kill('SIGKILL'));
+  const { stdout } = await run.finally(unregister);
   const json = JSON.parse(stdout) as AutocannonJson;
   return {
     requestsPerSecond: json.requests.average,

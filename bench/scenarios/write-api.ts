@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startUploadBaseline, type BaselineServer } from '../lib/baselines.ts';
 import type { BenchContext } from '../lib/context.ts';
-import { closedLoop } from '../lib/load.ts';
+import { closedLoop, type LoadResult } from '../lib/load.ts';
 import { Body, upload } from '../lib/transfer.ts';
 import { api, assetUploadUrl, createRelease, createRepo, createUser, startWharf, uploadHeaders, type WharfServer } from '../lib/wharf.ts';
 
@@ -24,6 +24,10 @@ export function diskUsage(dir: string): number {
   } catch {
     return NaN;
   }
+}
+
+function latencyNote(wharf: LoadResult, baseline: LoadResult): string {
+  return `p50 ${wharf.p50Ms.toFixed(1)} ms, p99 ${wharf.p99Ms.toFixed(1)} ms per request (baseline ${baseline.p50Ms.toFixed(1)} / ${baseline.p99Ms.toFixed(1)} ms)`;
 }
 
 export async function writeApiScenario(ctx: BenchContext): Promise<void> {
@@ -56,6 +60,7 @@ export async function writeApiScenario(ctx: BenchContext): Promise<void> {
       wharf: releases.requestsPerSecond,
       baselineName: 'durable write floor',
       baseline: releasesBaseline.requestsPerSecond,
+      note: latencyNote(releases, releasesBaseline),
     });
 
     // One release per client keeps every release far below GitHub's assets-per-release limit.
@@ -81,6 +86,7 @@ export async function writeApiScenario(ctx: BenchContext): Promise<void> {
       wharf: assets.requestsPerSecond,
       baselineName: 'bare Node: file + sha256 + fsync',
       baseline: assetsBaseline.requestsPerSecond,
+      note: latencyNote(assets, assetsBaseline),
     });
     ctx.record({
       scenario: 'write',
