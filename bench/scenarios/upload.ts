@@ -57,7 +57,6 @@ export async function uploadScenario(ctx: BenchContext): Promise<void> {
     const many = { wharf: [] as number[], baseline: [] as number[] };
     const wharfPeak = new PeakRss([server.pid]);
     const baselinePeak = new PeakRss([baseline.pid]);
-    const bigPeakWindow = { wharf: 0 };
     for (let round = 0; round < profile.transferRounds; round++) {
       one.baseline.push((await toBaseline([new Body(big)])).mibPerSecond);
       emptyDir(baselineDir);
@@ -65,7 +64,7 @@ export async function uploadScenario(ctx: BenchContext): Promise<void> {
       one.wharf.push(w.mibPerSecond);
       await discard(w.responses);
     }
-    bigPeakWindow.wharf = wharfPeak.stop();
+    const singleRss = wharfPeak.stop();
     const concurrentPeak = new PeakRss([server.pid]);
     for (let round = 0; round < profile.transferRounds; round++) {
       many.baseline.push((await toBaseline(Array.from({ length: streams }, () => new Body(each)))).mibPerSecond);
@@ -98,7 +97,7 @@ export async function uploadScenario(ctx: BenchContext): Promise<void> {
     ctx.memory({
       name: `Peak RSS, uploading ${sizeLabel(big)}`,
       unit: 'MiB',
-      wharf: bigPeakWindow.wharf,
+      wharf: singleRss,
       baselineName: 'bare Node upload server',
       baseline: baselineRss,
       target: MEMORY_TARGET,
@@ -114,7 +113,7 @@ export async function uploadScenario(ctx: BenchContext): Promise<void> {
     ctx.memory({
       name: `Peak RSS, uploading ${sizeLabel(big)} vs ${sizeLabel(small)}`,
       unit: 'MiB',
-      wharf: bigPeakWindow.wharf,
+      wharf: singleRss,
       baselineName: `Wharf with ${sizeLabel(small)}`,
       baseline: smallRss,
       target: FLAT_MEMORY_TARGET,
