@@ -34,8 +34,21 @@ export interface ByteRange {
 }
 
 export interface BlobStoreCapabilities {
-  /** The store can hand out short-lived URLs that bypass Wharf (S3 presigning). */
+  /**
+   * The store can hand out short-lived URLs that clients fetch directly, bypassing Wharf (S3
+   * presigning). False for the file store, and for S3 when downloads are proxied because clients
+   * cannot reach the bucket (`WHARF_S3_PROXY_DOWNLOADS`).
+   */
   presign: boolean;
+}
+
+export interface PresignOptions {
+  /** The name the client saves the file under (sent back as `Content-Disposition: attachment`). */
+  filename: string;
+  /** The `Content-Type` the object store answers with. */
+  contentType: string;
+  /** Lifetime of the URL in seconds; the store's configured default when omitted. */
+  expiresIn?: number;
 }
 
 export interface BlobStore {
@@ -51,8 +64,26 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Every stored blob, for the sweeper and for migrations between stores. */
   list(): AsyncIterable<BlobInfo>;
-  /** Removes temporary files older than `olderThanMs` left by interrupted writes. */
+  /**
+   * Removes what interrupted writes left behind that is older than `olderThanMs` (temporary
+   * files, temporary objects, unfinished multipart uploads); returns how many it removed.
+   */
   cleanTemporary(olderThanMs: number): Promise<number>;
+  /**
+   * A short-lived URL from which anyone holding it can GET the blob's bytes without going
+   * through Wharf, answering with `filename` and `contentType` (for a 302 download redirect, as
+   * GitHub does). Call it only when `capabilities.presign` is true; otherwise serve `get()`.
+   * It does not check that the blob exists (it signs locally, without a round trip).
+   */
+  presignGet?(key: string, options: PresignOptions): Promise<string>;
+}
+
+/** `get()` of a key the store does not hold. `code` matches Node's for callers that check it. */
+export class BlobNotFoundError extends Error {
+  readonly code = 'ENOENT';
+  constructor(key: string) {
+    super(`no blob ${key}`);
+  }
 }
 
 export class BlobTooLargeError extends Error {}

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  BlobNotFoundError,
   BlobSizeMismatchError,
   BlobStorageFullError,
   BlobTooLargeError,
@@ -87,7 +88,13 @@ export class FsBlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<Readable> {
     const file = this.pathOf(key);
     // Open first so a missing blob is an error here, not an 'error' event later.
-    const handle = await open(file, 'r');
+    let handle;
+    try {
+      handle = await open(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
+      throw err;
+    }
     // The stream owns the FileHandle (passing its numeric fd would let GC close it a second time).
     return handle.createReadStream({ start: range?.start, end: range?.end, autoClose: true });
   }

@@ -26,6 +26,20 @@ export interface TlsConfig {
   http2: boolean;
 }
 
+export interface S3Config {
+  bucket: string;
+  /** Region for request signing; S3-compatible servers usually accept any (default us-east-1). */
+  region: string;
+  /** Endpoint of an S3-compatible server (MinIO, Ceph, R2…); null for AWS itself. */
+  endpoint: string | null;
+  /** Address buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key` (MinIO, Ceph, s3rver). */
+  forcePathStyle: boolean;
+  /** Lifetime of presigned download URLs, in seconds. */
+  presignTtlSeconds: number;
+  /** Serve downloads through Wharf instead of redirecting to presigned URLs (buckets clients cannot reach). */
+  proxyDownloads: boolean;
+}
+
 export interface WharfConfig {
   host: string;
   port: number;
@@ -36,8 +50,11 @@ export interface WharfConfig {
   trustProxy: boolean;
   /** `sqlite:` path, or a `postgres://` URL. */
   databaseUrl: string;
-  blobStore: 'fs';
+  blobStore: 'fs' | 's3';
+  /** Directory of the `fs` blob store. */
   blobDir: string;
+  /** Settings of the `s3` blob store; null unless `blobStore` is `s3`. Credentials come from the AWS SDK's default chain. */
+  s3: S3Config | null;
   repositoriesDir: string;
   adminLogin: string;
   adminToken: string | null;
@@ -127,7 +144,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     throw new ConfigError('WHARF_TLS_CERT and WHARF_TLS_KEY must be given together');
   }
   const blobStore = pick(env, file, 'WHARF_BLOB_STORE', 'blob_store') ?? 'fs';
-  if (blobStore !== 'fs') throw new ConfigError(`WHARF_BLOB_STORE "${blobStore}" is not supported (use "fs")`);
+  if (blobStore !== 'fs' && blobStore !== 's3') throw new ConfigError(`WHARF_BLOB_STORE "${blobStore}" is not supported (use "fs" or "s3")`);
+  const s3 = blobStore === 's3' ? readS3Config(env, file) : null;
 
   const config: WharfConfig = {
     host: pick(env, file, 'WHARF_HOST', 'host') ?? DEFAULTS.host,
@@ -136,7 +154,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     externalUrl: normalizeExternalUrl(pick(env, file, 'WHARF_EXTERNAL_URL', 'external_url')),
     trustProxy: toBool('WHARF_TRUST_PROXY', pick(env, file, 'WHARF_TRUST_PROXY', 'trust_proxy'), false),
     databaseUrl: pick(env, file, 'WHARF_DATABASE_URL', 'database_url') ?? `sqlite:${path.join(dataDir, 'wharf.db')}`,
-    blobStore: 'fs',
+    blobStore,
+    s3,
     blobDir: path.join(dataDir, 'blobs'),
     repositoriesDir: path.join(dataDir, 'repositories'),
     adminLogin: pick(env, file, 'WHARF_ADMIN_LOGIN', 'admin_login') ?? DEFAULTS.adminLogin,
@@ -174,5 +193,41 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     shutdownGraceMs: toInt('WHARF_SHUTDOWN_GRACE_MS', pick(env, file, 'WHARF_SHUTDOWN_GRACE_MS', 'shutdown_grace_ms'), DEFAULTS.shutdownGraceMs),
     ...overrides,
   };
-  return Object.freeze({ ...config, rateLimit: Object.freeze({ ...config.rateLimit }) });
+  // S3 copies objects server-side in one request only up to 5 GiB (the content-addressed rename).
+  if (config.blobStore === 's3' && config.maxAssetSize > S3_MAX_COPY_SIZE) {
+    throw new ConfigError(`WHARF_MAX_ASSET_SIZE cannot exceed ${S3_MAX_COPY_SIZE} bytes with WHARF_BLOB_STORE=s3`);
+  }
+  return Object.freeze({
+    ...config,
+    rateLimit: Object.freeze({ ...config.rateLimit }),
+    s3: config.s3 ? Object.freeze({ ...config.s3 }) : null,
+  });
+}
+
+const S3_MAX_COPY_SIZE = 5 * 1024 * 1024 * 1024;
+
+function readS3Config(env: Env, file: FileConfig): S3Config {
+  const bucket = pick(env, file, 'WHARF_S3_BUCKET', 's3_bucket');
+  if (!bucket) throw new ConfigError('WHARF_S3_BUCKET is required with WHARF_BLOB_STORE=s3');
+  const endpoint = pick(env, file, 'WHARF_S3_ENDPOINT', 's3_endpoint') ?? null;
+  if (endpoint !== null) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new ConfigError(`WHARF_S3_ENDPOINT must be an absolute URL, got "${endpoint}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('WHARF_S3_ENDPOINT must use http or https');
+  }
+  const ttl = toInt('WHARF_S3_PRESIGN_TTL', pick(env, file, 'WHARF_S3_PRESIGN_TTL', 's3_presign_ttl'), 300, 1);
+  // SigV4 presigned URLs cannot live longer than seven days.
+  if (ttl > 604_800) throw new ConfigError('WHARF_S3_PRESIGN_TTL cannot exceed 604800 seconds (seven days)');
+  return {
+    bucket,
+    region: pick(env, file, 'WHARF_S3_REGION', 's3_region') ?? env.AWS_REGION ?? 'us-east-1',
+    endpoint,
+    forcePathStyle: toBool('WHARF_S3_FORCE_PATH_STYLE', pick(env, file, 'WHARF_S3_FORCE_PATH_STYLE', 's3_force_path_style'), endpoint !== null),
+    presignTtlSeconds: ttl,
+    proxyDownloads: toBool('WHARF_S3_PROXY_DOWNLOADS', pick(env, file, 'WHARF_S3_PROXY_DOWNLOADS', 's3_proxy_downloads'), false),
+  };
 }

@@ -2,9 +2,14 @@
  * @module db/dialect
  * The seam between Wharf and its SQL engine: the only file that imports a database driver.
  * `sqlite:<path>` gives the embedded store (better-sqlite3, WAL); `postgres://…` gives PostgreSQL.
+ *
+ * Both engines hand the rest of Wharf the same runtime values (see `schema.ts`): PostgreSQL's
+ * int8 (COUNT(*), BIGINT ids and sizes) is parsed to a JS number here, per pool rather than
+ * through pg's process-wide parser table, so nothing else in the process is affected.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
@@ -32,18 +37,109 @@ function openSqlite(file: string): DatabaseHandle {
   return { db, kind: 'sqlite', close: () => db.destroy() };
 }
 
-function openPostgres(url: string): DatabaseHandle {
-  // int8 (COUNT, BIGINT sizes) arrives as a JS number, as with SQLite; sizes stay < 2^53.
-  pg.types.setTypeParser(20, (value) => Number(value));
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+const INT8_OID = 20;
+
+/** int8 as a JS number: ids, counts and sizes stay far below 2^53. Everything else as pg does it. */
+const wharfTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+export interface PostgresSettings {
+  /** Connection string for pg, without Wharf's own parameters. */
+  connectionString: string;
+  /** Largest number of connections this node opens (`?pool_max=`, default 10). */
+  max: number;
+  /** TLS options, or false for a plain connection. */
+  ssl: ConnectionOptions | false;
+}
+
+/**
+ * Reads Wharf's PostgreSQL URL. Besides what libpq URLs usually carry, it understands:
+ * - `sslmode=disable|prefer|require|verify-ca|verify-full` (libpq's meanings; `prefer` behaves as
+ *   `disable`, since pg cannot fall back), with `sslrootcert`, `sslcert`, `sslkey` as file paths;
+ * - `pool_max=N`: connections per Wharf node (keep nodes × pool_max under the server's
+ *   `max_connections`).
+ */
+export function parsePostgresUrl(databaseUrl: string): PostgresSettings {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    throw new Error('WHARF_DATABASE_URL is not a valid postgres:// URL');
+  }
+  const params = url.searchParams;
+  const take = (name: string): string | null => {
+    const value = params.get(name);
+    params.delete(name);
+    return value;
+  };
+  const poolMax = take('pool_max');
+  const max = poolMax === null ? 10 : Number(poolMax);
+  if (!Number.isInteger(max) || max < 1) throw new Error(`pool_max must be a positive integer, got "${poolMax}"`);
+
+  const sslmode = take('sslmode') ?? 'disable';
+  const rootCert = take('sslrootcert');
+  const cert = take('sslcert');
+  const key = take('sslkey');
+  // pg would otherwise re-read these from the string and override the options below.
+  take('ssl');
+  let ssl: ConnectionOptions | false;
+  switch (sslmode) {
+    case 'disable':
+    case 'allow':
+    case 'prefer':
+      ssl = false;
+      break;
+    case 'require':
+      // libpq: encrypt, but check the certificate only if a root certificate is given.
+      ssl = { rejectUnauthorized: rootCert !== null };
+      break;
+    case 'verify-ca':
+      // The chain is checked, the host name is not.
+      ssl = { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+      break;
+    case 'verify-full':
+      ssl = { rejectUnauthorized: true };
+      break;
+    default:
+      throw new Error(`unsupported sslmode "${sslmode}" (use disable, require, verify-ca or verify-full)`);
+  }
+  if (ssl) {
+    if (rootCert) ssl.ca = readFileSync(rootCert, 'utf8');
+    if (cert) ssl.cert = readFileSync(cert, 'utf8');
+    if (key) ssl.key = readFileSync(key, 'utf8');
+  }
+  return { connectionString: url.toString(), max, ssl };
+}
+
+function openPostgres(databaseUrl: string): DatabaseHandle {
+  const settings = parsePostgresUrl(databaseUrl);
+  const pool = new pg.Pool({
+    connectionString: settings.connectionString,
+    max: settings.max,
+    ssl: settings.ssl,
+    types: wharfTypes,
+    application_name: 'wharf',
+    // A node that cannot reach the database fails its requests quickly instead of queueing forever.
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (database restart, failover) must not crash the node;
+  // the pool replaces it on the next checkout.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }
 
+export function isPostgresUrl(databaseUrl: string): boolean {
+  return databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://');
+}
+
 export function openDatabase(databaseUrl: string): DatabaseHandle {
-  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
-    return openPostgres(databaseUrl);
-  }
+  if (isPostgresUrl(databaseUrl)) return openPostgres(databaseUrl);
   if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
   throw new Error(`unsupported database URL "${databaseUrl}" (use sqlite:<path> or postgres://…)`);
 }
