@@ -18,7 +18,7 @@ import type { WharfConfig } from './config/config.ts';
 import type { AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { ForbiddenError } from './domain/errors.ts';
+import { ForbiddenError, NotFoundError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
 import { errorHandler, sendError } from './http/errors.ts';
@@ -118,6 +118,8 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   });
   app.addHook('onRequest', async (request) => {
     request.urls = requestUrls(config, request);
+    // No name on GitHub contains NUL, and PostgreSQL cannot even compare text holding one.
+    if (/%00/.test(request.url.split('?')[0] ?? '')) throw new NotFoundError();
   });
 
   await app.register(

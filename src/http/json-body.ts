@@ -2,7 +2,8 @@
  * @module http/json-body
  * JSON request bodies as GitHub reads them: any (or no) Content-Type, an empty body means no
  * members, malformed JSON or invalid UTF-8 is 400 "Problems parsing JSON", and a body that is
- * not an object is 400 "Body should be a JSON object".
+ * not an object is 400 "Body should be a JSON object". A string holding U+0000 is refused like
+ * invalid UTF-8: PostgreSQL cannot store it in text, and SQLite and PostgreSQL must agree.
  */
 import type { FastifyInstance } from 'fastify';
 import { BadRequestError } from '../domain/errors.ts';
@@ -18,11 +19,21 @@ export function parseJsonBuffer(buffer: Buffer): unknown {
     throw new BadRequestError('Problems parsing JSON');
   }
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new BadRequestError('Problems parsing JSON');
   }
+  if (text.includes('\\u0000') && containsNul(value)) throw new BadRequestError('Problems parsing JSON');
+  return value;
+}
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\0') || containsNul(v));
+  return false;
 }
 
 /** Registers the tolerant JSON parser for every content type in this encapsulation context. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
-import { startServer, type TestServer } from '../support/server.ts';
+import { releaseStores, startServer, storeEnv, type TestServer } from '../support/server.ts';
 
 const exec = promisify(execFile);
 const bin = path.resolve('bin/wharf.js');
@@ -14,7 +14,7 @@ let dataDir: string;
 
 async function wharf(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { env: { ...process.env, WHARF_DATA_DIR: dataDir } });
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { env: { ...process.env, ...(await storeEnv(dataDir)) } });
     return { stdout, stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
@@ -25,7 +25,10 @@ async function wharf(...args: string[]): Promise<{ stdout: string; stderr: strin
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-cli-'));
 });
-afterAll(() => rm(dataDir, { recursive: true, force: true }));
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+  await releaseStores(dataDir);
+});
 
 describe('wharf CLI', () => {
   let server: TestServer | null = null;
