@@ -151,14 +151,32 @@ export async function getRef(gitDir: string, fullRef: string): Promise<RefInfo |
 }
 
 /**
- * Creates `refs/tags/<tag>` at `sha` only if it does not exist yet (the empty old-value makes
- * `update-ref` fail atomically when another writer got there first). Returns false on that race.
+ * Creates `fullRef` at `sha` only if it does not exist yet. The empty old-value makes
+ * `update-ref` take the ref's lock file and fail atomically when another writer got there first,
+ * which holds across processes and across nodes sharing the repositories over a filesystem with
+ * atomic exclusive create (local disks, NFSv3+). Returns false on that lost race.
  */
+export async function createRefIfAbsent(gitDir: string, fullRef: string, sha: string): Promise<boolean> {
+  const { exitCode, stderr } = await runGitWithStderr(gitDir, ['update-ref', '--end-of-options', userValue(fullRef), sha, '']);
+  if (exitCode === 0) return true;
+  // Lost the race (the ref exists now, or its lock is held by the winner): not an error.
+  if ((await getRef(gitDir, fullRef)) !== null || /\.lock'?: File exists|unable to create .*\.lock|cannot lock ref|reference already exists/i.test(stderr)) return false;
+  throw new GitError(`git update-ref failed (${exitCode}): ${stderr.trim()}`, exitCode, stderr);
+}
+
+/** Creates `refs/tags/<tag>` at `sha` only if absent; false when another writer got there first. */
 export async function createTagIfAbsent(gitDir: string, tag: string, sha: string): Promise<boolean> {
-  const { exitCode } = await runGit(gitDir, ['update-ref', '--end-of-options', `refs/tags/${userValue(tag)}`, sha, ''], {
-    okExitCodes: [1, 128],
-  });
-  return exitCode === 0;
+  return createRefIfAbsent(gitDir, `refs/tags/${userValue(tag)}`, sha);
+}
+
+async function runGitWithStderr(gitDir: string, args: string[]): Promise<{ exitCode: number; stderr: string }> {
+  try {
+    const { exitCode } = await runGit(gitDir, args);
+    return { exitCode, stderr: '' };
+  } catch (err) {
+    if (err instanceof GitError && err.exitCode !== null) return { exitCode: err.exitCode, stderr: err.stderr };
+    throw err;
+  }
 }
 
 /** Deletes a ref; returns false when it did not exist. */

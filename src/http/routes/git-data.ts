@@ -144,8 +144,10 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
     const commit = await git.resolveCommit(gitDir, sha);
     if (!commit) throw new ValidationError([{ resource: 'Reference', field: 'sha', code: 'invalid' }], 'Object does not exist');
-    if (await git.getRef(gitDir, ref)) throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'already_exists' }], 'Reference already exists');
-    await git.runGit(gitDir, ['update-ref', '--end-of-options', git.userValue(ref), commit, '']);
+    // Atomic in git itself, so two requests (or two nodes) racing for one ref give one winner.
+    if (!(await git.createRefIfAbsent(gitDir, ref, commit))) {
+      throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'already_exists' }], 'Reference already exists');
+    }
     await notifyRefChanges(ctx, access.repo, [{ ref, before: null, after: commit }]);
     const created = await git.getRef(gitDir, ref);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
