@@ -1,0 +1,100 @@
+/**
+ * Two Wharf nodes sharing PostgreSQL, a bucket and the repositories directory, behind nginx:
+ * they must answer as one server would, the races that one server settles must be settled the
+ * same way across nodes, and losing a node must lose nothing acknowledged.
+ * Runs when a PostgreSQL server is configured for tests (WHARF_TEST_DATABASE_URL), as in CI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, expectGitHubError } from '../support/http.ts';
+import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { clusterAvailable, startCluster, type Cluster } from './cluster.ts';
+
+describe.skipIf(!clusterAvailable)('two nodes behind nginx', () => {
+  let cluster: Cluster;
+  let alice: TestUser;
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      env: { WHARF_RATE_LIMIT: 'true', WHARF_RATE_LIMIT_AUTHENTICATED: '100000', WHARF_RATE_LIMIT_ANONYMOUS: '100000' },
+    });
+    alice = await createUser(cluster.lb, uniqueName('alice'));
+  }, 120_000);
+  afterAll(() => cluster?.close());
+
+  it('answers the same on either node: users, tokens, repositories, git data', async () => {
+    const [a, b] = cluster.nodes;
+    const bob = await createUser({ ...cluster.lb, api: a!.api }, uniqueName('bob'));
+    const onB = await call('GET', `${b!.api}/user`, { token: bob.token });
+    expect(onB.status).toBe(200);
+    expect(onB.body.login).toBe(bob.login);
+    const repo = await createRepo({ ...cluster.lb, api: b!.api }, bob, { private: true });
+    // URLs name the balancer, whichever node answered.
+    expect(repo.json.url).toBe(`${cluster.lb.api}/repos/${repo.full}`);
+    expect((await call('GET', `${a!.api}/repos/${repo.full}`, { token: bob.token })).body.id).toBe(repo.json.id);
+    expectGitHubError(await call('GET', `${a!.api}/repos/${repo.full}`, { token: alice.token }), 404, 'Not Found');
+
+    // A push through the balancer lands in the shared repositories directory: both nodes see it.
+    const work = await WorkRepo.create();
+    const sha = await work.commit('first');
+    await work.push(cluster.lb, repo.full, bob.token, 'main');
+    for (const node of cluster.nodes) {
+      const ref = await call('GET', `${node.api}/repos/${repo.full}/git/ref/heads/main`, { token: bob.token });
+      expect(ref.body.object.sha).toBe(sha);
+    }
+  });
+
+  it('counts one rate limit across nodes', async () => {
+    const used: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const node = cluster.nodes[i % 2]!;
+      const res = await call('GET', `${node.api}/user`, { token: alice.token });
+      expect(res.status).toBe(200);
+      used.push(Number(res.headers.get('x-ratelimit-used')));
+    }
+    expect(used.slice(1).map((u, i) => u - used[i]!)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('gives one winner when nodes race for one repository name', async () => {
+    const name = uniqueName('race');
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => call('POST', `${cluster.nodes[i % 2]!.api}/user/repos`, { token: alice.token, body: { name } })),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    for (const lost of results.filter((r) => r.status !== 201)) expectGitHubError(lost, 422, 'Validation Failed');
+  });
+
+  it('gives one winner when nodes race to create one tag', async () => {
+    const repo = await createRepo(cluster.lb, alice);
+    const work = await WorkRepo.create();
+    const first = await work.commit('one');
+    const second = await work.commit('two');
+    await work.push(cluster.lb, repo.full, alice.token, 'main');
+    for (let round = 0; round < 3; round++) {
+      const ref = `refs/tags/v${round}.0.0`;
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          call('POST', `${cluster.nodes[i % 2]!.api}/repos/${repo.full}/git/refs`, { token: alice.token, body: { ref, sha: i % 2 ? first : second } }),
+        ),
+      );
+      const won = results.filter((r) => r.status === 201);
+      expect(won).toHaveLength(1);
+      for (const lost of results.filter((r) => r.status !== 201)) expectGitHubError(lost, 422, 'Reference already exists');
+      // The tag points where the winner said, on both nodes.
+      for (const node of cluster.nodes) {
+        const got = await call('GET', `${node.api}/repos/${repo.full}/git/ref/tags/v${round}.0.0`, { token: alice.token });
+        expect(got.body.object.sha).toBe(won[0]!.body.object.sha);
+      }
+    }
+  });
+
+  it('keeps serving through the balancer when a node dies, and the node rejoins', async () => {
+    const [a] = cluster.nodes;
+    await a!.kill();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await call('GET', `${cluster.lb.api}/user`, { token: alice.token })).status);
+    expect(statuses).toEqual(Array(10).fill(200));
+    const created = await createRepo(cluster.lb, alice);
+    await a!.start();
+    expect((await call('GET', `${a!.api}/repos/${created.full}`, { token: alice.token })).status).toBe(200);
+  });
+});
