@@ -23,6 +23,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -46,6 +47,11 @@ const TMP_PREFIX = 'tmp/';
 /** S3's smallest part (except the last) is 5 MiB; 8 MiB × 2 in flight bounds memory per upload at 16 MiB. */
 const PART_SIZE = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 2;
+/**
+ * A part is sent per 8 MiB received, so a slow client's live upload can go minutes without one;
+ * unfinished multipart uploads younger than this are never aborted.
+ */
+const MULTIPART_MIN_AGE_MS = 60 * 60 * 1000;
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -231,13 +237,15 @@ export class S3BlobStore implements BlobStore {
         removed++;
       }
     }
-    removed += await this.#abortStaleMultipartUploads(cutoff);
+    removed += await this.#abortStaleMultipartUploads(Date.now() - Math.max(olderThanMs, MULTIPART_MIN_AGE_MS));
     return removed;
   }
 
   /**
    * Unfinished multipart uploads are invisible to listings yet billed; a node killed mid-upload
    * leaves one. (A bucket lifecycle rule `AbortIncompleteMultipartUpload` does the same job.)
+   * Unlike a temporary file, an upload in progress on another node shows no activity between
+   * parts, so one is aborted only when both it and its newest part are older than `cutoff`.
    */
   async #abortStaleMultipartUploads(cutoff: number): Promise<number> {
     let removed = 0;
@@ -250,6 +258,7 @@ export class S3BlobStore implements BlobStore {
         );
         for (const upload of page.Uploads ?? []) {
           if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? 0) >= cutoff) continue;
+          if ((await this.#newestPartTime(upload.Key, upload.UploadId)) >= cutoff) continue;
           await this.client
             .send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: upload.Key, UploadId: upload.UploadId }))
             .catch((err: unknown) => {
@@ -265,6 +274,17 @@ export class S3BlobStore implements BlobStore {
       if (!isNotImplemented(err)) throw err;
     }
     return removed;
+  }
+
+  async #newestPartTime(key: string, uploadId: string): Promise<number> {
+    let newest = 0;
+    let marker: string | undefined;
+    do {
+      const page = await this.client.send(new ListPartsCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
+      for (const part of page.Parts ?? []) newest = Math.max(newest, part.LastModified?.getTime() ?? 0);
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    return newest;
   }
 
   async presignGet(key: string, options: PresignOptions): Promise<string> {
