@@ -9,6 +9,7 @@ import * as initial from './migrations/001-initial.ts';
 import * as blobDeletions from './migrations/002-blob-deletions.ts';
 import * as webPages from './migrations/003-web-pages.ts';
 import * as readIndexes from './migrations/004-read-indexes.ts';
+import * as leases from './migrations/005-leases.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -16,6 +17,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '002-blob-deletions': { up: (db) => blobDeletions.up(db), down: (db) => blobDeletions.down(db) },
     '003-web-pages': { up: (db) => webPages.up(db), down: (db) => webPages.down(db) },
     '004-read-indexes': { up: (db) => readIndexes.up(db), down: (db) => readIndexes.down(db) },
+    '005-leases': { up: (db) => leases.up(db), down: (db) => leases.down(db) },
   };
 }
 

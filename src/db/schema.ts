@@ -136,6 +136,12 @@ export interface SessionsTable {
   csrf_secret: string;
   created_at: string;
   expires_at: string;
+export interface LeasesTable {
+  name: string;
+  /** Which process holds the lease (host:pid:random). */
+  holder: string;
+  /** Epoch milliseconds. */
+  expires_at: number;
 }
 
 export interface Database {
@@ -149,6 +155,7 @@ export interface Database {
   rate_limits: RateLimitsTable;
   blob_deletions: BlobDeletionsTable;
   sessions: SessionsTable;
+  leases: LeasesTable;
 }
 
 export type Account = Selectable<AccountsTable>;

@@ -1,0 +1,28 @@
+/**
+ * @module db/repos/leases-repo
+ * SQL for job leases. Taking a lease is one statement (an upsert that only overwrites an expired
+ * lease or one the caller already holds), so two nodes asking at once cannot both get it.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/** Takes or renews `name` for `holder` until `expiresAt` (epoch ms); false while another holds it. */
+export async function acquireLease(db: Kysely<Database>, name: string, holder: string, now: number, expiresAt: number): Promise<boolean> {
+  const row = await db
+    .insertInto('leases')
+    .values({ name, holder, expires_at: expiresAt })
+    .onConflict((oc) =>
+      oc
+        .column('name')
+        .doUpdateSet({ holder, expires_at: expiresAt })
+        .where((eb) => eb.or([eb('leases.expires_at', '<=', now), eb('leases.holder', '=', holder)])),
+    )
+    .returning('holder')
+    .executeTakeFirst();
+  return row?.holder === holder;
+}
+
+/** Gives a lease back early (on shutdown), if `holder` still has it. */
+export async function releaseLease(db: Kysely<Database>, name: string, holder: string): Promise<void> {
+  await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+}
