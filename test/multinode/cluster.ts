@@ -124,9 +124,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     };
     nodes.push(node);
   }
-  // Start them one after the other: the first runs the migrations, the second finds them done
-  // (concurrent starts are also safe; this only keeps the logs readable).
-  for (const node of nodes) await node.start();
+  // Started together on an empty database: the migrations and the bootstrap administrator must
+  // come out right when every node attempts them at once.
+  await Promise.all(nodes.map((node) => node.start()));
 
   const nginxDir = path.join(dataDir, 'nginx');
   await rm(nginxDir, { recursive: true, force: true });
