@@ -66,19 +66,23 @@ async function waitUntilServing(base: string, child: ChildProcess, logFile: stri
 export interface ClusterOptions {
   nodes?: number;
   env?: Record<string, string>;
+  /** `embedded`: SQLite and files in the data directory (one node only; for benchmarks). */
+  store?: 'shared' | 'embedded';
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-cluster-'));
-  const database: TestDatabase = await createTestDatabase();
-  const bucket: TestBucket = await createTestBucket();
+  const embedded = options.store === 'embedded';
+  if (embedded && (options.nodes ?? 2) !== 1) throw new Error('the embedded store serves one node');
+  const database: TestDatabase | null = embedded ? null : await createTestDatabase();
+  const bucket: TestBucket | null = embedded ? null : await createTestBucket();
   const lbPort = await freePort();
   const lbBase = `http://127.0.0.1:${lbPort}`;
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     WHARF_DATA_DIR: dataDir,
-    WHARF_DATABASE_URL: database.url,
-    ...bucket.env,
+    ...(database ? { WHARF_DATABASE_URL: database.url } : {}),
+    ...(bucket?.env ?? {}),
     AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -189,8 +193,8 @@ ${nodes.map((n) => `    server 127.0.0.1:${n.port} max_fails=1 fail_timeout=5s;`
       nginx.kill('SIGQUIT');
       await nginxExit;
       for (const node of nodes) await node.kill();
-      await database.drop();
-      await bucket.close();
+      await database?.drop();
+      await bucket?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
