@@ -1,15 +1,16 @@
 /**
  * An S3-compatible server for tests. `WHARF_TEST_S3_ENDPOINT` names one that is already running
- * (MinIO, a shared s3rver); otherwise an s3rver is started on a loopback port for this test file.
+ * (MinIO, a shared s3rver); otherwise an s3rver process is started on a loopback port for this
+ * test file.
  * Each caller gets a bucket of its own.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** s3rver's fixed account. */
 export const S3_TEST_CREDENTIALS = {
@@ -31,14 +32,24 @@ let users = 0;
 
 async function startS3rver(): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const directory = await mkdtemp(path.join(tmpdir(), 'wharf-s3-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
-  const address = (await server.run()) as { port: number };
-  const http = (server as unknown as { httpServer: Server }).httpServer;
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./s3rver-process.mjs', import.meta.url)), directory], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = /^(\d+)\n/.exec(out);
+      if (line) resolve(Number(line[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+  });
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: `http://127.0.0.1:${port}`,
     async stop() {
-      http.closeAllConnections();
-      await server.close();
+      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      child.stdin.end();
+      await exited;
       await rm(directory, { recursive: true, force: true });
     },
   };
