@@ -87,6 +87,38 @@ describe.skipIf(!clusterAvailable)('two nodes behind nginx', () => {
     }
   });
 
+  it('gives one winner when nodes race to publish a release for one new tag', async () => {
+    const repo = await createRepo(cluster.lb, alice);
+    const work = await WorkRepo.create();
+    const first = await work.commit('one');
+    const second = await work.commit('two');
+    await work.push(cluster.lb, repo.full, alice.token, 'main');
+    for (let round = 0; round < 3; round++) {
+      const tag = `v${round}.1.0`;
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          call('POST', `${cluster.nodes[i % 2]!.api}/repos/${repo.full}/releases`, {
+            token: alice.token,
+            body: { tag_name: tag, target_commitish: i % 2 ? first : second, name: `attempt ${i}` },
+          }),
+        ),
+      );
+      const won = results.filter((r) => r.status === 201);
+      expect(won).toHaveLength(1);
+      for (const lost of results.filter((r) => r.status !== 201)) {
+        expect(expectGitHubError(lost, 422, 'Validation Failed').errors[0]).toMatchObject({ field: 'tag_name', code: 'already_exists' });
+      }
+      // Attempt i targeted `first` when i is odd: the tag must point where the winner asked.
+      const winnerSha = Number(won[0]!.body.name.split(' ')[1]) % 2 ? first : second;
+      for (const node of cluster.nodes) {
+        const ref = await call('GET', `${node.api}/repos/${repo.full}/git/ref/tags/${tag}`, { token: alice.token });
+        expect(ref.body.object.sha).toBe(winnerSha);
+        const listed = await call('GET', `${node.api}/repos/${repo.full}/releases`, { token: alice.token });
+        expect(listed.body.filter((r: { tag_name: string }) => r.tag_name === tag)).toHaveLength(1);
+      }
+    }
+  });
+
   it('keeps serving through the balancer when a node dies, and the node rejoins', async () => {
     const [a] = cluster.nodes;
     await a!.kill();
