@@ -92,7 +92,9 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       WHARF_ADMIN_TOKEN: ADMIN_TOKEN,
       WHARF_RATE_LIMIT: 'false',
       ...(stores.database ? { WHARF_DATABASE_URL: stores.database.url } : {}),
-      ...(stores.bucket?.env ?? {}),
+      // The API suites assert on bytes Wharf itself serves (Range, ETag, download counting);
+      // presigned redirects have their own suite (s3-downloads.test.ts).
+      ...(stores.bucket ? { ...stores.bucket.env, WHARF_S3_PROXY_DOWNLOADS: 'true' } : {}),
       ...options.env,
     },
     options.config,
