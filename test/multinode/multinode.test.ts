@@ -4,10 +4,14 @@
  * same way across nodes, and losing a node must lose nothing acknowledged.
  * Runs when a PostgreSQL server is configured for tests (WHARF_TEST_DATABASE_URL), as in CI.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { clusterAvailable, startCluster, type Cluster } from './cluster.ts';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe.skipIf(!clusterAvailable)('two nodes behind nginx', () => {
   let cluster: Cluster;
@@ -117,6 +121,89 @@ describe.skipIf(!clusterAvailable)('two nodes behind nginx', () => {
         expect(listed.body.filter((r: { tag_name: string }) => r.tag_name === tag)).toHaveLength(1);
       }
     }
+  });
+
+  it('gives one winner when nodes race to upload one asset name, and serves the winner’s bytes', async () => {
+    const repo = await createRepo(cluster.lb, alice, { auto_init: true });
+    const release = await call('POST', `${cluster.lb.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: 'v1.0.0' } });
+    for (let round = 0; round < 3; round++) {
+      const name = `tool-${round}.tar.gz`;
+      const bodies = Array.from({ length: 6 }, () => randomBytes(200_000));
+      const results = await Promise.all(
+        bodies.map((raw, i) =>
+          call('POST', `${cluster.nodes[i % 2]!.uploads}/repos/${repo.full}/releases/${release.body.id}/assets?name=${name}`, {
+            token: alice.token,
+            raw,
+            headers: { 'content-type': 'application/gzip' },
+          }),
+        ),
+      );
+      const won = results.filter((r) => r.status === 201);
+      expect(won).toHaveLength(1);
+      for (const lost of results.filter((r) => r.status !== 201)) {
+        expect(expectGitHubError(lost, 422, 'Validation Failed').errors[0]).toMatchObject({ field: 'name', code: 'already_exists' });
+      }
+      const winner = bodies[results.indexOf(won[0]!)]!;
+      // Through the balancer and the presigned redirect, from the bucket.
+      const download = await fetch(won[0]!.body.browser_download_url);
+      expect(download.status).toBe(200);
+      expect(sha256(Buffer.from(await download.arrayBuffer()))).toBe(sha256(winner));
+    }
+  });
+
+  it('loses nothing acknowledged when a node dies mid-upload, and the other keeps serving', async () => {
+    const [a, b] = cluster.nodes;
+    const repo = await createRepo(cluster.lb, alice, { auto_init: true });
+    const release = (await call('POST', `${cluster.lb.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: 'v2.0.0' } })).body;
+    const assetsUrl = (node: { uploads: string }, name: string) => `${node.uploads}/repos/${repo.full}/releases/${release.id}/assets?name=${name}`;
+    const done = randomBytes(3 * 1024 * 1024);
+    const acknowledged = await call('POST', assetsUrl(a!, 'done.bin'), { token: alice.token, raw: done, headers: { 'content-type': 'application/octet-stream' } });
+    expect(acknowledged.status).toBe(201);
+
+    // A 64 MiB upload to node A, which is killed once a third of it has been sent.
+    const total = 64 * 1024 * 1024;
+    let sent = 0;
+    let killed: Promise<void> | null = null;
+    const interrupted = new Promise<string>((resolve) => {
+      const req = http.request(assetsUrl(a!, 'partial.bin'), {
+        method: 'POST',
+        headers: { authorization: `token ${alice.token}`, 'content-type': 'application/octet-stream', 'content-length': String(total) },
+      });
+      req.on('response', (res) => resolve(`answered ${res.statusCode}`));
+      req.on('error', (err) => resolve(`failed: ${err.message}`));
+      const chunk = randomBytes(256 * 1024);
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (sent >= total / 3 && !killed) {
+            killed = a!.kill();
+            return;
+          }
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(await interrupted).toMatch(/^failed/);
+    await killed;
+    expect(a!.process).toBeNull();
+
+    // Node B (alone behind the balancer now) serves the acknowledged asset, and nothing half-done.
+    const listed = await call('GET', `${cluster.lb.api}/repos/${repo.full}/releases/${release.id}/assets`, { token: alice.token });
+    expect(listed.status).toBe(200);
+    const states = Object.fromEntries(listed.body.map((x: { name: string; state: string }) => [x.name, x.state]));
+    expect(states['done.bin']).toBe('uploaded');
+    // The interrupted upload is at most an unfinished record (which the sweeper expires), never an asset.
+    expect(states['partial.bin'] ?? 'absent').not.toBe('uploaded');
+    const bytes = await fetch(acknowledged.body.browser_download_url);
+    expect(sha256(Buffer.from(await bytes.arrayBuffer()))).toBe(sha256(done));
+    const after = randomBytes(100_000);
+    const more = await call('POST', assetsUrl(cluster.lb, 'after.bin'), { token: alice.token, raw: after, headers: { 'content-type': 'application/octet-stream' } });
+    expect(more.status).toBe(201);
+    const direct = await call('GET', `${b!.api}/repos/${repo.full}/releases/assets/${more.body.id}`, { token: alice.token });
+    expect(direct.body.state).toBe('uploaded');
+    await a!.start();
   });
 
   it('keeps serving through the balancer when a node dies, and the node rejoins', async () => {

@@ -6,8 +6,9 @@
  *   `{tag}` may span several segments, and is a draft's `untagged-…` placeholder for drafts);
  * - `GET {web}/{owner}/{repo}/releases/latest/download/{name}` → 302 to the latest release's asset.
  *
- * Wharf streams the bytes itself (200/206) rather than redirecting: its blob store has no signed
- * URLs to hand out, and a same-origin stream keeps private assets behind the same access check.
+ * With the file blob store Wharf streams the bytes itself (200/206). With S3 it checks access, then
+ * answers 302 to a short-lived presigned URL (as GitHub redirects to its storage host), so bytes
+ * flow from the bucket to the client; `WHARF_S3_PROXY_DOWNLOADS` keeps streaming through Wharf.
  * Bytes are always sent as `application/octet-stream` with `Content-Disposition: attachment` and a
  * sandboxing CSP, as GitHub's storage host does, so user HTML or SVG never renders on Wharf's origin.
  * A token is accepted on the browser URLs (private repositories), which GitHub itself lacks, and
@@ -20,6 +21,7 @@ import { incrementDownloadCount } from '../../db/repos/assets-repo.ts';
 import { getDownloadableAssetByTag, getLatestReleaseAsset } from '../../services/assets.ts';
 import { getRepoAccess } from '../../services/repositories.ts';
 import { browserPrincipal } from '../../web/web-auth.ts';
+import { presignedDownloadUrl } from '../presigned-downloads.ts';
 import { assetJson } from '../serializers/assets.ts';
 
 interface Range {
@@ -100,6 +102,18 @@ export async function sendAssetBytes(ctx: AppContext, request: FastifyRequest, r
     reply.header('content-range', `bytes */${size}`);
     reply.removeHeader('content-type');
     return reply.code(416).type('text/plain').send('');
+  }
+  const presigned = await presignedDownloadUrl(ctx, asset);
+  if (presigned) {
+    // The object store serves the bytes (and honours the client's Range on the redirected
+    // request); a download is counted when its whole file is asked for, as GitHub counts redirects.
+    if (request.method === 'GET' && (!range || range.end === size - 1)) {
+      await incrementDownloadCount(ctx.db, asset.id).catch((err: unknown) => ctx.log.warn({ err, asset: asset.id }, 'could not count a download'));
+    }
+    reply.removeHeader('content-type');
+    reply.removeHeader('accept-ranges');
+    reply.header('cache-control', 'no-cache');
+    return reply.code(302).header('location', presigned).type('text/html; charset=utf-8').send('');
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? size - 1;
