@@ -9,6 +9,7 @@ import type { AppContext } from '../context.ts';
 import { deleteAssetRow, listExpiredOpenAssets, referencedBlobKeys } from '../db/repos/assets-repo.ts';
 import { isoSeconds } from '../util/time.ts';
 import { LEASE_MS } from './assets.ts';
+import { acquire } from './leases.ts';
 import { deleteUnreferencedBlobs, sweepStaleDeletionClaims } from './blob-gc.ts';
 
 export interface SweepResult {
@@ -65,11 +66,12 @@ async function sweepOrphanBlobs(ctx: AppContext, now: number): Promise<number> {
 /** How often the sweeper runs, and how often it also looks for orphan blobs. */
 const SWEEP_EVERY_MS = 60_000;
 const ORPHAN_SCAN_EVERY = 10;
+/** Leases end this much before the next tick, so timer drift never skips a round everywhere. */
+const LEASE_SLACK_MS = 5_000;
 
 export class AssetSweeper {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> | null = null;
-  #round = 0;
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -81,15 +83,25 @@ export class AssetSweeper {
 
   #tick(): void {
     if (this.#running) return;
-    const orphans = this.#round++ % ORPHAN_SCAN_EVERY === 0;
-    this.#running = sweepAssets(this.ctx, { orphans })
+    this.#running = this.#sweepOnOneNode()
       .then((r) => {
-        if (r.expiredUploads || r.temporaryFiles || r.orphanBlobs) this.ctx.log.info(r, 'asset sweeper cleaned up');
+        if (r && (r.expiredUploads || r.temporaryFiles || r.orphanBlobs)) this.ctx.log.info(r, 'asset sweeper cleaned up');
       })
       .catch((err: unknown) => this.ctx.log.warn({ err }, 'asset sweeper failed'))
       .finally(() => {
         this.#running = null;
       });
+  }
+
+  /**
+   * With several nodes on one database, a round runs on whichever node takes the round's lease
+   * (held a little less than the interval), and the orphan scan, which lists every blob, on
+   * whichever takes its own longer lease: the work is done about as often as on one node.
+   */
+  async #sweepOnOneNode(): Promise<SweepResult | null> {
+    if (!(await acquire(this.ctx, 'asset-sweeper', SWEEP_EVERY_MS - LEASE_SLACK_MS))) return null;
+    const orphans = await acquire(this.ctx, 'asset-sweeper:orphans', ORPHAN_SCAN_EVERY * SWEEP_EVERY_MS - LEASE_SLACK_MS);
+    return sweepAssets(this.ctx, { orphans });
   }
 
   async stop(): Promise<void> {

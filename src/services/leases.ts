@@ -23,6 +23,12 @@ export async function runWithLease<T>(ctx: Pick<AppContext, 'db'>, name: string,
   return { ran: true, result: await job() };
 }
 
+/** Takes or renews the lease `name` for `ttlMs`; false while another process holds it. */
+export async function acquire(ctx: Pick<AppContext, 'db'>, name: string, ttlMs: number): Promise<boolean> {
+  const now = Date.now();
+  return acquireLease(ctx.db, name, LEASE_HOLDER, now, now + ttlMs);
+}
+
 /** Gives the lease back (on shutdown), so another node need not wait for it to expire. */
 export async function release(ctx: Pick<AppContext, 'db'>, name: string, holder = LEASE_HOLDER): Promise<void> {
   await releaseLease(ctx.db, name, holder);
