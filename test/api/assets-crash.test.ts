@@ -11,7 +11,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { call } from '../support/http.ts';
-import { ADMIN_TOKEN, startServer } from '../support/server.ts';
+import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, testBlobStore } from '../support/server.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -30,11 +30,12 @@ async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> 
   }
 }
 
-it('recovers from a server killed mid-upload', async () => {
+// It watches the file store's temporary files; on S3 the multi-node test kills a node mid-upload.
+it.skipIf(testBlobStore === 's3')('recovers from a server killed mid-upload', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-crash-'));
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, WHARF_DATA_DIR: dataDir, WHARF_PORT: String(port), WHARF_ADMIN_TOKEN: ADMIN_TOKEN, WHARF_RATE_LIMIT: 'false', WHARF_LOG_LEVEL: 'error' },
+    env: { ...process.env, ...(await storeEnv(dataDir)), WHARF_PORT: String(port), WHARF_ADMIN_TOKEN: ADMIN_TOKEN, WHARF_RATE_LIMIT: 'false', WHARF_LOG_LEVEL: 'error' },
     stdio: 'ignore',
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -86,5 +87,6 @@ it('recovers from a server killed mid-upload', async () => {
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
+    await releaseStores(dataDir);
   }
 }, 90_000);
