@@ -124,7 +124,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
 
   await app.register(
     async (api) => {
-      registerJsonParser(api);
+      registerJsonParser(api, { refuseNul: true });
       api.addHook('onRequest', async (request, reply) => {
         setCommonHeaders(request, reply);
         checkApiVersion(request);

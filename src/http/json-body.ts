@@ -2,15 +2,21 @@
  * @module http/json-body
  * JSON request bodies as GitHub reads them: any (or no) Content-Type, an empty body means no
  * members, malformed JSON or invalid UTF-8 is 400 "Problems parsing JSON", and a body that is
- * not an object is 400 "Body should be a JSON object". A string holding U+0000 is refused like
- * invalid UTF-8: PostgreSQL cannot store it in text, and SQLite and PostgreSQL must agree.
+ * not an object is 400 "Body should be a JSON object". On the REST API a string holding U+0000 is
+ * refused like invalid UTF-8: PostgreSQL cannot store it in text, and SQLite and PostgreSQL must
+ * agree. (GraphQL variables may hold one: they only look things up, and GraphQL answers null.)
  */
 import type { FastifyInstance } from 'fastify';
 import { BadRequestError } from '../domain/errors.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-export function parseJsonBuffer(buffer: Buffer): unknown {
+export interface JsonParserOptions {
+  /** Refuse strings holding U+0000 (bodies whose values are stored). */
+  refuseNul?: boolean;
+}
+
+export function parseJsonBuffer(buffer: Buffer, options: JsonParserOptions = {}): unknown {
   if (buffer.length === 0) return undefined;
   let text: string;
   try {
@@ -25,7 +31,7 @@ export function parseJsonBuffer(buffer: Buffer): unknown {
   } catch {
     throw new BadRequestError('Problems parsing JSON');
   }
-  if (text.includes('\\u0000') && containsNul(value)) throw new BadRequestError('Problems parsing JSON');
+  if (options.refuseNul && text.includes('\\u0000') && containsNul(value)) throw new BadRequestError('Problems parsing JSON');
   return value;
 }
 
@@ -37,11 +43,11 @@ function containsNul(value: unknown): boolean {
 }
 
 /** Registers the tolerant JSON parser for every content type in this encapsulation context. */
-export function registerJsonParser(app: FastifyInstance): void {
+export function registerJsonParser(app: FastifyInstance, options: JsonParserOptions = {}): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, parseJsonBuffer(body as Buffer));
+      done(null, parseJsonBuffer(body as Buffer, options));
     } catch (err) {
       done(err as Error, undefined);
     }
