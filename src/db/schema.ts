@@ -136,6 +136,8 @@ export interface SessionsTable {
   csrf_secret: string;
   created_at: string;
   expires_at: string;
+}
+
 export interface LeasesTable {
   name: string;
   /** Which process holds the lease (host:pid:random). */
