@@ -39,6 +39,9 @@ export function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): 
     vary: 'Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding',
   });
   if (request.principal) reply.header('x-oauth-scopes', [...request.principal.scopes].join(', '));
+  // GitHub tells clients when the token they used will stop working.
+  const expires = request.principal?.token.expires_at;
+  if (expires) reply.header('github-authentication-token-expiration', `${expires.slice(0, 10)} ${expires.slice(11, 19)} UTC`);
 }
 
 /** `onSend`: strong ETag over the JSON bytes of successful GETs; 304 when the client has them. */

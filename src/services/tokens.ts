@@ -6,7 +6,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Database, Token } from '../db/schema.ts';
-import { findTokenWithUser, insertToken } from '../db/repos/tokens-repo.ts';
+import { findTokenById, findTokenWithUser, insertToken, revokeToken, revokeTokensByNote } from '../db/repos/tokens-repo.ts';
+import { NotFoundError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 
 /** OAuth scopes Wharf understands; others are accepted and reported but grant nothing. */
@@ -69,4 +70,23 @@ export async function authenticateToken(db: Kysely<Database>, presented: string)
   if (found.token.expires_at && Date.parse(found.token.expires_at) <= Date.now()) return null;
   if (found.user.suspended_at) return null;
   return { user: found.user, token: found.token, scopes: new Set(found.token.scopes.split(' ').filter(Boolean)) };
+}
+
+/** The note impersonation tokens carry (GHES names them so in its admin API). */
+export const IMPERSONATION_NOTE = 'impersonation token';
+
+/**
+ * Revokes one token. Its owner and site administrators may; anyone else gets Not Found, so token
+ * ids do not reveal whose they are. Revocation takes effect on the very next request: tokens are
+ * looked up on every request, never cached.
+ */
+export async function revokeTokenAs(db: Kysely<Database>, caller: Principal, id: number): Promise<void> {
+  const token = await findTokenById(db, id);
+  if (!token || token.revoked_at || (token.user_id !== caller.user.id && caller.user.site_admin !== 1)) throw new NotFoundError();
+  await revokeToken(db, id, isoSeconds());
+}
+
+/** Revokes every live impersonation token of a user (`DELETE /admin/users/{username}/authorizations`). */
+export async function revokeImpersonationTokens(db: Kysely<Database>, userId: number): Promise<number> {
+  return revokeTokensByNote(db, userId, IMPERSONATION_NOTE, isoSeconds());
 }

@@ -52,3 +52,19 @@ export async function listTokensForUser(db: Kysely<Database>, userId: number): P
 export async function touchToken(db: Kysely<Database>, id: number, now: string): Promise<void> {
   await db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute();
 }
+
+export async function findTokenById(db: Kysely<Database>, id: number): Promise<Token | undefined> {
+  return db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Revokes a user's live tokens with the given note; returns how many were revoked. */
+export async function revokeTokensByNote(db: Kysely<Database>, userId: number, note: string, now: string): Promise<number> {
+  const res = await db
+    .updateTable('tokens')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('note', '=', note)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}

@@ -1,15 +1,16 @@
 /**
  * @module http/routes/admin
  * GitHub Enterprise Server's site-administration API: create users, impersonation tokens and
- * organizations. Site administrators only.
+ * organizations (site administrators only); and revocation of tokens, which takes effect on the
+ * next request on every route, git included.
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
-import { InvalidRequestError, ValidationError } from '../../domain/errors.ts';
+import { InvalidRequestError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { createOrganization, createUser, getUser } from '../../services/accounts.ts';
-import { issueToken } from '../../services/tokens.ts';
+import { IMPERSONATION_NOTE, issueToken, revokeImpersonationTokens, revokeTokenAs } from '../../services/tokens.ts';
 import { bodyObject } from '../json-body.ts';
-import { requireSiteAdmin } from '../route-helpers.ts';
+import { requireSiteAdmin, requireUser } from '../route-helpers.ts';
 import { organizationSimple, simpleUser } from '../serializers/users.ts';
 
 function requiredString(body: Record<string, unknown>, field: string): string {
@@ -17,6 +18,17 @@ function requiredString(body: Record<string, unknown>, field: string): string {
   if (value === undefined || value === null) throw new InvalidRequestError(`Invalid request.\n\n"${field}" wasn't supplied.`);
   if (typeof value !== 'string') throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/${field}', ${JSON.stringify(value)} is not a string.`);
   return value;
+}
+
+/**
+ * `expires_at` is a Wharf extension to the impersonation-token body (GHES tokens made there never
+ * expire): an ISO-8601 time in the future, stored to the second.
+ */
+function parseExpiry(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms) || ms <= Date.now()) throw new ValidationError([{ resource: 'OauthAccess', field: 'expires_at', code: 'invalid' }]);
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -40,7 +52,8 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && /^[a-z:_]+$/.test(s))) {
       throw new ValidationError([{ resource: 'OauthAccess', field: 'scopes', code: 'invalid' }]);
     }
-    const { token, row } = await issueToken(ctx.db, user.id, scopes as string[], { note: 'impersonation token' });
+    const expiresAt = parseExpiry(body.expires_at);
+    const { token, row } = await issueToken(ctx.db, user.id, scopes as string[], { note: IMPERSONATION_NOTE, expiresAt });
     const url = `${request.urls.api}/authorizations/${row.id}`;
     return reply.code(201).send({
       id: row.id,
@@ -57,6 +70,22 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       fingerprint: null,
       expires_at: row.expires_at,
     });
+  });
+
+  app.delete<{ Params: { username: string } }>('/admin/users/:username/authorizations', async (request, reply) => {
+    requireSiteAdmin(request);
+    const user = await getUser(ctx, request.params.username);
+    await revokeImpersonationTokens(ctx.db, user.id);
+    return reply.code(204).send();
+  });
+
+  // The OAuth Authorizations API GHES still describes: a caller may revoke its own tokens.
+  app.delete<{ Params: { authorization_id: string } }>('/authorizations/:authorization_id', async (request, reply) => {
+    const caller = requireUser(request);
+    const id = request.params.authorization_id;
+    if (!/^\d{1,15}$/.test(id)) throw new NotFoundError();
+    await revokeTokenAs(ctx.db, caller, Number(id));
+    return reply.code(204).send();
   });
 
   app.post('/admin/organizations', async (request, reply) => {
