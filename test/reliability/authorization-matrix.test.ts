@@ -1,0 +1,229 @@
+/**
+ * Authorization matrix: every route × every kind of caller × public/private repository ×
+ * draft/published release, each cell with the exact status Wharf's rules give. Then zero leaks:
+ * no name, tag or byte of a private repository or a draft reaches a caller who may not see it,
+ * in any body or header, whatever the status.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/http.ts';
+import { createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+import { atLeast, makeCallers, permissionOf, type Caller, type Perm } from './support/callers.ts';
+import { basicAuth } from './support/git-probe.ts';
+import { runLimited } from './support/limit.ts';
+import { recordFigure } from './support/figures.ts';
+
+type Need = 'read' | 'push' | 'admin' | 'create';
+type ReleaseState = 'draft' | 'published';
+
+interface Fixture {
+  isPrivate: boolean;
+  full: string;
+  name: string;
+  mainSha: string;
+  draft: { id: number; tag: string; name: string };
+  published: { id: number; tag: string; name: string };
+}
+
+interface RouteCase {
+  name: string;
+  kind: 'api' | 'git';
+  method: string;
+  need: Need;
+  /** The route addresses one release (drafts are hidden below push access). */
+  release?: ReleaseState;
+  /** A by-tag lookup never returns drafts, whoever asks. */
+  publishedOnly?: boolean;
+  success: number;
+  /** Builds the request; may create a throw-away target first (for deletes). */
+  prepare(fx: Fixture): Promise<{ path: string; body?: unknown; check?: (status: number) => Promise<void> }>;
+}
+
+let server: TestServer;
+let owner: TestUser;
+let callers: Caller[];
+const fixtures: Fixture[] = [];
+let cells = 0;
+
+async function ownerCall(method: string, url: string, body?: unknown) {
+  const res = await call(method, url, { token: owner.token, body });
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+async function makeRelease(fx: Pick<Fixture, 'full'>, state: ReleaseState, label: string) {
+  const tag = uniqueName(`${label}-tag-`);
+  const name = uniqueName(`${label}-name-`);
+  const body = await ownerCall('POST', `${server.api}/repos/${fx.full}/releases`, { tag_name: tag, name, draft: state === 'draft' });
+  return { id: body.id as number, tag, name };
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  owner = await createUser(server, uniqueName('mxowner'));
+  for (const isPrivate of [false, true]) {
+    const repo = await createRepo(server, owner, { name: uniqueName(isPrivate ? 'secretrepo' : 'openrepo'), auto_init: true, private: isPrivate });
+    const commit = await ownerCall('GET', `${server.api}/repos/${repo.full}/commits/main`);
+    const fx: Fixture = { isPrivate, full: repo.full, name: repo.name, mainSha: commit.sha, draft: null as never, published: null as never };
+    fx.published = await makeRelease(fx, 'published', isPrivate ? 'secretpub' : 'openpub');
+    fx.draft = await makeRelease(fx, 'draft', isPrivate ? 'secretdraft' : 'opendraft');
+    fixtures.push(fx);
+  }
+  callers = await makeCallers(server, owner, fixtures.map((f) => f.name));
+});
+afterAll(() => server.close());
+
+const repoRoutes: RouteCase[] = [
+  { name: 'GET repo', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}` }) },
+  { name: 'PATCH repo', kind: 'api', method: 'PATCH', need: 'admin', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}`, body: {} }) },
+  { name: 'GET collaborators', kind: 'api', method: 'GET', need: 'push', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/collaborators` }) },
+  {
+    name: 'GET collaborator permission',
+    kind: 'api',
+    method: 'GET',
+    need: 'read',
+    success: 200,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/collaborators/${owner.login}/permission` }),
+  },
+  { name: 'GET tags', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/tags` }) },
+  { name: 'GET branches', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/branches` }) },
+  { name: 'GET matching refs', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/git/matching-refs/tags` }) },
+  { name: 'GET commits', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/commits` }) },
+  { name: 'GET tarball', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/tarball/main` }) },
+  {
+    name: 'POST git ref',
+    kind: 'api',
+    method: 'POST',
+    need: 'push',
+    success: 201,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/git/refs`, body: { ref: `refs/heads/${uniqueName('b')}`, sha: fx.mainSha } }),
+  },
+  { name: 'GET releases', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases` }) },
+  { name: 'GET latest release', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/latest` }) },
+  {
+    name: 'POST release',
+    kind: 'api',
+    method: 'POST',
+    need: 'create',
+    success: 201,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/releases`, body: { tag_name: uniqueName('newdraft-'), draft: true } }),
+  },
+  { name: 'git info/refs upload-pack', kind: 'git', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-upload-pack` }) },
+  { name: 'git info/refs receive-pack', kind: 'git', method: 'GET', need: 'push', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-receive-pack` }) },
+];
+
+function releaseRoutes(state: ReleaseState): RouteCase[] {
+  const pick = (fx: Fixture) => (state === 'draft' ? fx.draft : fx.published);
+  return [
+    { name: `GET ${state} release`, kind: 'api', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}` }) },
+    {
+      name: `GET ${state} release by tag`,
+      kind: 'api',
+      method: 'GET',
+      need: 'read',
+      release: state,
+      publishedOnly: true,
+      success: 200,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/tags/${pick(fx).tag}` }),
+    },
+    { name: `PATCH ${state} release`, kind: 'api', method: 'PATCH', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}`, body: {} }) },
+    {
+      name: `DELETE ${state} release`,
+      kind: 'api',
+      method: 'DELETE',
+      need: 'push',
+      release: state,
+      success: 204,
+      prepare: async (fx) => {
+        const victim = await makeRelease(fx, state, state === 'draft' ? 'dvictim' : 'pvictim');
+        return {
+          path: `/repos/${fx.full}/releases/${victim.id}`,
+          // Whatever the answer, the release is gone exactly when the answer was 204.
+          check: async (status) => {
+            const after = await call('GET', `${server.api}/repos/${fx.full}/releases/${victim.id}`, { token: owner.token });
+            expect(after.status).toBe(status === 204 ? 404 : 200);
+          },
+        };
+      },
+    },
+  ];
+}
+
+/** The status Wharf's rules give (docs/api.md, docs/releases.md). */
+function expectedStatus(route: RouteCase, caller: Caller, fx: Fixture): number {
+  if (caller.badToken) return 401;
+  const perm: Perm | null = permissionOf(caller, fx.isPrivate);
+  const anonymous = caller.token === null;
+  if (perm === null) return route.kind === 'git' && anonymous ? 401 : 404;
+  if (route.release === 'draft' && (route.publishedOnly || !atLeast(perm, 'push'))) return 404;
+  switch (route.need) {
+    case 'read':
+      return route.success;
+    case 'create':
+      return atLeast(perm, 'push') ? route.success : anonymous ? 401 : 422;
+    case 'push':
+    case 'admin':
+      return atLeast(perm, route.need) ? route.success : anonymous ? 401 : 403;
+  }
+}
+
+interface Observed {
+  caller: Caller;
+  fx: Fixture;
+  route: string;
+  status: number;
+  text: string;
+}
+const observed: Observed[] = [];
+
+async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<string | null> {
+  const prepared = await route.prepare(fx);
+  const url = route.kind === 'git' ? `${server.base}${prepared.path}` : `${server.api}${prepared.path}`;
+  const headers: Record<string, string> = {};
+  if (route.kind === 'git') {
+    headers['user-agent'] = 'git/2.39.0';
+    if (caller.token) headers.authorization = basicAuth(caller.token);
+  }
+  const res = await call(route.method, url, {
+    token: route.kind === 'api' ? caller.token : null,
+    body: prepared.body,
+    headers,
+    skipSchema: route.kind === 'git' || route.name === 'GET tarball',
+  });
+  const headerText = [...res.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n');
+  observed.push({ caller, fx, route: route.name, status: res.status, text: `${headerText}\n${res.text}` });
+  if (prepared.check) await prepared.check(res.status);
+  cells += 1;
+  const want = expectedStatus(route, caller, fx);
+  if (res.status !== want) return `${route.name} on ${fx.isPrivate ? 'private' : 'public'} as ${caller.name}: expected ${want}, got ${res.status} ${res.text.slice(0, 200)}`;
+  if (res.status >= 400 && res.status !== 422) {
+    const body = res.body as { message?: unknown; documentation_url?: unknown };
+    if (typeof body?.message !== 'string' || typeof body.documentation_url !== 'string') return `${route.name} as ${caller.name}: not a GitHub error body: ${res.text.slice(0, 200)}`;
+  }
+  return null;
+}
+
+describe('authorization matrix', () => {
+  it('gives every caller the exact status on every route, repository and release state', async () => {
+    const routes = [...repoRoutes, ...releaseRoutes('published'), ...releaseRoutes('draft')];
+    const jobs: Array<() => Promise<string | null>> = [];
+    for (const fx of fixtures) for (const route of routes) for (const caller of callers) jobs.push(() => runCell(route, caller, fx));
+    const failures = (await runLimited(jobs, 6)).filter((f): f is string => f !== null);
+    expect(failures).toEqual([]);
+    expect(cells).toBe(fixtures.length * routes.length * callers.length);
+    recordFigure('authorization matrix cells', cells);
+  });
+
+  it('leaks nothing to callers without access: no repository, tag, release name or draft', () => {
+    expect(observed.length).toBeGreaterThan(0);
+    const leaks: string[] = [];
+    for (const o of observed) {
+      const perm = permissionOf(o.caller, o.fx.isPrivate);
+      const secrets: string[] = [];
+      if (perm === null) secrets.push(o.fx.name, o.fx.published.tag, o.fx.published.name, o.fx.mainSha, 'pvictim-');
+      if (!atLeast(perm, 'push')) secrets.push(o.fx.draft.tag, o.fx.draft.name, 'dvictim-', 'newdraft-');
+      for (const secret of secrets) if (o.text.includes(secret)) leaks.push(`${o.route} as ${o.caller.name} (${o.status}) shows ${secret}`);
+    }
+    expect(leaks).toEqual([]);
+  });
+});
