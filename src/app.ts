@@ -21,10 +21,11 @@ import { migrateToLatest } from './db/migrate.ts';
 import { ForbiddenError, NotFoundError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
+import { bodyDeadline, clientErrorHandler, frameworkErrors } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
 import { gitHttpRoutes } from './http/git-http.ts';
 import { registerJsonParser } from './http/json-body.ts';
-import { consume, peek, rateHeaders, refund } from './http/rate-limit.ts';
+import { consume, enforceContentLimit, peek, rateHeaders, refund } from './http/rate-limit.ts';
 import './http/request-context.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { gitDataRoutes } from './http/routes/git-data.ts';
@@ -77,7 +78,9 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const https = config.tls ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } : null;
   // HTTP/2 only over TLS and only with HTTP/1.1 still offered: ALPN lets each client pick.
   const http2 = Boolean(https && config.tls?.http2);
-  const transport = !https ? {} : http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
+  // Headers must arrive within their timeout, checked every second (Node's default is 30 s).
+  const timeouts = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) };
+  const transport = !https ? { http: timeouts } : http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https: { ...https, ...timeouts } };
   const app = Fastify({
     loggerInstance: log,
     ...transport,
@@ -87,14 +90,18 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     genReqId: makeRequestId,
     requestIdHeader: false,
     return503OnClosing: true,
-    // An idle socket (a client that stops sending mid-request) is dropped after two minutes;
-    // long uploads that keep sending are not cut off.
-    connectionTimeout: 120_000,
+    // An idle socket (a client that stops sending mid-request) is dropped after the idle timeout;
+    // long uploads that keep sending are not cut off. Headers must arrive within their own
+    // timeout (checked every second), JSON bodies within theirs (`bodyDeadline`).
+    connectionTimeout: config.idleTimeoutMs,
     keepAliveTimeout: 5_000,
     requestTimeout: 0,
+    clientErrorHandler,
+    frameworkErrors,
     // HTTP/2 sessions are closed by Fastify itself (GOAWAY); `idle` exists only for HTTP/1.
     ...(http2 ? {} : { forceCloseConnections: 'idle' as const }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
 
   // Idle HTTP/2 sessions would hold the server open on shutdown until their timeout (72 s).
   const sessions = new Set<ServerHttp2Session>();
@@ -125,12 +132,14 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   await app.register(
     async (api) => {
       registerJsonParser(api, { refuseNul: true });
+      bodyDeadline(api, config.bodyTimeoutMs);
       api.addHook('onRequest', async (request, reply) => {
         setCommonHeaders(request, reply);
         checkApiVersion(request);
         request.principal = await resolvePrincipal(ctx, request);
         setCommonHeaders(request, reply);
         await countRequest(ctx, request, reply);
+        await enforceContentLimit(ctx, request);
       });
       api.addHook('onSend', async (request, reply, payload) => {
         const result = applyEtag(request, reply, payload);
@@ -152,6 +161,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       setCommonHeaders(request, reply);
       reply.header('cache-control', 'no-cache');
       request.principal = await resolvePrincipal(ctx, request);
+      await enforceContentLimit(ctx, request);
     });
     for (const feature of features) feature.uploads?.(uploads, ctx);
   }, { prefix: '/api/uploads' });
@@ -160,6 +170,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
 
   await app.register(async (web) => {
     registerJsonParser(web);
+    bodyDeadline(web, config.bodyTimeoutMs);
     for (const feature of features) feature.web?.(web, ctx);
   });
 

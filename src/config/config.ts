@@ -17,6 +17,11 @@ export interface RateLimitConfig {
   anonymous: number;
   /** Window length in seconds (GitHub: one hour). */
   windowSeconds: number;
+  /**
+   * GitHub's secondary limit on content creation: writes (POST, PATCH, PUT, DELETE) per caller
+   * per minute (GitHub: about 80).
+   */
+  contentPerMinute: number;
 }
 
 export interface TlsConfig {
@@ -67,6 +72,14 @@ export interface WharfConfig {
   tls: TlsConfig | null;
   /** Graceful shutdown: how long in-flight requests may run after SIGTERM. */
   shutdownGraceMs: number;
+  /** A client must have sent all request headers within this time. */
+  headersTimeoutMs: number;
+  /** A JSON request (API and web) must have sent its whole body within this time (uploads are exempt). */
+  bodyTimeoutMs: number;
+  /** A connection on which nothing moves for this long is closed (uploads included). */
+  idleTimeoutMs: number;
+  /** Open connections accepted at once; further ones are refused until some close. 0 = no limit. */
+  maxConnections: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -81,8 +94,12 @@ const DEFAULTS = {
   maxAssetSize: 2 * 1024 * 1024 * 1024,
   maxJsonBodySize: 1024 * 1024,
   logLevel: 'info',
-  rateLimit: { enabled: true, authenticated: 5000, anonymous: 60, windowSeconds: 3600 },
+  rateLimit: { enabled: true, authenticated: 5000, anonymous: 60, windowSeconds: 3600, contentPerMinute: 80 },
   shutdownGraceMs: 30_000,
+  headersTimeoutMs: 20_000,
+  bodyTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+  maxConnections: 4096,
 };
 
 /** Keys accepted in the TOML file, mirroring the environment names without the prefix. */
@@ -180,6 +197,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
         DEFAULTS.rateLimit.windowSeconds,
         1,
       ),
+      contentPerMinute: toInt(
+        'WHARF_RATE_LIMIT_CONTENT_PER_MINUTE',
+        pick(env, file, 'WHARF_RATE_LIMIT_CONTENT_PER_MINUTE', 'rate_limit_content_per_minute'),
+        DEFAULTS.rateLimit.contentPerMinute,
+        1,
+      ),
     },
     maxAssetSize: toInt('WHARF_MAX_ASSET_SIZE', pick(env, file, 'WHARF_MAX_ASSET_SIZE', 'max_asset_size'), DEFAULTS.maxAssetSize, 1),
     maxJsonBodySize: toInt(
@@ -191,6 +214,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     logLevel: pick(env, file, 'WHARF_LOG_LEVEL', 'log_level') ?? DEFAULTS.logLevel,
     tls: tlsCert && tlsKey ? { cert: path.resolve(tlsCert), key: path.resolve(tlsKey), http2: toBool('WHARF_HTTP2', pick(env, file, 'WHARF_HTTP2', 'http2'), false) } : null,
     shutdownGraceMs: toInt('WHARF_SHUTDOWN_GRACE_MS', pick(env, file, 'WHARF_SHUTDOWN_GRACE_MS', 'shutdown_grace_ms'), DEFAULTS.shutdownGraceMs),
+    headersTimeoutMs: toInt('WHARF_HEADERS_TIMEOUT_MS', pick(env, file, 'WHARF_HEADERS_TIMEOUT_MS', 'headers_timeout_ms'), DEFAULTS.headersTimeoutMs, 100),
+    bodyTimeoutMs: toInt('WHARF_BODY_TIMEOUT_MS', pick(env, file, 'WHARF_BODY_TIMEOUT_MS', 'body_timeout_ms'), DEFAULTS.bodyTimeoutMs, 100),
+    idleTimeoutMs: toInt('WHARF_IDLE_TIMEOUT_MS', pick(env, file, 'WHARF_IDLE_TIMEOUT_MS', 'idle_timeout_ms'), DEFAULTS.idleTimeoutMs, 100),
+    maxConnections: toInt('WHARF_MAX_CONNECTIONS', pick(env, file, 'WHARF_MAX_CONNECTIONS', 'max_connections'), DEFAULTS.maxConnections),
     ...overrides,
   };
   // S3 copies objects server-side in one request only up to 5 GiB (the content-addressed rename).

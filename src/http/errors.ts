@@ -84,6 +84,8 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   const known: Known | null = statusOf(err) ?? fromFastify(err);
   if (known) {
     if (known.status === 401) reply.header('www-authenticate', 'Basic realm="Wharf"');
+    const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendError(reply, known.status, known.message, known.errors);
   }
   request.log.error({ err }, 'unhandled error');

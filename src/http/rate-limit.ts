@@ -4,9 +4,15 @@
  * per user for authenticated callers, per client address for anonymous ones, in fixed windows.
  * Every counted response carries `x-ratelimit-*`; once exhausted, 403 with `retry-after`.
  * Disabled (as GHES ships), no headers are sent and `/rate_limit` answers 404.
+ *
+ * Also GitHub's secondary limit on content creation: writes per caller per minute, answered with
+ * 403, a message containing "secondary rate limit" (what Octokit's throttling plugin looks for)
+ * and `retry-after`.
  */
+import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { AppContext } from '../context.ts';
+import { ForbiddenError } from '../domain/errors.ts';
 import type { Principal } from '../services/tokens.ts';
 
 export interface RateState {
@@ -79,4 +85,29 @@ export function rateHeaders(state: RateState): Record<string, string> {
     'x-ratelimit-used': String(Math.min(state.used, state.limit)),
     'x-ratelimit-resource': state.resource,
   };
+}
+
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+const CONTENT_WINDOW = 60;
+
+/** Counts a write against the caller's per-minute content budget; throws 403 once it is spent. */
+export async function enforceContentLimit(ctx: AppContext, request: FastifyRequest): Promise<void> {
+  if (!ctx.config.rateLimit.enabled || !WRITE_METHODS.has(request.method)) return;
+  const nowSec = Math.floor(Date.now() / 1000);
+  const windowStart = Math.floor(nowSec / CONTENT_WINDOW) * CONTENT_WINDOW;
+  const bucket = `content:${bucketFor(request.principal, request.ip)}`;
+  const row = await ctx.db
+    .insertInto('rate_limits')
+    .values({ bucket, window_start: windowStart, used: 1 })
+    .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + 1` }))
+    .returning('used')
+    .executeTakeFirstOrThrow();
+  if (Number(row.used) <= ctx.config.rateLimit.contentPerMinute) return;
+  throw new SecondaryRateLimitError(Math.max(1, windowStart + CONTENT_WINDOW - nowSec));
+}
+
+export class SecondaryRateLimitError extends ForbiddenError {
+  constructor(readonly retryAfter: number) {
+    super('You have exceeded a secondary rate limit. Please wait a few minutes before you try again.');
+  }
 }
