@@ -262,6 +262,8 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
   let createdAt = release.created_at;
   if (!draft && (publishing || tagChanged) && placement.commitSha) createdAt = await commitDate(ctx, access.repo, placement.commitSha);
   return withTag(ctx, access.repo, tag, placement, !draft, async (trx) => {
+    // A delete may have won the race since the release was read: then there is nothing to update.
+    if (!(await findRelease(trx, access.repo.id, release.id))) throw new NotFoundError();
     const updated = await updateReleaseRow(trx, release.id, {
       tag_name: tag,
       published_tag: draft ? null : tag,

@@ -1,0 +1,113 @@
+/**
+ * Races: concurrent writes to one release or tag end in a state some serial order would give,
+ * with exactly one winner where only one can win, and never a 5xx.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/http.ts';
+import { createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+let owner: TestUser;
+let repo: { name: string; full: string };
+
+beforeAll(async () => {
+  server = await startServer();
+  owner = await createUser(server, uniqueName('racer'));
+  repo = await createRepo(server, owner, { auto_init: true });
+});
+afterAll(() => server.close());
+
+const api = (path: string) => `${server.api}/repos/${repo.full}${path}`;
+const as = (method: string, path: string, body?: unknown) => call(method, api(path), { token: owner.token, body });
+
+async function tagExists(tag: string): Promise<boolean> {
+  const res = await as('GET', `/git/ref/tags/${tag}`);
+  expect([200, 404]).toContain(res.status);
+  return res.status === 200;
+}
+
+function statuses(results: Array<{ status: number }>): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}
+
+describe('release races', () => {
+  it('20 concurrent creates of one published tag: exactly one 201, the rest 422 already_exists', async () => {
+    const tag = uniqueName('race-v');
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => as('POST', '/releases', { tag_name: tag, name: `attempt ${i}` })));
+    expect(statuses(results)).toEqual({ 201: 1, 422: 19 });
+    for (const r of results.filter((x) => x.status === 422)) expect(r.body.errors).toEqual([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }]);
+    const winner = results.find((r) => r.status === 201)!.body;
+    const byTag = await as('GET', `/releases/tags/${tag}`);
+    expect(byTag.body.id).toBe(winner.id);
+    const all = (await as('GET', '/releases?per_page=100')).body as Array<{ tag_name: string }>;
+    expect(all.filter((r) => r.tag_name === tag).length).toBe(1);
+    expect(await tagExists(tag)).toBe(true);
+  });
+
+  it('concurrent publishing of drafts that share a tag: exactly one wins', async () => {
+    const tag = uniqueName('race-d');
+    const drafts = await Promise.all(Array.from({ length: 10 }, () => as('POST', '/releases', { tag_name: tag, draft: true })));
+    expect(statuses(drafts)).toEqual({ 201: 10 });
+    const results = await Promise.all(drafts.map((d) => as('PATCH', `/releases/${d.body.id}`, { draft: false })));
+    expect(statuses(results)).toEqual({ 200: 1, 422: 9 });
+    const published = (await as('GET', '/releases?per_page=100')).body.filter((r: any) => r.tag_name === tag && !r.draft);
+    expect(published.length).toBe(1);
+  });
+
+  it('concurrent publish and delete of one draft end as publish-then-delete or delete-then-publish', async () => {
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 12; round++) {
+      const tag = uniqueName('race-pd');
+      const draft = await as('POST', '/releases', { tag_name: tag, draft: true });
+      // Staggering the delete by a few milliseconds moves it across the publish's whole critical section.
+      const stagger = (round % 6) * 40;
+      const [publish, del] = await Promise.all([
+        as('PATCH', `/releases/${draft.body.id}`, { draft: false }),
+        new Promise((r) => setTimeout(r, stagger)).then(() => as('DELETE', `/releases/${draft.body.id}`)),
+      ]);
+      expect(del.status).toBe(204);
+      expect((await as('GET', `/releases/${draft.body.id}`)).status).toBe(404);
+      const tagged = await tagExists(tag);
+      if (publish.status === 200) {
+        // Publish ran first: it made the tag; the delete then removed the release and kept the tag.
+        expect(tagged).toBe(true);
+        outcomes.add('publish, delete');
+      } else {
+        expect(publish.status).toBe(404);
+        expect(tagged).toBe(false);
+        outcomes.add('delete, publish');
+      }
+    }
+    console.log('[races] publish/delete orders seen:', [...outcomes].join(' | '));
+    expect(outcomes.size).toBeGreaterThan(0);
+  });
+
+  it('concurrent edits and a delete of one published release: the release is gone, no edit failed with 5xx', async () => {
+    for (let round = 0; round < 8; round++) {
+      const rel = await as('POST', '/releases', { tag_name: uniqueName('race-ed') });
+      const results = await Promise.all([
+        as('PATCH', `/releases/${rel.body.id}`, { name: 'one' }),
+        as('DELETE', `/releases/${rel.body.id}`),
+        as('PATCH', `/releases/${rel.body.id}`, { body: 'two', prerelease: true }),
+      ]);
+      expect(results[1]!.status).toBe(204);
+      for (const r of [results[0]!, results[2]!]) expect([200, 404]).toContain(r.status);
+      expect((await as('GET', `/releases/${rel.body.id}`)).status).toBe(404);
+    }
+  });
+
+  it('two releases renamed to one tag at once: exactly one gets it', async () => {
+    for (let round = 0; round < 5; round++) {
+      const target = uniqueName('race-rn');
+      const a = await as('POST', '/releases', { tag_name: uniqueName('race-a') });
+      const b = await as('POST', '/releases', { tag_name: uniqueName('race-b') });
+      const results = await Promise.all([as('PATCH', `/releases/${a.body.id}`, { tag_name: target }), as('PATCH', `/releases/${b.body.id}`, { tag_name: target })]);
+      expect(statuses(results)).toEqual({ 200: 1, 422: 1 });
+      const byTag = await as('GET', `/releases/tags/${target}`);
+      expect([a.body.id, b.body.id]).toContain(byTag.body.id);
+    }
+  });
+});
