@@ -39,7 +39,7 @@ export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): 
   // A temporary file of a live upload is written continuously, so its mtime stays fresh.
   // (Measured from `now`, which tests move forward; the store compares with the real clock.)
   result.temporaryFiles = await ctx.blobs.cleanTemporary(Math.max(0, LEASE_MS - (now - Date.now())));
-  await sweepStaleDeletionClaims(ctx);
+  await sweepStaleDeletionClaims(ctx, now);
   if (options.orphans) result.orphanBlobs = await sweepOrphanBlobs(ctx, now);
   return result;
 }

@@ -64,6 +64,7 @@ export async function confirmBlobStored(ctx: AppContext, key: string): Promise<b
   return (await ctx.blobs.stat(key)) !== null;
 }
 
-export async function sweepStaleDeletionClaims(ctx: AppContext): Promise<void> {
-  await deleteStaleBlobDeletions(ctx.db, isoSeconds(new Date(Date.now() - STALE_DELETION_MS)));
+/** `now` is the sweeper's clock, so that a claim left by a killed process ages with everything else. */
+export async function sweepStaleDeletionClaims(ctx: AppContext, now = Date.now()): Promise<void> {
+  await deleteStaleBlobDeletions(ctx.db, isoSeconds(new Date(now - STALE_DELETION_MS)));
 }
