@@ -32,6 +32,9 @@ export function parseJsonBuffer(buffer: Buffer, options: JsonParserOptions = {})
     throw new BadRequestError('Problems parsing JSON');
   }
   if (options.refuseNul && text.includes('\\u0000') && containsNul(value)) throw new BadRequestError('Problems parsing JSON');
+  // `"\ud800"` is valid JSON but not text: a lone surrogate escape is refused like invalid UTF-8
+  // (it would otherwise reach git, URLs and the database as a string no encoder accepts).
+  if (SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(value)) throw new BadRequestError('Problems parsing JSON');
   return value;
 }
 
@@ -39,6 +42,16 @@ function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\0');
   if (Array.isArray(value)) return value.some(containsNul);
   if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\0') || containsNul(v));
+  return false;
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || hasLoneSurrogate(v));
   return false;
 }
 
