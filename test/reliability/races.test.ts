@@ -111,3 +111,63 @@ describe('release races', () => {
     }
   });
 });
+
+describe('asset races', () => {
+  async function upload(releaseId: number, name: string, bytes: Buffer) {
+    const res = await fetch(`${server.uploads}/repos/${repo.full}/releases/${releaseId}/assets?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { authorization: `token ${owner.token}`, 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+      body: bytes,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  it('50 concurrent uploads of one name to one release: exactly one 201, and its bytes are the ones stored', async () => {
+    const rel = await as('POST', '/releases', { tag_name: uniqueName('race-up'), draft: true });
+    const payloads = Array.from({ length: 50 }, (_, i) => Buffer.alloc(2000 + i, i));
+    const results = await Promise.all(payloads.map((p) => upload(rel.body.id, 'same.bin', p)));
+    const counts = statuses(results);
+    expect(counts[201]).toBe(1);
+    expect(Object.keys(counts).every((s) => s === '201' || s === '422')).toBe(true);
+    const winnerIndex = results.findIndex((r) => r.status === 201);
+    for (const r of results.filter((x) => x.status === 422)) expect(r.body.errors?.[0]).toMatchObject({ code: 'already_exists', field: 'name' });
+    const listed = await as('GET', `/releases/${rel.body.id}/assets`);
+    expect(listed.body.length).toBe(1);
+    expect(listed.body[0].size).toBe(payloads[winnerIndex]!.length);
+    const bytes = Buffer.from(await (await fetch(`${api(`/releases/assets/${listed.body[0].id}`)}`, { headers: { authorization: `token ${owner.token}`, accept: 'application/octet-stream' } })).arrayBuffer());
+    expect(bytes.equals(payloads[winnerIndex]!)).toBe(true);
+  });
+
+  it('concurrent rename and delete of one asset end as rename-then-delete or delete-then-rename', async () => {
+    const rel = await as('POST', '/releases', { tag_name: uniqueName('race-rd'), draft: true });
+    const seen = new Set<string>();
+    for (let round = 0; round < 10; round++) {
+      const up = await upload(rel.body.id, `a${round}.bin`, Buffer.from(`bytes ${round}`));
+      expect(up.status).toBe(201);
+      const stagger = (round % 5) * 5;
+      const [rename, del] = await Promise.all([
+        as('PATCH', `/releases/assets/${up.body.id}`, { name: `b${round}.bin` }),
+        new Promise((r) => setTimeout(r, stagger)).then(() => as('DELETE', `/releases/assets/${up.body.id}`)),
+      ]);
+      expect(del.status).toBe(204);
+      expect([200, 404]).toContain(rename.status);
+      seen.add(rename.status === 200 ? 'rename, delete' : 'delete, rename');
+      expect((await as('GET', `/releases/assets/${up.body.id}`)).status).toBe(404);
+      const names = (await as('GET', `/releases/${rel.body.id}/assets`)).body.map((a: { name: string }) => a.name);
+      expect(names).not.toContain(`a${round}.bin`);
+      expect(names).not.toContain(`b${round}.bin`);
+    }
+    console.log('[races] rename/delete orders seen:', [...seen].join(' | '));
+  });
+
+  it('two assets renamed to one name at once: exactly one gets it', async () => {
+    const rel = await as('POST', '/releases', { tag_name: uniqueName('race-an'), draft: true });
+    for (let round = 0; round < 5; round++) {
+      const a = await upload(rel.body.id, `x${round}.bin`, Buffer.from('x'));
+      const b = await upload(rel.body.id, `y${round}.bin`, Buffer.from('y'));
+      const results = await Promise.all([as('PATCH', `/releases/assets/${a.body.id}`, { name: `z${round}.bin` }), as('PATCH', `/releases/assets/${b.body.id}`, { name: `z${round}.bin` })]);
+      expect(statuses(results)).toEqual({ 200: 1, 422: 1 });
+    }
+  });
+});
