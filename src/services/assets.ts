@@ -86,8 +86,9 @@ export interface UploadRequest {
 }
 
 export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
-  requirePermission(access, 'push');
+  // Visibility first: a draft (or its assets) that the caller cannot see is 404, never 401/403.
   const release = await getVisibleRelease(ctx, access, req.releaseId);
+  requirePermission(access, 'push');
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot upload assets to an immutable release');
   checkUploadSize(ctx, req.size);
   const name = sanitizeAssetName(req.name);
@@ -225,8 +226,8 @@ export interface AssetPatch {
 }
 
 export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: number, patch: AssetPatch): Promise<AssetWithRelease> {
-  requirePermission(access, 'push');
   const { asset, release } = await getAsset(ctx, access, assetId);
+  requirePermission(access, 'push');
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot modify assets of an immutable release');
   const set: { name?: string; label?: string | null; updated_at: string } = { updated_at: isoSeconds() };
   if (patch.name !== undefined) {
@@ -257,8 +258,8 @@ export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: 
 }
 
 export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: number): Promise<void> {
-  requirePermission(access, 'push');
   const { asset, release } = await getAsset(ctx, access, assetId);
+  requirePermission(access, 'push');
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
   const deleted = await deleteAssetRow(ctx.db, asset.id);
   if (!deleted) throw new NotFoundError();

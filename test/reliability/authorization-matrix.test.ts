@@ -16,18 +16,25 @@ import { recordFigure } from './support/figures.ts';
 type Need = 'read' | 'push' | 'admin' | 'create';
 type ReleaseState = 'draft' | 'published';
 
+interface FixtureRelease {
+  id: number;
+  tag: string;
+  name: string;
+  asset: { id: number; name: string; browserUrl: string; bytes: string };
+}
+
 interface Fixture {
   isPrivate: boolean;
   full: string;
   name: string;
   mainSha: string;
-  draft: { id: number; tag: string; name: string };
-  published: { id: number; tag: string; name: string };
+  draft: FixtureRelease;
+  published: FixtureRelease;
 }
 
 interface RouteCase {
   name: string;
-  kind: 'api' | 'git';
+  kind: 'api' | 'git' | 'uploads' | 'web';
   method: string;
   need: Need;
   /** The route addresses one release (drafts are hidden below push access). */
@@ -36,7 +43,7 @@ interface RouteCase {
   publishedOnly?: boolean;
   success: number;
   /** Builds the request; may create a throw-away target first (for deletes). */
-  prepare(fx: Fixture): Promise<{ path: string; body?: unknown; check?: (status: number) => Promise<void> }>;
+  prepare(fx: Fixture): Promise<{ path: string; body?: unknown; raw?: string; headers?: Record<string, string>; check?: (status: number) => Promise<void> }>;
 }
 
 let server: TestServer;
@@ -51,11 +58,24 @@ async function ownerCall(method: string, url: string, body?: unknown) {
   return res.body;
 }
 
-async function makeRelease(fx: Pick<Fixture, 'full'>, state: ReleaseState, label: string) {
+async function makeRelease(fx: Pick<Fixture, 'full'>, state: ReleaseState, label: string): Promise<FixtureRelease> {
   const tag = uniqueName(`${label}-tag-`);
   const name = uniqueName(`${label}-name-`);
   const body = await ownerCall('POST', `${server.api}/repos/${fx.full}/releases`, { tag_name: tag, name, draft: state === 'draft' });
-  return { id: body.id as number, tag, name };
+  const asset = await uploadAsset(fx, body.id, uniqueName(`${label}-asset-`));
+  return { id: body.id as number, tag, name, asset };
+}
+
+async function uploadAsset(fx: Pick<Fixture, 'full'>, releaseId: number, name: string) {
+  const bytes = uniqueName(`${name}-bytes-`);
+  const res = await fetch(`${server.uploads}/repos/${fx.full}/releases/${releaseId}/assets?name=${name}.bin`, {
+    method: 'POST',
+    headers: { authorization: `token ${owner.token}`, 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
+  const body = await res.json();
+  if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(body)}`);
+  return { id: body.id as number, name: body.name as string, browserUrl: body.browser_download_url as string, bytes };
 }
 
 beforeAll(async () => {
@@ -127,6 +147,46 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/tags/${pick(fx).tag}` }),
     },
     { name: `PATCH ${state} release`, kind: 'api', method: 'PATCH', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}`, body: {} }) },
+    { name: `GET ${state} release assets`, kind: 'api', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}/assets` }) },
+    { name: `GET ${state} asset`, kind: 'api', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}` }) },
+    {
+      name: `GET ${state} asset bytes`,
+      kind: 'api',
+      method: 'GET',
+      need: 'read',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, headers: { accept: 'application/octet-stream' } }),
+    },
+    { name: `GET ${state} asset browser URL`, kind: 'web', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: new URL(pick(fx).asset.browserUrl).pathname }) },
+    { name: `PATCH ${state} asset`, kind: 'api', method: 'PATCH', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, body: {} }) },
+    {
+      name: `POST ${state} asset upload`,
+      kind: 'uploads',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      success: 201,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}/assets?name=${uniqueName(state === 'draft' ? 'dup-' : 'pup-')}.bin`, raw: 'uploaded bytes' }),
+    },
+    {
+      name: `DELETE ${state} asset`,
+      kind: 'api',
+      method: 'DELETE',
+      need: 'push',
+      release: state,
+      success: 204,
+      prepare: async (fx) => {
+        const victim = await uploadAsset(fx, pick(fx).id, uniqueName(state === 'draft' ? 'dvictim-' : 'pvictim-'));
+        return {
+          path: `/repos/${fx.full}/releases/assets/${victim.id}`,
+          check: async (status) => {
+            const after = await call('GET', `${server.api}/repos/${fx.full}/releases/assets/${victim.id}`, { token: owner.token });
+            expect(after.status).toBe(status === 204 ? 404 : 200);
+          },
+        };
+      },
+    },
     {
       name: `DELETE ${state} release`,
       kind: 'api',
@@ -155,6 +215,7 @@ function expectedStatus(route: RouteCase, caller: Caller, fx: Fixture): number {
   const perm: Perm | null = permissionOf(caller, fx.isPrivate);
   const anonymous = caller.token === null;
   if (perm === null) return route.kind === 'git' && anonymous ? 401 : 404;
+  // The browser URL is a web page: it never asks for credentials, it only shows or hides.
   if (route.release === 'draft' && (route.publishedOnly || !atLeast(perm, 'push'))) return 404;
   switch (route.need) {
     case 'read':
@@ -178,17 +239,19 @@ const observed: Observed[] = [];
 
 async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<string | null> {
   const prepared = await route.prepare(fx);
-  const url = route.kind === 'git' ? `${server.base}${prepared.path}` : `${server.api}${prepared.path}`;
-  const headers: Record<string, string> = {};
+  const prefix = { api: server.api, uploads: server.uploads, git: server.base, web: server.base }[route.kind];
+  const url = `${prefix}${prepared.path}`;
+  const headers: Record<string, string> = { ...prepared.headers };
   if (route.kind === 'git') {
     headers['user-agent'] = 'git/2.39.0';
     if (caller.token) headers.authorization = basicAuth(caller.token);
   }
   const res = await call(route.method, url, {
-    token: route.kind === 'api' ? caller.token : null,
+    token: route.kind === 'git' ? null : caller.token,
     body: prepared.body,
+    raw: prepared.raw,
     headers,
-    skipSchema: route.kind === 'git' || route.name === 'GET tarball',
+    skipSchema: route.kind === 'git' || route.kind === 'web' || route.name === 'GET tarball' || headers.accept === 'application/octet-stream',
   });
   const headerText = [...res.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n');
   observed.push({ caller, fx, route: route.name, status: res.status, text: `${headerText}\n${res.text}` });
@@ -220,8 +283,8 @@ describe('authorization matrix', () => {
     for (const o of observed) {
       const perm = permissionOf(o.caller, o.fx.isPrivate);
       const secrets: string[] = [];
-      if (perm === null) secrets.push(o.fx.name, o.fx.published.tag, o.fx.published.name, o.fx.mainSha, 'pvictim-');
-      if (!atLeast(perm, 'push')) secrets.push(o.fx.draft.tag, o.fx.draft.name, 'dvictim-', 'newdraft-');
+      if (perm === null) secrets.push(o.fx.name, o.fx.published.tag, o.fx.published.name, o.fx.published.asset.name, o.fx.published.asset.bytes, o.fx.mainSha, 'pvictim-', 'pup-');
+      if (!atLeast(perm, 'push')) secrets.push(o.fx.draft.tag, o.fx.draft.name, o.fx.draft.asset.name, o.fx.draft.asset.bytes, 'dvictim-', 'newdraft-', 'dup-');
       for (const secret of secrets) if (o.text.includes(secret)) leaks.push(`${o.route} as ${o.caller.name} (${o.status}) shows ${secret}`);
     }
     expect(leaks).toEqual([]);

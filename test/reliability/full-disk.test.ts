@@ -53,7 +53,7 @@ async function upload(releaseId: number, name: string, bytes: Buffer) {
   const res = await fetch(`${server.uploads}/repos/admin/full/releases/${releaseId}/assets?name=${name}`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
-    body: bytes,
+    body: new Uint8Array(bytes),
   });
   const text = await res.text();
   return { status: res.status, text, body: text ? JSON.parse(text) : null };

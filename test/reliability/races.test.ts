@@ -117,7 +117,7 @@ describe('asset races', () => {
     const res = await fetch(`${server.uploads}/repos/${repo.full}/releases/${releaseId}/assets?name=${encodeURIComponent(name)}`, {
       method: 'POST',
       headers: { authorization: `token ${owner.token}`, 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
-      body: bytes,
+      body: new Uint8Array(bytes),
     });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null };
