@@ -239,4 +239,4 @@ it(`survives ${ROUNDS} kill -9s under concurrent load with nothing lost and noth
     await srv.kill9();
     await rm(dataDir, { recursive: true, force: true });
   }
-}, 600_000);
+}, ROUNDS * 30_000);
