@@ -90,7 +90,7 @@ beforeAll(async () => {
     fixtures.push(fx);
   }
   callers = await makeCallers(server, owner, fixtures.map((f) => f.name));
-});
+}, 120_000);
 afterAll(() => server.close());
 
 const repoRoutes: RouteCase[] = [
@@ -275,7 +275,7 @@ describe('authorization matrix', () => {
     expect(failures).toEqual([]);
     expect(cells).toBe(fixtures.length * routes.length * callers.length);
     recordFigure('authorization matrix cells', cells);
-  });
+  }, 300_000);
 
   it('leaks nothing to callers without access: no repository, tag, release name or draft', () => {
     expect(observed.length).toBeGreaterThan(0);
