@@ -35,7 +35,8 @@ const releaseIds: string[] = [];
 
 beforeAll(async () => {
   server = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '1000', WHARF_HEADERS_TIMEOUT_MS: '2000' } });
-  pool = new Pool(server.base, { connections: 16, headersTimeout: 15_000, bodyTimeout: 15_000, keepAliveTimeout: 10_000 });
+  // Idle sockets are dropped well before the server's 5 s keep-alive ends, so a request never races a closing socket.
+  pool = new Pool(server.base, { connections: 16, headersTimeout: 15_000, bodyTimeout: 15_000, keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 });
   owner = await createUser(server, uniqueName('fzowner'));
   reader = await createUser(server, uniqueName('fzreader'));
   for (const isPrivate of [false, true]) {
