@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
+import { recordFigure } from './support/figures.ts';
 
 const SIZE_MIB = 64;
 let mountPoint: string | null = null;
@@ -81,6 +82,7 @@ describe('a full disk', () => {
     expect(refused!.status).toBe(507);
     expect(typeof refused!.body.message).toBe('string');
     expect(refused!.text).not.toMatch(/ENOSPC|at .*\.ts:|stack/);
+    recordFigure(`full disk: 6 MiB uploads stored on ${SIZE_MIB} MiB before a 507`, stored.length);
 
     // Nothing partial is visible, and no temporary bytes stay behind.
     const listed = await call('GET', `${server.api}/repos/admin/full/releases/${rid}/assets?per_page=100`, { token: ADMIN_TOKEN });
