@@ -161,7 +161,6 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       setCommonHeaders(request, reply);
       reply.header('cache-control', 'no-cache');
       request.principal = await resolvePrincipal(ctx, request);
-      await enforceContentLimit(ctx, request);
     });
     for (const feature of features) feature.uploads?.(uploads, ctx);
   }, { prefix: '/api/uploads' });

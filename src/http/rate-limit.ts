@@ -5,9 +5,10 @@
  * Every counted response carries `x-ratelimit-*`; once exhausted, 403 with `retry-after`.
  * Disabled (as GHES ships), no headers are sent and `/rate_limit` answers 404.
  *
- * Also GitHub's secondary limit on content creation: writes per caller per minute, answered with
- * 403, a message containing "secondary rate limit" (what Octokit's throttling plugin looks for)
- * and `retry-after`.
+ * Also GitHub's secondary limit on content creation: API writes per caller per minute, answered
+ * with 403, a message containing "secondary rate limit" (what Octokit's throttling plugin looks
+ * for) and `retry-after`. Asset uploads are not counted: release tools upload dozens of
+ * artifacts at once, and most of them (gh among them) do not retry a secondary limit.
  */
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';

@@ -28,7 +28,7 @@ beforeAll(async () => {
   ca = await createTestCa();
   // Rate limiting on, as on github.com: the throttling plugin must never see a false "0 remaining".
   server = await startServer({
-    env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile, WHARF_RATE_LIMIT: 'true', WHARF_RATE_LIMIT_AUTHENTICATED: '100000' },
+    env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile, WHARF_RATE_LIMIT: 'true', WHARF_RATE_LIMIT_AUTHENTICATED: '100000', WHARF_RATE_LIMIT_CONTENT_PER_MINUTE: '100000' },
     hostName: 'localhost',
   });
   const dispatcher = new Agent({ connect: { ca: ca.ca } });
