@@ -34,7 +34,7 @@ interface Fixture {
 
 interface RouteCase {
   name: string;
-  kind: 'api' | 'git' | 'uploads' | 'web' | 'graphql';
+  kind: 'api' | 'git' | 'uploads' | 'web' | 'graphql' | 'page';
   method: string;
   need: Need;
   /** The route addresses one release (drafts are hidden below push access). */
@@ -146,6 +146,11 @@ const repoRoutes: RouteCase[] = [
       },
     }),
   },
+  { name: 'web repository page', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}` }) },
+  { name: 'web releases page', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases` }) },
+  { name: 'web latest release page', kind: 'page', method: 'GET', need: 'read', success: 302, prepare: async (fx) => ({ path: `/${fx.full}/releases/latest` }) },
+  { name: 'releases feed', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases.atom` }) },
+  { name: 'tags feed', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/tags.atom` }) },
   { name: 'git info/refs upload-pack', kind: 'git', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-upload-pack` }) },
   { name: 'git info/refs receive-pack', kind: 'git', method: 'GET', need: 'push', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-receive-pack` }) },
 ];
@@ -176,6 +181,7 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       success: 200,
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, headers: { accept: 'application/octet-stream' } }),
     },
+    { name: `web ${state} release page`, kind: 'page', method: 'GET', need: 'read', release: state, publishedOnly: true, success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases/tag/${pick(fx).tag}` }) },
     { name: `GET ${state} asset browser URL`, kind: 'web', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: new URL(pick(fx).asset.browserUrl).pathname }) },
     { name: `PATCH ${state} asset`, kind: 'api', method: 'PATCH', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, body: {} }) },
     {
@@ -251,6 +257,8 @@ interface Observed {
   caller: Caller;
   fx: Fixture;
   route: string;
+  /** The path the caller asked for (a page may echo it, e.g. in a sign-in link's return_to). */
+  requested: string;
   status: number;
   text: string;
 }
@@ -258,7 +266,7 @@ const observed: Observed[] = [];
 
 async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<string | null> {
   const prepared = await route.prepare(fx);
-  const prefix = { api: server.api, uploads: server.uploads, git: server.base, web: server.base, graphql: server.base }[route.kind];
+  const prefix = { api: server.api, uploads: server.uploads, git: server.base, web: server.base, graphql: server.base, page: server.base }[route.kind];
   const url = `${prefix}${prepared.path}`;
   const headers: Record<string, string> = { ...prepared.headers };
   if (route.kind === 'git') {
@@ -270,15 +278,15 @@ async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<s
     body: prepared.body,
     raw: prepared.raw,
     headers,
-    skipSchema: route.kind === 'git' || route.kind === 'web' || route.kind === 'graphql' || route.name === 'GET tarball' || headers.accept === 'application/octet-stream',
+    skipSchema: route.kind === 'git' || route.kind === 'web' || route.kind === 'graphql' || route.kind === 'page' || route.name === 'GET tarball' || headers.accept === 'application/octet-stream',
   });
   const headerText = [...res.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n');
-  observed.push({ caller, fx, route: route.name, status: res.status, text: `${headerText}\n${res.text}` });
+  observed.push({ caller, fx, route: route.name, requested: prepared.path, status: res.status, text: `${headerText}\n${res.text}` });
   if (prepared.check) await prepared.check(res.status);
   cells += 1;
   const want = expectedStatus(route, caller, fx);
   if (res.status !== want) return `${route.name} on ${fx.isPrivate ? 'private' : 'public'} as ${caller.name}: expected ${want}, got ${res.status} ${res.text.slice(0, 200)}`;
-  if (res.status >= 400 && res.status !== 422) {
+  if (res.status >= 400 && res.status !== 422 && route.kind !== 'page') {
     const body = res.body as { message?: unknown; documentation_url?: unknown };
     if (typeof body?.message !== 'string' || typeof body.documentation_url !== 'string') return `${route.name} as ${caller.name}: not a GitHub error body: ${res.text.slice(0, 200)}`;
   }
@@ -305,7 +313,11 @@ describe('authorization matrix', () => {
       if (perm === null) secrets.push(o.fx.name, o.fx.published.tag, o.fx.published.name, o.fx.published.asset.name, o.fx.published.asset.bytes, o.fx.mainSha, 'pvictim-', 'pup-');
       if (!atLeast(perm, 'push')) secrets.push(o.fx.draft.tag, o.fx.draft.name, o.fx.draft.asset.name, o.fx.draft.asset.bytes, 'dvictim-', 'newdraft-', 'dup-');
       // GraphQL's NOT_FOUND echoes the name the caller asked for, as GitHub's does; that is not a leak.
-      const text = o.text.replace(/Could not resolve to a Repository with the name '[^']*'/g, '');
+      // Pages echo the caller's own URL in their sign-in link; that is not a leak either.
+      const text = o.text
+        .replace(/Could not resolve to a Repository with the name '[^']*'/g, '')
+        .replaceAll(encodeURIComponent(o.requested), '')
+        .replaceAll(o.requested, '');
       for (const secret of secrets) if (text.includes(secret)) leaks.push(`${o.route} as ${o.caller.name} (${o.status}) shows ${secret}`);
     }
     expect(leaks).toEqual([]);
