@@ -250,7 +250,9 @@ export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: 
     }
   }
   try {
-    return { asset: await updateAssetFields(ctx.db, asset.id, set), release };
+    const updated = await updateAssetFields(ctx.db, asset.id, set);
+    if (!updated) throw new NotFoundError();
+    return { asset: updated, release };
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken();
     throw err;

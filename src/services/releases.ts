@@ -276,6 +276,8 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
       published_at: draft ? null : (release.published_at ?? now),
       updated_at: now,
     });
+    // On PostgreSQL a delete can still commit between the check above and the update.
+    if (!updated) throw new NotFoundError();
     await applyLatest(trx, access.repo, updated, fields.make_latest, publishing);
     return updated;
   });

@@ -116,8 +116,9 @@ export async function listAssetsPage(db: Kysely<Database>, releaseId: number, of
   return db.selectFrom('assets').selectAll().where('release_id', '=', releaseId).orderBy('id').offset(offset).limit(limit).execute();
 }
 
-export async function updateAssetFields(db: Kysely<Database>, id: number, set: { name?: string; label?: string | null; updated_at: string }): Promise<Asset> {
-  return db.updateTable('assets').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+/** Updates an asset's name or label; undefined when it no longer exists (a concurrent delete won). */
+export async function updateAssetFields(db: Kysely<Database>, id: number, set: { name?: string; label?: string | null; updated_at: string }): Promise<Asset | undefined> {
+  return db.updateTable('assets').set(set).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
 export async function incrementDownloadCount(db: Kysely<Database>, id: number): Promise<void> {

@@ -45,8 +45,9 @@ export async function listReleasesPage(
   return { rows, total: Number(totalRow?.n ?? 0) };
 }
 
-export async function updateReleaseRow(db: Kysely<Database>, id: number, update: ReleaseUpdate): Promise<Release> {
-  return db.updateTable('releases').set(update).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+/** Updates a release; undefined when it no longer exists (a concurrent delete won). */
+export async function updateReleaseRow(db: Kysely<Database>, id: number, update: ReleaseUpdate): Promise<Release | undefined> {
+  return db.updateTable('releases').set(update).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
 export async function deleteReleaseRow(db: Kysely<Database>, id: number): Promise<boolean> {
