@@ -4,23 +4,22 @@
  * and fsynced, then renamed into place (and the directory fsynced), so a crash leaves either the
  * whole blob or a temporary file the sweeper removes.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   BlobNotFoundError,
-  BlobSizeMismatchError,
   BlobStorageFullError,
-  BlobTooLargeError,
   type BlobInfo,
   type BlobStore,
   type ByteRange,
   type PutOptions,
   type StoredBlob,
 } from './blob-store.ts';
+import { MeteringStream } from './metering-stream.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
 
@@ -52,30 +51,16 @@ export class FsBlobStore implements BlobStore {
   async put(source: Readable, options: PutOptions = {}): Promise<StoredBlob> {
     await mkdir(this.#tmp, { recursive: true });
     const tmpFile = path.join(this.#tmp, `${randomUUID()}.part`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const { maxSize, expectedSize } = options;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        size += chunk.length;
-        if (maxSize !== undefined && size > maxSize) return done(new BlobTooLargeError(`blob larger than ${maxSize} bytes`));
-        if (expectedSize !== undefined && size > expectedSize) return done(new BlobSizeMismatchError(`body longer than ${expectedSize} bytes`));
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const meter = new MeteringStream(options);
     try {
       await pipeline(source, meter, createWriteStream(tmpFile, { flags: 'wx' }), { signal: options.signal });
-      if (expectedSize !== undefined && size !== expectedSize) {
-        throw new BlobSizeMismatchError(`body has ${size} bytes, expected ${expectedSize}`);
-      }
+      const key = meter.finish();
       await fsyncPath(tmpFile);
-      const key = hash.digest('hex');
       const final = this.pathOf(key);
       await mkdir(path.dirname(final), { recursive: true });
       await rename(tmpFile, final); // same content under the same name: replacing is harmless
       await fsyncPath(path.dirname(final));
-      return { key, size, sha256: key };
+      return { key, size: meter.size, sha256: key };
     } catch (err) {
       await rm(tmpFile, { force: true });
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC' || (err as NodeJS.ErrnoException).code === 'EDQUOT') {

@@ -12,8 +12,8 @@
  * SDK errors are translated here: a missing object is `null` from `stat`, a no-op for `delete`
  * and a `BlobNotFoundError` from `get`.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -31,8 +31,6 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   BlobNotFoundError,
-  BlobSizeMismatchError,
-  BlobTooLargeError,
   type BlobInfo,
   type BlobStore,
   type ByteRange,
@@ -40,6 +38,7 @@ import {
   type PutOptions,
   type StoredBlob,
 } from './blob-store.ts';
+import { MeteringStream } from './metering-stream.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
 const BLOB_PREFIX = 'blobs/';
@@ -111,18 +110,7 @@ export class S3BlobStore implements BlobStore {
 
   async put(source: Readable, options: PutOptions = {}): Promise<StoredBlob> {
     const tmpKey = `${TMP_PREFIX}${randomUUID()}`;
-    const hash = createHash('sha256');
-    let size = 0;
-    const { maxSize, expectedSize } = options;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        size += chunk.length;
-        if (maxSize !== undefined && size > maxSize) return done(new BlobTooLargeError(`blob larger than ${maxSize} bytes`));
-        if (expectedSize !== undefined && size > expectedSize) return done(new BlobSizeMismatchError(`body longer than ${expectedSize} bytes`));
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const meter = new MeteringStream(options);
     // The SDK reads from its own stream, so a failure of the source or the meter reaches it as
     // an ended-with-error body, while the original error is what we report.
     const body = new PassThrough();
@@ -150,13 +138,10 @@ export class S3BlobStore implements BlobStore {
       if (results[0].status === 'rejected') throw results[0].reason;
       if (results[1].status === 'rejected') throw results[1].reason;
       uploaded = true;
-      if (expectedSize !== undefined && size !== expectedSize) {
-        throw new BlobSizeMismatchError(`body has ${size} bytes, expected ${expectedSize}`);
-      }
-      const key = hash.digest('hex');
+      const key = meter.finish();
       const existing = await this.stat(key);
       // The same content is already stored (content addressing): nothing to copy.
-      if (!existing || existing.size !== size) {
+      if (!existing || existing.size !== meter.size) {
         await this.client.send(
           new CopyObjectCommand({
             Bucket: this.#bucket,
@@ -165,7 +150,7 @@ export class S3BlobStore implements BlobStore {
           }),
         );
       }
-      return { key, size, sha256: key };
+      return { key, size: meter.size, sha256: key };
     } catch (err) {
       if (!uploaded) await upload.abort().catch(() => undefined);
       throw err;
