@@ -19,11 +19,9 @@ import { AssetSaveError, uploadAsset } from '../../services/assets.ts';
 import { getRepoAccess } from '../../services/repositories.ts';
 import { errorHandler } from '../errors.ts';
 import { assetsJson, parseId } from './release-assets.ts';
+import { acceptRawBodies, declaredContentType } from '../raw-body.ts';
 
 const UPLOAD_DOCS_URL = 'https://docs.github.com/rest';
-
-/** The Content-Type each upload request arrived with. */
-const declaredTypes = new WeakMap<object, string | undefined>();
 
 /** Decodes one query component leniently: `+` is a space, and undecodable text is kept as sent. */
 function decodeComponent(value: string): string {
@@ -76,14 +74,7 @@ function rewriteErrorBody(request: FastifyRequest, payload: unknown): unknown {
 export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
   // Its own context: the raw-body parser and the upload host's error shapes stay local.
   app.register(async (uploads) => {
-    // The declared media type is stored verbatim, whatever it is (ncipollo sends "raw", which is
-    // not a valid media type and which Fastify would refuse); the body parser only sees octet-stream.
-    uploads.addHook('onRequest', async (request) => {
-      declaredTypes.set(request.raw, request.headers['content-type']);
-      request.raw.headers['content-type'] = 'application/octet-stream';
-    });
-    uploads.removeAllContentTypeParsers();
-    uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    acceptRawBodies(uploads);
     uploads.setErrorHandler((err, request, reply) => {
       if (err instanceof AssetSaveError) {
         request.log.error({ err }, 'asset upload failed');
@@ -117,7 +108,7 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
           name,
           // GitHub stores an empty `label=` (gh always sends one) as "", and no label as null.
           label: label ?? null,
-          contentType: declaredTypes.get(request.raw)?.trim() || 'application/octet-stream',
+          contentType: declaredContentType(request),
           size,
           body: (request.body as Readable | undefined) ?? request.raw,
           signal: controller.signal,

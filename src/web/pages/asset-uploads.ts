@@ -19,6 +19,7 @@ import { deleteAsset, getAsset, uploadAsset } from '../../services/assets.ts';
 import { repoPath } from '../format.ts';
 import { formFields } from '../forms.ts';
 import { requireCsrf } from '../web-auth.ts';
+import { acceptRawBodies, declaredContentType } from '../../http/raw-body.ts';
 
 type UploadParams = { owner: string; repo: string; release_id: string };
 
@@ -26,17 +27,9 @@ function positiveId(value: string): number {
   return /^\d{1,15}$/.test(value) ? Number(value) : NaN;
 }
 
-/** The declared media type of each upload, kept before the body parser sees a neutral one. */
-const declaredTypes = new WeakMap<object, string | undefined>();
-
 export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
   void app.register(async (uploads) => {
-    uploads.addHook('onRequest', async (request) => {
-      declaredTypes.set(request.raw, request.headers['content-type']);
-      request.raw.headers['content-type'] = 'application/octet-stream';
-    });
-    uploads.removeAllContentTypeParsers();
-    uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    acceptRawBodies(uploads);
     uploads.setErrorHandler((err, request, reply) => {
       // A refused upload is not drained: the rest of a large file would otherwise still arrive.
       if (!request.raw.complete) reply.header('connection', 'close');
@@ -63,7 +56,7 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
           releaseId: positiveId(request.params.release_id),
           name,
           label: request.query.label || null,
-          contentType: declaredTypes.get(request.raw)?.trim() || 'application/octet-stream',
+          contentType: declaredContentType(request),
           size: Number(length),
           body: (request.body as Readable | undefined) ?? request.raw,
           signal: controller.signal,

@@ -1,0 +1,25 @@
+/**
+ * @module http/raw-body
+ * Upload routes (the API's `/api/uploads` and the web page's) take the raw request body as a
+ * stream and store the declared media type verbatim, whatever it is: ncipollo sends "raw", which
+ * is not a valid media type and which Fastify would refuse. So the declared type is kept aside
+ * and the body parser only ever sees octet-stream.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+const declaredTypes = new WeakMap<object, string | undefined>();
+
+/** Makes every route in this encapsulation context receive its body as an untouched stream. */
+export function acceptRawBodies(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    declaredTypes.set(request.raw, request.headers['content-type']);
+    request.raw.headers['content-type'] = 'application/octet-stream';
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+}
+
+/** The media type the client declared, or application/octet-stream when it gave none. */
+export function declaredContentType(request: FastifyRequest): string {
+  return declaredTypes.get(request.raw)?.trim() || 'application/octet-stream';
+}
