@@ -1,7 +1,7 @@
 /**
  * Asset downloads on S3 storage: a 302 to a short-lived presigned URL (bytes never pass through
  * Wharf), followed by an unmodified Octokit; access is checked before anything is signed; and
- * `WHARF_S3_PROXY_DOWNLOADS` streams through Wharf instead. Runs on an s3rver of its own, with
+ * a signed URL is refused once it expires; and `WHARF_S3_PROXY_DOWNLOADS` streams through Wharf instead. Runs on an s3rver of its own, with
  * whichever database the test environment selects.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -93,6 +93,36 @@ describe('downloads from S3', () => {
     expectGitHubError(await call('GET', asset.url, { token: mallory.token, headers: { accept: 'application/octet-stream' } }), 404, 'Not Found');
     const allowed = await call('GET', asset.url, { token: alice.token, headers: { accept: 'application/octet-stream' }, skipSchema: true });
     expect(allowed.status).toBe(302);
+  });
+
+  it('hands out signed URLs that stop working when they expire', async () => {
+    // A one-second lifetime; s3rver, like S3, refuses a presigned request after X-Amz-Expires.
+    const shortLived = await startServer({ env: { ...bucket.env, WHARF_S3_PRESIGN_TTL: '1', WHARF_S3_PROXY_DOWNLOADS: 'false' } });
+    try {
+      const owner = await createUser(shortLived);
+      const data = randomBytes(10_000);
+      const { asset } = await releaseWithAsset(shortLived, owner, { private: true }, 'expiring.bin', data);
+      const signed = await call('GET', asset.url, { token: owner.token, headers: { accept: 'application/octet-stream' }, skipSchema: true });
+      expect(signed.status).toBe(302);
+      const location = signed.headers.get('location')!;
+      expect(new URL(location).searchParams.get('X-Amz-Expires')).toBe('1');
+      const fresh = await fetch(location);
+      expect(fresh.status).toBe(200);
+      expect(sha256(Buffer.from(await fresh.arrayBuffer()))).toBe(sha256(data));
+      // X-Amz-Date has one-second precision: wait past the whole second the URL may still cover.
+      await new Promise((r) => setTimeout(r, 2_500));
+      const expired = await fetch(location);
+      expect(expired.status).toBe(403);
+      const text = await expired.text();
+      expect(text).toContain('AccessDenied');
+      expect(text).not.toContain(data.subarray(0, 16).toString('base64'));
+      // The holder of access simply asks Wharf again and gets a new URL.
+      const again = await call('GET', asset.url, { token: owner.token, headers: { accept: 'application/octet-stream' }, skipSchema: true });
+      expect(again.status).toBe(302);
+      expect((await fetch(again.headers.get('location')!)).status).toBe(200);
+    } finally {
+      await shortLived.close();
+    }
   });
 
   it('streams through Wharf when the bucket is not reachable by clients', async () => {
