@@ -88,6 +88,12 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendError(reply, known.status, known.message, known.errors);
   }
+  if (request.raw.socket?.destroyed) {
+    // The client went away mid-request (a cancelled upload): nobody is waiting for an answer,
+    // and a failure it caused is not a server fault. 499 is the status proxies log for this.
+    request.log.info({ reason: err.message }, 'client closed the connection before the response');
+    return sendError(reply, 499, 'Client Closed Request');
+  }
   request.log.error({ err }, 'unhandled error');
   return sendError(reply, 500, 'Internal Server Error');
 }
