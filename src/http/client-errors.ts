@@ -15,9 +15,17 @@ function rawErrorResponse(status: number, message: string): string {
   return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
+/**
+ * Sockets already answered. Node can raise `clientError` more than once for one socket (more
+ * bytes arrive while the answer is still being written); each answer would add another
+ * `finish` listener through `destroySoon`, so only the first is answered.
+ */
+const answered = new WeakSet<Socket>();
+
 /** Node's `clientError`: the request could not even be parsed, or its headers came too slowly. */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
+  answered.add(socket);
   let status = 400;
   let message = 'Bad Request';
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') {

@@ -35,7 +35,12 @@ const repos: string[] = [];
 const tags: string[] = [];
 const releaseIds: string[] = [];
 
+/** Process warnings while fuzzing (a listener piling up per request is a leak Node only warns about). */
+const warnings: string[] = [];
+const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+
 beforeAll(async () => {
+  process.on('warning', onWarning);
   server = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '1000', WHARF_HEADERS_TIMEOUT_MS: '2000' } });
   // Idle sockets are dropped well before the server's 5 s keep-alive ends, so a request never races a closing socket.
   pool = new Pool(server.base, { connections: 16, headersTimeout: 15_000, bodyTimeout: 15_000, keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 });
@@ -54,6 +59,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 afterAll(async () => {
+  process.off('warning', onWarning);
   await pool?.close();
   await server?.close();
 });
@@ -305,6 +311,7 @@ describe('fuzzing the releases and assets operations', () => {
     recordFigure('fuzz descriptor growth after warm-up', fdGrowth);
     expect(failures, `seed ${SEED}`).toEqual([]);
     expect(fdGrowth).toBeLessThan(20);
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
     expect(heapGrowth).toBeLessThan(48);
     expect(heapGrowthSecondHalf).toBeLessThan(16);
     // The server still serves normally.
