@@ -48,6 +48,20 @@ function scopeCap(principal: Principal, repo: Repository): Permission | null {
   return principal.scopes.has('public_repo') ? 'admin' : 'pull';
 }
 
+/**
+ * Who lists repositories (`listRepositories`): the viewer's private repositories are listed only
+ * when the token's scopes reach private repositories, as `effectivePermission` decides for each
+ * one. Without this a `public_repo` token, or one without repository scope, saw the names of the
+ * private repositories it could not open.
+ */
+export function repositoryListViewer(principal: Principal | null): { viewerId: number | null; viewerIsSiteAdmin: boolean; viewerReadsPrivate: boolean } {
+  return {
+    viewerId: principal?.user.id ?? null,
+    viewerIsSiteAdmin: principal?.user.site_admin === 1,
+    viewerReadsPrivate: principal?.scopes.has('repo') ?? false,
+  };
+}
+
 /** The caller's effective permission on a repository, or null when it may not even see it. */
 export async function effectivePermission(db: Kysely<Database>, principal: Principal | null, repo: Repository, owner: Account): Promise<Permission | null> {
   const publicRead: Permission | null = repo.private === 1 ? null : 'pull';

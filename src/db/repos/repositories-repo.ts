@@ -66,6 +66,8 @@ export interface RepositoryListFilter {
   /** Include private repositories only when the viewer can read them. */
   viewerId: number | null;
   viewerIsSiteAdmin: boolean;
+  /** The viewer's token reaches private repositories (scope `repo`); without it only public ones are listed. */
+  viewerReadsPrivate: boolean;
   /** Only repositories the viewer owns, collaborates on, or reaches through an org (GET /user/repos). */
   affiliatedOnly?: boolean;
   visibility?: 'all' | 'public' | 'private';
@@ -85,6 +87,7 @@ export async function listRepositories(
   if (filter.ownerId !== undefined) q = q.where('repositories.owner_id', '=', filter.ownerId);
   if (filter.visibility === 'public') q = q.where('repositories.private', '=', 0);
   if (filter.visibility === 'private') q = q.where('repositories.private', '=', 1);
+  if (!filter.viewerReadsPrivate) q = q.where('repositories.private', '=', 0);
   const viewerId = filter.viewerId;
   if (filter.affiliatedOnly && viewerId !== null) {
     q = q.where((eb) =>

@@ -9,7 +9,7 @@ import { countRepositories, listRepositories } from '../../db/repos/repositories
 import type { Account } from '../../db/schema.ts';
 import { ForbiddenError, NotFoundError } from '../../domain/errors.ts';
 import { getAccount } from '../../services/accounts.ts';
-import { effectivePermission } from '../../services/permissions.ts';
+import { effectivePermission, repositoryListViewer } from '../../services/permissions.ts';
 import { createRepository } from '../../services/repositories.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
@@ -54,15 +54,15 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
   }
 
   app.get('/user/repos', async (request, reply) => {
-    const { user } = requireUser(request);
-    const { page, total, items } = await listFor(request, { viewerId: user.id, viewerIsSiteAdmin: false, affiliatedOnly: true, visibility: visibilityParam(request.query) });
+    requireUser(request);
+    const viewer = { ...repositoryListViewer(request.principal), viewerIsSiteAdmin: false };
+    const { page, total, items } = await listFor(request, { ...viewer, affiliatedOnly: true, visibility: visibilityParam(request.query) });
     return sendPage(request, reply, page, total, items);
   });
 
   app.get<{ Params: { username: string } }>('/users/:username/repos', async (request, reply) => {
     const owner = await getAccount(ctx, request.params.username);
-    const viewer = request.principal?.user ?? null;
-    const { page, total, items } = await listFor(request, { ownerId: owner.id, viewerId: viewer?.id ?? null, viewerIsSiteAdmin: viewer?.site_admin === 1 });
+    const { page, total, items } = await listFor(request, { ownerId: owner.id, ...repositoryListViewer(request.principal) });
     return sendPage(request, reply, page, total, items);
   });
 
@@ -89,8 +89,7 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: { org: string } }>('/orgs/:org/repos', async (request, reply) => {
     const org = await getAccount(ctx, request.params.org);
     if (org.type !== 'Organization') throw new NotFoundError();
-    const viewer = request.principal?.user ?? null;
-    const { page, total, items } = await listFor(request, { ownerId: org.id, viewerId: viewer?.id ?? null, viewerIsSiteAdmin: viewer?.site_admin === 1, visibility: visibilityParam(request.query) });
+    const { page, total, items } = await listFor(request, { ownerId: org.id, ...repositoryListViewer(request.principal), visibility: visibilityParam(request.query) });
     return sendPage(request, reply, page, total, items);
   });
 

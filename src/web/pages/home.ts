@@ -9,6 +9,7 @@ import { listRepositories } from '../../db/repos/repositories-repo.ts';
 import { releaseWebTag } from '../../http/serializers/assets.ts';
 import { parsePage } from '../../http/pagination.ts';
 import { getAccount } from '../../services/accounts.ts';
+import { repositoryListViewer } from '../../services/permissions.ts';
 import { recentPublicReleases } from '../../services/release-pages.ts';
 import { repoPath, timeTag, webPath } from '../format.ts';
 import { html } from '../html.ts';
@@ -35,11 +36,10 @@ ${items.length ? html`<ul class="list card">${items}</ul>` : html`<p class="empt
 
   app.get<{ Params: { owner: string } }>('/:owner', async (request, reply) => {
     const owner = await getAccount(ctx, request.params.owner);
-    const viewer = request.principal?.user ?? null;
     const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(REPOS_PER_PAGE) });
     const { rows, total } = await listRepositories(
       ctx.db,
-      { ownerId: owner.id, viewerId: viewer?.id ?? null, viewerIsSiteAdmin: viewer?.site_admin === 1 },
+      { ownerId: owner.id, ...repositoryListViewer(request.principal) },
       page.perPage,
       page.offset,
     );
