@@ -40,8 +40,10 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
       '/:owner/:repo/releases/upload/:release_id',
       { bodyLimit: ctx.config.maxAssetSize + 1 },
       async (request, reply) => {
-        requireCsrf(request, undefined);
+        // The repository first, so a private one is a 404 to everyone without access (see
+        // release-forms.ts); the CSRF check still comes before anything is read from the body.
         const access = await repoAccess(ctx, request);
+        requireCsrf(request, undefined);
         const length = request.headers['content-length'];
         if (request.headers['transfer-encoding'] !== undefined || length === undefined || !/^\d{1,16}$/.test(length)) {
           throw new BadRequestError('Bad Content-Length: ');
@@ -69,8 +71,8 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.post<{ Params: { owner: string; repo: string; asset_id: string } }>('/:owner/:repo/releases/assets/:asset_id/delete', async (request, reply) => {
-    requireCsrf(request, formFields(request.body)._csrf);
     const access = await repoAccess(ctx, request);
+    requireCsrf(request, formFields(request.body)._csrf);
     const { release } = await getAsset(ctx, access, positiveId(request.params.asset_id));
     await deleteAsset(ctx, access, positiveId(request.params.asset_id));
     return reply.redirect(repoPath(access.owner.login, access.repo.name, 'releases', 'edit', releaseWebTag(release)), 303);

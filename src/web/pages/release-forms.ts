@@ -149,6 +149,19 @@ async function writableAccess(ctx: AppContext, request: FastifyRequest): Promise
   return access;
 }
 
+/**
+ * The repository a state-changing form writes to, after the CSRF checks and the push check. The
+ * repository is looked up first, so a private one is a 404 to everyone without access, signed
+ * in or not, as on every other route (the CSRF check alone answered 401 to anonymous visitors).
+ * The lookup changes nothing, so it is safe before the CSRF check.
+ */
+async function writableFormAccess(ctx: AppContext, request: FastifyRequest, csrf: unknown): Promise<RepoAccess> {
+  const access = await repoAccess(ctx, request);
+  requireCsrf(request, csrf);
+  requirePermission(access, 'push');
+  return access;
+}
+
 export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/:owner/:repo/releases/new', async (request, reply) => {
     const access = await writableAccess(ctx, request);
@@ -166,8 +179,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/:owner/:repo/releases', async (request, reply) => {
     const fields = formFields(request.body);
-    requireCsrf(request, fields._csrf);
-    const access = await writableAccess(ctx, request);
+    const access = await writableFormAccess(ctx, request, fields._csrf);
     const state = stateFromFields(fields);
     const draft = fields.intent === 'draft';
     try {
@@ -191,8 +203,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post<{ Params: TagParams }>('/:owner/:repo/releases/edit/*', async (request, reply) => {
     const fields = formFields(request.body);
-    requireCsrf(request, fields._csrf);
-    const access = await writableAccess(ctx, request);
+    const access = await writableFormAccess(ctx, request, fields._csrf);
     const release = await getReleaseByWebTag(ctx, access, request.params['*']);
     const state = stateFromFields(fields);
     const draft = fields.intent === 'draft' || (release.draft === 1 && fields.intent !== 'publish');
@@ -213,8 +224,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post<{ Params: TagParams }>('/:owner/:repo/releases/publish/*', async (request, reply) => {
     const fields = formFields(request.body);
-    requireCsrf(request, fields._csrf);
-    const access = await writableAccess(ctx, request);
+    const access = await writableFormAccess(ctx, request, fields._csrf);
     const release = await getReleaseByWebTag(ctx, access, request.params['*']);
     const updated = await updateRelease(ctx, access, release.id, { draft: false });
     return reply.redirect(releasePagePath(access, updated), 303);
@@ -222,8 +232,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post<{ Params: TagParams }>('/:owner/:repo/releases/delete/*', async (request, reply) => {
     const fields = formFields(request.body);
-    requireCsrf(request, fields._csrf);
-    const access = await writableAccess(ctx, request);
+    const access = await writableFormAccess(ctx, request, fields._csrf);
     const release = await getReleaseByWebTag(ctx, access, request.params['*']);
     await deleteRelease(ctx, access, release.id);
     return reply.redirect(repoPath(access.owner.login, access.repo.name, 'releases'), 303);
