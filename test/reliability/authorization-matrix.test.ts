@@ -3,7 +3,12 @@
  * draft/published release, each cell with the exact status Wharf's rules give. Then zero leaks:
  * no name, tag or byte of a private repository or a draft reaches a caller who may not see it,
  * in any body or header, whatever the status.
+ *
+ * Pages and web forms are also called the way a browser calls them: each caller holding a token
+ * signs in through the sign-in form and then sends only its session cookie (and, on writes, the
+ * session's CSRF secret); the bad-token caller sends a session cookie Wharf never issued.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
@@ -13,14 +18,27 @@ import { basicAuth } from './support/git-probe.ts';
 import { runLimited } from './support/limit.ts';
 import { recordFigure } from './support/figures.ts';
 
-type Need = 'read' | 'push' | 'admin' | 'create' | 'graphql';
+/** `public`: a page anyone may open (the answer only differs in what it lists). */
+type Need = 'public' | 'read' | 'push' | 'admin' | 'create' | 'graphql';
 type ReleaseState = 'draft' | 'published';
+/** How a caller with a token authenticates: the API's Authorization header, or a browser session cookie. */
+type Auth = 'header' | 'session';
+/** Ways a signed-in push caller's write can lack what CSRF protection asks for. */
+type CsrfAttack = 'no CSRF token' | 'foreign Origin' | 'token header without session';
 
 interface FixtureRelease {
   id: number;
   tag: string;
+  /** The tag in the release's web addresses: `untagged-…` for a draft. */
+  webTag: string;
   name: string;
   asset: { id: number; name: string; browserUrl: string; bytes: string };
+}
+
+/** A signed-in browser: its session cookie and the CSRF secret its pages carry. */
+interface Session {
+  cookie: string;
+  csrf: string;
 }
 
 interface Fixture {
@@ -34,21 +52,44 @@ interface Fixture {
 
 interface RouteCase {
   name: string;
-  kind: 'api' | 'git' | 'uploads' | 'web' | 'graphql' | 'page';
+  /**
+   * `web`: browser URLs outside the pages (asset downloads; GitHub JSON errors); `page`: pages and
+   * feeds (HTML errors); `form`: the pages' state-changing forms and the forms' pages (HTML errors,
+   * session only); `webupload`: the edit page's upload endpoint (session only, GitHub JSON errors).
+   */
+  kind: 'api' | 'git' | 'uploads' | 'web' | 'graphql' | 'page' | 'form' | 'webupload';
   method: string;
   need: Need;
+  /** Header (default) or session; forms and web uploads always use the session. */
+  auth?: Auth;
+  /** The write finds its release or asset before checking push access (as the API does): a draft is 404 below push. */
+  lookupFirst?: boolean;
+  /** A write refused for missing CSRF protection (sent as the push caller only). */
+  attack?: CsrfAttack;
   /** The route addresses one release (drafts are hidden below push access). */
   release?: ReleaseState;
   /** A by-tag lookup never returns drafts, whoever asks. */
   publishedOnly?: boolean;
   success: number;
-  /** Builds the request; may create a throw-away target first (for deletes). */
-  prepare(fx: Fixture): Promise<{ path: string; body?: unknown; raw?: string; headers?: Record<string, string>; check?: (status: number) => Promise<void> }>;
+  /**
+   * Builds the request; may create a throw-away target first (for deletes). `refused`: the cell
+   * expects a refusal, so its target may be shared with the route's other refused cells.
+   */
+  prepare(fx: Fixture, refused: boolean): Promise<{
+    path: string;
+    body?: unknown;
+    raw?: string;
+    /** Form fields (the session's `_csrf` is added). */
+    form?: Record<string, string>;
+    headers?: Record<string, string>;
+    check?: (status: number) => Promise<void>;
+  }>;
 }
 
 let server: TestServer;
 let owner: TestUser;
 let callers: Caller[];
+const sessions = new Map<Caller, Session | null>();
 const fixtures: Fixture[] = [];
 let cells = 0;
 
@@ -58,12 +99,89 @@ async function ownerCall(method: string, url: string, body?: unknown) {
   return res.body;
 }
 
-async function makeRelease(fx: Pick<Fixture, 'full'>, state: ReleaseState, label: string): Promise<FixtureRelease> {
+/**
+ * Throw-away names carry their repository's mark, so a published one of the public repository
+ * (listed on the front page) is not mistaken for a private one by the leak check.
+ */
+function mark(fx: { isPrivate: boolean }, base: string): string {
+  return `${base}${fx.isPrivate ? 'S' : 'O'}`;
+}
+
+interface ReleaseOptions {
+  /** Leave the latest designation alone (throw-away releases must not move it). */
+  notLatest?: boolean;
+  prerelease?: boolean;
+}
+
+async function ownerRelease(fx: Pick<Fixture, 'full'>, state: ReleaseState, label: string, options: ReleaseOptions): Promise<Omit<FixtureRelease, 'asset'>> {
   const tag = uniqueName(`${label}-tag-`);
   const name = uniqueName(`${label}-name-`);
-  const body = await ownerCall('POST', `${server.api}/repos/${fx.full}/releases`, { tag_name: tag, name, draft: state === 'draft' });
-  const asset = await uploadAsset(fx, body.id, uniqueName(`${label}-asset-`));
-  return { id: body.id as number, tag, name, asset };
+  const input: Record<string, unknown> = { tag_name: tag, name, draft: state === 'draft', prerelease: options.prerelease ?? false };
+  if (options.notLatest && state === 'published' && !options.prerelease) input.make_latest = 'false';
+  const body = await ownerCall('POST', `${server.api}/repos/${fx.full}/releases`, input);
+  const webTag = decodeURIComponent(new URL(body.html_url as string).pathname.split('/releases/tag/')[1]!);
+  return { id: body.id as number, tag, webTag, name };
+}
+
+async function makeRelease(fx: Pick<Fixture, 'full'>, state: ReleaseState, label: string, options: ReleaseOptions = {}): Promise<FixtureRelease> {
+  const release = await ownerRelease(fx, state, label, options);
+  return { ...release, asset: await uploadAsset(fx, release.id, uniqueName(`${label}-asset-`)) };
+}
+
+const sharedTargets = new Map<string, Promise<unknown>>();
+
+/**
+ * The target of a write: a fresh one for a cell that should succeed, and one per route and
+ * repository shared by all the cells that should be refused. Each refused cell checks that the
+ * target is unchanged, so a refusal that changed it anyway fails that cell or the next one.
+ */
+function target<T>(route: string, fx: Fixture, refused: boolean, make: () => Promise<T>): Promise<T> {
+  if (!refused) return make();
+  const key = `${route} ${fx.full}`;
+  if (!sharedTargets.has(key)) sharedTargets.set(key, make());
+  return sharedTargets.get(key) as Promise<T>;
+}
+
+/** A throw-away release (without assets) for a write that may remove or change it; never the latest one. */
+function makeVictim(fx: Fixture, state: ReleaseState, label: string, options: ReleaseOptions = {}): Promise<Omit<FixtureRelease, 'asset'>> {
+  return ownerRelease(fx, state, label, { notLatest: true, ...options });
+}
+
+function cookieOf(headers: Headers, name: string): string {
+  for (const line of headers.getSetCookie()) if (line.startsWith(`${name}=`)) return line.slice(name.length + 1).split(';')[0]!;
+  throw new Error(`no ${name} cookie`);
+}
+
+function csrfFieldOf(page: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(page);
+  if (!m) throw new Error('no _csrf field on the page');
+  return m[1]!;
+}
+
+/**
+ * Signs a caller in as a browser does: the sign-in form sets the pre-session CSRF cookie and
+ * field, `POST /session` with the login and token sets the session cookie, and the session's
+ * CSRF secret is read from the next page's forms (the sign-out form). The bad token gets a
+ * session cookie that was never issued; anonymous callers have none.
+ */
+async function signIn(caller: Caller): Promise<Session | null> {
+  if (caller.badToken) return { cookie: `wharf_session=${randomBytes(32).toString('base64url')}`, csrf: randomBytes(32).toString('base64url') };
+  if (!caller.token || !caller.login) return null;
+  const form = await fetch(`${server.base}/login`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+  const signInCookie = `wharf_signin=${cookieOf(form.headers, 'wharf_signin')}`;
+  const fields = new URLSearchParams({ _csrf: csrfFieldOf(await form.text()), login: caller.login, token: caller.token, return_to: '/' });
+  const res = await fetch(`${server.base}/session`, {
+    method: 'POST',
+    headers: { cookie: signInCookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    body: fields.toString(),
+    redirect: 'manual',
+  });
+  if (res.status !== 303) throw new Error(`sign-in as ${caller.name}: ${res.status} ${await res.text()}`);
+  const cookie = `wharf_session=${cookieOf(res.headers, 'wharf_session')}`;
+  const home = await fetch(`${server.base}/`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
+  const text = await home.text();
+  if (!text.includes(`>${caller.login}</a>`)) throw new Error(`the session of ${caller.name} is not signed in`);
+  return { cookie, csrf: csrfFieldOf(text) };
 }
 
 async function uploadAsset(fx: Pick<Fixture, 'full'>, releaseId: number, name: string) {
@@ -90,6 +208,7 @@ beforeAll(async () => {
     fixtures.push(fx);
   }
   callers = await makeCallers(server, owner, fixtures.map((f) => f.name));
+  for (const caller of callers) sessions.set(caller, await signIn(caller));
 }, 120_000);
 afterAll(() => server.close());
 
@@ -151,6 +270,37 @@ const repoRoutes: RouteCase[] = [
   { name: 'web latest release page', kind: 'page', method: 'GET', need: 'read', success: 302, prepare: async (fx) => ({ path: `/${fx.full}/releases/latest` }) },
   { name: 'releases feed', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases.atom` }) },
   { name: 'tags feed', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/tags.atom` }) },
+  // The front page and the owner's page open for everyone; the leak check makes sure they list
+  // neither the private repository nor a draft to callers without access.
+  { name: 'web home page', kind: 'page', method: 'GET', need: 'public', success: 200, prepare: async () => ({ path: '/' }) },
+  { name: 'web owner page', kind: 'page', method: 'GET', need: 'public', success: 200, prepare: async () => ({ path: `/${owner.login}` }) },
+  { name: 'GET user repos', kind: 'api', method: 'GET', need: 'public', success: 200, prepare: async () => ({ path: `/users/${owner.login}/repos` }) },
+  {
+    name: 'web compare page',
+    kind: 'page',
+    method: 'GET',
+    need: 'read',
+    success: 200,
+    prepare: async (fx) => ({ path: `/${fx.full}/compare/${fx.published.tag}...main` }),
+  },
+  { name: 'web commits page', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/commits/main` }) },
+  { name: 'web commit page', kind: 'page', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/commit/${fx.mainSha}` }) },
+  {
+    name: 'web source archive',
+    kind: 'page',
+    method: 'GET',
+    need: 'read',
+    success: 200,
+    prepare: async (fx) => ({ path: `/${fx.full}/archive/refs/tags/${fx.published.tag}.tar.gz` }),
+  },
+  {
+    name: 'latest release asset browser URL',
+    kind: 'web',
+    method: 'GET',
+    need: 'read',
+    success: 302,
+    prepare: async (fx) => ({ path: `/${fx.full}/releases/latest/download/${fx.published.asset.name}` }),
+  },
   { name: 'git info/refs upload-pack', kind: 'git', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-upload-pack` }) },
   { name: 'git info/refs receive-pack', kind: 'git', method: 'GET', need: 'push', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-receive-pack` }) },
 ];
@@ -200,8 +350,8 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       need: 'push',
       release: state,
       success: 204,
-      prepare: async (fx) => {
-        const victim = await uploadAsset(fx, pick(fx).id, uniqueName(state === 'draft' ? 'dvictim-' : 'pvictim-'));
+      prepare: async (fx, refused) => {
+        const victim = await target(`DELETE ${state} asset`, fx, refused, () => uploadAsset(fx, pick(fx).id, uniqueName(`${mark(fx, state === 'draft' ? 'dvictim' : 'pvictim')}-`)));
         return {
           path: `/repos/${fx.full}/releases/assets/${victim.id}`,
           check: async (status) => {
@@ -218,8 +368,8 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       need: 'push',
       release: state,
       success: 204,
-      prepare: async (fx) => {
-        const victim = await makeRelease(fx, state, state === 'draft' ? 'dvictim' : 'pvictim');
+      prepare: async (fx, refused) => {
+        const victim = await target(`DELETE ${state} release`, fx, refused, () => makeRelease(fx, state, mark(fx, state === 'draft' ? 'dvictim' : 'pvictim'), { notLatest: true }));
         return {
           path: `/repos/${fx.full}/releases/${victim.id}`,
           // Whatever the answer, the release is gone exactly when the answer was 204.
@@ -233,9 +383,189 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
   ];
 }
 
+/** The pages and feeds again, as a browser signed in with each caller's token sees them. */
+function sessionTwins(routes: RouteCase[]): RouteCase[] {
+  return routes.filter((r) => r.kind === 'page' || r.kind === 'web').map((r) => ({ ...r, name: `${r.name} (session)`, auth: 'session' as const }));
+}
+
+async function releaseJson(fx: Fixture, id: number) {
+  return call('GET', `${server.api}/repos/${fx.full}/releases/${id}`, { token: owner.token });
+}
+
+/** The web forms that work on a repository: the new-release page and creating a release from it. */
+const repoFormRoutes: RouteCase[] = [
+  { name: 'form: new release page', kind: 'form', method: 'GET', need: 'push', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases/new` }) },
+  {
+    // Published as a pre-release, so the latest designation (and its download URL) stays put.
+    name: 'form: create release',
+    kind: 'form',
+    method: 'POST',
+    need: 'push',
+    success: 303,
+    prepare: async (fx) => {
+      const tag = uniqueName(`${mark(fx, 'formnew')}-`);
+      return {
+        path: `/${fx.full}/releases`,
+        form: { tag_name: tag, target_commitish: '', name: '', body: 'made by a form', prerelease: '1', intent: 'publish' },
+        check: async (status) => {
+          const after = await call('GET', `${server.api}/repos/${fx.full}/releases/tags/${tag}`, { token: owner.token });
+          expect(after.status).toBe(status === 303 ? 200 : 404);
+        },
+      };
+    },
+  },
+];
+
+/** The web forms that work on one release (drafts are addressed by their `untagged-…` tag). */
+function releaseFormRoutes(state: ReleaseState): RouteCase[] {
+  const pick = (fx: Fixture) => (state === 'draft' ? fx.draft : fx.published);
+  // Throw-away names: a draft's are secret below push, a published one's only on the private repository.
+  const victimLabel = (fx: Fixture) => mark(fx, state === 'draft' ? 'dvictim' : 'pvictim');
+  return [
+    { name: `form: edit ${state} page`, kind: 'form', method: 'GET', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases/edit/${pick(fx).webTag}` }) },
+    {
+      name: `form: save ${state}`,
+      kind: 'form',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      success: 303,
+      prepare: async (fx, refused) => {
+        const victim = await target(`form: save ${state}`, fx, refused, () => makeVictim(fx, state, victimLabel(fx)));
+        const name = uniqueName(`${victimLabel(fx)}-edited-`);
+        return {
+          path: `/${fx.full}/releases/edit/${victim.webTag}`,
+          form: { tag_name: victim.tag, target_commitish: '', name, body: 'edited by a form', intent: state === 'draft' ? 'draft' : 'update' },
+          check: async (status) => {
+            const after = await releaseJson(fx, victim.id);
+            expect(after.status).toBe(200);
+            expect(after.body.name).toBe(status === 303 ? name : victim.name);
+            expect(after.body.draft).toBe(state === 'draft');
+          },
+        };
+      },
+    },
+    {
+      // A draft victim is a pre-release, so publishing it does not move the latest designation.
+      // Its names are not draft secrets (it may be public a moment later): only private ones.
+      name: `form: publish ${state}`,
+      kind: 'form',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      success: 303,
+      prepare: async (fx, refused) => {
+        const victim = await target(`form: publish ${state}`, fx, refused, () =>
+          state === 'draft' ? makeVictim(fx, 'draft', mark(fx, 'topublish'), { prerelease: true }) : makeVictim(fx, 'published', victimLabel(fx)),
+        );
+        return {
+          path: `/${fx.full}/releases/publish/${victim.webTag}`,
+          form: {},
+          check: async (status) => {
+            const after = await releaseJson(fx, victim.id);
+            expect(after.status).toBe(200);
+            expect(after.body.draft).toBe(state === 'draft' && status !== 303);
+          },
+        };
+      },
+    },
+    {
+      name: `form: delete ${state}`,
+      kind: 'form',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      success: 303,
+      prepare: async (fx, refused) => {
+        const victim = await target(`form: delete ${state}`, fx, refused, () => makeVictim(fx, state, victimLabel(fx)));
+        return {
+          path: `/${fx.full}/releases/delete/${victim.webTag}`,
+          form: {},
+          // Whatever the answer, the release is gone exactly when the form said it was done.
+          check: async (status) => expect((await releaseJson(fx, victim.id)).status).toBe(status === 303 ? 404 : 200),
+        };
+      },
+    },
+    {
+      name: `web upload to ${state}`,
+      kind: 'webupload',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      lookupFirst: true,
+      success: 201,
+      prepare: async (fx) => {
+        const name = `${uniqueName(state === 'draft' ? 'dwup-' : 'pwup-')}.bin`;
+        return {
+          path: `/${fx.full}/releases/upload/${pick(fx).id}?name=${name}`,
+          raw: 'uploaded from the page',
+          headers: { 'content-type': 'application/octet-stream' },
+          check: async (status) => {
+            const assets = await call('GET', `${server.api}/repos/${fx.full}/releases/${pick(fx).id}/assets?per_page=100`, { token: owner.token });
+            expect(assets.status).toBe(200);
+            expect((assets.body as Array<{ name: string }>).some((a) => a.name === name)).toBe(status === 201);
+          },
+        };
+      },
+    },
+    {
+      name: `form: delete ${state} asset`,
+      kind: 'form',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      lookupFirst: true,
+      success: 303,
+      prepare: async (fx, refused) => {
+        const victim = await target(`form: delete ${state} asset`, fx, refused, () => uploadAsset(fx, pick(fx).id, uniqueName(`${victimLabel(fx)}-`)));
+        return {
+          path: `/${fx.full}/releases/assets/${victim.id}/delete`,
+          form: {},
+          check: async (status) => {
+            const after = await call('GET', `${server.api}/repos/${fx.full}/releases/assets/${victim.id}`, { token: owner.token });
+            expect(after.status).toBe(status === 303 ? 404 : 200);
+          },
+        };
+      },
+    },
+  ];
+}
+
+/** Every state-changing form route again, each missing one CSRF requirement. */
+function csrfAttacks(routes: RouteCase[]): RouteCase[] {
+  const attacks: CsrfAttack[] = ['no CSRF token', 'foreign Origin', 'token header without session'];
+  return routes
+    .filter((r) => (r.kind === 'form' || r.kind === 'webupload') && r.method === 'POST')
+    .flatMap((r) => attacks.map((attack) => ({ ...r, name: `${r.name} with ${attack}`, attack })));
+}
+
+/**
+ * What a browser gets on a page or form with its session (docs/web.md): a repository the visitor
+ * cannot see is 404 first; then an anonymous visitor is sent to sign in (303) from a form's page
+ * and refused (401) on a write; a signed-in one without push access gets 403. The release forms
+ * check push access before they look the release up (a 403 whatever the tag, so it reveals no
+ * draft); uploads and asset deletes look it up first, as the API does, so a draft is 404 there.
+ */
+function expectedSessionStatus(route: RouteCase, caller: Caller, fx: Fixture): number {
+  const signedIn = caller.token !== null && !caller.badToken;
+  // A session cookie Wharf never issued is no session: the visitor is anonymous.
+  const perm = signedIn ? permissionOf(caller, fx.isPrivate) : fx.isPrivate ? null : 'pull';
+  if (route.need === 'public') return route.success;
+  if (perm === null) return 404;
+  if (route.need === 'read') return route.release === 'draft' && (route.publishedOnly || !atLeast(perm, 'push')) ? 404 : route.success;
+  if (route.method === 'GET') return atLeast(perm, 'push') ? route.success : signedIn ? 403 : 303;
+  if (!signedIn) return 401;
+  if (route.release === 'draft' && route.lookupFirst && !atLeast(perm, 'push')) return 404;
+  return atLeast(perm, 'push') ? route.success : 403;
+}
+
 /** The status Wharf's rules give (docs/api.md, docs/releases.md). */
 function expectedStatus(route: RouteCase, caller: Caller, fx: Fixture): number {
+  // A write without its CSRF secret or from another origin is refused; a token is no session.
+  if (route.attack) return route.attack === 'token header without session' ? 401 : 403;
+  if (authOf(route) === 'session') return expectedSessionStatus(route, caller, fx);
   if (caller.badToken) return 401;
+  if (route.need === 'public') return route.success;
   const perm: Perm | null = permissionOf(caller, fx.isPrivate);
   const anonymous = caller.token === null;
   if (route.need === 'graphql') return anonymous ? 401 : route.success;
@@ -255,6 +585,8 @@ function expectedStatus(route: RouteCase, caller: Caller, fx: Fixture): number {
 
 interface Observed {
   caller: Caller;
+  /** What the caller may do on the fixture, as the request authenticated (header or session). */
+  perm: Perm | null;
   fx: Fixture;
   route: string;
   /** The path the caller asked for (a page may echo it, e.g. in a sign-in link's return_to). */
@@ -264,43 +596,101 @@ interface Observed {
 }
 const observed: Observed[] = [];
 
-async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<string | null> {
-  const prepared = await route.prepare(fx);
-  const prefix = { api: server.api, uploads: server.uploads, git: server.base, web: server.base, graphql: server.base, page: server.base }[route.kind];
-  const url = `${prefix}${prepared.path}`;
+function authOf(route: RouteCase): Auth {
+  return route.kind === 'form' || route.kind === 'webupload' ? 'session' : (route.auth ?? 'header');
+}
+
+/** The request a cell sends: the route's, authenticated the way the route (and its attack) says. */
+function requestFor(route: RouteCase, caller: Caller, prepared: Awaited<ReturnType<RouteCase['prepare']>>) {
   const headers: Record<string, string> = { ...prepared.headers };
+  let token: string | null = route.kind === 'git' ? null : caller.token;
+  let raw = prepared.raw;
   if (route.kind === 'git') {
     headers['user-agent'] = 'git/2.39.0';
     if (caller.token) headers.authorization = basicAuth(caller.token);
   }
+  if (authOf(route) === 'session') {
+    const session = sessions.get(caller) ?? null;
+    token = route.attack === 'token header without session' ? caller.token : null;
+    if (session && route.attack !== 'token header without session') headers.cookie = session.cookie;
+    if (route.attack === 'foreign Origin') headers.origin = 'https://attacker.example';
+    const csrf = session && route.attack !== 'no CSRF token' ? session.csrf : null;
+    if (route.kind === 'webupload') {
+      headers.accept = 'application/json';
+      if (csrf) headers['x-csrf-token'] = csrf;
+    } else {
+      headers.accept = 'text/html,application/xhtml+xml';
+    }
+    if (prepared.form) {
+      raw = new URLSearchParams({ ...prepared.form, ...(csrf ? { _csrf: csrf } : {}) }).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+  }
+  return { token, raw, headers };
+}
+
+/** What a failure must look like: GitHub's JSON error for API-like routes, an HTML error page for pages and forms. */
+function errorShapeProblem(route: RouteCase, status: number, res: { headers: Headers; body: unknown; text: string }): string | null {
+  if (route.kind === 'page' || route.kind === 'form') {
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/html') || !res.text.includes(`<h1>${status} · `)) return `not an HTML error page: ${res.text.slice(0, 200)}`;
+    return null;
+  }
+  if (status === 422) return null;
+  const body = res.body as { message?: unknown; documentation_url?: unknown };
+  if (typeof body?.message !== 'string' || typeof body.documentation_url !== 'string') return `not a GitHub error body: ${res.text.slice(0, 200)}`;
+  return null;
+}
+
+async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<string | null> {
+  const want = expectedStatus(route, caller, fx);
+  const prepared = await route.prepare(fx, want !== route.success);
+  const prefix = { api: server.api, uploads: server.uploads, git: server.base, web: server.base, graphql: server.base, page: server.base, form: server.base, webupload: server.base }[route.kind];
+  const url = `${prefix}${prepared.path}`;
+  const { token, raw, headers } = requestFor(route, caller, prepared);
   const res = await call(route.method, url, {
-    token: route.kind === 'git' ? null : caller.token,
+    token,
     body: prepared.body,
-    raw: prepared.raw,
+    raw,
     headers,
-    skipSchema: route.kind === 'git' || route.kind === 'web' || route.kind === 'graphql' || route.kind === 'page' || route.name === 'GET tarball' || headers.accept === 'application/octet-stream',
+    skipSchema: !['api', 'uploads'].includes(route.kind) || route.name === 'GET tarball' || headers.accept === 'application/octet-stream',
   });
+  const session = authOf(route) === 'session' && !route.attack;
+  const perm = session && caller.badToken ? permissionOf({ ...caller, token: null, badToken: false }, fx.isPrivate) : permissionOf(caller, fx.isPrivate);
   const headerText = [...res.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n');
-  observed.push({ caller, fx, route: route.name, requested: prepared.path, status: res.status, text: `${headerText}\n${res.text}` });
+  observed.push({ caller, perm, fx, route: route.name, requested: prepared.path, status: res.status, text: `${headerText}\n${res.text}` });
   if (prepared.check) await prepared.check(res.status);
   cells += 1;
-  const want = expectedStatus(route, caller, fx);
-  if (res.status !== want) return `${route.name} on ${fx.isPrivate ? 'private' : 'public'} as ${caller.name}: expected ${want}, got ${res.status} ${res.text.slice(0, 200)}`;
-  if (res.status >= 400 && res.status !== 422 && route.kind !== 'page') {
-    const body = res.body as { message?: unknown; documentation_url?: unknown };
-    if (typeof body?.message !== 'string' || typeof body.documentation_url !== 'string') return `${route.name} as ${caller.name}: not a GitHub error body: ${res.text.slice(0, 200)}`;
+  const where = `${route.name} on ${fx.isPrivate ? 'private' : 'public'} as ${caller.name}`;
+  if (res.status !== want) return `${where}: expected ${want}, got ${res.status} ${res.text.slice(0, 200)}`;
+  if (res.status === 303) {
+    // Anonymous visitors are sent to sign in (and back); a done form goes on to a page, never to sign-in.
+    const location = res.headers.get('location') ?? '';
+    const toSignIn = location.startsWith(`/login?return_to=${encodeURIComponent(prepared.path)}`);
+    if (toSignIn !== (route.method === 'GET')) return `${where}: unexpected redirect to ${location}`;
+  }
+  if (res.status >= 400) {
+    const problem = errorShapeProblem(route, res.status, res);
+    if (problem) return `${where}: ${problem}`;
   }
   return null;
 }
 
 describe('authorization matrix', () => {
   it('gives every caller the exact status on every route, repository and release state', async () => {
-    const routes = [...repoRoutes, ...releaseRoutes('published'), ...releaseRoutes('draft')];
+    const headerRoutes = [...repoRoutes, ...releaseRoutes('published'), ...releaseRoutes('draft')];
+    const formRoutes = [...repoFormRoutes, ...releaseFormRoutes('published'), ...releaseFormRoutes('draft')];
+    const routes = [...headerRoutes, ...sessionTwins(headerRoutes), ...formRoutes];
+    const attacks = csrfAttacks(formRoutes);
+    const pushCaller = callers.find((c) => c.name === 'push')!;
     const jobs: Array<() => Promise<string | null>> = [];
-    for (const fx of fixtures) for (const route of routes) for (const caller of callers) jobs.push(() => runCell(route, caller, fx));
+    for (const fx of fixtures) {
+      for (const route of routes) for (const caller of callers) jobs.push(() => runCell(route, caller, fx));
+      for (const route of attacks) jobs.push(() => runCell(route, pushCaller, fx));
+    }
     const failures = (await runLimited(jobs, 6)).filter((f): f is string => f !== null);
     expect(failures).toEqual([]);
-    expect(cells).toBe(fixtures.length * routes.length * callers.length);
+    expect(cells).toBe(fixtures.length * (routes.length * callers.length + attacks.length));
+    recordFigure('authorization matrix cells: web forms and CSRF', fixtures.length * (formRoutes.length * callers.length + attacks.length));
     recordFigure('authorization matrix cells', cells);
   }, 300_000);
 
@@ -308,10 +698,13 @@ describe('authorization matrix', () => {
     expect(observed.length).toBeGreaterThan(0);
     const leaks: string[] = [];
     for (const o of observed) {
-      const perm = permissionOf(o.caller, o.fx.isPrivate);
+      const perm = o.perm;
       const secrets: string[] = [];
-      if (perm === null) secrets.push(o.fx.name, o.fx.published.tag, o.fx.published.name, o.fx.published.asset.name, o.fx.published.asset.bytes, o.fx.mainSha, 'pvictim-', 'pup-');
-      if (!atLeast(perm, 'push')) secrets.push(o.fx.draft.tag, o.fx.draft.name, o.fx.draft.asset.name, o.fx.draft.asset.bytes, 'dvictim-', 'newdraft-', 'dup-');
+      if (perm === null) {
+        secrets.push(o.fx.name, o.fx.published.tag, o.fx.published.name, o.fx.published.asset.name, o.fx.published.asset.bytes, o.fx.mainSha, 'pup-', 'pwup-');
+        secrets.push(...['pvictim', 'formnew', 'topublish'].map((base) => mark(o.fx, base)));
+      }
+      if (!atLeast(perm, 'push')) secrets.push(o.fx.draft.tag, o.fx.draft.name, o.fx.draft.asset.name, o.fx.draft.asset.bytes, mark(o.fx, 'dvictim'), 'newdraft-', 'dup-', 'dwup-');
       // GraphQL's NOT_FOUND echoes the name the caller asked for, as GitHub's does; that is not a leak.
       // Pages echo the caller's own URL in their sign-in link; that is not a leak either.
       const text = o.text

@@ -17,6 +17,8 @@ export interface Caller {
   name: string;
   /** Null for anonymous. */
   token: string | null;
+  /** The user's login (to sign in on the web pages with the token); null for anonymous and the bad token. */
+  login: string | null;
   /** The token does not resolve (401 on every route). */
   badToken?: boolean;
   /** Role on the matrix repositories (before scopes). */
@@ -48,21 +50,21 @@ async function tokenWith(server: TestServer, user: TestUser, scopes: string[]): 
  */
 export async function makeCallers(server: TestServer, owner: TestUser, repos: string[]): Promise<Caller[]> {
   const callers: Caller[] = [
-    { name: 'anonymous', token: null, role: null, scopes: 'none' },
-    { name: 'bad token', token: 'wharf_this_token_does_not_exist_000000000000', badToken: true, role: null, scopes: 'repo' },
+    { name: 'anonymous', token: null, login: null, role: null, scopes: 'none' },
+    { name: 'bad token', token: 'wharf_this_token_does_not_exist_000000000000', badToken: true, login: null, role: null, scopes: 'repo' },
   ];
   const stranger = await createUser(server, uniqueName('stranger'));
-  callers.push({ name: 'no access', token: stranger.token, role: null, scopes: 'repo' });
+  callers.push({ name: 'no access', token: stranger.token, login: stranger.login, role: null, scopes: 'repo' });
   for (const role of ['pull', 'triage', 'push', 'maintain', 'admin'] as Perm[]) {
     const user = await createUser(server, uniqueName(role));
     for (const repo of repos) await addCollaborator(server, owner, repo, user, role);
-    callers.push({ name: role, token: user.token, role, scopes: 'repo' });
+    callers.push({ name: role, token: user.token, login: user.login, role, scopes: 'repo' });
     if (role === 'admin') {
-      callers.push({ name: 'admin, public_repo token', token: await tokenWith(server, user, ['public_repo']), role, scopes: 'public_repo' });
-      callers.push({ name: 'admin, token without repo scope', token: await tokenWith(server, user, ['read:org']), role, scopes: 'none' });
+      callers.push({ name: 'admin, public_repo token', token: await tokenWith(server, user, ['public_repo']), login: user.login, role, scopes: 'public_repo' });
+      callers.push({ name: 'admin, token without repo scope', token: await tokenWith(server, user, ['read:org']), login: user.login, role, scopes: 'none' });
     }
   }
-  callers.push({ name: 'owner', token: owner.token, role: 'admin', scopes: 'repo' });
-  callers.push({ name: 'site admin', token: ADMIN_TOKEN, role: 'admin', scopes: 'repo' });
+  callers.push({ name: 'owner', token: owner.token, login: owner.login, role: 'admin', scopes: 'repo' });
+  callers.push({ name: 'site admin', token: ADMIN_TOKEN, login: server.config.adminLogin, role: 'admin', scopes: 'repo' });
   return callers;
 }
