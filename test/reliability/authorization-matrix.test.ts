@@ -658,10 +658,14 @@ async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<s
   const perm = session && caller.badToken ? permissionOf({ ...caller, token: null, badToken: false }, fx.isPrivate) : permissionOf(caller, fx.isPrivate);
   const headerText = [...res.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n');
   observed.push({ caller, perm, fx, route: route.name, requested: prepared.path, status: res.status, text: `${headerText}\n${res.text}` });
-  if (prepared.check) await prepared.check(res.status);
   cells += 1;
   const where = `${route.name} on ${fx.isPrivate ? 'private' : 'public'} as ${caller.name}`;
   if (res.status !== want) return `${where}: expected ${want}, got ${res.status} ${res.text.slice(0, 200)}`;
+  try {
+    if (prepared.check) await prepared.check(res.status);
+  } catch (err) {
+    return `${where}: answered ${res.status}, but the target says otherwise: ${(err as Error).message}`;
+  }
   if (res.status === 303) {
     // Anonymous visitors are sent to sign in (and back); a done form goes on to a page, never to sign-in.
     const location = res.headers.get('location') ?? '';
