@@ -118,6 +118,16 @@ describe('connection limit', () => {
   });
 });
 
+/**
+ * Limits count in fixed windows aligned to the clock (a minute for content creation, an hour for
+ * the primary limit). A test whose requests straddle a window's end would see two budgets, so it
+ * starts only when the current window has `margin` seconds left.
+ */
+async function awayFromWindowEnd(windowSeconds: number, margin = 10): Promise<void> {
+  const left = windowSeconds - ((Date.now() / 1000) % windowSeconds);
+  if (left < margin) await new Promise((r) => setTimeout(r, left * 1000 + 250));
+}
+
 describe('rate limits under load', () => {
   let limited: TestServer;
   let alice: TestUser;
@@ -133,6 +143,7 @@ describe('rate limits under load', () => {
   afterAll(() => limited.close());
 
   it('lets exactly the anonymous budget through when requests arrive all at once', async () => {
+    await awayFromWindowEnd(3600);
     const results = await Promise.all(Array.from({ length: 50 }, () => call('GET', `${limited.api}/meta`, {})));
     const ok = results.filter((r) => r.status === 200);
     const refused = results.filter((r) => r.status === 403);
@@ -149,6 +160,7 @@ describe('rate limits under load', () => {
   });
 
   it('counts per user across all of the user’s tokens, concurrently, without losing a count', async () => {
+    await awayFromWindowEnd(3600);
     const second = await call('POST', `${limited.api}/admin/users/${alice.login}/authorizations`, { token: ADMIN_TOKEN, body: { scopes: ['repo'] } });
     const before = Number((await call('GET', `${limited.api}/rate_limit`, { token: alice.token })).body.resources.core.used);
     const tokens = [alice.token, second.body.token];
@@ -160,6 +172,7 @@ describe('rate limits under load', () => {
   });
 
   it('applies a secondary limit to content creation that Octokit recognises', async () => {
+    await awayFromWindowEnd(60, 15);
     const repo = await createRepo(limited, bob, { auto_init: true });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => call('POST', `${limited.api}/repos/${repo.full}/releases`, { token: bob.token, body: { tag_name: `load-${i}`, draft: true } })),
