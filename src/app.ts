@@ -62,14 +62,14 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const log = options.logger ?? pino({ level: config.logLevel });
   await mkdir(config.dataDir, { recursive: true });
   await mkdir(config.repositoriesDir, { recursive: true });
-  const handle = openDatabase(config.databaseUrl);
+  const handle = await openDatabase(config.databaseUrl);
   await migrateToLatest(handle);
 
   const ctx: AppContext = {
     config,
     db: handle.db,
     dbKind: handle.kind,
-    blobs: options.blobStore ?? createBlobStore(config),
+    blobs: options.blobStore ?? (await createBlobStore(config)),
     log,
     pushListeners: new PushListeners(),
   };

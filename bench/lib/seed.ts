@@ -53,7 +53,7 @@ function iso(ms: number): string {
 
 export async function seedReleases(dataDir: string, specs: SeedSpec[]): Promise<SeedResult[]> {
   const { openDatabase, migrateToLatest } = await dataLayer();
-  const handle = openDatabase(`sqlite:${path.join(dataDir, 'wharf.db')}`);
+  const handle = await openDatabase(`sqlite:${path.join(dataDir, 'wharf.db')}`);
   try {
     await migrateToLatest(handle);
     const db = handle.db;

@@ -29,14 +29,14 @@ const DEFAULT_CLI_SCOPES = ['repo', 'read:org', 'workflow'];
 
 async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const handle = openDatabase(config.databaseUrl);
+  const handle = await openDatabase(config.databaseUrl);
   try {
     await migrateToLatest(handle);
     const ctx: AppContext = {
       config,
       db: handle.db,
       dbKind: handle.kind,
-      blobs: createBlobStore(config),
+      blobs: await createBlobStore(config),
       log: pino({ level: 'warn' }, pino.destination(2)),
       pushListeners: new PushListeners(),
     };

@@ -6,13 +6,15 @@
  * Both engines hand the rest of Wharf the same runtime values (see `schema.ts`): PostgreSQL's
  * int8 (COUNT(*), BIGINT ids and sizes) is parsed to a JS number here, per pool rather than
  * through pg's process-wide parser table, so nothing else in the process is affected.
+ *
+ * Each driver is loaded only when its engine is chosen: a node on SQLite never loads pg, and one
+ * on PostgreSQL never loads the native SQLite module (less memory, faster start-up).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
 
@@ -24,7 +26,8 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-function openSqlite(file: string): DatabaseHandle {
+async function openSqlite(file: string): Promise<DatabaseHandle> {
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
   mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new BetterSqlite3(file);
   // WAL lets readers proceed during writes; synchronous=FULL makes every commit durable
@@ -40,12 +43,14 @@ function openSqlite(file: string): DatabaseHandle {
 const INT8_OID = 20;
 
 /** int8 as a JS number: ids, counts and sizes stay far below 2^53. Everything else as pg does it. */
-const wharfTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as 'text');
-  },
-} as unknown as pg.CustomTypesConfig;
+function wharfTypes(types: typeof pg.types): pg.CustomTypesConfig {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+      return types.getTypeParser(oid, format as 'text');
+    },
+  } as unknown as pg.CustomTypesConfig;
+}
 
 export interface PostgresSettings {
   /** Connection string for pg, without Wharf's own parameters. */
@@ -115,13 +120,14 @@ export function parsePostgresUrl(databaseUrl: string): PostgresSettings {
   return { connectionString: url.toString(), max, ssl };
 }
 
-function openPostgres(databaseUrl: string): DatabaseHandle {
+async function openPostgres(databaseUrl: string): Promise<DatabaseHandle> {
   const settings = parsePostgresUrl(databaseUrl);
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: settings.connectionString,
     max: settings.max,
     ssl: settings.ssl,
-    types: wharfTypes,
+    types: wharfTypes(pg.types),
     application_name: 'wharf',
     // A node that cannot reach the database fails its requests quickly instead of queueing forever.
     connectionTimeoutMillis: 10_000,
@@ -138,7 +144,7 @@ export function isPostgresUrl(databaseUrl: string): boolean {
   return databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://');
 }
 
-export function openDatabase(databaseUrl: string): DatabaseHandle {
+export async function openDatabase(databaseUrl: string): Promise<DatabaseHandle> {
   if (isPostgresUrl(databaseUrl)) return openPostgres(databaseUrl);
   if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
   throw new Error(`unsupported database URL "${databaseUrl}" (use sqlite:<path> or postgres://…)`);
