@@ -1,0 +1,69 @@
+/**
+ * Pieces the fuzzing suites share: hostile path segments and numbers, percent-encoding of any
+ * string, and a runner that sends generated requests with bounded concurrency while measuring
+ * memory and open descriptors after a warm-up.
+ */
+import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { runLimited } from './limit.ts';
+
+/** Seed of this run: `WHARF_FUZZ_SEED` replays one (a failing run prints its seed). */
+export const FUZZ_SEED = Number(process.env.WHARF_FUZZ_SEED ?? Date.now() % 2 ** 31);
+
+/** Percent-encodes any string, lone surrogates included (as their UTF-8 replacement). */
+export function encodeAny(s: string): string {
+  try {
+    return encodeURIComponent(s);
+  } catch {
+    return [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+  }
+}
+
+export const NASTY_SEGMENTS = ['..', '.', '%2e%2e', '%00', '%FF%FE', '%C0%AF', '%E2%80%AE', '-', '--help', '~', '%20', '%0d%0a', 'a'.repeat(5000), '%F0%9F%98%80', 'null', 'undefined', '[]', '%7B%7D', '__proto__', 'constructor', 'HEAD', 'refs%2Fheads%2Fmain'];
+export const NUMBERS = ['0', '-1', '1', '00001', '1.5', '1e3', '1e400', 'NaN', 'Infinity', '9007199254740991', '9007199254740993', '99999999999999999999999', '0x10', '%201', '+1'];
+
+/** An already percent-encoded path segment that is anything but a valid name. */
+export const weirdSegment = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...NASTY_SEGMENTS, ...NUMBERS) },
+  { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map(encodeAny) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 20 }).map(encodeAny) },
+);
+
+/** Printable ASCII only (what a header value may hold). */
+export const printable = (max: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: max });
+
+export function openDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+export interface FuzzRunResult {
+  /** The first failures (at most 20), each describing its request. */
+  failures: string[];
+  seconds: number;
+  /** RSS growth (MiB) and descriptor growth between the end of the warm-up and the end. */
+  rssGrowthMiB: number;
+  fdGrowth: number;
+}
+
+/**
+ * Runs `send` over every generated item, `concurrency` at a time; `send` returns a failure or
+ * null. Memory and descriptors are measured once the first `warmup` items have been answered
+ * (caches, pools and JIT warm) and again at the end.
+ */
+export async function runFuzz<T>(items: T[], send: (item: T) => Promise<string | null>, options: { concurrency: number; warmup: number }): Promise<FuzzRunResult> {
+  const failures: string[] = [];
+  const started = Date.now();
+  let baseline = { rss: 0, fds: 0 };
+  const chunks = [items.slice(0, options.warmup), items.slice(options.warmup)];
+  for (const [i, chunk] of chunks.entries()) {
+    const results = await runLimited(chunk.map((item) => () => send(item)), options.concurrency);
+    for (const f of results) if (f && failures.length < 20) failures.push(f);
+    if (i === 0) baseline = { rss: process.memoryUsage().rss, fds: openDescriptors() };
+  }
+  return {
+    failures,
+    seconds: (Date.now() - started) / 1000,
+    rssGrowthMiB: (process.memoryUsage().rss - baseline.rss) / 2 ** 20,
+    fdGrowth: openDescriptors() - baseline.fds,
+  };
+}
