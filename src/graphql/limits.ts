@@ -20,7 +20,22 @@ function intValue(value: ValueNode | undefined, variables: Record<string, unknow
   return null;
 }
 
-/** Throws MAX_NODE_LIMIT_EXCEEDED (or a depth error) for the operation that would run. */
+/** What a selection set costs when its parent is fetched once. */
+interface Cost {
+  /** Nodes it may return (each connection's size times what each of its items costs). */
+  nodes: number;
+  /** Nesting depth, counting this selection set as 1. */
+  depth: number;
+}
+
+/**
+ * Throws MAX_NODE_LIMIT_EXCEEDED (or a depth error) for the operation that would run.
+ *
+ * A fragment is costed once and its cost reused wherever it is spread: nodes scale linearly with
+ * the multiplier above them, so a spread costs `multiplier × cost(fragment)`. Expanding every
+ * spread instead made the check itself exponential: ten fragments each spreading the previous one
+ * ten times (well within the token and depth limits) meant 10^10 visits, blocking the event loop.
+ */
 export function checkQueryCost(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): void {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
@@ -28,31 +43,45 @@ export function checkQueryCost(document: DocumentNode, operationName: string | n
   const fragments = new Map(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
   );
+  const fragmentCosts = new Map<string, Cost>();
+  const NOTHING: Cost = { nodes: 0, depth: 0 };
 
-  let nodes = 0;
-  const walk = (set: SelectionSetNode | undefined, multiplier: number, depth: number): void => {
-    if (!set) return;
-    if (depth > MAX_DEPTH) throw new GitHubGraphQLError('MAX_NODE_LIMIT_EXCEEDED', `Query has depth of ${depth}, which exceeds max depth of ${MAX_DEPTH}`);
+  const fragmentCost = (name: string): Cost => {
+    const known = fragmentCosts.get(name);
+    if (known) return known;
+    // Fragment cycles were already rejected by validation; this only guards against recursion.
+    fragmentCosts.set(name, NOTHING);
+    const cost = costOf(fragments.get(name)?.selectionSet);
+    fragmentCosts.set(name, cost);
+    return cost;
+  };
+
+  const costOf = (set: SelectionSetNode | undefined): Cost => {
+    if (!set) return NOTHING;
+    let nodes = 0;
+    let depth = 1;
     for (const selection of set.selections) {
+      let child: Cost;
       if (selection.kind === Kind.FIELD) {
+        child = costOf(selection.selectionSet);
         const args = selection.arguments ?? [];
         const size = intValue(args.find((a) => a.name.value === 'first')?.value, variables) ?? intValue(args.find((a) => a.name.value === 'last')?.value, variables);
-        const next = size !== null && size > 0 ? multiplier * size : multiplier;
-        if (size !== null && size > 0) nodes += next;
-        walk(selection.selectionSet, next, depth + 1);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet, multiplier, depth + 1);
+        nodes += size !== null && size > 0 ? size * (1 + child.nodes) : child.nodes;
       } else {
-        // Fragment cycles were already rejected by validation.
-        walk(fragments.get(selection.name.value)?.selectionSet, multiplier, depth + 1);
+        child = selection.kind === Kind.INLINE_FRAGMENT ? costOf(selection.selectionSet) : fragmentCost(selection.name.value);
+        nodes += child.nodes;
       }
-      if (nodes > MAX_NODES) {
-        throw new GitHubGraphQLError(
-          'MAX_NODE_LIMIT_EXCEEDED',
-          `This query requests up to ${nodes.toLocaleString('en-US')} possible nodes which exceeds the maximum limit of ${MAX_NODES.toLocaleString('en-US')}.`,
-        );
-      }
+      if (child.depth > 0) depth = Math.max(depth, 1 + child.depth);
     }
+    return { nodes, depth };
   };
-  walk(operation.selectionSet, 1, 1);
+
+  const { nodes, depth } = costOf(operation.selectionSet);
+  if (depth > MAX_DEPTH) throw new GitHubGraphQLError('MAX_NODE_LIMIT_EXCEEDED', `Query has depth of ${depth}, which exceeds max depth of ${MAX_DEPTH}`);
+  if (nodes > MAX_NODES) {
+    throw new GitHubGraphQLError(
+      'MAX_NODE_LIMIT_EXCEEDED',
+      `This query requests up to ${nodes.toLocaleString('en-US')} possible nodes which exceeds the maximum limit of ${MAX_NODES.toLocaleString('en-US')}.`,
+    );
+  }
 }

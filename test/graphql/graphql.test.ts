@@ -235,6 +235,20 @@ describe('GraphQL endpoint', () => {
     expect(res.body.errors[0]).toMatchObject({ type: 'MAX_NODE_LIMIT_EXCEEDED', message: 'This query requests up to 1,010,100 possible nodes which exceeds the maximum limit of 500,000.' });
   });
 
+  it('costs a fragment once however often it is spread (ten levels spreading ten times each)', async () => {
+    const fragments = ['fragment L0 on Repository { name }'];
+    for (let i = 1; i <= 10; i++) fragments.push(`fragment L${i} on Repository { ${Array.from({ length: 10 }, () => `...L${i - 1}`).join(' ')} }`);
+    const started = Date.now();
+    const res = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){...L10}} ${fragments.join(' ')}`, { o: alice.login, n: repo.name });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.repository.name).toBe(repo.name);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const costly = ['fragment M0 on Repository { releases(first: 2) { totalCount } }'];
+    for (let i = 1; i <= 20; i++) costly.push(`fragment M${i} on Repository { ...M${i - 1} ...M${i - 1} }`);
+    const refused = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){...M20}} ${costly.join(' ')}`, { o: alice.login, n: repo.name });
+    expect(refused.body.errors[0]).toMatchObject({ type: 'MAX_NODE_LIMIT_EXCEEDED', message: 'This query requests up to 2,097,152 possible nodes which exceeds the maximum limit of 500,000.' });
+  });
+
   it('supports introspection', async () => {
     const res = await gql(alice.token, getIntrospectionQuery());
     expect(res.body.errors).toBeUndefined();
