@@ -10,6 +10,7 @@ import { findAccountsByIds } from '../db/repos/accounts-repo.ts';
 import { listAssetsForReleases } from '../db/repos/assets-repo.ts';
 import type { Urls } from '../http/urls.ts';
 import type { Principal } from '../services/tokens.ts';
+import { QueryBudget } from './limits.ts';
 
 export interface GraphQLContext {
   app: AppContext;
@@ -18,6 +19,8 @@ export interface GraphQLContext {
   clientIp: string;
   accounts: BatchLoader<number, Account>;
   assetsByRelease: BatchLoader<number, Asset[]>;
+  /** Git reads and lookups this request has made (see limits.ts). */
+  budget: QueryBudget;
 }
 
 /**
@@ -61,5 +64,6 @@ export function createGraphQLContext(app: AppContext, principal: Principal, urls
     clientIp,
     accounts: new BatchLoader((ids) => findAccountsByIds(app.db, ids)),
     assetsByRelease: new BatchLoader((ids) => listAssetsForReleases(app.db, ids)),
+    budget: new QueryBudget(),
   };
 }

@@ -16,6 +16,7 @@ export type GitHubErrorType =
   | 'EXCESSIVE_PAGINATION'
   | 'INVALID_CURSOR_ARGUMENTS'
   | 'MAX_NODE_LIMIT_EXCEEDED'
+  | 'RESOURCE_LIMITS_EXCEEDED'
   | 'INTERNAL';
 
 /** Thrown by resolvers; graphql-js attaches path and locations. */

@@ -9,6 +9,47 @@ import { GitHubGraphQLError } from './errors.ts';
 
 export const MAX_NODES = 500_000;
 export const MAX_DEPTH = 25;
+/**
+ * What one query may make the server do, beyond the node limit (which only counts connection
+ * items): git reads (each one a `git` process) and database lookups that are not batched
+ * (a repository, a release by tag, a page of releases). Without these, a document repeating
+ * `ref(qualifiedName: "main")` under 2,000 aliases, or `tagCommit` under a page of 100 releases
+ * and a few hundred aliases, cost thousands of git processes and tens of seconds for one request.
+ * GitHub caps "the execution resources a single query can consume" too, answering partial data
+ * with errors, without publishing its figures; these leave ordinary queries (gh, Octokit: one to
+ * three lookups; a page of 100 releases with their tag commits: 100–200 git reads) far below.
+ */
+export const MAX_GIT_READS = 250;
+export const MAX_LOOKUPS = 1_000;
+
+function resourceLimit(what: string, max: number): GitHubGraphQLError {
+  return new GitHubGraphQLError('RESOURCE_LIMITS_EXCEEDED', `This query needs more than ${max.toLocaleString('en-US')} ${what}, the most one query may use. Ask for fewer fields, aliases or items.`);
+}
+
+/**
+ * The resources one request has used. Git reads are also remembered for the request, so the same
+ * ref or commit read under several aliases (or by `tag` and `tagCommit`) costs one process.
+ */
+export class QueryBudget {
+  private gitReads = 0;
+  private lookups = 0;
+  private readonly gitResults = new Map<string, Promise<unknown>>();
+
+  /** Runs a git read once per request and key; throws once the request has used its share. */
+  git<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const known = this.gitResults.get(key);
+    if (known) return known as Promise<T>;
+    if (++this.gitReads > MAX_GIT_READS) throw resourceLimit('git reads', MAX_GIT_READS);
+    const result = read();
+    this.gitResults.set(key, result);
+    return result;
+  }
+
+  /** Counts one unbatched database lookup; throws once the request has used its share. */
+  lookup(): void {
+    if (++this.lookups > MAX_LOOKUPS) throw resourceLimit('lookups', MAX_LOOKUPS);
+  }
+}
 
 function intValue(value: ValueNode | undefined, variables: Record<string, unknown>): number | null {
   if (!value) return null;

@@ -16,12 +16,14 @@ import { findRepository } from './nodes/lookups.ts';
 import { RepositoryNode } from './nodes/repository.ts';
 
 async function accountByLogin(c: GraphQLContext, login: string): Promise<AccountNode | null> {
+  c.budget.lookup();
   const account = await findAccountByLogin(c.app.db, login);
   return account ? new AccountNode(account, c) : null;
 }
 
 /** Resolves a global id to the object, or null when it names nothing the caller can see. */
 async function nodeById(c: GraphQLContext, id: string): Promise<AccountNode | RepositoryNode | null> {
+  c.budget.lookup();
   const parsed = parseNodeId(id);
   if (!parsed || !/^\d+$/.test(parsed.id)) return null;
   const numeric = Number(parsed.id);
@@ -86,6 +88,7 @@ export const rootValue = {
   /** GraphQL requests are not counted separately; this reports the caller's REST budget. */
   async rateLimit(_args: unknown, c: GraphQLContext) {
     if (!c.app.config.rateLimit.enabled) return null;
+    c.budget.lookup();
     const state = await peek(c.app, c.principal, c.clientIp);
     return {
       cost: 1,

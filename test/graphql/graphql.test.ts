@@ -1,5 +1,6 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_GIT_READS, MAX_LOOKUPS } from '../../src/graphql/limits.ts';
 import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
@@ -247,6 +248,26 @@ describe('GraphQL endpoint', () => {
     for (let i = 1; i <= 20; i++) costly.push(`fragment M${i} on Repository { ...M${i - 1} ...M${i - 1} }`);
     const refused = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){...M20}} ${costly.join(' ')}`, { o: alice.login, n: repo.name });
     expect(refused.body.errors[0]).toMatchObject({ type: 'MAX_NODE_LIMIT_EXCEEDED', message: 'This query requests up to 2,097,152 possible nodes which exceeds the maximum limit of 500,000.' });
+  });
+
+  it('bounds the git reads and lookups one query may make, answering partial data past them', async () => {
+    const same = Array.from({ length: 1000 }, (_, i) => `a${i}: ref(qualifiedName: "main") { name }`).join(' ');
+    const cheap = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){${same}}}`, { o: alice.login, n: repo.name });
+    expect(cheap.body.errors).toBeUndefined();
+    expect(cheap.body.data.repository.a999).toEqual({ name: 'main' });
+
+    const distinct = Array.from({ length: MAX_GIT_READS + 20 }, (_, i) => `a${i}: ref(qualifiedName: "refs/tags/none-${i}") { name }`).join(' ');
+    const bounded = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){${distinct}}}`, { o: alice.login, n: repo.name });
+    expect(bounded.status).toBe(200);
+    expect(bounded.body.errors).toHaveLength(20);
+    expect(bounded.body.errors[0]).toMatchObject({ type: 'RESOURCE_LIMITS_EXCEEDED', message: expect.stringContaining(`more than ${MAX_GIT_READS} git reads`) });
+    expect(bounded.body.data.repository.a0).toBeNull();
+
+    const lookups = Array.from({ length: MAX_LOOKUPS + 5 }, (_, i) => `r${i}: repository(owner: $o, name: $n) { name }`).join(' ');
+    const partial = await gql(alice.token, `query($o:String!,$n:String!){${lookups}}`, { o: alice.login, n: repo.name });
+    expect(partial.body.data.r0).toEqual({ name: repo.name });
+    expect(partial.body.errors).toHaveLength(5);
+    expect(partial.body.errors[0].type).toBe('RESOURCE_LIMITS_EXCEEDED');
   });
 
   it('supports introspection', async () => {

@@ -50,7 +50,8 @@ export class CommitNode {
   ) {}
 
   private info(): Promise<git.CommitInfo> {
-    this.details ??= git.getCommit(gitDirFor(this.repository.c.app, this.repository.access.repo), this.oid).then((commit) => {
+    const gitDir = gitDirFor(this.repository.c.app, this.repository.access.repo);
+    this.details ??= this.repository.c.budget.git(`commit ${gitDir} ${this.oid}`, () => git.getCommit(gitDir, this.oid)).then((commit) => {
       if (!commit) throw new Error(`commit ${this.oid} vanished`);
       return commit;
     });

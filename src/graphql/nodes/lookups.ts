@@ -10,6 +10,7 @@ import { notFound } from '../errors.ts';
 import { RepositoryNode } from './repository.ts';
 
 export async function findRepository(c: GraphQLContext, owner: string, name: string): Promise<RepositoryNode> {
+  c.budget.lookup();
   try {
     return new RepositoryNode(await getRepoAccess(c.app, c.principal, owner, name), c);
   } catch (err) {

@@ -3,7 +3,6 @@
  * `Release` and `ReleaseAsset`. Ids are the REST `node_id`s, `url` is the release's web page
  * (`…/releases/tag/<tag>`, or `untagged-…` for a draft) as GitHub's GraphQL returns it.
  */
-import { gitDirFor } from '../../context.ts';
 import type { Asset, Release } from '../../db/schema.ts';
 import * as git from '../../git/git.ts';
 import { assetJson, releaseWebTag } from '../../http/serializers/assets.ts';
@@ -70,7 +69,7 @@ export class ReleaseNode {
   }
 
   private tagRef(): Promise<git.RefInfo | null> {
-    return git.getRef(gitDirFor(this.repository.c.app, this.repository.access.repo), `refs/tags/${this.release.tag_name}`);
+    return this.repository.readRef(`refs/tags/${this.release.tag_name}`);
   }
   async tag(): Promise<RefNode | null> {
     const ref = await this.tagRef();

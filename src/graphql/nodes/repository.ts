@@ -82,7 +82,7 @@ export class RepositoryNode {
   }
 
   async defaultBranchRef(): Promise<RefNode | null> {
-    const ref = await git.getRef(this.gitDir, `refs/heads/${this.access.repo.default_branch}`);
+    const ref = await this.readRef(`refs/heads/${this.access.repo.default_branch}`);
     return ref ? new RefNode(ref, this) : null;
   }
 
@@ -95,7 +95,7 @@ export class RepositoryNode {
     if (!name || name.startsWith('-') || name.includes('\0') || name.length > 1024) return null;
     const candidates = name.startsWith('refs/') ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`];
     for (const candidate of candidates) {
-      const ref = await git.getRef(this.gitDir, candidate);
+      const ref = await this.readRef(candidate);
       if (ref) return new RefNode(ref, this);
     }
     return null;
@@ -103,7 +103,7 @@ export class RepositoryNode {
 
   async refs(args: ConnectionArgs & { refPrefix: string; direction?: 'ASC' | 'DESC' | null }): Promise<Connection<RefNode>> {
     const prefix = args.refPrefix;
-    const refs = prefix.startsWith('refs/') && prefix.endsWith('/') && !prefix.includes('\0') ? await git.listRefs(this.gitDir, prefix) : [];
+    const refs = prefix.startsWith('refs/') && prefix.endsWith('/') && !prefix.includes('\0') ? [...(await this.c.budget.git(`refs ${this.gitDir} ${prefix}`, () => git.listRefs(this.gitDir, prefix)))] : [];
     if (args.direction === 'DESC') refs.reverse();
     return connectionFromList(
       refs.map((r) => new RefNode(r, this)),
@@ -112,20 +112,30 @@ export class RepositoryNode {
     );
   }
 
+  /** One ref, read at most once per request (within the request's budget of git reads). */
+  readRef(fullRef: string): Promise<git.RefInfo | null> {
+    return this.c.budget.git(`ref ${this.gitDir} ${fullRef}`, () => git.getRef(this.gitDir, fullRef));
+  }
+
   /** The id of the release GitHub would mark latest (read once per repository per request). */
   latestReleaseId(): Promise<number | null> {
-    this.latestId ??= releaseData.latestReleaseId(this.c.app, this.access);
+    if (!this.latestId) {
+      this.c.budget.lookup();
+      this.latestId = releaseData.latestReleaseId(this.c.app, this.access);
+    }
     return this.latestId;
   }
 
   /** By tag, drafts included for callers who may see them (gh resolves drafts this way). */
   async release(args: { tagName: string }): Promise<ReleaseNode | null> {
+    this.c.budget.lookup();
     const release = await releaseData.releaseByTagIncludingDrafts(this.c.app, this.access, args.tagName);
     return release ? new ReleaseNode(release, this) : null;
   }
 
   async releases(args: ConnectionArgs & { orderBy?: ReleaseOrder | null }) {
     const order = args.orderBy ?? { field: 'CREATED_AT', direction: 'DESC' };
+    this.c.budget.lookup();
     const page = await releaseData.releasePage(this.c.app, this.access, args, order);
     return connection(
       page.items.map((release) => new ReleaseNode(release, this)),
@@ -135,6 +145,7 @@ export class RepositoryNode {
   }
 
   async latestRelease(): Promise<ReleaseNode | null> {
+    this.c.budget.lookup();
     const release = await releaseData.latestRelease(this.c.app, this.access);
     return release ? new ReleaseNode(release, this) : null;
   }
