@@ -63,9 +63,25 @@ export function requireSignInCsrf(request: FastifyRequest, cookieValue: string |
   }
 }
 
-/** A path on this site to go back to after signing in; anything else becomes `/`. */
+const SITE = 'http://wharf.invalid';
+
+/**
+ * A path on this site to go back to after signing in; anything else becomes `/`. The value is
+ * resolved the way a browser resolves a `Location`: browsers drop tabs and line breaks and read
+ * `\` as `/`, so `/<TAB>/evil.example` or `/<TAB>\evil.example` is `//evil.example`, another
+ * site, which a check of the raw string's first characters let through. What is returned is the
+ * resolved path, percent-encoded: a character outside Latin-1 (`/€`) made the `Location` header
+ * itself invalid, and the redirect a 500.
+ */
 export function safeReturnTo(value: unknown): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
-  if (/[\r\n]/.test(value)) return '/';
-  return value;
+  if (typeof value !== 'string' || !value.startsWith('/') || /[\u0000-\u001f\u007f]/.test(value)) return '/';
+  let url: URL;
+  try {
+    url = new URL(value, SITE);
+  } catch {
+    return '/';
+  }
+  // `/.//evil.example` resolves to the path `//evil.example`, which as a Location is another site.
+  if (url.origin !== SITE || url.pathname.startsWith('//')) return '/';
+  return `${url.pathname}${url.search}${url.hash}`;
 }

@@ -46,8 +46,11 @@ describe('formatting and parsing helpers', () => {
 
   it('only returns to paths on this site', () => {
     expect(safeReturnTo('/o/r/releases?page=2')).toBe('/o/r/releases?page=2');
-    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example', '/a\r\nSet-Cookie: x', undefined, 42]) {
+    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example', '/a\r\nSet-Cookie: x', undefined, 42, '/\t/evil.example', '/\t\\evil.example', '/\n/evil.example', '///evil.example', '/\t//evil.example', '/.//evil.example', '/a/..//evil.example']) {
       expect(safeReturnTo(bad)).toBe('/');
     }
+    // Browsers read these as paths on this site; the Location header must stay ASCII.
+    expect(safeReturnTo('/\u20ac?x=\u00e9#f')).toBe('/%E2%82%AC?x=%C3%A9#f');
+    expect(safeReturnTo('/%09/evil.example')).toBe('/%09/evil.example');
   });
 });
