@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { ServerHttp2Session } from 'node:http2';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { createBlobStore } from './blobs/create-blob-store.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
@@ -97,7 +97,14 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     keepAliveTimeout: 5_000,
     requestTimeout: 0,
     clientErrorHandler,
-    frameworkErrors,
+    // A path the router refuses before routing (a segment over `maxParamLength`) is a 404 like any
+    // other: a browser gets the HTML page, not the API's JSON. Undecodable URLs stay a JSON 400.
+    frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+      if (err.code !== 'FST_ERR_BAD_URL') {
+        for (const feature of features) if (feature.notFound?.(request, reply)) return;
+      }
+      frameworkErrors(err, request, reply);
+    },
     // HTTP/2 sessions are closed by Fastify itself (GOAWAY); `idle` exists only for HTTP/1.
     ...(http2 ? {} : { forceCloseConnections: 'idle' as const }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
@@ -123,10 +130,11 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     }
     return sendError(reply, 404, 'Not Found');
   });
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.urls = requestUrls(config, request);
     // No name on GitHub contains NUL, and PostgreSQL cannot even compare text holding one.
-    if (/%00/.test(request.url.split('?')[0] ?? '')) throw new NotFoundError();
+    // (The not-found handler answers browsers with the HTML page and other clients with JSON.)
+    if (!request.is404 && /%00/.test(request.url.split('?')[0] ?? '')) return reply.callNotFound();
   });
 
   await app.register(

@@ -29,7 +29,13 @@ const FORM_BODY_LIMIT = 1024 * 1024;
 async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.decorateRequest('webSession', null);
   app.setErrorHandler(webErrorHandler);
-  app.addHook('onRequest', async (request) => identifyVisitor(ctx, request));
+  // `/api/…` is the API's, whatever the method: `GET /api/graphql` or `/api/foo` must not be taken
+  // for the page of a repository `graphql` of an owner `api` (an HTML page, or a sign-in redirect
+  // for an API client whose token is wrong), but get the API's JSON 404.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/api/')) return reply.callNotFound();
+    return identifyVisitor(ctx, request);
+  });
   registerFormParser(app, FORM_BODY_LIMIT);
   signInRoutes(app, ctx);
   homePages(app, ctx);

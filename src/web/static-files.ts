@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { NotFoundError } from '../domain/errors.ts';
 
 interface StaticFile {
   body: Buffer;
@@ -32,7 +31,8 @@ export function staticUrl(name: keyof typeof FILES & string): string {
 export function staticRoutes(app: FastifyInstance): void {
   app.get<{ Params: { file: string } }>('/static/:file', async (request, reply) => {
     const file = FILES[request.params.file];
-    if (!file || !Object.hasOwn(FILES, request.params.file)) throw new NotFoundError();
+    // The not-found handler answers browsers with the HTML page and other clients with JSON.
+    if (!file || !Object.hasOwn(FILES, request.params.file)) return reply.callNotFound();
     reply.header('content-type', file.type);
     reply.header('cache-control', 'public, max-age=31536000, immutable');
     reply.header('x-content-type-options', 'nosniff');

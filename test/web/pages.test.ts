@@ -155,6 +155,18 @@ describe('release pages for anonymous visitors', () => {
     expect(JSON.parse(json.text).message).toBe('Not Found');
     const api = await web.get('/api/v3/nothing/here', { accept: 'text/html' });
     expect(JSON.parse(api.text).message).toBe('Not Found');
+    // Paths refused before routing, or by the static files, are the same page for browsers.
+    for (const path of [`/${'a'.repeat(5000)}`, `/${pub.full}/${'b'.repeat(5000)}`, '/static/missing.css', `/${pub.full}/releases/tag/x%00y`]) {
+      const refused = await web.get(path, { accept: 'text/html' });
+      expect(refused.status, path.slice(0, 40)).toBe(404);
+      expect(refused.text).toContain('404 · Page not found');
+    }
+    // `/api/…` is never taken for an owner `api`'s pages, even with a wrong token.
+    for (const accept of ['text/html', 'application/json']) {
+      const graphql = await web.get('/api/graphql', { accept, authorization: 'token wharf_wrong' });
+      expect(graphql.status).toBe(404);
+      expect(JSON.parse(graphql.text).message).toBe('Not Found');
+    }
   });
 
   it('compares two refs', async () => {
@@ -288,6 +300,16 @@ describe('signing in and out', () => {
     const form = await web.get('/login');
     const res = await web.post('/session', { _csrf: WebClient.csrfOf(form), login: alice.login, token: alice.token, return_to: '//evil.example/' });
     expect(res.headers.get('location')).toBe('/');
+    // Browsers drop tabs and read `\` as `/`: these are all `//evil.example` to them.
+    for (const returnTo of ['/\t/evil.example', '/\t\\evil.example', '/.//evil.example']) {
+      const again = await web.get(`/login?return_to=${encodeURIComponent(returnTo)}`);
+      expect(again.status).toBe(303);
+      expect(again.headers.get('location')).toBe('/');
+    }
+    // A path outside Latin-1 is percent-encoded, not a 500 for an invalid Location header.
+    const unicode = await web.get(`/login?return_to=${encodeURIComponent('/\u20ac')}`);
+    expect(unicode.status).toBe(303);
+    expect(unicode.headers.get('location')).toBe('/%E2%82%AC');
   });
 
   it('signs out only with the CSRF token, and the session is gone afterwards', async () => {
