@@ -29,7 +29,7 @@ import { addCollaborator, createRepo, createUser, uniqueName, type TestUser } fr
 import { startServer, type TestServer } from '../support/server.ts';
 import { WebClient } from '../web/web-client.ts';
 import { recordFigure } from './support/figures.ts';
-import { encodeAny, FUZZ_SEED, NUMBERS, printable, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
+import { encodeAny, FUZZ_SEED, materialize, NUMBERS, printable, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
 
 const TOTAL = Number(process.env.WHARF_FUZZ_WEB_REQUESTS ?? (process.env.WHARF_SOAK ? 50_000 : 5_100));
 /** GraphQL requests cost about five times a page's (the hostile ones far more), so they are fewer. */
@@ -701,7 +701,7 @@ async function fuzz(requests: FuzzRequest[], check: (r: FuzzRequest, a: Answer) 
 
 describe('fuzzing GraphQL and the web pages', () => {
   it(`answers ${GRAPHQL_TOTAL} generated GraphQL requests with data or GitHub-shaped errors, in bounded time`, async () => {
-    const requests = fc.sample(graphqlRequestArb, { numRuns: GRAPHQL_TOTAL, seed: SEED });
+    const requests = fc.sample(graphqlRequestArb, { numRuns: GRAPHQL_TOTAL, seed: SEED }).map(materialize);
     await fuzz(requests, checkGraphQL, 'graphql', 512);
     recordFigure('graphql slowest answer (ms)', slowest);
     recordFigure('graphql answers cut short by RESOURCE_LIMITS_EXCEEDED', seen.resourceLimited);
@@ -712,7 +712,7 @@ describe('fuzzing GraphQL and the web pages', () => {
 
   it(`answers ${WEB_TOTAL} generated page requests and form posts without a 5xx, an unescaped echo or an off-site redirect`, async () => {
     slowest = 0;
-    const requests = fc.sample(webRequestArb(), { numRuns: WEB_TOTAL, seed: SEED });
+    const requests = fc.sample(webRequestArb(), { numRuns: WEB_TOTAL, seed: SEED }).map(materialize);
     await fuzz(requests, checkWeb, 'web', 200);
     recordFigure('web slowest answer (ms)', slowest);
     recordFigure('web form posts', seen.posts);

@@ -17,7 +17,7 @@ import { call } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { recordFigure } from './support/figures.ts';
-import { encodeAny, FUZZ_SEED, NUMBERS, printable, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
+import { encodeAny, FUZZ_SEED, materialize, NUMBERS, printable, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
 import { runLimited } from './support/limit.ts';
 import { connect, portOf } from './support/raw-http.ts';
 import { releaseOperations, type SpecOperation } from './support/spec-operations.ts';
@@ -237,16 +237,18 @@ describe('fuzzing the releases and assets operations', () => {
   it(`answers ${TOTAL} generated requests without a 5xx, a hang or a malformed error`, async () => {
     const ops = releaseOperations();
     expect(ops.length).toBeGreaterThanOrEqual(10);
-    const requests = fc.sample(requestArb(ops), { numRuns: TOTAL, seed: SEED });
+    const requests = fc.sample(requestArb(ops), { numRuns: TOTAL, seed: SEED }).map(materialize);
     const warmup = Math.min(3000, Math.floor(TOTAL / 4));
-    const { failures, seconds, rssGrowthMiB: rssGrowth, fdGrowth } = await runFuzz(requests, send, { concurrency: 16, warmup });
+    const { failures, seconds, rssGrowthMiB: rssGrowth, heapGrowthMiB, fdGrowth } = await runFuzz(requests, send, { concurrency: 16, warmup });
     recordFigure('fuzzed requests', TOTAL);
     recordFigure('fuzz seconds', seconds.toFixed(1));
     recordFigure('fuzz rss growth after warm-up (MiB)', rssGrowth.toFixed(1));
     recordFigure('fuzz descriptor growth after warm-up', fdGrowth);
+    recordFigure('fuzz heap growth after warm-up, after GC (MiB)', heapGrowthMiB.toFixed(1));
     expect(failures, `seed ${SEED}`).toEqual([]);
     expect(fdGrowth).toBeLessThan(20);
     expect(rssGrowth).toBeLessThan(200);
+    expect(heapGrowthMiB).toBeLessThan(32);
     // The server still serves normally.
     expect((await call('GET', `${server.api}/repos/${owner.login}/${repos[0]}/releases`, { token: owner.token })).status).toBe(200);
   }, Math.max(300_000, TOTAL * 15));

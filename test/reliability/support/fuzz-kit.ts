@@ -46,6 +46,16 @@ export function openDescriptors(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
+/**
+ * Gives a generated request's path and header values their final, flat form now. Strings built by
+ * concatenation or `repeat` are flattened by V8 the first time they are sent, which would count
+ * every request sent after the baseline as heap growth (about 1 KB each, 11 MB for the padding
+ * headers alone in 24,000 requests) and hide a real leak in the noise or fake one.
+ */
+export function materialize<T extends { path: string; headers: Record<string, string> }>(request: T): T {
+  return { ...request, path: JSON.parse(JSON.stringify(request.path)), headers: JSON.parse(JSON.stringify(request.headers)) };
+}
+
 export interface FuzzRunResult {
   /** The first failures (at most 20), each describing its request. */
   failures: string[];
