@@ -114,7 +114,6 @@ function bodyBytes(body: Body): Buffer | undefined {
 }
 
 interface FuzzRequest {
-  area: 'graphql' | 'web';
   method: string;
   path: string;
   headers: Record<string, string>;
@@ -410,7 +409,7 @@ const graphqlRequestArb: fc.Arbitrary<FuzzRequest> = fc
         break;
       }
     }
-    return { area: 'graphql', method, path, headers, body, markers: [] };
+    return { method, path, headers, body, markers: [] };
   });
 
 function checkGraphQL(r: FuzzRequest, a: Answer): string | null {
@@ -594,14 +593,14 @@ const webRequestArb = (): fc.Arbitrary<FuzzRequest> =>
       if (MARKERS.some((m) => returnTo.includes(m))) markers.push(MARKERS.find((m) => returnTo.includes(m))!);
       if (post === 'signed-in login') {
         headers.cookie = sessions[pick(g, ['owner', 'stranger'] as const)].cookie;
-        return { area: 'web', method: 'GET', path: `/login?return_to=${encodeAny(returnTo)}`, headers, body: { kind: 'none' }, markers } as FuzzRequest;
+        return { method: 'GET', path: `/login?return_to=${encodeAny(returnTo)}`, headers, body: { kind: 'none' }, markers } as FuzzRequest;
       }
       headers.cookie = `wharf_signin=${signinCsrf}`;
       headers['content-type'] = 'application/x-www-form-urlencoded';
       const form = new URLSearchParams({ _csrf: signinCsrf, login: stranger.login, token: stranger.token, return_to: returnTo }).toString();
-      return { area: 'web', method: 'POST', path: '/session', headers, body: { kind: 'bytes', bytes: Buffer.from(form) }, markers } as FuzzRequest;
+      return { method: 'POST', path: '/session', headers, body: { kind: 'bytes', bytes: Buffer.from(form) }, markers } as FuzzRequest;
     }
-    if (!post) return { area: 'web', method: pick(g, ['GET', 'GET', 'GET', 'GET', 'HEAD']), path: page.path, headers, body: { kind: 'none' }, markers } as FuzzRequest;
+    if (!post) return { method: pick(g, ['GET', 'GET', 'GET', 'GET', 'HEAD']), path: page.path, headers, body: { kind: 'none' }, markers } as FuzzRequest;
 
     // A form post: the path's segments come from the page path (its owner, repository, tag).
     const segments = page.path.split('?')[0]!.split('/');
@@ -631,10 +630,10 @@ const webRequestArb = (): fc.Arbitrary<FuzzRequest> =>
     else if (variant === 3) body = { kind: 'bytes', bytes: Buffer.from('%%%&&&==&=%ZZ&a=%E0%A4%A') };
     else if (variant === 4) body = { kind: 'none' };
     if (contentType && body.kind !== 'none') headers['content-type'] = contentType;
-    return { area: 'web', method: 'POST', path, headers, body, markers };
+    return { method: 'POST', path, headers, body, markers };
   });
 
-/** The decoded forms a marker may take in a page: as sent, and as the server decoded it. */
+/** The first markup the request carried that comes back verbatim (unescaped) in the page. */
 function unescapedMarker(text: string, markers: string[]): string | null {
   for (const m of markers) if (text.includes(m)) return m;
   return null;
@@ -707,6 +706,7 @@ describe('fuzzing GraphQL and the web pages', () => {
     recordFigure('graphql answers cut short by RESOURCE_LIMITS_EXCEEDED', seen.resourceLimited);
     // The server still answers an ordinary query.
     const res = await call('POST', `${server.base}/api/graphql`, { token: owner.token, body: { query: `{ repository(owner: "${owner.login}", name: "${repos[1]}") { releases(first: 10) { totalCount } } }` }, skipSchema: true });
+    expect(res.body.errors).toBeUndefined();
     expect(res.body.data.repository.releases.totalCount).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
@@ -722,6 +722,7 @@ describe('fuzzing GraphQL and the web pages', () => {
     expect(seen.htmlWithMarkup).toBeGreaterThan(200);
     const res = await pool.request({ method: 'GET', path: `/${owner.login}/${repos[0]}/releases`, headers: { accept: 'text/html' } });
     expect(res.statusCode).toBe(200);
-    expect(await res.body.text()).toContain(tags[0]!);
+    // (The forms may have deleted or outnumbered the fixtures' releases; the page still renders.)
+    expect(await res.body.text()).toContain(repos[0]!);
   }, 120_000);
 });
