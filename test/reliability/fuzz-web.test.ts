@@ -694,6 +694,7 @@ async function fuzz(requests: FuzzRequest[], check: (r: FuzzRequest, a: Answer) 
   recordFigure(`${label} fuzz heap growth after warm-up, after GC (MiB)`, result.heapGrowthMiB.toFixed(1));
   expect(result.failures, `seed ${SEED}`).toEqual([]);
   expect(result.fdGrowth).toBeLessThan(20);
+  expect(result.warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
   expect(result.heapGrowthMiB).toBeLessThan(32);
   expect(result.rssGrowthMiB).toBeLessThan(rssBoundMiB);
 }

@@ -239,7 +239,7 @@ describe('fuzzing the releases and assets operations', () => {
     expect(ops.length).toBeGreaterThanOrEqual(10);
     const requests = fc.sample(requestArb(ops), { numRuns: TOTAL, seed: SEED }).map(materialize);
     const warmup = Math.min(3000, Math.floor(TOTAL / 4));
-    const { failures, seconds, rssGrowthMiB: rssGrowth, heapGrowthMiB, fdGrowth } = await runFuzz(requests, send, { concurrency: 16, warmup });
+    const { failures, seconds, rssGrowthMiB: rssGrowth, heapGrowthMiB, fdGrowth, warnings } = await runFuzz(requests, send, { concurrency: 16, warmup });
     recordFigure('fuzzed requests', TOTAL);
     recordFigure('fuzz seconds', seconds.toFixed(1));
     recordFigure('fuzz rss growth after warm-up (MiB)', rssGrowth.toFixed(1));
@@ -247,6 +247,7 @@ describe('fuzzing the releases and assets operations', () => {
     recordFigure('fuzz heap growth after warm-up, after GC (MiB)', heapGrowthMiB.toFixed(1));
     expect(failures, `seed ${SEED}`).toEqual([]);
     expect(fdGrowth).toBeLessThan(20);
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
     expect(rssGrowth).toBeLessThan(200);
     expect(heapGrowthMiB).toBeLessThan(32);
     // The server still serves normally.

@@ -69,6 +69,8 @@ export interface FuzzRunResult {
    */
   heapGrowthMiB: number;
   fdGrowth: number;
+  /** Process warnings raised during the run (a listener added per request shows up here first). */
+  warnings: string[];
 }
 
 /**
@@ -78,13 +80,20 @@ export interface FuzzRunResult {
  */
 export async function runFuzz<T>(items: T[], send: (item: T) => Promise<string | null>, options: { concurrency: number; warmup: number }): Promise<FuzzRunResult> {
   const failures: string[] = [];
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
   const started = Date.now();
   let baseline = { rss: 0, heap: 0, fds: 0 };
   const chunks = [items.slice(0, options.warmup), items.slice(options.warmup)];
-  for (const [i, chunk] of chunks.entries()) {
-    const results = await runLimited(chunk.map((item) => () => send(item)), options.concurrency);
-    for (const f of results) if (f && failures.length < 20) failures.push(f);
-    if (i === 0) baseline = measure();
+  try {
+    for (const [i, chunk] of chunks.entries()) {
+      const results = await runLimited(chunk.map((item) => () => send(item)), options.concurrency);
+      for (const f of results) if (f && failures.length < 20) failures.push(f);
+      if (i === 0) baseline = measure();
+    }
+  } finally {
+    process.off('warning', onWarning);
   }
   const seconds = (Date.now() - started) / 1000;
   const end = measure();
@@ -94,5 +103,6 @@ export async function runFuzz<T>(items: T[], send: (item: T) => Promise<string |
     rssGrowthMiB: (end.rss - baseline.rss) / 2 ** 20,
     heapGrowthMiB: (end.heap - baseline.heap) / 2 ** 20,
     fdGrowth: end.fds - baseline.fds,
+    warnings,
   };
 }
