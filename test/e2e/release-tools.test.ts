@@ -1,0 +1,452 @@
+/**
+ * Release tools that cannot run here (goreleaser needs a Go toolchain, the GitHub Actions need a
+ * runner, semantic-release a whole npm project), replayed request by request against a real
+ * Wharf. Each sequence follows what the tool sends, as recorded from the tool or read in its
+ * source: goreleaser through go-github (raw requests with go-github's headers, Link parsing and
+ * rate-limit handling), softprops/action-gh-release v2, ncipollo/release-action and
+ * @semantic-release/github through Octokit as they embed it, and a few smaller npm tools.
+ * Every status is asserted, every field the tool reads is checked, and every JSON success body is
+ * validated against GitHub's OpenAPI description.
+ */
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { Octokit } from '@octokit/rest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/http.ts';
+import { assertMatchesOpenApi } from '../support/openapi.ts';
+import { addCollaborator, createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+
+/** Rate limiting on (as on github.com) and off (as GHES ships by default). */
+let limited: TestServer;
+let unlimited: TestServer;
+const users = new Map<TestServer, TestUser>();
+
+/** Requests sent per tool, for the figures printed at the end. */
+const sent: Record<string, number> = {};
+function count(tool: string): void {
+  sent[tool] = (sent[tool] ?? 0) + 1;
+}
+
+beforeAll(async () => {
+  [limited, unlimited] = await Promise.all([
+    startServer({ env: { WHARF_RATE_LIMIT: 'true', WHARF_RATE_LIMIT_AUTHENTICATED: '100000', WHARF_RATE_LIMIT_CONTENT_PER_MINUTE: '100000' } }),
+    startServer(),
+  ]);
+  for (const server of [limited, unlimited]) users.set(server, await createUser(server));
+});
+afterAll(async () => {
+  console.log(`release-tools: requests replayed per tool ${JSON.stringify(sent)}, ${Object.values(sent).reduce((a, b) => a + b, 0)} in all`);
+  await Promise.all([limited?.close(), unlimited?.close()]);
+});
+
+/** A repository with one commit on `main` and the given lightweight tags on it, pushed over HTTP. */
+async function repoWithTags(server: TestServer, owner: TestUser, tags: string[] = []): Promise<{ owner: string; repo: string; full: string }> {
+  const created = await createRepo(server, owner);
+  const work = await WorkRepo.create();
+  await work.commit('initial', { file: 'README.md', content: '# tool\n' });
+  for (const tag of tags) await work.git('tag', tag);
+  await work.push(server, created.full, owner.token, 'refs/heads/main', ...tags.map((t) => `refs/tags/${t}`));
+  return { owner: owner.login, repo: created.name, full: created.full };
+}
+
+/** Creates `n` drafts (cheap: drafts make no tags), in parallel batches. */
+async function seedDrafts(server: TestServer, token: string, full: string, n: number, prefix: string): Promise<number[]> {
+  const ids: number[] = [];
+  for (let start = 0; start < n; start += 20) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(20, n - start) }, (_, i) =>
+        call('POST', `${server.api}/repos/${full}/releases`, { token, body: { tag_name: `${prefix}${start + i}`, name: `${prefix}${start + i}`, draft: true }, skipSchema: true }),
+      ),
+    );
+    for (const res of batch) {
+      if (res.status !== 201) throw new Error(`seed: ${res.status} ${res.text}`);
+      ids.push(res.body.id);
+    }
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// go-github, as goreleaser drives it
+// ---------------------------------------------------------------------------------------------
+
+interface GoResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  nextPage: number;
+  prevPage: number;
+  firstPage: number;
+  lastPage: number;
+}
+
+/**
+ * `populatePageValues` from go-github: split the first `Link` header on `,`, each entry on `;`,
+ * require `<…>`, read the `page` query parameter and the trimmed `rel="…"` segments. Entries
+ * without `page=` are ignored, so a cursor-only link would silently end goreleaser's loops.
+ */
+export function goPageValues(link: string | null): { nextPage: number; prevPage: number; firstPage: number; lastPage: number } {
+  const out = { nextPage: 0, prevPage: 0, firstPage: 0, lastPage: 0 };
+  if (!link) return out;
+  for (const entry of link.split(',')) {
+    const segments = entry.trim().split(';');
+    if (segments.length < 2) continue;
+    const href = segments[0]!;
+    if (!href.startsWith('<') || !href.endsWith('>')) continue;
+    let url: URL;
+    try {
+      url = new URL(href.slice(1, -1));
+    } catch {
+      continue;
+    }
+    const page = url.searchParams.get('page') ?? '';
+    if (page === '') continue;
+    for (const segment of segments.slice(1)) {
+      const n = Number.parseInt(page, 10);
+      switch (segment.trim()) {
+        case 'rel="next"':
+          out.nextPage = n;
+          break;
+        case 'rel="prev"':
+          out.prevPage = n;
+          break;
+        case 'rel="first"':
+          out.firstPage = n;
+          break;
+        case 'rel="last"':
+          out.lastPage = n;
+          break;
+      }
+    }
+  }
+  return out;
+}
+
+/** go-github's query encoding: `url.Values.Encode`, keys sorted, zero values omitted. */
+function goQuery(values: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(values).filter(([, v]) => v !== undefined && v !== 0 && v !== '');
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (!entries.length) return '';
+  return `?${entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v)).replace(/%20/g, '+')}`).join('&')}`;
+}
+
+/**
+ * A go-github v89 client configured the way goreleaser does for GHES: `WithEnterpriseURLs(root,
+ * root)` turns the host root into `/api/v3/` and `/api/uploads/`; the oauth2 transport sends
+ * `Bearer`. It tracks rate-limit headers as go-github does and refuses to send once it has seen
+ * `remaining: 0` with a future reset (which must never happen here).
+ */
+class GoGitHub {
+  readonly baseURL: string;
+  readonly uploadURL: string;
+  blockedUntil = 0;
+  readonly seen: string[] = [];
+
+  constructor(
+    root: string,
+    private readonly token: string,
+  ) {
+    const withSlash = root.endsWith('/') ? root : `${root}/`;
+    this.baseURL = withSlash.endsWith('/api/v3/') ? withSlash : `${withSlash}api/v3/`;
+    this.uploadURL = withSlash.endsWith('/api/uploads/') ? withSlash : `${withSlash}api/uploads/`;
+  }
+
+  private headers(): Record<string, string> {
+    return {
+      authorization: `Bearer ${this.token}`,
+      'user-agent': 'go-github/v89',
+      accept: 'application/vnd.github.v3+json',
+      'x-github-api-version': '2022-11-28',
+      'accept-encoding': 'gzip',
+    };
+  }
+
+  async do(method: string, url: string, init: { json?: unknown; bytes?: Uint8Array; contentType?: string } = {}): Promise<GoResponse> {
+    count('goreleaser');
+    if (this.blockedUntil > Date.now()) throw new Error(`go-github would refuse ${method} ${url} locally: rate limit seen exhausted`);
+    const headers = this.headers();
+    let body: string | Uint8Array | undefined;
+    if (init.json !== undefined) {
+      // json.Encoder with SetEscapeHTML(false): compact JSON plus a newline.
+      body = `${JSON.stringify(init.json)}\n`;
+      headers['content-type'] = 'application/json';
+    } else if (init.bytes) {
+      body = init.bytes;
+      headers['content-type'] = init.contentType || 'application/octet-stream';
+      headers['content-length'] = String(init.bytes.length);
+    }
+    const res = await fetch(url, { method, headers, body: body as BodyInit | undefined, redirect: 'manual' });
+    const text = await res.text();
+    const parsed = (res.headers.get('content-type') ?? '').includes('json') && text ? JSON.parse(text) : text;
+    this.seen.push(`${method} ${new URL(url).pathname}${new URL(url).search} ${res.status}`);
+    const remaining = res.headers.get('x-ratelimit-remaining');
+    const reset = Number(res.headers.get('x-ratelimit-reset'));
+    if (remaining === '0' && reset * 1000 > Date.now()) this.blockedUntil = reset * 1000;
+    if (res.status >= 200 && res.status < 300 && res.status !== 204 && typeof parsed === 'object') assertMatchesOpenApi(method, url, res.status, parsed);
+    if (res.status >= 400) {
+      // go-github's CheckResponse decodes ErrorResponse{message, errors[]}.
+      expect(typeof parsed).toBe('object');
+      expect(typeof parsed.message).toBe('string');
+    }
+    return { status: res.status, headers: res.headers, body: parsed, ...goPageValues(res.headers.get('link')) };
+  }
+
+  get(path: string) {
+    return this.do('GET', this.baseURL + path);
+  }
+}
+
+/**
+ * goreleaser's `checkRateLimit`: `GET rate_limit`; an error means "could not check rate limits,
+ * hoping for the best"; otherwise `resources.core` is dereferenced (a 200 without it would crash).
+ */
+async function checkRateLimit(client: GoGitHub, enabled: boolean): Promise<void> {
+  const res = await client.get('rate_limit');
+  if (!enabled) {
+    expect(res.status).toBe(404);
+    return;
+  }
+  expect(res.status).toBe(200);
+  const core = res.body.resources?.core;
+  expect(core).toBeDefined();
+  for (const key of ['limit', 'remaining', 'reset', 'used'] as const) expect(Number.isInteger(core[key])).toBe(true);
+  // go-github decodes `reset` as Unix seconds; remaining > 100 means "go on without sleeping".
+  expect(core.reset * 1000).toBeGreaterThan(Date.now() - 1000);
+  expect(core.remaining).toBeGreaterThan(100);
+  expect(core.remaining).toBe(core.limit - core.used);
+}
+
+/** Follows go-github's NextPage until 0 and checks the pages agree with `LastPage`. */
+async function goWalk(client: GoGitHub, path: string, perPage: number): Promise<{ items: any[]; pages: number }> {
+  const items: any[] = [];
+  let page = 0;
+  let pages = 0;
+  let lastPage = 0;
+  for (;;) {
+    const res = await client.get(`${path}${goQuery({ page, per_page: perPage })}`);
+    expect(res.status).toBe(200);
+    pages += 1;
+    items.push(...res.body);
+    if (pages === 1) lastPage = res.lastPage;
+    if (res.nextPage === 0) break;
+    expect(res.nextPage).toBe(pages + 1);
+    expect(pages).toBeLessThan(1000);
+    page = res.nextPage;
+  }
+  expect(lastPage).toBe(pages === 1 ? 0 : pages);
+  return { items, pages };
+}
+
+/** Content-Type as go-github derives it: `mime.TypeByExtension(filepath.Ext(name))` on a Debian runner. */
+function goMediaType(name: string): string {
+  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.')) : '';
+  const table: Record<string, string> = {
+    '.gz': 'application/gzip',
+    '.zip': 'application/zip',
+    '.txt': 'text/plain; charset=utf-8',
+    '.json': 'application/json',
+  };
+  return table[ext] ?? '';
+}
+
+interface GoreleaserConfig {
+  tag: string;
+  draft?: boolean;
+  replaceExistingDraft?: boolean;
+  replaceExistingArtifacts?: boolean;
+  prerelease?: boolean;
+  makeLatest?: string;
+  artifacts: Array<{ name: string; bytes: Uint8Array }>;
+}
+
+/** `goreleaser release` from preflight to publish (internal/client/github.go, internal/pipe/release). */
+async function goreleaser(client: GoGitHub, target: { owner: string; repo: string }, cfg: GoreleaserConfig, rateLimitOn: boolean): Promise<{ release: any; uploaded: any[] }> {
+  const repoPath = `repos/${target.owner}/${target.repo}`;
+  // Preflight (CanRelease): the repository, then the tag must not hold an immutable release.
+  await checkRateLimit(client, rateLimitOn);
+  const repository = await client.get(repoPath);
+  expect(repository.status).toBe(200);
+  expect(repository.body.full_name).toBe(`${target.owner}/${target.repo}`);
+  const existing = await client.get(`${repoPath}/releases/tags/${cfg.tag}`);
+  expect(existing.status).toBe(404);
+
+  await checkRateLimit(client, rateLimitOn);
+  const title = cfg.tag;
+  if (cfg.draft && cfg.replaceExistingDraft) {
+    // deleteExistingDraftRelease: pages of 50, first draft with the same name is deleted.
+    const opt = { page: 0, per_page: 50 };
+    for (;;) {
+      const list = await client.get(`${repoPath}/releases${goQuery(opt)}`);
+      expect(list.status).toBe(200);
+      const match = (list.body as any[]).find((r) => r.draft && r.name === title);
+      if (match) {
+        expect((await client.do('DELETE', `${client.baseURL}${repoPath}/releases/${match.id}`)).status).toBe(204);
+        break;
+      }
+      if (list.nextPage === 0) break;
+      opt.page = list.nextPage;
+    }
+  }
+  const byTag = await client.get(`${repoPath}/releases/tags/${cfg.tag}`);
+  expect(byTag.status).toBe(404);
+  const created = await client.do('POST', `${client.baseURL}${repoPath}/releases`, {
+    json: { tag_name: cfg.tag, name: title, body: `## Changelog\n* ${cfg.tag}\n`, draft: true, prerelease: cfg.prerelease ?? false },
+  });
+  expect(created.status).toBe(201);
+  expect(created.body).toMatchObject({ tag_name: cfg.tag, name: title, draft: true, prerelease: cfg.prerelease ?? false });
+  const releaseId = created.body.id as number;
+  expect(Number.isInteger(releaseId)).toBe(true);
+
+  // Uploads go to the configured upload URL (never `upload_url`), no label, `--parallelism 4`.
+  const uploadOne = async (artifact: { name: string; bytes: Uint8Array }): Promise<any> => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await checkRateLimit(client, rateLimitOn);
+      const res = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets${goQuery({ name: artifact.name })}`, {
+        bytes: artifact.bytes,
+        contentType: goMediaType(artifact.name),
+      });
+      if (res.status === 201) return res.body;
+      expect(res.status).toBe(422);
+      expect(res.body.errors?.[0]?.code).toBe('already_exists');
+      if (!cfg.replaceExistingArtifacts || attempt > 0) throw new Error(`upload ${artifact.name}: 422`);
+      // deleteReleaseArtifact: pages of 100 from page 1, recursing on NextPage.
+      let page = 1;
+      let deleted = false;
+      while (page > 0 && !deleted) {
+        const list = await client.get(`${repoPath}/releases/${releaseId}/assets${goQuery({ page, per_page: 100 })}`);
+        expect(list.status).toBe(200);
+        const match = (list.body as any[]).find((a) => a.name === artifact.name);
+        if (match) {
+          expect((await client.do('DELETE', `${client.baseURL}${repoPath}/releases/assets/${match.id}`)).status).toBe(204);
+          deleted = true;
+        }
+        page = list.nextPage;
+      }
+      expect(deleted).toBe(true);
+    }
+    throw new Error('unreachable');
+  };
+  const uploaded: any[] = [];
+  const queue = [...cfg.artifacts];
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) uploaded.push(await uploadOne(next));
+    }),
+  );
+  for (const asset of uploaded) {
+    const artifact = cfg.artifacts.find((a) => a.name === asset.name)!;
+    expect(artifact).toBeDefined();
+    expect(asset).toMatchObject({ state: 'uploaded', size: artifact.bytes.length, content_type: goMediaType(artifact.name) || 'application/octet-stream', label: null });
+  }
+
+  if (cfg.draft) return { release: created.body, uploaded };
+  await checkRateLimit(client, rateLimitOn);
+  const makeLatest = cfg.prerelease ? 'false' : (cfg.makeLatest ?? 'true');
+  const published = await client.do('PATCH', `${client.baseURL}${repoPath}/releases/${releaseId}`, { json: { draft: false, make_latest: makeLatest } });
+  expect(published.status).toBe(200);
+  expect(published.body).toMatchObject({ id: releaseId, draft: false, prerelease: cfg.prerelease ?? false, tag_name: cfg.tag });
+  expect(published.body.published_at).not.toBeNull();
+  return { release: published.body, uploaded };
+}
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+describe.each([
+  { label: 'rate limiting on', rateLimitOn: true, fillers: 100 },
+  { label: 'rate limiting off', rateLimitOn: false, fillers: 3 },
+])('goreleaser (go-github v89), $label', ({ rateLimitOn, fillers }) => {
+  it('replace_existing_draft, draft release, full release with replaced artifacts, prerelease', { timeout: 120_000 }, async () => {
+    const server = rateLimitOn ? limited : unlimited;
+    const user = users.get(server)!;
+    const target = await repoWithTags(server, user, ['v1.0.0', 'v1.1.0', 'v1.2.0-rc.1']);
+    // API base given as the host root, as the docs suggest: go-github appends api/v3/ and api/uploads/.
+    const client = new GoGitHub(`${server.base}/`, user.token);
+    expect(client.baseURL).toBe(`${server.base}/api/v3/`);
+    expect(client.uploadURL).toBe(`${server.base}/api/uploads/`);
+
+    // A stale draft of an earlier run, buried under 60 newer drafts so that it is on page 2 of 50.
+    const stale = await call('POST', `${server.api}/repos/${target.full}/releases`, { token: user.token, body: { tag_name: 'v1.0.0', name: 'v1.0.0', draft: true } });
+    expect(stale.status).toBe(201);
+    await seedDrafts(server, user.token, target.full, 60, 'v0.');
+    const walk = await goWalk(client, `repos/${target.full}/releases`, 50);
+    expect(walk.pages).toBe(2);
+    expect(walk.items).toHaveLength(61);
+    expect(new Set(walk.items.map((r) => r.id)).size).toBe(61);
+    expect(walk.items.at(-1).id).toBe(stale.body.id); // newest first: the oldest draft is last
+
+    // 1. release.draft + replace_existing_draft: the stale draft goes, a new draft takes its place.
+    const draftRun = await goreleaser(
+      client,
+      target,
+      {
+        tag: 'v1.0.0',
+        draft: true,
+        replaceExistingDraft: true,
+        artifacts: [
+          { name: 'tool_1.0.0_linux_amd64.tar.gz', bytes: bytes('tarball\n') },
+          { name: 'tool_1.0.0_windows_amd64.zip', bytes: bytes('zip\n') },
+          { name: 'tool_1.0.0_linux_amd64.sbom.json', bytes: bytes('{"sbom":true}\n') },
+          { name: 'tool', bytes: bytes('\x7fELF') },
+          { name: 'checksums.txt', bytes: bytes('abc  tool\n') },
+        ],
+      },
+      rateLimitOn,
+    );
+    expect((await call('GET', `${server.api}/repos/${target.full}/releases/${stale.body.id}`, { token: user.token })).status).toBe(404);
+    const afterDraft = await goWalk(client, `repos/${target.full}/releases`, 50);
+    expect(afterDraft.items.filter((r) => r.name === 'v1.0.0').map((r) => r.id)).toEqual([draftRun.release.id]);
+    expect(afterDraft.items[0]).toMatchObject({ id: draftRun.release.id, draft: true, tag_name: 'v1.0.0' });
+    expect(afterDraft.items[0].assets.map((a: any) => a.name).sort()).toEqual(draftRun.uploaded.map((a) => a.name).sort());
+
+    // 2. A full release; checksums.txt is uploaded last, then again (a re-run with
+    // replace_existing_artifacts): 422 already_exists → list assets page by page → delete → upload.
+    const fillerArtifacts = Array.from({ length: fillers }, (_, i) => ({ name: `part-${String(i).padStart(3, '0')}.bin`, bytes: bytes(`part ${i}\n`) }));
+    const full = await goreleaser(client, target, { tag: 'v1.1.0', replaceExistingArtifacts: true, artifacts: fillerArtifacts }, rateLimitOn);
+    const releaseId = full.release.id as number;
+    const repoPath = `repos/${target.full}`;
+    const first = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, { bytes: bytes('first\n'), contentType: goMediaType('checksums.txt') });
+    expect(first.status).toBe(201);
+    const again = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, { bytes: bytes('second run\n'), contentType: goMediaType('checksums.txt') });
+    expect(again.status).toBe(422);
+    expect(again.body.errors[0]).toMatchObject({ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' });
+    const listedPages: number[] = [];
+    let page = 1;
+    let found: any = null;
+    while (page > 0 && !found) {
+      const list = await client.get(`${repoPath}/releases/${releaseId}/assets${goQuery({ page, per_page: 100 })}`);
+      expect(list.status).toBe(200);
+      listedPages.push(page);
+      found = (list.body as any[]).find((a) => a.name === 'checksums.txt') ?? null;
+      page = list.nextPage;
+    }
+    expect(found?.id).toBe(first.body.id);
+    // With 100 other assets before it, checksums.txt is only reachable by following Link to page 2.
+    expect(listedPages).toEqual(fillers >= 100 ? [1, 2] : [1]);
+    expect((await client.do('DELETE', `${client.baseURL}${repoPath}/releases/assets/${found.id}`)).status).toBe(204);
+    const replaced = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, { bytes: bytes('second run\n'), contentType: goMediaType('checksums.txt') });
+    expect(replaced.status).toBe(201);
+    expect(replaced.body).toMatchObject({ name: 'checksums.txt', size: 11, content_type: 'text/plain; charset=utf-8' });
+    const download = await fetch(`${client.baseURL}${repoPath}/releases/assets/${replaced.body.id}`, { headers: { authorization: `Bearer ${user.token}`, accept: 'application/octet-stream' } });
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe('second run\n');
+    const assets = await goWalk(client, `${repoPath}/releases/${releaseId}/assets`, 100);
+    expect(assets.items).toHaveLength(fillers + 1);
+    expect(assets.pages).toBe(fillers >= 100 ? 2 : 1);
+    expect(new Set(assets.items.map((a) => a.name)).size).toBe(fillers + 1);
+
+    const latest = await client.get(`${repoPath}/releases/latest`);
+    expect(latest.status).toBe(200);
+    expect(latest.body.tag_name).toBe('v1.1.0');
+
+    // 3. A prerelease is published with make_latest "false": latest stays on v1.1.0.
+    const pre = await goreleaser(client, target, { tag: 'v1.2.0-rc.1', prerelease: true, makeLatest: 'true', artifacts: [{ name: 'checksums.txt', bytes: bytes('rc\n') }] }, rateLimitOn);
+    expect(pre.release).toMatchObject({ prerelease: true, draft: false });
+    expect((await client.get(`${repoPath}/releases/latest`)).body.tag_name).toBe('v1.1.0');
+    expect((await client.get(`${repoPath}/releases/tags/v1.2.0-rc.1`)).body.id).toBe(pre.release.id);
+
+    expect(client.blockedUntil).toBe(0);
+    for (const line of client.seen) expect(line).not.toMatch(/ 5\d\d$/);
+    if (!rateLimitOn) expect(client.seen.filter((l) => l.startsWith('GET /api/v3/rate_limit ')).every((l) => l.endsWith(' 404'))).toBe(true);
+  });
+});
