@@ -450,3 +450,257 @@ describe.each([
     if (!rateLimitOn) expect(client.seen.filter((l) => l.startsWith('GET /api/v3/rate_limit ')).every((l) => l.endsWith(' 404'))).toBe(true);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Octokit as the Actions and semantic-release embed it
+// ---------------------------------------------------------------------------------------------
+
+interface Recorded {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  status: number;
+}
+
+const ToolOctokit = Octokit.plugin(retry, throttling);
+type ToolOctokitInstance = InstanceType<typeof ToolOctokit>;
+
+/**
+ * The throttling plugin's client-side pacing (one write per second, one release creation per
+ * three seconds) only delays requests; it sends nothing. It is replaced by a pass-through so the
+ * file stays fast, while the plugin's handling of 403/429 answers stays in place.
+ */
+const passThrough = { key: () => ({ schedule: (...args: any[]) => (typeof args[0] === 'function' ? args[0](...args.slice(1)) : args[1](...args.slice(2))) }) };
+
+/** An Octokit with retry and throttling whose every request (URL, headers, status) is recorded. */
+function toolOctokit(server: TestServer, token: string, tool: string, log: Recorded[]): { octokit: ToolOctokitInstance; limitHits: string[] } {
+  const limitHits: string[] = [];
+  const recordingFetch = async (url: string, init: RequestInit): Promise<Response> => {
+    count(tool);
+    const res = await fetch(url, init);
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+    log.push({ method: init.method ?? 'GET', url, headers, status: res.status });
+    if (res.status >= 200 && res.status < 300 && res.status !== 204 && (res.headers.get('content-type') ?? '').includes('json')) {
+      assertMatchesOpenApi(init.method ?? 'GET', url, res.status, await res.clone().json());
+    }
+    return res;
+  };
+  const octokit = new ToolOctokit({
+    auth: token,
+    baseUrl: server.api,
+    request: { fetch: recordingFetch },
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    throttle: {
+      write: passThrough,
+      notifications: passThrough,
+      onRateLimit: (_after: number, options: { url: string }) => {
+        limitHits.push(`primary ${options.url}`);
+        return false;
+      },
+      onSecondaryRateLimit: (_after: number, options: { url: string }) => {
+        limitHits.push(`secondary ${options.url}`);
+        return false;
+      },
+    } as any,
+    retry: { enabled: false },
+  });
+  return { octokit, limitHits };
+}
+
+/** `METHOD /path?query STATUS` lines, with the API and uploads prefixes and the repository shortened. */
+function lines(server: TestServer, log: Recorded[], full: string): string[] {
+  return log.map((r) => {
+    const u = new URL(r.url);
+    const path = `${u.pathname}${u.search}`.replace(/^\/api\/v3/, '').replace(/^\/api\/uploads/, 'UPL').replace(`/repos/${full}`, '/R');
+    return `${r.method} ${path} ${r.status}`;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// softprops/action-gh-release v2
+// ---------------------------------------------------------------------------------------------
+
+interface SoftpropsInputs {
+  tag: string;
+  name?: string;
+  body?: string;
+  draft?: boolean;
+  prerelease?: boolean;
+  makeLatest?: 'true' | 'false' | 'legacy';
+  files: Array<{ name: string; data: string; mime: string }>;
+}
+
+/** `release()` and `upload()` of src/github.ts plus the publish step of src/main.ts (v2). */
+async function softprops(octokit: ToolOctokitInstance, token: string, owner: string, repo: string, inputs: SoftpropsInputs): Promise<{ release: any; assets: any[] }> {
+  let release: any;
+  try {
+    const existing = await octokit.rest.repos.getReleaseByTag({ owner, repo, tag: inputs.tag });
+    expect(existing.status).toBe(200);
+    // Published re-run: the whole release is PATCHed with every input.
+    const updated = await octokit.rest.repos.updateRelease({
+      owner,
+      repo,
+      release_id: existing.data.id,
+      tag_name: inputs.tag,
+      target_commitish: existing.data.target_commitish,
+      name: inputs.name ?? existing.data.name ?? inputs.tag,
+      body: inputs.body ?? existing.data.body ?? '',
+      draft: existing.data.draft,
+      prerelease: inputs.prerelease ?? existing.data.prerelease,
+      generate_release_notes: false,
+      make_latest: inputs.makeLatest ?? 'legacy',
+    } as any);
+    expect(updated.status).toBe(200);
+    release = updated.data;
+  } catch (error: any) {
+    if (error.status !== 404) throw error;
+    const created = await octokit.rest.repos.createRelease({
+      owner,
+      repo,
+      tag_name: inputs.tag,
+      name: inputs.name ?? inputs.tag,
+      body: inputs.body,
+      draft: true,
+      prerelease: inputs.prerelease,
+      make_latest: inputs.makeLatest,
+      generate_release_notes: false,
+    });
+    expect(created.status).toBe(201);
+    expect(created.data).toMatchObject({ draft: true, tag_name: inputs.tag });
+    // Canonicalise: the tag again (a draft is not found by tag), then up to two pages of 100:
+    // keep a published release if any, else the oldest draft; delete other empty drafts.
+    await expect(octokit.rest.repos.getReleaseByTag({ owner, repo, tag: inputs.tag })).rejects.toMatchObject({ status: 404 });
+    const sameTag: any[] = [];
+    for (let page = 1; page <= 2; page++) {
+      const list = await octokit.rest.repos.listReleases({ owner, repo, per_page: 100, page });
+      expect(list.status).toBe(200);
+      sameTag.push(...list.data.filter((r) => r.tag_name === inputs.tag));
+      if (!/rel="next"/.test(list.headers.link ?? '')) break;
+    }
+    expect(sameTag.map((r) => r.id)).toContain(created.data.id);
+    sameTag.sort((a, b) => Number(a.draft) - Number(b.draft) || a.id - b.id);
+    release = sameTag[0];
+    for (const other of sameTag.slice(1)) {
+      if (other.draft && other.assets.length === 0) {
+        expect((await octokit.rest.repos.deleteRelease({ owner, repo, release_id: other.id })).status).toBe(204);
+      }
+    }
+  }
+
+  // Uploads: upload_url cut at `{`, `?name=` appended with URLSearchParams (space as `+`).
+  const uploadUrl = release.upload_url.slice(0, release.upload_url.indexOf('{'));
+  const currentAssets: any[] = release.assets;
+  await Promise.all(
+    inputs.files.map(async (file) => {
+      const aligned = file.name.replace(/ /g, '.');
+      const current = currentAssets.find((a) => a.name === aligned);
+      if (current) expect((await octokit.rest.repos.deleteReleaseAsset({ owner, repo, asset_id: current.id })).status).toBe(204);
+      const endpoint = new URL(uploadUrl);
+      endpoint.searchParams.append('name', file.name);
+      const data = new TextEncoder().encode(file.data);
+      const res = await octokit.request({
+        method: 'POST',
+        url: endpoint.toString(),
+        headers: { 'content-length': `${data.length}`, 'content-type': file.mime, authorization: `token ${token}` },
+        data,
+      } as any);
+      expect(res.status).toBe(201); // the action throws on anything else
+      const json = res.data as any;
+      if (json.name && json.name !== file.name) {
+        // GitHub renamed the file: keep the stored name and restore the original as label.
+        const patched = await octokit.rest.repos.updateReleaseAsset({ owner, repo, asset_id: json.id, name: json.name, label: file.name });
+        expect(patched.status).toBe(200);
+        expect(patched.data).toMatchObject({ name: json.name, label: file.name });
+      }
+    }),
+  );
+
+  if (!inputs.draft && release.draft) {
+    const published = await octokit.rest.repos.updateRelease({ owner, repo, release_id: release.id, draft: false, ...(inputs.makeLatest ? { make_latest: inputs.makeLatest } : {}) });
+    expect(published.status).toBe(200);
+    expect(published.data.draft).toBe(false);
+    release = published.data;
+  }
+  const assets = await octokit.rest.repos.listReleaseAssets({ owner, repo, release_id: release.id, per_page: 100 });
+  expect(assets.status).toBe(200);
+  return { release, assets: assets.data };
+}
+
+describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', () => {
+  it('draft run, re-run creating a second draft for the tag, published re-run', async () => {
+    const user = users.get(limited)!;
+    const target = await repoWithTags(limited, user, ['v1.0.0']);
+    const log: Recorded[] = [];
+    const { octokit, limitHits } = toolOctokit(limited, user.token, 'softprops', log);
+    const files = [
+      { name: 'one.tgz', data: 'one\n', mime: 'application/gzip' },
+      { name: 'two file.txt', data: 'two\n', mime: 'text/plain' },
+    ];
+
+    // Run 1, `draft: true`: a draft with both files; `two file.txt` is stored as two.file.txt.
+    const first = await softprops(octokit, user.token, target.owner, target.repo, { tag: 'v1.0.0', draft: true, files });
+    expect(first.release.draft).toBe(true);
+    expect(first.assets.map((a) => [a.name, a.label, a.content_type])).toEqual([
+      ['one.tgz', null, 'application/gzip'],
+      ['two.file.txt', 'two file.txt', 'text/plain'],
+    ]);
+    const run1 = lines(limited, log, target.full);
+    const draftId = first.release.id as number;
+    expect(run1).toEqual([
+      'GET /R/releases/tags/v1.0.0 404',
+      'POST /R/releases 201',
+      'GET /R/releases/tags/v1.0.0 404',
+      'GET /R/releases?per_page=100&page=1 200',
+      ...run1.slice(4, 6),
+      `PATCH /R/releases/assets/${first.assets[1].id} 200`,
+      `GET /R/releases/${draftId}/assets?per_page=100 200`,
+    ]);
+    expect(run1.slice(4, 6).sort()).toEqual([`POST UPL/R/releases/${draftId}/assets?name=one.tgz 201`, `POST UPL/R/releases/${draftId}/assets?name=two+file.txt 201`]);
+
+    // Run 2, the same workflow re-run without `draft`: the tag still finds nothing, so a second
+    // draft for v1.0.0 is created (GitHub allows it), the list shows both, the new empty one is
+    // deleted, the old draft's files are replaced and it is published.
+    log.length = 0;
+    const second = await softprops(octokit, user.token, target.owner, target.repo, { tag: 'v1.0.0', files, makeLatest: 'true' });
+    const run2 = lines(limited, log, target.full);
+    expect(run2.slice(0, 4)).toEqual(['GET /R/releases/tags/v1.0.0 404', 'POST /R/releases 201', 'GET /R/releases/tags/v1.0.0 404', 'GET /R/releases?per_page=100&page=1 200']);
+    // The deleted release is the second draft, newer than the kept one, and is gone.
+    const duplicateId = Number(/^DELETE \/R\/releases\/(\d+) 204$/.exec(run2[4]!)?.[1]);
+    expect(duplicateId).toBeGreaterThan(draftId);
+    await expect(octokit.rest.repos.getRelease({ owner: target.owner, repo: target.repo, release_id: duplicateId })).rejects.toMatchObject({ status: 404 });
+    expect(second.release).toMatchObject({ id: draftId, draft: false, tag_name: 'v1.0.0' });
+    expect(second.release.published_at).not.toBeNull();
+    expect(run2.filter((l) => l.startsWith('DELETE /R/releases/assets/'))).toHaveLength(2);
+    expect(run2.filter((l) => l.startsWith('POST UPL/'))).toHaveLength(2);
+    expect(run2.filter((l) => /^PATCH \/R\/releases\/assets\/\d+ 200$/.test(l))).toHaveLength(1);
+    expect(run2.at(-2)).toBe(`PATCH /R/releases/${draftId} 200`);
+    expect(second.assets.map((a) => [a.name, a.label])).toEqual([
+      ['one.tgz', null],
+      ['two.file.txt', 'two file.txt'],
+    ]);
+    const all = await octokit.rest.repos.listReleases({ owner: target.owner, repo: target.repo });
+    expect(all.data.filter((r) => r.tag_name === 'v1.0.0').map((r) => r.id)).toEqual([draftId]);
+    expect((await octokit.rest.repos.getLatestRelease({ owner: target.owner, repo: target.repo })).data.id).toBe(draftId);
+
+    // Run 3, published re-run: found by tag, PATCHed with every input, files replaced.
+    log.length = 0;
+    const third = await softprops(octokit, user.token, target.owner, target.repo, { tag: 'v1.0.0', name: 'Version 1', body: 'Notes', files: [{ name: 'one.tgz', data: 'one again\n', mime: 'application/gzip' }] });
+    const run3 = lines(limited, log, target.full);
+    const oneId = second.assets.find((a) => a.name === 'one.tgz').id;
+    expect(run3).toEqual([
+      'GET /R/releases/tags/v1.0.0 200',
+      `PATCH /R/releases/${draftId} 200`,
+      `DELETE /R/releases/assets/${oneId} 204`,
+      `POST UPL/R/releases/${draftId}/assets?name=one.tgz 201`,
+      `GET /R/releases/${draftId}/assets?per_page=100 200`,
+    ]);
+    expect(third.release).toMatchObject({ id: draftId, name: 'Version 1', body: 'Notes', draft: false });
+    expect(third.assets.map((a) => [a.name, a.size])).toEqual([
+      ['two.file.txt', 4],
+      ['one.tgz', 10],
+    ]);
+    for (const r of log) expect(r.headers.authorization).toBe(`token ${user.token}`);
+    expect(limitHits).toEqual([]);
+  });
+});
