@@ -704,3 +704,168 @@ describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', 
     expect(limitHits).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// ncipollo/release-action
+// ---------------------------------------------------------------------------------------------
+
+interface NcipolloInputs {
+  tag: string;
+  name: string;
+  body?: string;
+  draft: boolean;
+  allowUpdates: boolean;
+  immutableCreate?: boolean;
+  generateReleaseNotes?: boolean;
+  artifacts: Array<{ name: string; data: string }>;
+}
+
+/** src/Action.ts, src/Releases.ts and src/ArtifactUploader.ts (main, v1.21+), default inputs. */
+async function ncipollo(octokit: ToolOctokitInstance, owner: string, repo: string, inputs: NcipolloInputs): Promise<any> {
+  const fields = async (draft: boolean) => {
+    let body = inputs.body ?? '';
+    if (inputs.generateReleaseNotes) {
+      const notes = await octokit.rest.repos.generateReleaseNotes({ owner, repo, tag_name: inputs.tag });
+      expect(notes.status).toBe(200);
+      expect(typeof notes.data.name).toBe('string');
+      expect(notes.data.body).toContain('Full Changelog');
+      body = notes.data.body;
+    }
+    return { body, name: inputs.name, draft, make_latest: 'legacy' as const, prerelease: false, tag_name: inputs.tag };
+  };
+  const create = async () => {
+    const created = await octokit.rest.repos.createRelease({ owner, repo, ...(await fields(inputs.immutableCreate ? true : inputs.draft)) });
+    expect(created.status).toBe(201);
+    return created.data;
+  };
+  let release: any;
+  if (inputs.allowUpdates) {
+    try {
+      const byTag = await octokit.rest.repos.getReleaseByTag({ owner, repo, tag: inputs.tag });
+      const updated = await octokit.rest.repos.updateRelease({ owner, repo, release_id: byTag.data.id, ...(await fields(inputs.draft)) });
+      release = updated.data;
+    } catch (error: any) {
+      if (error.status !== 404) throw error;
+      // Draft discovery reads only the first page of an unparameterised list.
+      const list = await octokit.rest.repos.listReleases({ owner, repo });
+      expect(list.status).toBe(200);
+      const draft = list.data.find((r) => r.draft && r.tag_name === inputs.tag);
+      if (draft) {
+        const updated = await octokit.rest.repos.updateRelease({ owner, repo, release_id: draft.id, ...(await fields(inputs.draft)) });
+        expect(updated.status).toBe(200);
+        release = updated.data;
+      } else {
+        release = await create();
+      }
+    }
+  } else {
+    release = await create();
+  }
+  // replacesArtifacts (default true): list every asset, delete the same names, upload with
+  // `artifactContentType` (default "raw") through upload_url.
+  const existing = await octokit.paginate(octokit.rest.repos.listReleaseAssets, { owner, repo, release_id: release.id });
+  for (const artifact of inputs.artifacts) {
+    const same = existing.find((a) => a.name === artifact.name);
+    if (same) expect((await octokit.rest.repos.deleteReleaseAsset({ owner, repo, asset_id: same.id })).status).toBe(204);
+    const data = new TextEncoder().encode(artifact.data);
+    const uploaded = await octokit.rest.repos.uploadReleaseAsset({
+      owner,
+      repo,
+      release_id: release.id,
+      url: release.upload_url,
+      headers: { 'content-length': data.length, 'content-type': 'raw' },
+      name: artifact.name,
+      data: data as any,
+    });
+    expect(uploaded.status).toBe(201);
+    expect(uploaded.data).toMatchObject({ name: artifact.name, content_type: 'raw', size: data.length, state: 'uploaded' });
+    // The action reads browser_download_url; a draft's has GitHub's `untagged-…` path segment.
+    const downloadPath = release.draft ? 'untagged-[0-9a-f]+' : inputs.tag.replace(/\./g, '\\.');
+    expect(uploaded.data.browser_download_url).toMatch(new RegExp(`^${new URL(release.html_url).origin}/${owner}/${repo}/releases/download/${downloadPath}/${artifact.name}$`));
+  }
+  if (inputs.immutableCreate && !inputs.draft) {
+    const published = await octokit.rest.repos.updateRelease({ owner, repo, release_id: release.id, draft: false });
+    expect(published.status).toBe(200);
+    release = published.data;
+  }
+  return release;
+}
+
+describe('ncipollo/release-action', () => {
+  it('draft found on the first unparameterised page, allowUpdates, generated notes, raw content type, immutableCreate', async () => {
+    const user = users.get(limited)!;
+    const target = await repoWithTags(limited, user, ['v2.9.0', 'v3.0.0', 'v3.1.0']);
+    const log: Recorded[] = [];
+    const { octokit, limitHits } = toolOctokit(limited, user.token, 'ncipollo', log);
+    const { owner, repo } = target;
+    const previous = await octokit.rest.repos.createRelease({ owner, repo, tag_name: 'v2.9.0', name: 'v2.9.0' });
+    expect(previous.status).toBe(201);
+    // 31 older drafts: the list no longer fits on the default page of 30.
+    await seedDrafts(limited, user.token, target.full, 31, 'v0.');
+
+    log.length = 0;
+    const first = await ncipollo(octokit, owner, repo, { tag: 'v3.0.0', name: 'Three', draft: true, allowUpdates: true, generateReleaseNotes: true, artifacts: [{ name: 'app.zip', data: 'zip v1\n' }] });
+    expect(first).toMatchObject({ draft: true, tag_name: 'v3.0.0', name: 'Three' });
+    expect(first.body).toContain('/compare/v2.9.0...v3.0.0');
+    const run1 = lines(limited, log, target.full);
+    expect(run1).toEqual([
+      'GET /R/releases/tags/v3.0.0 404',
+      'GET /R/releases 200',
+      'POST /R/releases/generate-notes 200',
+      'POST /R/releases 201',
+      `GET /R/releases/${first.id}/assets 200`,
+      `POST UPL/R/releases/${first.id}/assets?name=app.zip& 201`,
+    ]);
+    expect(log.at(-1)!.headers['content-type']).toBe('raw');
+    const firstAssets = await call('GET', `${limited.api}/repos/${target.full}/releases/${first.id}/assets`, { token: user.token });
+    expect(firstAssets.body.map((a: any) => [a.name, a.content_type])).toEqual([['app.zip', 'raw']]);
+    const oldAsset = firstAssets.body[0].id as number;
+
+    // The second run finds the draft on page 1 (newest first), although 33 releases exist.
+    log.length = 0;
+    const page1 = await call('GET', `${limited.api}/repos/${target.full}/releases`, { token: user.token });
+    expect(page1.body).toHaveLength(30);
+    expect(page1.body[0].id).toBe(first.id);
+    expect(page1.headers.get('link')).toContain('rel="next"');
+    const second = await ncipollo(octokit, owner, repo, { tag: 'v3.0.0', name: 'Three', body: 'Final notes', draft: false, allowUpdates: true, artifacts: [{ name: 'app.zip', data: 'zip v2\n' }] });
+    expect(second).toMatchObject({ id: first.id, draft: false, body: 'Final notes', tag_name: 'v3.0.0' });
+    expect(second.published_at).not.toBeNull();
+    const run2 = lines(limited, log, target.full);
+    expect(run2).toEqual([
+      'GET /R/releases/tags/v3.0.0 404',
+      'GET /R/releases 200',
+      `PATCH /R/releases/${first.id} 200`,
+      `GET /R/releases/${first.id}/assets 200`,
+      `DELETE /R/releases/assets/${oldAsset} 204`,
+      `POST UPL/R/releases/${first.id}/assets?name=app.zip& 201`,
+    ]);
+    const bytesNow = await fetch(`${limited.base}/${target.full}/releases/download/v3.0.0/app.zip`);
+    expect(bytesNow.status).toBe(200);
+    expect(await bytesNow.text()).toBe('zip v2\n');
+
+    // A third run finds the now published release by tag and updates it in place.
+    log.length = 0;
+    const third = await ncipollo(octokit, owner, repo, { tag: 'v3.0.0', name: 'Three (final)', body: 'Final notes', draft: false, allowUpdates: true, artifacts: [] });
+    expect(third).toMatchObject({ id: first.id, name: 'Three (final)' });
+    expect(lines(limited, log, target.full)).toEqual(['GET /R/releases/tags/v3.0.0 200', `PATCH /R/releases/${first.id} 200`, `GET /R/releases/${first.id}/assets 200`]);
+
+    // Without allowUpdates the action simply creates, and fails on GitHub's 422 for a taken tag.
+    await expect(ncipollo(octokit, owner, repo, { tag: 'v3.0.0', name: 'again', draft: false, allowUpdates: false, artifacts: [] })).rejects.toMatchObject({
+      status: 422,
+      response: { data: { errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }] } },
+    });
+
+    // immutableCreate: created as a draft, assets attached, then published.
+    log.length = 0;
+    const immutable = await ncipollo(octokit, owner, repo, { tag: 'v3.1.0', name: 'v3.1.0', draft: false, allowUpdates: false, immutableCreate: true, artifacts: [{ name: 'app.zip', data: 'zip 3.1\n' }] });
+    expect(immutable).toMatchObject({ draft: false, tag_name: 'v3.1.0' });
+    expect(immutable.assets.map((a: any) => [a.name, a.content_type])).toEqual([['app.zip', 'raw']]);
+    expect(lines(limited, log, target.full)).toEqual([
+      'POST /R/releases 201',
+      `GET /R/releases/${immutable.id}/assets 200`,
+      `POST UPL/R/releases/${immutable.id}/assets?name=app.zip& 201`,
+      `PATCH /R/releases/${immutable.id} 200`,
+    ]);
+    expect(limitHits).toEqual([]);
+  });
+});
