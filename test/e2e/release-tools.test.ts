@@ -869,3 +869,140 @@ describe('ncipollo/release-action', () => {
     expect(limitHits).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// @semantic-release/github 12
+// ---------------------------------------------------------------------------------------------
+
+/** lib/parse-github-url.js: owner and repo of an https or scp-style repository URL. */
+function parseGithubUrl(repositoryUrl: string): { owner?: string; repo?: string } {
+  const [match, auth, host, path] = /^(?!.+:\/\/)(?:(?<auth>.*)@)?(?<host>.*?):(?<path>.*)$/.exec(repositoryUrl) ?? [];
+  try {
+    const [, owner, repo] = /^\/(?<owner>[^/]+)?\/?(?<repo>.+?)(?:\.git)?$/.exec(new URL(match ? `ssh://${auth ? `${auth}@` : ''}${host}/${path}` : repositoryUrl).pathname) ?? [];
+    return { owner, repo };
+  } catch {
+    return {};
+  }
+}
+
+describe('@semantic-release/github', () => {
+  it('verifyConditions, publish with assets, prerelease, addChannel (both paths)', async () => {
+    const owner = users.get(limited)!;
+    const pusher = await createUser(limited);
+    const reader = await createUser(limited);
+    const target = await repoWithTags(limited, owner, ['v1.0.0', 'v2.0.0-beta.1', 'v2.1.0']);
+    await addCollaborator(limited, owner, target.repo, pusher, 'push');
+    await addCollaborator(limited, owner, target.repo, reader, 'pull');
+    const repositoryUrl = `${limited.base}/${target.full}.git`;
+    const log: Recorded[] = [];
+    const { octokit, limitHits } = toolOctokit(limited, pusher.token, 'semantic-release', log);
+    const { owner: o, repo: r } = target;
+
+    // verifyConditions: the repository's clone_url must name the configured repository and the
+    // token's user must be able to push (else, outside Actions, HEAD /installation/repositories).
+    const verify = async (client: ToolOctokitInstance) => {
+      const { data } = await client.request('GET /repos/{owner}/{repo}', { owner: o, repo: r });
+      const parsed = parseGithubUrl(data.clone_url);
+      expect(parsed).toEqual(parseGithubUrl(repositoryUrl));
+      expect(parsed).toEqual({ owner: o, repo: r });
+      return data.permissions?.push;
+    };
+    expect(await verify(octokit)).toBe(true);
+    expect(await verify(toolOctokit(limited, owner.token, 'semantic-release', []).octokit)).toBe(true);
+    expect(await verify(toolOctokit(limited, reader.token, 'semantic-release', []).octokit)).toBe(false);
+    expect(parseGithubUrl(`git@127.0.0.1:${target.full}.git`)).toEqual({ owner: o, repo: r });
+
+    // publish with assets: a draft, uploads through upload_url (mime type or text/plain, label),
+    // then the draft is published with make_latest "true" (main is the latest channel).
+    log.length = 0;
+    const draft = await octokit.request('POST /repos/{owner}/{repo}/releases', {
+      owner: o,
+      repo: r,
+      tag_name: 'v1.0.0',
+      target_commitish: 'main',
+      name: 'v1.0.0',
+      body: '# 1.0.0 (2026-11-23)\n\n### Features\n\n* first\n',
+      prerelease: false,
+      make_latest: 'true',
+      draft: true,
+    });
+    expect(draft.status).toBe(201);
+    const assets = [
+      { file: 'tool.tar.gz', label: 'Tool (tarball)', type: 'application/gzip', data: 'tarball\n' },
+      { file: 'LICENSE', label: undefined, type: 'text/plain', data: 'MIT\n' },
+    ];
+    const downloads = await Promise.all(
+      assets.map(async (asset) => {
+        const data = Buffer.from(asset.data);
+        const upload: Record<string, unknown> = {
+          method: 'POST',
+          url: draft.data.upload_url,
+          data,
+          name: asset.file,
+          headers: { 'content-type': asset.type, 'content-length': data.length },
+        };
+        if (asset.label) upload.label = asset.label;
+        const res = await octokit.request(upload as any);
+        expect(res.status).toBe(201);
+        expect(res.data).toMatchObject({ name: asset.file, label: asset.label ?? null, content_type: asset.type, size: data.length });
+        return (res.data as any).browser_download_url as string;
+      }),
+    );
+    const published = await octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', { owner: o, repo: r, release_id: draft.data.id, draft: false, make_latest: 'true' });
+    expect(published.status).toBe(200);
+    expect(published.data).toMatchObject({ draft: false, tag_name: 'v1.0.0', target_commitish: 'main', html_url: `${limited.base}/${target.full}/releases/tag/v1.0.0` });
+    for (const [i, url] of downloads.entries()) {
+      // The URLs were read while the release was a draft; once published, the tag's URL serves the bytes.
+      const res = await fetch(`${limited.base}/${target.full}/releases/download/v1.0.0/${assets[i]!.file}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(assets[i]!.data);
+      expect(url).toMatch(new RegExp(`^${limited.base}/${target.full}/releases/download/`));
+    }
+    const uploadLines = lines(limited, log, target.full).filter((l) => l.startsWith('POST UPL/'));
+    expect(uploadLines.sort()).toEqual([`POST UPL/R/releases/${draft.data.id}/assets?name=LICENSE& 201`, `POST UPL/R/releases/${draft.data.id}/assets?name=tool.tar.gz&label=Tool%20%28tarball%29 201`]);
+
+    // A prerelease from the beta channel, then addChannel when it reaches main: by tag → PATCH.
+    const beta = await octokit.request('POST /repos/{owner}/{repo}/releases', {
+      owner: o,
+      repo: r,
+      tag_name: 'v2.0.0-beta.1',
+      target_commitish: 'beta',
+      name: 'v2.0.0-beta.1',
+      body: 'beta notes',
+      prerelease: true,
+      make_latest: 'false',
+    });
+    expect(beta.status).toBe(201);
+    expect(beta.data).toMatchObject({ prerelease: true, draft: false });
+    expect((await octokit.request('GET /repos/{owner}/{repo}/releases/latest', { owner: o, repo: r })).data.tag_name).toBe('v1.0.0');
+    const addChannel = async (tag: string, prerelease: boolean) => {
+      const release = { owner: o, repo: r, name: tag, prerelease, tag_name: tag };
+      try {
+        const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/tags/{tag}', { owner: o, repo: r, tag });
+        const res = await octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', { ...release, release_id: data.id });
+        expect(res.status).toBe(200);
+        return res.data;
+      } catch (error: any) {
+        if (error.status !== 404) throw error;
+        const res = await octokit.request('POST /repos/{owner}/{repo}/releases', { ...release, body: 'channel notes' });
+        expect(res.status).toBe(201);
+        return res.data;
+      }
+    };
+    log.length = 0;
+    const promoted = await addChannel('v2.0.0-beta.1', false);
+    expect(promoted).toMatchObject({ id: beta.data.id, prerelease: false, name: 'v2.0.0-beta.1' });
+    const missing = await addChannel('v2.1.0', false);
+    expect(missing).toMatchObject({ tag_name: 'v2.1.0', prerelease: false, body: 'channel notes' });
+    expect(lines(limited, log, target.full)).toEqual([
+      'GET /R/releases/tags/v2.0.0-beta.1 200',
+      `PATCH /R/releases/${beta.data.id} 200`,
+      'GET /R/releases/tags/v2.1.0 404',
+      'POST /R/releases 201',
+    ]);
+    // success step: the repository again.
+    expect(await verify(octokit)).toBe(true);
+    for (const rec of log) expect(rec.headers.authorization).toBe(`token ${pusher.token}`);
+    expect(limitHits).toEqual([]);
+  });
+});
