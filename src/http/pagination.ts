@@ -55,7 +55,11 @@ export function linkHeader(requestUrl: string, base: string, page: Page, total: 
 export function setLink(reply: FastifyReply, request: FastifyRequest, webBase: string, page: Page, total: number): void {
   const origin = new URL(webBase).origin;
   const prefix = new URL(webBase).pathname.replace(/\/$/, '');
-  // request.url is the path as received (already including any prefix the proxy kept).
-  const link = linkHeader(prefix && !request.url.startsWith(prefix) ? prefix + request.url : request.url, origin, page, total);
+  // request.url is the path as received (already including any prefix the proxy kept). Routing
+  // tolerates `//` (PyGithub with a trailing slash in base_url sends `/api/v3//repos/…`), but a
+  // path starting with `//` would parse as a host name (`//api/v3/…` → host `api`), so Links are
+  // built from the path with repeated slashes collapsed: canonical, and always on this host.
+  const path = request.url.replace(/^[^?#]*/, (p) => p.replace(/\/{2,}/g, '/'));
+  const link = linkHeader(prefix && !path.startsWith(prefix) ? prefix + path : path, origin, page, total);
   if (link) reply.header('link', link);
 }

@@ -1006,3 +1006,159 @@ describe('@semantic-release/github', () => {
     expect(limitHits).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Smaller npm tools, `//` in paths, Basic auth
+// ---------------------------------------------------------------------------------------------
+
+/** Raw requests as the small npm tools send them, counted and schema-checked. */
+function miscCall(method: string, url: string, options: Parameters<typeof call>[2] = {}) {
+  count('misc');
+  return call(method, url, options);
+}
+
+describe('other tools and checklist rows', () => {
+  it('github-release-cli: draft found on page 1, trailing & on uploads, delete by asset list', async () => {
+    const user = users.get(unlimited)!;
+    const target = await repoWithTags(unlimited, user, ['v1.0.0']);
+    const api = `${unlimited.api}/repos/${target.full}`;
+    const headers = { accept: 'application/vnd.github.v3+json', 'user-agent': 'octokit-rest.js/18.12.0 octokit-core.js/3.6.0 Node.js/20.20.2 (linux; x64)' };
+    // `github-release upload --draft`: no release by tag, none in the first page → create.
+    expect((await miscCall('GET', `${api}/releases/tags/v1.0.0`, { token: user.token, headers })).status).toBe(404);
+    const firstPage = await miscCall('GET', `${api}/releases?page=1`, { token: user.token, headers });
+    expect(firstPage.status).toBe(200);
+    expect(firstPage.body).toEqual([]);
+    const created = await miscCall('POST', `${api}/releases`, { token: user.token, headers, body: { tag_name: 'v1.0.0', name: 'v1.0.0', body: '', draft: true, prerelease: false } });
+    expect(created.status).toBe(201);
+    const uploadBase = created.body.upload_url.replace(/\{.*$/, '');
+    const up = await miscCall('POST', `${uploadBase}?name=tool.tar.gz&`, { token: user.token, headers: { ...headers, 'content-type': 'application/gzip' }, raw: 'tool\n' });
+    expect(up.status).toBe(201);
+    expect(up.body).toMatchObject({ name: 'tool.tar.gz', content_type: 'application/gzip', size: 5 });
+    // A second `upload` finds the draft through `?page=1` and edits it.
+    expect((await miscCall('GET', `${api}/releases/tags/v1.0.0`, { token: user.token, headers })).status).toBe(404);
+    const again = await miscCall('GET', `${api}/releases?page=1`, { token: user.token, headers });
+    const draft = again.body.find((r: any) => r.draft && r.tag_name === 'v1.0.0');
+    expect(draft?.id).toBe(created.body.id);
+    const edited = await miscCall('PATCH', `${api}/releases/${draft.id}`, { token: user.token, headers, body: { tag_name: 'v1.0.0', name: 'Tool 1.0.0', body: 'notes', draft: false, prerelease: false } });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ draft: false, name: 'Tool 1.0.0' });
+    // `github-release delete`: by tag, the first page of assets, one DELETE per match, the release.
+    const byTag = await miscCall('GET', `${api}/releases/tags/v1.0.0`, { token: user.token, headers });
+    expect(byTag.status).toBe(200);
+    const assets = await miscCall('GET', `${api}/releases/${byTag.body.id}/assets?page=1`, { token: user.token, headers });
+    expect(assets.body.map((a: any) => a.name)).toEqual(['tool.tar.gz']);
+    expect((await miscCall('DELETE', `${api}/releases/assets/${assets.body[0].id}`, { token: user.token, headers })).status).toBe(204);
+    expect((await miscCall('DELETE', `${api}/releases/${byTag.body.id}`, { token: user.token, headers })).status).toBe(204);
+    expect((await miscCall('GET', `${api}/releases/tags/v1.0.0`, { token: user.token, headers })).status).toBe(404);
+  });
+
+  it('publish-release: reuse from the first page, raw names, 422 parsed as JSON, delete URL derived from the release url, tag cleanup', async () => {
+    const user = users.get(unlimited)!;
+    const target = await repoWithTags(unlimited, user, ['v2.0.0']);
+    const api = `${unlimited.api}/repos/${target.full}`;
+    const created = await miscCall('POST', `${api}/releases`, { token: user.token, body: { tag_name: 'v2.0.0', target_commitish: 'main', name: 'v2.0.0', body: 'b', draft: false, prerelease: false } });
+    expect(created.status).toBe(201);
+    // reuseRelease: the first page of the list, matched on tag_name.
+    const list = await miscCall('GET', `${api}/releases`, { token: user.token });
+    const release = list.body.find((r: any) => r.tag_name === 'v2.0.0');
+    expect(release.url).toBe(`${api}/releases/${created.body.id}`);
+    const uploadBase = release.upload_url.slice(0, release.upload_url.indexOf('{'));
+    // The raw file name is appended as is: `+` reads as a space, which GitHub's rename turns into a dot.
+    const upload = (content: string) => fetch(`${uploadBase}?name=notes+v2.txt`, { method: 'POST', headers: { authorization: `token ${user.token}`, 'content-type': 'text/plain' }, body: content });
+    count('misc');
+    const first = await upload('one');
+    const firstJson = JSON.parse(await first.text());
+    expect(first.status).toBe(201);
+    expect(firstJson).toMatchObject({ name: 'notes.v2.txt', size: 3 });
+    count('misc');
+    const duplicate = await upload('two');
+    expect(duplicate.status).toBe(422);
+    expect(duplicate.headers.get('content-type')).toMatch(/^application\/json/);
+    const error = JSON.parse(await duplicate.text());
+    expect(error.errors?.[0]?.code).toBe('already_exists');
+    // The asset URL is release.url minus its last segment, plus /assets/{id}.
+    const deleteUrl = `${release.url.split('/').slice(0, -1).join('/')}/assets/${firstJson.id}`;
+    expect(deleteUrl).toBe(firstJson.url);
+    expect((await miscCall('DELETE', deleteUrl, { token: user.token })).status).toBe(204);
+    count('misc');
+    const replaced = await upload('two');
+    expect(replaced.status).toBe(201);
+    expect(JSON.parse(await replaced.text())).toMatchObject({ name: 'notes.v2.txt', size: 3 });
+    // deleteEmptyTag after deleting the release: the tag goes through the git refs API.
+    expect((await miscCall('DELETE', `${api}/releases/${created.body.id}`, { token: user.token })).status).toBe(204);
+    expect((await miscCall('DELETE', `${api}/git/refs/tags/v2.0.0`, { token: user.token })).status).toBe(204);
+    expect((await miscCall('GET', `${api}/git/refs/tags/v2.0.0`, { token: user.token, skipSchema: true })).status).toBe(404);
+  });
+
+  it('gh-release-assets with Basic auth and no content type; Basic auth on the API; `//` in paths', async () => {
+    const user = users.get(unlimited)!;
+    const target = await repoWithTags(unlimited, user, ['v3.0.0']);
+    await call('PATCH', `${unlimited.api}/repos/${target.full}`, { token: user.token, body: { private: true }, skipSchema: true });
+    const api = `${unlimited.api}/repos/${target.full}`;
+    const basic = (secret: string) => `Basic ${Buffer.from(`${user.login}:${secret}`).toString('base64')}`;
+    const repoJson = await miscCall('GET', api, { headers: { authorization: basic(user.token) } });
+    expect(repoJson.status).toBe(200);
+    expect(repoJson.body).toMatchObject({ private: true, permissions: { push: true } });
+    const wrong = await miscCall('GET', api, { headers: { authorization: basic('not-a-token') } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.message).toBe('Bad credentials');
+    const created = await miscCall('POST', `${api}/releases`, { headers: { authorization: basic(user.token) }, body: { tag_name: 'v3.0.0' } });
+    expect(created.status).toBe(201);
+    // gh-release-assets: raw name, `mime.getType` null for an unknown extension → no Content-Type.
+    const url = created.body.upload_url.slice(0, created.body.upload_url.indexOf('{'));
+    count('misc');
+    const res = await fetch(`${url}?name=tool.unknownext`, { method: 'POST', headers: { authorization: basic(user.token), 'content-length': '4' }, body: new Uint8Array([1, 2, 3, 4]) });
+    expect(res.status).toBe(201);
+    const asset = await res.json();
+    assertMatchesOpenApi('POST', url, 201, asset);
+    expect(asset).toMatchObject({ name: 'tool.unknownext', content_type: 'application/octet-stream', size: 4 });
+
+    // PyGithub with `base_url=".../api/v3/"` sends `//`: the routes answer and every URL returned
+    // (fields and Link) passes PyGithub's same host, same port, `/api/` prefix assertion.
+    await seedDrafts(unlimited, user.token, target.full, 3, 'v0.');
+    const doubled = `${unlimited.api}//repos/${target.full}`;
+    const repo = await miscCall('GET', doubled, { token: user.token });
+    expect(repo.status).toBe(200);
+    expect(repo.body.url).toBe(api);
+    const base = new URL(unlimited.api);
+    const pyAssert = (absolute: string) => {
+      const u = new URL(absolute);
+      expect([u.hostname, u.port]).toEqual([base.hostname, base.port]);
+      expect(u.pathname.startsWith('/api/v3') || u.pathname.startsWith('/api/')).toBe(true);
+    };
+    let next: string | null = `${doubled}/releases?per_page=2`;
+    const seen: number[] = [];
+    let pages = 0;
+    while (next) {
+      const page = await miscCall('GET', next, { token: user.token });
+      expect(page.status).toBe(200);
+      pages += 1;
+      seen.push(...page.body.map((r: any) => r.id));
+      for (const r of page.body) [r.url, r.upload_url.replace(/\{.*$/, ''), r.assets_url].forEach(pyAssert);
+      next = null;
+      // PaginatedList: split on ", " and "; ", strip the angle brackets, slice rel="…".
+      for (const part of (page.headers.get('link') ?? '').split(', ').filter(Boolean)) {
+        const [href, rel] = part.split('; ');
+        expect(href!.startsWith('<') && href!.endsWith('>')).toBe(true);
+        pyAssert(href!.slice(1, -1));
+        if (rel!.slice(5, -1) === 'next') next = href!.slice(1, -1);
+      }
+      expect(pages).toBeLessThan(10);
+    }
+    expect(pages).toBe(2);
+    expect(new Set(seen).size).toBe(4);
+    // A base URL ending in `/` joined with `/api/v3` puts `//` first: the Links stay on this host
+    // and on the canonical path (a leading `//` must not be read as a host name).
+    for (const odd of [`${unlimited.base}//api/v3/repos/${target.full}/releases?per_page=2`, `${doubled}/releases?per_page=2`]) {
+      const page = await miscCall('GET', odd, { token: user.token });
+      expect(page.status).toBe(200);
+      const nextUrl = `${api}/releases?per_page=2&page=2`;
+      expect(page.headers.get('link')).toBe(`<${nextUrl}>; rel="next", <${nextUrl}>; rel="last"`);
+    }
+    const upload = await miscCall('POST', `${unlimited.uploads}//repos/${target.full}/releases/${created.body.id}/assets?label=&name=b.txt`, { token: user.token, headers: { 'content-type': 'text/plain' }, raw: 'b' });
+    expect(upload.status).toBe(201);
+    expect(upload.body).toMatchObject({ name: 'b.txt', label: '' }); // an empty `label=` is stored as GitHub stores it
+    const release = await miscCall('GET', `${doubled}/releases/${created.body.id}`, { token: user.token });
+    expect(release.body.assets.map((a: any) => a.name)).toEqual(['tool.unknownext', 'b.txt']);
+  });
+});
