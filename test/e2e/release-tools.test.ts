@@ -86,7 +86,7 @@ interface GoResponse {
  * require `<…>`, read the `page` query parameter and the trimmed `rel="…"` segments. Entries
  * without `page=` are ignored, so a cursor-only link would silently end goreleaser's loops.
  */
-export function goPageValues(link: string | null): { nextPage: number; prevPage: number; firstPage: number; lastPage: number } {
+function goPageValues(link: string | null): { nextPage: number; prevPage: number; firstPage: number; lastPage: number } {
   const out = { nextPage: 0, prevPage: 0, firstPage: 0, lastPage: 0 };
   if (!link) return out;
   for (const entry of link.split(',')) {
@@ -141,6 +141,8 @@ class GoGitHub {
   readonly baseURL: string;
   readonly uploadURL: string;
   blockedUntil = 0;
+  /** Responses that carried `x-ratelimit-remaining`. */
+  rateHeaders = 0;
   readonly seen: string[] = [];
 
   constructor(
@@ -181,6 +183,7 @@ class GoGitHub {
     const parsed = (res.headers.get('content-type') ?? '').includes('json') && text ? JSON.parse(text) : text;
     this.seen.push(`${method} ${new URL(url).pathname}${new URL(url).search} ${res.status}`);
     const remaining = res.headers.get('x-ratelimit-remaining');
+    if (remaining !== null) this.rateHeaders += 1;
     const reset = Number(res.headers.get('x-ratelimit-reset'));
     if (remaining === '0' && reset * 1000 > Date.now()) this.blockedUntil = reset * 1000;
     if (res.status >= 200 && res.status < 300 && res.status !== 204 && typeof parsed === 'object') assertMatchesOpenApi(method, url, res.status, parsed);
@@ -254,6 +257,8 @@ interface GoreleaserConfig {
   tag: string;
   draft?: boolean;
   replaceExistingDraft?: boolean;
+  /** `use_existing_draft` with `release_notes_mode: keep-existing`. */
+  useExistingDraft?: boolean;
   replaceExistingArtifacts?: boolean;
   prerelease?: boolean;
   makeLatest?: string;
@@ -288,12 +293,32 @@ async function goreleaser(client: GoGitHub, target: { owner: string; repo: strin
       opt.page = list.nextPage;
     }
   }
-  const byTag = await client.get(`${repoPath}/releases/tags/${cfg.tag}`);
-  expect(byTag.status).toBe(404);
-  const created = await client.do('POST', `${client.baseURL}${repoPath}/releases`, {
-    json: { tag_name: cfg.tag, name: title, body: `## Changelog\n* ${cfg.tag}\n`, draft: true, prerelease: cfg.prerelease ?? false },
-  });
-  expect(created.status).toBe(201);
+  const data = { tag_name: cfg.tag, name: title, body: `## Changelog\n* ${cfg.tag}\n`, draft: true, prerelease: cfg.prerelease ?? false };
+  let existingDraft: any = null;
+  if (cfg.useExistingDraft) {
+    // findDraftRelease: pages of 50, a draft whose name is the tag.
+    const opt = { page: 0, per_page: 50 };
+    for (;;) {
+      const list = await client.get(`${repoPath}/releases${goQuery(opt)}`);
+      expect(list.status).toBe(200);
+      existingDraft = (list.body as any[]).find((r) => r.draft && r.name === cfg.tag) ?? null;
+      if (existingDraft || list.nextPage === 0) break;
+      opt.page = list.nextPage;
+    }
+  } else {
+    const byTag = await client.get(`${repoPath}/releases/tags/${cfg.tag}`);
+    expect(byTag.status).toBe(404);
+  }
+  let created: GoResponse;
+  if (existingDraft) {
+    // updateRelease keeps the draft state; keep-existing keeps the drafted notes.
+    created = await client.do('PATCH', `${client.baseURL}${repoPath}/releases/${existingDraft.id}`, { json: { ...data, body: existingDraft.body } });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ id: existingDraft.id, body: existingDraft.body });
+  } else {
+    created = await client.do('POST', `${client.baseURL}${repoPath}/releases`, { json: data });
+    expect(created.status).toBe(201);
+  }
   expect(created.body).toMatchObject({ tag_name: cfg.tag, name: title, draft: true, prerelease: cfg.prerelease ?? false });
   const releaseId = created.body.id as number;
   expect(Number.isInteger(releaseId)).toBe(true);
@@ -356,10 +381,10 @@ describe.each([
   { label: 'rate limiting on', rateLimitOn: true, fillers: 100 },
   { label: 'rate limiting off', rateLimitOn: false, fillers: 3 },
 ])('goreleaser (go-github v89), $label', ({ rateLimitOn, fillers }) => {
-  it('replace_existing_draft, draft release, full release with replaced artifacts, prerelease', { timeout: 120_000 }, async () => {
+  it('replace_existing_draft, full release with replaced artifacts, prerelease, use_existing_draft', { timeout: 120_000 }, async () => {
     const server = rateLimitOn ? limited : unlimited;
     const user = users.get(server)!;
-    const target = await repoWithTags(server, user, ['v1.0.0', 'v1.1.0', 'v1.2.0-rc.1']);
+    const target = await repoWithTags(server, user, ['v1.0.0', 'v1.1.0', 'v1.2.0-rc.1', 'v1.3.0']);
     // API base given as the host root, as the docs suggest: go-github appends api/v3/ and api/uploads/.
     const client = new GoGitHub(`${server.base}/`, user.token);
     expect(client.baseURL).toBe(`${server.base}/api/v3/`);
@@ -445,7 +470,18 @@ describe.each([
     expect((await client.get(`${repoPath}/releases/latest`)).body.tag_name).toBe('v1.1.0');
     expect((await client.get(`${repoPath}/releases/tags/v1.2.0-rc.1`)).body.id).toBe(pre.release.id);
 
+    // 4. use_existing_draft: a draft prepared by another tool (a release drafter) is completed.
+    const drafted = await call('POST', `${server.api}/repos/${target.full}/releases`, { token: user.token, body: { tag_name: 'v1.3.0', name: 'v1.3.0', body: 'Drafted notes', draft: true } });
+    expect(drafted.status).toBe(201);
+    const completed = await goreleaser(client, target, { tag: 'v1.3.0', useExistingDraft: true, artifacts: [{ name: 'checksums.txt', bytes: bytes('1.3\n') }] }, rateLimitOn);
+    expect(completed.release).toMatchObject({ id: drafted.body.id, body: 'Drafted notes', draft: false, tag_name: 'v1.3.0' });
+    expect(completed.uploaded.map((a) => a.name)).toEqual(['checksums.txt']);
+    expect((await client.get(`${repoPath}/releases/latest`)).body.tag_name).toBe('v1.3.0');
+
     expect(client.blockedUntil).toBe(0);
+    // go-github saw rate-limit headers on every counted answer when limiting is on, none when off.
+    if (rateLimitOn) expect(client.rateHeaders).toBeGreaterThan(100);
+    else expect(client.rateHeaders).toBe(0);
     for (const line of client.seen) expect(line).not.toMatch(/ 5\d\d$/);
     if (!rateLimitOn) expect(client.seen.filter((l) => l.startsWith('GET /api/v3/rate_limit ')).every((l) => l.endsWith(' 404'))).toBe(true);
   });
@@ -459,6 +495,8 @@ interface Recorded {
   method: string;
   url: string;
   headers: Record<string, string>;
+  /** The JSON body sent, parsed (null for uploads and bodiless requests). */
+  body: any;
   status: number;
 }
 
@@ -480,7 +518,8 @@ function toolOctokit(server: TestServer, token: string, tool: string, log: Recor
     const res = await fetch(url, init);
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((v, k) => (headers[k] = v));
-    log.push({ method: init.method ?? 'GET', url, headers, status: res.status });
+    const body = typeof init.body === 'string' && (headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(init.body) : null;
+    log.push({ method: init.method ?? 'GET', url, headers, body, status: res.status });
     if (res.status >= 200 && res.status < 300 && res.status !== 204 && (res.headers.get('content-type') ?? '').includes('json')) {
       assertMatchesOpenApi(init.method ?? 'GET', url, res.status, await res.clone().json());
     }
@@ -646,6 +685,8 @@ describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', 
       ['two.file.txt', 'two file.txt', 'text/plain'],
     ]);
     const run1 = lines(limited, log, target.full);
+    expect(log[1]!.body).toEqual({ tag_name: 'v1.0.0', name: 'v1.0.0', draft: true, generate_release_notes: false });
+    expect(log.find((r) => r.method === 'PATCH')!.body).toEqual({ name: 'two.file.txt', label: 'two file.txt' });
     const draftId = first.release.id as number;
     expect(run1).toEqual([
       'GET /R/releases/tags/v1.0.0 404',
@@ -695,7 +736,8 @@ describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', 
       `POST UPL/R/releases/${draftId}/assets?name=one.tgz 201`,
       `GET /R/releases/${draftId}/assets?per_page=100 200`,
     ]);
-    expect(third.release).toMatchObject({ id: draftId, name: 'Version 1', body: 'Notes', draft: false });
+    expect(Object.keys(log[1]!.body).sort()).toEqual(['body', 'draft', 'generate_release_notes', 'make_latest', 'name', 'prerelease', 'tag_name', 'target_commitish']);
+    expect(third.release).toMatchObject({ id: draftId, name: 'Version 1', body: 'Notes', draft: false, target_commitish: 'main' });
     expect(third.assets.map((a) => [a.name, a.size])).toEqual([
       ['two.file.txt', 4],
       ['one.tgz', 10],
@@ -816,6 +858,7 @@ describe('ncipollo/release-action', () => {
       `GET /R/releases/${first.id}/assets 200`,
       `POST UPL/R/releases/${first.id}/assets?name=app.zip& 201`,
     ]);
+    expect(log[3]!.body).toEqual({ body: first.body, name: 'Three', draft: true, make_latest: 'legacy', prerelease: false, tag_name: 'v3.0.0' });
     expect(log.at(-1)!.headers['content-type']).toBe('raw');
     const firstAssets = await call('GET', `${limited.api}/repos/${target.full}/releases/${first.id}/assets`, { token: user.token });
     expect(firstAssets.body.map((a: any) => [a.name, a.content_type])).toEqual([['app.zip', 'raw']]);
@@ -831,6 +874,7 @@ describe('ncipollo/release-action', () => {
     expect(second).toMatchObject({ id: first.id, draft: false, body: 'Final notes', tag_name: 'v3.0.0' });
     expect(second.published_at).not.toBeNull();
     const run2 = lines(limited, log, target.full);
+    expect(log[2]!.body).toEqual({ body: 'Final notes', name: 'Three', draft: false, make_latest: 'legacy', prerelease: false, tag_name: 'v3.0.0' });
     expect(run2).toEqual([
       'GET /R/releases/tags/v3.0.0 404',
       'GET /R/releases 200',
@@ -911,6 +955,10 @@ describe('@semantic-release/github', () => {
     expect(await verify(toolOctokit(limited, owner.token, 'semantic-release', []).octokit)).toBe(true);
     expect(await verify(toolOctokit(limited, reader.token, 'semantic-release', []).octokit)).toBe(false);
     expect(parseGithubUrl(`git@127.0.0.1:${target.full}.git`)).toEqual({ owner: o, repo: r });
+    // With push false outside Actions the plugin probes the App installation endpoint; a token
+    // that is not an App installation's gets an error there, so verification fails (EGHNOPERMISSION).
+    const probe = await fetch(`${limited.api}/installation/repositories?per_page=1`, { method: 'HEAD', headers: { authorization: `token ${reader.token}` } });
+    expect(probe.status).toBeGreaterThanOrEqual(400);
 
     // publish with assets: a draft, uploads through upload_url (mime type or text/plain, label),
     // then the draft is published with make_latest "true" (main is the latest channel).
@@ -958,6 +1006,9 @@ describe('@semantic-release/github', () => {
       expect(await res.text()).toBe(assets[i]!.data);
       expect(url).toMatch(new RegExp(`^${limited.base}/${target.full}/releases/download/`));
     }
+    expect(log.at(-1)!.body).toEqual({ draft: false, make_latest: 'true' });
+    expect(log[0]!.body).toEqual({ tag_name: 'v1.0.0', target_commitish: 'main', name: 'v1.0.0', body: '# 1.0.0 (2026-11-23)\n\n### Features\n\n* first\n', prerelease: false, make_latest: 'true', draft: true });
+    expect(log.filter((r) => r.url.includes('/api/uploads/')).map((r) => r.headers['content-type']).sort()).toEqual(['application/gzip', 'text/plain']);
     const uploadLines = lines(limited, log, target.full).filter((l) => l.startsWith('POST UPL/'));
     expect(uploadLines.sort()).toEqual([`POST UPL/R/releases/${draft.data.id}/assets?name=LICENSE& 201`, `POST UPL/R/releases/${draft.data.id}/assets?name=tool.tar.gz&label=Tool%20%28tarball%29 201`]);
 
@@ -994,6 +1045,7 @@ describe('@semantic-release/github', () => {
     expect(promoted).toMatchObject({ id: beta.data.id, prerelease: false, name: 'v2.0.0-beta.1' });
     const missing = await addChannel('v2.1.0', false);
     expect(missing).toMatchObject({ tag_name: 'v2.1.0', prerelease: false, body: 'channel notes' });
+    expect(log[1]!.body).toEqual({ name: 'v2.0.0-beta.1', prerelease: false, tag_name: 'v2.0.0-beta.1' });
     expect(lines(limited, log, target.full)).toEqual([
       'GET /R/releases/tags/v2.0.0-beta.1 200',
       `PATCH /R/releases/${beta.data.id} 200`,
