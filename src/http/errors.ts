@@ -17,7 +17,7 @@ import {
   ValidationError,
   type FieldError,
 } from '../domain/errors.ts';
-import { isUnstorableText } from '../services/db-errors.ts';
+import { isForeignKeyViolation, isUnstorableText } from '../services/db-errors.ts';
 
 export const DOCS_URL = 'https://docs.github.com/enterprise-server@3.19/rest';
 
@@ -51,6 +51,7 @@ function statusOf(err: unknown): Known | null {
   if (err instanceof TooLargeError) return { status: 413, message: err.message };
   if (err instanceof ConflictError) return { status: 409, message: err.message };
   if (err instanceof InsufficientStorageError) return { status: 507, message: err.message };
+  if (isForeignKeyViolation(err)) return { status: 404, message: 'Not Found' };
   if (isUnstorableText(err)) return { status: 422, message: 'Validation Failed', errors: [{ code: 'invalid', message: 'text cannot contain NUL characters' }] };
   return null;
 }

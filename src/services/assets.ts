@@ -30,7 +30,7 @@ import { BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoun
 import { isoSeconds } from '../util/time.ts';
 import { MAX_ASSET_NAME_LENGTH, sanitizeAssetName } from './asset-names.ts';
 import { confirmBlobStored, deleteUnreferencedBlobs } from './blob-gc.ts';
-import { isUniqueViolation } from './db-errors.ts';
+import { isForeignKeyViolation, isUniqueViolation } from './db-errors.ts';
 import { atLeast } from './permissions.ts';
 import { getLatestRelease, getReleaseById, getReleaseByTag } from './releases.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
@@ -110,6 +110,8 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken();
+    // The release was deleted between the visibility check and the insert.
+    if (isForeignKeyViolation(err)) throw new NotFoundError();
     throw err;
   }
   // Counting after the insert keeps the cap under concurrent uploads (each sees the others).
@@ -136,7 +138,12 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
     const stored = await ctx.blobs.put(req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: abort.signal });
     blobKey = stored.key;
     if (!(await attachBlob(ctx.db, row.id, stored.key, isoSeconds()))) throw new NotFoundError();
-    if (!(await confirmBlobStored(ctx, stored.key))) throw new AssetSaveError();
+    if (!(await confirmBlobStored(ctx, stored.key))) {
+      // Bytes attached and then gone: a delete of the release (and with it this row) won the
+      // race and removed them, so the upload answers as if it had come after the delete; with
+      // the row still there, the store lost them, which is a server fault.
+      throw (await findAssetInRepository(ctx.db, access.repo.id, row.id)) ? new AssetSaveError() : new NotFoundError();
+    }
     const done = await markUploaded(ctx.db, row.id, { digest: stored.sha256, size: stored.size, now: isoSeconds() });
     if (!done) throw new NotFoundError();
     return { asset: done, release };
@@ -255,6 +262,8 @@ export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: 
     return { asset: updated, release };
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken();
+    // The release was deleted between the visibility check and the insert.
+    if (isForeignKeyViolation(err)) throw new NotFoundError();
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * @module services/db-errors
  * Recognises constraint violations from either driver, so services can turn a lost race on a
- * unique key into GitHub's `already_exists`.
+ * unique key into GitHub's `already_exists`, and a lost race against a delete into a 404.
  */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
@@ -9,6 +9,16 @@ export function isUniqueViolation(err: unknown): boolean {
   if (e.code === '23505') return true; // PostgreSQL unique_violation
   if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
   return false;
+}
+
+/**
+ * A row refers to one that no longer exists: on every route a concurrent delete of the parent
+ * (an upload into a release being deleted, a release into a repository being deleted) that won
+ * the race. The parent is gone, so the answer is the parent's 404.
+ */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string } | null;
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
 /**

@@ -161,6 +161,25 @@ describe('asset races', () => {
     console.log('[races] rename/delete orders seen:', [...seen].join(' | '));
   });
 
+  it('uploads racing the deletion of their release get 201 or 404, and nothing of them remains', async () => {
+    const seen = new Set<number>();
+    for (let round = 0; round < 8; round++) {
+      const rel = await as('POST', '/releases', { tag_name: uniqueName('race-ud'), draft: true });
+      const stagger = round * 12;
+      const [uploads, del] = await Promise.all([
+        Promise.all(Array.from({ length: 6 }, (_, i) => upload(rel.body.id, `u${i}.bin`, Buffer.from(`bytes ${round}-${i}`)))),
+        new Promise((r) => setTimeout(r, stagger)).then(() => as('DELETE', `/releases/${rel.body.id}`)),
+      ]);
+      expect(del.status).toBe(204);
+      for (const u of uploads) {
+        expect([201, 404], JSON.stringify(u.body)).toContain(u.status);
+        seen.add(u.status);
+        if (u.status === 201) expect((await as('GET', `/releases/assets/${u.body.id}`)).status).toBe(404);
+      }
+    }
+    console.log('[races] upload statuses seen against a release delete:', [...seen].join(', '));
+  });
+
   it('two assets renamed to one name at once: exactly one gets it', async () => {
     const rel = await as('POST', '/releases', { tag_name: uniqueName('race-an'), draft: true });
     for (let round = 0; round < 5; round++) {
