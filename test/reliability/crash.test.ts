@@ -95,23 +95,26 @@ async function workload(srv: ServerProcess, repo: string, ledger: Ledger, stop: 
     } else if (roll < 0.82 && live.length) {
       const asset = pick(live)!;
       const name = `r-${randomBytes(5).toString('hex')}.bin`;
-      asset.names.add(name); // in flight: either name may survive
+      // Until the next verification any name asked for may be the one that survives: two
+      // workers may rename one asset at once, and their answers need not arrive in the order the
+      // database applied them (a kill can also swallow an answer whose rename was applied).
+      asset.names.add(name);
       const res = await fetch(`${api}/releases/assets/${asset.id}`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
-      if (res.status === 200) asset.names = new Set([name]);
-      else asset.names.delete(name);
       await res.arrayBuffer();
     } else if (roll < 0.95 && live.length) {
       const asset = pick(live)!;
       ledger.maybeDeletedAssets.add(asset.id);
       const res = await fetch(`${api}/releases/assets/${asset.id}`, { method: 'DELETE', headers: auth });
-      if (res.status === 204) ledger.deletedAssets.add(asset.id);
+      // 404: another worker's delete (of it or its release) got there first, perhaps one whose
+      // answer the kill swallowed. Either way it is gone, and ids are never reused.
+      if (res.status === 204 || res.status === 404) ledger.deletedAssets.add(asset.id);
       ledger.maybeDeletedAssets.delete(asset.id);
       await res.arrayBuffer();
     } else if (releases.length > 1) {
       const releaseId = pick(releases)!;
       ledger.maybeDeletedReleases.add(releaseId);
       const res = await fetch(`${api}/releases/${releaseId}`, { method: 'DELETE', headers: auth });
-      if (res.status === 204) ledger.deletedReleases.add(releaseId);
+      if (res.status === 204 || res.status === 404) ledger.deletedReleases.add(releaseId);
       ledger.maybeDeletedReleases.delete(releaseId);
       await res.arrayBuffer();
     }
