@@ -44,7 +44,22 @@ export function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): 
   if (expires) reply.header('github-authentication-token-expiration', `${expires.slice(0, 10)} ${expires.slice(11, 19)} UTC`);
 }
 
-/** `onSend`: strong ETag over the JSON bytes of successful GETs; 304 when the client has them. */
+/**
+ * `If-Modified-Since` against the reply's `Last-Modified` (GitHub answers both validators with
+ * 304). Ignored when `If-None-Match` is present, as RFC 9110 §13.1.3 says, and on replies without
+ * a `Last-Modified` (lists).
+ */
+function notModifiedSince(request: FastifyRequest, reply: FastifyReply): boolean {
+  const since = request.headers['if-modified-since'];
+  const modified = reply.getHeader('last-modified');
+  if (typeof since !== 'string' || typeof modified !== 'string') return false;
+  const sinceMs = Date.parse(since);
+  const modifiedMs = Date.parse(modified);
+  return Number.isFinite(sinceMs) && Number.isFinite(modifiedMs) && modifiedMs <= sinceMs;
+}
+
+/** `onSend`: strong ETag over the JSON bytes of successful GETs; 304 when the client has them
+ * (`If-None-Match`, or `If-Modified-Since` on replies that carry `Last-Modified`). */
 export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
   if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
   if (typeof payload !== 'string' || reply.getHeader('etag')) return payload;
@@ -52,7 +67,7 @@ export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload:
   reply.header('etag', etag);
   reply.header('cache-control', request.principal ? 'private, max-age=60, s-maxage=60' : 'public, max-age=60, s-maxage=60');
   const inm = request.headers['if-none-match'];
-  if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+  if (inm ? inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag) : notModifiedSince(request, reply)) {
     reply.code(304);
     reply.removeHeader('content-type');
     reply.removeHeader('content-length');

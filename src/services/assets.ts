@@ -27,6 +27,7 @@ import {
   updateAssetFields,
 } from '../db/repos/assets-repo.ts';
 import { BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
+import { updateReleaseRow } from '../db/repos/releases-repo.ts';
 import { isoSeconds } from '../util/time.ts';
 import { MAX_ASSET_NAME_LENGTH, sanitizeAssetName } from './asset-names.ts';
 import { confirmBlobStored, deleteUnreferencedBlobs } from './blob-gc.ts';
@@ -274,5 +275,8 @@ export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: 
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
   const deleted = await deleteAssetRow(ctx.db, asset.id);
   if (!deleted) throw new NotFoundError();
+  // The release's representation embeds its assets, and its Last-Modified is the newest of its
+  // own and its assets' times: a removal leaves no newer time behind, so it moves the release's.
+  if (deleted.state === 'uploaded') await updateReleaseRow(ctx.db, release.id, { updated_at: isoSeconds() });
   if (deleted.blob_key) await deleteUnreferencedBlobs(ctx, [deleted.blob_key]);
 }

@@ -33,9 +33,12 @@ export function parseId(value: string): number {
 async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release, status = 200) {
   const format = bodyFormatFromAccept(request.headers.accept);
   reply.header('x-github-media-type', format.mediaType);
-  reply.header('x-accepted-oauth-scopes', 'repo');
-  reply.header('last-modified', new Date(release.updated_at).toUTCString());
-  return reply.code(status).send(await releaseJson(ctx, access, release, request.urls, format));
+  const json = await releaseJson(ctx, access, release, request.urls, format);
+  // The embedded assets are part of the representation: an upload or an asset edit changes it
+  // without touching the release row, so `If-Modified-Since` must see their times too.
+  const modified = Math.max(Date.parse(release.updated_at), ...json.assets.map((a) => Date.parse(a.updated_at)));
+  reply.header('last-modified', new Date(modified).toUTCString());
+  return reply.code(status).send(json);
 }
 
 export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
