@@ -11,6 +11,7 @@
  * `request_id` in every body, `documentation_url` pointing at the generic REST docs, and low-level
  * failures as `{message, request_id}` only.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
@@ -114,7 +115,11 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
           signal: controller.signal,
         });
         const [json] = await assetsJson(ctx, request, access, release, [asset]);
-        return reply.code(201).type('application/json; charset=utf-8').send(json);
+        // uploads.github.com answers its 201 with a weak ETag and Last-Modified (no Location).
+        const payload = JSON.stringify(json);
+        reply.header('etag', `W/"${createHash('sha256').update(payload).digest('hex').slice(0, 32)}"`);
+        reply.header('last-modified', new Date(asset.updated_at).toUTCString());
+        return reply.code(201).type('application/json; charset=utf-8').send(payload);
       },
     );
   });
