@@ -143,6 +143,9 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       bodyDeadline(api, config.bodyTimeoutMs);
       api.addHook('onRequest', async (request, reply) => {
         setCommonHeaders(request, reply);
+        // GitHub names the classic-token scope its release routes accept on every answer they
+        // give, errors included (recorded on list, get, create, edit and delete alike).
+        if (request.routeOptions.url?.startsWith('/api/v3/repos/:owner/:repo/releases')) reply.header('x-accepted-oauth-scopes', 'repo');
         checkApiVersion(request);
         request.principal = await resolvePrincipal(ctx, request);
         setCommonHeaders(request, reply);
@@ -154,6 +157,9 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
         if (reply.statusCode === 304 && request.rate) await refund(ctx, request.rate);
         return result;
       });
+      // An unknown API path (a trailing slash, an unsupported method) is GitHub's JSON 404 with
+      // the same headers as any other API answer (request id, media type, CORS).
+      api.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'));
       metaRoutes(api, ctx);
       userRoutes(api, ctx);
       adminRoutes(api, ctx);
