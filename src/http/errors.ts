@@ -77,8 +77,27 @@ function fromFastify(err: FastifyError): Known | null {
   return null;
 }
 
-export function sendError(reply: FastifyReply, status: number, message: string, errors?: FieldError[]): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send(errorBody(status, message, errors));
+export function sendError(reply: FastifyReply, status: number, message: string, errors?: FieldError[], documentationUrl?: string): FastifyReply {
+  const body = errorBody(status, message, errors);
+  if (documentationUrl) body.documentation_url = documentationUrl;
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/**
+ * Route option naming the endpoint's page in GitHub's docs (`releases/releases#create-a-release`).
+ * GitHub links validation failures (422) to the endpoint's anchor, other errors to the generic page.
+ */
+export interface DocsConfig {
+  docs?: string;
+}
+
+export function docsConfig(docs: string): { config: DocsConfig } {
+  return { config: { docs } };
+}
+
+function endpointDocsUrl(request: FastifyRequest): string | undefined {
+  const docs = (request.routeOptions?.config as DocsConfig | undefined)?.docs;
+  return docs ? `${DOCS_URL}/${docs}` : undefined;
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -87,7 +106,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     if (known.status === 401) reply.header('www-authenticate', 'Basic realm="Wharf"');
     const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
-    return sendError(reply, known.status, known.message, known.errors);
+    return sendError(reply, known.status, known.message, known.errors, known.status === 422 ? endpointDocsUrl(request) : undefined);
   }
   if (request.raw.socket?.destroyed) {
     // The client went away mid-request (a cancelled upload): nobody is waiting for an answer,

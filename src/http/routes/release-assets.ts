@@ -13,6 +13,7 @@ import type { Asset, Release } from '../../db/schema.ts';
 import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
 import { deleteAsset, getAsset, getDownloadableAsset, listAssets, updateAsset } from '../../services/assets.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
+import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
@@ -63,7 +64,7 @@ export function releaseAssetRoutes(app: FastifyInstance, ctx: AppContext): void 
     return json;
   } });
 
-  app.patch<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', async (request) => {
+  app.patch<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', docsConfig('releases/assets#update-a-release-asset'), async (request) => {
     const access = await repoAccess(ctx, request);
     const { asset, release } = await updateAsset(ctx, access, parseId(request.params.asset_id), bodyObject(request.body));
     const [json] = await assetsJson(ctx, request, access, release, [asset]);

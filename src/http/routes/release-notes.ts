@@ -8,6 +8,7 @@ import type { AppContext } from '../../context.ts';
 import { InvalidRequestError } from '../../domain/errors.ts';
 import { generateReleaseNotes } from '../../services/release-notes.ts';
 import { requirePermission } from '../../services/repositories.ts';
+import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
 import { repoAccess } from '../route-helpers.ts';
 
@@ -19,7 +20,7 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 }
 
 export function releaseNotesRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.post('/repos/:owner/:repo/releases/generate-notes', async (request) => {
+  app.post('/repos/:owner/:repo/releases/generate-notes', docsConfig('releases/releases#generate-release-notes-content-for-a-release'), async (request) => {
     const access = await repoAccess(ctx, request);
     requirePermission(access, 'push');
     const body = bodyObject(request.body);

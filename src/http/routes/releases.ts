@@ -17,6 +17,7 @@ import {
   listReleases,
   updateRelease,
 } from '../../services/releases.ts';
+import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
@@ -51,7 +52,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
     return sendPage(request, reply, page, total, await releasesJson(ctx, access, releases, request.urls, format));
   });
 
-  app.post('/repos/:owner/:repo/releases', async (request, reply) => {
+  app.post('/repos/:owner/:repo/releases', docsConfig('releases/releases#create-a-release'), async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const release = await createRelease(ctx, access, bodyObject(request.body), { webUrl: request.urls.web });
     reply.header('location', `${request.urls.api}/repos/${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}/releases/${release.id}`);
@@ -74,7 +75,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
     return sendOne(ctx, access, request, reply, await getReleaseById(ctx, access, parseId(request.params.release_id)));
   });
 
-  app.patch<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', async (request, reply) => {
+  app.patch<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', docsConfig('releases/releases#update-a-release'), async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const release = await updateRelease(ctx, access, parseId(request.params.release_id), bodyObject(request.body));
     return sendOne(ctx, access, request, reply, release);
