@@ -142,3 +142,29 @@ describe('§1.3 / §1.7 headers on release routes', () => {
     expectGitHubError(await call('GET', `${repo.api}/releases/${created.body.id}/`, { token: 'not-a-token' }), 401, 'Bad credentials');
   });
 });
+
+describe('§1.5 documentation_url of validation failures', () => {
+  it('links a 422 to the endpoint’s anchor and other errors to the generic page', async () => {
+    const docs = 'https://docs.github.com/enterprise-server@3.19/rest';
+    const created = await call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'docs-1' } });
+    const up = await upload(created.body.id, 'd.txt', 'bytes');
+    await upload(created.body.id, 'e.txt', 'bytes');
+    const cases: Array<[string, Promise<any>, string]> = [
+      ['create: already_exists', call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'docs-1' } }), 'releases/releases#create-a-release'],
+      ['create: Invalid request.', call('POST', `${repo.api}/releases`, { token: owner.token, body: { name: 'no tag' } }), 'releases/releases#create-a-release'],
+      ['update: latest on prerelease', call('PATCH', `${repo.api}/releases/${created.body.id}`, { token: owner.token, body: { prerelease: true, make_latest: 'true' } }), 'releases/releases#update-a-release'],
+      ['rename onto a taken name', call('PATCH', `${repo.api}/releases/assets/${up.body.id}`, { token: owner.token, body: { name: 'e.txt' } }), 'releases/assets#update-a-release-asset'],
+      ['generate-notes: no tag', call('POST', `${repo.api}/releases/generate-notes`, { token: owner.token, body: {} }), 'releases/releases#generate-release-notes-content-for-a-release'],
+    ];
+    for (const [what, pending, anchor] of cases) {
+      const body = expectGitHubError(await pending, 422);
+      expect(body.documentation_url, what).toBe(`${docs}/${anchor}`);
+    }
+    // 404, 403 and 400 keep the generic page.
+    expect(expectGitHubError(await call('PATCH', `${repo.api}/releases/999999`, { token: owner.token, body: {} }), 404).documentation_url).toBe(docs);
+    expect(expectGitHubError(await call('PATCH', `${repo.api}/releases/${created.body.id}`, { token: reader.token, body: {} }), 403).documentation_url).toBe(docs);
+    expect(expectGitHubError(await call('POST', `${repo.api}/releases`, { token: owner.token, raw: '{', headers: { 'content-type': 'application/json' } }), 400).documentation_url).toBe(docs);
+    // The upload host keeps its own generic link (recorded on uploads.github.com).
+    expect(expectGitHubError(await upload(created.body.id, 'd.txt', 'again'), 422).documentation_url).toBe('https://docs.github.com/rest');
+  });
+});
