@@ -168,3 +168,32 @@ describe('§1.5 documentation_url of validation failures', () => {
     expect(expectGitHubError(await upload(created.body.id, 'd.txt', 'again'), 422).documentation_url).toBe('https://docs.github.com/rest');
   });
 });
+
+describe('§7 open questions: the answers Wharf chose (docs/releases.md, docs/assets.md)', () => {
+  it('pins name/body null, draft archive URLs, paging bounds and PATCH state', async () => {
+    const draft = await call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'open-q', draft: true } });
+    expect(draft.body).toMatchObject({ name: null, body: null, tarball_url: `${repo.api}/tarball/open-q`, zipball_url: `${repo.api}/zipball/open-q` });
+    expect(draft.body).not.toHaveProperty('reactions');
+    expect(draft.body).not.toHaveProperty('discussion_url');
+    const empty = await call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'open-q2', name: '', body: '' } });
+    expect(empty.body).toMatchObject({ name: '', body: '' });
+
+    const all = await call('GET', `${repo.api}/releases?per_page=100`, { token: owner.token });
+    for (const query of ['per_page=0', 'per_page=abc', 'per_page=-5&page=0']) {
+      const res = await call('GET', `${repo.api}/releases?${query}`, { token: owner.token });
+      expect(res.body.map((r: any) => r.id), query).toEqual(all.body.slice(0, 30).map((r: any) => r.id));
+    }
+    const beyond = await call('GET', `${repo.api}/releases?per_page=1&page=9999&x=1`, { token: owner.token });
+    expect(beyond.body).toEqual([]);
+    expect(beyond.headers.get('link')).toMatch(/per_page=1&x=1&page=\d+>; rel="prev", <[^>]*page=1>; rel="first"$/);
+
+    const up = await upload(draft.body.id, 'state.txt', 'bytes');
+    const ok = await call('PATCH', `${repo.api}/releases/assets/${up.body.id}`, { token: owner.token, body: { state: 'uploaded', label: null } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ state: 'uploaded', label: null });
+    const bad = expectGitHubError(await call('PATCH', `${repo.api}/releases/assets/${up.body.id}`, { token: owner.token, body: { state: 'open' } }), 422, 'Validation Failed');
+    expect(bad.errors).toEqual([{ resource: 'ReleaseAsset', field: 'state', code: 'invalid' }]);
+    const noName = expectGitHubError(await call('PATCH', `${repo.api}/releases/assets/${up.body.id}`, { token: owner.token, body: { name: '' } }), 422, 'Validation Failed');
+    expect(noName.errors).toEqual([{ resource: 'ReleaseAsset', field: 'name', code: 'missing_field' }]);
+  });
+});
