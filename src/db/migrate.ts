@@ -10,6 +10,7 @@ import * as blobDeletions from './migrations/002-blob-deletions.ts';
 import * as webPages from './migrations/003-web-pages.ts';
 import * as readIndexes from './migrations/004-read-indexes.ts';
 import * as leases from './migrations/005-leases.ts';
+import * as releaseReactions from './migrations/006-release-reactions.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -18,6 +19,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '003-web-pages': { up: (db) => webPages.up(db), down: (db) => webPages.down(db) },
     '004-read-indexes': { up: (db) => readIndexes.up(db), down: (db) => readIndexes.down(db) },
     '005-leases': { up: (db) => leases.up(db), down: (db) => leases.down(db) },
+    '006-release-reactions': { up: (db) => releaseReactions.up(db, handle.kind), down: (db) => releaseReactions.down(db) },
   };
 }
 

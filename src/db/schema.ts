@@ -91,6 +91,8 @@ export interface ReleasesTable {
   created_at: string;
   published_at: string | null;
   updated_at: string;
+  /** When a reaction was last added or removed (part of Last-Modified, not of `updated_at`). */
+  reactions_changed_at: string | null;
 }
 
 export type AssetState = 'starter' | 'open' | 'uploaded';
@@ -146,6 +148,17 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** Contents a release accepts (GitHub's enum for the release reaction endpoints). */
+export type ReleaseReactionContent = '+1' | 'laugh' | 'heart' | 'hooray' | 'rocket' | 'eyes';
+
+export interface ReleaseReactionsTable {
+  id: Generated<number>;
+  release_id: number;
+  user_id: number;
+  content: ReleaseReactionContent;
+  created_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   org_members: OrgMembersTable;
@@ -158,6 +171,7 @@ export interface Database {
   blob_deletions: BlobDeletionsTable;
   sessions: SessionsTable;
   leases: LeasesTable;
+  release_reactions: ReleaseReactionsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -171,3 +185,4 @@ export type ReleaseUpdate = Updateable<ReleasesTable>;
 export type Asset = Selectable<AssetsTable>;
 export type NewAsset = Insertable<AssetsTable>;
 export type Session = Selectable<SessionsTable>;
+export type ReleaseReaction = Selectable<ReleaseReactionsTable>;

@@ -173,7 +173,8 @@ describe('§7 open questions: the answers Wharf chose (docs/releases.md, docs/as
   it('pins name/body null, draft archive URLs, paging bounds and PATCH state', async () => {
     const draft = await call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'open-q', draft: true } });
     expect(draft.body).toMatchObject({ name: null, body: null, tarball_url: `${repo.api}/tarball/open-q`, zipball_url: `${repo.api}/zipball/open-q` });
-    expect(draft.body).not.toHaveProperty('reactions');
+    // The rollup is always there, with zeros, on drafts too.
+    expect(draft.body.reactions).toEqual({ url: `${repo.api}/releases/${draft.body.id}/reactions`, total_count: 0, '+1': 0, '-1': 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 });
     expect(draft.body).not.toHaveProperty('discussion_url');
     const empty = await call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'open-q2', name: '', body: '' } });
     expect(empty.body).toMatchObject({ name: '', body: '' });

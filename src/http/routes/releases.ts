@@ -37,7 +37,9 @@ async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequ
   const json = await releaseJson(ctx, access, release, request.urls, format);
   // The embedded assets are part of the representation: an upload or an asset edit changes it
   // without touching the release row, so `If-Modified-Since` must see their times too.
-  const modified = Math.max(Date.parse(release.updated_at), ...json.assets.map((a) => Date.parse(a.updated_at)));
+  // So is the reactions rollup, whose changes leave `updated_at` alone (reactions_changed_at).
+  const reacted = release.reactions_changed_at ? Date.parse(release.reactions_changed_at) : 0;
+  const modified = Math.max(Date.parse(release.updated_at), reacted, ...json.assets.map((a) => Date.parse(a.updated_at)));
   reply.header('last-modified', new Date(modified).toUTCString());
   return reply.code(status).send(json);
 }

@@ -3,7 +3,7 @@
  * GitHub's legacy global node ids: base64 of `0<length of type>:<Type><id>`
  * (`MDQ6VXNlcjE=` is `04:User1`). Opaque to clients, stable, and decodable for GraphQL `node()`.
  */
-export type NodeType = 'User' | 'Organization' | 'Repository' | 'Release' | 'ReleaseAsset' | 'Ref' | 'Tag' | 'Commit';
+export type NodeType = 'User' | 'Organization' | 'Repository' | 'Release' | 'ReleaseAsset' | 'Ref' | 'Tag' | 'Commit' | 'Reaction';
 
 export function nodeId(type: NodeType, id: number | string): string {
   return Buffer.from(`0${type.length}:${type}${id}`).toString('base64');

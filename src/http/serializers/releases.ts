@@ -1,19 +1,21 @@
 /**
  * @module http/serializers/releases
  * Releases on the wire (`release`), in the field order GitHub's recordings show, with every asset
- * embedded. A page of releases is serialized with one query for its assets and one for the
- * accounts involved (authors and uploaders), whatever the page size.
+ * embedded. A page of releases is serialized with one query for its assets, one for its reaction
+ * counts and one for the accounts involved (authors and uploaders), whatever the page size.
  */
 import type { AppContext } from '../../context.ts';
 import type { Release } from '../../db/schema.ts';
 import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
 import { listAssetsForReleases } from '../../db/repos/assets-repo.ts';
+import { countReactionsForReleases } from '../../db/repos/reactions-repo.ts';
 import { renderMarkdown, renderPlainText } from '../../render/markdown.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import type { Urls } from '../urls.ts';
 import { encodePathValue } from '../urls.ts';
 import { assetJson, releaseWebTag } from './assets.ts';
 import { nodeId } from './node-id.ts';
+import { reactionRollup } from './reactions.ts';
 import { simpleUser } from './users.ts';
 
 /** Which renderings of `body` the client asked for (GitHub's `application/vnd.github.<x>+json`). */
@@ -45,7 +47,8 @@ function mentionsCount(body: string | null): number {
 
 export async function releasesJson(ctx: AppContext, access: RepoAccess, releases: Release[], urls: Urls, format?: BodyFormat) {
   const fmt = format ?? bodyFormatFromAccept(undefined);
-  const assetsByRelease = await listAssetsForReleases(ctx.db, releases.map((r) => r.id));
+  const ids = releases.map((r) => r.id);
+  const [assetsByRelease, reactionCounts] = await Promise.all([listAssetsForReleases(ctx.db, ids), countReactionsForReleases(ctx.db, ids)]);
   const accountIds = releases.map((r) => r.author_id);
   for (const list of assetsByRelease.values()) for (const a of list) if (a.uploader_id !== null) accountIds.push(a.uploader_id);
   const accounts = await findAccountsByIds(ctx.db, accountIds);
@@ -81,6 +84,7 @@ export async function releasesJson(ctx: AppContext, access: RepoAccess, releases
       ...(fmt.raw ? { body: release.body } : {}),
       ...(fmt.html ? { body_html: renderMarkdown(release.body) } : {}),
       ...(fmt.text ? { body_text: renderPlainText(release.body) } : {}),
+      reactions: reactionRollup(`${api}/releases/${release.id}/reactions`, reactionCounts.get(release.id)),
       ...(mentions > 0 ? { mentions_count: mentions } : {}),
     };
   });

@@ -1,0 +1,98 @@
+/**
+ * @module services/reactions
+ * Reactions on releases (reference §3.14):
+ * - whoever can see the release (drafts need push access, as for the release itself) may list
+ *   its reactions and, when signed in with a token that may write to the repository, react;
+ * - a user leaves each content at most once: a repeat answers the existing reaction (200);
+ * - a reaction is deleted by its author or by an admin of the repository;
+ * - immutable releases still take reactions (immutability covers the tag and the assets).
+ */
+import type { AppContext } from '../context.ts';
+import type { ReleaseReaction, ReleaseReactionContent } from '../db/schema.ts';
+import { deleteReaction, findReaction, findUserReaction, insertReactionIfAbsent, listReactionsPage, touchReactions } from '../db/repos/reactions-repo.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
+import type { Page } from '../http/pagination.ts';
+import { isoSeconds } from '../util/time.ts';
+import { isForeignKeyViolation } from './db-errors.ts';
+import { atLeast } from './permissions.ts';
+import { getReleaseById } from './releases.ts';
+import type { RepoAccess } from './repositories.ts';
+import type { Principal } from './tokens.ts';
+
+/** The contents the release reaction endpoints accept (`-1` and `confused` are not among them). */
+export const RELEASE_REACTION_CONTENTS: readonly ReleaseReactionContent[] = ['+1', 'laugh', 'heart', 'hooray', 'rocket', 'eyes'];
+
+/** Every key of a `reaction-rollup`, in GitHub's order. */
+export const ROLLUP_CONTENTS = ['+1', '-1', 'laugh', 'hooray', 'confused', 'heart', 'rocket', 'eyes'] as const;
+
+function isReleaseContent(value: unknown): value is ReleaseReactionContent {
+  return typeof value === 'string' && (RELEASE_REACTION_CONTENTS as readonly string[]).includes(value);
+}
+
+function contentError(value: unknown): ValidationError {
+  if (value === undefined || value === null) return new ValidationError([{ resource: 'Reaction', code: 'missing_field', field: 'content' }]);
+  return new ValidationError([{ resource: 'Reaction', code: 'invalid', field: 'content', value }]);
+}
+
+/**
+ * Reacting is a write: the token must reach the repository with a writing scope (`repo`, or
+ * `public_repo` on a public repository), as GitHub requires. Read access alone is enough
+ * otherwise; callers without it never got this far (the repository or release was a 404).
+ */
+function requireReactor(access: RepoAccess): Principal {
+  const principal = access.principal;
+  if (!principal) throw new UnauthorizedError();
+  const scopes = principal.scopes;
+  if (!scopes.has('repo') && !(access.repo.private === 0 && scopes.has('public_repo'))) {
+    throw new ForbiddenError('Resource not accessible by personal access token');
+  }
+  return principal;
+}
+
+export async function listReactions(ctx: AppContext, access: RepoAccess, releaseId: number, contentFilter: unknown, page: Page): Promise<{ rows: ReleaseReaction[]; total: number }> {
+  const release = await getReleaseById(ctx, access, releaseId);
+  if (contentFilter !== undefined && !isReleaseContent(contentFilter)) throw contentError(contentFilter);
+  return listReactionsPage(ctx.db, release.id, contentFilter ?? null, page.perPage, page.offset);
+}
+
+/** Returns the reaction and whether this call created it (201) or found it already there (200). */
+export async function createReaction(ctx: AppContext, access: RepoAccess, releaseId: number, input: Record<string, unknown>): Promise<{ reaction: ReleaseReaction; created: boolean }> {
+  const release = await getReleaseById(ctx, access, releaseId);
+  const principal = requireReactor(access);
+  const content = input.content;
+  if (!isReleaseContent(content)) throw contentError(content);
+  // Two rounds cover a concurrent delete of the existing row between our insert and our read.
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    let inserted: ReleaseReaction | undefined;
+    try {
+      inserted = await insertReactionIfAbsent(ctx.db, release.id, principal.user.id, content, isoSeconds());
+    } catch (err) {
+      // The release was deleted since we read it: its 404.
+      if (isForeignKeyViolation(err)) throw new NotFoundError();
+      throw err;
+    }
+    if (inserted) {
+      await touchReactions(ctx.db, release.id, inserted.created_at);
+      return { reaction: inserted, created: true };
+    }
+    const existing = await findUserReaction(ctx.db, release.id, principal.user.id, content);
+    if (existing) return { reaction: existing, created: false };
+  }
+  throw new NotFoundError();
+}
+
+export async function removeReaction(ctx: AppContext, access: RepoAccess, releaseId: number, reactionId: number): Promise<void> {
+  const release = await getReleaseById(ctx, access, releaseId);
+  const reaction = Number.isSafeInteger(reactionId) ? await findReaction(ctx.db, release.id, reactionId) : undefined;
+  if (!access.principal) {
+    // Anonymous callers are told to authenticate, whether or not the reaction exists.
+    throw new UnauthorizedError();
+  }
+  const principal = requireReactor(access);
+  if (!reaction) throw new NotFoundError();
+  const mayDelete = reaction.user_id === principal.user.id || atLeast(access.permission, 'admin');
+  // Someone else's reaction: 404, as GitHub answers for things the caller may not act on here.
+  if (!mayDelete) throw new NotFoundError();
+  if (!(await deleteReaction(ctx.db, reaction.id))) throw new NotFoundError();
+  await touchReactions(ctx.db, release.id, isoSeconds());
+}
