@@ -3,10 +3,13 @@
  * release JSON, visibility, who may delete, pagination, concurrency and Octokit.
  */
 import { Octokit } from '@octokit/rest';
+import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { releasesJson } from '../../src/http/serializers/releases.ts';
+import { getRepoAccess } from '../../src/services/repositories.ts';
 
 let server: TestServer;
 let owner: TestUser;
@@ -167,6 +170,32 @@ describe('release reactions', () => {
     expect(byTag.c).toMatchObject(zeros);
     const html = await req('GET', `${r.api}/releases`, { headers: { accept: 'application/vnd.github.full+json' } });
     expect(html.body.find((x: any) => x.tag_name === 'a').reactions.total_count).toBe(2);
+  });
+
+  it('counts the reactions of a whole list page in one query', async () => {
+    const r = await seededRepo();
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const rel = await release(r.api, { tag_name: `q${i}` });
+      ids.push(rel.id);
+      expect((await req('POST', `${r.api}/releases/${rel.id}/reactions`, { token: reader.token, body: { content: 'heart' } })).status).toBe(201);
+    }
+    const ctx = server.wharf.ctx;
+    const seen: string[] = [];
+    const counting: KyselyPlugin = {
+      transformQuery: (args) => {
+        seen.push(JSON.stringify(args.node));
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const access = await getRepoAccess(ctx, null, owner.login, r.name);
+    const rows = await ctx.db.selectFrom('releases').selectAll().where('id', 'in', ids).execute();
+    const urls = { web: server.base, api: server.api, uploads: server.uploads, graphql: `${server.base}/api/graphql` };
+    const json = await releasesJson({ ...ctx, db: ctx.db.withPlugin(counting) }, access, rows, urls as never);
+    expect(json.map((x) => x.reactions.heart)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(seen.filter((q) => q.includes('release_reactions'))).toHaveLength(1);
+    expect(seen.length).toBeLessThanOrEqual(3);
   });
 
   it('a reaction changes the release representation: If-Modified-Since does not answer 304', async () => {
