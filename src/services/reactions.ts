@@ -61,7 +61,7 @@ export async function createReaction(ctx: AppContext, access: RepoAccess, releas
   const principal = requireReactor(access);
   const content = input.content;
   if (!isReleaseContent(content)) throw contentError(content);
-  // Two rounds cover a concurrent delete of the existing row between our insert and our read.
+  // Further rounds cover a concurrent delete of the existing row between our insert and our read.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     let inserted: ReleaseReaction | undefined;
     try {
@@ -83,14 +83,11 @@ export async function createReaction(ctx: AppContext, access: RepoAccess, releas
 
 export async function removeReaction(ctx: AppContext, access: RepoAccess, releaseId: number, reactionId: number): Promise<void> {
   const release = await getReleaseById(ctx, access, releaseId);
-  const reaction = Number.isSafeInteger(reactionId) ? await findReaction(ctx.db, release.id, reactionId) : undefined;
-  if (!access.principal) {
-    // Anonymous callers are told to authenticate, whether or not the reaction exists.
-    throw new UnauthorizedError();
-  }
+  // Anonymous callers (and tokens that may not write) are refused whether or not the reaction exists.
   const principal = requireReactor(access);
+  const reaction = Number.isSafeInteger(reactionId) ? await findReaction(ctx.db, release.id, reactionId) : undefined;
   if (!reaction) throw new NotFoundError();
-  const mayDelete = reaction.user_id === principal.user.id || atLeast(access.permission, 'admin');
+  const mayDelete = Number(reaction.user_id) === principal.user.id || atLeast(access.permission, 'admin');
   // Someone else's reaction: 404, as GitHub answers for things the caller may not act on here.
   if (!mayDelete) throw new NotFoundError();
   if (!(await deleteReaction(ctx.db, reaction.id))) throw new NotFoundError();
