@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { assertMatchesOpenApi } from '../support/openapi.ts';
 import { addCollaborator, createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
+
+/** Orders `[name, …]` rows by name, for lists whose order depends on which parallel upload landed first. */
+const byFirst = (a: unknown[], b: unknown[]): number => String(a[0]).localeCompare(String(b[0]));
 import { startServer, type TestServer } from '../support/server.ts';
 
 /** Rate limiting on (as on github.com) and off (as GHES ships by default). */
@@ -681,7 +684,8 @@ describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', 
     // Run 1, `draft: true`: a draft with both files; `two file.txt` is stored as two.file.txt.
     const first = await softprops(octokit, user.token, target.owner, target.repo, { tag: 'v1.0.0', draft: true, files });
     expect(first.release.draft).toBe(true);
-    expect(first.assets.map((a) => [a.name, a.label, a.content_type])).toEqual([
+    // softprops uploads in parallel, so the ids (and with them the list order) follow arrival.
+    expect(first.assets.map((a) => [a.name, a.label, a.content_type]).sort(byFirst)).toEqual([
       ['one.tgz', null, 'application/gzip'],
       ['two.file.txt', 'two file.txt', 'text/plain'],
     ]);
@@ -717,7 +721,7 @@ describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', 
     expect(run2.filter((l) => l.startsWith('POST UPL/'))).toHaveLength(2);
     expect(run2.filter((l) => /^PATCH \/R\/releases\/assets\/\d+ 200$/.test(l))).toHaveLength(1);
     expect(run2.at(-2)).toBe(`PATCH /R/releases/${draftId} 200`);
-    expect(second.assets.map((a) => [a.name, a.label])).toEqual([
+    expect(second.assets.map((a) => [a.name, a.label]).sort(byFirst)).toEqual([
       ['one.tgz', null],
       ['two.file.txt', 'two file.txt'],
     ]);
