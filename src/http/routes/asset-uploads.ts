@@ -12,7 +12,6 @@
  * failures as `{message, request_id}` only.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { BadRequestError } from '../../domain/errors.ts';
@@ -20,7 +19,7 @@ import { AssetSaveError, uploadAsset } from '../../services/assets.ts';
 import { getRepoAccess } from '../../services/repositories.ts';
 import { errorHandler } from '../errors.ts';
 import { assetsJson, parseId } from './release-assets.ts';
-import { acceptRawBodies, declaredContentType } from '../raw-body.ts';
+import { acceptRawBodies, declaredContentType, uploadBody } from '../raw-body.ts';
 
 const UPLOAD_DOCS_URL = 'https://docs.github.com/rest';
 
@@ -45,13 +44,6 @@ export function parseUploadQuery(rawUrl: string): Map<string, string> {
     if (!out.has(key)) out.set(key, eq < 0 ? '' : decodeComponent(part.slice(eq + 1)));
   }
   return out;
-}
-
-function declaredLength(request: FastifyRequest): number {
-  const te = request.headers['transfer-encoding'];
-  const cl = request.headers['content-length'];
-  if (te !== undefined || cl === undefined || !/^\d{1,16}$/.test(cl)) throw new BadRequestError('Bad Content-Length: ');
-  return Number(cl);
 }
 
 /** Errors whose body GitHub's upload host sends without a documentation link. */
@@ -95,24 +87,18 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
       { bodyLimit: Math.max(ctx.config.maxAssetSize, 1) + 1 },
       async (request, reply) => {
         const query = parseUploadQuery(request.raw.url ?? '');
-        const size = declaredLength(request);
+        const upload = uploadBody(request);
         const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
         const name = query.get('name');
         if (name === undefined || name === '') throw new BadRequestError('Bad Request: the name query parameter is required');
         const label = query.get('label');
-        const controller = new AbortController();
-        request.raw.once('close', () => {
-          if (!request.raw.complete) controller.abort(new Error('client disconnected'));
-        });
         const { asset, release } = await uploadAsset(ctx, access, {
           releaseId: parseId(request.params.release_id),
           name,
           // GitHub stores an empty `label=` (gh always sends one) as "", and no label as null.
           label: label ?? null,
           contentType: declaredContentType(request),
-          size,
-          body: (request.body as Readable | undefined) ?? request.raw,
-          signal: controller.signal,
+          ...upload,
         });
         const [json] = await assetsJson(ctx, request, access, release, [asset]);
         // uploads.github.com answers its 201 with a weak ETag and Last-Modified (no Location).

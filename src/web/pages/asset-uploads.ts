@@ -7,7 +7,6 @@
  * uses, and the answer is the API's `release-asset` JSON (so the page can show the digest).
  * Errors here are JSON in GitHub's shapes too, since a script reads them, not a person.
  */
-import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
@@ -19,7 +18,7 @@ import { deleteAsset, getAsset, uploadAsset } from '../../services/assets.ts';
 import { repoPath } from '../format.ts';
 import { formFields } from '../forms.ts';
 import { requireCsrf } from '../web-auth.ts';
-import { acceptRawBodies, declaredContentType } from '../../http/raw-body.ts';
+import { acceptRawBodies, declaredContentType, uploadBody } from '../../http/raw-body.ts';
 
 type UploadParams = { owner: string; repo: string; release_id: string };
 
@@ -44,24 +43,15 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
         // release-forms.ts); the CSRF check still comes before anything is read from the body.
         const access = await repoAccess(ctx, request);
         requireCsrf(request, undefined);
-        const length = request.headers['content-length'];
-        if (request.headers['transfer-encoding'] !== undefined || length === undefined || !/^\d{1,16}$/.test(length)) {
-          throw new BadRequestError('Bad Content-Length: ');
-        }
+        const upload = uploadBody(request);
         const name = request.query.name;
         if (!name) throw new BadRequestError('Bad Request: the name query parameter is required');
-        const controller = new AbortController();
-        request.raw.once('close', () => {
-          if (!request.raw.complete) controller.abort(new Error('client disconnected'));
-        });
         const { asset, release } = await uploadAsset(ctx, access, {
           releaseId: positiveId(request.params.release_id),
           name,
           label: request.query.label || null,
           contentType: declaredContentType(request),
-          size: Number(length),
-          body: (request.body as Readable | undefined) ?? request.raw,
-          signal: controller.signal,
+          ...upload,
         });
         const accounts = await findAccountsByIds(ctx.db, asset.uploader_id !== null ? [asset.uploader_id] : []);
         const json = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts, urls: request.urls });
