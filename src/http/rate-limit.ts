@@ -40,17 +40,25 @@ function stateFrom(ctx: AppContext, principal: Principal | null, bucket: string,
   return { limit, used, remaining: Math.max(0, limit - used), reset: windowStart + ctx.config.rateLimit.windowSeconds, resource: 'core', bucket, windowStart };
 }
 
-/** Counts one request and returns the state after it. */
-export async function consume(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
-  const bucket = bucketFor(principal, clientIp);
-  const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
+/**
+ * Adds one to a bucket's count in a window and returns the new count, in one atomic upsert, so
+ * concurrent requests on any node never lose a count.
+ */
+async function countOne(ctx: AppContext, bucket: string, windowStart: number): Promise<number> {
   const row = await ctx.db
     .insertInto('rate_limits')
     .values({ bucket, window_start: windowStart, used: 1 })
     .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + 1` }))
     .returning('used')
     .executeTakeFirstOrThrow();
-  return stateFrom(ctx, principal, bucket, windowStart, Number(row.used));
+  return Number(row.used);
+}
+
+/** Counts one request and returns the state after it. */
+export async function consume(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
+  const bucket = bucketFor(principal, clientIp);
+  const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
+  return stateFrom(ctx, principal, bucket, windowStart, await countOne(ctx, bucket, windowStart));
 }
 
 /** Gives a request back (a 304 does not count against the limit, as on GitHub). */
@@ -97,13 +105,7 @@ export async function enforceContentLimit(ctx: AppContext, request: FastifyReque
   const nowSec = Math.floor(Date.now() / 1000);
   const windowStart = Math.floor(nowSec / CONTENT_WINDOW) * CONTENT_WINDOW;
   const bucket = `content:${bucketFor(request.principal, request.ip)}`;
-  const row = await ctx.db
-    .insertInto('rate_limits')
-    .values({ bucket, window_start: windowStart, used: 1 })
-    .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + 1` }))
-    .returning('used')
-    .executeTakeFirstOrThrow();
-  if (Number(row.used) <= ctx.config.rateLimit.contentPerMinute) return;
+  if ((await countOne(ctx, bucket, windowStart)) <= ctx.config.rateLimit.contentPerMinute) return;
   throw new SecondaryRateLimitError(Math.max(1, windowStart + CONTENT_WINDOW - nowSec));
 }
 
