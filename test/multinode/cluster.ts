@@ -5,12 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, testDatabaseServer, type TestDatabase } from '../support/database.ts';
 import { createTestBucket, S3_TEST_CREDENTIALS, type TestBucket } from '../support/s3.ts';
+import { freePort, nginxConfig } from '../support/nginx.ts';
 import { ADMIN_TOKEN, type TestServer } from '../support/server.ts';
 
 export const NGINX = '/usr/sbin/nginx';
@@ -35,17 +35,6 @@ export interface Cluster {
   nodes: Node[];
   dataDir: string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function waitUntilServing(base: string, child: ChildProcess, logFile: string): Promise<void> {
@@ -134,22 +123,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const nginxDir = path.join(dataDir, 'nginx');
   await rm(nginxDir, { recursive: true, force: true });
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(nginxDir, { recursive: true });
-  const conf = `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-pid ${nginxDir}/nginx.pid;
-error_log ${nginxDir}/error.log warn;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path ${nginxDir}/body;
-  proxy_temp_path ${nginxDir}/proxy;
-  fastcgi_temp_path ${nginxDir}/fastcgi;
-  uwsgi_temp_path ${nginxDir}/uwsgi;
-  scgi_temp_path ${nginxDir}/scgi;
-  upstream wharf {
+  const conf = nginxConfig(
+    nginxDir,
+    `  upstream wharf {
 ${nodes.map((n) => `    server 127.0.0.1:${n.port} max_fails=1 fail_timeout=5s;`).join('\n')}
     keepalive 16;
   }
@@ -168,9 +145,9 @@ ${nodes.map((n) => `    server 127.0.0.1:${n.port} max_fails=1 fail_timeout=5s;`
       proxy_buffering off;
       proxy_next_upstream error timeout;
     }
-  }
-}
-`;
+  }`,
+    512,
+  );
   await writeFile(path.join(nginxDir, 'nginx.conf'), conf);
   const nginx = spawn(NGINX, ['-p', nginxDir, '-e', path.join(nginxDir, 'error.log'), '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let nginxErr = '';

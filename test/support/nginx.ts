@@ -56,15 +56,18 @@ export function wharfNginxServerBlock(listen: string, cert: string, key: string,
   }`;
 }
 
-export async function startNginx(ca: TestCa, upstreamPort: number): Promise<NginxProxy> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'wharf-nginx-'));
-  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(path.join(dir, sub));
-  const port = await freePort();
-  const conf = `
+/**
+ * A whole nginx.conf for a throw-away nginx run from `dir` (pid, logs and temporary files all kept
+ * there), with `http` as the body of its `http` block. As root, workers also run as root so that
+ * they can read what the tests wrote.
+ */
+export function nginxConfig(dir: string, http: string, workerConnections = 256): string {
+  return `
+${process.getuid?.() === 0 ? 'user root;' : ''}
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 256; }
+events { worker_connections ${workerConnections}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;
@@ -72,9 +75,16 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-${wharfNginxServerBlock(`127.0.0.1:${port}`, ca.certFile, ca.keyFile, `http://127.0.0.1:${upstreamPort}`)}
+${http}
 }
 `;
+}
+
+export async function startNginx(ca: TestCa, upstreamPort: number): Promise<NginxProxy> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wharf-nginx-'));
+  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(path.join(dir, sub));
+  const port = await freePort();
+  const conf = nginxConfig(dir, wharfNginxServerBlock(`127.0.0.1:${port}`, ca.certFile, ca.keyFile, `http://127.0.0.1:${upstreamPort}`));
   const confFile = path.join(dir, 'nginx.conf');
   await writeFile(confFile, conf);
   const child: ChildProcess = spawn('nginx', ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', confFile, '-g', 'daemon off;'], { stdio: 'ignore' });
