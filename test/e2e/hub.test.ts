@@ -7,12 +7,11 @@ import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
-import { startServer, type TestServer } from '../support/server.ts';
-import { createTestCa, type TestCa } from '../support/tls.ts';
+import type { TestServer } from '../support/server.ts';
+import { startTlsServer, type TestCa, type TlsTestServer } from '../support/tls.ts';
 
 const run = promisify(execFile);
 
@@ -21,7 +20,7 @@ let server: TestServer;
 let alice: TestUser;
 let full: string;
 let work: WorkRepo;
-let previous: Dispatcher;
+let tls: TlsTestServer;
 
 async function hub(...args: string[]): Promise<string> {
   const { stdout } = await run('hub', args, {
@@ -45,11 +44,8 @@ async function hub(...args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  ca = await createTestCa();
-  server = await startServer({ env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile }, hostName: 'localhost' });
-  previous = getGlobalDispatcher();
-  setGlobalDispatcher(new Agent({ connect: { ca: ca.ca } }));
-  process.env.GIT_SSL_CAINFO = ca.caFile;
+  tls = await startTlsServer();
+  ({ ca, server } = tls);
   alice = await createUser(server);
   full = (await createRepo(server, alice)).full;
   work = await WorkRepo.create();
@@ -58,10 +54,7 @@ beforeAll(async () => {
   await work.git('remote', 'add', 'origin', `${server.base}/${full}.git`);
   await writeFile(path.join(work.dir, 'a.zip'), 'zip bytes');
 });
-afterAll(async () => {
-  setGlobalDispatcher(previous);
-  await server.close();
-});
+afterAll(() => tls.close());
 
 describe('hub', () => {
   it('creates (draft and published), shows, downloads, edits and deletes releases', async () => {

@@ -8,11 +8,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
-import { startServer, type TestServer } from '../support/server.ts';
-import { createTestCa, type TestCa } from '../support/tls.ts';
+import type { TestServer } from '../support/server.ts';
+import { startTlsServer, type TestCa, type TlsTestServer } from '../support/tls.ts';
 
 const run = promisify(execFile);
 // Debian's interpreter, where python3-github is installed (not whatever python3 is first on PATH).
@@ -52,24 +51,18 @@ let ca: TestCa;
 let server: TestServer;
 let alice: TestUser;
 let full: string;
-let previous: Dispatcher;
+let tls: TlsTestServer;
 
 beforeAll(async () => {
-  ca = await createTestCa();
-  server = await startServer({ env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile }, hostName: 'localhost' });
-  previous = getGlobalDispatcher();
-  setGlobalDispatcher(new Agent({ connect: { ca: ca.ca } }));
-  process.env.GIT_SSL_CAINFO = ca.caFile;
+  tls = await startTlsServer();
+  ({ ca, server } = tls);
   alice = await createUser(server);
   full = (await createRepo(server, alice)).full;
   const work = await WorkRepo.create();
   await work.commit('initial');
   await work.push(server, full, alice.token, 'refs/heads/main');
 });
-afterAll(async () => {
-  setGlobalDispatcher(previous);
-  await server.close();
-});
+afterAll(() => tls.close());
 
 describe('PyGithub', () => {
   it('creates, lists (following Link), edits and deletes releases and assets', async () => {

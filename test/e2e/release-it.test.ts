@@ -8,12 +8,11 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
-import { startServer, type TestServer } from '../support/server.ts';
-import { createTestCa, type TestCa } from '../support/tls.ts';
+import type { TestServer } from '../support/server.ts';
+import { startTlsServer, type TestCa, type TlsTestServer } from '../support/tls.ts';
 
 const run = promisify(execFile);
 const RELEASE_IT = path.resolve('node_modules/release-it/bin/release-it.js');
@@ -23,14 +22,11 @@ let server: TestServer;
 let alice: TestUser;
 let full: string;
 let work: WorkRepo;
-let previous: Dispatcher;
+let tls: TlsTestServer;
 
 beforeAll(async () => {
-  ca = await createTestCa();
-  server = await startServer({ env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile }, hostName: 'localhost' });
-  previous = getGlobalDispatcher();
-  setGlobalDispatcher(new Agent({ connect: { ca: ca.ca } }));
-  process.env.GIT_SSL_CAINFO = ca.caFile;
+  tls = await startTlsServer();
+  ({ ca, server } = tls);
   alice = await createUser(server);
   full = (await createRepo(server, alice)).full;
   work = await WorkRepo.create();
@@ -57,10 +53,7 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(async () => {
-  setGlobalDispatcher(previous);
-  await server.close();
-});
+afterAll(() => tls.close());
 
 describe('release-it with its GitHub plugin', () => {
   it('tags, pushes and publishes a release with assets to Wharf', async () => {

@@ -3,30 +3,23 @@ import { request as httpsRequest } from 'node:https';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent, setGlobalDispatcher, getGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
-import { createTestCa, type TestCa } from '../support/tls.ts';
+import { startTlsServer, type TestCa, type TlsTestServer } from '../support/tls.ts';
 
 let ca: TestCa;
 let server: TestServer;
 let alice: TestUser;
-let previous: Dispatcher;
+let tls: TlsTestServer;
 
 beforeAll(async () => {
-  ca = await createTestCa();
-  server = await startServer({ env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile, WHARF_HTTP2: 'true' }, hostName: 'localhost' });
-  previous = getGlobalDispatcher();
-  setGlobalDispatcher(new Agent({ connect: { ca: ca.ca } }));
-  process.env.GIT_SSL_CAINFO = ca.caFile;
+  tls = await startTlsServer({ WHARF_HTTP2: 'true' });
+  ({ ca, server } = tls);
   alice = await createUser(server);
 });
-afterAll(async () => {
-  setGlobalDispatcher(previous);
-  await server.close();
-});
+afterAll(() => tls.close());
 
 function rawGet(url: string, ca?: string): Promise<{ status: number; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {

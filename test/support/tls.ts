@@ -9,6 +9,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { startServer, type TestServer } from './server.ts';
 
 const run = promisify(execFile);
 
@@ -39,4 +41,33 @@ export async function createTestCa(hosts: string[] = ['localhost', '127.0.0.1'])
   await openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext');
   const caFile = path.join(dir, 'ca.pem');
   return { dir, caFile, ca: await readFile(caFile, 'utf8'), certFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server.key') };
+}
+
+export interface TlsTestServer {
+  ca: TestCa;
+  /** Serving HTTPS on `https://localhost:PORT`. */
+  server: TestServer;
+  /** Stops the server and gives this process back the trust it had before. */
+  close(): Promise<void>;
+}
+
+/**
+ * A Wharf serving HTTPS with a certificate from a fresh test CA, trusted for the rest of the test
+ * file by this process's fetch and by the git it spawns (GIT_SSL_CAINFO), as a private-CA set-up
+ * configures its clients.
+ */
+export async function startTlsServer(env: Record<string, string> = {}): Promise<TlsTestServer> {
+  const ca = await createTestCa();
+  const server = await startServer({ env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile, ...env }, hostName: 'localhost' });
+  const previous = getGlobalDispatcher();
+  setGlobalDispatcher(new Agent({ connect: { ca: ca.ca } }));
+  process.env.GIT_SSL_CAINFO = ca.caFile;
+  return {
+    ca,
+    server,
+    async close() {
+      setGlobalDispatcher(previous);
+      await server.close();
+    },
+  };
 }
