@@ -65,16 +65,19 @@ export async function createReaction(ctx: AppContext, access: RepoAccess, releas
   for (let attempt = 0; attempt < 3; attempt += 1) {
     let inserted: ReleaseReaction | undefined;
     try {
-      inserted = await insertReactionIfAbsent(ctx.db, release.id, principal.user.id, content, isoSeconds());
+      // One transaction: a release with reactions always has `reactions_changed_at`, which is
+      // what lets release serialization skip counting for releases nobody reacted to.
+      inserted = await ctx.db.transaction().execute(async (trx) => {
+        const row = await insertReactionIfAbsent(trx, release.id, principal.user.id, content, isoSeconds());
+        if (row) await touchReactions(trx, release.id, row.created_at);
+        return row;
+      });
     } catch (err) {
       // The release was deleted since we read it: its 404.
       if (isForeignKeyViolation(err)) throw new NotFoundError();
       throw err;
     }
-    if (inserted) {
-      await touchReactions(ctx.db, release.id, inserted.created_at);
-      return { reaction: inserted, created: true };
-    }
+    if (inserted) return { reaction: inserted, created: true };
     const existing = await findUserReaction(ctx.db, release.id, principal.user.id, content);
     if (existing) return { reaction: existing, created: false };
   }

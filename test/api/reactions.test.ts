@@ -196,6 +196,14 @@ describe('release reactions', () => {
     expect(json.map((x) => x.reactions.heart)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(seen.filter((q) => q.includes('release_reactions'))).toHaveLength(1);
     expect(seen.length).toBeLessThanOrEqual(3);
+
+    // Releases nobody reacted to cost no reactions query at all, and still carry the zeros.
+    const quiet = await release(r.api, { tag_name: 'quiet' });
+    seen.length = 0;
+    const [row] = await ctx.db.selectFrom('releases').selectAll().where('id', '=', quiet.id).execute();
+    const [quietJson] = await releasesJson({ ...ctx, db: ctx.db.withPlugin(counting) }, access, [row!], urls as never);
+    expect(quietJson!.reactions.total_count).toBe(0);
+    expect(seen.filter((q) => q.includes('release_reactions'))).toHaveLength(0);
   });
 
   it('a reaction changes the release representation: If-Modified-Since does not answer 304', async () => {

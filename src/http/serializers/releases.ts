@@ -1,8 +1,9 @@
 /**
  * @module http/serializers/releases
  * Releases on the wire (`release`), in the field order GitHub's recordings show, with every asset
- * embedded. A page of releases is serialized with one query for its assets, one for its reaction
- * counts and one for the accounts involved (authors and uploaders), whatever the page size.
+ * embedded. A page of releases is serialized with one query for its assets, one for the reaction
+ * counts of those that have any, and one for the accounts involved (authors and uploaders),
+ * whatever the page size.
  */
 import type { AppContext } from '../../context.ts';
 import type { Release } from '../../db/schema.ts';
@@ -48,7 +49,9 @@ function mentionsCount(body: string | null): number {
 export async function releasesJson(ctx: AppContext, access: RepoAccess, releases: Release[], urls: Urls, format?: BodyFormat) {
   const fmt = format ?? bodyFormatFromAccept(undefined);
   const ids = releases.map((r) => r.id);
-  const [assetsByRelease, reactionCounts] = await Promise.all([listAssetsForReleases(ctx.db, ids), countReactionsForReleases(ctx.db, ids)]);
+  // Only releases someone has reacted to need counting (the common case costs no query).
+  const reacted = releases.filter((r) => r.reactions_changed_at !== null).map((r) => r.id);
+  const [assetsByRelease, reactionCounts] = await Promise.all([listAssetsForReleases(ctx.db, ids), countReactionsForReleases(ctx.db, reacted)]);
   const accountIds = releases.map((r) => r.author_id);
   for (const list of assetsByRelease.values()) for (const a of list) if (a.uploader_id !== null) accountIds.push(a.uploader_id);
   const accounts = await findAccountsByIds(ctx.db, accountIds);
