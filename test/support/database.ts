@@ -23,6 +23,23 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Drops a test database, ending whatever is still connected to it. An autovacuum worker may be
+ * inside it; ending one needs `pg_signal_backend` (granted by .ci/run), and without it the drop
+ * is retried until the worker has finished on its own.
+ */
+async function dropDatabase(name: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+      return;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (!testDatabaseServer) throw new Error('WHARF_TEST_DATABASE_URL is not set');
   const name = `wharf_t_${randomBytes(6).toString('hex')}`;
@@ -32,6 +49,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    drop: () => dropDatabase(name),
   };
 }
