@@ -3,7 +3,8 @@
  * GitHub's primary rate limit, counted in the database (so several Wharf nodes share one count):
  * per user for authenticated callers, per client address for anonymous ones, in fixed windows.
  * Every counted response carries `x-ratelimit-*`; once exhausted, 403 with `retry-after`.
- * Disabled (as GHES ships), no headers are sent and `/rate_limit` answers 404.
+ * Disabled (as GHES ships), no headers are sent and `/rate_limit` answers 404. Windows that
+ * ended are deleted by the background sweeper (`services/rate-limit-windows.ts`).
  *
  * Also GitHub's secondary limit on content creation: API writes per caller per minute, answered
  * with 403, a message containing "secondary rate limit" (what Octokit's throttling plugin looks
@@ -11,9 +12,10 @@
  * artifacts at once, and most of them (gh among them) do not retry a secondary limit.
  */
 import type { FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
 import type { AppContext } from '../context.ts';
+import { countIn, countOne, giveOneBack } from '../db/repos/rate-limits-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
+import { CONTENT_WINDOW_SECONDS, windowStartOf } from '../services/rate-limit-windows.ts';
 import type { Principal } from '../services/tokens.ts';
 
 export interface RateState {
@@ -31,8 +33,7 @@ export function bucketFor(principal: Principal | null, clientIp: string): string
 }
 
 function windowOf(ctx: AppContext, nowSec: number): number {
-  const w = ctx.config.rateLimit.windowSeconds;
-  return Math.floor(nowSec / w) * w;
+  return windowStartOf(ctx.config.rateLimit.windowSeconds, nowSec);
 }
 
 function stateFrom(ctx: AppContext, principal: Principal | null, bucket: string, windowStart: number, used: number): RateState {
@@ -40,50 +41,23 @@ function stateFrom(ctx: AppContext, principal: Principal | null, bucket: string,
   return { limit, used, remaining: Math.max(0, limit - used), reset: windowStart + ctx.config.rateLimit.windowSeconds, resource: 'core', bucket, windowStart };
 }
 
-/**
- * Adds one to a bucket's count in a window and returns the new count, in one atomic upsert, so
- * concurrent requests on any node never lose a count.
- */
-async function countOne(ctx: AppContext, bucket: string, windowStart: number): Promise<number> {
-  const row = await ctx.db
-    .insertInto('rate_limits')
-    .values({ bucket, window_start: windowStart, used: 1 })
-    .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + 1` }))
-    .returning('used')
-    .executeTakeFirstOrThrow();
-  return Number(row.used);
-}
-
 /** Counts one request and returns the state after it. */
 export async function consume(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
   const bucket = bucketFor(principal, clientIp);
   const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
-  return stateFrom(ctx, principal, bucket, windowStart, await countOne(ctx, bucket, windowStart));
+  return stateFrom(ctx, principal, bucket, windowStart, await countOne(ctx.db, bucket, windowStart));
 }
 
 /** Gives a request back (a 304 does not count against the limit, as on GitHub). */
 export async function refund(ctx: AppContext, state: RateState): Promise<void> {
-  await ctx.db
-    .updateTable('rate_limits')
-    .set({ used: sql`used - 1` })
-    .where('bucket', '=', state.bucket)
-    .where('window_start', '=', state.windowStart)
-    .where('used', '>', 0)
-    .execute();
+  await giveOneBack(ctx.db, state.bucket, state.windowStart);
 }
 
 /** The current state without counting (for `GET /rate_limit`). */
 export async function peek(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
   const bucket = bucketFor(principal, clientIp);
   const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
-  const row = await ctx.db.selectFrom('rate_limits').select('used').where('bucket', '=', bucket).where('window_start', '=', windowStart).executeTakeFirst();
-  return stateFrom(ctx, principal, bucket, windowStart, Number(row?.used ?? 0));
-}
-
-/** Drops windows that ended (run by the periodic sweeper). */
-export async function pruneOldWindows(ctx: AppContext): Promise<void> {
-  const current = windowOf(ctx, Math.floor(Date.now() / 1000));
-  await ctx.db.deleteFrom('rate_limits').where('window_start', '<', current).execute();
+  return stateFrom(ctx, principal, bucket, windowStart, await countIn(ctx.db, bucket, windowStart));
 }
 
 export function rateHeaders(state: RateState): Record<string, string> {
@@ -97,16 +71,15 @@ export function rateHeaders(state: RateState): Record<string, string> {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
-const CONTENT_WINDOW = 60;
 
 /** Counts a write against the caller's per-minute content budget; throws 403 once it is spent. */
 export async function enforceContentLimit(ctx: AppContext, request: FastifyRequest): Promise<void> {
   if (!ctx.config.rateLimit.enabled || !WRITE_METHODS.has(request.method)) return;
   const nowSec = Math.floor(Date.now() / 1000);
-  const windowStart = Math.floor(nowSec / CONTENT_WINDOW) * CONTENT_WINDOW;
+  const windowStart = windowStartOf(CONTENT_WINDOW_SECONDS, nowSec);
   const bucket = `content:${bucketFor(request.principal, request.ip)}`;
-  if ((await countOne(ctx, bucket, windowStart)) <= ctx.config.rateLimit.contentPerMinute) return;
-  throw new SecondaryRateLimitError(Math.max(1, windowStart + CONTENT_WINDOW - nowSec));
+  if ((await countOne(ctx.db, bucket, windowStart)) <= ctx.config.rateLimit.contentPerMinute) return;
+  throw new SecondaryRateLimitError(Math.max(1, windowStart + CONTENT_WINDOW_SECONDS - nowSec));
 }
 
 export class SecondaryRateLimitError extends ForbiddenError {

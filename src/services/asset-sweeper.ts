@@ -3,7 +3,8 @@
  * Cleans up after uploads that never finished: `open` asset rows whose lease ran out (their
  * process died, or the client stalled), temporary files of interrupted writes, abandoned blob
  * deletion claims, and blobs no asset references (a crash between storing bytes and recording
- * them). Runs once at start-up and then periodically; safe to run in several processes at once.
+ * them). Each round also drops the rate-limit windows that ended. Runs once at start-up and then
+ * periodically; safe to run in several processes at once.
  */
 import type { AppContext } from '../context.ts';
 import { deleteAssetRow, listExpiredOpenAssets, referencedBlobKeys } from '../db/repos/assets-repo.ts';
@@ -11,11 +12,14 @@ import { isoSeconds } from '../util/time.ts';
 import { LEASE_MS } from './assets.ts';
 import { acquire } from './leases.ts';
 import { deleteUnreferencedBlobs, sweepStaleDeletionClaims } from './blob-gc.ts';
+import { pruneEndedWindows } from './rate-limit-windows.ts';
 
 export interface SweepResult {
   expiredUploads: number;
   temporaryFiles: number;
   orphanBlobs: number;
+  /** Rate-limit windows that had ended. */
+  rateLimitWindows: number;
 }
 
 export interface SweepOptions {
@@ -26,7 +30,7 @@ export interface SweepOptions {
 
 export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): Promise<SweepResult> {
   const now = options.now ?? Date.now();
-  const result: SweepResult = { expiredUploads: 0, temporaryFiles: 0, orphanBlobs: 0 };
+  const result: SweepResult = { expiredUploads: 0, temporaryFiles: 0, orphanBlobs: 0, rateLimitWindows: 0 };
   const expired = await listExpiredOpenAssets(ctx.db, isoSeconds(new Date(now - LEASE_MS)));
   const keys: string[] = [];
   for (const row of expired) {
@@ -41,6 +45,8 @@ export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): 
   result.temporaryFiles = await ctx.blobs.cleanTemporary(Math.max(0, LEASE_MS - (now - Date.now())));
   await sweepStaleDeletionClaims(ctx, now);
   if (options.orphans) result.orphanBlobs = await sweepOrphanBlobs(ctx, now);
+  // Counted against the real clock, as the requests were (`now` moves forward only in tests).
+  result.rateLimitWindows = await pruneEndedWindows(ctx);
   return result;
 }
 
@@ -85,7 +91,7 @@ export class AssetSweeper {
     if (this.#running) return;
     this.#running = this.#sweepOnOneNode()
       .then((r) => {
-        if (r && (r.expiredUploads || r.temporaryFiles || r.orphanBlobs)) this.ctx.log.info(r, 'asset sweeper cleaned up');
+        if (r && (r.expiredUploads || r.temporaryFiles || r.orphanBlobs || r.rateLimitWindows)) this.ctx.log.info(r, 'asset sweeper cleaned up');
       })
       .catch((err: unknown) => this.ctx.log.warn({ err }, 'asset sweeper failed'))
       .finally(() => {

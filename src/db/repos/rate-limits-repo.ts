@@ -1,0 +1,34 @@
+/**
+ * @module db/repos/rate-limits-repo
+ * SQL for rate-limit counters: one row per bucket (a caller) and fixed window, counted with an
+ * atomic upsert so concurrent requests on any node never lose a count.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/** Adds one to a bucket's count in a window and returns the new count. */
+export async function countOne(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {
+  const row = await db
+    .insertInto('rate_limits')
+    .values({ bucket, window_start: windowStart, used: 1 })
+    .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + 1` }))
+    .returning('used')
+    .executeTakeFirstOrThrow();
+  return Number(row.used);
+}
+
+/** Takes one back from a bucket's count in a window (never below zero). */
+export async function giveOneBack(db: Kysely<Database>, bucket: string, windowStart: number): Promise<void> {
+  await db.updateTable('rate_limits').set({ used: sql`used - 1` }).where('bucket', '=', bucket).where('window_start', '=', windowStart).where('used', '>', 0).execute();
+}
+
+export async function countIn(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {
+  const row = await db.selectFrom('rate_limits').select('used').where('bucket', '=', bucket).where('window_start', '=', windowStart).executeTakeFirst();
+  return Number(row?.used ?? 0);
+}
+
+/** Deletes every window that started before `windowStart`; returns how many went. */
+export async function deleteWindowsBefore(db: Kysely<Database>, windowStart: number): Promise<number> {
+  const res = await db.deleteFrom('rate_limits').where('window_start', '<', windowStart).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
