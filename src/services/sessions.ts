@@ -12,7 +12,7 @@ import type { AppContext } from '../context.ts';
 import { deleteExpiredSessions, deleteSession, findSessionWithPrincipal, insertSession } from '../db/repos/sessions-repo.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
-import { authenticateToken, type Principal } from './tokens.ts';
+import { authenticateToken, recordTokenUse, type Principal } from './tokens.ts';
 
 /** How long a session lasts after sign-in. */
 export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
@@ -72,6 +72,8 @@ export async function resolveSession(ctx: AppContext, id: string): Promise<WebSe
   if (Date.parse(found.session.expires_at) <= now) return null;
   const { token, user } = found;
   if (token.revoked_at || (token.expires_at && Date.parse(token.expires_at) <= now) || user.suspended_at) return null;
+  // A page seen through a session is a use of the token the visitor signed in with.
+  await recordTokenUse(ctx.db, token, now);
   return {
     principal: { user, token, scopes: new Set(token.scopes.split(' ').filter(Boolean)) },
     csrfSecret: found.session.csrf_secret,

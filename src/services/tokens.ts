@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Database, Token } from '../db/schema.ts';
-import { findTokenById, findTokenWithUser, insertToken, revokeToken, revokeTokensByNote } from '../db/repos/tokens-repo.ts';
+import { findTokenById, findTokenWithUser, insertToken, revokeToken, revokeTokensByNote, touchToken } from '../db/repos/tokens-repo.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 
@@ -69,7 +69,21 @@ export async function authenticateToken(db: Kysely<Database>, presented: string)
   if (found.token.revoked_at) return null;
   if (found.token.expires_at && Date.parse(found.token.expires_at) <= Date.now()) return null;
   if (found.user.suspended_at) return null;
+  await recordTokenUse(db, found.token);
   return { user: found.user, token: found.token, scopes: new Set(found.token.scopes.split(' ').filter(Boolean)) };
+}
+
+/** `last_used_at` is kept to the minute: finer would cost a write on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Records that a token was just used (`last_used_at`, what an administrator looks at before
+ * revoking a token), at most once a minute per token. The row read to authenticate tells
+ * whether a write is due, so most requests write nothing.
+ */
+export async function recordTokenUse(db: Kysely<Database>, token: Token, now = Date.now()): Promise<void> {
+  if (token.last_used_at && now - Date.parse(token.last_used_at) < LAST_USED_RESOLUTION_MS) return;
+  await touchToken(db, token.id, isoSeconds(new Date(now)), isoSeconds(new Date(now - LAST_USED_RESOLUTION_MS)));
 }
 
 /** The note impersonation tokens carry (GHES names them so in its admin API). */

@@ -75,6 +75,27 @@ describe('API root and users', () => {
       expect(JSON.stringify(row)).not.toContain(alice.token);
     }
   });
+
+  it("records a token's last use, at most once a minute", async () => {
+    const db = server.wharf.ctx.db;
+    const carol = await createUser(server, uniqueName('carol'));
+    const lastUsed = async () => (await db.selectFrom('tokens').select('last_used_at').where('user_id', '=', carol.id).executeTakeFirstOrThrow()).last_used_at;
+    expect(await lastUsed()).toBeNull();
+    const before = Date.now() - 1000;
+    expect((await call('GET', `${server.api}/user`, { token: carol.token })).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.parse(first!)).toBeGreaterThanOrEqual(before - (before % 1000));
+    // Used again within the minute: no write per request.
+    const recent = new Date(Date.now() - 30_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await db.updateTable('tokens').set({ last_used_at: recent }).where('user_id', '=', carol.id).execute();
+    expect((await call('GET', `${server.api}/user`, { token: carol.token })).status).toBe(200);
+    expect(await lastUsed()).toBe(recent);
+    // Once the recorded use is over a minute old, the next request records it again.
+    await db.updateTable('tokens').set({ last_used_at: '2020-01-01T00:00:00Z' }).where('user_id', '=', carol.id).execute();
+    expect((await call('GET', `${server.api}/user`, { token: carol.token })).status).toBe(200);
+    expect(Date.parse((await lastUsed())!)).toBeGreaterThan(Date.now() - 60_000);
+  });
 });
 
 describe('repositories', () => {

@@ -49,8 +49,17 @@ export async function listTokensForUser(db: Kysely<Database>, userId: number): P
   return db.selectFrom('tokens').selectAll().where('user_id', '=', userId).orderBy('id').execute();
 }
 
-export async function touchToken(db: Kysely<Database>, id: number, now: string): Promise<void> {
-  await db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+/**
+ * Records a use of the token unless one at or after `staleBefore` is already recorded (a
+ * conditional write, so requests racing on several nodes write at most once between them).
+ */
+export async function touchToken(db: Kysely<Database>, id: number, now: string, staleBefore: string): Promise<void> {
+  await db
+    .updateTable('tokens')
+    .set({ last_used_at: now })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
+    .execute();
 }
 
 export async function findTokenById(db: Kysely<Database>, id: number): Promise<Token | undefined> {
