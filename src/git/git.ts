@@ -185,11 +185,6 @@ export async function deleteRef(gitDir: string, fullRef: string): Promise<boolea
   return exitCode === 0;
 }
 
-/** Creates or moves a ref to `sha`. */
-export async function updateRef(gitDir: string, fullRef: string, sha: string): Promise<void> {
-  await runGit(gitDir, ['update-ref', '--end-of-options', userValue(fullRef), sha]);
-}
-
 export interface CommitInfo {
   sha: string;
   tree: string;
@@ -273,8 +268,8 @@ export interface Identity {
   date?: string;
 }
 
-/** Writes a commit with the given files on an empty branch of a bare repository (used by `auto_init`). */
-export async function createInitialCommit(gitDir: string, branch: string, files: Record<string, string>, who: Identity, message: string): Promise<string> {
+/** Writes a parentless commit with the given files (used by `auto_init`); no ref points at it yet. */
+export async function writeInitialCommit(gitDir: string, files: Record<string, string>, who: Identity, message: string): Promise<string> {
   const entries: string[] = [];
   for (const [name, content] of Object.entries(files)) {
     const blob = (await text(gitDir, ['hash-object', '-w', '--stdin'], { input: content })).trim();
@@ -291,9 +286,7 @@ export async function createInitialCommit(gitDir: string, branch: string, files:
     identityEnv.GIT_AUTHOR_DATE = who.date;
     identityEnv.GIT_COMMITTER_DATE = who.date;
   }
-  const commit = (await text(gitDir, ['commit-tree', tree, '-m', message], { env: identityEnv })).trim();
-  await updateRef(gitDir, `refs/heads/${branch}`, commit);
-  return commit;
+  return (await text(gitDir, ['commit-tree', tree, '-m', message], { env: identityEnv })).trim();
 }
 
 /** Streams `git archive` of a commit as tar.gz or zip with the given top folder. */

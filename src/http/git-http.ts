@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { gitDirFor, type AppContext } from '../context.ts';
 import { NotFoundError, UnauthorizedError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
-import { diffRefs, notifyRefChanges, snapshotRefs } from '../services/git-refs.ts';
+import { diffRefs, refsChanged, snapshotRefs } from '../services/refs.ts';
 import { atLeast } from '../services/permissions.ts';
 import { getRepoAccess } from '../services/repositories.ts';
 import { resolvePrincipal } from './auth.ts';
@@ -129,7 +129,7 @@ async function handle(ctx: AppContext, request: FastifyRequest<{ Params: GitPara
     if (before) {
       try {
         const after = await snapshotRefs(gitDir);
-        await notifyRefChanges(ctx, access.repo, diffRefs(before, after));
+        await refsChanged(ctx, access.repo, diffRefs(before, after), { user: principal?.user ?? null, via: 'push' });
       } catch (err) {
         request.log.error({ err }, 'post-push processing failed');
       }

@@ -37,6 +37,7 @@ import { parseReleaseFields, type MakeLatest } from './release-input.ts';
 import { generateReleaseNotes } from './release-notes.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 import type { RefChange } from './push-events.ts';
+import { prepareRefCreation } from './refs.ts';
 
 /** GitHub's limit on release notes. */
 export const MAX_BODY_LENGTH = 125_000;
@@ -158,25 +159,27 @@ async function commitDate(ctx: AppContext, repo: Repository, sha: string): Promi
 
 /**
  * Runs `write` (which inserts or updates the row) in a transaction together with the tag it
- * needs. The tag is created inside the transaction so a failure rolls the row back; a tag created
- * here for a transaction that then fails is deleted again.
+ * needs. The tag is created (through the refs door) inside the transaction so a failure rolls the
+ * row back; a tag created here for a transaction that then fails is deleted again.
  */
-async function withTag<T>(ctx: AppContext, repo: Repository, tag: string, placement: Placement, publish: boolean, write: (trx: AppContext['db']) => Promise<T>): Promise<T> {
-  const gitDir = gitDirFor(ctx, repo);
-  let created = false;
+async function withTag<T>(ctx: AppContext, access: RepoAccess, tag: string, placement: Placement, publish: boolean, write: (trx: AppContext['db']) => Promise<T>): Promise<T> {
+  const creation = publish && !placement.tagExists && placement.commitSha
+    ? await prepareRefCreation(ctx, access.repo, `refs/tags/${tag}`, placement.commitSha, { user: access.principal?.user ?? null, via: 'release' })
+    : null;
+  let result: T;
   try {
-    return await ctx.db.transaction().execute(async (trx) => {
-      const result = await write(trx);
-      if (publish && !placement.tagExists && placement.commitSha) {
-        created = await git.createTagIfAbsent(gitDir, tag, placement.commitSha);
-      }
-      return result;
+    result = await ctx.db.transaction().execute(async (trx) => {
+      const written = await write(trx);
+      await creation?.create();
+      return written;
     });
   } catch (err) {
-    if (created) await git.deleteRef(gitDir, `refs/tags/${tag}`).catch(() => undefined);
+    await creation?.settle(false);
     if (isUniqueViolation(err)) throw new ValidationError([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }]);
     throw err;
   }
+  await creation?.settle(true);
+  return result;
 }
 
 async function applyLatest(trx: AppContext['db'], repo: Repository, release: Release, makeLatest: MakeLatest | undefined, justPublished: boolean): Promise<void> {
@@ -217,7 +220,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   }
   const now = isoSeconds();
   const createdAt = !draft && placement.commitSha ? await commitDate(ctx, access.repo, placement.commitSha) : now;
-  return withTag(ctx, access.repo, tag, placement, !draft, async (trx) => {
+  return withTag(ctx, access, tag, placement, !draft, async (trx) => {
     const release = await insertRelease(trx, {
       repository_id: access.repo.id,
       tag_name: tag,
@@ -261,7 +264,7 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
   const now = isoSeconds();
   let createdAt = release.created_at;
   if (!draft && (publishing || tagChanged) && placement.commitSha) createdAt = await commitDate(ctx, access.repo, placement.commitSha);
-  return withTag(ctx, access.repo, tag, placement, !draft, async (trx) => {
+  return withTag(ctx, access, tag, placement, !draft, async (trx) => {
     // A delete may have won the race since the release was read: then there is nothing to update.
     if (!(await findRelease(trx, access.repo.id, release.id))) throw new NotFoundError();
     const updated = await updateReleaseRow(trx, release.id, {

@@ -14,6 +14,7 @@ import { isoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { isValidRepositoryName } from './names.ts';
 import { atLeast, effectivePermission } from './permissions.ts';
+import { createRef } from './refs.ts';
 import type { Principal } from './tokens.ts';
 
 export interface RepoAccess {
@@ -102,8 +103,9 @@ export async function createRepository(ctx: AppContext, owner: Account, creator:
     await git.initBare(gitDir, defaultBranch);
     if (autoInit) {
       const readme = `# ${repo.name}\n${description ? `\n${description}\n` : ''}`;
-      await git.createInitialCommit(gitDir, defaultBranch, { 'README.md': readme }, { name: creator.name ?? creator.login, email: creator.email ?? `${creator.login}@users.noreply.wharf` }, 'Initial commit');
-      repo = await updateRepository(ctx.db, repo.id, { pushed_at: isoSeconds() });
+      const commit = await git.writeInitialCommit(gitDir, { 'README.md': readme }, { name: creator.name ?? creator.login, email: creator.email ?? `${creator.login}@users.noreply.wharf` }, 'Initial commit');
+      await createRef(ctx, repo, `refs/heads/${defaultBranch}`, commit, { user: creator, via: 'repository' });
+      repo = (await findRepositoryById(ctx.db, repo.id))!;
     }
   } catch (err) {
     await deleteRepository(ctx.db, repo.id);

@@ -9,8 +9,7 @@ import type { Account, Repository } from '../../db/schema.ts';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
 import * as git from '../../git/git.ts';
 import { findUsersByEmails } from '../../db/repos/accounts-repo.ts';
-import { requirePermission } from '../../services/repositories.ts';
-import { notifyRefChanges } from '../../services/git-refs.ts';
+import { createReference, deleteReference } from '../../services/git-data.ts';
 import { toIsoSeconds } from '../../util/time.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
@@ -130,26 +129,8 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/repos/:owner/:repo/git/refs', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    requirePermission(access, 'push');
-    const body = bodyObject(request.body);
-    const { ref, sha } = body;
-    if (typeof ref !== 'string' || !ref.startsWith('refs/') || ref.split('/').length < 3) {
-      throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'invalid' }], 'Reference name must start with \'refs/\' and have at least two slashes.');
-    }
-    if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) throw new ValidationError([{ resource: 'Reference', field: 'sha', code: 'invalid' }]);
-    const gitDir = gitDirFor(ctx, access.repo);
-    const isTag = ref.startsWith('refs/tags/');
-    if (!(await (isTag ? git.isValidTagName(ref.slice(10)) : git.isValidBranchName(ref.replace(/^refs\/[^/]+\//, ''))))) {
-      throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'invalid' }]);
-    }
-    const commit = await git.resolveCommit(gitDir, sha);
-    if (!commit) throw new ValidationError([{ resource: 'Reference', field: 'sha', code: 'invalid' }], 'Object does not exist');
-    // Atomic in git itself, so two requests (or two nodes) racing for one ref give one winner.
-    if (!(await git.createRefIfAbsent(gitDir, ref, commit))) {
-      throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'already_exists' }], 'Reference already exists');
-    }
-    await notifyRefChanges(ctx, access.repo, [{ ref, before: null, after: commit }]);
-    const created = await git.getRef(gitDir, ref);
+    const ref = await createReference(ctx, access, bodyObject(request.body));
+    const created = await git.getRef(gitDirFor(ctx, access.repo), ref);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
     reply.header('location', `${api}/git/${encodePathValue(ref)}`);
     return reply.code(201).send(refJson(created!, api));
@@ -157,13 +138,7 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.delete<{ Params: WildcardParams }>('/repos/:owner/:repo/git/refs/*', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    requirePermission(access, 'push');
-    const fullRef = `refs/${request.params['*']}`;
-    const gitDir = gitDirFor(ctx, access.repo);
-    const existing = await git.getRef(gitDir, fullRef);
-    if (!existing) throw new ValidationError([], 'Reference does not exist');
-    await git.deleteRef(gitDir, fullRef);
-    await notifyRefChanges(ctx, access.repo, [{ ref: fullRef, before: existing.sha, after: null }]);
+    await deleteReference(ctx, access, request.params['*']);
     return reply.code(204).send();
   });
 

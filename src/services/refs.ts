@@ -1,0 +1,167 @@
+/**
+ * @module services/refs
+ * The one door for every ref change. No other code creates, moves or deletes a ref in a
+ * repository Wharf serves (the `git` module's ref writers are called from here only), so the rules
+ * about refs and the after-effects of a change live in one place:
+ *
+ * - `checkRefChanges(ctx, repo, changes, actor)` — "may these ref updates happen?" Returns the
+ *   refusals (empty: allowed). Every write below asks it before git moves anything; a push asks it
+ *   too, before refs move, with the updates git is about to make (a pre-receive check).
+ *   Rules read only the database and git, so every node gives the same answer.
+ * - `createRef(ctx, repo, ref, sha, actor)` — creates `ref` if absent (atomic in git: two racing
+ *   writers, even on two nodes, give one winner). Returns the change, or null when it existed.
+ * - `deleteRef(ctx, repo, ref, actor)` — deletes `ref`. Returns the change, or null when absent.
+ * - `prepareRefCreation(…)` — `createRef` in steps, for a write that also commits database rows
+ *   (publishing a release creates its tag): checked now, created inside the caller's transaction,
+ *   settled once that transaction has ended.
+ * - `refsChanged(ctx, repo, changes, actor)` — the after-effects of changes already made: the
+ *   writers above call it, and so does the push path for what a push changed. It records the push
+ *   time, adopts the first pushed branch of an empty repository as its default, and tells the ref
+ *   listeners (releases follow their tags). Whatever must happen after every ref change goes here.
+ *
+ * A refused change throws a `ValidationError` (422) naming the reason; a push shows the same
+ * reason after git's `remote rejected`.
+ */
+import { gitDirFor, type AppContext } from '../context.ts';
+import type { Account, Repository } from '../db/schema.ts';
+import { updateRepository } from '../db/repos/repositories-repo.ts';
+import { ValidationError } from '../domain/errors.ts';
+import * as git from '../git/git.ts';
+import { isoSeconds } from '../util/time.ts';
+import type { RefChange } from './push-events.ts';
+
+export type { RefChange } from './push-events.ts';
+
+/** Who asks for a ref change, and through which path. */
+export interface RefActor {
+  /** The signed-in user, or null for Wharf itself. */
+  user: Pick<Account, 'id' | 'login'> | null;
+  /**
+   * `api`: the git refs API; `release`: publishing a release creates its tag; `push`: a git
+   * push; `repository`: a new repository's first commit (`auto_init`).
+   */
+  via: 'api' | 'release' | 'push' | 'repository';
+}
+
+/** Why one ref change may not happen, in words git can print after `remote rejected`. */
+export interface RefRefusal {
+  ref: string;
+  reason: string;
+}
+
+/**
+ * One rule of the door: the refusals for the changes it forbids (none when it has no objection).
+ * A rule reads the database and git only, never process memory, so every node agrees.
+ */
+export type RefRule = (ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor) => Promise<RefRefusal[]>;
+
+/**
+ * The rules every ref change must pass. None today: any change that git accepts and the caller's
+ * permission allows may happen. Locked tags of immutable releases and reserved tag names are the
+ * rules this list is for.
+ */
+const RULES: readonly RefRule[] = [];
+
+/** May these ref updates happen? The refusals, or an empty list when all of them may. */
+export async function checkRefChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<RefRefusal[]> {
+  const refusals: RefRefusal[] = [];
+  for (const rule of RULES) refusals.push(...(await rule(ctx, repo, changes, actor)));
+  return refusals;
+}
+
+async function requireAllowed(ctx: AppContext, repo: Repository, change: RefChange, actor: RefActor): Promise<void> {
+  const [refusal] = await checkRefChanges(ctx, repo, [change], actor);
+  if (refusal) throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'custom', message: refusal.reason }], refusal.reason);
+}
+
+/** Creates `ref` at `sha` unless it exists: the change made, or null when another writer had it. */
+export async function createRef(ctx: AppContext, repo: Repository, ref: string, sha: string, actor: RefActor): Promise<RefChange | null> {
+  const creation = await prepareRefCreation(ctx, repo, ref, sha, actor);
+  if (!(await creation.create())) return null;
+  await creation.settle(true);
+  return creation.change;
+}
+
+/** A ref creation checked by the door, to be made as one step of a larger write. */
+export interface RefCreation {
+  change: RefChange;
+  /** Creates the ref in git only (no database access): false when it exists already. */
+  create(): Promise<boolean>;
+  /** After the caller's write: `true` runs the after-effects, `false` deletes the ref again. No-op unless `create` made it. */
+  settle(committed: boolean): Promise<void>;
+}
+
+/**
+ * Checks a ref creation now and leaves the rest to the caller: a release's tag is created inside
+ * the release's transaction (`create` touches git only, so it cannot wait on that transaction's
+ * database connection) and deleted again if the transaction rolls back.
+ */
+export async function prepareRefCreation(ctx: AppContext, repo: Repository, ref: string, sha: string, actor: RefActor): Promise<RefCreation> {
+  const change: RefChange = { ref, before: null, after: sha };
+  await requireAllowed(ctx, repo, change, actor);
+  const gitDir = gitDirFor(ctx, repo);
+  let created = false;
+  return {
+    change,
+    async create() {
+      created = await git.createRefIfAbsent(gitDir, ref, sha);
+      return created;
+    },
+    async settle(committed) {
+      if (!created) return;
+      created = false;
+      if (committed) await refsChanged(ctx, repo, [change], actor);
+      else await git.deleteRef(gitDir, ref).catch(() => undefined);
+    },
+  };
+}
+
+/** Deletes `ref`: the change made, or null when there was no such ref. */
+export async function deleteRef(ctx: AppContext, repo: Repository, ref: string, actor: RefActor): Promise<RefChange | null> {
+  const gitDir = gitDirFor(ctx, repo);
+  const existing = await git.getRef(gitDir, ref);
+  if (!existing) return null;
+  const change: RefChange = { ref, before: existing.sha, after: null };
+  await requireAllowed(ctx, repo, change, actor);
+  if (!(await git.deleteRef(gitDir, ref))) return null;
+  await refsChanged(ctx, repo, [change], actor);
+  return change;
+}
+
+/**
+ * The after-effects of ref changes already made (by the writers above, or by git during a push).
+ * Publishing a release does not count as a push: its tag leaves `pushed_at` as it was.
+ */
+export async function refsChanged(ctx: AppContext, repo: Repository, changes: RefChange[], actor: RefActor): Promise<void> {
+  if (changes.length === 0) return;
+  const gitDir = gitDirFor(ctx, repo);
+  const update: Parameters<typeof updateRepository>[2] = {};
+  if (actor.via !== 'release') update.pushed_at = isoSeconds();
+  const headBranch = `refs/heads/${repo.default_branch}`;
+  if (!(await git.resolveCommit(gitDir, headBranch))) {
+    const pushedBranch = changes.find((c) => c.ref.startsWith('refs/heads/') && c.after);
+    if (pushedBranch) {
+      const branch = pushedBranch.ref.slice('refs/heads/'.length);
+      await git.setHead(gitDir, branch);
+      update.default_branch = branch;
+    }
+  }
+  const updated = Object.keys(update).length ? await updateRepository(ctx.db, repo.id, update) : repo;
+  await ctx.pushListeners.emit(updated, changes);
+}
+
+// ---- the push path ----------------------------------------------------------------------------
+
+/** Every ref of a repository (`ref → sha`), to compare before and after a push. */
+export async function snapshotRefs(gitDir: string): Promise<Map<string, string>> {
+  const refs = await git.listRefs(gitDir, 'refs/');
+  return new Map(refs.map((r) => [r.ref, r.sha]));
+}
+
+/** Compares two ref listings (`ref → sha`) and returns what changed. */
+export function diffRefs(before: Map<string, string>, after: Map<string, string>): RefChange[] {
+  const changes: RefChange[] = [];
+  for (const [ref, sha] of after) if (before.get(ref) !== sha) changes.push({ ref, before: before.get(ref) ?? null, after: sha });
+  for (const [ref, sha] of before) if (!after.has(ref)) changes.push({ ref, before: sha, after: null });
+  return changes;
+}
