@@ -76,6 +76,12 @@ export interface BlobStore {
    * It does not check that the blob exists (it signs locally, without a round trip).
    */
   presignGet?(key: string, options: PresignOptions): Promise<string>;
+  /**
+   * Where the blob lives under the store's directory (`ab/cd/<key>`), for a reverse proxy that
+   * serves that directory itself (`X-Accel-Redirect`, `X-Sendfile`). Only stores on a local
+   * filesystem have it.
+   */
+  relativePath?(key: string): string;
 }
 
 /** `get()` of a key the store does not hold. `code` matches Node's for callers that check it. */

@@ -80,7 +80,18 @@ export interface WharfConfig {
   idleTimeoutMs: number;
   /** Open connections accepted at once; further ones are refused until some close. 0 = no limit. */
   maxConnections: number;
+  /**
+   * Behind a reverse proxy: answer authorized downloads with this header naming the blob
+   * (`X-Accel-Redirect` for nginx, `X-Sendfile` for Apache and lighttpd) so the proxy sends the
+   * bytes itself; null (the default) streams them from Wharf. File blob store only.
+   */
+  sendfileHeader: SendfileHeader | null;
+  /** What the header's value starts with, followed by the blob's path under the blob directory. */
+  sendfilePrefix: string;
 }
+
+export const SENDFILE_HEADERS = ['X-Accel-Redirect', 'X-Sendfile'] as const;
+export type SendfileHeader = (typeof SENDFILE_HEADERS)[number];
 
 type Env = Record<string, string | undefined>;
 
@@ -100,6 +111,7 @@ const DEFAULTS = {
   bodyTimeoutMs: 60_000,
   idleTimeoutMs: 120_000,
   maxConnections: 4096,
+  sendfilePrefix: '/_wharf/blobs/',
 };
 
 /** Keys accepted in the TOML file, mirroring the environment names without the prefix. */
@@ -218,11 +230,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     bodyTimeoutMs: toInt('WHARF_BODY_TIMEOUT_MS', pick(env, file, 'WHARF_BODY_TIMEOUT_MS', 'body_timeout_ms'), DEFAULTS.bodyTimeoutMs, 100),
     idleTimeoutMs: toInt('WHARF_IDLE_TIMEOUT_MS', pick(env, file, 'WHARF_IDLE_TIMEOUT_MS', 'idle_timeout_ms'), DEFAULTS.idleTimeoutMs, 100),
     maxConnections: toInt('WHARF_MAX_CONNECTIONS', pick(env, file, 'WHARF_MAX_CONNECTIONS', 'max_connections'), DEFAULTS.maxConnections),
+    sendfileHeader: toSendfileHeader(pick(env, file, 'WHARF_SENDFILE_HEADER', 'sendfile_header')),
+    sendfilePrefix: toSendfilePrefix(pick(env, file, 'WHARF_SENDFILE_PREFIX', 'sendfile_prefix')),
     ...overrides,
   };
   // S3 copies objects server-side in one request only up to 5 GiB (the content-addressed rename).
   if (config.blobStore === 's3' && config.maxAssetSize > S3_MAX_COPY_SIZE) {
     throw new ConfigError(`WHARF_MAX_ASSET_SIZE cannot exceed ${S3_MAX_COPY_SIZE} bytes with WHARF_BLOB_STORE=s3`);
+  }
+  if (config.sendfileHeader && config.blobStore !== 'fs') {
+    throw new ConfigError('WHARF_SENDFILE_HEADER needs WHARF_BLOB_STORE=fs (with S3, downloads are redirected to the bucket)');
   }
   return Object.freeze({
     ...config,
@@ -232,6 +249,22 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
 }
 
 const S3_MAX_COPY_SIZE = 5 * 1024 * 1024 * 1024;
+
+function toSendfileHeader(value: string | undefined): SendfileHeader | null {
+  if (value === undefined) return null;
+  const header = SENDFILE_HEADERS.find((h) => h.toLowerCase() === value.toLowerCase());
+  if (!header) throw new ConfigError(`WHARF_SENDFILE_HEADER must be ${SENDFILE_HEADERS.join(' or ')}, got "${value}"`);
+  return header;
+}
+
+/** A URI path for nginx's internal location, or a directory the proxy reads (X-Sendfile): `/…/`. */
+function toSendfilePrefix(value: string | undefined): string {
+  if (value === undefined) return DEFAULTS.sendfilePrefix;
+  if (!value.startsWith('/') || !value.endsWith('/') || /[\s?#%]|\/\.\.?\//.test(value)) {
+    throw new ConfigError(`WHARF_SENDFILE_PREFIX must be an absolute path ending in "/", without spaces, "?", "#", "%" or dot segments, got "${value}"`);
+  }
+  return value;
+}
 
 function readS3Config(env: Env, file: FileConfig): S3Config {
   const bucket = pick(env, file, 'WHARF_S3_BUCKET', 's3_bucket');

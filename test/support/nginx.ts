@@ -1,6 +1,8 @@
 /**
- * Debian's nginx terminating TLS on a loopback port in front of a plain-HTTP Wharf, with the
- * configuration that docs/tls.md recommends (kept in one place: `wharfNginxServerBlock`).
+ * Debian's nginx on a loopback port in front of a plain-HTTP Wharf, configured as the docs
+ * recommend (each configuration kept in one place): terminating TLS as docs/tls.md says
+ * (`wharfNginxServerBlock`), or sending the asset bytes Wharf hands over with X-Accel-Redirect as
+ * docs/deploy.md says (`wharfSendfileServerBlock`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import path from 'node:path';
 import type { TestCa } from './tls.ts';
 
 export interface NginxProxy {
-  /** `https://localhost:PORT` */
+  /** `https://localhost:PORT` (TLS) or `http://127.0.0.1:PORT` */
   base: string;
   port: number;
   close(): Promise<void>;
@@ -80,17 +82,58 @@ ${http}
 `;
 }
 
-export async function startNginx(ca: TestCa, upstreamPort: number): Promise<NginxProxy> {
+/**
+ * The plain-HTTP `server` block of docs/deploy.md ("Downloads served by nginx"): a streaming proxy
+ * to Wharf (started with `WHARF_SENDFILE_HEADER=X-Accel-Redirect`) and the internal location from
+ * which nginx sends the blob Wharf names, keeping the headers Wharf chose.
+ */
+export function wharfSendfileServerBlock(listen: string, upstream: string, blobDir: string): string {
+  return `
+  server {
+    listen ${listen};
+    server_name _;
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+
+    location / {
+      proxy_pass ${upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+
+    location /_wharf/blobs/ {
+      internal;
+      alias ${blobDir}/;
+      sendfile on;
+      tcp_nopush on;
+      types { }
+      default_type application/octet-stream;
+      etag off;
+      if_modified_since off;
+      add_header ETag $upstream_http_etag;
+      add_header Last-Modified $upstream_http_last_modified;
+      add_header X-Content-Type-Options $upstream_http_x_content_type_options;
+      add_header Content-Security-Policy $upstream_http_content_security_policy;
+    }
+  }`;
+}
+
+/** Runs nginx with `http` as the body of its `http` block; `serverBlock` receives the listen address. */
+async function runNginx(serverBlock: (listen: string) => string, base: (port: number) => string): Promise<NginxProxy> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wharf-nginx-'));
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(path.join(dir, sub));
   const port = await freePort();
-  const conf = nginxConfig(dir, wharfNginxServerBlock(`127.0.0.1:${port}`, ca.certFile, ca.keyFile, `http://127.0.0.1:${upstreamPort}`));
+  const conf = nginxConfig(dir, serverBlock(`127.0.0.1:${port}`));
   const confFile = path.join(dir, 'nginx.conf');
   await writeFile(confFile, conf);
   const child: ChildProcess = spawn('nginx', ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', confFile, '-g', 'daemon off;'], { stdio: 'ignore' });
   await waitForPort(port, child, dir);
   return {
-    base: `https://localhost:${port}`,
+    base: base(port),
     port,
     async close() {
       if (child.exitCode === null) {
@@ -101,6 +144,15 @@ export async function startNginx(ca: TestCa, upstreamPort: number): Promise<Ngin
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+export function startNginx(ca: TestCa, upstreamPort: number): Promise<NginxProxy> {
+  return runNginx((listen) => wharfNginxServerBlock(listen, ca.certFile, ca.keyFile, `http://127.0.0.1:${upstreamPort}`), (port) => `https://localhost:${port}`);
+}
+
+/** nginx on plain HTTP in front of Wharf, sending the blobs Wharf hands over with X-Accel-Redirect. */
+export function startNginxSendfile(upstreamPort: number, blobDir: string): Promise<NginxProxy> {
+  return runNginx((listen) => wharfSendfileServerBlock(listen, `http://127.0.0.1:${upstreamPort}`, blobDir), (port) => `http://127.0.0.1:${port}`);
 }
 
 async function waitForPort(port: number, child: ChildProcess, dir: string): Promise<void> {

@@ -9,6 +9,8 @@
  * With the file blob store Wharf streams the bytes itself (200/206). With S3 it checks access, then
  * answers 302 to a short-lived presigned URL (as GitHub redirects to its storage host), so bytes
  * flow from the bucket to the client; `WHARF_S3_PROXY_DOWNLOADS` keeps streaming through Wharf.
+ * Behind a reverse proxy, `WHARF_SENDFILE_HEADER` hands the file to the proxy after the same
+ * checks (see sendfile-downloads).
  * Bytes are always sent as `application/octet-stream` with `Content-Disposition: attachment` and a
  * sandboxing CSP, as GitHub's storage host does, so user HTML or SVG never renders on Wharf's origin.
  * A token is accepted on the browser URLs (private repositories), which GitHub itself lacks, and
@@ -22,6 +24,7 @@ import { getDownloadableAssetByTag, getLatestReleaseAsset } from '../../services
 import { getRepoAccess } from '../../services/repositories.ts';
 import { browserPrincipal } from '../../web/web-auth.ts';
 import { presignedDownloadUrl } from '../presigned-downloads.ts';
+import { sendfileHeaderFor } from '../sendfile-downloads.ts';
 import { assetJson } from '../serializers/assets.ts';
 
 interface Range {
@@ -114,6 +117,16 @@ export async function sendAssetBytes(ctx: AppContext, request: FastifyRequest, r
     reply.removeHeader('accept-ranges');
     reply.header('cache-control', 'no-cache');
     return reply.code(302).header('location', presigned).type('text/html; charset=utf-8').send('');
+  }
+  const handOff = request.method === 'GET' ? sendfileHeaderFor(ctx, asset) : null;
+  if (handOff) {
+    // The proxy serves the file (and the client's Range, against the ETag above for If-Range);
+    // it cannot tell Wharf when the last byte left, so the download counts when it is handed off.
+    if (!range || range.end === size - 1) {
+      await incrementDownloadCount(ctx.db, asset.id).catch((err: unknown) => ctx.log.warn({ err, asset: asset.id }, 'could not count a download'));
+    }
+    reply.removeHeader('accept-ranges');
+    return reply.header(handOff[0], handOff[1]).send('');
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? size - 1;
