@@ -7,7 +7,6 @@
  * → rate limit (403 once exhausted) → route (access check → service → serializer) → ETag/304.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { ServerHttp2Session } from 'node:http2';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -15,6 +14,7 @@ import { pino, type Logger } from 'pino';
 import { createBlobStore } from './blobs/create-blob-store.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import type { WharfConfig } from './config/config.ts';
+import { checkDirectories, databaseError, loadTlsFiles } from './config/preflight.ts';
 import type { AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -60,10 +60,17 @@ const UNCOUNTED = new Set(['/rate_limit']);
 
 export async function buildApp(config: WharfConfig, options: BuildOptions = {}): Promise<Wharf> {
   const log = options.logger ?? pino({ level: config.logLevel });
-  await mkdir(config.dataDir, { recursive: true });
+  // Unusable settings end here as ConfigErrors naming the setting (exit 2 in main.ts).
+  checkDirectories(config);
+  const https = config.tls ? loadTlsFiles(config.tls) : null;
   await mkdir(config.repositoriesDir, { recursive: true });
-  const handle = await openDatabase(config.databaseUrl);
-  await migrateToLatest(handle);
+  const handle = await openDatabase(config.databaseUrl).catch((err: unknown) => {
+    throw databaseError(config, err);
+  });
+  await migrateToLatest(handle).catch(async (err: unknown) => {
+    await handle.close().catch(() => undefined);
+    throw databaseError(config, err);
+  });
 
   const ctx: AppContext = {
     config,
@@ -75,7 +82,6 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   };
   await ensureBootstrapAdmin(ctx);
 
-  const https = config.tls ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } : null;
   // HTTP/2 only over TLS and only with HTTP/1.1 still offered: ALPN lets each client pick.
   const http2 = Boolean(https && config.tls?.http2);
   // Headers must arrive within their timeout, checked every second (Node's default is 30 s).

@@ -1,25 +1,44 @@
 /**
  * @module main
- * Process entry: load configuration, build Wharf, listen; on SIGTERM/SIGINT stop accepting
- * connections and let in-flight requests finish (up to the configured grace period).
+ * Process entry: load and check the configuration, build Wharf, listen; on SIGTERM/SIGINT stop
+ * accepting connections and let in-flight requests finish (up to the configured grace period).
+ *
+ * A setting that is invalid or unusable ends the process with exit code 2 and one line naming
+ * it. The checks that need no database run before the application is loaded, so such failures
+ * are reported within a second.
  */
-import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config/config.ts';
+import { ConfigError, loadConfig, type WharfConfig } from './config/config.ts';
+import { checkDirectories, checkPort, listenError, loadTlsFiles } from './config/preflight.ts';
+import { describeStore } from './config/describe.ts';
+import { WHARF_VERSION } from './version.ts';
+
+function exitOnConfigError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`wharf: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
 
 async function main(): Promise<void> {
-  let config;
+  let config: WharfConfig;
   try {
     config = loadConfig();
+    checkDirectories(config);
+    if (config.tls) loadTlsFiles(config.tls);
+    await checkPort(config);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`wharf: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    exitOnConfigError(err);
   }
-  const wharf = await buildApp(config);
-  const address = await wharf.app.listen({ host: config.host, port: config.port });
-  wharf.ctx.log.info({ address, dataDir: config.dataDir, externalUrl: config.externalUrl }, 'wharf is serving');
+  const { buildApp } = await import('./app.ts');
+  const wharf = await buildApp(config).catch(exitOnConfigError);
+  const address = await wharf.app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
+    exitOnConfigError(listenError(config, err));
+  });
+  wharf.ctx.log.info(
+    { version: WHARF_VERSION, address, externalUrl: config.externalUrl, tls: config.tls ? (config.tls.http2 ? 'on (HTTP/2 and HTTP/1.1)' : 'on') : 'off', ...describeStore(config) },
+    'wharf is serving',
+  );
 
   let stopping = false;
   const stop = (signal: string) => {

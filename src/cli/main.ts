@@ -12,6 +12,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config/config.ts';
+import { checkDirectories } from '../config/preflight.ts';
 import type { AppContext } from '../context.ts';
 import { openDatabase } from '../db/dialect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
@@ -29,6 +30,7 @@ const DEFAULT_CLI_SCOPES = ['repo', 'read:org', 'workflow'];
 
 async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  checkDirectories(config);
   const handle = await openDatabase(config.databaseUrl);
   try {
     await migrateToLatest(handle);

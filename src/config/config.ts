@@ -1,12 +1,16 @@
 /**
  * @module config
  * Wharf's typed configuration: defaults, an optional TOML file, then `WHARF_*` environment
- * variables (the environment wins). The result is validated once and frozen; nothing else in
- * the code base reads `process.env`.
+ * variables (the environment wins). Each setting is declared once in `settings.ts`; this module
+ * checks the combinations and shapes the result, validated once and frozen. Nothing else in the
+ * code base reads `process.env`.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
+import { ConfigError, readSettings, type LOG_LEVELS, type SendfileHeader } from './settings.ts';
+
+export { ConfigError } from './settings.ts';
 
 export interface RateLimitConfig {
   /** GHES ships with rate limiting off; github.com has it on. Wharf defaults to on. */
@@ -68,7 +72,7 @@ export interface WharfConfig {
   maxAssetSize: number;
   /** Largest JSON request body accepted, in bytes. */
   maxJsonBodySize: number;
-  logLevel: string;
+  logLevel: (typeof LOG_LEVELS)[number];
   tls: TlsConfig | null;
   /** Graceful shutdown: how long in-flight requests may run after SIGTERM. */
   shutdownGraceMs: number;
@@ -90,29 +94,9 @@ export interface WharfConfig {
   sendfilePrefix: string;
 }
 
-export const SENDFILE_HEADERS = ['X-Accel-Redirect', 'X-Sendfile'] as const;
-export type SendfileHeader = (typeof SENDFILE_HEADERS)[number];
+export { SENDFILE_HEADERS, type SendfileHeader } from './settings.ts';
 
 type Env = Record<string, string | undefined>;
-
-export class ConfigError extends Error {}
-
-const DEFAULTS = {
-  host: '127.0.0.1',
-  port: 8080,
-  dataDir: './data',
-  adminLogin: 'admin',
-  maxAssetSize: 2 * 1024 * 1024 * 1024,
-  maxJsonBodySize: 1024 * 1024,
-  logLevel: 'info',
-  rateLimit: { enabled: true, authenticated: 5000, anonymous: 60, windowSeconds: 3600, contentPerMinute: 80 },
-  shutdownGraceMs: 30_000,
-  headersTimeoutMs: 20_000,
-  bodyTimeoutMs: 60_000,
-  idleTimeoutMs: 120_000,
-  maxConnections: 4096,
-  sendfilePrefix: '/_wharf/blobs/',
-};
 
 /** Keys accepted in the TOML file, mirroring the environment names without the prefix. */
 type FileConfig = Record<string, unknown>;
@@ -121,126 +105,76 @@ function readConfigFile(file: string): FileConfig {
   try {
     return parseToml(readFileSync(file, 'utf8')) as FileConfig;
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    const problem = e.code ? `cannot read the file (${e.code})` : `not valid TOML (${e.message.split('\n')[0]})`;
+    throw new ConfigError('WHARF_CONFIG', file, `${problem}; name a readable TOML file`);
   }
 }
 
-function pick(env: Env, file: FileConfig, envName: string, fileKey: string): string | undefined {
-  const fromEnv = env[envName];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const fromFile = file[fileKey];
-  if (fromFile === undefined || fromFile === null) return undefined;
-  return String(fromFile);
-}
-
-function toInt(name: string, value: string | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${value}"`);
-  return n;
-}
-
-function toBool(name: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  const v = value.toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${value}"`);
-}
-
-function normalizeExternalUrl(value: string | undefined): string | null {
-  if (value === undefined) return null;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`WHARF_EXTERNAL_URL must be an absolute URL, got "${value}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError('WHARF_EXTERNAL_URL must use http or https');
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
+/** S3 copies objects server-side in one request only up to 5 GiB (the content-addressed rename). */
+const S3_MAX_COPY_SIZE = 5 * 1024 * 1024 * 1024;
 
 /** Builds the configuration from the environment (and `WHARF_CONFIG`, a TOML file). */
 export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfig> = {}): WharfConfig {
   const fileName = env.WHARF_CONFIG;
-  const file = fileName ? readConfigFile(fileName) : {};
-  const dataDir = path.resolve(pick(env, file, 'WHARF_DATA_DIR', 'data_dir') ?? DEFAULTS.dataDir);
-  const tlsCert = pick(env, file, 'WHARF_TLS_CERT', 'tls_cert');
-  const tlsKey = pick(env, file, 'WHARF_TLS_KEY', 'tls_key');
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw new ConfigError('WHARF_TLS_CERT and WHARF_TLS_KEY must be given together');
+  const v = readSettings(env, fileName ? readConfigFile(fileName) : {});
+  const dataDir = path.resolve(v.dataDir);
+  if ((v.tlsCert === null) !== (v.tlsKey === null)) {
+    const [given, missing] = v.tlsCert === null ? ['WHARF_TLS_KEY', 'WHARF_TLS_CERT'] : ['WHARF_TLS_CERT', 'WHARF_TLS_KEY'];
+    throw new ConfigError(missing, null, `missing while ${given} is set; give both, or neither to serve plain HTTP`);
   }
-  const blobStore = pick(env, file, 'WHARF_BLOB_STORE', 'blob_store') ?? 'fs';
-  if (blobStore !== 'fs' && blobStore !== 's3') throw new ConfigError(`WHARF_BLOB_STORE "${blobStore}" is not supported (use "fs" or "s3")`);
-  const s3 = blobStore === 's3' ? readS3Config(env, file) : null;
+  if (v.blobStore === 's3' && v.s3Bucket === null) throw new ConfigError('WHARF_S3_BUCKET', null, 'required with WHARF_BLOB_STORE=s3; name the bucket');
+  if (v.blobStore === 's3' && v.maxAssetSize > S3_MAX_COPY_SIZE) {
+    throw new ConfigError('WHARF_MAX_ASSET_SIZE', String(v.maxAssetSize), `too large with WHARF_BLOB_STORE=s3; use at most ${S3_MAX_COPY_SIZE}`);
+  }
+  if (v.sendfileHeader !== null && v.blobStore !== 'fs') {
+    throw new ConfigError('WHARF_SENDFILE_HEADER', v.sendfileHeader, 'needs WHARF_BLOB_STORE=fs (with S3, downloads are redirected to the bucket); unset it');
+  }
+  const s3: S3Config | null =
+    v.blobStore === 's3'
+      ? {
+          bucket: v.s3Bucket!,
+          region: v.s3Region ?? env.AWS_REGION ?? 'us-east-1',
+          endpoint: v.s3Endpoint,
+          forcePathStyle: v.s3ForcePathStyle ?? v.s3Endpoint !== null,
+          presignTtlSeconds: v.s3PresignTtl,
+          proxyDownloads: v.s3ProxyDownloads,
+        }
+      : null;
 
   const config: WharfConfig = {
-    host: pick(env, file, 'WHARF_HOST', 'host') ?? DEFAULTS.host,
-    port: toInt('WHARF_PORT', pick(env, file, 'WHARF_PORT', 'port'), DEFAULTS.port),
+    host: v.host,
+    port: v.port,
     dataDir,
-    externalUrl: normalizeExternalUrl(pick(env, file, 'WHARF_EXTERNAL_URL', 'external_url')),
-    trustProxy: toBool('WHARF_TRUST_PROXY', pick(env, file, 'WHARF_TRUST_PROXY', 'trust_proxy'), false),
-    databaseUrl: pick(env, file, 'WHARF_DATABASE_URL', 'database_url') ?? `sqlite:${path.join(dataDir, 'wharf.db')}`,
-    blobStore,
+    externalUrl: v.externalUrl === null ? null : normalizeExternalUrl(v.externalUrl),
+    trustProxy: v.trustProxy,
+    databaseUrl: v.databaseUrl ?? `sqlite:${path.join(dataDir, 'wharf.db')}`,
+    blobStore: v.blobStore,
     s3,
     blobDir: path.join(dataDir, 'blobs'),
     repositoriesDir: path.join(dataDir, 'repositories'),
-    adminLogin: pick(env, file, 'WHARF_ADMIN_LOGIN', 'admin_login') ?? DEFAULTS.adminLogin,
-    adminToken: pick(env, file, 'WHARF_ADMIN_TOKEN', 'admin_token') ?? null,
+    adminLogin: v.adminLogin,
+    adminToken: v.adminToken,
     rateLimit: {
-      enabled: toBool('WHARF_RATE_LIMIT', pick(env, file, 'WHARF_RATE_LIMIT', 'rate_limit'), DEFAULTS.rateLimit.enabled),
-      authenticated: toInt(
-        'WHARF_RATE_LIMIT_AUTHENTICATED',
-        pick(env, file, 'WHARF_RATE_LIMIT_AUTHENTICATED', 'rate_limit_authenticated'),
-        DEFAULTS.rateLimit.authenticated,
-        1,
-      ),
-      anonymous: toInt(
-        'WHARF_RATE_LIMIT_ANONYMOUS',
-        pick(env, file, 'WHARF_RATE_LIMIT_ANONYMOUS', 'rate_limit_anonymous'),
-        DEFAULTS.rateLimit.anonymous,
-        1,
-      ),
-      windowSeconds: toInt(
-        'WHARF_RATE_LIMIT_WINDOW',
-        pick(env, file, 'WHARF_RATE_LIMIT_WINDOW', 'rate_limit_window'),
-        DEFAULTS.rateLimit.windowSeconds,
-        1,
-      ),
-      contentPerMinute: toInt(
-        'WHARF_RATE_LIMIT_CONTENT_PER_MINUTE',
-        pick(env, file, 'WHARF_RATE_LIMIT_CONTENT_PER_MINUTE', 'rate_limit_content_per_minute'),
-        DEFAULTS.rateLimit.contentPerMinute,
-        1,
-      ),
+      enabled: v.rateLimit,
+      authenticated: v.rateLimitAuthenticated,
+      anonymous: v.rateLimitAnonymous,
+      windowSeconds: v.rateLimitWindow,
+      contentPerMinute: v.rateLimitContentPerMinute,
     },
-    maxAssetSize: toInt('WHARF_MAX_ASSET_SIZE', pick(env, file, 'WHARF_MAX_ASSET_SIZE', 'max_asset_size'), DEFAULTS.maxAssetSize, 1),
-    maxJsonBodySize: toInt(
-      'WHARF_MAX_JSON_BODY',
-      pick(env, file, 'WHARF_MAX_JSON_BODY', 'max_json_body'),
-      DEFAULTS.maxJsonBodySize,
-      1024,
-    ),
-    logLevel: pick(env, file, 'WHARF_LOG_LEVEL', 'log_level') ?? DEFAULTS.logLevel,
-    tls: tlsCert && tlsKey ? { cert: path.resolve(tlsCert), key: path.resolve(tlsKey), http2: toBool('WHARF_HTTP2', pick(env, file, 'WHARF_HTTP2', 'http2'), false) } : null,
-    shutdownGraceMs: toInt('WHARF_SHUTDOWN_GRACE_MS', pick(env, file, 'WHARF_SHUTDOWN_GRACE_MS', 'shutdown_grace_ms'), DEFAULTS.shutdownGraceMs),
-    headersTimeoutMs: toInt('WHARF_HEADERS_TIMEOUT_MS', pick(env, file, 'WHARF_HEADERS_TIMEOUT_MS', 'headers_timeout_ms'), DEFAULTS.headersTimeoutMs, 100),
-    bodyTimeoutMs: toInt('WHARF_BODY_TIMEOUT_MS', pick(env, file, 'WHARF_BODY_TIMEOUT_MS', 'body_timeout_ms'), DEFAULTS.bodyTimeoutMs, 100),
-    idleTimeoutMs: toInt('WHARF_IDLE_TIMEOUT_MS', pick(env, file, 'WHARF_IDLE_TIMEOUT_MS', 'idle_timeout_ms'), DEFAULTS.idleTimeoutMs, 100),
-    maxConnections: toInt('WHARF_MAX_CONNECTIONS', pick(env, file, 'WHARF_MAX_CONNECTIONS', 'max_connections'), DEFAULTS.maxConnections),
-    sendfileHeader: toSendfileHeader(pick(env, file, 'WHARF_SENDFILE_HEADER', 'sendfile_header')),
-    sendfilePrefix: toSendfilePrefix(pick(env, file, 'WHARF_SENDFILE_PREFIX', 'sendfile_prefix')),
+    maxAssetSize: v.maxAssetSize,
+    maxJsonBodySize: v.maxJsonBody,
+    logLevel: v.logLevel,
+    tls: v.tlsCert !== null && v.tlsKey !== null ? { cert: path.resolve(v.tlsCert), key: path.resolve(v.tlsKey), http2: v.http2 } : null,
+    shutdownGraceMs: v.shutdownGraceMs,
+    headersTimeoutMs: v.headersTimeoutMs,
+    bodyTimeoutMs: v.bodyTimeoutMs,
+    idleTimeoutMs: v.idleTimeoutMs,
+    maxConnections: v.maxConnections,
+    sendfileHeader: v.sendfileHeader,
+    sendfilePrefix: v.sendfilePrefix,
     ...overrides,
   };
-  // S3 copies objects server-side in one request only up to 5 GiB (the content-addressed rename).
-  if (config.blobStore === 's3' && config.maxAssetSize > S3_MAX_COPY_SIZE) {
-    throw new ConfigError(`WHARF_MAX_ASSET_SIZE cannot exceed ${S3_MAX_COPY_SIZE} bytes with WHARF_BLOB_STORE=s3`);
-  }
-  if (config.sendfileHeader && config.blobStore !== 'fs') {
-    throw new ConfigError('WHARF_SENDFILE_HEADER needs WHARF_BLOB_STORE=fs (with S3, downloads are redirected to the bucket)');
-  }
   return Object.freeze({
     ...config,
     rateLimit: Object.freeze({ ...config.rateLimit }),
@@ -248,46 +182,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
   });
 }
 
-const S3_MAX_COPY_SIZE = 5 * 1024 * 1024 * 1024;
-
-function toSendfileHeader(value: string | undefined): SendfileHeader | null {
-  if (value === undefined) return null;
-  const header = SENDFILE_HEADERS.find((h) => h.toLowerCase() === value.toLowerCase());
-  if (!header) throw new ConfigError(`WHARF_SENDFILE_HEADER must be ${SENDFILE_HEADERS.join(' or ')}, got "${value}"`);
-  return header;
-}
-
-/** A URI path for nginx's internal location, or a directory the proxy reads (X-Sendfile): `/…/`. */
-function toSendfilePrefix(value: string | undefined): string {
-  if (value === undefined) return DEFAULTS.sendfilePrefix;
-  if (!value.startsWith('/') || !value.endsWith('/') || /[\s?#%]|\/\.\.?\//.test(value)) {
-    throw new ConfigError(`WHARF_SENDFILE_PREFIX must be an absolute path ending in "/", without spaces, "?", "#", "%" or dot segments, got "${value}"`);
-  }
-  return value;
-}
-
-function readS3Config(env: Env, file: FileConfig): S3Config {
-  const bucket = pick(env, file, 'WHARF_S3_BUCKET', 's3_bucket');
-  if (!bucket) throw new ConfigError('WHARF_S3_BUCKET is required with WHARF_BLOB_STORE=s3');
-  const endpoint = pick(env, file, 'WHARF_S3_ENDPOINT', 's3_endpoint') ?? null;
-  if (endpoint !== null) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new ConfigError(`WHARF_S3_ENDPOINT must be an absolute URL, got "${endpoint}"`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('WHARF_S3_ENDPOINT must use http or https');
-  }
-  const ttl = toInt('WHARF_S3_PRESIGN_TTL', pick(env, file, 'WHARF_S3_PRESIGN_TTL', 's3_presign_ttl'), 300, 1);
-  // SigV4 presigned URLs cannot live longer than seven days.
-  if (ttl > 604_800) throw new ConfigError('WHARF_S3_PRESIGN_TTL cannot exceed 604800 seconds (seven days)');
-  return {
-    bucket,
-    region: pick(env, file, 'WHARF_S3_REGION', 's3_region') ?? env.AWS_REGION ?? 'us-east-1',
-    endpoint,
-    forcePathStyle: toBool('WHARF_S3_FORCE_PATH_STYLE', pick(env, file, 'WHARF_S3_FORCE_PATH_STYLE', 's3_force_path_style'), endpoint !== null),
-    presignTtlSeconds: ttl,
-    proxyDownloads: toBool('WHARF_S3_PROXY_DOWNLOADS', pick(env, file, 'WHARF_S3_PROXY_DOWNLOADS', 's3_proxy_downloads'), false),
-  };
+/** Origin and path prefix, without a trailing slash (the type has checked it is an http(s) URL). */
+function normalizeExternalUrl(value: string): string {
+  const url = new URL(value);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -10,8 +10,7 @@
  * Each driver is loaded only when its engine is chosen: a node on SQLite never loads pg, and one
  * on PostgreSQL never loads the native SQLite module (less memory, faster start-up).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type pg from 'pg';
@@ -28,7 +27,6 @@ export interface DatabaseHandle {
 
 async function openSqlite(file: string): Promise<DatabaseHandle> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
-  mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new BetterSqlite3(file);
   // WAL lets readers proceed during writes; synchronous=FULL makes every commit durable
   // before Wharf acknowledges it (an acknowledged upload must survive a power cut).

@@ -29,6 +29,8 @@ export async function migrateToLatest(handle: DatabaseHandle): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+    // No migration ran: the database could not be reached or locked; that error says it best.
+    if (!failed) throw error;
+    throw new Error(`database migration ${failed.migrationName} failed: ${(error as Error).message ?? error}`, { cause: error });
   }
 }

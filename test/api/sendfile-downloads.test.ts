@@ -220,6 +220,6 @@ describe('sendfile settings', () => {
   });
 
   it('are refused with the S3 store, whose downloads are presigned redirects', () => {
-    expect(() => loadConfig({ ...base, WHARF_BLOB_STORE: 's3', WHARF_S3_BUCKET: 'b', WHARF_SENDFILE_HEADER: 'X-Accel-Redirect' })).toThrow(/WHARF_SENDFILE_HEADER needs WHARF_BLOB_STORE=fs/);
+    expect(() => loadConfig({ ...base, WHARF_BLOB_STORE: 's3', WHARF_S3_BUCKET: 'b', WHARF_SENDFILE_HEADER: 'X-Accel-Redirect' })).toThrow(/WHARF_SENDFILE_HEADER="X-Accel-Redirect": needs WHARF_BLOB_STORE=fs/);
   });
 });

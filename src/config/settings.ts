@@ -1,0 +1,307 @@
+/**
+ * @module config/settings
+ * Every setting Wharf reads, spelled once: its variable name, its type (which parses and
+ * validates it, and says what would work), its default and the line that documents it.
+ * `config.ts` assembles these values into `WharfConfig`; `docs/configuration.md` carries the table
+ * `settingsMarkdown()` renders (a test keeps the two equal; `npm run docs:config` rewrites it).
+ */
+
+/**
+ * A setting that cannot be used. The message is the one line an operator sees: the setting, its
+ * value (secrets hidden), what is wrong and what would work.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly value: string | null,
+    readonly problem: string,
+  ) {
+    super(value === null ? `${setting}: ${problem}` : `${setting}=${JSON.stringify(value)}: ${problem}`);
+  }
+}
+
+/** Parses a raw value; throws a `TypeMismatch` whose text says what would work. */
+export interface SettingType<T> {
+  parse(raw: string): T;
+}
+
+/** What a value should have looked like, e.g. "use an integer from 0 to 65535". */
+export class TypeMismatch extends Error {}
+
+export function text(): SettingType<string> {
+  return { parse: (raw) => raw };
+}
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): SettingType<number> {
+  return {
+    parse(raw) {
+      const n = Number(raw);
+      if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
+        throw new TypeMismatch(max === Number.MAX_SAFE_INTEGER ? `use a whole number of at least ${min}` : `use a whole number from ${min} to ${max}`);
+      }
+      return n;
+    },
+  };
+}
+
+const TRUE = ['1', 'true', 'yes', 'on'];
+const FALSE = ['0', 'false', 'no', 'off'];
+
+export function boolean(): SettingType<boolean> {
+  return {
+    parse(raw) {
+      const v = raw.trim().toLowerCase();
+      if (TRUE.includes(v)) return true;
+      if (FALSE.includes(v)) return false;
+      throw new TypeMismatch('use true or false');
+    },
+  };
+}
+
+export function oneOf<const T extends string>(choices: readonly T[]): SettingType<T> {
+  return {
+    parse(raw) {
+      if ((choices as readonly string[]).includes(raw)) return raw as T;
+      throw new TypeMismatch(`use one of ${choices.join(', ')}`);
+    },
+  };
+}
+
+/** An absolute URL with one of the given schemes. */
+export function url(schemes: readonly string[], example: string): SettingType<string> {
+  return {
+    parse(raw) {
+      let parsed: URL;
+      try {
+        parsed = new URL(raw);
+      } catch {
+        throw new TypeMismatch(`use an absolute URL such as ${example}`);
+      }
+      if (!schemes.includes(parsed.protocol.slice(0, -1))) throw new TypeMismatch(`use a ${schemes.join(' or ')} URL such as ${example}`);
+      return raw;
+    },
+  };
+}
+
+/** `sqlite:<path>` or a PostgreSQL URL. */
+export function databaseUrl(): SettingType<string> {
+  return {
+    parse(raw) {
+      if (raw.startsWith('sqlite:') && raw.length > 'sqlite:'.length) return raw;
+      if (/^postgres(ql)?:\/\//.test(raw)) {
+        try {
+          new URL(raw);
+          return raw;
+        } catch {
+          // fall through to the message below
+        }
+      }
+      throw new TypeMismatch('use sqlite:<path> or postgres://user:password@host:5432/database');
+    },
+  };
+}
+
+/** One of `choices`, matched without regard to case and given back as spelled in `choices`. */
+export function oneOfIgnoringCase<const T extends string>(choices: readonly T[]): SettingType<T> {
+  return {
+    parse(raw) {
+      const found = choices.find((c) => c.toLowerCase() === raw.toLowerCase());
+      if (found) return found;
+      throw new TypeMismatch(`use ${choices.join(' or ')}`);
+    },
+  };
+}
+
+/** A URI path for nginx's internal location, or a directory the proxy reads (X-Sendfile): `/…/`. */
+function sendfilePrefix(): SettingType<string> {
+  return {
+    parse(raw) {
+      if (!raw.startsWith('/') || !raw.endsWith('/') || /[\s?#%]|\/\.\.?\//.test(raw)) {
+        throw new TypeMismatch('use an absolute path ending in "/", without spaces, "?", "#", "%" or dot segments');
+      }
+      return raw;
+    },
+  };
+}
+
+export const SENDFILE_HEADERS = ['X-Accel-Redirect', 'X-Sendfile'] as const;
+export type SendfileHeader = (typeof SENDFILE_HEADERS)[number];
+
+export function nullable<T>(type: SettingType<T>): SettingType<T | null> {
+  return type;
+}
+
+export interface Setting<T> {
+  /** The environment variable; the TOML key is the same name in lower case without `WHARF_`. */
+  env: string;
+  type: SettingType<T>;
+  default: T;
+  /** The default as the documentation shows it, when it is not simply `default`. */
+  defaultDoc?: string;
+  doc: string;
+  /** `value`: never echoed back in messages; `password`: shown with a URL's password masked. */
+  secret?: 'value' | 'password';
+}
+
+/** Infers the value type from `type` alone, so a default cannot widen it. */
+function setting<T>(s: Omit<Setting<T>, 'default'> & { default: NoInfer<T> }): Setting<T> {
+  return s;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const SETTINGS = {
+  host: setting({ env: 'WHARF_HOST', type: text(), default: '127.0.0.1', doc: 'Address to listen on. Use `0.0.0.0` to accept remote connections.' }),
+  port: setting({ env: 'WHARF_PORT', type: integer(0, 65535), default: 8080, doc: 'Port to listen on (`0` picks a free port).' }),
+  dataDir: setting({ env: 'WHARF_DATA_DIR', type: text(), default: './data', doc: 'Root of everything Wharf stores (see [operations](operations.md)). Must be a directory Wharf can write, or creatable.' }),
+  externalUrl: setting({
+    env: 'WHARF_EXTERNAL_URL',
+    type: nullable(url(['http', 'https'], 'https://releases.example.com')),
+    default: null,
+    doc: "Public base URL (`https://releases.example.com`, optionally with a path prefix). Every URL in API responses is built from it. Without it, URLs come from the request's scheme and `Host` header.",
+  }),
+  trustProxy: setting({ env: 'WHARF_TRUST_PROXY', type: boolean(), default: false, doc: 'Trust `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` (set it only behind a proxy you run).' }),
+  adminLogin: setting({ env: 'WHARF_ADMIN_LOGIN', type: text(), default: 'admin', doc: 'Login of the bootstrap site administrator.' }),
+  adminToken: setting({
+    env: 'WHARF_ADMIN_TOKEN',
+    type: nullable(text()),
+    default: null,
+    secret: 'value',
+    doc: 'When set, Wharf makes sure the administrator exists and holds this token (idempotent; for scripted and CI set-ups).',
+  }),
+  rateLimit: setting({
+    env: 'WHARF_RATE_LIMIT',
+    type: boolean(),
+    default: true,
+    doc: 'Count requests as github.com does. `false` behaves like GHES with rate limiting off: no `x-ratelimit-*` headers and `/rate_limit` answers 404.',
+  }),
+  rateLimitAuthenticated: setting({ env: 'WHARF_RATE_LIMIT_AUTHENTICATED', type: integer(1), default: 5000, doc: 'Requests per window for each authenticated user.' }),
+  rateLimitAnonymous: setting({ env: 'WHARF_RATE_LIMIT_ANONYMOUS', type: integer(1), default: 60, doc: 'Requests per window for each anonymous client address.' }),
+  rateLimitWindow: setting({ env: 'WHARF_RATE_LIMIT_WINDOW', type: integer(1), default: 3600, doc: 'Window length in seconds.' }),
+  rateLimitContentPerMinute: setting({
+    env: 'WHARF_RATE_LIMIT_CONTENT_PER_MINUTE',
+    type: integer(1),
+    default: 80,
+    doc: 'Secondary limit (when rate limiting is on): API writes (POST, PATCH, PUT, DELETE; asset uploads are not counted) per caller per minute, as GitHub limits content creation.',
+  }),
+  maxAssetSize: setting({ env: 'WHARF_MAX_ASSET_SIZE', type: integer(1), default: 2 * 1024 * 1024 * 1024, doc: "Largest release asset accepted, in bytes (GitHub's limit). At most 5368709120 with `s3`." }),
+  maxJsonBody: setting({ env: 'WHARF_MAX_JSON_BODY', type: integer(1024), default: 1024 * 1024, doc: 'Largest JSON request body, in bytes.' }),
+  databaseUrl: setting({
+    env: 'WHARF_DATABASE_URL',
+    type: nullable(databaseUrl()),
+    default: null,
+    defaultDoc: '`sqlite:$WHARF_DATA_DIR/wharf.db`',
+    secret: 'password',
+    doc: '`sqlite:<path>` or `postgres://user:password@host:5432/db`. A PostgreSQL URL also takes `sslmode` (`disable`, `require`, `verify-ca`, `verify-full`) with `sslrootcert`, `sslcert`, `sslkey` (file paths), and `pool_max` (connections per node, default 10). See [deploy](deploy.md).',
+  }),
+  blobStore: setting({ env: 'WHARF_BLOB_STORE', type: oneOf(['fs', 's3']), default: 'fs', doc: 'Where asset bytes live: `fs` (`$WHARF_DATA_DIR/blobs`) or `s3` (a bucket, below).' }),
+  s3Bucket: setting({ env: 'WHARF_S3_BUCKET', type: nullable(text()), default: null, doc: 'The bucket (required with `s3`). Wharf writes under `blobs/` and `tmp/` in it.' }),
+  s3Region: setting({ env: 'WHARF_S3_REGION', type: nullable(text()), default: null, defaultDoc: '`AWS_REGION`, else `us-east-1`', doc: 'Region used to sign requests.' }),
+  s3Endpoint: setting({
+    env: 'WHARF_S3_ENDPOINT',
+    type: nullable(url(['http', 'https'], 'http://127.0.0.1:9000')),
+    default: null,
+    defaultDoc: '— (AWS)',
+    doc: 'URL of an S3-compatible server (MinIO, Ceph RGW, Cloudflare R2, …).',
+  }),
+  s3ForcePathStyle: setting({
+    env: 'WHARF_S3_FORCE_PATH_STYLE',
+    type: nullable(boolean()),
+    default: null,
+    defaultDoc: '`true` with an endpoint, else `false`',
+    doc: 'Address the bucket as `endpoint/bucket/key` (most S3-compatible servers) rather than `bucket.endpoint/key`.',
+  }),
+  s3PresignTtl: setting({ env: 'WHARF_S3_PRESIGN_TTL', type: integer(1, 604_800), default: 300, doc: 'Lifetime in seconds of the presigned URLs downloads are redirected to (at most 604800, seven days).' }),
+  s3ProxyDownloads: setting({ env: 'WHARF_S3_PROXY_DOWNLOADS', type: boolean(), default: false, doc: 'Stream downloads through Wharf instead of redirecting to presigned URLs, for buckets clients cannot reach.' }),
+  tlsCert: setting({ env: 'WHARF_TLS_CERT', type: nullable(text()), default: null, doc: 'Serve HTTPS directly with this PEM certificate (with `WHARF_TLS_KEY`; see [tls.md](tls.md)).' }),
+  tlsKey: setting({ env: 'WHARF_TLS_KEY', type: nullable(text()), default: null, doc: 'The PEM private key of `WHARF_TLS_CERT`.' }),
+  http2: setting({ env: 'WHARF_HTTP2', type: boolean(), default: false, doc: 'With TLS on, also offer HTTP/2 (ALPN); HTTP/1.1 clients are unaffected. Ignored without TLS.' }),
+  logLevel: setting({ env: 'WHARF_LOG_LEVEL', type: oneOf(LOG_LEVELS), default: 'info', doc: `${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}. Logs are JSON lines (pino) on stdout.` }),
+  shutdownGraceMs: setting({ env: 'WHARF_SHUTDOWN_GRACE_MS', type: integer(0), default: 30_000, doc: 'After SIGTERM, how long in-flight requests may run before the process exits.' }),
+  headersTimeoutMs: setting({
+    env: 'WHARF_HEADERS_TIMEOUT_MS',
+    type: integer(100),
+    default: 20_000,
+    doc: 'A client must send all request headers within this time (slow-header clients are cut off with 408).',
+  }),
+  bodyTimeoutMs: setting({
+    env: 'WHARF_BODY_TIMEOUT_MS',
+    type: integer(100),
+    default: 60_000,
+    doc: 'An API or web request must send its whole (JSON) body within this time; uploads are exempt and governed by the idle timeout.',
+  }),
+  idleTimeoutMs: setting({ env: 'WHARF_IDLE_TIMEOUT_MS', type: integer(100), default: 120_000, doc: 'A connection on which no byte moves for this long is closed (a stalled upload included).' }),
+  maxConnections: setting({ env: 'WHARF_MAX_CONNECTIONS', type: integer(0), default: 4096, doc: 'Connections open at once; more are refused until some close (`0`: no limit).' }),
+  sendfileHeader: setting({
+    env: 'WHARF_SENDFILE_HEADER',
+    type: nullable(oneOfIgnoringCase(SENDFILE_HEADERS)),
+    default: null,
+    doc: "Behind a reverse proxy: `X-Accel-Redirect` (nginx) or `X-Sendfile` (Apache `mod_xsendfile`, lighttpd). Wharf checks access, answers conditional and unsatisfiable requests and counts the download, then names the blob in this header and the proxy sends the file with sendfile. File blob store only. Set it only when the proxy handles the header (see [deploy.md](deploy.md#downloads-sent-by-the-proxy)); otherwise clients receive empty bodies.",
+  }),
+  sendfilePrefix: setting({
+    env: 'WHARF_SENDFILE_PREFIX',
+    type: sendfilePrefix(),
+    default: '/_wharf/blobs/',
+    doc: "What the header's value starts with, followed by `ab/cd/<sha256>`: nginx's internal location mapped to `WHARF_DATA_DIR/blobs/`, or for `X-Sendfile` that directory's absolute path.",
+  }),
+};
+
+export type SettingName = keyof typeof SETTINGS;
+export type SettingValues = { [K in SettingName]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never };
+
+/** Variables that are read by libraries rather than by Wharf, documented with the table. */
+const EXTERNAL_ROWS = [
+  [
+    '`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, …',
+    '—',
+    "S3 credentials, read by the AWS SDK's default chain (environment, shared config files, container and instance roles).",
+  ],
+] as const;
+
+export function tomlKey(env: string): string {
+  return env.replace(/^WHARF_/, '').toLowerCase();
+}
+
+/** A raw value as it may be shown: secrets hidden, passwords in URLs masked. */
+export function shown(s: Pick<Setting<unknown>, 'secret'>, raw: string): string {
+  if (s.secret === 'value') return '(hidden)';
+  if (s.secret === 'password') return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  return raw;
+}
+
+/**
+ * Reads every setting from the environment, then the file. An empty variable counts as unset.
+ * Throws the first ConfigError met.
+ */
+export function readSettings(env: Record<string, string | undefined>, file: Record<string, unknown>): SettingValues {
+  const values: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
+    const fromEnv = env[s.env];
+    const fromFile = file[tomlKey(s.env)];
+    const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : fromFile === undefined || fromFile === null ? undefined : String(fromFile);
+    if (raw === undefined) {
+      values[name] = s.default;
+      continue;
+    }
+    try {
+      values[name] = s.type.parse(raw);
+    } catch (err) {
+      if (!(err instanceof TypeMismatch)) throw err;
+      throw new ConfigError(s.env, shown(s, raw), err.message);
+    }
+  }
+  return values as SettingValues;
+}
+
+function defaultCell(s: Setting<unknown>): string {
+  if (s.defaultDoc) return s.defaultDoc;
+  if (s.default === null) return '—';
+  return `\`${String(s.default)}\``;
+}
+
+/** The settings table of `docs/configuration.md`. */
+export function settingsMarkdown(): string {
+  const rows = (Object.values(SETTINGS) as Setting<unknown>[]).map((s) => `| \`${s.env}\` | ${defaultCell(s)} | ${s.doc} |`);
+  rows.push(...EXTERNAL_ROWS.map(([name, dflt, doc]) => `| ${name} | ${dflt} | ${doc} |`));
+  return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
+}
