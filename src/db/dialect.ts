@@ -12,7 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
@@ -34,8 +35,21 @@ async function openSqlite(file: string): Promise<DatabaseHandle> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepRollbackCause(sqlite, withStatementCache(sqlite)) }) });
   return { db, kind: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * SQLite rolls a transaction back by itself on some errors (a full disk: SQLITE_FULL, I/O
+ * errors). Kysely then sends its own ROLLBACK, which fails with "no transaction is active" and
+ * replaces the error that mattered. With no transaction open, that ROLLBACK becomes a no-op, so
+ * the original error reaches the caller (and a full disk is answered 507, not 500).
+ */
+function keepRollbackCause(sqlite: BetterSqlite3.Database, db: SqliteDatabase): SqliteDatabase {
+  return {
+    prepare: (sql: string) => (sql === 'rollback' && !sqlite.inTransaction ? db.prepare('select 1') : db.prepare(sql)),
+    close: () => db.close(),
+  };
 }
 
 const INT8_OID = 20;

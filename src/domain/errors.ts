@@ -1,7 +1,7 @@
 /**
  * @module domain/errors
- * The few kinds of failure the services report. Each kind implies one HTTP status; the mapping
- * to GitHub's error bodies lives in `http/errors.ts` and nowhere else.
+ * The few kinds of failure the services report. Each kind's HTTP status and GraphQL error type
+ * are given once, in `domain/error-catalogue.ts`; the API, the pages and GraphQL only format.
  */
 
 /** One entry of a GitHub `errors[]` array. */
@@ -61,3 +61,10 @@ export class ConflictError extends WharfError {}
 
 /** 507: the storage is full. */
 export class InsufficientStorageError extends WharfError {}
+
+/** 500 "Error saving asset", GitHub's answer when storing an upload fails (the message is safe to show). */
+export class AssetSaveError extends WharfError {
+  constructor() {
+    super('Error saving asset');
+  }
+}

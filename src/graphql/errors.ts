@@ -7,17 +7,17 @@
  * engine itself (syntax, validation) have no `type`, as on GitHub.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { ForbiddenError, NotFoundError, UnauthorizedError, WharfError } from '../domain/errors.ts';
+import { knownFailure, type GraphQLErrorType } from '../domain/error-catalogue.ts';
+import { asDomainError } from '../services/db-errors.ts';
 
+/** The catalogue's types for domain failures, and the ones only GraphQL's own rules raise. */
 export type GitHubErrorType =
-  | 'NOT_FOUND'
-  | 'FORBIDDEN'
+  | GraphQLErrorType
   | 'MISSING_PAGINATION_BOUNDARIES'
   | 'EXCESSIVE_PAGINATION'
   | 'INVALID_CURSOR_ARGUMENTS'
   | 'MAX_NODE_LIMIT_EXCEEDED'
-  | 'RESOURCE_LIMITS_EXCEEDED'
-  | 'INTERNAL';
+  | 'RESOURCE_LIMITS_EXCEEDED';
 
 /** Thrown by resolvers; graphql-js attaches path and locations. */
 export class GitHubGraphQLError extends GraphQLError {
@@ -56,10 +56,10 @@ export function formatError(error: GraphQLError): GitHubFormattedError {
   return out;
 }
 
-/** Service failures that escaped a resolver keep their meaning (and their message, which is safe). */
+/**
+ * Service failures that escaped a resolver keep their meaning, the type the error catalogue
+ * gives them (and their message, which is safe); anything else is unexpected.
+ */
 function serviceErrorType(err: Error | undefined): GitHubErrorType | undefined {
-  if (err instanceof NotFoundError) return 'NOT_FOUND';
-  if (err instanceof ForbiddenError || err instanceof UnauthorizedError) return 'FORBIDDEN';
-  if (err instanceof WharfError) return 'INTERNAL';
-  return undefined;
+  return err === undefined ? undefined : knownFailure(asDomainError(err))?.graphqlType;
 }

@@ -1,23 +1,14 @@
 /**
  * @module http/errors
- * The only map from failures to HTTP: GitHub's error shapes (`basic-error`, `validation-error`)
- * with `documentation_url` and a string `status`. Unknown errors are logged and become a 500
- * whose body says nothing about the internals.
+ * Failures as the API answers them: GitHub's error shapes (`basic-error`, `validation-error`)
+ * with `documentation_url` and a string `status`. The status comes from the error catalogue
+ * (`domain/error-catalogue.ts`); Fastify's own errors (body parsing, limits) are mapped here.
+ * Unknown errors are logged and become a 500 whose body says nothing about the internals.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  InsufficientStorageError,
-  InvalidRequestError,
-  NotFoundError,
-  TooLargeError,
-  UnauthorizedError,
-  ValidationError,
-  type FieldError,
-} from '../domain/errors.ts';
-import { isForeignKeyViolation, isUnstorableText } from '../services/db-errors.ts';
+import { knownFailure } from '../domain/error-catalogue.ts';
+import type { FieldError } from '../domain/errors.ts';
+import { asDomainError } from '../services/db-errors.ts';
 
 export const DOCS_URL = 'https://docs.github.com/enterprise-server@3.19/rest';
 
@@ -39,21 +30,6 @@ interface Known {
   status: number;
   message: string;
   errors?: FieldError[];
-}
-
-function statusOf(err: unknown): Known | null {
-  if (err instanceof NotFoundError) return { status: 404, message: err.message };
-  if (err instanceof ValidationError) return { status: 422, message: err.message, errors: err.errors };
-  if (err instanceof InvalidRequestError) return { status: 422, message: err.message };
-  if (err instanceof BadRequestError) return { status: 400, message: err.message };
-  if (err instanceof UnauthorizedError) return { status: 401, message: err.message };
-  if (err instanceof ForbiddenError) return { status: 403, message: err.message };
-  if (err instanceof TooLargeError) return { status: 413, message: err.message };
-  if (err instanceof ConflictError) return { status: 409, message: err.message };
-  if (err instanceof InsufficientStorageError) return { status: 507, message: err.message };
-  if (isForeignKeyViolation(err)) return { status: 404, message: 'Not Found' };
-  if (isUnstorableText(err)) return { status: 422, message: 'Validation Failed', errors: [{ code: 'invalid', message: 'text cannot contain NUL characters' }] };
-  return null;
 }
 
 /** Fastify's own errors (body parsing, limits, timeouts) carry a statusCode and a code. */
@@ -101,8 +77,11 @@ function endpointDocsUrl(request: FastifyRequest): string | undefined {
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const known: Known | null = statusOf(err) ?? fromFastify(err);
+  const known: Known | null = knownFailure(asDomainError(err)) ?? fromFastify(err);
   if (known) {
+    // Known server-side failures (a full disk, an asset that could not be saved) say what
+    // happened to the caller, and are logged for the operator.
+    if (known.status >= 500) request.log[known.status === 507 ? 'warn' : 'error']({ err }, 'request failed');
     if (known.status === 401) reply.header('www-authenticate', 'Basic realm="Wharf"');
     const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));

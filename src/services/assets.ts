@@ -26,7 +26,7 @@ import {
   renewOpenAsset,
   updateAssetFields,
 } from '../db/repos/assets-repo.ts';
-import { BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
+import { AssetSaveError, BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
 import { updateReleaseRow } from '../db/repos/releases-repo.ts';
 import { isoSeconds } from '../util/time.ts';
 import { MAX_ASSET_NAME_LENGTH, sanitizeAssetName } from './asset-names.ts';
@@ -42,13 +42,6 @@ export const MAX_ASSETS_PER_RELEASE = 1000;
 export const LEASE_RENEW_MS = 15_000;
 /** An `open` row not renewed for this long belongs to a dead upload. */
 export const LEASE_MS = 120_000;
-
-/** 500 "Error saving asset", GitHub's answer when storing fails. */
-export class AssetSaveError extends WharfError {
-  constructor() {
-    super('Error saving asset');
-  }
-}
 
 function sizeError(message: string): ValidationError {
   return new ValidationError([{ resource: 'ReleaseAsset', field: 'size', code: 'custom', message }]);

@@ -1,8 +1,12 @@
 /**
  * @module services/db-errors
  * Recognises constraint violations from either driver, so services can turn a lost race on a
- * unique key into GitHub's `already_exists`, and a lost race against a delete into a 404.
+ * unique key into GitHub's `already_exists`, and a lost race against a delete into a 404; and
+ * turns the driver failures that are not faults of Wharf's (a full disk included) into domain
+ * errors for the error catalogue (`asDomainError`).
  */
+import { InsufficientStorageError, NotFoundError, ValidationError } from '../domain/errors.ts';
+
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
@@ -28,4 +32,22 @@ export function isForeignKeyViolation(err: unknown): boolean {
 export function isUnstorableText(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === '22021' || code === '22P05'; // character_not_in_repertoire, untranslatable_character
+}
+
+/** The database cannot grow: SQLite's file system or PostgreSQL's disk is full. */
+export function isStorageFull(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'SQLITE_FULL' || code === '53100'; // disk_full
+}
+
+/**
+ * The domain error a database failure stands for, or the failure itself when it stands for none
+ * (a real fault, answered as a 500). Every layer's error formatting passes failures through this
+ * before it looks them up in the catalogue.
+ */
+export function asDomainError(err: unknown): unknown {
+  if (isForeignKeyViolation(err)) return new NotFoundError();
+  if (isUnstorableText(err)) return new ValidationError([{ code: 'invalid', message: 'text cannot contain NUL characters' }]);
+  if (isStorageFull(err)) return new InsufficientStorageError('Insufficient storage: the server has no space left');
+  return err;
 }

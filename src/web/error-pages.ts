@@ -2,10 +2,13 @@
  * @module web/error-pages
  * Failures on pages become HTML pages with the same statuses the API uses (a hidden repository or
  * draft is a plain 404, never a hint that it exists). Anonymous visitors asked to sign in are
- * sent to the sign-in page instead. Unknown errors are logged and shown without details.
+ * sent to the sign-in page instead. Statuses come from the error catalogue
+ * (`domain/error-catalogue.ts`), as the API's do. Unknown errors are logged and shown without details.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequestError, ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, TooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
+import { knownFailure, type KnownFailure } from '../domain/error-catalogue.ts';
+import { ValidationError } from '../domain/errors.ts';
+import { asDomainError } from '../services/db-errors.ts';
 import { html } from './html.ts';
 import { sendPage } from './layout.ts';
 
@@ -16,20 +19,18 @@ const TITLES: Record<number, string> = {
   404: 'Page not found',
   409: 'Conflict',
   413: 'Too large',
+  414: 'Address too long',
   422: 'Could not save',
   500: 'Something went wrong',
+  507: 'Storage full',
 };
 
-function statusOf(err: FastifyError): number {
-  if (err instanceof NotFoundError) return 404;
-  if (err instanceof ValidationError || err instanceof InvalidRequestError) return 422;
-  if (err instanceof BadRequestError) return 400;
-  if (err instanceof UnauthorizedError) return 401;
-  if (err instanceof ForbiddenError) return 403;
-  if (err instanceof TooLargeError) return 413;
-  if (err instanceof ConflictError) return 409;
-  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return err.statusCode;
-  return 500;
+/** The catalogue's meaning, or Fastify's own 4xx (a malformed form body); null for a fault. */
+function failureOf(err: FastifyError): Pick<KnownFailure, 'status' | 'message'> | null {
+  const known = knownFailure(asDomainError(err));
+  if (known) return known;
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return { status: err.statusCode, message: err.message };
+  return null;
 }
 
 /** Human text for a validation failure's `errors[]`. */
@@ -48,15 +49,17 @@ export function renderErrorPage(request: FastifyRequest, reply: FastifyReply, st
 }
 
 export function webErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const status = statusOf(err);
+  const failure = failureOf(err);
+  const status = failure?.status ?? 500;
   // A browser is sent to sign in; a script or feed reader that sent bad credentials gets the 401.
   if (status === 401 && request.method === 'GET' && !request.principal && !request.headers.authorization) {
     return reply.redirect(`/login?return_to=${encodeURIComponent(request.url)}`, 303);
   }
-  if (status === 500) {
+  if (!failure) {
     request.log.error({ err }, 'unhandled error on a page');
     return renderErrorPage(request, reply, 500);
   }
-  const detail = status === 404 ? "This page does not exist, or you don't have access to it." : status === 422 ? validationMessages(err).join(' ') : err.message;
+  if (status >= 500) request.log[status === 507 ? 'warn' : 'error']({ err }, 'page failed');
+  const detail = status === 404 ? "This page does not exist, or you don't have access to it." : status === 422 ? validationMessages(err).join(' ') : failure.message;
   return renderErrorPage(request, reply, status, detail);
 }

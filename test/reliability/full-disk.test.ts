@@ -1,7 +1,8 @@
 /**
  * Full disk: the whole data directory (database, repositories, blobs) on a 64 MiB tmpfs mounted by
- * the test. Uploads that do not fit fail with a clear GitHub-shaped error (507, not a 500), leave
- * nothing visible and no temporary bytes; the server keeps serving downloads; once space is freed,
+ * the test. Uploads that do not fit fail with a clear GitHub-shaped error (507, not a 500), from
+ * the API and from the release page alike, leave nothing visible and no temporary bytes; a disk
+ * too full for the database gives the 507 page on the web and 507 on the API; the server keeps serving downloads; once space is freed,
  * uploads work again. Needs root (to mount); skipped with a message otherwise.
  */
 import { execFileSync } from 'node:child_process';
@@ -60,6 +61,47 @@ async function upload(releaseId: number, name: string, bytes: Buffer) {
   return { status: res.status, text, body: text ? JSON.parse(text) : null };
 }
 
+const cookieOf = (res: Response, name: string) => res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))!.split(';')[0]!;
+const csrfOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+
+/** The sign-in form filled in and sent as a browser does, as the site administrator. */
+async function signInForm() {
+  const form = await fetch(`${server.base}/login`, { headers: { accept: 'text/html' } });
+  const fields = new URLSearchParams({ _csrf: csrfOf(await form.text()), login: server.config.adminLogin, token: ADMIN_TOKEN, return_to: '/' });
+  const res = await fetch(`${server.base}/session`, {
+    method: 'POST',
+    headers: { cookie: cookieOf(form, 'wharf_signin'), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    body: fields.toString(),
+    redirect: 'manual',
+  });
+  return { status: res.status, headers: res.headers, text: await res.text(), cookie: res.status === 303 ? cookieOf(res, 'wharf_session') : null };
+}
+
+/** Signs the site administrator in; returns the session cookie and its CSRF secret. */
+async function signIn(): Promise<{ cookie: string; csrf: string }> {
+  const res = await signInForm();
+  expect(res.status).toBe(303);
+  const cookie = res.cookie!;
+  const home = await fetch(`${server.base}/`, { headers: { cookie, accept: 'text/html' } });
+  return { cookie, csrf: csrfOf(await home.text()) };
+}
+
+/** An upload from the release edit page, as its script sends it. */
+async function webUpload(releaseId: number, name: string, bytes: Buffer) {
+  const session = await signIn();
+  const res = await fetch(`${server.base}/admin/full/releases/upload/${releaseId}?name=${name}`, {
+    method: 'POST',
+    headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, accept: 'application/json', 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+    body: new Uint8Array(bytes),
+  });
+  const text = await res.text();
+  let body: any = null;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, text, body };
+}
+
 describe('a full disk', () => {
   it('refuses what does not fit with 507, keeps serving, and recovers once space is freed', async (t) => {
     if (!mountPoint) return t.skip();
@@ -91,6 +133,33 @@ describe('a full disk', () => {
     for (const a of listed.body) expect(a.state).toBe('uploaded');
     const tmp = path.join(mountPoint, 'blobs', 'tmp');
     if (existsSync(tmp)) expect(await readdir(tmp)).toEqual([]);
+
+    // The edit page's upload says the same (its script shows the message), never a bare 500.
+    const fromPage = await webUpload(rid, 'from-page.bin', randomBytes(6 * 1024 * 1024));
+    expect(fromPage.status).toBe(507);
+    expect(fromPage.body.message).toBe('Error saving asset: no space left');
+    expect(fromPage.text).not.toMatch(/ENOSPC|at .*\.ts:|stack/);
+
+    // With the disk entirely full, the database cannot write either: the sign-in form shows the
+    // 507 page and the API answers 507, not a 500.
+    const filler = path.join(mountPoint, 'filler');
+    const session = await signIn();
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M'], { stdio: 'pipe' });
+    } catch {
+      // dd stops with ENOSPC once the disk is full, which is the point.
+    }
+    const signInPage = await signInForm();
+    expect(signInPage.status).toBe(507);
+    expect(signInPage.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(signInPage.text).toContain('<h1>507 · Storage full</h1>');
+    expect(signInPage.text).not.toMatch(/SQLITE|at .*\.ts:|stack/);
+    const edit = await call('PATCH', `${server.api}/repos/admin/full/releases/${rid}`, { token: ADMIN_TOKEN, body: { name: 'renamed on a full disk' } });
+    expect(edit.status).toBe(507);
+    expect(edit.body.message).toMatch(/no space left/);
+    // A page that only reads still opens.
+    expect((await fetch(`${server.base}/admin/full/releases`, { headers: { cookie: session.cookie, accept: 'text/html' } })).status).toBe(200);
+    await rm(filler);
 
     // The server stays up and keeps serving downloads, byte for byte.
     expect((await call('GET', `${server.api}/meta`, {})).status).toBe(200);

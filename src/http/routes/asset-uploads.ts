@@ -12,12 +12,11 @@
  * failures as `{message, request_id}` only.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { BadRequestError } from '../../domain/errors.ts';
-import { AssetSaveError, uploadAsset } from '../../services/assets.ts';
+import { uploadAsset } from '../../services/assets.ts';
 import { getRepoAccess } from '../../services/repositories.ts';
-import { errorHandler } from '../errors.ts';
 import { assetsJson, parseId } from './release-assets.ts';
 import { acceptRawBodies, declaredContentType, uploadBody } from '../raw-body.ts';
 
@@ -68,13 +67,6 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
   // Its own context: the raw-body parser and the upload host's error shapes stay local.
   app.register(async (uploads) => {
     acceptRawBodies(uploads);
-    uploads.setErrorHandler((err, request, reply) => {
-      if (err instanceof AssetSaveError) {
-        request.log.error({ err }, 'asset upload failed');
-        return reply.code(500).type('application/json; charset=utf-8').send({ message: err.message, request_id: request.id });
-      }
-      return errorHandler(err as FastifyError, request, reply);
-    });
     uploads.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
       if (reply.statusCode < 400) return payload;
       // An unread body (refused early) is not drained: a 2 GiB upload would otherwise still arrive.
