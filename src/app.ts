@@ -32,6 +32,7 @@ import { gitDataRoutes } from './http/routes/git-data.ts';
 import { metaRoutes } from './http/routes/meta.ts';
 import { repositoryRoutes } from './http/routes/repositories.ts';
 import { userRoutes } from './http/routes/users.ts';
+import { enforceScopes, requireScopeRules, ruleOfRequest, sendAcceptedScopes } from './http/route-scopes.ts';
 import { requestUrls } from './http/urls.ts';
 import { ensureBootstrapAdmin } from './services/accounts.ts';
 import { PushListeners } from './services/push-events.ts';
@@ -145,17 +146,18 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
 
   await app.register(
     async (api) => {
+      requireScopeRules(api, '/api/v3');
       registerJsonParser(api, { refuseNul: true });
       bodyDeadline(api, config.bodyTimeoutMs);
       api.addHook('onRequest', async (request, reply) => {
         setCommonHeaders(request, reply);
-        // GitHub names the classic-token scope its release routes accept on every answer they
-        // give, errors included (recorded on list, get, create, edit and delete alike).
-        if (request.routeOptions.url?.startsWith('/api/v3/repos/:owner/:repo/releases')) reply.header('x-accepted-oauth-scopes', 'repo');
+        const scopes = ruleOfRequest(request, '/api/v3');
+        sendAcceptedScopes(reply, scopes);
         checkApiVersion(request);
         request.principal = await resolvePrincipal(ctx, request);
         setCommonHeaders(request, reply);
         await countRequest(ctx, request, reply);
+        enforceScopes(request, scopes);
         await enforceContentLimit(ctx, request);
       });
       api.addHook('onSend', async (request, reply, payload) => {
@@ -177,10 +179,14 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   );
 
   await app.register(async (uploads) => {
+    requireScopeRules(uploads, '/api/uploads');
     uploads.addHook('onRequest', async (request, reply) => {
       setCommonHeaders(request, reply);
       reply.header('cache-control', 'no-cache');
+      const scopes = ruleOfRequest(request, '/api/uploads');
+      sendAcceptedScopes(reply, scopes);
       request.principal = await resolvePrincipal(ctx, request);
+      enforceScopes(request, scopes);
     });
     for (const feature of features) feature.uploads?.(uploads, ctx);
   }, { prefix: '/api/uploads' });

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
+import { actsAsSiteAdmin, missingScope } from '../services/oauth-scopes.ts';
 import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
 import type { Principal } from '../services/tokens.ts';
 import { setLink, type Page } from './pagination.ts';
@@ -23,6 +24,9 @@ export function requireUser(request: FastifyRequest): Principal {
 export function requireSiteAdmin(request: FastifyRequest): Principal {
   const principal = requireUser(request);
   if (principal.user.site_admin !== 1) throw new ForbiddenError('Must be a site administrator.');
+  // The route table asks for the scope before the handler runs; checked again here so that no
+  // admin handler depends on being registered under that table.
+  if (!actsAsSiteAdmin(principal)) throw missingScope(['site_admin']);
   return principal;
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module services/permissions
  * Who may do what on a repository. A user's role (owner, org admin/member, collaborator, site
- * admin) gives a permission; the token's OAuth scopes then cap it, as on GitHub:
+ * admin, with the `site_admin` scope) gives a permission; the token's OAuth scopes then cap it, as on GitHub:
  * - `repo`: no cap;
  * - `public_repo`: full use of public repositories, no access to private ones;
  * - neither: read-only access to public repositories.
@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Account, Database, Permission, Repository } from '../db/schema.ts';
 import { findOrgRole } from '../db/repos/accounts-repo.ts';
 import { findCollaboratorPermission } from '../db/repos/repositories-repo.ts';
+import { actsAsSiteAdmin, hasScope } from './oauth-scopes.ts';
 import type { Principal } from './tokens.ts';
 
 const RANK: Record<Permission, number> = { pull: 1, triage: 2, push: 3, maintain: 4, admin: 5 };
@@ -30,8 +31,9 @@ function max(a: Permission | null, b: Permission | null): Permission | null {
 }
 
 /** The permission a user holds through ownership, organisation role or collaboration. */
-async function rolePermission(db: Kysely<Database>, user: Account, repo: Repository, owner: Account): Promise<Permission | null> {
-  if (user.site_admin === 1) return 'admin';
+async function rolePermission(db: Kysely<Database>, principal: Principal, repo: Repository, owner: Account): Promise<Permission | null> {
+  const user = principal.user;
+  if (actsAsSiteAdmin(principal)) return 'admin';
   if (owner.id === user.id) return 'admin';
   let perm: Permission | null = null;
   if (owner.type === 'Organization') {
@@ -43,9 +45,9 @@ async function rolePermission(db: Kysely<Database>, user: Account, repo: Reposit
 }
 
 function scopeCap(principal: Principal, repo: Repository): Permission | null {
-  if (principal.scopes.has('repo')) return 'admin';
+  if (hasScope(principal, 'repo')) return 'admin';
   if (repo.private === 1) return null;
-  return principal.scopes.has('public_repo') ? 'admin' : 'pull';
+  return hasScope(principal, 'public_repo') ? 'admin' : 'pull';
 }
 
 /**
@@ -57,8 +59,8 @@ function scopeCap(principal: Principal, repo: Repository): Permission | null {
 export function repositoryListViewer(principal: Principal | null): { viewerId: number | null; viewerIsSiteAdmin: boolean; viewerReadsPrivate: boolean } {
   return {
     viewerId: principal?.user.id ?? null,
-    viewerIsSiteAdmin: principal?.user.site_admin === 1,
-    viewerReadsPrivate: principal?.scopes.has('repo') ?? false,
+    viewerIsSiteAdmin: actsAsSiteAdmin(principal),
+    viewerReadsPrivate: principal ? hasScope(principal, 'repo') : false,
   };
 }
 
@@ -66,6 +68,6 @@ export function repositoryListViewer(principal: Principal | null): { viewerId: n
 export async function effectivePermission(db: Kysely<Database>, principal: Principal | null, repo: Repository, owner: Account): Promise<Permission | null> {
   const publicRead: Permission | null = repo.private === 1 ? null : 'pull';
   if (!principal) return publicRead;
-  const role = max(publicRead, await rolePermission(db, principal.user, repo, owner));
+  const role = max(publicRead, await rolePermission(db, principal, repo, owner));
   return min(role, scopeCap(principal, repo));
 }

@@ -10,10 +10,11 @@
 import type { AppContext } from '../context.ts';
 import type { ReleaseReaction, ReleaseReactionContent } from '../db/schema.ts';
 import { deleteReaction, findReaction, findUserReaction, insertReactionIfAbsent, listReactionsPage, touchReactions } from '../db/repos/reactions-repo.ts';
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
+import { NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
 import type { Page } from '../http/pagination.ts';
 import { isoSeconds } from '../util/time.ts';
 import { isForeignKeyViolation } from './db-errors.ts';
+import { requireScope } from './oauth-scopes.ts';
 import { atLeast } from './permissions.ts';
 import { getReleaseById } from './releases.ts';
 import type { RepoAccess } from './repositories.ts';
@@ -42,10 +43,7 @@ function contentError(value: unknown): ValidationError {
 function requireReactor(access: RepoAccess): Principal {
   const principal = access.principal;
   if (!principal) throw new UnauthorizedError();
-  const scopes = principal.scopes;
-  if (!scopes.has('repo') && !(access.repo.private === 0 && scopes.has('public_repo'))) {
-    throw new ForbiddenError('Resource not accessible by personal access token');
-  }
+  requireScope(principal, ...(access.repo.private === 0 ? ['public_repo', 'repo'] : ['repo']));
   return principal;
 }
 

@@ -13,6 +13,7 @@ import * as git from '../git/git.ts';
 import { isoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { isValidRepositoryName } from './names.ts';
+import { requireScope } from './oauth-scopes.ts';
 import { atLeast, effectivePermission } from './permissions.ts';
 import { createRef } from './refs.ts';
 import type { Principal } from './tokens.ts';
@@ -65,7 +66,13 @@ function optionalBool(value: unknown, field: string): boolean | undefined {
   return value;
 }
 
-export async function createRepository(ctx: AppContext, owner: Account, creator: Account, input: CreateRepositoryInput): Promise<Repository> {
+/**
+ * Creates a repository for `owner` on behalf of `caller`. A private repository needs the `repo`
+ * scope (`public_repo` reaches public repositories only, so such a token could create a
+ * repository it could then not even read).
+ */
+export async function createRepository(ctx: AppContext, owner: Account, caller: Principal, input: CreateRepositoryInput): Promise<Repository> {
+  const creator = caller.user;
   if (input.name === undefined || input.name === null || input.name === '') {
     throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'missing_field' }]);
   }
@@ -81,6 +88,7 @@ export async function createRepository(ctx: AppContext, owner: Account, creator:
     }
     isPrivate = input.visibility !== 'public';
   }
+  if (isPrivate) requireScope(caller, 'repo');
   const autoInit = optionalBool(input.auto_init, 'auto_init') ?? false;
   const defaultBranch = optionalString(input.default_branch, 'default_branch') ?? 'main';
   if (!(await git.isValidBranchName(defaultBranch))) {
@@ -141,6 +149,8 @@ export async function updateRepositorySettings(ctx: AppContext, access: RepoAcce
     }
     update.private = input.visibility === 'public' ? 0 : 1;
   }
+  // Making a repository private takes it out of a `public_repo` token's reach: only `repo` may.
+  if (update.private === 1 && access.principal) requireScope(access.principal, 'repo');
   if (input.default_branch !== undefined) {
     const branch = optionalString(input.default_branch, 'default_branch');
     if (!branch || !(await git.resolveCommit(gitDirFor(ctx, access.repo), `refs/heads/${branch}`))) {
@@ -161,9 +171,8 @@ export async function updateRepositorySettings(ctx: AppContext, access: RepoAcce
 /** Deletes the row (releases and assets cascade) and the bare repository; orphaned blobs go to the sweeper. */
 export async function deleteRepositoryAndData(ctx: AppContext, access: RepoAccess): Promise<void> {
   requirePermission(access, 'admin');
-  if (access.principal && !access.principal.scopes.has('delete_repo') && access.principal.user.site_admin !== 1) {
-    throw new ForbiddenError('Must have the delete_repo scope to delete a repository.');
-  }
+  // Also in the route table; a site administrator needs the scope as much as anyone.
+  if (access.principal) requireScope(access.principal, 'delete_repo');
   await ctx.db.transaction().execute((trx) => deleteRepository(trx, access.repo.id));
   await rm(gitDirFor(ctx, access.repo), { recursive: true, force: true });
 }

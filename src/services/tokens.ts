@@ -9,6 +9,7 @@ import type { Account, Database, Token } from '../db/schema.ts';
 import { findTokenById, findTokenWithUser, insertToken, revokeToken, revokeTokensByNote, touchToken } from '../db/repos/tokens-repo.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
+import { actsAsSiteAdmin, hasScope, missingScope } from './oauth-scopes.ts';
 
 /** OAuth scopes Wharf understands; others are accepted and reported but grant nothing. */
 export const KNOWN_SCOPES = ['repo', 'public_repo', 'repo:status', 'read:org', 'write:org', 'admin:org', 'user', 'read:user', 'delete_repo', 'workflow', 'site_admin', 'write:packages', 'read:packages'];
@@ -94,9 +95,20 @@ export const IMPERSONATION_NOTE = 'impersonation token';
  * ids do not reveal whose they are. Revocation takes effect on the very next request: tokens are
  * looked up on every request, never cached.
  */
+/**
+ * `DELETE /authorizations/{id}`. A token may always revoke itself. Another token of the same user
+ * it may revoke only when it holds every scope that token holds: a scopeless or `public_repo`
+ * token must not disable the `repo` token beside it. A site administrator (with the `site_admin`
+ * scope) revokes anyone's. Others' tokens are 404, so their existence does not leak.
+ */
 export async function revokeTokenAs(db: Kysely<Database>, caller: Principal, id: number): Promise<void> {
   const token = await findTokenById(db, id);
-  if (!token || token.revoked_at || (token.user_id !== caller.user.id && caller.user.site_admin !== 1)) throw new NotFoundError();
+  const admin = actsAsSiteAdmin(caller);
+  if (!token || token.revoked_at || (token.user_id !== caller.user.id && !admin)) throw new NotFoundError();
+  if (!admin && token.id !== caller.token.id) {
+    const lacking = token.scopes.split(' ').filter((s) => s && !hasScope(caller, s));
+    if (lacking.length) throw missingScope(lacking);
+  }
   await revokeToken(db, id, isoSeconds());
 }
 

@@ -10,6 +10,7 @@ import type { Account } from '../../db/schema.ts';
 import { ForbiddenError, NotFoundError } from '../../domain/errors.ts';
 import { getAccount } from '../../services/accounts.ts';
 import { effectivePermission, repositoryListViewer } from '../../services/permissions.ts';
+import { actsAsSiteAdmin } from '../../services/oauth-scopes.ts';
 import { createRepository } from '../../services/repositories.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
@@ -95,7 +96,7 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/user/repos', async (request, reply) => {
     const principal = requireUser(request);
-    const repo = await createRepository(ctx, principal.user, principal.user, bodyObject(request.body) as never);
+    const repo = await createRepository(ctx, principal.user, principal, bodyObject(request.body) as never);
     return reply.code(201).send(repositoryJson(principal.user, repo, request.urls, 'admin'));
   });
 
@@ -103,10 +104,10 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
     const principal = requireUser(request);
     const org = await getAccount(ctx, request.params.org);
     if (org.type !== 'Organization') throw new NotFoundError();
-    const role = principal.user.site_admin === 1 ? 'admin' : await findOrgRole(ctx.db, org.id, principal.user.id);
+    const role = actsAsSiteAdmin(principal) ? 'admin' : await findOrgRole(ctx.db, org.id, principal.user.id);
     if (!role) throw new NotFoundError();
     if (role !== 'admin') throw new ForbiddenError('You need admin access to the organization to create repositories.');
-    const repo = await createRepository(ctx, org, principal.user, bodyObject(request.body) as never);
+    const repo = await createRepository(ctx, org, principal, bodyObject(request.body) as never);
     return reply.code(201).send(repositoryJson(org, repo, request.urls, 'admin'));
   });
 }

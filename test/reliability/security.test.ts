@@ -1,0 +1,95 @@
+/**
+ * Regression tests for the security review's findings: each reproduces the attack as the review
+ * ran it (kept small) and checks that it now fails, and that the legitimate use still works.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, expectGitHubError } from '../support/http.ts';
+import { createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
+import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+async function tokenFor(login: string, scopes: string[]): Promise<{ token: string; id: number }> {
+  const res = await call('POST', `${server.api}/admin/users/${login}/authorizations`, { token: ADMIN_TOKEN, body: { scopes } });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+describe('finding 1: site administration needs the site_admin scope', () => {
+  it("refuses an administrator's scopeless, public_repo or repo token on every admin route", async () => {
+    const admin = server.config.adminLogin;
+    const victim = await createUser(server, uniqueName('victim'));
+    for (const scopes of [[], ['public_repo'], ['repo', 'read:org']]) {
+      const { token } = await tokenFor(admin, scopes);
+      const attempts = [
+        await call('POST', `${server.api}/admin/users`, { token, body: { login: uniqueName('made') } }),
+        await call('POST', `${server.api}/admin/users/${victim.login}/authorizations`, { token, body: { scopes: ['repo'] } }),
+        await call('DELETE', `${server.api}/admin/users/${victim.login}/authorizations`, { token }),
+        await call('POST', `${server.api}/admin/organizations`, { token, body: { login: uniqueName('org'), admin } }),
+      ];
+      for (const res of attempts) {
+        expectGitHubError(res, 403, /site_admin/);
+        expect(res.headers.get('x-accepted-oauth-scopes')).toBe('site_admin');
+      }
+    }
+    // The victim's token was not revoked by the refused DELETE, and the real admin token works.
+    expect((await call('GET', `${server.api}/user`, { token: victim.token })).status).toBe(200);
+    expect((await call('POST', `${server.api}/admin/users`, { token: ADMIN_TOKEN, body: { login: uniqueName('made') } })).status).toBe(201);
+  });
+
+  it("gives an administrator's token without site_admin no reach into others' private repositories", async () => {
+    const owner = await createUser(server, uniqueName('owner'));
+    const priv = await createRepo(server, owner, { private: true });
+    const { token } = await tokenFor(server.config.adminLogin, ['repo']);
+    expectGitHubError(await call('GET', `${server.api}/repos/${priv.full}`, { token }), 404);
+    expect((await call('GET', `${server.api}/repos/${priv.full}`, { token: ADMIN_TOKEN })).status).toBe(200);
+  });
+});
+
+describe('finding 10: scopes are enforced on writes', () => {
+  let user: TestUser;
+  beforeAll(async () => {
+    user = await createUser(server, uniqueName('scoped'));
+  });
+
+  it('a scopeless or public_repo token cannot create a private repository', async () => {
+    for (const scopes of [[], ['public_repo']]) {
+      const { token } = await tokenFor(user.login, scopes);
+      const name = uniqueName('sneaky');
+      expectGitHubError(await call('POST', `${server.api}/user/repos`, { token, body: { name, private: true } }), 403);
+      expectGitHubError(await call('GET', `${server.api}/repos/${user.login}/${name}`, { token: user.token }), 404);
+    }
+    const { token: none } = await tokenFor(user.login, []);
+    expectGitHubError(await call('POST', `${server.api}/user/repos`, { token: none, body: { name: uniqueName('pub') } }), 403);
+    const { token: pub } = await tokenFor(user.login, ['public_repo']);
+    const made = await call('POST', `${server.api}/user/repos`, { token: pub, body: { name: uniqueName('pub') } });
+    expect(made.status).toBe(201);
+    // …and cannot then make it private, out of its own reach.
+    expectGitHubError(await call('PATCH', `${server.api}/repos/${made.body.full_name}`, { token: pub, body: { private: true } }), 403);
+    expect((await call('GET', `${server.api}/repos/${made.body.full_name}`, { token: pub })).body.private).toBe(false);
+  });
+
+  it('a weaker token cannot revoke a sibling repo token; a token may revoke itself', async () => {
+    const strong = await tokenFor(user.login, ['repo']);
+    for (const scopes of [[], ['public_repo']]) {
+      const weak = await tokenFor(user.login, scopes);
+      expectGitHubError(await call('DELETE', `${server.api}/authorizations/${strong.id}`, { token: weak.token }), 403);
+      expect((await call('GET', `${server.api}/repos/${user.login}/nothing`, { token: strong.token })).status).toBe(404);
+      expect((await call('DELETE', `${server.api}/authorizations/${weak.id}`, { token: weak.token })).status).toBe(204);
+      expectGitHubError(await call('GET', `${server.api}/user`, { token: weak.token }), 401);
+    }
+    expect((await call('GET', `${server.api}/user`, { token: strong.token })).status).toBe(200);
+  });
+
+  it('deleting a repository needs delete_repo, site administrators included', async () => {
+    const { token } = await tokenFor(server.config.adminLogin, ['repo', 'site_admin']);
+    const repo = await createRepo(server, user);
+    expectGitHubError(await call('DELETE', `${server.api}/repos/${repo.full}`, { token }), 403, /delete_repo/);
+    expect((await call('GET', `${server.api}/repos/${repo.full}`, { token: user.token })).status).toBe(200);
+  });
+});
