@@ -71,3 +71,9 @@ export async function effectivePermission(db: Kysely<Database>, principal: Princ
   const role = max(publicRead, await rolePermission(db, principal, repo, owner));
   return min(role, scopeCap(principal, repo));
 }
+
+/** What of `account` beyond its public profile `viewer` may see (`http/serializers/users.ts`). */
+export function accountDisclosure(viewer: Principal | null, account: Account): { email: boolean; suspendedAt: boolean } {
+  const admin = actsAsSiteAdmin(viewer);
+  return { email: admin || viewer?.user.id === account.id, suspendedAt: admin };
+}

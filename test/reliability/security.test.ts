@@ -93,3 +93,32 @@ describe('finding 10: scopes are enforced on writes', () => {
     expect((await call('GET', `${server.api}/repos/${repo.full}`, { token: user.token })).status).toBe(200);
   });
 });
+
+describe('finding 12: e-mail addresses and suspension stay private', () => {
+  it('shows an address only to its owner and site administrators, suspended_at only to the latter', async () => {
+    const login = uniqueName('mail');
+    const subject = await createUser(server, login, ['repo', 'read:org'], `${login}@secret.example`);
+    const stranger = await createUser(server, uniqueName('stranger'));
+    const url = `${server.api}/users/${login}`;
+    expect((await call('GET', url)).body.email).toBeNull();
+    expect((await call('GET', url, { token: stranger.token })).body.email).toBeNull();
+    expect((await call('GET', url, { token: subject.token })).body.email).toBe(`${login}@secret.example`);
+    expect((await call('GET', `${server.api}/user`, { token: subject.token })).body.email).toBe(`${login}@secret.example`);
+    expect((await call('GET', url, { token: ADMIN_TOKEN })).body.email).toBe(`${login}@secret.example`);
+
+    const query = { query: `{ user(login: "${login}") { email } }` };
+    const asStranger = await call('POST', `${server.base}/api/graphql`, { token: stranger.token, body: query, skipSchema: true });
+    expect(asStranger.body).toEqual({ data: { user: { email: '' } } });
+    const asSelf = await call('POST', `${server.base}/api/graphql`, { token: subject.token, body: query, skipSchema: true });
+    expect(asSelf.body.data.user.email).toBe(`${login}@secret.example`);
+
+    const suspended = uniqueName('susp');
+    expect((await call('POST', `${server.api}/admin/users`, { token: ADMIN_TOKEN, body: { login: suspended, suspended: true } })).status).toBe(201);
+    const anon = await call('GET', `${server.api}/users/${suspended}`);
+    expect(anon.status).toBe(200);
+    expect(anon.body).not.toHaveProperty('suspended_at');
+    expect((await call('GET', `${server.api}/users/${suspended}`, { token: stranger.token })).body).not.toHaveProperty('suspended_at');
+    // (GHES's schema has `suspended_at` on `private-user` only, so this answer is not checked against it.)
+    expect(typeof (await call('GET', `${server.api}/users/${suspended}`, { token: ADMIN_TOKEN, skipSchema: true })).body.suspended_at).toBe('string');
+  });
+});

@@ -3,6 +3,7 @@
  * `User` and `Organization` objects (also the `RepositoryOwner` and `Actor` interfaces).
  */
 import type { Account } from '../../db/schema.ts';
+import { accountDisclosure } from '../../services/permissions.ts';
 import { nodeId } from '../../http/serializers/node-id.ts';
 import type { GraphQLContext } from '../context.ts';
 import { findRepository } from './lookups.ts';
@@ -29,9 +30,12 @@ export class AccountNode {
   get name(): string | null {
     return this.account.name;
   }
-  /** GitHub answers an empty string when the email is not public or not set. */
+  /**
+   * GitHub answers an empty string when the email is not public or not set. Wharf has no public
+   * addresses: the viewer sees its own, a site administrator (with `site_admin`) everyone's.
+   */
   get email(): string {
-    return this.account.email ?? '';
+    return accountDisclosure(this.c.principal, this.account).email ? (this.account.email ?? '') : '';
   }
   avatarUrl(args: { size?: number | null }): string {
     const base = `${this.c.urls.web}/avatars/u/${this.account.id}?`;

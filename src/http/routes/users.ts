@@ -9,7 +9,7 @@ import { countRepositories, listRepositories } from '../../db/repos/repositories
 import type { Account } from '../../db/schema.ts';
 import { ForbiddenError, NotFoundError } from '../../domain/errors.ts';
 import { getAccount } from '../../services/accounts.ts';
-import { effectivePermission, repositoryListViewer } from '../../services/permissions.ts';
+import { accountDisclosure, effectivePermission, repositoryListViewer } from '../../services/permissions.ts';
 import { actsAsSiteAdmin } from '../../services/oauth-scopes.ts';
 import { createRepository } from '../../services/repositories.ts';
 import { bodyObject } from '../json-body.ts';
@@ -22,12 +22,12 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/user', async (request) => {
     const { user } = requireUser(request);
     const counts = { publicRepos: await countRepositories(ctx.db, user.id, false), privateRepos: await countRepositories(ctx.db, user.id, true) };
-    return privateUser(user, request.urls, counts);
+    return privateUser(user, request.urls, counts, accountDisclosure(request.principal, user));
   });
 
   app.get<{ Params: { username: string } }>('/users/:username', async (request) => {
     const account = await getAccount(ctx, request.params.username);
-    return publicUser(account, request.urls, { publicRepos: await countRepositories(ctx.db, account.id, false) });
+    return publicUser(account, request.urls, { publicRepos: await countRepositories(ctx.db, account.id, false) }, accountDisclosure(request.principal, account));
   });
 
   /** Lists repositories with the caller's permissions embedded when authenticated. */

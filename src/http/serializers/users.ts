@@ -60,14 +60,24 @@ export interface UserCounts {
   privateRepos?: number;
 }
 
-export function publicUser(account: Account, urls: Urls, counts: UserCounts) {
+/**
+ * What of an account a caller may see beyond its public profile. Wharf has no "public e-mail"
+ * setting, so an address counts as private, as on GitHub: shown to its owner and to site
+ * administrators only; `suspended_at` to site administrators only.
+ */
+export interface AccountDisclosure {
+  email: boolean;
+  suspendedAt: boolean;
+}
+
+export function publicUser(account: Account, urls: Urls, counts: UserCounts, disclose: AccountDisclosure) {
   return {
     ...simpleUser(account, urls),
     name: account.name,
     company: null,
     blog: '',
     location: null,
-    email: account.email,
+    email: disclose.email ? account.email : null,
     hireable: null,
     bio: null,
     twitter_username: null,
@@ -77,13 +87,13 @@ export function publicUser(account: Account, urls: Urls, counts: UserCounts) {
     following: 0,
     created_at: account.created_at,
     updated_at: account.updated_at,
-    ...(account.suspended_at ? { suspended_at: account.suspended_at } : {}),
+    ...(disclose.suspendedAt && account.suspended_at ? { suspended_at: account.suspended_at } : {}),
   };
 }
 
-export function privateUser(account: Account, urls: Urls, counts: UserCounts) {
+export function privateUser(account: Account, urls: Urls, counts: UserCounts, disclose: AccountDisclosure) {
   return {
-    ...publicUser(account, urls, counts),
+    ...publicUser(account, urls, counts, disclose),
     private_gists: 0,
     total_private_repos: counts.privateRepos ?? 0,
     owned_private_repos: counts.privateRepos ?? 0,
