@@ -17,3 +17,20 @@ export function isValidLogin(login: unknown): login is string {
 export function isValidRepositoryName(name: unknown): name is string {
   return typeof name === 'string' && REPO.test(name) && name !== '.' && name !== '..' && !name.toLowerCase().endsWith('.git');
 }
+
+/**
+ * A ref as archive and download URLs may name it: a branch or tag name (short or under `refs/`)
+ * or a commit id, never a revision expression. git reads `v1^{/regex}`, `main~3`, `HEAD:path`
+ * and `main@{yesterday}` as searches and paths, which let a URL choose an archive's name and
+ * contents the repository never named; so the characters git's ref-name rules forbid
+ * (`git check-ref-format`: `^ ~ : ? * [ \`, space, control characters, `..`, `@{`, a leading or
+ * trailing `/`, `//`, a trailing `.` or `.lock`) are refused here before git sees the string.
+ */
+export function isPlainRef(ref: string): boolean {
+  if (ref.length === 0 || ref.length > 1024) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false;
+  if (ref.includes('..') || ref.includes('@{') || ref === '@' || ref.includes('//')) return false;
+  if (ref.startsWith('/') || ref.startsWith('-') || ref.endsWith('/') || ref.endsWith('.') || ref.endsWith('.lock')) return false;
+  return ref.split('/').every((part) => !part.startsWith('.'));
+}

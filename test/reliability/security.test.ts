@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
-import { createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
+import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -120,5 +120,41 @@ describe('finding 12: e-mail addresses and suspension stay private', () => {
     expect((await call('GET', `${server.api}/users/${suspended}`, { token: stranger.token })).body).not.toHaveProperty('suspended_at');
     // (GHES's schema has `suspended_at` on `private-user` only, so this answer is not checked against it.)
     expect(typeof (await call('GET', `${server.api}/users/${suspended}`, { token: ADMIN_TOKEN, skipSchema: true })).body.suspended_at).toBe('string');
+  });
+});
+
+describe('finding 7: archive names cannot be chosen by the URL', () => {
+  it('refuses revision syntax in archive refs and encodes the file name as RFC 6266 asks', async () => {
+    const owner = await createUser(server, uniqueName('arch'));
+    const repo = await createRepo(server, owner);
+    const work = await WorkRepo.create();
+    await work.commit('setup.bat');
+    const quoted = 'a";filename=setup.bat';
+    await work.git('tag', 'v1.0.0');
+    await work.git('tag', quoted);
+    await work.push(server, repo.full, owner.token, 'HEAD:refs/heads/main', '--tags');
+
+    // The review's reflected file download: `^{/regex}` searched commit messages and its text
+    // became the file name. Every form of git's revision syntax is now a plain 404.
+    for (const ref of ['main^{/setup}', 'v1.0.0^{commit}', 'main~0', 'main^', 'HEAD:file.txt', 'main@{0}', '@', 'v1.0.0..main']) {
+      const web = await fetch(`${server.base}/${repo.full}/archive/${encodeURIComponent(ref)}.zip`);
+      expect([ref, web.status]).toEqual([ref, 404]);
+      expect(web.headers.get('content-disposition')).toBeNull();
+      const api = await call('GET', `${server.api}/repos/${repo.full}/zipball/${encodeURIComponent(ref)}`, { skipSchema: true });
+      expect([ref, api.status]).toEqual([ref, 404]);
+    }
+
+    // A tag name git allows but a header must not carry raw: quoted, escaped, exact in filename*.
+    const res = await fetch(`${server.base}/${repo.full}/archive/refs/tags/${encodeURIComponent(quoted)}.zip`);
+    expect(res.status).toBe(200);
+    const disposition = res.headers.get('content-disposition')!;
+    expect(disposition).toBe(`attachment; filename="${repo.name}-a_;filename=setup.bat.zip"; filename*=UTF-8''${repo.name}-a%22%3Bfilename%3Dsetup.bat.zip`);
+    expect(disposition.match(/filename\*=/g)).toHaveLength(1);
+    // Plain refs keep GitHub's names: short names resolve as a tag, then a branch; commit ids work.
+    const byTag = await fetch(`${server.base}/${repo.full}/archive/v1.0.0.tar.gz`);
+    expect(byTag.headers.get('content-disposition')).toBe(`attachment; filename=${repo.name}-1.0.0.tar.gz`);
+    const sha = await work.git('rev-parse', 'HEAD');
+    expect((await fetch(`${server.base}/${repo.full}/archive/${sha.slice(0, 10)}.zip`)).status).toBe(200);
+    expect((await call('GET', `${server.api}/repos/${repo.full}/tarball/main`, { skipSchema: true })).status).toBe(200);
   });
 });

@@ -39,8 +39,8 @@ describe('formatting and parsing helpers', () => {
     expect(parseRange('main..feature/x')).toEqual({ base: 'main', head: 'feature/x' });
     expect(parseRange('v1.0.0')).toBeNull();
     expect(parseRange('...v1')).toBeNull();
-    expect(parseArchivePath('refs/tags/v1.2.0.tar.gz')).toEqual({ ref: 'refs/tags/v1.2.0', format: 'tar.gz', version: '1.2.0' });
-    expect(parseArchivePath('refs/tags/release/2.zip')).toEqual({ ref: 'refs/tags/release/2', format: 'zip', version: 'release-2' });
+    expect(parseArchivePath('refs/tags/v1.2.0.tar.gz')).toEqual({ ref: 'refs/tags/v1.2.0', format: 'tar.gz' });
+    expect(parseArchivePath('refs/tags/release/2.zip')).toEqual({ ref: 'refs/tags/release/2', format: 'zip' });
     expect(parseArchivePath('main.tar')).toBeNull();
   });
 

@@ -218,7 +218,7 @@ describe('release pages for anonymous visitors', () => {
   it('streams source archives under the release names', async () => {
     const res = await fetch(`${server.base}/${pub.full}/archive/refs/tags/v1.0.0.tar.gz`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${pub.name}-1.0.0.tar.gz"`);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename=${pub.name}-1.0.0.tar.gz`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
   });

@@ -17,6 +17,8 @@ import { repoAccess, sendPage } from '../route-helpers.ts';
 import { nodeId } from '../serializers/node-id.ts';
 import { repositoryUrls } from '../serializers/repositories.ts';
 import { simpleUser } from '../serializers/users.ts';
+import { resolveArchiveRef } from '../../services/archive-refs.ts';
+import { attachmentDisposition } from '../content-disposition.ts';
 import type { Urls } from '../urls.ts';
 import { encodePathValue } from '../urls.ts';
 
@@ -63,11 +65,12 @@ async function sendArchive(ctx: AppContext, request: FastifyRequest<{ Params: Wi
   const access = await repoAccess(ctx, request);
   const gitDir = gitDirFor(ctx, access.repo);
   const ref = request.params['*'] || access.repo.default_branch;
-  const sha = await git.resolveCommit(gitDir, ref);
-  if (!sha) throw new NotFoundError();
+  const resolved = await resolveArchiveRef(gitDir, ref);
+  if (!resolved) throw new NotFoundError();
+  const { sha } = resolved;
   const top = `${access.owner.login}-${access.repo.name}-${sha.slice(0, 7)}`;
   reply.header('content-type', format === 'zip' ? 'application/zip' : 'application/x-gzip');
-  reply.header('content-disposition', `attachment; filename=${top}.${format}`);
+  reply.header('content-disposition', attachmentDisposition(`${top}.${format}`));
   reply.header('etag', `"${sha}"`);
   if (request.method === 'HEAD') return reply.send();
   const { stream, process: child } = git.archive(gitDir, sha, format, top);

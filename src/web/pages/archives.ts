@@ -9,15 +9,21 @@ import type { FastifyInstance } from 'fastify';
 import { gitDirFor, type AppContext } from '../../context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import * as git from '../../git/git.ts';
+import { attachmentDisposition } from '../../http/content-disposition.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
+import { resolveArchiveRef } from '../../services/archive-refs.ts';
 
-export function parseArchivePath(path: string): { ref: string; format: 'zip' | 'tar.gz'; version: string } | null {
+export function parseArchivePath(path: string): { ref: string; format: 'zip' | 'tar.gz' } | null {
   const format = path.endsWith('.tar.gz') ? 'tar.gz' : path.endsWith('.zip') ? 'zip' : null;
   if (!format) return null;
   const ref = path.slice(0, -(format.length + 1));
   if (!ref) return null;
-  const short = ref.replace(/^refs\/(tags|heads)\//, '');
-  return { ref, format, version: short.replace(/^v(?=\d)/, '').replace(/\//g, '-') };
+  return { ref, format };
+}
+
+/** GitHub's `{version}` in `{repo}-{version}`: the ref's short name, a leading `v` before a digit dropped. */
+function archiveVersion(resolvedName: string): string {
+  return resolvedName.replace(/^v(?=\d)/, '').replace(/\//g, '-');
 }
 
 export function archiveRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -26,11 +32,12 @@ export function archiveRoutes(app: FastifyInstance, ctx: AppContext): void {
     const parsed = parseArchivePath(request.params['*']);
     if (!parsed) throw new NotFoundError();
     const gitDir = gitDirFor(ctx, access.repo);
-    const sha = await git.resolveCommit(gitDir, parsed.ref);
-    if (!sha) throw new NotFoundError();
-    const top = `${access.repo.name}-${parsed.version}`;
+    const resolved = await resolveArchiveRef(gitDir, parsed.ref);
+    if (!resolved) throw new NotFoundError();
+    const { sha } = resolved;
+    const top = `${access.repo.name}-${archiveVersion(resolved.name)}`;
     reply.header('content-type', parsed.format === 'zip' ? 'application/zip' : 'application/x-gzip');
-    reply.header('content-disposition', `attachment; filename="${top}.${parsed.format}"`);
+    reply.header('content-disposition', attachmentDisposition(`${top}.${parsed.format}`));
     reply.header('x-content-type-options', 'nosniff');
     reply.header('etag', `"${sha}-${parsed.format}"`);
     if (request.method === 'HEAD') return reply.send();
