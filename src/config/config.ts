@@ -49,6 +49,25 @@ export interface S3Config {
   proxyDownloads: boolean;
 }
 
+export interface WebhookConfig {
+  /** A delivery attempt that has not answered within this time has failed. GitHub: 10 s. */
+  timeoutMs: number;
+  /** Delay before the first retry; each further retry waits twice as long (with jitter). */
+  retryBaseMs: number;
+  /** Longest wait between two attempts. */
+  retryMaxDelayMs: number;
+  /** How long a failing delivery is retried before it is marked failed. */
+  retryWindowMs: number;
+  /** A hook whose deliveries have failed without a success for this long is disabled. */
+  disableAfterMs: number;
+  /** How long deliveries (and their attempts) and handled events are kept. */
+  retentionMs: number;
+  /** Deliveries this node sends at once. */
+  workers: number;
+  /** Bytes of a receiver's response body kept with the attempt. */
+  maxResponseBytes: number;
+}
+
 export interface WharfConfig {
   host: string;
   port: number;
@@ -92,6 +111,18 @@ export interface WharfConfig {
   sendfileHeader: SendfileHeader | null;
   /** What the header's value starts with, followed by the blob's path under the blob directory. */
   sendfilePrefix: string;
+  /** Run the outbox's consumers (webhook deliveries) on this node. */
+  eventConsumers: boolean;
+  /** How often an idle consumer looks for new events or due deliveries. */
+  eventsPollMs: number;
+  /**
+   * Internal destinations outbound requests (webhooks) may reach: CIDRs, host names or `*`.
+   * Loopback, link-local, private and unique-local addresses are refused unless listed here.
+   */
+  outboundAllowedHosts: readonly string[];
+  /** File holding the key that encrypts stored secrets (webhook signing secrets). */
+  instanceKeyFile: string;
+  webhooks: WebhookConfig;
 }
 
 export { SENDFILE_HEADERS, type SendfileHeader } from './settings.ts';
@@ -173,12 +204,28 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     maxConnections: v.maxConnections,
     sendfileHeader: v.sendfileHeader,
     sendfilePrefix: v.sendfilePrefix,
+    eventConsumers: v.eventConsumers,
+    eventsPollMs: v.eventsPollMs,
+    outboundAllowedHosts: v.outboundAllowedHosts,
+    instanceKeyFile: path.resolve(v.instanceKeyFile ?? path.join(dataDir, 'instance.key')),
+    webhooks: {
+      timeoutMs: v.webhookTimeoutMs,
+      retryBaseMs: v.webhookRetryBaseMs,
+      retryMaxDelayMs: v.webhookRetryMaxDelayMs,
+      retryWindowMs: v.webhookRetryWindowMs,
+      disableAfterMs: v.webhookDisableAfterMs,
+      retentionMs: v.webhookRetentionMs,
+      workers: v.webhookWorkers,
+      maxResponseBytes: v.webhookMaxResponseBytes,
+    },
     ...overrides,
   };
   return Object.freeze({
     ...config,
     rateLimit: Object.freeze({ ...config.rateLimit }),
     s3: config.s3 ? Object.freeze({ ...config.s3 }) : null,
+    outboundAllowedHosts: Object.freeze([...config.outboundAllowedHosts]),
+    webhooks: Object.freeze({ ...config.webhooks }),
   });
 }
 

@@ -5,6 +5,7 @@
  * `config.ts` assembles these values into `WharfConfig`; `docs/configuration.md` carries the table
  * `settingsMarkdown()` renders (a test keeps the two equal; `npm run docs:config` rewrites it).
  */
+import { isIP } from 'node:net';
 
 /**
  * A setting that cannot be used. The message is the one line an operator sees: the setting, its
@@ -120,6 +121,26 @@ function sendfilePrefix(): SettingType<string> {
         throw new TypeMismatch('use an absolute path ending in "/", without spaces, "?", "#", "%" or dot segments');
       }
       return raw;
+    },
+  };
+}
+
+/** Comma- or space-separated CIDRs, addresses, host names (`*.domain` for its subdomains) or `*`. */
+function allowedHosts(): SettingType<string[]> {
+  return {
+    parse(raw) {
+      const entries = raw.split(/[\s,]+/).filter(Boolean);
+      for (const entry of entries) {
+        if (entry === '*') continue;
+        if (entry.includes('/')) {
+          const [address, bits] = entry.split('/');
+          const family = isIP(address ?? '');
+          if (!family || !/^\d{1,3}$/.test(bits ?? '') || Number(bits) > (family === 6 ? 128 : 32)) throw new TypeMismatch(`"${entry}" is not a CIDR; use e.g. 10.0.0.0/8 or fd00::/8`);
+        } else if (!isIP(entry) && !/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(entry)) {
+          throw new TypeMismatch(`"${entry}" is not a host name, address or CIDR; use e.g. ci.internal, *.corp.example, 10.0.0.0/8 or *`);
+        }
+      }
+      return entries;
     },
   };
 }
@@ -244,6 +265,40 @@ export const SETTINGS = {
     default: '/_wharf/blobs/',
     doc: "What the header's value starts with, followed by `ab/cd/<sha256>`: nginx's internal location mapped to `WHARF_DATA_DIR/blobs/`, or for `X-Sendfile` that directory's absolute path.",
   }),
+  eventConsumers: setting({
+    env: 'WHARF_EVENT_CONSUMERS',
+    type: boolean(),
+    default: true,
+    doc: 'Run the event consumers (webhook deliveries) on this node. Every node records events either way; see [events](events.md).',
+  }),
+  eventsPollMs: setting({ env: 'WHARF_EVENTS_POLL_MS', type: integer(10), default: 500, doc: 'How often an idle consumer looks for new events and due webhook deliveries, in milliseconds.' }),
+  outboundAllowedHosts: setting({
+    env: 'WHARF_OUTBOUND_ALLOWED_HOSTS',
+    type: allowedHosts(),
+    default: [],
+    defaultDoc: '— (none)',
+    doc: 'Internal destinations Wharf may send requests to (webhooks): CIDRs (`10.0.0.0/8`), host names (`ci.internal`, `*.corp.example`) or `*`. Loopback, link-local, private and unique-local addresses are refused unless listed; checked on the address connected to. See [webhooks](webhooks.md#ssrf).',
+  }),
+  instanceKeyFile: setting({
+    env: 'WHARF_INSTANCE_KEY_FILE',
+    type: nullable(text()),
+    default: null,
+    defaultDoc: '`$WHARF_DATA_DIR/instance.key`',
+    doc: 'Key that encrypts stored secrets (webhook signing secrets); created on first start. Every node must read the same file; keep it out of database backups.',
+  }),
+  webhookTimeoutMs: setting({ env: 'WHARF_WEBHOOK_TIMEOUT_MS', type: integer(100), default: 10_000, doc: 'A webhook receiver must answer within this time (GitHub: 10 s).' }),
+  webhookRetryBaseMs: setting({ env: 'WHARF_WEBHOOK_RETRY_BASE_MS', type: integer(10), default: 30_000, doc: 'Wait before the first retry of a failed delivery; each further retry waits twice as long, plus up to 25% jitter.' }),
+  webhookRetryMaxDelayMs: setting({ env: 'WHARF_WEBHOOK_RETRY_MAX_DELAY_MS', type: integer(10), default: 3_600_000, doc: 'Longest wait between two attempts of a delivery.' }),
+  webhookRetryWindowMs: setting({ env: 'WHARF_WEBHOOK_RETRY_WINDOW_MS', type: integer(0), default: 86_400_000, doc: 'How long a failing delivery is retried before it is marked failed (24 hours).' }),
+  webhookDisableAfterMs: setting({
+    env: 'WHARF_WEBHOOK_DISABLE_AFTER_MS',
+    type: integer(1000),
+    default: 3 * 86_400_000,
+    doc: 'A hook whose deliveries have failed for this long without one success is disabled (logged, and the reason shown on the hook).',
+  }),
+  webhookRetentionMs: setting({ env: 'WHARF_WEBHOOK_RETENTION_MS', type: integer(60_000), default: 30 * 86_400_000, doc: 'How long delivery attempts (request and response) and handled events are kept (30 days).' }),
+  webhookWorkers: setting({ env: 'WHARF_WEBHOOK_WORKERS', type: integer(1), default: 8, doc: 'Deliveries each node sends at once; a slow receiver holds one of these, never a request thread.' }),
+  webhookMaxResponseBytes: setting({ env: 'WHARF_WEBHOOK_MAX_RESPONSE_BYTES', type: integer(0), default: 65_536, doc: "Bytes of a receiver's response body kept with the attempt; Wharf stops reading there." }),
 };
 
 export type SettingName = keyof typeof SETTINGS;

@@ -11,6 +11,7 @@ import * as webPages from './migrations/003-web-pages.ts';
 import * as readIndexes from './migrations/004-read-indexes.ts';
 import * as leases from './migrations/005-leases.ts';
 import * as releaseReactions from './migrations/006-release-reactions.ts';
+import * as eventsAndWebhooks from './migrations/007-events-and-webhooks.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -20,6 +21,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '004-read-indexes': { up: (db) => readIndexes.up(db), down: (db) => readIndexes.down(db) },
     '005-leases': { up: (db) => leases.up(db), down: (db) => leases.down(db) },
     '006-release-reactions': { up: (db) => releaseReactions.up(db, handle.kind), down: (db) => releaseReactions.down(db) },
+    '007-events-and-webhooks': { up: (db) => eventsAndWebhooks.up(db, handle.kind), down: (db) => eventsAndWebhooks.down(db) },
   };
 }
 

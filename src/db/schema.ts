@@ -159,6 +159,100 @@ export interface ReleaseReactionsTable {
   created_at: string;
 }
 
+/** The transactional outbox: one row per domain event, written with the change it describes. */
+export interface EventsTable {
+  id: Generated<number>;
+  /** `release.published`, `asset.uploaded`, `ref.created`… (see events/domain-events.ts). */
+  type: string;
+  repository_id: number | null;
+  /** The repository's owner (user or organization), for organization-wide subscribers. */
+  owner_id: number | null;
+  /** Who made the change. */
+  actor_id: number | null;
+  /** JSON: the event's data, a snapshot taken inside the transaction. */
+  data: string;
+  created_at: string;
+  created_ms: number;
+}
+
+/** An event a consumer has not handled yet; taken with a lease, deleted once handled. */
+export interface EventQueueTable {
+  consumer: string;
+  event_id: number;
+  lease_holder: string | null;
+  lease_until: Generated<number>;
+}
+
+export type WebhookScope = 'repository' | 'organization' | 'global';
+
+export interface WebhooksTable {
+  id: Generated<number>;
+  scope: WebhookScope;
+  repository_id: number | null;
+  account_id: number | null;
+  name: string;
+  active: number;
+  /** JSON array of event names (`*` for all). */
+  events: string;
+  url: string;
+  content_type: 'json' | 'form';
+  insecure_ssl: string;
+  /** The signing secret, encrypted with the instance key; null when none is set. */
+  secret_ciphertext: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Epoch ms of the first failure in the current run of failures; null while healthy. */
+  failing_since: number | null;
+  /** Why Wharf disabled the hook (null when it did not). */
+  disabled_reason: string | null;
+  last_response_code: number | null;
+  last_response_status: string | null;
+  last_response_message: string | null;
+}
+
+export type WebhookJobState = 'pending' | 'delivered' | 'failed';
+
+/** One delivery (a payload for a hook, with its GUID) until it succeeds or is given up. */
+export interface WebhookJobsTable {
+  id: Generated<number>;
+  hook_id: number;
+  guid: string;
+  event: string;
+  action: string | null;
+  repository_id: number | null;
+  payload: string;
+  redelivery: number;
+  state: WebhookJobState;
+  attempts: number;
+  next_attempt_at: number;
+  lease_holder: string | null;
+  lease_until: Generated<number>;
+  created_ms: number;
+}
+
+/** One attempt at a delivery, as the deliveries API lists them. */
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  job_id: number;
+  hook_id: number;
+  guid: string;
+  event: string;
+  action: string | null;
+  repository_id: number | null;
+  redelivery: number;
+  delivered_at: string;
+  created_ms: number;
+  /** Seconds. */
+  duration: number;
+  status: string;
+  status_code: number;
+  url: string;
+  request_headers: string;
+  request_body: string;
+  response_headers: string | null;
+  response_body: string | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   org_members: OrgMembersTable;
@@ -172,6 +266,11 @@ export interface Database {
   sessions: SessionsTable;
   leases: LeasesTable;
   release_reactions: ReleaseReactionsTable;
+  events: EventsTable;
+  event_queue: EventQueueTable;
+  webhooks: WebhooksTable;
+  webhook_jobs: WebhookJobsTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -186,3 +285,7 @@ export type Asset = Selectable<AssetsTable>;
 export type NewAsset = Insertable<AssetsTable>;
 export type Session = Selectable<SessionsTable>;
 export type ReleaseReaction = Selectable<ReleaseReactionsTable>;
+export type StoredEvent = Selectable<EventsTable>;
+export type Webhook = Selectable<WebhooksTable>;
+export type WebhookJob = Selectable<WebhookJobsTable>;
+export type WebhookAttempt = Selectable<WebhookAttemptsTable>;

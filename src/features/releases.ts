@@ -14,6 +14,6 @@ export const releasesFeature: Feature = {
     reactionRoutes(app, ctx);
   },
   async start(ctx) {
-    ctx.pushListeners.add((repo, changes) => onRefsChanged(ctx, repo, changes));
+    ctx.pushListeners.add((trx, set) => onRefsChanged(trx, set.repo, set.changes, set.actorId));
   },
 };

@@ -27,7 +27,9 @@ import {
   updateAssetFields,
 } from '../db/repos/assets-repo.ts';
 import { AssetSaveError, BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
-import { updateReleaseRow } from '../db/repos/releases-repo.ts';
+import { findRelease, updateReleaseRow } from '../db/repos/releases-repo.ts';
+import type { AssetAction } from '../events/domain-events.ts';
+import { recordEvents } from '../events/outbox.ts';
 import { isoSeconds } from '../util/time.ts';
 import { MAX_ASSET_NAME_LENGTH, sanitizeAssetName } from './asset-names.ts';
 import { confirmBlobStored, deleteUnreferencedBlobs } from './blob-gc.ts';
@@ -49,6 +51,23 @@ function sizeError(message: string): ValidationError {
 
 function nameTaken(): ValidationError {
   return new ValidationError([{ resource: 'ReleaseAsset', field: 'name', code: 'already_exists' }]);
+}
+
+/** Records a `release_asset` event in `trx`, with the release as it is in that transaction. */
+async function recordAssetEvent(trx: AppContext['db'], access: RepoAccess, release: Release, asset: Asset, action: AssetAction, changes?: { name: { from: string } }): Promise<void> {
+  const current = (await findRelease(trx, access.repo.id, release.id)) ?? release;
+  await recordEvents(trx, [
+    {
+      kind: 'release_asset',
+      action,
+      repositoryId: access.repo.id,
+      ownerId: access.owner.id,
+      actorId: access.principal?.user.id ?? null,
+      release: current,
+      asset,
+      ...(changes ? { changes } : {}),
+    },
+  ]);
 }
 
 function isImmutablePublished(release: Release): boolean {
@@ -138,7 +157,11 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
       // the row still there, the store lost them, which is a server fault.
       throw (await findAssetInRepository(ctx.db, access.repo.id, row.id)) ? new AssetSaveError() : new NotFoundError();
     }
-    const done = await markUploaded(ctx.db, row.id, { digest: stored.sha256, size: stored.size, now: isoSeconds() });
+    const done = await ctx.db.transaction().execute(async (trx) => {
+      const uploaded = await markUploaded(trx, row.id, { digest: stored.sha256, size: stored.size, now: isoSeconds() });
+      if (uploaded) await recordAssetEvent(trx, access, release, uploaded, 'uploaded');
+      return uploaded;
+    });
     if (!done) throw new NotFoundError();
     return { asset: done, release };
   } catch (err) {
@@ -251,7 +274,11 @@ export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: 
     }
   }
   try {
-    const updated = await updateAssetFields(ctx.db, asset.id, set);
+    const updated = await ctx.db.transaction().execute(async (trx) => {
+      const row = await updateAssetFields(trx, asset.id, set);
+      if (row && row.state === 'uploaded' && row.name !== asset.name) await recordAssetEvent(trx, access, release, row, 'renamed', { name: { from: asset.name } });
+      return row;
+    });
     if (!updated) throw new NotFoundError();
     return { asset: updated, release };
   } catch (err) {
@@ -266,10 +293,16 @@ export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: 
   const { asset, release } = await getAsset(ctx, access, assetId);
   requirePermission(access, 'push');
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
-  const deleted = await deleteAssetRow(ctx.db, asset.id);
+  const deleted = await ctx.db.transaction().execute(async (trx) => {
+    const row = await deleteAssetRow(trx, asset.id);
+    // The release's representation embeds its assets, and its Last-Modified is the newest of its
+    // own and its assets' times: a removal leaves no newer time behind, so it moves the release's.
+    if (row?.state === 'uploaded') {
+      await updateReleaseRow(trx, release.id, { updated_at: isoSeconds() });
+      await recordAssetEvent(trx, access, release, row, 'deleted');
+    }
+    return row;
+  });
   if (!deleted) throw new NotFoundError();
-  // The release's representation embeds its assets, and its Last-Modified is the newest of its
-  // own and its assets' times: a removal leaves no newer time behind, so it moves the release's.
-  if (deleted.state === 'uploaded') await updateReleaseRow(ctx.db, release.id, { updated_at: isoSeconds() });
   if (deleted.blob_key) await deleteUnreferencedBlobs(ctx, [deleted.blob_key]);
 }

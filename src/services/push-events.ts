@@ -1,9 +1,12 @@
 /**
  * @module services/push-events
- * What a push changed, as seen by Wharf's own smart-HTTP handler (refs before vs after), delivered
- * to whoever registered interest (the releases service keeps releases consistent with tags).
+ * What a ref change (a smart-HTTP push, the refs API) did, and the handlers that keep Wharf's
+ * own state in step with it (releases follow their tags). Handlers run inside the transaction
+ * that records the change's domain events (see services/refs.ts), so the release rows they
+ * change and the events describing the push commit together.
  */
-import type { Repository } from '../db/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, Repository } from '../db/schema.ts';
 
 export interface RefChange {
   ref: string;
@@ -11,7 +14,14 @@ export interface RefChange {
   after: string | null;
 }
 
-export type PushListener = (repo: Repository, changes: RefChange[]) => Promise<void>;
+export interface RefChangeSet {
+  repo: Repository;
+  changes: RefChange[];
+  /** Who pushed; null when Wharf moved the refs itself. */
+  actorId: number | null;
+}
+
+export type PushListener = (trx: Kysely<Database>, set: RefChangeSet) => Promise<void>;
 
 export class PushListeners {
   readonly #listeners: PushListener[] = [];
@@ -20,7 +30,7 @@ export class PushListeners {
     this.#listeners.push(listener);
   }
 
-  async emit(repo: Repository, changes: RefChange[]): Promise<void> {
-    for (const listener of this.#listeners) await listener(repo, changes);
+  async emit(trx: Kysely<Database>, set: RefChangeSet): Promise<void> {
+    for (const listener of this.#listeners) await listener(trx, set);
   }
 }

@@ -16,8 +16,9 @@
  *   settled once that transaction has ended.
  * - `refsChanged(ctx, repo, changes, actor)` — the after-effects of changes already made: the
  *   writers above call it, and so does the push path for what a push changed. It records the push
- *   time, adopts the first pushed branch of an empty repository as its default, and tells the ref
- *   listeners (releases follow their tags). Whatever must happen after every ref change goes here.
+ *   time, adopts the first pushed branch of an empty repository as its default, records the
+ *   domain events (`ref.created`/`ref.deleted`, `push`) and tells the ref listeners (releases
+ *   follow their tags), all in one transaction. Whatever must happen after every ref change goes here.
  *
  * A refused change throws a `ValidationError` (422) naming the reason; a push shows the same
  * reason after git's `remote rejected`.
@@ -28,6 +29,10 @@ import { updateRepository } from '../db/repos/repositories-repo.ts';
 import { ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
 import { isoSeconds } from '../util/time.ts';
+import { ZERO_SHA, type DomainEvent } from '../events/domain-events.ts';
+import { recordEvents } from '../events/outbox.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
 import type { RefChange } from './push-events.ts';
 
 export type { RefChange } from './push-events.ts';
@@ -76,17 +81,22 @@ async function requireAllowed(ctx: AppContext, repo: Repository, change: RefChan
 
 /** Creates `ref` at `sha` unless it exists: the change made, or null when another writer had it. */
 export async function createRef(ctx: AppContext, repo: Repository, ref: string, sha: string, actor: RefActor): Promise<RefChange | null> {
-  const creation = await prepareRefCreation(ctx, repo, ref, sha, actor);
-  if (!(await creation.create())) return null;
-  await creation.settle(true);
-  return creation.change;
+  const gitDir = gitDirFor(ctx, repo);
+  const change: RefChange = { ref, before: null, after: sha };
+  await requireAllowed(ctx, repo, change, actor);
+  if (!(await git.createRefIfAbsent(gitDir, ref, sha))) return null;
+  await refsChanged(ctx, repo, [change], actor);
+  return change;
 }
 
 /** A ref creation checked by the door, to be made as one step of a larger write. */
 export interface RefCreation {
   change: RefChange;
-  /** Creates the ref in git only (no database access): false when it exists already. */
-  create(): Promise<boolean>;
+  /**
+   * Creates the ref in git (false when it exists already) and records its domain events in `trx`,
+   * the caller's transaction, so they commit or roll back with the caller's rows.
+   */
+  create(trx: Kysely<Database>): Promise<boolean>;
   /** After the caller's write: `true` runs the after-effects, `false` deletes the ref again. No-op unless `create` made it. */
   settle(committed: boolean): Promise<void>;
 }
@@ -103,14 +113,15 @@ export async function prepareRefCreation(ctx: AppContext, repo: Repository, ref:
   let created = false;
   return {
     change,
-    async create() {
+    async create(trx) {
       created = await git.createRefIfAbsent(gitDir, ref, sha);
+      if (created) await recordEvents(trx, refChangeEvents(repo, [change], actor));
       return created;
     },
     async settle(committed) {
       if (!created) return;
       created = false;
-      if (committed) await refsChanged(ctx, repo, [change], actor);
+      if (committed) await refsChanged(ctx, repo, [change], actor, { eventsRecorded: true });
       else await git.deleteRef(gitDir, ref).catch(() => undefined);
     },
   };
@@ -132,7 +143,7 @@ export async function deleteRef(ctx: AppContext, repo: Repository, ref: string, 
  * The after-effects of ref changes already made (by the writers above, or by git during a push).
  * Publishing a release does not count as a push: its tag leaves `pushed_at` as it was.
  */
-export async function refsChanged(ctx: AppContext, repo: Repository, changes: RefChange[], actor: RefActor): Promise<void> {
+export async function refsChanged(ctx: AppContext, repo: Repository, changes: RefChange[], actor: RefActor, options: { eventsRecorded?: boolean } = {}): Promise<void> {
   if (changes.length === 0) return;
   const gitDir = gitDirFor(ctx, repo);
   const update: Parameters<typeof updateRepository>[2] = {};
@@ -146,8 +157,26 @@ export async function refsChanged(ctx: AppContext, repo: Repository, changes: Re
       update.default_branch = branch;
     }
   }
-  const updated = Object.keys(update).length ? await updateRepository(ctx.db, repo.id, update) : repo;
-  await ctx.pushListeners.emit(updated, changes);
+  await ctx.db.transaction().execute(async (trx) => {
+    const updated = Object.keys(update).length ? await updateRepository(trx, repo.id, update) : repo;
+    if (!options.eventsRecorded) await recordEvents(trx, refChangeEvents(repo, changes, actor));
+    await ctx.pushListeners.emit(trx, { repo: updated, changes, actorId: actor.user?.id ?? null });
+  });
+}
+
+/** The domain events of ref changes: a `push` per moved ref, `ref.created`/`ref.deleted` for refs that appeared or went. */
+export function refChangeEvents(repo: Repository, changes: readonly RefChange[], actor: RefActor): DomainEvent[] {
+  const base = { repositoryId: repo.id, ownerId: repo.owner_id, actorId: actor.user?.id ?? null };
+  const events: DomainEvent[] = [];
+  for (const change of changes) {
+    const m = /^refs\/(heads|tags)\/(.+)$/.exec(change.ref);
+    if (!m) continue;
+    const refType = m[1] === 'tags' ? 'tag' : 'branch';
+    if (change.before === null && change.after !== null) events.push({ kind: 'ref', action: 'created', refType, ref: m[2]!, sha: change.after, ...base });
+    if (change.before !== null && change.after === null) events.push({ kind: 'ref', action: 'deleted', refType, ref: m[2]!, sha: change.before, ...base });
+    events.push({ kind: 'push', ref: change.ref, before: change.before ?? ZERO_SHA, after: change.after ?? ZERO_SHA, ...base });
+  }
+  return events;
 }
 
 // ---- the push path ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import {
   listReleasesPage,
   updateReleaseRow,
 } from '../db/repos/releases-repo.ts';
-import { releaseBlobKeys } from '../db/repos/assets-repo.ts';
+import { listAssetsForReleases, releaseBlobKeys } from '../db/repos/assets-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { NotFoundError, UnauthorizedError, ValidationError, type FieldError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
@@ -37,6 +37,8 @@ import { parseReleaseFields, type MakeLatest } from './release-input.ts';
 import { generateReleaseNotes } from './release-notes.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 import type { RefChange } from './push-events.ts';
+import { releaseChanges, releaseUpdateActions, type ReleaseAction, type ReleaseChanges } from '../events/domain-events.ts';
+import { recordEvents } from '../events/outbox.ts';
 import { prepareRefCreation } from './refs.ts';
 
 /** GitHub's limit on release notes. */
@@ -170,7 +172,8 @@ async function withTag<T>(ctx: AppContext, access: RepoAccess, tag: string, plac
   try {
     result = await ctx.db.transaction().execute(async (trx) => {
       const written = await write(trx);
-      await creation?.create();
+      // The tag's own events (`create`, `push`) are recorded in this transaction too.
+      await creation?.create(trx);
       return written;
     });
   } catch (err) {
@@ -180,6 +183,17 @@ async function withTag<T>(ctx: AppContext, access: RepoAccess, tag: string, plac
   }
   await creation?.settle(true);
   return result;
+}
+
+/** Records `actions` on `release` (with a snapshot of its uploaded assets) in `trx`. */
+async function recordReleaseEvents(trx: AppContext['db'], repo: Repository, actorId: number | null, release: Release, actions: ReleaseAction[], changes?: ReleaseChanges): Promise<void> {
+  if (actions.length === 0) return;
+  const assets = (await listAssetsForReleases(trx, [release.id])).get(release.id) ?? [];
+  const base = { kind: 'release' as const, repositoryId: repo.id, ownerId: repo.owner_id, actorId, release, assets };
+  await recordEvents(
+    trx,
+    actions.map((action) => ({ ...base, action, ...(action === 'edited' && changes ? { changes } : {}) })),
+  );
 }
 
 async function applyLatest(trx: AppContext['db'], repo: Repository, release: Release, makeLatest: MakeLatest | undefined, justPublished: boolean): Promise<void> {
@@ -238,6 +252,9 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
       updated_at: now,
     });
     if (!draft) await applyLatest(trx, access.repo, release, fields.make_latest, true);
+    // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`.
+    const actions: ReleaseAction[] = draft ? ['created'] : ['created', 'published', prerelease ? 'prereleased' : 'released'];
+    await recordReleaseEvents(trx, access.repo, access.principal!.user.id, release, actions);
     return release;
   });
 }
@@ -282,6 +299,8 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
     // On PostgreSQL a delete can still commit between the check above and the update.
     if (!updated) throw new NotFoundError();
     await applyLatest(trx, access.repo, updated, fields.make_latest, publishing);
+    const changes = releaseChanges(release, updated, fields.make_latest);
+    await recordReleaseEvents(trx, access.repo, access.principal!.user.id, updated, releaseUpdateActions(release, updated, changes), changes);
     return updated;
   });
 }
@@ -292,6 +311,8 @@ export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: num
   requireWrite(access, false);
   const blobKeys = await ctx.db.transaction().execute(async (trx) => {
     const keys = await releaseBlobKeys(trx, release.id);
+    const current = (await findRelease(trx, access.repo.id, release.id)) ?? release;
+    await recordReleaseEvents(trx, access.repo, access.principal!.user.id, current, ['deleted']);
     await deleteReleaseRow(trx, release.id);
     const repo = (await findRepositoryById(trx, access.repo.id))!;
     if (repo.latest_release_id === release.id) await recomputeLatest(trx, repo, release.id);
@@ -300,17 +321,19 @@ export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: num
   await deleteUnreferencedBlobs(ctx, blobKeys);
 }
 
-/** Keeps releases consistent with pushed tag deletions: their published releases become drafts. */
-export async function onRefsChanged(ctx: AppContext, repo: Repository, changes: RefChange[]): Promise<void> {
+/**
+ * Keeps releases consistent with pushed tag deletions: their published releases become drafts
+ * (`unpublished`). Runs in the transaction that records the ref changes (`trx`).
+ */
+export async function onRefsChanged(trx: AppContext['db'], repo: Repository, changes: RefChange[], actorId: number | null): Promise<void> {
   const deletedTags = changes.filter((c) => c.ref.startsWith('refs/tags/') && c.after === null).map((c) => c.ref.slice('refs/tags/'.length));
   if (deletedTags.length === 0) return;
-  await ctx.db.transaction().execute(async (trx) => {
-    const affected = await findPublishedWithTags(trx, repo.id, deletedTags);
-    const now = isoSeconds();
-    for (const release of affected) {
-      await updateReleaseRow(trx, release.id, { draft: 1, published_tag: null, published_at: null, updated_at: now });
-    }
-    const fresh = (await findRepositoryById(trx, repo.id))!;
-    if (affected.some((r) => r.id === fresh.latest_release_id)) await recomputeLatest(trx, fresh);
-  });
+  const affected = await findPublishedWithTags(trx, repo.id, deletedTags);
+  const now = isoSeconds();
+  for (const release of affected) {
+    const updated = await updateReleaseRow(trx, release.id, { draft: 1, published_tag: null, published_at: null, updated_at: now });
+    if (updated) await recordReleaseEvents(trx, repo, actorId, updated, ['unpublished']);
+  }
+  const fresh = (await findRepositoryById(trx, repo.id))!;
+  if (affected.some((r) => r.id === fresh.latest_release_id)) await recomputeLatest(trx, fresh);
 }

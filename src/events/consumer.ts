@@ -1,0 +1,104 @@
+/**
+ * @module events/consumer
+ * Runs one consumer of the outbox on this node. Any node may run it; a lease in the database
+ * (`events:<consumer>`) lets one node at a time work through the consumer's queue, so events are
+ * handled in the order they were recorded, and each queue row is leased as well, so an event is
+ * never handled by two nodes at once even if the consumer lease changes hands mid-batch. A node
+ * that dies mid-event leaves it to the next holder once the leases expire: at least once.
+ */
+import type { Kysely } from 'kysely';
+import type { AppContext } from '../context.ts';
+import type { Database } from '../db/schema.ts';
+import { acquire, LEASE_HOLDER, release } from '../services/leases.ts';
+import { claimEvents, completeEvent, type QueuedEvent } from './outbox.ts';
+
+/** Handles one event inside `trx`; the event counts as handled when the transaction commits. */
+export type EventHandler = (trx: Kysely<Database>, queued: QueuedEvent) => Promise<void>;
+
+export interface ConsumerOptions {
+  /** How often the queue is polled when idle. */
+  pollMs: number;
+  /** How long a node keeps the consumer (renewed on every poll) and each claimed event. */
+  leaseMs: number;
+  batchSize: number;
+}
+
+export class EventConsumer {
+  readonly #ctx: Pick<AppContext, 'db' | 'log'>;
+  readonly #name: string;
+  readonly #handler: EventHandler;
+  readonly #options: ConsumerOptions;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = true;
+
+  constructor(ctx: Pick<AppContext, 'db' | 'log'>, name: string, handler: EventHandler, options: ConsumerOptions) {
+    this.#ctx = ctx;
+    this.#name = name;
+    this.#handler = handler;
+    this.#options = options;
+  }
+
+  get leaseName(): string {
+    return `events:${this.#name}`;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running;
+    await release(this.#ctx, this.leaseName).catch(() => undefined);
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#tick().finally(() => {
+        this.#running = null;
+      });
+    }, delay);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    let handled = 0;
+    try {
+      handled = await this.runOnce();
+    } catch (err) {
+      this.#ctx.log.error({ err, consumer: this.#name }, 'event consumer failed; will retry');
+    }
+    // A full batch means more may be waiting: go on at once.
+    this.#schedule(handled >= this.#options.batchSize ? 0 : this.#options.pollMs);
+  }
+
+  /** Handles one batch if this node holds the consumer's lease; returns how many events it handled. */
+  async runOnce(): Promise<number> {
+    if (!(await acquire(this.#ctx, this.leaseName, this.#options.leaseMs))) return 0;
+    const now = Date.now();
+    const batch = await claimEvents(this.#ctx.db, this.#name, LEASE_HOLDER, now, now + this.#options.leaseMs, this.#options.batchSize);
+    let handled = 0;
+    for (const queued of batch) {
+      if (this.#stopped && handled > 0) break;
+      const done = await this.#ctx.db.transaction().execute(async (trx) => {
+        await this.#handler(trx, queued);
+        // Lost the lease (this node stalled past it): roll back, the new holder handles the event.
+        if (!(await completeEvent(trx, this.#name, queued.row.id, LEASE_HOLDER))) throw new LeaseLostError();
+        return true;
+      }).catch((err: unknown) => {
+        if (err instanceof LeaseLostError) return false;
+        throw err;
+      });
+      if (!done) break;
+      handled++;
+    }
+    return handled;
+  }
+}
+
+class LeaseLostError extends Error {}
