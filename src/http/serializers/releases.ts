@@ -6,7 +6,7 @@
  * whatever the page size.
  */
 import type { AppContext } from '../../context.ts';
-import type { Release } from '../../db/schema.ts';
+import type { Account, Asset, Release, Repository } from '../../db/schema.ts';
 import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
 import { listAssetsForReleases } from '../../db/repos/assets-repo.ts';
 import { countReactionsForReleases } from '../../db/repos/reactions-repo.ts';
@@ -55,42 +55,59 @@ export async function releasesJson(ctx: AppContext, access: RepoAccess, releases
   const accountIds = releases.map((r) => r.author_id);
   for (const list of assetsByRelease.values()) for (const a of list) if (a.uploader_id !== null) accountIds.push(a.uploader_id);
   const accounts = await findAccountsByIds(ctx.db, accountIds);
-  const full = `${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}`;
-  const api = `${urls.api}/repos/${full}`;
+  return releases.map((release) =>
+    releaseJsonFrom({ owner: access.owner, repo: access.repo, release, assets: assetsByRelease.get(release.id) ?? [], accounts, reactions: reactionCounts.get(release.id), urls, format: fmt }),
+  );
+}
 
-  return releases.map((release) => {
-    const author = accounts.get(release.author_id);
-    const assets = (assetsByRelease.get(release.id) ?? []).map((asset) =>
-      assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts, urls }),
-    );
-    const mentions = mentionsCount(release.body);
-    return {
-      url: `${api}/releases/${release.id}`,
-      assets_url: `${api}/releases/${release.id}/assets`,
-      upload_url: `${urls.uploads}/repos/${full}/releases/${release.id}/assets{?name,label}`,
-      html_url: `${urls.web}/${full}/releases/tag/${encodePathValue(releaseWebTag(release))}`,
-      id: release.id,
-      author: author ? simpleUser(author, urls) : null,
-      node_id: nodeId('Release', release.id),
-      tag_name: release.tag_name,
-      target_commitish: release.target_commitish,
-      name: release.name,
-      draft: release.draft === 1,
-      immutable: release.immutable === 1,
-      prerelease: release.prerelease === 1,
-      created_at: release.created_at,
-      updated_at: release.updated_at,
-      published_at: release.published_at,
-      assets,
-      tarball_url: `${api}/tarball/${encodePathValue(release.tag_name)}`,
-      zipball_url: `${api}/zipball/${encodePathValue(release.tag_name)}`,
-      ...(fmt.raw ? { body: release.body } : {}),
-      ...(fmt.html ? { body_html: renderMarkdown(release.body) } : {}),
-      ...(fmt.text ? { body_text: renderPlainText(release.body) } : {}),
-      reactions: reactionRollup(`${api}/releases/${release.id}/reactions`, reactionCounts.get(release.id)),
-      ...(mentions > 0 ? { mentions_count: mentions } : {}),
-    };
-  });
+export interface ReleaseJsonInput {
+  owner: Account;
+  repo: Repository;
+  release: Release;
+  /** The release's assets, in the order they are shown. */
+  assets: Asset[];
+  /** Accounts by id: the author and the uploaders. */
+  accounts: Map<number, Account>;
+  reactions: Map<string, number> | undefined;
+  urls: Urls;
+  format?: BodyFormat;
+}
+
+/** One release from rows already at hand (the API's pages, and webhook payloads built from event snapshots). */
+export function releaseJsonFrom(input: ReleaseJsonInput) {
+  const { owner, repo, release, accounts, urls } = input;
+  const fmt = input.format ?? bodyFormatFromAccept(undefined);
+  const full = `${encodeURIComponent(owner.login)}/${encodeURIComponent(repo.name)}`;
+  const api = `${urls.api}/repos/${full}`;
+  const author = accounts.get(release.author_id);
+  const assets = input.assets.map((asset) => assetJson(asset, { owner, repo, release, accounts, urls }));
+  const mentions = mentionsCount(release.body);
+  return {
+    url: `${api}/releases/${release.id}`,
+    assets_url: `${api}/releases/${release.id}/assets`,
+    upload_url: `${urls.uploads}/repos/${full}/releases/${release.id}/assets{?name,label}`,
+    html_url: `${urls.web}/${full}/releases/tag/${encodePathValue(releaseWebTag(release))}`,
+    id: release.id,
+    author: author ? simpleUser(author, urls) : null,
+    node_id: nodeId('Release', release.id),
+    tag_name: release.tag_name,
+    target_commitish: release.target_commitish,
+    name: release.name,
+    draft: release.draft === 1,
+    immutable: release.immutable === 1,
+    prerelease: release.prerelease === 1,
+    created_at: release.created_at,
+    updated_at: release.updated_at,
+    published_at: release.published_at,
+    assets,
+    tarball_url: `${api}/tarball/${encodePathValue(release.tag_name)}`,
+    zipball_url: `${api}/zipball/${encodePathValue(release.tag_name)}`,
+    ...(fmt.raw ? { body: release.body } : {}),
+    ...(fmt.html ? { body_html: renderMarkdown(release.body) } : {}),
+    ...(fmt.text ? { body_text: renderPlainText(release.body) } : {}),
+    reactions: reactionRollup(`${api}/releases/${release.id}/reactions`, input.reactions),
+    ...(mentions > 0 ? { mentions_count: mentions } : {}),
+  };
 }
 
 export async function releaseJson(ctx: AppContext, access: RepoAccess, release: Release, urls: Urls, format?: BodyFormat) {
