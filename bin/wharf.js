@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// The `wharf` command. TypeScript sources are loaded through tsx, so no build step is needed.
-import { register } from 'tsx/esm/api';
+// The `wharf` command: the compiled build (`npm run build`, which `npm install` runs); in a
+// checkout without one, the TypeScript sources through tsx.
+import { existsSync } from 'node:fs';
 
-register();
-const { runCli } = await import('../src/cli/main.ts');
-await runCli(process.argv);
+const compiled = new URL('../dist/cli/run.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/run.ts');
+}

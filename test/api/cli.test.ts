@@ -8,13 +8,14 @@ import { call } from '../support/http.ts';
 import { releaseStores, startServer, storeEnv, type TestServer } from '../support/server.ts';
 
 const exec = promisify(execFile);
-const bin = path.resolve('bin/wharf.js');
+// The sources, through tsx (bin/wharf.js runs the compiled copy, which may be stale here).
+const bin = path.resolve('src/cli/run.ts');
 
 let dataDir: string;
 
 async function wharf(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { env: { ...process.env, ...(await storeEnv(dataDir)) } });
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', bin, ...args], { env: { ...process.env, ...(await storeEnv(dataDir)) } });
     return { stdout, stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
