@@ -34,6 +34,7 @@ import { repositoryRoutes } from './http/routes/repositories.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { enforceScopes, requireScopeRules, ruleOfRequest, sendAcceptedScopes } from './http/route-scopes.ts';
 import { requestUrls } from './http/urls.ts';
+import { refuseLongTarget } from './http/request-target.ts';
 import { ensureBootstrapAdmin } from './services/accounts.ts';
 import { PushListeners } from './services/push-events.ts';
 import { features } from './features.ts';
@@ -139,6 +140,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   });
   app.addHook('onRequest', async (request, reply) => {
     request.urls = requestUrls(config, request);
+    refuseLongTarget(request, reply);
     // No name on GitHub contains NUL, and PostgreSQL cannot even compare text holding one.
     // (The not-found handler answers browsers with the HTML page and other clients with JSON.)
     if (!request.is404 && /%00/.test(request.url.split('?')[0] ?? '')) return reply.callNotFound();

@@ -56,6 +56,13 @@ export class ForbiddenError extends WharfError {}
 /** 413: a request body over a configured limit. */
 export class TooLargeError extends WharfError {}
 
+/** 414: a request target (path and query) longer than Wharf serves. */
+export class UriTooLongError extends WharfError {
+  constructor(message = 'URI Too Long') {
+    super(message);
+  }
+}
+
 /** 409: the resource is in a state that forbids the change. */
 export class ConflictError extends WharfError {}
 

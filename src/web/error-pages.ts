@@ -33,6 +33,21 @@ function failureOf(err: FastifyError): Pick<KnownFailure, 'status' | 'message'> 
   return null;
 }
 
+/**
+ * The longest `return_to` a sign-in redirect carries. Encoding can triple an address's length,
+ * and the redirect's `Location` must stay well inside clients' header limits (16 KiB in undici).
+ */
+const MAX_RETURN_TO = 2048;
+
+/** The sign-in page, coming back to `url` afterwards (or to its path, or home, when that is too long to carry). */
+export function signInPath(url: string): string {
+  for (const back of [url, url.split('?')[0]!]) {
+    const encoded = encodeURIComponent(back);
+    if (encoded.length <= MAX_RETURN_TO) return `/login?return_to=${encoded}`;
+  }
+  return '/login';
+}
+
 /** Human text for a validation failure's `errors[]`. */
 export function validationMessages(err: unknown): string[] {
   if (err instanceof ValidationError) {
@@ -53,7 +68,7 @@ export function webErrorHandler(err: FastifyError, request: FastifyRequest, repl
   const status = failure?.status ?? 500;
   // A browser is sent to sign in; a script or feed reader that sent bad credentials gets the 401.
   if (status === 401 && request.method === 'GET' && !request.principal && !request.headers.authorization) {
-    return reply.redirect(`/login?return_to=${encodeURIComponent(request.url)}`, 303);
+    return reply.redirect(signInPath(request.url), 303);
   }
   if (!failure) {
     request.log.error({ err }, 'unhandled error on a page');

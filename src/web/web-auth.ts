@@ -12,6 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
 import { resolvePrincipal } from '../http/auth.ts';
+import { MAX_REQUEST_TARGET_BYTES } from '../http/request-target.ts';
 import { resolveSession, secretsEqual, type WebSession } from '../services/sessions.ts';
 import type { Principal } from '../services/tokens.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
@@ -71,7 +72,8 @@ const SITE = 'http://wharf.invalid';
  * `\` as `/`, so `/<TAB>/evil.example` or `/<TAB>\evil.example` is `//evil.example`, another
  * site, which a check of the raw string's first characters let through. What is returned is the
  * resolved path, percent-encoded: a character outside Latin-1 (`/€`) made the `Location` header
- * itself invalid, and the redirect a 500.
+ * itself invalid, and the redirect a 500. A path longer than any address Wharf serves
+ * (`MAX_REQUEST_TARGET_BYTES`) is no page to go back to either, and would make an oversized header.
  */
 export function safeReturnTo(value: unknown): string {
   if (typeof value !== 'string' || !value.startsWith('/') || /[\u0000-\u001f\u007f]/.test(value)) return '/';
@@ -83,5 +85,6 @@ export function safeReturnTo(value: unknown): string {
   }
   // `/.//evil.example` resolves to the path `//evil.example`, which as a Location is another site.
   if (url.origin !== SITE || url.pathname.startsWith('//')) return '/';
-  return `${url.pathname}${url.search}${url.hash}`;
+  const back = `${url.pathname}${url.search}${url.hash}`;
+  return back.length <= MAX_REQUEST_TARGET_BYTES ? back : '/';
 }

@@ -37,6 +37,7 @@ describe('error catalogue', () => {
       [new domainErrors.UnauthorizedError(), 401, 'FORBIDDEN'],
       [new domainErrors.ForbiddenError('no'), 403, 'FORBIDDEN'],
       [new domainErrors.TooLargeError('big'), 413, 'UNPROCESSABLE'],
+      [new domainErrors.UriTooLongError(), 414, 'UNPROCESSABLE'],
       [new domainErrors.ConflictError('busy'), 409, 'UNPROCESSABLE'],
       [new domainErrors.InsufficientStorageError('full'), 507, 'SERVICE_UNAVAILABLE'],
       [new domainErrors.AssetSaveError(), 500, 'INTERNAL'],
