@@ -9,8 +9,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup.ts';
-import { BenchContext } from './lib/context.ts';
+import { BenchContext, clientCheckLine } from './lib/context.ts';
 import { describeMachine, machineLine } from './lib/machine.ts';
+import { missingNativeClients, NATIVE_CLIENTS_HINT } from './lib/native-clients.ts';
 import { findNginx, NGINX_INSTALL_HINT } from './lib/nginx.ts';
 import { parseOptions, type ScenarioName } from './lib/options.ts';
 import { textTable, writeResults } from './lib/report.ts';
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
   const command = `npm run bench${options.profile.name === 'quick' ? ' -- --quick' : ''}`;
   process.stderr.write(`wharf bench (${options.profile.name}) on ${machineLine(machine)}\n`);
   if (!nginx) process.stderr.write(`nginx not found: the download baseline will be missing; ${NGINX_INSTALL_HINT}\n`);
+  const missing = missingNativeClients();
+  if (missing.length) throw new Error(`the bench measures with native clients; missing: ${missing.join(', ')}: ${NATIVE_CLIENTS_HINT}`);
 
   const started = Date.now();
   const ctx = new BenchContext(options.profile, new WorkDir(), nginx);
@@ -61,7 +64,8 @@ async function main(): Promise<void> {
   const durationSeconds = Math.round((Date.now() - started) / 1000);
   process.stdout.write(`\nWharf bench, ${options.profile.name} profile, ${durationSeconds} s\nMachine: ${machineLine(machine)}\nCommand: ${command}\n\n`);
   process.stdout.write(`${textTable(records)}\n`);
-  writeResults(options.output, { profile: options.profile.name, command, startedAt: new Date(started).toISOString(), durationSeconds, machine, records });
+  if (ctx.checks.length) process.stdout.write(`\nClient ceilings (is the load generator the limit?):\n${ctx.checks.map((c) => `- ${clientCheckLine(c)}`).join('\n')}\n`);
+  writeResults(options.output, { profile: options.profile.name, command, startedAt: new Date(started).toISOString(), durationSeconds, machine, records, clientChecks: ctx.checks });
   process.stdout.write(`\nResults: ${path.relative(process.cwd(), options.output)}\n`);
 }
 

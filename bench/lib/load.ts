@@ -1,18 +1,10 @@
 /**
  * @module bench/lib/load
- * Load generation. Read throughput uses autocannon in its own process (so the generator does
- * not share an event loop with the bench); writes use a closed loop of N clients in the bench.
+ * Closed-loop load for the write scenario: N clients in the bench, each sending its next request
+ * when the last one is answered (a write costs the server far more than the client). Read load
+ * comes from wrk in its own process (native-clients.ts).
  */
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { onCleanup } from './cleanup.ts';
 import { percentile } from './stats.ts';
-
-const execFileAsync = promisify(execFile);
-const require = createRequire(import.meta.url);
-const AUTOCANNON = path.join(path.dirname(require.resolve('autocannon/package.json')), 'autocannon.js');
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -21,32 +13,6 @@ export interface LoadResult {
   requests: number;
   errors: number;
   non2xx: number;
-}
-
-interface AutocannonJson {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-
-export async function autocannon(url: string, options: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
-  const args = [AUTOCANNON, '-j', '-c', String(options.connections), '-d', String(options.seconds)];
-  for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`);
-  args.push(url);
-  const run = execFileAsync(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, timeout: (options.seconds + 60) * 1000 });
-  const unregister = onCleanup(() => void run.child.kill('SIGKILL'));
-  const { stdout } = await run.finally(unregister);
-  const json = JSON.parse(stdout) as AutocannonJson;
-  return {
-    requestsPerSecond: json.requests.average,
-    p50Ms: json.latency.p50,
-    p99Ms: json.latency.p99,
-    requests: json.requests.total,
-    errors: json.errors + json.timeouts,
-    non2xx: json.non2xx,
-  };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * @module bench/lib/nginx
  * The download baseline: Debian's nginx, started by the bench on a loopback port with a
- * throw-away configuration (sendfile on, no access to system paths), serving one directory.
+ * throw-away configuration (sendfile on, no access to system paths): a directory served directly,
+ * or Wharf behind it as the reverse proxy of a production set-up.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -47,15 +48,68 @@ export function childPids(pid: number): number[] {
 
 export interface NginxServer {
   child: Child;
+  /** `http://127.0.0.1:PORT` of each server block, in the order given. */
+  bases: string[];
+  /** The first server block's base. */
   base: string;
   /** Master and workers, for memory figures. */
   pids(): number[];
   stop(): Promise<void>;
 }
 
-export async function startNginx(binary: string, work: WorkDir, root: string): Promise<NginxServer> {
-  const dir = work.dir('nginx');
-  const port = await freePort();
+/** A server block serving the files of `root` with sendfile (the download baseline). */
+export function staticServer(root: string): (listen: string) => string {
+  return (listen) => `
+  server {
+    listen ${listen};
+    root ${root};
+  }`;
+}
+
+/**
+ * nginx in front of Wharf at `upstream` (host:port), configured as docs/deploy.md says: a plain
+ * streaming proxy, plus, when `blobDir` is given, the internal location that serves the files
+ * Wharf names in `X-Accel-Redirect` (Wharf started with `WHARF_SENDFILE_HEADER=X-Accel-Redirect`).
+ */
+export function wharfProxyServer(upstream: string, blobDir: string | null): (listen: string) => string {
+  return (listen) => `
+  server {
+    listen ${listen};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    location / {
+      proxy_pass http://${upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }${blobDir ? `
+    location /_wharf/blobs/ {
+      internal;
+      alias ${blobDir}/;
+      types { }
+      default_type application/octet-stream;
+      etag off;
+      if_modified_since off;
+      add_header ETag $upstream_http_etag;
+      add_header Last-Modified $upstream_http_last_modified;
+      add_header X-Content-Type-Options $upstream_http_x_content_type_options;
+      add_header Content-Security-Policy $upstream_http_content_security_policy;
+    }` : ''}
+  }`;
+}
+
+/**
+ * Starts nginx with one server block per entry of `servers`, each on its own loopback port
+ * (`servers[i]` receives the `listen` address and returns the block).
+ */
+export async function startNginx(binary: string, work: WorkDir, servers: ((listen: string) => string)[]): Promise<NginxServer> {
+  const dir = work.dir(`nginx-${Date.now()}`);
+  const ports: number[] = [];
+  for (let i = 0; i < servers.length; i++) ports.push(await freePort());
   const conf = path.join(dir, 'nginx.conf');
   // As root, workers would otherwise switch to an account that cannot read the temp directory.
   const user = process.getuid?.() === 0 ? 'user root;' : '';
@@ -69,7 +123,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log ${dir}/access.log;
+  access_log off;
   sendfile on;
   tcp_nopush on;
   keepalive_timeout 5s;
@@ -79,23 +133,20 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-  }
+${servers.map((server, i) => server(`127.0.0.1:${ports[i]}`)).join('\n')}
 }
 `,
   );
   const child = startChild('nginx', binary, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { logFile: path.join(dir, 'stdout.log') });
-  const base = `http://127.0.0.1:${port}`;
+  const bases = ports.map((port) => `http://127.0.0.1:${port}`);
   await waitFor(child, 'listening', async () => {
     try {
-      const res = await fetch(`${base}/`, { method: 'HEAD' });
+      const res = await fetch(`${bases[0]}/`, { method: 'HEAD' });
       await res.arrayBuffer();
       return true;
     } catch {
       return null;
     }
   });
-  return { child, base, pids: () => [child.pid, ...childPids(child.pid)], stop: () => child.stop() };
+  return { child, bases, base: bases[0]!, pids: () => [child.pid, ...childPids(child.pid)], stop: () => child.stop() };
 }

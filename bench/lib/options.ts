@@ -53,7 +53,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'quick',
     bigAssetBytes: 256 * MiB,
     concurrentUploadBytes: 16 * MiB,
-    concurrentDownloadBytes: 32 * MiB,
+    // Each stream is a curl process: smaller files would measure process start-up, not transfer.
+    concurrentDownloadBytes: 64 * MiB,
     concurrentDownloadRounds: 2,
     smallAssetBytes: 32 * MiB,
     streams: 16,

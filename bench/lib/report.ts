@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { clientCheckLine, type ClientCheck } from './context.ts';
 import type { Machine } from './machine.ts';
 import { machineLine } from './machine.ts';
 import { round } from './stats.ts';
@@ -127,11 +128,13 @@ export interface RunResult {
   machine: Machine;
   machineDescription: string;
   records: BenchRecord[];
+  clientChecks: ClientCheck[];
 }
 
 export function writeResults(file: string, result: Omit<RunResult, 'machineDescription'>): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const full: RunResult = { ...result, machineDescription: machineLine(result.machine) };
   writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
-  writeFileSync(file.replace(/\.json$/, '.md'), `${markdownTable(result.records)}\n`);
+  const checks = result.clientChecks.map((c) => `- ${clientCheckLine(c)}`).join('\n');
+  writeFileSync(file.replace(/\.json$/, '.md'), `${markdownTable(result.records)}\n${checks ? `\nClient ceilings:\n\n${checks}\n` : ''}`);
 }

@@ -35,7 +35,7 @@ export interface WharfServer {
 
 let starts = 0;
 
-export async function startWharf(work: WorkDir, dataDir: string): Promise<WharfServer> {
+export async function startWharf(work: WorkDir, dataDir: string, env: Record<string, string> = {}): Promise<WharfServer> {
   starts += 1;
   const started = process.hrtime.bigint();
   const child = startChild('wharf', process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
@@ -51,6 +51,7 @@ export async function startWharf(work: WorkDir, dataDir: string): Promise<WharfS
       WHARF_CONFIG: '',
       WHARF_DATABASE_URL: '',
       WHARF_EXTERNAL_URL: '',
+      ...env,
     },
   });
   const base = await waitFor(child, 'listening', () => {
