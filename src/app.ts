@@ -7,7 +7,6 @@
  * → rate limit (403 once exhausted) → route (access check → service → serializer) → ETag/304.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import type { ServerHttp2Session } from 'node:http2';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -17,6 +16,7 @@ import type { WharfConfig } from './config/config.ts';
 import { checkDirectories, databaseError, loadTlsFiles } from './config/preflight.ts';
 import type { AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
+import { preparePrivateDirs, restrictDatabaseFiles } from './config/data-permissions.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ForbiddenError, NotFoundError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
@@ -65,7 +65,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   // Unusable settings end here as ConfigErrors naming the setting (exit 2 in main.ts).
   checkDirectories(config);
   const https = config.tls ? loadTlsFiles(config.tls) : null;
-  await mkdir(config.repositoriesDir, { recursive: true });
+  preparePrivateDirs(config, log);
   const handle = await openDatabase(config.databaseUrl).catch((err: unknown) => {
     throw databaseError(config, err);
   });
@@ -73,6 +73,8 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     await handle.close().catch(() => undefined);
     throw databaseError(config, err);
   });
+  restrictDatabaseFiles(config);
+  warnAboutHostDerivedUrls(config, log);
 
   const ctx: AppContext = {
     config,
@@ -92,7 +94,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const app = Fastify({
     loggerInstance: log,
     ...transport,
-    trustProxy: config.trustProxy,
+    ...(config.trustProxy === false ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
     routerOptions: { maxParamLength: 4096, ignoreDuplicateSlashes: true },
     bodyLimit: config.maxJsonBodySize,
     genReqId: makeRequestId,
@@ -163,7 +165,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
         await enforceContentLimit(ctx, request);
       });
       api.addHook('onSend', async (request, reply, payload) => {
-        const result = applyEtag(request, reply, payload);
+        const result = applyEtag(request, reply, payload, config.externalUrl !== null);
         if (reply.statusCode === 304 && request.rate) await refund(ctx, request.rate);
         return result;
       });
@@ -215,6 +217,27 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       await handle.close();
     },
   };
+}
+
+/**
+ * Fastify's `trustProxy`: a list of addresses as is; a hop count as proxy-addr's classic rule (the
+ * first N addresses counted from the peer are proxies). Fastify itself now treats a bare number
+ * as "trust no one", since it cannot check the peer, so the rule is spelled out as a function.
+ */
+function trustProxyOption(trust: Exclude<WharfConfig['trustProxy'], false>): string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
+/**
+ * Without `WHARF_EXTERNAL_URL` every URL Wharf returns follows the request's `Host`; harmless on
+ * loopback, worth a warning anywhere else (such answers are kept out of shared caches, but clients
+ * then see whatever host name they used).
+ */
+function warnAboutHostDerivedUrls(config: WharfConfig, log: Logger): void {
+  const loopback = config.host === 'localhost' || config.host === '::1' || config.host.startsWith('127.');
+  if (!config.externalUrl && !loopback) {
+    log.warn({ host: config.host }, 'WHARF_EXTERNAL_URL is not set: URLs in answers follow the Host header; set it to the address clients use');
+  }
 }
 
 async function countRequest(ctx: AppContext, request: FastifyRequest, reply: import('fastify').FastifyReply): Promise<void> {

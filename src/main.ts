@@ -21,6 +21,9 @@ function exitOnConfigError(err: unknown): never {
 }
 
 async function main(): Promise<void> {
+  // Everything Wharf writes (database, blobs, repositories, temporary files, git's own files) is
+  // private to its user, whatever umask the service manager passed down.
+  process.umask(0o077);
   let config: WharfConfig;
   try {
     config = loadConfig();

@@ -10,7 +10,7 @@ import { FsBlobStore } from './fs-blob-store.ts';
 export async function createBlobStore(config: WharfConfig): Promise<BlobStore> {
   switch (config.blobStore) {
     case 'fs':
-      return new FsBlobStore(config.blobDir);
+      return new FsBlobStore(config.blobDir, { fileMode: config.sendfileHeader ? 0o640 : 0o600 });
     case 's3': {
       if (!config.s3) throw new Error('WHARF_BLOB_STORE=s3 without S3 settings');
       const { S3BlobStore } = await import('./s3-blob-store.ts');

@@ -45,9 +45,16 @@ export class FsBlobStore implements BlobStore {
   readonly #root: string;
   readonly #tmp: string;
 
-  constructor(root: string) {
+  readonly #fileMode: number;
+
+  /**
+   * `fileMode`: blobs are private (0600, whatever the umask); 0640 lets a proxy in Wharf's group
+   * read them when downloads are handed to it (`WHARF_SENDFILE_HEADER`).
+   */
+  constructor(root: string, options: { fileMode?: number } = {}) {
     this.#root = path.resolve(root);
     this.#tmp = path.join(this.#root, 'tmp');
+    this.#fileMode = options.fileMode ?? 0o600;
   }
 
   /** The file of a key; keys are validated so no value can escape the root. */
@@ -61,15 +68,15 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(source: Readable, options: PutOptions = {}): Promise<StoredBlob> {
-    await mkdir(this.#tmp, { recursive: true });
+    await mkdir(this.#tmp, { recursive: true, mode: 0o700 });
     const tmpFile = path.join(this.#tmp, `${randomUUID()}.part`);
     const meter = new MeteringStream(options);
     try {
-      await pipeline(source, meter, createWriteStream(tmpFile, { flags: 'wx' }), { signal: options.signal });
+      await pipeline(source, meter, createWriteStream(tmpFile, { flags: 'wx', mode: this.#fileMode }), { signal: options.signal });
       const key = meter.finish();
       await fsyncPath(tmpFile);
       const final = this.pathOf(key);
-      await mkdir(path.dirname(final), { recursive: true });
+      await mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
       await rename(tmpFile, final); // same content under the same name: replacing is harmless
       await fsyncPath(path.dirname(final));
       return { key, size: meter.size, sha256: key };

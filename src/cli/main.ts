@@ -29,6 +29,8 @@ import { setSiteAdmin } from '../db/repos/accounts-repo.ts';
 const DEFAULT_CLI_SCOPES = ['repo', 'read:org', 'workflow'];
 
 async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  // The CLI may be the first to create the database: private to Wharf's user, as the server's files.
+  process.umask(0o077);
   const config = loadConfig();
   checkDirectories(config);
   const handle = await openDatabase(config.databaseUrl);

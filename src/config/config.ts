@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { ConfigError, readSettings, type LOG_LEVELS, type SendfileHeader } from './settings.ts';
+import { ConfigError, readSettings, type LOG_LEVELS, type SendfileHeader, type TrustProxy } from './settings.ts';
 
 export { ConfigError } from './settings.ts';
 
@@ -74,8 +74,8 @@ export interface WharfConfig {
   dataDir: string;
   /** Public base URL (scheme, host, port, optional path prefix) used in every URL Wharf returns. */
   externalUrl: string | null;
-  /** Trust X-Forwarded-Proto/Host from a reverse proxy when deriving URLs and client addresses. */
-  trustProxy: boolean;
+  /** Which proxies' X-Forwarded-For/-Proto/-Host to believe (Fastify's `trustProxy`: hops or addresses). */
+  trustProxy: TrustProxy;
   /** `sqlite:` path, or a `postgres://` URL. */
   databaseUrl: string;
   blobStore: 'fs' | 's3';

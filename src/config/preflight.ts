@@ -42,7 +42,8 @@ export function ensureWritableDir(setting: string, value: string, dir: string): 
   }
   for (const level of missing) {
     try {
-      mkdirSync(level);
+      // Private from the start: the data directory holds private repositories, blobs and the database.
+      mkdirSync(level, { mode: 0o700 });
     } catch (err) {
       if (code(err) === 'EEXIST' && lstatSync(level).isDirectory()) continue;
       throw new ConfigError(setting, value, `cannot create ${level} (${code(err)}); ${fix}`);

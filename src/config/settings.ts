@@ -148,6 +148,43 @@ function allowedHosts(): SettingType<string[]> {
 export const SENDFILE_HEADERS = ['X-Accel-Redirect', 'X-Sendfile'] as const;
 export type SendfileHeader = (typeof SENDFILE_HEADERS)[number];
 
+/**
+ * Which proxies to believe, in Fastify's (proxy-addr's) terms: `false` (none), a comma-separated
+ * list of proxy addresses and CIDR ranges (`127.0.0.1,10.0.0.0/8`, or the names `loopback`,
+ * `linklocal`, `uniquelocal`), or a hop count (the peer and the last N-1 `X-Forwarded-For` entries
+ * are proxies, whoever they are: only for a Wharf no one can reach but through its proxies).
+ * `true` means `loopback`, the proxy on the same host the documentation describes. Never "trust
+ * everything": that took the client-supplied leftmost `X-Forwarded-For` entry as the address.
+ */
+export type TrustProxy = false | number | string[];
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+export function trustProxy(): SettingType<TrustProxy> {
+  const hint = 'use false, a number of proxy hops such as 1, or proxy addresses/CIDR ranges such as 127.0.0.1,10.0.0.0/8';
+  return {
+    parse(raw) {
+      const v = raw.trim().toLowerCase();
+      if (v === '' || FALSE.includes(v)) return false;
+      if (v === 'true' || v === 'yes' || v === 'on') return ['loopback'];
+      if (/^\d+$/.test(v)) {
+        const hops = Number(v);
+        if (hops > 32) throw new TypeMismatch(hint);
+        return hops === 0 ? false : hops;
+      }
+      const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+      for (const entry of entries) {
+        if (NAMED_RANGES.includes(entry)) continue;
+        const [address, bits, extra] = entry.split('/');
+        const family = isIP(address ?? '');
+        const max = family === 4 ? 32 : 128;
+        if (!family || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) throw new TypeMismatch(hint);
+      }
+      if (entries.length === 0) throw new TypeMismatch(hint);
+      return entries;
+    },
+  };
+}
+
 export function nullable<T>(type: SettingType<T>): SettingType<T | null> {
   return type;
 }
@@ -181,7 +218,12 @@ export const SETTINGS = {
     default: null,
     doc: "Public base URL (`https://releases.example.com`, optionally with a path prefix). Every URL in API responses is built from it. Without it, URLs come from the request's scheme and `Host` header.",
   }),
-  trustProxy: setting({ env: 'WHARF_TRUST_PROXY', type: boolean(), default: false, doc: 'Trust `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` (set it only behind a proxy you run).' }),
+  trustProxy: setting({
+    env: 'WHARF_TRUST_PROXY',
+    type: trustProxy(),
+    default: false,
+    doc: 'Which reverse proxies to believe about `X-Forwarded-For`, `-Proto` and `-Host`: `false`, a hop count (`1`, or `true`, for the one proxy in front of Wharf), or proxy addresses and CIDR ranges (`127.0.0.1,10.0.0.0/8`). The client address is the rightmost one not added by a trusted proxy, as in Fastify; see [security](security.md#behind-a-proxy).',
+  }),
   adminLogin: setting({ env: 'WHARF_ADMIN_LOGIN', type: text(), default: 'admin', doc: 'Login of the bootstrap site administrator.' }),
   adminToken: setting({
     env: 'WHARF_ADMIN_TOKEN',

@@ -93,8 +93,10 @@ export function spawnGit(gitDir: string | null, args: string[], env: Record<stri
 }
 
 export async function initBare(gitDir: string, defaultBranch: string): Promise<void> {
-  await mkdir(gitDir, { recursive: true });
-  await runGit(null, ['init', '--bare', '--quiet', `--initial-branch=${userValue(defaultBranch)}`, gitDir]);
+  await mkdir(gitDir, { recursive: true, mode: 0o700 });
+  // `--shared=0600`: git itself keeps every file it writes here, pushes included, 0600 (and
+  // directories 0700) whatever the process umask; repositories may hold private code.
+  await runGit(null, ['init', '--bare', '--quiet', '--shared=0600', `--initial-branch=${userValue(defaultBranch)}`, gitDir]);
   // Smart HTTP pushes are authorised by Wharf itself before git runs.
   await runGit(gitDir, ['config', 'http.receivepack', 'true']);
   await runGit(gitDir, ['config', 'receive.denyNonFastForwards', 'false']);

@@ -58,14 +58,26 @@ function notModifiedSince(request: FastifyRequest, reply: FastifyReply): boolean
   return Number.isFinite(sinceMs) && Number.isFinite(modifiedMs) && modifiedMs <= sinceMs;
 }
 
-/** `onSend`: strong ETag over the JSON bytes of successful GETs; 304 when the client has them
- * (`If-None-Match`, or `If-Modified-Since` on replies that carry `Last-Modified`). */
-export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
+/**
+ * `onSend`: strong ETag over the JSON bytes of successful GETs; 304 when the client has them
+ * (`If-None-Match`, or `If-Modified-Since` on replies that carry `Last-Modified`).
+ *
+ * Anonymous answers may be kept by shared caches (`public, s-maxage=60`, as GitHub) only when
+ * their URLs come from `WHARF_EXTERNAL_URL` (`urlsFixed`). Otherwise every URL in them follows the
+ * request's `Host` (or a proxy's `X-Forwarded-Host`), and a shared cache keyed on the path would
+ * hand one caller's forged host to everyone: such answers are `private` and vary on `Host`.
+ */
+export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload: unknown, urlsFixed: boolean): unknown {
   if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
   if (typeof payload !== 'string' || reply.getHeader('etag')) return payload;
   const etag = `"${createHash('sha256').update(payload).digest('hex').slice(0, 32)}"`;
   reply.header('etag', etag);
-  reply.header('cache-control', request.principal ? 'private, max-age=60, s-maxage=60' : 'public, max-age=60, s-maxage=60');
+  if (request.principal) reply.header('cache-control', 'private, max-age=60, s-maxage=60');
+  else if (urlsFixed) reply.header('cache-control', 'public, max-age=60, s-maxage=60');
+  else {
+    reply.header('cache-control', 'private, max-age=60');
+    reply.header('vary', `${reply.getHeader('vary') ?? 'Accept'}, Host, X-Forwarded-Host`);
+  }
   const inm = request.headers['if-none-match'];
   if (inm ? inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag) : notModifiedSince(request, reply)) {
     reply.code(304);

@@ -1,7 +1,9 @@
 /**
  * @module http/urls
  * Every absolute URL Wharf returns is built from one base: `WHARF_EXTERNAL_URL` when set, else the
- * request's scheme and Host (and, behind a trusted proxy, X-Forwarded-Proto/Host). Clients such as
+ * request's scheme and Host (and, behind a trusted proxy, the X-Forwarded-Proto/Host it set).
+ * Such URLs depend on request headers, so answers carrying them are never stored by shared caches
+ * (`http/api-headers.ts`). Clients such as
  * PyGithub and gh refuse URLs on another host or port, so this must match what they called.
  */
 import type { FastifyRequest } from 'fastify';
@@ -22,24 +24,16 @@ export function urlsFromBase(web: string): Urls {
   return { web, api: `${web}/api/v3`, uploads: `${web}/api/uploads`, graphql: `${web}/api/graphql` };
 }
 
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  return v?.split(',')[0]?.trim() || undefined;
-}
-
 const HOST_PATTERN = /^[A-Za-z0-9.\-_]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 export function requestUrls(config: WharfConfig, request: FastifyRequest): Urls {
   if (config.externalUrl) return urlsFromBase(config.externalUrl);
-  let proto: string = request.protocol;
-  // HTTP/2 carries the host in `:authority`; HTTP/1.1 in `Host`.
-  let host = request.headers.host ?? firstHeader(request.headers[':authority']);
-  if (config.trustProxy) {
-    const fwdProto = firstHeader(request.headers['x-forwarded-proto']);
-    const fwdHost = firstHeader(request.headers['x-forwarded-host']);
-    if (fwdProto === 'http' || fwdProto === 'https') proto = fwdProto;
-    if (fwdHost) host = fwdHost;
-  }
+  // Fastify reads `X-Forwarded-Proto`/`-Host` only from a trusted proxy, and then the entry that
+  // proxy added (the last), never one the client sent ahead of it. HTTP/2 carries the host in
+  // `:authority`, which Fastify's `host` falls back to.
+  const forwardedProto = request.protocol as string;
+  const proto = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : 'http';
+  let host: string | undefined = request.host;
   // A Host header is attacker-controlled; anything odd falls back to the listening address.
   if (!host || !HOST_PATTERN.test(host)) host = `${config.host}:${config.port}`;
   return urlsFromBase(`${proto}://${host}`);

@@ -2,10 +2,20 @@
  * Regression tests for the security review's findings: each reproduces the attack as the review
  * ran it (kept small) and checks that it now fails, and that the legitimate use still works.
  */
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
-import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
+import { ADMIN_TOKEN, startServer, testBlobStore, type TestServer } from '../support/server.ts';
+import { testDatabaseServer } from '../support/database.ts';
 
 let server: TestServer;
 
@@ -156,5 +166,129 @@ describe('finding 7: archive names cannot be chosen by the URL', () => {
     const sha = await work.git('rev-parse', 'HEAD');
     expect((await fetch(`${server.base}/${repo.full}/archive/${sha.slice(0, 10)}.zip`)).status).toBe(200);
     expect((await call('GET', `${server.api}/repos/${repo.full}/tarball/main`, { skipSchema: true })).status).toBe(200);
+  });
+});
+
+/** A GET with headers fetch() will not send (`Host`), from the loopback address. */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers: { accept: 'application/vnd.github+json', ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Every path under `dir` (itself included) whose mode lets group or others in. */
+function readableByOthers(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (p: string) => {
+    if ((statSync(p).mode & 0o077) !== 0) found.push(`${p} 0${(statSync(p).mode & 0o777).toString(8)}`);
+    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(dir);
+  return found;
+}
+
+describe('finding 9: data is private to Wharf\'s user', () => {
+  it('creates the data directory 0700 and its files 0600 under umask 022, and warns about a readable one', async () => {
+    const previous = process.umask(0o022);
+    const dataDir = path.join(tmpdir(), uniqueName('wharf-perm-'));
+    const own = await startServer({ dataDir });
+    try {
+      const owner = await createUser(own, uniqueName('perm'));
+      const repo = await createRepo(own, owner, { private: true, auto_init: true });
+      const work = await WorkRepo.create();
+      await work.commit('secret');
+      await work.push(own, repo.full, owner.token, 'HEAD:refs/heads/pushed');
+      const release = await call('POST', `${own.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1' } });
+      const up = await call('POST', `${own.uploads}/repos/${repo.full}/releases/${release.body.id}/assets?name=secret.bin`, {
+        token: owner.token,
+        raw: 'private bytes',
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      expect(up.status).toBe(201);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      if (!testDatabaseServer) expect(statSync(path.join(dataDir, 'wharf.db')).mode & 0o777).toBe(0o600);
+      const checked = [path.join(dataDir, 'repositories'), ...(testBlobStore === 'fs' ? [path.join(dataDir, 'blobs')] : [])];
+      for (const dir of checked) expect(readableByOthers(dir)).toEqual([]);
+      expect(existsSync(path.join(dataDir, 'repositories'))).toBe(true);
+    } finally {
+      process.umask(previous);
+      await own.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+
+    // An existing directory others can read is named at start-up (and left as the operator set it).
+    const wide = path.join(tmpdir(), uniqueName('wharf-wide-'));
+    mkdirSync(wide, { mode: 0o755 });
+    let logged = '';
+    const sink = new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) });
+    const config = loadConfig({ WHARF_DATA_DIR: wide, WHARF_HOST: '127.0.0.1', WHARF_PORT: '0', WHARF_RATE_LIMIT: 'false' });
+    const wharf = await buildApp(config, { logger: pino({ level: 'warn' }, sink) });
+    await wharf.close();
+    await rm(wide, { recursive: true, force: true });
+    expect(logged).toContain(`${wide} is readable by other local users (mode 0755)`);
+  });
+});
+
+describe('finding 11: answers whose URLs follow Host are not shared-cacheable', () => {
+  it('marks anonymous answers private and Vary: Host without an external URL; public with one', async () => {
+    const owner = await createUser(server, uniqueName('host'));
+    const repo = await createRepo(server, owner);
+    const poisoned = await rawGet(`${server.api}/repos/${repo.full}`, { host: 'evil.example' });
+    expect(poisoned.status).toBe(200);
+    expect(poisoned.body).toContain('http://evil.example/');
+    expect(poisoned.headers['cache-control']).toBe('private, max-age=60');
+    expect(String(poisoned.headers.vary)).toMatch(/\bHost\b/);
+
+    const fixed = await startServer({ env: { WHARF_EXTERNAL_URL: 'https://releases.example.com' } });
+    try {
+      const fixedOwner = await createUser(fixed, uniqueName('host'));
+      const fixedRepo = await createRepo(fixed, fixedOwner);
+      const res = await rawGet(`${fixed.api}/repos/${fixedRepo.full}`, { host: 'evil.example' });
+      expect(res.body).not.toContain('evil.example');
+      expect(res.headers['cache-control']).toBe('public, max-age=60, s-maxage=60');
+    } finally {
+      await fixed.close();
+    }
+  });
+});
+
+describe('finding 6: only the configured proxies are believed', () => {
+  it('parses WHARF_TRUST_PROXY as false, a hop count or addresses, never trust-everyone', () => {
+    const trust = (v: string) => loadConfig({ WHARF_TRUST_PROXY: v, WHARF_DATA_DIR: tmpdir() }).trustProxy;
+    expect(trust('false')).toBe(false);
+    expect(trust('true')).toEqual(['loopback']);
+    expect(trust('2')).toBe(2);
+    expect(trust('127.0.0.1, 10.0.0.0/8,::1')).toEqual(['127.0.0.1', '10.0.0.0/8', '::1']);
+    expect(() => trust('10.0.0.0/33')).toThrow(/WHARF_TRUST_PROXY/);
+    expect(() => trust('everyone')).toThrow(/WHARF_TRUST_PROXY/);
+  });
+
+  it('takes the address the proxy added, not one the client sent ahead of it', async () => {
+    for (const setting of ['true', '127.0.0.1', '1']) {
+      const proxied = await startServer({ env: { WHARF_TRUST_PROXY: setting, WHARF_RATE_LIMIT: 'true', WHARF_RATE_LIMIT_ANONYMOUS: '3' } });
+      try {
+        // nginx's `$proxy_add_x_forwarded_for` appends the real peer after whatever the client sent.
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await rawGet(`${proxied.api}/meta`, { 'x-forwarded-for': `10.0.0.${i}, 203.0.113.7` });
+          statuses.push(res.status);
+        }
+        expect([setting, statuses]).toEqual([setting, [200, 200, 200, 403, 403]]);
+        // Another real client still has its own allowance.
+        expect((await rawGet(`${proxied.api}/meta`, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
+        // Host and scheme likewise come from the entry the proxy wrote (the last).
+        const urls = await rawGet(`${proxied.api}/`, { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-host': 'evil.example, wharf.example', 'x-forwarded-proto': 'http, https' });
+        expect(JSON.parse(urls.body).current_user_url).toBe('https://wharf.example/api/v3/user');
+      } finally {
+        await proxied.close();
+      }
+    }
   });
 });
