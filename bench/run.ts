@@ -39,14 +39,14 @@ async function main(): Promise<void> {
   if (options.wharfRoot) setServerRoot(options.wharfRoot);
   const nginx = findNginx();
   const machine = describeMachine(nginx);
-  const command = `npm run bench${options.profile.name === 'quick' ? ' -- --quick' : ''}`;
+  const command = `npm run bench${options.profile.name === 'quick' ? ' -- --quick' : ''}${options.postgres ? ' --postgres URL' : ''}`;
   process.stderr.write(`wharf bench (${options.profile.name}) on ${machineLine(machine)}\n`);
   if (!nginx) process.stderr.write(`nginx not found: the download baseline will be missing; ${NGINX_INSTALL_HINT}\n`);
   const missing = missingNativeClients();
   if (missing.length) throw new Error(`the bench measures with native clients; missing: ${missing.join(', ')}: ${NATIVE_CLIENTS_HINT}`);
 
   const started = Date.now();
-  const ctx = new BenchContext(options.profile, new WorkDir(), nginx);
+  const ctx = new BenchContext(options.profile, new WorkDir(), nginx, options.postgres);
   for (const [name, run] of Object.entries(SCENARIOS) as [ScenarioName, (c: BenchContext) => Promise<void>][]) {
     if (!options.only.has(name)) continue;
     const t0 = Date.now();

@@ -43,6 +43,8 @@ export class BenchContext {
     readonly profile: Profile,
     readonly work: WorkDir,
     readonly nginxBinary: string | null,
+    /** PostgreSQL server for the scenarios that also run there (`--postgres`), or null. */
+    readonly postgres: string | null = null,
   ) {}
 
   record(input: RecordInput): void {

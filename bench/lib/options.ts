@@ -77,15 +77,18 @@ export interface Options {
   output: string;
   /** The Wharf checkout to measure (default: this one), e.g. to compare two branches. */
   wharfRoot: string | null;
+  /** A PostgreSQL server (URL of a role that may create databases): the read scenario runs on it too. */
+  postgres: string | null;
 }
 
 export function usage(): string {
   return [
-    'usage: npm run bench [-- --quick] [-- --only download,upload,read,write,scale] [-- --output FILE]',
+    'usage: npm run bench [-- --quick] [-- --only download,upload,read,write,scale] [-- --output FILE] [-- --postgres URL]',
     '  --quick   smaller sizes (256 MiB transfers, 10,000 releases), under three minutes',
     '  --only    run only these scenarios (memory is reported by download, upload and scale)',
     '  --output  where to write the JSON results (default bench/results/latest.json)',
     '  --wharf   measure the Wharf checked out in this directory instead of this one',
+    '  --postgres URL  also run the read scenario on PostgreSQL (a throw-away database on that server)',
   ].join('\n');
 }
 
@@ -94,6 +97,7 @@ export function parseOptions(argv: string[], defaultOutput: string): Options {
   let only = new Set<ScenarioName>(SCENARIOS);
   let output = defaultOutput;
   let wharfRoot: string | null = null;
+  let postgres: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--quick') profile = PROFILES.quick;
@@ -111,10 +115,14 @@ export function parseOptions(argv: string[], defaultOutput: string): Options {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       if (!value) throw new Error(usage());
       wharfRoot = value;
+    } else if (arg === '--postgres' || arg.startsWith('--postgres=')) {
+      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      if (!value || !/^postgres(ql)?:\/\//.test(value)) throw new Error(usage());
+      postgres = value;
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage()}\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${arg}\n${usage()}`);
   }
-  return { profile, only, output, wharfRoot };
+  return { profile, only, output, wharfRoot, postgres };
 }

@@ -51,9 +51,10 @@ function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export async function seedReleases(dataDir: string, specs: SeedSpec[]): Promise<SeedResult[]> {
+/** Seeds the database of a stopped Wharf: its data directory's SQLite file, or `databaseUrl`. */
+export async function seedReleases(dataDir: string, specs: SeedSpec[], databaseUrl?: string): Promise<SeedResult[]> {
   const { openDatabase, migrateToLatest } = await dataLayer();
-  const handle = await openDatabase(`sqlite:${path.join(dataDir, 'wharf.db')}`);
+  const handle = await openDatabase(databaseUrl ?? `sqlite:${path.join(dataDir, 'wharf.db')}`);
   try {
     await migrateToLatest(handle);
     const db = handle.db;

@@ -14,6 +14,7 @@ import { wrk, type LoadResult } from '../lib/native-clients.ts';
 import { startNginx, type NginxServer } from '../lib/nginx.ts';
 import { median } from '../lib/stats.ts';
 import { findPrism, PRISM_NOT_INSTALLED, startPrism } from '../lib/prism.ts';
+import { createBenchDatabase } from '../lib/postgres.ts';
 import { seedReleases } from '../lib/seed.ts';
 import { api, createRepo, createUser, startWharf, type WharfServer } from '../lib/wharf.ts';
 
@@ -51,18 +52,33 @@ ${Object.entries(routes)
 }
 
 export async function readApiScenario(ctx: BenchContext): Promise<void> {
-  const { profile, work } = ctx;
-  ctx.log(`read API: wrk, ${CONNECTIONS} connections, ${READ_ROUNDS} interleaved rounds of ${profile.loadSeconds} s per endpoint and target`);
-  const dataDir = work.dir('read-data');
+  await readsOn(ctx, null);
+  if (ctx.postgres) {
+    const database = await createBenchDatabase(ctx.postgres);
+    try {
+      await readsOn(ctx, database.url);
+    } finally {
+      await database.drop();
+    }
+  }
+}
 
-  let server: WharfServer = await startWharf(work, dataDir);
+/** The scenario on SQLite (`databaseUrl` null) or on the PostgreSQL database at `databaseUrl`. */
+async function readsOn(ctx: BenchContext, databaseUrl: string | null): Promise<void> {
+  const { profile, work } = ctx;
+  const engine = databaseUrl ? ' (PostgreSQL)' : '';
+  ctx.log(`read API${engine}: wrk, ${CONNECTIONS} connections, ${READ_ROUNDS} interleaved rounds of ${profile.loadSeconds} s per endpoint and target`);
+  const dataDir = work.dir(`read-data${databaseUrl ? '-pg' : ''}`);
+  const env: Record<string, string> = databaseUrl ? { WHARF_DATABASE_URL: databaseUrl } : {};
+
+  let server: WharfServer = await startWharf(work, dataDir, env);
   const owner = await createUser(server, 'bench');
   const reader = await createUser(server, 'reader');
   const repo = await createRepo(server, owner, 'reads');
   await server.stop();
-  const [seeded] = await seedReleases(dataDir, [{ repositoryId: repo.id, authorId: owner.id, releases: 100, assetsPerRelease: 10 }]);
+  const [seeded] = await seedReleases(dataDir, [{ repositoryId: repo.id, authorId: owner.id, releases: 100, assetsPerRelease: 10 }], databaseUrl ?? undefined);
 
-  server = await startWharf(work, dataDir);
+  server = await startWharf(work, dataDir, env);
   let baseline: BaselineServer | null = null;
   let nginx: NginxServer | null = null;
   try {
@@ -76,11 +92,11 @@ export async function readApiScenario(ctx: BenchContext): Promise<void> {
     for (const [i, e] of endpoints.entries()) {
       const res = await api('GET', `${server.base}${e.path}`, reader.token);
       if (res.status !== 200) throw new Error(`${e.path}: ${res.status} ${res.text.slice(0, 300)}`);
-      const file = work.file(`read-${i}.json`);
+      const file = work.file(`read-${i}${databaseUrl ? '-pg' : ''}.json`);
       writeFileSync(file, res.text);
       routes[e.path.split('?')[0]!] = file;
     }
-    const routesFile = work.file('read-routes.json');
+    const routesFile = work.file(`read-routes${databaseUrl ? '-pg' : ''}.json`);
     writeFileSync(routesFile, JSON.stringify(routes));
     baseline = await startStaticJsonBaseline(work, routesFile);
     if (ctx.nginxBinary) nginx = await startNginx(ctx.nginxBinary, work, [jsonFilesServer(routes)]);
@@ -105,14 +121,14 @@ export async function readApiScenario(ctx: BenchContext): Promise<void> {
       const wharf = results.get('Wharf')!;
       const base = results.get('bare Fastify')!;
       const row = (what: string, unit: string, pick: (r: LoadResult) => number, target: (typeof TARGETS)[number] | typeof P99_TARGET | null) =>
-        ctx.record({ scenario: 'read', name: `${e.name}: ${what}`, unit, wharf: pick(wharf), baselineName: 'bare Fastify, same bytes', baseline: pick(base), target });
+        ctx.record({ scenario: 'read', name: `${e.name}${engine}: ${what}`, unit, wharf: pick(wharf), baselineName: 'bare Fastify, same bytes', baseline: pick(base), target });
       row('throughput', 'req/s', (r) => r.requestsPerSecond, TARGETS[i]!);
       row('p50 latency', 'ms', (r) => r.p50Ms, null);
       row('p99 latency', 'ms', (r) => r.p99Ms, P99_TARGET);
       const ceiling = results.get('nginx');
       if (ceiling) {
         ctx.clientCheck({
-          what: e.name,
+          what: `${e.name}${engine}`,
           client: 'wrk (2 threads, 16 connections)',
           unit: 'req/s',
           ceiling: ceiling.requestsPerSecond,
@@ -123,9 +139,11 @@ export async function readApiScenario(ctx: BenchContext): Promise<void> {
       }
     }
 
-    const prism = findPrism();
+    const prism = databaseUrl ? null : findPrism();
     const latestPath = endpoints[0]!.path.replace(/^\/api\/v3/, '');
-    if (!prism) {
+    if (databaseUrl) {
+      // Prism is measured once, against the SQLite run.
+    } else if (!prism) {
       ctx.record({ scenario: 'read', name: 'Get latest release: Stoplight Prism mock of the GHES OpenAPI', unit: 'req/s', wharf: null, note: PRISM_NOT_INSTALLED });
     } else {
       const server2 = await startPrism(prism, work);
