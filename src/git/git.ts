@@ -325,26 +325,24 @@ export async function committerDate(gitDir: string, sha: string): Promise<string
   return exitCode === 0 ? stdout.toString('utf8').trim() || null : null;
 }
 
-export interface TagSummary {
+export interface TagSummary extends RefInfo {
   /** Tag name without `refs/tags/`. */
   name: string;
-  /** The commit the tag points at (peeled). */
-  commitSha: string;
   /** Tagger date for annotated tags, commit date for lightweight ones (ISO-8601). */
   date: string;
   /** First line of the tag message (annotated) or of the commit message (lightweight). */
   subject: string;
 }
 
-/** The newest tags by date, at most `limit`, in one git process (tag pages and feeds). */
-export async function listTagsNewestFirst(gitDir: string, limit: number): Promise<TagSummary[]> {
-  const format = '--format=%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)%00%(contents:subject)';
-  const out = await text(gitDir, ['for-each-ref', '--sort=-creatordate', `--count=${Math.max(1, Math.floor(limit))}`, format, '--', 'refs/tags/']);
+/** Every tag with its date and subject, in one git process, in git's name order. */
+export async function listTags(gitDir: string): Promise<TagSummary[]> {
+  const format = '--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(creatordate:iso-strict)%00%(contents:subject)';
+  const out = await text(gitDir, ['for-each-ref', format, '--', 'refs/tags/']);
   return out
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [ref = '', sha = '', peeled = '', date = '', subject = ''] = line.split('\0');
-      return { name: ref.slice('refs/tags/'.length), commitSha: peeled || sha, date, subject };
+      const [ref = '', sha = '', type = 'commit', peeled = '', date = '', subject = ''] = line.split('\0');
+      return { ref, sha, type: type as RefInfo['type'], commitSha: peeled || sha, name: ref.slice('refs/tags/'.length), date, subject };
     });
 }

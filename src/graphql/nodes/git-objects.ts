@@ -3,10 +3,10 @@
  * `Ref`, `Commit` and `Tag`, read from the repository's bare git directory. Commit details are
  * read only when a query selects them.
  */
-import { gitDirFor } from '../../context.ts';
-import * as git from '../../git/git.ts';
 import { nodeId } from '../../http/serializers/node-id.ts';
 import { encodePathValue } from '../../http/urls.ts';
+import * as gitData from '../../services/git-data.ts';
+import type { CommitInfo, RefInfo } from '../../services/git-data.ts';
 import { toIsoSeconds } from '../../util/time.ts';
 import type { GraphQLContext } from '../context.ts';
 import type { RepositoryNode } from './repository.ts';
@@ -21,7 +21,7 @@ export class RefNode {
   readonly __typename = 'Ref';
 
   constructor(
-    readonly info: git.RefInfo,
+    readonly info: RefInfo,
     readonly repository: RepositoryNode,
   ) {}
 
@@ -42,16 +42,16 @@ export class RefNode {
 
 export class CommitNode {
   readonly __typename = 'Commit';
-  private details: Promise<git.CommitInfo> | null = null;
+  private details: Promise<CommitInfo> | null = null;
 
   constructor(
     readonly oid: string,
     readonly repository: RepositoryNode,
   ) {}
 
-  private info(): Promise<git.CommitInfo> {
-    const gitDir = gitDirFor(this.repository.c.app, this.repository.access.repo);
-    this.details ??= this.repository.c.budget.git(`commit ${gitDir} ${this.oid}`, () => git.getCommit(gitDir, this.oid)).then((commit) => {
+  private info(): Promise<CommitInfo> {
+    const { c, access } = this.repository;
+    this.details ??= c.budget.git(`commit ${access.repo.id} ${this.oid}`, () => gitData.getCommit(c.app, access.repo, this.oid)).then((commit) => {
       if (!commit) throw new Error(`commit ${this.oid} vanished`);
       return commit;
     });

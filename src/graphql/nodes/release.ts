@@ -4,7 +4,7 @@
  * (`…/releases/tag/<tag>`, or `untagged-…` for a draft) as GitHub's GraphQL returns it.
  */
 import type { Asset, Release } from '../../db/schema.ts';
-import * as git from '../../git/git.ts';
+import type { RefInfo } from '../../services/git-data.ts';
 import { assetJson, releaseWebTag } from '../../http/serializers/assets.ts';
 import { nodeId } from '../../http/serializers/node-id.ts';
 import { encodePathValue } from '../../http/urls.ts';
@@ -68,7 +68,7 @@ export class ReleaseNode {
     return account ? new AccountNode(account, this.repository.c) : null;
   }
 
-  private tagRef(): Promise<git.RefInfo | null> {
+  private tagRef(): Promise<RefInfo | null> {
     return this.repository.readRef(`refs/tags/${this.release.tag_name}`);
   }
   async tag(): Promise<RefNode | null> {

@@ -3,11 +3,10 @@
  * `Repository`: metadata, refs and the release fields gh reads. The caller's access was checked
  * when the node was made; drafts are visible only with push access (the release services decide).
  */
-import { gitDirFor } from '../../context.ts';
 import type { Permission } from '../../db/schema.ts';
-import * as git from '../../git/git.ts';
 import { nodeId } from '../../http/serializers/node-id.ts';
 import { repositoryUrls } from '../../http/serializers/repositories.ts';
+import * as gitData from '../../services/git-data.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { connection, connectionFromList, type Connection, type ConnectionArgs } from '../connection.ts';
 import type { GraphQLContext } from '../context.ts';
@@ -27,10 +26,6 @@ export class RepositoryNode {
     readonly access: RepoAccess,
     readonly c: GraphQLContext,
   ) {}
-
-  private get gitDir(): string {
-    return gitDirFor(this.c.app, this.access.repo);
-  }
 
   get id(): string {
     return nodeId('Repository', this.access.repo.id);
@@ -103,8 +98,11 @@ export class RepositoryNode {
 
   async refs(args: ConnectionArgs & { refPrefix: string; direction?: 'ASC' | 'DESC' | null }): Promise<Connection<RefNode>> {
     const prefix = args.refPrefix;
-    const refs = prefix.startsWith('refs/') && prefix.endsWith('/') && !prefix.includes('\0') ? [...(await this.c.budget.git(`refs ${this.gitDir} ${prefix}`, () => git.listRefs(this.gitDir, prefix)))] : [];
-    if (args.direction === 'DESC') refs.reverse();
+    // Tags come in the tag order of `services/git-data` (REST `GET /tags`'s order) for DESC, and
+    // reversed for ASC, the default; other refs in git's name order (reversed for DESC).
+    const valid = prefix.startsWith('refs/') && prefix.endsWith('/') && !prefix.includes('\0');
+    const refs = valid ? [...(await this.c.budget.git(`refs ${this.access.repo.id} ${prefix}`, () => gitData.refsUnder(this.c.app, this.access.repo, prefix)))] : [];
+    if ((prefix === 'refs/tags/') === (args.direction !== 'DESC')) refs.reverse();
     return connectionFromList(
       refs.map((r) => new RefNode(r, this)),
       args,
@@ -113,8 +111,8 @@ export class RepositoryNode {
   }
 
   /** One ref, read at most once per request (within the request's budget of git reads). */
-  readRef(fullRef: string): Promise<git.RefInfo | null> {
-    return this.c.budget.git(`ref ${this.gitDir} ${fullRef}`, () => git.getRef(this.gitDir, fullRef));
+  readRef(fullRef: string): Promise<gitData.RefInfo | null> {
+    return this.c.budget.git(`ref ${this.access.repo.id} ${fullRef}`, () => gitData.getRef(this.c.app, this.access.repo, fullRef));
   }
 
   /** The id of the release GitHub would mark latest (read once per repository per request). */

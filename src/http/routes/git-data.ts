@@ -4,12 +4,11 @@
  * release tools use to create and delete tags, and source archives from `git archive`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { gitDirFor, type AppContext } from '../../context.ts';
+import type { AppContext } from '../../context.ts';
 import type { Account, Repository } from '../../db/schema.ts';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import * as git from '../../git/git.ts';
-import { findUsersByEmails } from '../../db/repos/accounts-repo.ts';
-import { createReference, deleteReference } from '../../services/git-data.ts';
+import * as gitData from '../../services/git-data.ts';
+import type { CommitInfo, RefInfo } from '../../services/git-data.ts';
 import { toIsoSeconds } from '../../util/time.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
@@ -17,14 +16,13 @@ import { repoAccess, sendPage } from '../route-helpers.ts';
 import { nodeId } from '../serializers/node-id.ts';
 import { repositoryUrls } from '../serializers/repositories.ts';
 import { simpleUser } from '../serializers/users.ts';
-import { resolveArchiveRef } from '../../services/archive-refs.ts';
 import { attachmentDisposition } from '../content-disposition.ts';
 import type { Urls } from '../urls.ts';
 import { encodePathValue } from '../urls.ts';
 
 type WildcardParams = { owner: string; repo: string; '*': string };
 
-function refJson(ref: git.RefInfo, apiRepo: string) {
+function refJson(ref: RefInfo, apiRepo: string) {
   const objectType = ref.type === 'tag' ? 'tag' : 'commit';
   return {
     ref: ref.ref,
@@ -34,10 +32,8 @@ function refJson(ref: git.RefInfo, apiRepo: string) {
   };
 }
 
-async function commitJson(ctx: AppContext, owner: Account, repo: Repository, urls: Urls, commit: git.CommitInfo) {
+function commitJson(owner: Account, repo: Repository, urls: Urls, commit: CommitInfo, byEmail: Map<string, Account>) {
   const { api, web } = repositoryUrls(owner, repo, urls);
-  const users = await findUsersByEmails(ctx.db, [...new Set([commit.authorEmail, commit.committerEmail])]);
-  const byEmail = new Map(users.map((u) => [u.email, u]));
   const author = byEmail.get(commit.authorEmail);
   const committer = byEmail.get(commit.committerEmail);
   return {
@@ -63,9 +59,8 @@ async function commitJson(ctx: AppContext, owner: Account, repo: Repository, url
 /** Streams `git archive` with GitHub's file name and top folder (`{owner}-{repo}-{shortsha}`). */
 async function sendArchive(ctx: AppContext, request: FastifyRequest<{ Params: WildcardParams }>, reply: FastifyReply, format: 'tar.gz' | 'zip') {
   const access = await repoAccess(ctx, request);
-  const gitDir = gitDirFor(ctx, access.repo);
   const ref = request.params['*'] || access.repo.default_branch;
-  const resolved = await resolveArchiveRef(gitDir, ref);
+  const resolved = await gitData.resolveArchiveRef(ctx, access.repo, ref);
   if (!resolved) throw new NotFoundError();
   const { sha } = resolved;
   const top = `${access.owner.login}-${access.repo.name}-${sha.slice(0, 7)}`;
@@ -73,7 +68,7 @@ async function sendArchive(ctx: AppContext, request: FastifyRequest<{ Params: Wi
   reply.header('content-disposition', attachmentDisposition(`${top}.${format}`));
   reply.header('etag', `"${sha}"`);
   if (request.method === 'HEAD') return reply.send();
-  const { stream, process: child } = git.archive(gitDir, sha, format, top);
+  const { stream, process: child } = gitData.archive(ctx, access.repo, sha, format, top);
   reply.raw.on('close', () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -84,12 +79,10 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/repos/:owner/:repo/tags', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
-    const refs = await git.listRefs(gitDirFor(ctx, access.repo), 'refs/tags/');
-    // GitHub lists tags newest version first; reverse name order is the closest cheap answer.
-    refs.sort((a, b) => b.ref.localeCompare(a.ref, 'en', { numeric: true }));
+    const tags = await gitData.listTags(ctx, access.repo);
     const page = parsePage(request.query);
-    const items = refs.slice(page.offset, page.offset + page.perPage).map((r) => {
-      const name = r.ref.slice('refs/tags/'.length);
+    const items = tags.slice(page.offset, page.offset + page.perPage).map((r) => {
+      const name = r.name;
       return {
         name,
         zipball_url: `${api}/zipball/refs/tags/${encodePathValue(name)}`,
@@ -98,13 +91,13 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
         node_id: nodeId('Ref', r.ref),
       };
     });
-    return sendPage(request, reply, page, refs.length, items);
+    return sendPage(request, reply, page, tags.length, items);
   });
 
   app.get('/repos/:owner/:repo/branches', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
-    const refs = await git.listRefs(gitDirFor(ctx, access.repo), 'refs/heads/');
+    const refs = await gitData.listBranches(ctx, access.repo);
     const page = parsePage(request.query);
     const items = refs.slice(page.offset, page.offset + page.perPage).map((r) => ({
       name: r.ref.slice('refs/heads/'.length),
@@ -117,7 +110,7 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/git/ref/*', async (request) => {
     const access = await repoAccess(ctx, request);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
-    const ref = await git.getRef(gitDirFor(ctx, access.repo), `refs/${request.params['*']}`);
+    const ref = await gitData.getRef(ctx, access.repo, `refs/${request.params['*']}`);
     if (!ref) throw new NotFoundError();
     return refJson(ref, api);
   });
@@ -125,15 +118,14 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/git/matching-refs/*', async (request) => {
     const access = await repoAccess(ctx, request);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
-    const prefix = `refs/${request.params['*']}`;
-    const refs = (await git.listRefs(gitDirFor(ctx, access.repo), 'refs/')).filter((r) => r.ref.startsWith(prefix));
+    const refs = await gitData.matchingRefs(ctx, access.repo, `refs/${request.params['*']}`);
     return refs.map((r) => refJson(r, api));
   });
 
   app.post('/repos/:owner/:repo/git/refs', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const ref = await createReference(ctx, access, bodyObject(request.body));
-    const created = await git.getRef(gitDirFor(ctx, access.repo), ref);
+    const ref = await gitData.createReference(ctx, access, bodyObject(request.body));
+    const created = await gitData.getRef(ctx, access.repo, ref);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
     reply.header('location', `${api}/git/${encodePathValue(ref)}`);
     return reply.code(201).send(refJson(created!, api));
@@ -141,26 +133,27 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.delete<{ Params: WildcardParams }>('/repos/:owner/:repo/git/refs/*', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    await deleteReference(ctx, access, request.params['*']);
+    await gitData.deleteReference(ctx, access, request.params['*']);
     return reply.code(204).send();
   });
 
   app.get<{ Params: WildcardParams }>('/repos/:owner/:repo/commits/*', async (request) => {
     const access = await repoAccess(ctx, request);
-    const commit = await git.getCommit(gitDirFor(ctx, access.repo), request.params['*']);
+    const commit = await gitData.getCommit(ctx, access.repo, request.params['*']);
     if (!commit) throw new ValidationError([], `No commit found for SHA: ${request.params['*']}`);
-    return commitJson(ctx, access.owner, access.repo, request.urls, commit);
+    return commitJson(access.owner, access.repo, request.urls, commit, await gitData.commitAccounts(ctx, [commit]));
   });
 
   app.get('/repos/:owner/:repo/commits', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const gitDir = gitDirFor(ctx, access.repo);
     const q = request.query as Record<string, string | undefined>;
-    const head = await git.resolveCommit(gitDir, q.sha || access.repo.default_branch);
+    const head = await gitData.resolveCommit(ctx, access.repo, q.sha || access.repo.default_branch);
     if (!head) return [];
     const page = parsePage(request.query);
-    const commits = await git.log(gitDir, { to: head, skip: page.offset, maxCount: page.perPage + 1 });
-    const items = await Promise.all(commits.slice(0, page.perPage).map((c) => commitJson(ctx, access.owner, access.repo, request.urls, c)));
+    const commits = await gitData.listCommits(ctx, access.repo, { to: head, skip: page.offset, maxCount: page.perPage + 1 });
+    const shown = commits.slice(0, page.perPage);
+    const accounts = await gitData.commitAccounts(ctx, shown);
+    const items = shown.map((c) => commitJson(access.owner, access.repo, request.urls, c, accounts));
     // The total is unknown without walking all history; advertise one more page while there is one.
     const total = page.offset + commits.length;
     return sendPage(request, reply, page, total, items);

@@ -6,12 +6,11 @@
  * name follow GitHub's web archives: `{repo}-{tag without a leading v}`.
  */
 import type { FastifyInstance } from 'fastify';
-import { gitDirFor, type AppContext } from '../../context.ts';
+import type { AppContext } from '../../context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
-import * as git from '../../git/git.ts';
 import { attachmentDisposition } from '../../http/content-disposition.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
-import { resolveArchiveRef } from '../../services/archive-refs.ts';
+import * as gitData from '../../services/git-data.ts';
 
 export function parseArchivePath(path: string): { ref: string; format: 'zip' | 'tar.gz' } | null {
   const format = path.endsWith('.tar.gz') ? 'tar.gz' : path.endsWith('.zip') ? 'zip' : null;
@@ -31,8 +30,7 @@ export function archiveRoutes(app: FastifyInstance, ctx: AppContext): void {
     const access = await repoAccess(ctx, request);
     const parsed = parseArchivePath(request.params['*']);
     if (!parsed) throw new NotFoundError();
-    const gitDir = gitDirFor(ctx, access.repo);
-    const resolved = await resolveArchiveRef(gitDir, parsed.ref);
+    const resolved = await gitData.resolveArchiveRef(ctx, access.repo, parsed.ref);
     if (!resolved) throw new NotFoundError();
     const { sha } = resolved;
     const top = `${access.repo.name}-${archiveVersion(resolved.name)}`;
@@ -41,7 +39,7 @@ export function archiveRoutes(app: FastifyInstance, ctx: AppContext): void {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('etag', `"${sha}-${parsed.format}"`);
     if (request.method === 'HEAD') return reply.send();
-    const { stream, process: child } = git.archive(gitDir, sha, parsed.format, top);
+    const { stream, process: child } = gitData.archive(ctx, access.repo, sha, parsed.format, top);
     reply.raw.on('close', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });

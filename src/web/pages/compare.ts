@@ -8,13 +8,13 @@
  * `/{owner}/{repo}/commit/{sha}`: one commit (the API's commit `html_url`).
  */
 import type { FastifyInstance } from 'fastify';
-import { gitDirFor, type AppContext } from '../../context.ts';
+import type { AppContext } from '../../context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
-import * as git from '../../git/git.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { parsePage } from '../../http/pagination.ts';
-import type { CommitInfo } from '../../git/git.ts';
+import * as gitData from '../../services/git-data.ts';
+import type { CommitInfo } from '../../services/git-data.ts';
 import { repoPath, timeTag } from '../format.ts';
 import { html, type Html } from '../html.ts';
 import { sendPage } from '../layout.ts';
@@ -46,10 +46,9 @@ export function comparePages(app: FastifyInstance, ctx: AppContext): void {
     const access = await repoAccess(ctx, request);
     const range = parseRange(request.params['*']);
     if (!range) throw new NotFoundError();
-    const gitDir = gitDirFor(ctx, access.repo);
-    const [baseSha, headSha] = await Promise.all([git.resolveCommit(gitDir, range.base), git.resolveCommit(gitDir, range.head)]);
+    const [baseSha, headSha] = await Promise.all([gitData.resolveCommit(ctx, access.repo, range.base), gitData.resolveCommit(ctx, access.repo, range.head)]);
     if (!baseSha || !headSha) throw new NotFoundError();
-    const commits = await git.log(gitDir, { to: headSha, from: baseSha, maxCount: COMPARE_LIMIT + 1 });
+    const commits = await gitData.listCommits(ctx, access.repo, { to: headSha, from: baseSha, maxCount: COMPARE_LIMIT + 1 });
     const shown = commits.slice(0, COMPARE_LIMIT);
     const body = html`${repoHeader(request, access, 'compare')}
 <h1>Comparing <span class="tag">${range.base}</span> … <span class="tag">${range.head}</span></h1>
@@ -60,11 +59,10 @@ ${shown.length ? commitList(access, shown) : html`<p class="empty card">There is
   app.get<{ Params: { owner: string; repo: string; '*': string } }>('/:owner/:repo/commits/*', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const ref = request.params['*'] || access.repo.default_branch;
-    const gitDir = gitDirFor(ctx, access.repo);
-    const head = await git.resolveCommit(gitDir, ref);
+    const head = await gitData.resolveCommit(ctx, access.repo, ref);
     if (!head) throw new NotFoundError();
     const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(HISTORY_PER_PAGE) });
-    const commits = await git.log(gitDir, { to: head, skip: page.offset, maxCount: page.perPage + 1 });
+    const commits = await gitData.listCommits(ctx, access.repo, { to: head, skip: page.offset, maxCount: page.perPage + 1 });
     const shown = commits.slice(0, page.perPage);
     const base = repoPath(access.owner.login, access.repo.name, 'commits', ref);
     const body = html`${repoHeader(request, access, 'compare')}
@@ -76,7 +74,7 @@ ${pager(base, page.page, commits.length > page.perPage)}`;
   app.get<{ Params: { owner: string; repo: string; sha: string } }>('/:owner/:repo/commit/:sha', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const { owner, repo } = access;
-    const commit = await git.getCommit(gitDirFor(ctx, repo), request.params.sha);
+    const commit = await gitData.getCommit(ctx, repo, request.params.sha);
     if (!commit) throw new NotFoundError();
     const [subject = '', ...rest] = commit.message.split('\n');
     const body = html`${repoHeader(request, access, 'compare')}

@@ -1,15 +1,15 @@
 /**
  * @module web/pages/feeds
  * Atom feeds (RFC 4287): `/{owner}/{repo}/releases.atom` (the ten newest published releases with
- * their rendered notes; drafts never, whoever asks) and `/{owner}/{repo}/tags.atom` (the twenty
- * newest tags). A private repository's feeds need the same access as its pages; feed readers
+ * their rendered notes; drafts never, whoever asks) and `/{owner}/{repo}/tags.atom` (the first
+ * twenty tags in the tag order of `services/git-data`, as `GET /tags` lists them). A private repository's feeds need the same access as its pages; feed readers
  * can send a token in the `Authorization` header.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { gitDirFor, type AppContext } from '../../context.ts';
-import * as git from '../../git/git.ts';
+import type { AppContext } from '../../context.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import { renderNotes } from '../notes-cache.ts';
+import { listTags } from '../../services/git-data.ts';
 import { loadReleaseDetails } from '../../services/release-pages.ts';
 import { listReleases } from '../../services/releases.ts';
 import { toIsoSeconds } from '../../util/time.ts';
@@ -93,7 +93,7 @@ export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get('/:owner/:repo/tags.atom', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const tags = await git.listTagsNewestFirst(gitDirFor(ctx, access.repo), TAGS_IN_FEED);
+    const tags = (await listTags(ctx, access.repo)).slice(0, TAGS_IN_FEED);
     const web = request.urls.web;
     const tag = tagAuthority(web);
     const base = web + repoPath(access.owner.login, access.repo.name);

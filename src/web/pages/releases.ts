@@ -6,8 +6,8 @@
  * one for all the people involved, one for the latest designation.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { gitDirFor, type AppContext } from '../../context.ts';
-import * as git from '../../git/git.ts';
+import type { AppContext } from '../../context.ts';
+import { getRef, type RefInfo } from '../../services/git-data.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { parsePage } from '../../http/pagination.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
@@ -29,7 +29,7 @@ type TagParams = { owner: string; repo: string; '*': string };
  * links to its history and, for push users, to drafting a release from it. It says nothing about
  * drafts, which only push users may know about.
  */
-function bareTagPage(request: FastifyRequest, reply: FastifyReply, access: RepoAccess, tag: git.RefInfo): FastifyReply {
+function bareTagPage(request: FastifyRequest, reply: FastifyReply, access: RepoAccess, tag: RefInfo): FastifyReply {
   const { owner, repo } = access;
   const name = tag.ref.slice('refs/tags/'.length);
   const body = html`${repoHeader(request, access, 'releases')}
@@ -82,7 +82,7 @@ ${pager(base, page.page, page.offset + releases.length < total)}`;
     const access = await repoAccess(ctx, request);
     const release = await getReleaseByWebTag(ctx, access, request.params['*']).catch(async (err: unknown) => {
       if (err instanceof NotFoundError && !request.params['*'].startsWith('untagged-')) {
-        const tag = await git.getRef(gitDirFor(ctx, access.repo), `refs/tags/${request.params['*']}`).catch(() => null);
+        const tag = await getRef(ctx, access.repo, `refs/tags/${request.params['*']}`).catch(() => null);
         if (tag) return { bareTag: tag };
       }
       throw err;

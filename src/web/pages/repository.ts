@@ -1,12 +1,13 @@
 /**
  * @module web/pages/repository
- * `/{owner}/{repo}`: description, clone URL, latest release and the newest tags.
+ * `/{owner}/{repo}`: description, clone URL, latest release and the first tags in the tag order
+ * (`services/git-data`), as `GET /tags` lists them.
  */
 import type { FastifyInstance } from 'fastify';
-import { gitDirFor, type AppContext } from '../../context.ts';
+import type { AppContext } from '../../context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
-import * as git from '../../git/git.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
+import { listTags } from '../../services/git-data.ts';
 import { getLatestRelease } from '../../services/releases.ts';
 import type { Release } from '../../db/schema.ts';
 import { repoPath, timeTag } from '../format.ts';
@@ -26,7 +27,7 @@ export function repositoryPages(app: FastifyInstance, ctx: AppContext): void {
         if (err instanceof NotFoundError) return null;
         throw err;
       }),
-      git.listTagsNewestFirst(gitDirFor(ctx, repo), TAGS_SHOWN),
+      listTags(ctx, repo).then((all) => all.slice(0, TAGS_SHOWN)),
     ]);
     const cloneUrl = `${request.urls.web}${repoPath(owner.login, repo.name)}.git`;
     const tagItems = tags.map(
