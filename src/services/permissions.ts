@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { Account, Database, Permission, Repository } from '../db/schema.ts';
 import { findOrgRole } from '../db/repos/accounts-repo.ts';
-import { findCollaboratorPermission } from '../db/repos/repositories-repo.ts';
+import { findCollaboratorPermission, findViewerRoles, type ViewerRoles } from '../db/repos/repositories-repo.ts';
 import { actsAsSiteAdmin, hasScope } from './oauth-scopes.ts';
 import type { Principal } from './tokens.ts';
 
@@ -31,17 +31,23 @@ function max(a: Permission | null, b: Permission | null): Permission | null {
 }
 
 /** The permission a user holds through ownership, organisation role or collaboration. */
-async function rolePermission(db: Kysely<Database>, principal: Principal, repo: Repository, owner: Account): Promise<Permission | null> {
-  const user = principal.user;
+function roleFrom(principal: Principal, owner: Account, roles: ViewerRoles): Permission | null {
   if (actsAsSiteAdmin(principal)) return 'admin';
-  if (owner.id === user.id) return 'admin';
+  if (owner.id === principal.user.id) return 'admin';
   let perm: Permission | null = null;
   if (owner.type === 'Organization') {
-    const role = await findOrgRole(db, owner.id, user.id);
-    if (role === 'admin') return 'admin';
-    if (role === 'member') perm = 'pull';
+    if (roles.orgRole === 'admin') return 'admin';
+    if (roles.orgRole === 'member') perm = 'pull';
   }
-  return max(perm, await findCollaboratorPermission(db, repo.id, user.id));
+  return max(perm, roles.collaborator);
+}
+
+async function rolePermission(db: Kysely<Database>, principal: Principal, repo: Repository, owner: Account): Promise<Permission | null> {
+  const none: ViewerRoles = { orgRole: null, collaborator: null };
+  if (actsAsSiteAdmin(principal) || owner.id === principal.user.id) return roleFrom(principal, owner, none);
+  const orgRole = owner.type === 'Organization' ? await findOrgRole(db, owner.id, principal.user.id) : null;
+  if (orgRole === 'admin') return 'admin';
+  return roleFrom(principal, owner, { orgRole, collaborator: await findCollaboratorPermission(db, repo.id, principal.user.id) });
 }
 
 function scopeCap(principal: Principal, repo: Repository): Permission | null {
@@ -64,12 +70,22 @@ export function repositoryListViewer(principal: Principal | null): { viewerId: n
   };
 }
 
-/** The caller's effective permission on a repository, or null when it may not even see it. */
-export async function effectivePermission(db: Kysely<Database>, principal: Principal | null, repo: Repository, owner: Account): Promise<Permission | null> {
+function combine(principal: Principal | null, repo: Repository, role: Permission | null): Permission | null {
   const publicRead: Permission | null = repo.private === 1 ? null : 'pull';
   if (!principal) return publicRead;
-  const role = max(publicRead, await rolePermission(db, principal, repo, owner));
-  return min(role, scopeCap(principal, repo));
+  return min(max(publicRead, role), scopeCap(principal, repo));
+}
+
+/** The caller's effective permission on a repository, or null when it may not even see it. */
+export async function effectivePermission(db: Kysely<Database>, principal: Principal | null, repo: Repository, owner: Account): Promise<Permission | null> {
+  return combine(principal, repo, principal ? await rolePermission(db, principal, repo, owner) : null);
+}
+
+/** `effectivePermission` for many repositories at once, in one query whatever their number (by repository id). */
+export async function effectivePermissions(db: Kysely<Database>, principal: Principal | null, entries: ReadonlyArray<{ repo: Repository; owner: Account }>): Promise<Map<number, Permission | null>> {
+  const roles = principal ? await findViewerRoles(db, principal.user.id, entries.map((e) => e.repo.id)) : new Map<number, ViewerRoles>();
+  const none: ViewerRoles = { orgRole: null, collaborator: null };
+  return new Map(entries.map(({ repo, owner }) => [repo.id, combine(principal, repo, principal ? roleFrom(principal, owner, roles.get(repo.id) ?? none) : null)]));
 }
 
 /** What of `account` beyond its public profile `viewer` may see (`http/serializers/users.ts`). */

@@ -6,14 +6,14 @@
 import { rm } from 'node:fs/promises';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Permission, Repository } from '../db/schema.ts';
-import { findAccountByLogin } from '../db/repos/accounts-repo.ts';
+import { findAccountByLogin, findOrgRole } from '../db/repos/accounts-repo.ts';
 import { deleteRepository, findRepository, findRepositoryById, insertRepository, updateRepository } from '../db/repos/repositories-repo.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
 import { isoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { isValidRepositoryName } from './names.ts';
-import { requireScope } from './oauth-scopes.ts';
+import { actsAsSiteAdmin, requireScope } from './oauth-scopes.ts';
 import { atLeast, effectivePermission } from './permissions.ts';
 import { createRef } from './refs.ts';
 import type { Principal } from './tokens.ts';
@@ -121,6 +121,17 @@ export async function createRepository(ctx: AppContext, owner: Account, caller: 
     throw err;
   }
   return repo;
+}
+
+/**
+ * Who may create repositories in an organization: its admins (and site admins); members get 403,
+ * others 404. Checked before the request body is read.
+ */
+export async function requireOrgRepositoryCreator(ctx: AppContext, org: Account, caller: Principal): Promise<void> {
+  if (org.type !== 'Organization') throw new NotFoundError();
+  const role = actsAsSiteAdmin(caller) ? 'admin' : await findOrgRole(ctx.db, org.id, caller.user.id);
+  if (!role) throw new NotFoundError();
+  if (role !== 'admin') throw new ForbiddenError('You need admin access to the organization to create repositories.');
 }
 
 export interface UpdateRepositoryInput {

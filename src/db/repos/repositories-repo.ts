@@ -142,6 +142,26 @@ export async function findCollaboratorPermission(db: Kysely<Database>, repositor
   return row?.permission ?? null;
 }
 
+/** A viewer's roles on repositories: membership of the owning org and direct collaboration. */
+export interface ViewerRoles {
+  orgRole: 'admin' | 'member' | null;
+  collaborator: Permission | null;
+}
+
+/** The viewer's roles on each of these repositories, in one query (lists check many at once). */
+export async function findViewerRoles(db: Kysely<Database>, viewerId: number, repositoryIds: number[]): Promise<Map<number, ViewerRoles>> {
+  const ids = [...new Set(repositoryIds)];
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('repositories')
+    .leftJoin('collaborators', (join) => join.onRef('collaborators.repository_id', '=', 'repositories.id').on('collaborators.user_id', '=', viewerId))
+    .leftJoin('org_members', (join) => join.onRef('org_members.org_id', '=', 'repositories.owner_id').on('org_members.user_id', '=', viewerId))
+    .select(['repositories.id as id', 'collaborators.permission as collaborator', 'org_members.role as orgRole'])
+    .where('repositories.id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, { orgRole: r.orgRole ?? null, collaborator: r.collaborator ?? null }]));
+}
+
 export async function upsertCollaborator(db: Kysely<Database>, repositoryId: number, userId: number, permission: Permission, now: string): Promise<'created' | 'updated'> {
   const existing = await findCollaboratorPermission(db, repositoryId, userId);
   await db

@@ -4,14 +4,11 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
-import { findOrgRole } from '../../db/repos/accounts-repo.ts';
-import { countRepositories, listRepositories } from '../../db/repos/repositories-repo.ts';
-import type { Account } from '../../db/schema.ts';
-import { ForbiddenError, NotFoundError } from '../../domain/errors.ts';
+import { NotFoundError } from '../../domain/errors.ts';
 import { getAccount } from '../../services/accounts.ts';
-import { accountDisclosure, effectivePermission, repositoryListViewer } from '../../services/permissions.ts';
-import { actsAsSiteAdmin } from '../../services/oauth-scopes.ts';
-import { createRepository } from '../../services/repositories.ts';
+import { accountDisclosure } from '../../services/permissions.ts';
+import { createRepository, requireOrgRepositoryCreator } from '../../services/repositories.ts';
+import { countOwnedRepositories, listVisibleRepositories, type RepositoryListQuery } from '../../services/repository-lists.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
 import { requireUser, sendPage } from '../route-helpers.ts';
@@ -21,32 +18,20 @@ import { repositoryJson } from '../serializers/repositories.ts';
 export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/user', async (request) => {
     const { user } = requireUser(request);
-    const counts = { publicRepos: await countRepositories(ctx.db, user.id, false), privateRepos: await countRepositories(ctx.db, user.id, true) };
+    const counts = { publicRepos: await countOwnedRepositories(ctx, user.id, false), privateRepos: await countOwnedRepositories(ctx, user.id, true) };
     return privateUser(user, request.urls, counts, accountDisclosure(request.principal, user));
   });
 
   app.get<{ Params: { username: string } }>('/users/:username', async (request) => {
     const account = await getAccount(ctx, request.params.username);
-    return publicUser(account, request.urls, { publicRepos: await countRepositories(ctx.db, account.id, false) }, accountDisclosure(request.principal, account));
+    return publicUser(account, request.urls, { publicRepos: await countOwnedRepositories(ctx, account.id, false) }, accountDisclosure(request.principal, account));
   });
 
   /** Lists repositories with the caller's permissions embedded when authenticated. */
-  async function listFor(request: FastifyRequest, filter: Parameters<typeof listRepositories>[1]) {
+  async function listFor(request: FastifyRequest, query: RepositoryListQuery) {
     const page = parsePage(request.query);
-    const { rows, total } = await listRepositories(ctx.db, filter, page.perPage, page.offset);
-    const owners = new Map<number, Account>();
-    const items = [];
-    for (const row of rows) {
-      const { owner_login: _ownerLogin, ...repo } = row;
-      let owner = owners.get(repo.owner_id);
-      if (!owner) {
-        owner = await getAccount(ctx, row.owner_login);
-        owners.set(owner.id, owner);
-      }
-      const permission = request.principal ? await effectivePermission(ctx.db, request.principal, repo, owner) : undefined;
-      items.push(repositoryJson(owner, repo, request.urls, permission));
-    }
-    return { page, total, items };
+    const { items, total } = await listVisibleRepositories(ctx, request.principal, query, page);
+    return { page, total, items: items.map(({ owner, repo, permission }) => repositoryJson(owner, repo, request.urls, permission)) };
   }
 
   function visibilityParam(query: unknown): 'all' | 'public' | 'private' {
@@ -56,14 +41,13 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get('/user/repos', async (request, reply) => {
     requireUser(request);
-    const viewer = { ...repositoryListViewer(request.principal), viewerIsSiteAdmin: false };
-    const { page, total, items } = await listFor(request, { ...viewer, affiliatedOnly: true, visibility: visibilityParam(request.query) });
+    const { page, total, items } = await listFor(request, { affiliatedOnly: true, visibility: visibilityParam(request.query) });
     return sendPage(request, reply, page, total, items);
   });
 
   app.get<{ Params: { username: string } }>('/users/:username/repos', async (request, reply) => {
     const owner = await getAccount(ctx, request.params.username);
-    const { page, total, items } = await listFor(request, { ownerId: owner.id, ...repositoryListViewer(request.principal) });
+    const { page, total, items } = await listFor(request, { ownerId: owner.id });
     return sendPage(request, reply, page, total, items);
   });
 
@@ -76,7 +60,7 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
       html_url: `${request.urls.web}/${encodeURIComponent(org.login)}`,
       has_organization_projects: false,
       has_repository_projects: false,
-      public_repos: await countRepositories(ctx.db, org.id, false),
+      public_repos: await countOwnedRepositories(ctx, org.id, false),
       public_gists: 0,
       followers: 0,
       following: 0,
@@ -90,7 +74,7 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: { org: string } }>('/orgs/:org/repos', async (request, reply) => {
     const org = await getAccount(ctx, request.params.org);
     if (org.type !== 'Organization') throw new NotFoundError();
-    const { page, total, items } = await listFor(request, { ownerId: org.id, ...repositoryListViewer(request.principal), visibility: visibilityParam(request.query) });
+    const { page, total, items } = await listFor(request, { ownerId: org.id, visibility: visibilityParam(request.query) });
     return sendPage(request, reply, page, total, items);
   });
 
@@ -103,10 +87,7 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post<{ Params: { org: string } }>('/orgs/:org/repos', async (request, reply) => {
     const principal = requireUser(request);
     const org = await getAccount(ctx, request.params.org);
-    if (org.type !== 'Organization') throw new NotFoundError();
-    const role = actsAsSiteAdmin(principal) ? 'admin' : await findOrgRole(ctx.db, org.id, principal.user.id);
-    if (!role) throw new NotFoundError();
-    if (role !== 'admin') throw new ForbiddenError('You need admin access to the organization to create repositories.');
+    await requireOrgRepositoryCreator(ctx, org, principal);
     const repo = await createRepository(ctx, org, principal, bodyObject(request.body) as never);
     return reply.code(201).send(repositoryJson(org, repo, request.urls, 'admin'));
   });

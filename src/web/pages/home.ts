@@ -1,16 +1,15 @@
 /**
  * @module web/pages/home
  * `/` (the newest public releases on this instance) and `/{owner}` (the owner's repositories the
- * visitor may see, with the same visibility rules as `GET /users/{owner}/repos`).
+ * visitor may see: the same service, and so the same rules, as `GET /users/{owner}/repos`).
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
-import { listRepositories } from '../../db/repos/repositories-repo.ts';
 import { releaseWebTag } from '../../http/serializers/assets.ts';
 import { parsePage } from '../../http/pagination.ts';
 import { getAccount } from '../../services/accounts.ts';
-import { repositoryListViewer } from '../../services/permissions.ts';
 import { recentPublicReleases } from '../../services/release-pages.ts';
+import { listVisibleRepositories } from '../../services/repository-lists.ts';
 import { repoPath, timeTag, webPath } from '../format.ts';
 import { html } from '../html.ts';
 import { sendPage } from '../layout.ts';
@@ -37,14 +36,9 @@ ${items.length ? html`<ul class="list card">${items}</ul>` : html`<p class="empt
   app.get<{ Params: { owner: string } }>('/:owner', async (request, reply) => {
     const owner = await getAccount(ctx, request.params.owner);
     const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(REPOS_PER_PAGE) });
-    const { rows, total } = await listRepositories(
-      ctx.db,
-      { ownerId: owner.id, ...repositoryListViewer(request.principal) },
-      page.perPage,
-      page.offset,
-    );
-    const items = rows.map(
-      (repo) => html`<li>
+    const { items: listed, total } = await listVisibleRepositories(ctx, request.principal, { ownerId: owner.id }, page);
+    const items = listed.map(
+      ({ repo }) => html`<li>
   <a class="repo" href="${repoPath(owner.login, repo.name)}"><strong>${repo.name}</strong></a>
   ${repo.private === 1 ? html`<span class="badge">Private</span>` : ''}
   ${repo.description ? html`<p class="muted">${repo.description}</p>` : ''}
@@ -54,7 +48,7 @@ ${items.length ? html`<ul class="list card">${items}</ul>` : html`<p class="empt
     const body = html`<h1>${owner.name ? html`${owner.name} <span class="muted">${owner.login}</span>` : owner.login}</h1>
 <h2>Repositories</h2>
 ${items.length ? html`<ul class="list card">${items}</ul>` : html`<p class="empty card">No repositories to show.</p>`}
-${pager(webPath(owner.login), page.page, page.offset + rows.length < total)}`;
+${pager(webPath(owner.login), page.page, page.offset + listed.length < total)}`;
     return sendPage(request, reply, { title: owner.login, body });
   });
 }
