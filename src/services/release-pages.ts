@@ -4,9 +4,7 @@
  * rules: a draft is found by its `untagged-…` key only by users who may see drafts.
  */
 import type { AppContext } from '../context.ts';
-import type { Account, Asset, Release } from '../db/schema.ts';
-import { findAccountsByIds } from '../db/repos/accounts-repo.ts';
-import { listAssetsForReleases } from '../db/repos/assets-repo.ts';
+import type { Release } from '../db/schema.ts';
 import { findReleaseByUntaggedKey, listRecentPublicReleases, type PublicReleaseRow } from '../db/repos/release-pages-repo.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { canSeeDrafts, getReleaseByTag } from './releases.ts';
@@ -26,19 +24,6 @@ export async function getReleaseByWebTag(ctx: AppContext, access: RepoAccess, we
     return release;
   }
   return getReleaseByTag(ctx, access, webTag);
-}
-
-export interface ReleaseDetails {
-  assets: Map<number, Asset[]>;
-  accounts: Map<number, Account>;
-}
-
-/** Assets and authors of a page of releases: two queries whatever the page size. */
-export async function loadReleaseDetails(ctx: AppContext, releases: Release[], includeIncompleteAssets = false): Promise<ReleaseDetails> {
-  const assets = await listAssetsForReleases(ctx.db, releases.map((r) => r.id), includeIncompleteAssets);
-  const ids = releases.map((r) => r.author_id);
-  for (const list of assets.values()) for (const a of list) if (a.uploader_id !== null) ids.push(a.uploader_id);
-  return { assets, accounts: await findAccountsByIds(ctx.db, ids) };
 }
 
 /** The newest published releases of public repositories (the instance's front page). */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { loadReleaseDetails } from '../../src/services/release-details.ts';
 import { releasesJson } from '../../src/http/serializers/releases.ts';
 import { getRepoAccess } from '../../src/services/repositories.ts';
 
@@ -192,7 +193,8 @@ describe('release reactions', () => {
     const access = await getRepoAccess(ctx, null, owner.login, r.name);
     const rows = await ctx.db.selectFrom('releases').selectAll().where('id', 'in', ids).execute();
     const urls = { web: server.base, api: server.api, uploads: server.uploads, graphql: `${server.base}/api/graphql` };
-    const json = await releasesJson({ ...ctx, db: ctx.db.withPlugin(counting) }, access, rows, urls as never);
+    const counted = { ...ctx, db: ctx.db.withPlugin(counting) };
+    const json = releasesJson(access, rows, await loadReleaseDetails(counted, rows, { reactions: true }), urls as never);
     expect(json.map((x) => x.reactions.heart)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(seen.filter((q) => q.includes('release_reactions'))).toHaveLength(1);
     expect(seen.length).toBeLessThanOrEqual(3);
@@ -201,7 +203,7 @@ describe('release reactions', () => {
     const quiet = await release(r.api, { tag_name: 'quiet' });
     seen.length = 0;
     const [row] = await ctx.db.selectFrom('releases').selectAll().where('id', '=', quiet.id).execute();
-    const [quietJson] = await releasesJson({ ...ctx, db: ctx.db.withPlugin(counting) }, access, [row!], urls as never);
+    const [quietJson] = releasesJson(access, [row!], await loadReleaseDetails(counted, [row!], { reactions: true }), urls as never);
     expect(quietJson!.reactions.total_count).toBe(0);
     expect(seen.filter((q) => q.includes('release_reactions'))).toHaveLength(0);
   });

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Release } from '../../db/schema.ts';
 import { NotFoundError } from '../../domain/errors.ts';
+import { loadReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import {
   createRelease,
@@ -34,7 +35,8 @@ export function parseId(value: string): number {
 async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release, status = 200) {
   const format = bodyFormatFromAccept(request.headers.accept);
   reply.header('x-github-media-type', format.mediaType);
-  const json = await releaseJson(ctx, access, release, request.urls, format);
+  const details = await loadReleaseDetails(ctx, [release], { reactions: true });
+  const json = releaseJson(access, release, details, request.urls, format);
   // The embedded assets are part of the representation: an upload or an asset edit changes it
   // without touching the release row, so `If-Modified-Since` must see their times too.
   // So is the reactions rollup, whose changes leave `updated_at` alone (reactions_changed_at).
@@ -51,7 +53,8 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
     const { releases, total } = await listReleases(ctx, access, page);
     const format = bodyFormatFromAccept(request.headers.accept);
     reply.header('x-github-media-type', format.mediaType);
-    return sendPage(request, reply, page, total, await releasesJson(ctx, access, releases, request.urls, format));
+    const details = await loadReleaseDetails(ctx, releases, { reactions: true });
+    return sendPage(request, reply, page, total, releasesJson(access, releases, details, request.urls, format));
   });
 
   app.post('/repos/:owner/:repo/releases', docsConfig('releases/releases#create-a-release'), async (request, reply) => {

@@ -1,16 +1,12 @@
 /**
  * @module http/serializers/releases
  * Releases on the wire (`release`), in the field order GitHub's recordings show, with every asset
- * embedded. A page of releases is serialized with one query for its assets, one for the reaction
- * counts of those that have any, and one for the accounts involved (authors and uploaders),
- * whatever the page size.
+ * embedded. Pure formatting: the assets, accounts and reaction counts come loaded
+ * (`services/release-details`, a fixed number of queries per page).
  */
-import type { AppContext } from '../../context.ts';
 import type { Account, Asset, Release, Repository } from '../../db/schema.ts';
-import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
-import { listAssetsForReleases } from '../../db/repos/assets-repo.ts';
-import { countReactionsForReleases } from '../../db/repos/reactions-repo.ts';
 import { renderMarkdown, renderPlainText } from '../../render/markdown.ts';
+import type { ReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import type { Urls } from '../urls.ts';
 import { encodePathValue } from '../urls.ts';
@@ -46,17 +42,11 @@ function mentionsCount(body: string | null): number {
   return new Set([...body.matchAll(MENTION)].map((m) => m[1]!.toLowerCase())).size;
 }
 
-export async function releasesJson(ctx: AppContext, access: RepoAccess, releases: Release[], urls: Urls, format?: BodyFormat) {
+/** Releases with their details loaded by `loadReleaseDetails(…, { reactions: true })`. */
+export function releasesJson(access: RepoAccess, releases: Release[], details: ReleaseDetails, urls: Urls, format?: BodyFormat) {
   const fmt = format ?? bodyFormatFromAccept(undefined);
-  const ids = releases.map((r) => r.id);
-  // Only releases someone has reacted to need counting (the common case costs no query).
-  const reacted = releases.filter((r) => r.reactions_changed_at !== null).map((r) => r.id);
-  const [assetsByRelease, reactionCounts] = await Promise.all([listAssetsForReleases(ctx.db, ids), countReactionsForReleases(ctx.db, reacted)]);
-  const accountIds = releases.map((r) => r.author_id);
-  for (const list of assetsByRelease.values()) for (const a of list) if (a.uploader_id !== null) accountIds.push(a.uploader_id);
-  const accounts = await findAccountsByIds(ctx.db, accountIds);
   return releases.map((release) =>
-    releaseJsonFrom({ owner: access.owner, repo: access.repo, release, assets: assetsByRelease.get(release.id) ?? [], accounts, reactions: reactionCounts.get(release.id), urls, format: fmt }),
+    releaseJsonFrom({ owner: access.owner, repo: access.repo, release, assets: details.assets.get(release.id) ?? [], accounts: details.accounts, reactions: details.reactions.get(release.id), urls, format: fmt }),
   );
 }
 
@@ -110,7 +100,6 @@ export function releaseJsonFrom(input: ReleaseJsonInput) {
   };
 }
 
-export async function releaseJson(ctx: AppContext, access: RepoAccess, release: Release, urls: Urls, format?: BodyFormat) {
-  const [json] = await releasesJson(ctx, access, [release], urls, format);
-  return json!;
+export function releaseJson(access: RepoAccess, release: Release, details: ReleaseDetails, urls: Urls, format?: BodyFormat) {
+  return releasesJson(access, [release], details, urls, format)[0]!;
 }

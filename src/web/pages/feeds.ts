@@ -10,7 +10,7 @@ import type { AppContext } from '../../context.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import { renderNotes } from '../notes-cache.ts';
 import { listTags } from '../../services/git-data.ts';
-import { loadReleaseDetails } from '../../services/release-pages.ts';
+import { loadReleaseDetails } from '../../services/release-details.ts';
 import { listReleases } from '../../services/releases.ts';
 import { toIsoSeconds } from '../../util/time.ts';
 import { repoPath } from '../format.ts';

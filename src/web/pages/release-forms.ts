@@ -11,7 +11,8 @@ import type { Asset, Release } from '../../db/schema.ts';
 import { InvalidRequestError, ValidationError } from '../../domain/errors.ts';
 import { releaseWebTag } from '../../http/serializers/assets.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
-import { getReleaseByWebTag, loadReleaseDetails } from '../../services/release-pages.ts';
+import { loadReleaseDetails } from '../../services/release-details.ts';
+import { getReleaseByWebTag } from '../../services/release-pages.ts';
 import { createRelease, deleteRelease, latestReleaseId, updateRelease } from '../../services/releases.ts';
 import { requirePermission, type RepoAccess } from '../../services/repositories.ts';
 import { validationMessages } from '../error-pages.ts';
@@ -196,7 +197,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: TagParams }>('/:owner/:repo/releases/edit/*', async (request, reply) => {
     const access = await writableAccess(ctx, request);
     const release = await getReleaseByWebTag(ctx, access, request.params['*']);
-    const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], true), latestReleaseId(ctx, access.repo)]);
+    const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true }), latestReleaseId(ctx, access.repo)]);
     const state = stateFromRelease(release, latestId === release.id);
     return formPage(request, reply, access, { release, state, errors: [], assets: details.assets.get(release.id) ?? [] });
   });
@@ -217,7 +218,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
     } catch (err) {
       const errors = formErrors(err);
       if (!errors) throw err;
-      const details = await loadReleaseDetails(ctx, [release], true);
+      const details = await loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true });
       return formPage(request, reply, access, { release, state, errors, assets: details.assets.get(release.id) ?? [] }, 422);
     }
   });

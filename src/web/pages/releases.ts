@@ -11,7 +11,8 @@ import { getRef, type RefInfo } from '../../services/git-data.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { parsePage } from '../../http/pagination.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
-import { getReleaseByWebTag, loadReleaseDetails } from '../../services/release-pages.ts';
+import { loadReleaseDetails } from '../../services/release-details.ts';
+import { getReleaseByWebTag } from '../../services/release-pages.ts';
 import { canSeeDrafts, getLatestRelease, latestReleaseId, listReleases } from '../../services/releases.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { repoPath } from '../format.ts';
@@ -51,7 +52,7 @@ export function releasePages(app: FastifyInstance, ctx: AppContext): void {
     const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(RELEASES_PER_PAGE) });
     const [{ releases, total }, latestId] = await Promise.all([listReleases(ctx, access, page), latestReleaseId(ctx, access.repo)]);
     const canWrite = canSeeDrafts(access);
-    const details = await loadReleaseDetails(ctx, releases, canWrite);
+    const details = await loadReleaseDetails(ctx, releases, { includeIncompleteAssets: canWrite });
     const r = { owner: access.owner, repo: access.repo };
     const base = repoPath(access.owner.login, access.repo.name, 'releases');
     const cards = releases.map((release) =>
@@ -91,7 +92,7 @@ ${pager(base, page.page, page.offset + releases.length < total)}`;
     // A published release reached through its old `untagged-…` address moves to its tag.
     if (release.draft === 0 && request.params['*'] !== release.tag_name) return reply.redirect(releasePagePath(access, release), 301);
     const canWrite = canSeeDrafts(access);
-    const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], canWrite), latestReleaseId(ctx, access.repo)]);
+    const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], { includeIncompleteAssets: canWrite }), latestReleaseId(ctx, access.repo)]);
     const card = releaseCard(request, access, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), {
       latestId,
       canWrite,
