@@ -11,6 +11,7 @@ import { releaseNotesFeature } from './features/release-notes.ts';
 import { releasesFeature } from './features/releases.ts';
 import { graphqlFeature } from './graphql/feature.ts';
 import { webFeature } from './web/feature.ts';
+import { webhooksFeature } from './features/webhooks.ts';
 
 export interface Feature {
   name: string;
@@ -26,4 +27,4 @@ export interface Feature {
   stop?(ctx: AppContext): Promise<void>;
 }
 
-export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature, graphqlFeature, webFeature];
+export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature, graphqlFeature, webhooksFeature, webFeature];

@@ -12,6 +12,7 @@ import * as readIndexes from './migrations/004-read-indexes.ts';
 import * as leases from './migrations/005-leases.ts';
 import * as releaseReactions from './migrations/006-release-reactions.ts';
 import * as eventsAndWebhooks from './migrations/007-events-and-webhooks.ts';
+import * as webhookWebBase from './migrations/008-webhook-web-base.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -22,6 +23,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '005-leases': { up: (db) => leases.up(db), down: (db) => leases.down(db) },
     '006-release-reactions': { up: (db) => releaseReactions.up(db, handle.kind), down: (db) => releaseReactions.down(db) },
     '007-events-and-webhooks': { up: (db) => eventsAndWebhooks.up(db, handle.kind), down: (db) => eventsAndWebhooks.down(db) },
+    '008-webhook-web-base': { up: (db) => webhookWebBase.up(db), down: (db) => webhookWebBase.down(db) },
   };
 }
 

@@ -199,6 +199,11 @@ export interface WebhooksTable {
   insecure_ssl: string;
   /** The signing secret, encrypted with the instance key; null when none is set. */
   secret_ciphertext: string | null;
+  /**
+   * The web base URL (scheme, host, prefix) the hook was created through: payload URLs use it
+   * unless WHARF_EXTERNAL_URL is set, so receivers get URLs they can call back.
+   */
+  web_base: string;
   created_at: string;
   updated_at: string;
   /** Epoch ms of the first failure in the current run of failures; null while healthy. */

@@ -30,6 +30,9 @@ const REPO_READ: ScopeRule = { accepted: 'repo', required: [] };
 /** Writing a repository's data: likewise, the cap lives with the repository's permission. */
 const REPO_WRITE: ScopeRule = { accepted: 'repo', required: [] };
 const SITE_ADMIN: ScopeRule = { accepted: 'site_admin', required: ['site_admin'] };
+const REPO_HOOK: ScopeRule = { accepted: 'admin:repo_hook, read:repo_hook, repo, write:repo_hook', required: [] };
+const ORG_HOOK: ScopeRule = { accepted: 'admin:org_hook', required: [] };
+const GLOBAL_HOOK: ScopeRule = { accepted: 'site_admin', required: [] };
 const CREATE_REPO: ScopeRule = { accepted: 'public_repo, repo', required: ['public_repo', 'repo'] };
 
 /**
@@ -95,6 +98,38 @@ const TABLE: Record<string, ScopeRule> = {
   'GET /repos/{}/{}/releases/{}/reactions': REPO_READ,
   'POST /repos/{}/{}/releases/{}/reactions': REPO_WRITE,
   'DELETE /repos/{}/{}/releases/{}/reactions/{}': REPO_WRITE,
+
+  // Webhooks: who may act is decided by the handler (repository admin, organization owner, site
+  // administrator; 404 for everyone else), so no scope is demanded before it runs.
+  'GET /repos/{}/{}/hooks': REPO_HOOK,
+  'POST /repos/{}/{}/hooks': REPO_HOOK,
+  'GET /repos/{}/{}/hooks/{}': REPO_HOOK,
+  'PATCH /repos/{}/{}/hooks/{}': REPO_HOOK,
+  'DELETE /repos/{}/{}/hooks/{}': REPO_HOOK,
+  'POST /repos/{}/{}/hooks/{}/pings': REPO_HOOK,
+  'POST /repos/{}/{}/hooks/{}/tests': REPO_HOOK,
+  'GET /repos/{}/{}/hooks/{}/config': REPO_HOOK,
+  'PATCH /repos/{}/{}/hooks/{}/config': REPO_HOOK,
+  'GET /repos/{}/{}/hooks/{}/deliveries': REPO_HOOK,
+  'GET /repos/{}/{}/hooks/{}/deliveries/{}': REPO_HOOK,
+  'POST /repos/{}/{}/hooks/{}/deliveries/{}/attempts': REPO_HOOK,
+  'GET /orgs/{}/hooks': ORG_HOOK,
+  'POST /orgs/{}/hooks': ORG_HOOK,
+  'GET /orgs/{}/hooks/{}': ORG_HOOK,
+  'PATCH /orgs/{}/hooks/{}': ORG_HOOK,
+  'DELETE /orgs/{}/hooks/{}': ORG_HOOK,
+  'POST /orgs/{}/hooks/{}/pings': ORG_HOOK,
+  'GET /orgs/{}/hooks/{}/config': ORG_HOOK,
+  'PATCH /orgs/{}/hooks/{}/config': ORG_HOOK,
+  'GET /orgs/{}/hooks/{}/deliveries': ORG_HOOK,
+  'GET /orgs/{}/hooks/{}/deliveries/{}': ORG_HOOK,
+  'POST /orgs/{}/hooks/{}/deliveries/{}/attempts': ORG_HOOK,
+  'GET /admin/hooks': GLOBAL_HOOK,
+  'POST /admin/hooks': GLOBAL_HOOK,
+  'GET /admin/hooks/{}': GLOBAL_HOOK,
+  'PATCH /admin/hooks/{}': GLOBAL_HOOK,
+  'DELETE /admin/hooks/{}': GLOBAL_HOOK,
+  'POST /admin/hooks/{}/pings': GLOBAL_HOOK,
 };
 
 function keyOf(method: string, path: string): string {
