@@ -30,7 +30,9 @@ beforeAll(async () => {
       WHARF_EVENTS_POLL_MS: '50',
       WHARF_WEBHOOK_RETRY_BASE_MS: '200',
       WHARF_WEBHOOK_RETRY_MAX_DELAY_MS: '400',
-      WHARF_WEBHOOK_TIMEOUT_MS: '1000',
+      // Generous for a loaded CI machine: a first delivery that times out is retried, and the
+      // receiver would see it twice.
+      WHARF_WEBHOOK_TIMEOUT_MS: '4000',
       WHARF_WEBHOOK_DISABLE_AFTER_MS: '1500',
     },
   });
