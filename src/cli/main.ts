@@ -1,41 +1,79 @@
 /**
  * @module cli/main
- * `wharf` — administration from the command line, as GHES administrators script it. Works on the
- * same data directory (or database) as the server, through the same services as the API.
+ * `wharf` — administration from the command line, as GHES administrators script it. It reads the
+ * same configuration as the server (WHARF_* variables, WHARF_CONFIG), says on stderr which data
+ * directory or database it acts on, and works through the same services as the API. It never
+ * creates a new, empty instance unless told to (`--init`): a mistyped or unset WHARF_DATA_DIR
+ * must not quietly start a second Wharf beside the real one.
  *
- *   wharf user create LOGIN [--email E] [--admin]
- *   wharf token create LOGIN [--scopes repo,read:org] [--note N] [--expires-in-days D]
- *   wharf token revoke LOGIN --last-eight XXXXXXXX
+ *   wharf user list | create LOGIN | promote LOGIN | suspend LOGIN | unsuspend LOGIN | delete LOGIN --yes
+ *   wharf token create LOGIN [--scopes repo,read:org] [--note N] [--expires 30d|2027-01-31|never]
+ *   wharf token list LOGIN | revoke LOGIN --last-eight XXXXXXXX
  *   wharf org create LOGIN --owner USER
  *   wharf serve
+ *
+ * Exit codes: 0 done, 1 the operation was refused (the message says why and what to do),
+ * 2 a setting or an argument is wrong.
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config/config.ts';
-import { checkDirectories } from '../config/preflight.ts';
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type WharfConfig } from '../config/config.ts';
+import { describeStoreLine } from '../config/describe.ts';
+import { SETTINGS, shown } from '../config/settings.ts';
+import { checkDirectories, databaseError } from '../config/preflight.ts';
 import type { AppContext } from '../context.ts';
-import { openDatabase } from '../db/dialect.ts';
-import { migrateToLatest } from '../db/migrate.ts';
-import { listTokensForUser, revokeToken } from '../db/repos/tokens-repo.ts';
-import { ValidationError } from '../domain/errors.ts';
-import { createBlobStore } from '../blobs/create-blob-store.ts';
-import { createOrganization, createUser, getUser } from '../services/accounts.ts';
-import { PushListeners } from '../services/push-events.ts';
-import { issueToken } from '../services/tokens.ts';
-import { isoSeconds } from '../util/time.ts';
-import { setSiteAdmin } from '../db/repos/accounts-repo.ts';
+import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { GITHUB_SCOPES, unknownScopes } from '../domain/oauth-scopes.ts';
+import { WHARF_VERSION } from '../version.ts';
 
 /** Scopes a CLI-issued token gets unless told otherwise: what gh and release tools need. */
 const DEFAULT_CLI_SCOPES = ['repo', 'read:org', 'workflow'];
 
-async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+/** A refusal the operator can act on; printed as is. */
+class CliError extends Error {}
+
+interface GlobalOptions {
+  init?: boolean;
+}
+
+function sqliteFile(config: WharfConfig): string | null {
+  return config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl.slice('sqlite:'.length) : null;
+}
+
+const WHERE_FIX = 'set WHARF_DATA_DIR (or WHARF_DATABASE_URL) to what the server uses, or pass --init to create a new instance there';
+
+async function withContext<T>(program: Command, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const init = (program.opts() as GlobalOptions).init === true;
   // The CLI may be the first to create the database: private to Wharf's user, as the server's files.
   process.umask(0o077);
   const config = loadConfig();
+  const file = sqliteFile(config);
+  if (file && !init && !existsSync(file)) {
+    throw new ConfigError('WHARF_DATA_DIR', config.dataDir, `holds no Wharf instance (no database at ${file}); ${WHERE_FIX}`);
+  }
+  process.stderr.write(`wharf: ${describeStoreLine(config)}\n`);
   checkDirectories(config);
-  const handle = await openDatabase(config.databaseUrl);
+  // Loaded here, not at the top: --help and --version stay instant.
+  const [{ openDatabase }, { migrateToLatest }, { createBlobStore }, { pino }, { PushListeners }] = await Promise.all([
+    import('../db/dialect.ts'),
+    import('../db/migrate.ts'),
+    import('../blobs/create-blob-store.ts'),
+    import('pino'),
+    import('../services/push-events.ts'),
+  ]);
+  const handle = await openDatabase(config.databaseUrl).catch((err: unknown) => {
+    throw databaseError(config, err);
+  });
   try {
-    await migrateToLatest(handle);
+    if (!file && !init) {
+      const tables = await handle.db.introspection.getTables();
+      if (!tables.some((t) => t.name === 'accounts')) {
+        throw new ConfigError('WHARF_DATABASE_URL', shown(SETTINGS.databaseUrl, config.databaseUrl), `holds no Wharf instance (no Wharf tables); ${WHERE_FIX}`);
+      }
+    }
+    await migrateToLatest(handle).catch((err: unknown) => {
+      throw databaseError(config, err);
+    });
     const ctx: AppContext = {
       config,
       db: handle.db,
@@ -50,31 +88,97 @@ async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   }
 }
 
-function describe(err: unknown): string {
-  if (err instanceof ValidationError) {
-    return err.errors.map((e) => e.message ?? `${e.resource ?? ''} ${e.field ?? ''} ${e.code}`.trim()).join('; ') || err.message;
+const LOGIN_RULE = 'use letters, digits and single hyphens, not at the start or end, at most 39 characters';
+
+/** Looks a user up, or says who does not exist and how to see who does. */
+async function userNamed(ctx: AppContext, login: string) {
+  const { getUser } = await import('../services/accounts.ts');
+  try {
+    return await getUser(ctx, login);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new CliError(`there is no user ${login}; \`wharf user list\` shows the users`);
+    throw err;
   }
-  return (err as Error).message;
+}
+
+/** Words for a service's ValidationError about an account `login`. */
+function accountProblem(err: unknown, login: string, kind: string): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const first = err.errors[0];
+  if (first?.code === 'already_exists') return new CliError(`a user or organization named ${login} already exists; choose another login`);
+  if (first?.code === 'invalid' && first.field === 'login') return new CliError(`"${login}" is not a valid ${kind} login; ${LOGIN_RULE}`);
+  if (first?.message) return new CliError(first.message);
+  return err;
+}
+
+function parseScopes(value: string): string[] {
+  const scopes = value.split(/[\s,]+/).filter(Boolean);
+  const unknown = unknownScopes(scopes);
+  if (unknown.length) throw new InvalidArgumentError(`unknown scope ${unknown.map((s) => `"${s}"`).join(', ')}; GitHub's scopes are ${GITHUB_SCOPES.join(', ')}`);
+  return scopes;
+}
+
+/** `30d`, `12h`, an ISO date or date-time, or `never`. */
+export function parseExpiry(value: string, now = Date.now()): string | null {
+  if (value === 'never') return null;
+  const relative = /^(\d+)([dh])$/.exec(value);
+  const when = relative ? now + Number(relative[1]) * (relative[2] === 'd' ? 86_400_000 : 3_600_000) : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(when)) throw new InvalidArgumentError('use a number of days or hours (30d, 12h), a date (2027-01-31) or never');
+  if (when <= now) throw new InvalidArgumentError('that moment has passed; give a time in the future');
+  return new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('use a whole number of at least 1');
   return n;
 }
 
+/** Left-aligned columns with a header, for people (scripts get one row per line, tab-free). */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+function tokenStatus(t: { revoked_at: string | null; expires_at: string | null }, now: number): string {
+  if (t.revoked_at) return 'revoked';
+  if (t.expires_at && Date.parse(t.expires_at) <= now) return 'expired';
+  return 'active';
+}
+
 export function buildCli(): Command {
-  const program = new Command('wharf').description('Wharf release server administration').showHelpAfterError();
+  const program = new Command('wharf')
+    .description('Wharf release server administration (settings: the same WHARF_* variables as the server)')
+    .version(WHARF_VERSION, '-V, --version', 'print the version')
+    .option('--init', 'create a new, empty instance if none exists where the settings point')
+    .exitOverride();
+  const run = <T>(fn: (ctx: AppContext) => Promise<T>) => withContext(program, fn);
 
   const user = program.command('user').description('manage users');
   user
+    .command('list')
+    .description('list users with their role and state')
+    .action(async () => {
+      await run(async (ctx) => {
+        const { listUsers } = await import('../services/user-admin.ts');
+        const users = await listUsers(ctx);
+        const rows = users.map((u) => [u.login, String(u.id), u.site_admin ? 'site admin' : 'user', u.suspended_at ? `suspended ${u.suspended_at}` : 'active', u.created_at, u.email ?? '']);
+        process.stdout.write(table(['LOGIN', 'ID', 'ROLE', 'STATE', 'CREATED', 'EMAIL'], rows));
+      });
+    });
+  user
     .command('create <login>')
+    .description('create a user')
     .option('--email <email>', 'e-mail address (used to attribute commits)')
     .option('--name <name>', 'display name')
     .option('--admin', 'make the user a site administrator', false)
     .action(async (login: string, opts: { email?: string; name?: string; admin: boolean }) => {
-      await withContext(async (ctx) => {
-        const account = await createUser(ctx, { login, email: opts.email ?? null, name: opts.name ?? null, siteAdmin: opts.admin });
+      await run(async (ctx) => {
+        const { createUser } = await import('../services/accounts.ts');
+        const account = await createUser(ctx, { login, email: opts.email ?? null, name: opts.name ?? null, siteAdmin: opts.admin }).catch((err: unknown) => {
+          throw accountProblem(err, login, 'user');
+        });
         process.stdout.write(`created user ${account.login} (id ${account.id})${opts.admin ? ' as site administrator' : ''}\n`);
       });
     });
@@ -82,10 +186,50 @@ export function buildCli(): Command {
     .command('promote <login>')
     .description('make an existing user a site administrator')
     .action(async (login: string) => {
-      await withContext(async (ctx) => {
-        const account = await getUser(ctx, login);
+      await run(async (ctx) => {
+        const account = await userNamed(ctx, login);
+        const [{ setSiteAdmin }, { isoSeconds }] = await Promise.all([import('../db/repos/accounts-repo.ts'), import('../util/time.ts')]);
         await setSiteAdmin(ctx.db, account.id, true, isoSeconds());
         process.stdout.write(`${account.login} is now a site administrator\n`);
+      });
+    });
+  for (const [name, suspended] of [
+    ['suspend', true],
+    ['unsuspend', false],
+  ] as const) {
+    user
+      .command(`${name} <login>`)
+      .description(suspended ? 'stop a user from signing in or using their tokens (nothing is deleted)' : 'let a suspended user sign in again')
+      .action(async (login: string) => {
+        await run(async (ctx) => {
+          await userNamed(ctx, login);
+          const { setSuspended } = await import('../services/user-admin.ts');
+          const account = await setSuspended(ctx, login, suspended);
+          process.stdout.write(suspended ? `${account.login} is suspended: their tokens and sessions no longer work\n` : `${account.login} is active again\n`);
+        });
+      });
+  }
+  user
+    .command('delete <login>')
+    .description('delete a user with their own repositories (releases, assets, git data), tokens and sessions')
+    .option('--yes', 'really delete (without it, only say what would be deleted)', false)
+    .action(async (login: string, opts: { yes: boolean }) => {
+      await run(async (ctx) => {
+        await userNamed(ctx, login);
+        const { planUserDeletion, deleteUser } = await import('../services/user-admin.ts');
+        const plan = await planUserDeletion(ctx, login);
+        const repos = plan.repositories.length ? `their ${plan.repositories.length} repositor${plan.repositories.length === 1 ? 'y' : 'ies'} (${plan.repositories.map((r) => r.name).join(', ')}) with all releases, assets and git data` : 'no repositories (they own none)';
+        if (plan.releasesElsewhere > 0) {
+          throw new CliError(
+            `${plan.user.login} published ${plan.releasesElsewhere} release(s) in other accounts' repositories, which would lose their author; suspend the user instead (wharf user suspend ${plan.user.login})`,
+          );
+        }
+        if (!opts.yes) {
+          process.stdout.write(`would delete ${plan.user.login}, their tokens, sessions and memberships, and ${repos}; run again with --yes to do it\n`);
+          return;
+        }
+        await deleteUser(ctx, plan);
+        process.stdout.write(`deleted ${plan.user.login}, their tokens, sessions and memberships, and ${repos}\n`);
       });
     });
 
@@ -93,41 +237,54 @@ export function buildCli(): Command {
   token
     .command('create <login>')
     .description('issue a token for a user and print it (it is shown only once)')
-    .option('--scopes <list>', 'comma- or space-separated OAuth scopes', DEFAULT_CLI_SCOPES.join(','))
+    .option('--scopes <list>', 'comma- or space-separated GitHub scopes', parseScopes, DEFAULT_CLI_SCOPES)
     .option('--note <note>', 'what the token is for')
-    .option('--expires-in-days <days>', 'expire the token after this many days', positiveInt)
-    .action(async (login: string, opts: { scopes: string; note?: string; expiresInDays?: number }) => {
-      await withContext(async (ctx) => {
-        const account = await getUser(ctx, login);
-        const scopes = opts.scopes.split(/[\s,]+/).filter(Boolean);
-        const expiresAt = opts.expiresInDays ? isoSeconds(new Date(Date.now() + opts.expiresInDays * 86_400_000)) : null;
-        const issued = await issueToken(ctx.db, account.id, scopes, { note: opts.note ?? null, expiresAt });
+    .option('--expires <when>', 'when the token stops working: 30d, 12h, 2027-01-31 or never (the default)', (v) => parseExpiry(v))
+    .option('--expires-in-days <days>', 'the same as --expires <days>d', positiveInt)
+    .action(async (login: string, opts: { scopes: string[]; note?: string; expires?: string | null; expiresInDays?: number }) => {
+      await run(async (ctx) => {
+        const account = await userNamed(ctx, login);
+        const { issueToken } = await import('../services/tokens.ts');
+        const expiresAt = opts.expiresInDays ? parseExpiry(`${opts.expiresInDays}d`) : (opts.expires ?? null);
+        const issued = await issueToken(ctx.db, account.id, opts.scopes, { note: opts.note ?? null, expiresAt });
         process.stdout.write(`${issued.token}\n`);
+        process.stderr.write(`wharf: token …${issued.row.token_last_eight} for ${account.login}, scopes ${opts.scopes.join(' ') || '(none)'}, ${expiresAt ? `expires ${expiresAt}` : 'does not expire'}\n`);
       });
     });
   token
     .command('list <login>')
-    .description("list a user's tokens (last eight characters only)")
+    .description("list a user's tokens (last eight characters only) with creation, expiry and last use")
     .action(async (login: string) => {
-      await withContext(async (ctx) => {
-        const account = await getUser(ctx, login);
-        for (const t of await listTokensForUser(ctx.db, account.id)) {
-          const status = t.revoked_at ? 'revoked' : t.expires_at && Date.parse(t.expires_at) < Date.now() ? 'expired' : 'active';
-          process.stdout.write(`…${t.token_last_eight}\t${status}\t${t.scopes || '(no scopes)'}\t${t.note ?? ''}\n`);
-        }
+      await run(async (ctx) => {
+        const account = await userNamed(ctx, login);
+        const { listTokensForUser } = await import('../db/repos/tokens-repo.ts');
+        const now = Date.now();
+        const rows = (await listTokensForUser(ctx.db, account.id)).map((t) => [
+          `…${t.token_last_eight}`,
+          tokenStatus(t, now),
+          t.created_at,
+          t.expires_at ?? 'never',
+          t.last_used_at ?? 'never',
+          t.scopes || '(none)',
+          t.note ?? '',
+        ]);
+        process.stdout.write(table(['TOKEN', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED', 'SCOPES', 'NOTE'], rows));
       });
     });
   token
     .command('revoke <login>')
     .description('revoke a token of a user, named by its last eight characters')
-    .requiredOption('--last-eight <chars>', 'the last eight characters of the token')
+    .requiredOption('--last-eight <chars>', 'the last eight characters of the token (see wharf token list)')
     .action(async (login: string, opts: { lastEight: string }) => {
-      await withContext(async (ctx) => {
-        const account = await getUser(ctx, login);
-        const match = (await listTokensForUser(ctx.db, account.id)).filter((t) => t.token_last_eight === opts.lastEight && !t.revoked_at);
-        if (match.length !== 1) throw new Error(match.length ? 'several tokens end that way; revoke them through the API' : 'no active token ends that way');
+      await run(async (ctx) => {
+        const account = await userNamed(ctx, login);
+        const [{ listTokensForUser, revokeToken }, { isoSeconds }] = await Promise.all([import('../db/repos/tokens-repo.ts'), import('../util/time.ts')]);
+        const lastEight = opts.lastEight.replace(/^…/, '');
+        const match = (await listTokensForUser(ctx.db, account.id)).filter((t) => t.token_last_eight === lastEight && !t.revoked_at);
+        if (match.length === 0) throw new CliError(`${account.login} has no active token ending in ${lastEight}; \`wharf token list ${account.login}\` shows their tokens`);
+        if (match.length > 1) throw new CliError(`${match.length} active tokens of ${account.login} end in ${lastEight}; revoke them through the API by id`);
         await revokeToken(ctx.db, match[0]!.id, isoSeconds());
-        process.stdout.write('revoked\n');
+        process.stdout.write(`revoked token …${lastEight} of ${account.login}\n`);
       });
     });
 
@@ -138,8 +295,12 @@ export function buildCli(): Command {
     .requiredOption('--owner <user>', 'the user who administers the organization')
     .option('--name <name>', 'display name')
     .action(async (login: string, opts: { owner: string; name?: string }) => {
-      await withContext(async (ctx) => {
-        const org = await createOrganization(ctx, login, opts.owner, opts.name ?? null);
+      await run(async (ctx) => {
+        await userNamed(ctx, opts.owner);
+        const { createOrganization } = await import('../services/accounts.ts');
+        const org = await createOrganization(ctx, login, opts.owner, opts.name ?? null).catch((err: unknown) => {
+          throw accountProblem(err, login, 'organization');
+        });
         process.stdout.write(`created organization ${org.login} (id ${org.id}), administered by ${opts.owner}\n`);
       });
     });
@@ -158,8 +319,18 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError) process.stderr.write(`wharf: ${err.message}\n`);
-    else process.stderr.write(`wharf: ${describe(err)}\n`);
-    process.exitCode = 1;
+    if (err instanceof CommanderError) {
+      // Commander has printed help, the version or the usage error itself.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else if (err instanceof ConfigError) {
+      process.stderr.write(`wharf: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof CliError) {
+      process.stderr.write(`wharf: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`wharf: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
   }
 }

@@ -1,0 +1,68 @@
+/**
+ * @module services/user-admin
+ * Site administration of users: listing, suspending and deleting. A suspended user's tokens and
+ * sessions stop working at once (authentication checks `suspended_at`); a deleted user's own
+ * repositories go with them (rows, releases, assets; bare repositories removed; asset bytes left
+ * to the sweeper, as for a repository deleted through the API).
+ */
+import { rm } from 'node:fs/promises';
+import { gitDirFor, type AppContext } from '../context.ts';
+import type { Account, Repository } from '../db/schema.ts';
+import { deleteRepository } from '../db/repos/repositories-repo.ts';
+import { ValidationError } from '../domain/errors.ts';
+import { isoSeconds } from '../util/time.ts';
+import { getUser } from './accounts.ts';
+
+export async function listUsers(ctx: AppContext): Promise<Account[]> {
+  return ctx.db.selectFrom('accounts').selectAll().where('type', '=', 'User').orderBy('login_lower').execute();
+}
+
+export async function setSuspended(ctx: AppContext, login: string, suspended: boolean): Promise<Account> {
+  const user = await getUser(ctx, login);
+  const now = isoSeconds();
+  return ctx.db
+    .updateTable('accounts')
+    .set({ suspended_at: suspended ? (user.suspended_at ?? now) : null, updated_at: now })
+    .where('id', '=', user.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export interface UserDeletionPlan {
+  user: Account;
+  /** The user's own repositories, deleted with them. */
+  repositories: Repository[];
+  /** Releases the user published in repositories of other accounts; they block the deletion. */
+  releasesElsewhere: number;
+}
+
+export async function planUserDeletion(ctx: AppContext, login: string): Promise<UserDeletionPlan> {
+  const user = await getUser(ctx, login);
+  const repositories = await ctx.db.selectFrom('repositories').selectAll().where('owner_id', '=', user.id).orderBy('name_lower').execute();
+  const elsewhere = await ctx.db
+    .selectFrom('releases')
+    .innerJoin('repositories', 'repositories.id', 'releases.repository_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('releases.author_id', '=', user.id)
+    .where('repositories.owner_id', '!=', user.id)
+    .executeTakeFirstOrThrow();
+  return { user, repositories, releasesElsewhere: Number(elsewhere.n) };
+}
+
+/**
+ * Deletes the user, their repositories, tokens, sessions, memberships and collaborations. Refused
+ * while they are the author of releases in other accounts' repositories (those releases would
+ * lose their author; suspend the user instead).
+ */
+export async function deleteUser(ctx: AppContext, plan: UserDeletionPlan): Promise<void> {
+  if (plan.releasesElsewhere > 0) {
+    throw new ValidationError([
+      { resource: 'User', field: 'login', code: 'custom', message: `${plan.user.login} published ${plan.releasesElsewhere} release(s) in other accounts' repositories` },
+    ]);
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    for (const repo of plan.repositories) await deleteRepository(trx, repo.id);
+    await trx.deleteFrom('accounts').where('id', '=', plan.user.id).execute();
+  });
+  for (const repo of plan.repositories) await rm(gitDirFor(ctx, repo), { recursive: true, force: true });
+}
