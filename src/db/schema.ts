@@ -205,6 +205,8 @@ export interface WebhooksTable {
    */
   web_base: string;
   created_at: string;
+  /** Epoch ms of creation: the hook receives events recorded from then on. */
+  created_ms: number;
   updated_at: string;
   /** Epoch ms of the first failure in the current run of failures; null while healthy. */
   failing_since: number | null;

@@ -23,7 +23,8 @@ export const webhooksFeature: Feature = {
     if (!ctx.config.eventConsumers) return;
     const consumer = new EventConsumer(ctx, 'webhooks', (trx, queued) => fanOutEvent(ctx, trx, queued), {
       pollMs: ctx.config.eventsPollMs,
-      leaseMs: 30_000,
+      // Renewed on every poll; a node that dies holding it delays fan-out by at most this long.
+      leaseMs: Math.max(5_000, ctx.config.eventsPollMs * 20),
       batchSize: 100,
     });
     const worker = new DeliveryWorker(ctx);

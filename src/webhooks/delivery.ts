@@ -198,8 +198,9 @@ export class DeliveryWorker {
     const room = this.#ctx.config.webhooks.workers - this.#inFlight.size;
     if (room <= 0) return 0;
     const now = Date.now();
-    // The lease outlasts the attempt (timeout) with room for recording it.
-    const jobs = await claimJobs(this.#ctx.db, LEASE_HOLDER, now, now + this.#ctx.config.webhooks.timeoutMs + 30_000, room);
+    // The lease outlasts the attempt (timeout) with room for recording it; a node that dies
+    // mid-attempt holds the delivery back no longer than this.
+    const jobs = await claimJobs(this.#ctx.db, LEASE_HOLDER, now, now + this.#ctx.config.webhooks.timeoutMs + 5_000, room);
     for (const job of jobs) {
       const running: Promise<void> = deliverJob(this.#ctx, job)
         .catch((err: unknown) => this.#ctx.log.error({ err, delivery: job.guid }, 'webhook delivery failed to record'))

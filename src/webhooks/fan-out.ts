@@ -35,7 +35,8 @@ function accountIdsOf(queued: QueuedEvent): number[] {
 export async function fanOutEvent(ctx: AppContext, trx: Kysely<Database>, queued: QueuedEvent): Promise<void> {
   const { event } = queued;
   const name = webhookEventName(event);
-  const hooks = (await findHooksFor(trx, event.repositoryId, event.ownerId)).filter((h) => subscribes(h, name));
+  // A hook hears what happened after it was made, not what was still waiting in the outbox.
+  const hooks = (await findHooksFor(trx, event.repositoryId, event.ownerId)).filter((h) => subscribes(h, name) && h.created_ms <= queued.row.created_ms);
   if (hooks.length === 0) return;
   const repo = await findRepositoryById(trx, event.repositoryId);
   // The repository is gone (deleted since): nothing left to describe.

@@ -181,6 +181,7 @@ export async function createHook(ctx: AppContext, place: HookPlace, body: Record
     secret_ciphertext: config.secret ? secretBoxFor(ctx.config).seal(config.secret) : null,
     web_base: webBase,
     created_at: now,
+    created_ms: Date.now(),
     updated_at: now,
     failing_since: null,
     disabled_reason: null,

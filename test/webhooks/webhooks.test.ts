@@ -7,6 +7,7 @@
  * Retry delays are shortened by configuration (never by waiting 30 s).
  */
 import { Webhooks } from '@octokit/webhooks';
+import { Agent, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
@@ -24,6 +25,9 @@ let receiver: WebhookReceiver;
 const everyResponse: string[] = [];
 
 beforeAll(async () => {
+  // These tests idle while deliveries go out; a pooled connection the server closed meanwhile
+  // (its keep-alive is 5 s) must not be reused.
+  setGlobalDispatcher(new Agent({ keepAliveTimeout: 1000 }));
   server = await startServer({
     env: {
       WHARF_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
