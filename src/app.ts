@@ -16,6 +16,7 @@ import type { WharfConfig } from './config/config.ts';
 import { checkDirectories, databaseError, loadTlsFiles } from './config/preflight.ts';
 import type { AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
+import { sweepQuarantines } from './git/quarantine-sweep.ts';
 import { preparePrivateDirs, restrictDatabaseFiles } from './config/data-permissions.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ForbiddenError, NotFoundError } from './domain/errors.ts';
@@ -25,6 +26,7 @@ import { bodyDeadline, clientErrorHandler, frameworkErrors } from './http/client
 import { errorHandler, sendError } from './http/errors.ts';
 import { gitHttpRoutes } from './http/git-http.ts';
 import { registerJsonParser } from './http/json-body.ts';
+import { redactedRequest } from './http/log-redaction.ts';
 import { consume, enforceContentLimit, peek, rateHeaders, refund } from './http/rate-limit.ts';
 import './http/request-context.ts';
 import { adminRoutes } from './http/routes/admin.ts';
@@ -61,7 +63,8 @@ function makeRequestId(): string {
 const UNCOUNTED = new Set(['/rate_limit']);
 
 export async function buildApp(config: WharfConfig, options: BuildOptions = {}): Promise<Wharf> {
-  const log = options.logger ?? pino({ level: config.logLevel });
+  // Fastify logs every request through the logger's `req` serializer: this one hides query credentials.
+  const log = (options.logger ?? pino({ level: config.logLevel })).child({}, { serializers: { req: redactedRequest } });
   // Unusable settings end here as ConfigErrors naming the setting (exit 2 in main.ts).
   checkDirectories(config);
   const https = config.tls ? loadTlsFiles(config.tls) : null;
@@ -74,6 +77,8 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     throw databaseError(config, err);
   });
   restrictDatabaseFiles(config);
+  const swept = await sweepQuarantines(config.repositoriesDir);
+  if (swept > 0) log.info({ removed: swept }, 'removed push quarantine directories left by an interrupted push');
   warnAboutHostDerivedUrls(config, log);
 
   const ctx: AppContext = {

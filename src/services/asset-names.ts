@@ -38,3 +38,14 @@ export function sanitizeAssetName(name: string): string {
   if (name !== value && !value.includes('.')) value = `default.${value}`;
   return value;
 }
+
+/**
+ * An asset label as stored: control characters (NUL, CR/LF and the rest of C0 and C1, DEL) and
+ * the bidirectional overrides, embeddings and isolates (U+202A–U+202E, U+2066–U+2069) removed,
+ * as GitHub strips them. A label is shown on pages and in clients next to the file name; an RTL
+ * override could make `exe.txt` read as `txt.exe`, a line break could forge a second line.
+ */
+export function sanitizeAssetLabel(label: string): string {
+  // eslint-disable-next-line no-control-regex
+  return label.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '');
+}

@@ -31,7 +31,7 @@ import { findRelease, updateReleaseRow } from '../db/repos/releases-repo.ts';
 import type { AssetAction } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
 import { isoSeconds } from '../util/time.ts';
-import { MAX_ASSET_NAME_LENGTH, sanitizeAssetName } from './asset-names.ts';
+import { MAX_ASSET_NAME_LENGTH, sanitizeAssetLabel, sanitizeAssetName } from './asset-names.ts';
 import { confirmBlobStored, deleteUnreferencedBlobs } from './blob-gc.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors.ts';
 import { atLeast } from './permissions.ts';
@@ -115,7 +115,7 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
       releaseId: release.id,
       repositoryId: access.repo.id,
       name,
-      label: req.label,
+      label: req.label === null ? null : sanitizeAssetLabel(req.label),
       contentType: req.contentType,
       size: req.size,
       uploaderId: access.principal!.user.id,
@@ -265,7 +265,7 @@ export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: 
     if (patch.label !== null && typeof patch.label !== 'string') {
       throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/label', ${JSON.stringify(patch.label)} is not a string or null.`);
     }
-    set.label = patch.label;
+    set.label = patch.label === null ? null : sanitizeAssetLabel(patch.label);
   }
   if (patch.state !== undefined) {
     // The only documented value; an unfinished upload cannot be declared finished by hand.

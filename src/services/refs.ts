@@ -33,6 +33,7 @@ import { ZERO_SHA, type DomainEvent } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { refuseAmbiguousNames } from './ambiguous-refs.ts';
 import type { RefChange } from './push-events.ts';
 
 export type { RefChange } from './push-events.ts';
@@ -61,11 +62,11 @@ export interface RefRefusal {
 export type RefRule = (ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor) => Promise<RefRefusal[]>;
 
 /**
- * The rules every ref change must pass. None today: any change that git accepts and the caller's
- * permission allows may happen. Locked tags of immutable releases and reserved tag names are the
- * rules this list is for.
+ * The rules every ref change must pass: no new tag or branch whose name is ambiguous (`HEAD`, or
+ * a tag named like a branch and the reverse). Locked tags of immutable releases are the next rule
+ * this list is for.
  */
-const RULES: readonly RefRule[] = [];
+const RULES: readonly RefRule[] = [refuseAmbiguousNames];
 
 /** May these ref updates happen? The refusals, or an empty list when all of them may. */
 export async function checkRefChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<RefRefusal[]> {

@@ -5,11 +5,13 @@
  * the API would with the same token, and revoking the token ends the session.
  *
  * The cookie carries 256 random bits; the database keeps only their sha256 (like tokens), so a
- * leaked database does not leak live sessions. Each session has its own CSRF secret.
+ * leaked database does not leak live sessions. Each session has its own CSRF secret, derived from
+ * the session id (HMAC-SHA256 keyed with it), so it is stored nowhere and a copy of the database
+ * yields neither a session nor a CSRF secret.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../context.ts';
-import { deleteExpiredSessions, deleteSession, findSessionWithPrincipal, insertSession } from '../db/repos/sessions-repo.ts';
+import { deleteExpiredSessions, deleteSession, findSessionWithPrincipal, forgetStoredCsrfSecrets, insertSession } from '../db/repos/sessions-repo.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 import { authenticateToken, recordTokenUse, type Principal } from './tokens.ts';
@@ -25,6 +27,11 @@ export interface WebSession {
 
 function hashId(id: string): string {
   return createHash('sha256').update(id, 'utf8').digest('hex');
+}
+
+/** The session's CSRF secret: only whoever holds the session id (its cookie) can compute it. */
+function csrfSecretOf(id: string): string {
+  return createHmac('sha256', id).update('wharf csrf secret', 'utf8').digest('base64url');
 }
 
 export function randomSecret(): string {
@@ -49,14 +56,16 @@ export async function signIn(ctx: AppContext, login: string, token: string): Pro
   }
   const now = new Date();
   await deleteExpiredSessions(ctx.db, isoSeconds(now));
+  await forgetStoredCsrfSecrets(ctx.db);
   const id = randomSecret();
-  const csrfSecret = randomSecret();
+  const csrfSecret = csrfSecretOf(id);
   const expiresAt = isoSeconds(new Date(now.getTime() + SESSION_TTL_MS));
   await insertSession(ctx.db, {
     id_hash: hashId(id),
     user_id: principal.user.id,
     token_id: principal.token.id,
-    csrf_secret: csrfSecret,
+    // Kept for the column's sake; the secret is derived from the id, never stored.
+    csrf_secret: '',
     created_at: isoSeconds(now),
     expires_at: expiresAt,
   });
@@ -76,7 +85,7 @@ export async function resolveSession(ctx: AppContext, id: string): Promise<WebSe
   await recordTokenUse(ctx.db, token, now);
   return {
     principal: { user, token, scopes: new Set(token.scopes.split(' ').filter(Boolean)) },
-    csrfSecret: found.session.csrf_secret,
+    csrfSecret: csrfSecretOf(id),
     expiresAt: found.session.expires_at,
   };
 }

@@ -36,9 +36,8 @@ function isHttps(request: FastifyRequest): boolean {
 export function setCookie(request: FastifyRequest, reply: FastifyReply, name: string, value: string, options: CookieOptions): void {
   const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${options.maxAgeSeconds}`];
   if (isHttps(request)) parts.push('Secure');
-  const existing = reply.getHeader('set-cookie');
-  const list = Array.isArray(existing) ? existing : existing ? [String(existing)] : [];
-  reply.header('set-cookie', [...list, parts.join('; ')]);
+  // Fastify appends to `Set-Cookie` on every call; handing it the old list too sent it twice.
+  reply.header('set-cookie', parts.join('; '));
 }
 
 export function clearCookie(request: FastifyRequest, reply: FastifyReply, name: string): void {

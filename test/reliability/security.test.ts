@@ -2,7 +2,7 @@
  * Regression tests for the security review's findings: each reproduces the attack as the review
  * ran it (kept small) and checks that it now fails, and that the legitimate use still works.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, startServer, testBlobStore, type TestServer } from '../support/server.ts';
 import { testDatabaseServer } from '../support/database.ts';
+import { WebClient } from '../web/web-client.ts';
 
 let server: TestServer;
 
@@ -289,6 +290,78 @@ describe('finding 6: only the configured proxies are believed', () => {
       } finally {
         await proxied.close();
       }
+    }
+  });
+});
+
+describe('also fixed', () => {
+  it('strips control characters and bidi overrides from asset labels, on upload and on edit', async () => {
+    const owner = await createUser(server, uniqueName('label'));
+    const repo = await createRepo(server, owner, { auto_init: true });
+    const release = await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1' } });
+    const up = await call('POST', `${server.uploads}/repos/${repo.full}/releases/${release.body.id}/assets?name=a.txt&label=${encodeURIComponent('fake\u202Etxt.exe\r\nSigned\u0000ok')}`, {
+      token: owner.token,
+      raw: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(up.status).toBe(201);
+    expect(up.body.label).toBe('faketxt.exeSignedok');
+    const edited = await call('PATCH', `${server.api}/repos/${repo.full}/releases/assets/${up.body.id}`, { token: owner.token, body: { label: 'line\r\nbreak\u2066x\u0007' } });
+    expect(edited.body.label).toBe('linebreakx');
+  });
+
+  it('refuses tag names git would confuse with a branch or HEAD', async () => {
+    const owner = await createUser(server, uniqueName('ambig'));
+    const repo = await createRepo(server, owner, { auto_init: true });
+    const main = await call('GET', `${server.api}/repos/${repo.full}/git/ref/heads/main`, { token: owner.token });
+    const sha = main.body.object.sha as string;
+    for (const ref of ['refs/tags/main', 'refs/tags/HEAD', 'refs/heads/HEAD']) {
+      expectGitHubError(await call('POST', `${server.api}/repos/${repo.full}/git/refs`, { token: owner.token, body: { ref, sha } }), 422, /ambiguous|reserved/);
+    }
+    expectGitHubError(await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'main' } }), 422);
+    expect((await call('POST', `${server.api}/repos/${repo.full}/git/refs`, { token: owner.token, body: { ref: 'refs/tags/v9', sha } })).status).toBe(201);
+    expectGitHubError(await call('POST', `${server.api}/repos/${repo.full}/git/refs`, { token: owner.token, body: { ref: 'refs/heads/v9', sha } }), 422, /ambiguous/);
+  });
+
+  it('sends one Set-Cookie per cookie at sign-in and stores no CSRF secret', async () => {
+    const user = await createUser(server, uniqueName('cookie'));
+    const browser = new WebClient(server.base);
+    const form = await browser.get('/login');
+    const res = await browser.post('/session', { _csrf: WebClient.csrfOf(form), login: user.login, token: user.token, return_to: '/' });
+    expect(res.status).toBe(303);
+    const names = res.headers.getSetCookie().map((line) => line.split('=')[0]);
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names).size).toBe(names.length);
+    const page = await browser.get('/new');
+    const secret = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? (await browser.get(`/${user.login}`)).text.match(/name="_csrf" value="([^"]+)"/)?.[1];
+    expect(secret).toBeTruthy();
+    const rows = await server.wharf.ctx.db.selectFrom('sessions').select('csrf_secret').where('user_id', '=', user.id).execute();
+    expect(rows.length).toBe(1);
+    expect(rows.map((r) => r.csrf_secret)).toEqual(['']);
+  });
+
+  it('redacts credentials in logged request URLs and sweeps quarantine directories left by a crash', async () => {
+    const dataDir = path.join(tmpdir(), uniqueName('wharf-log-'));
+    const objects = path.join(dataDir, 'repositories', '001', '1.git', 'objects');
+    const stale = path.join(objects, 'tmp_objdir-incoming-stale');
+    const fresh = path.join(objects, 'tmp_objdir-incoming-fresh');
+    mkdirSync(stale, { recursive: true });
+    mkdirSync(fresh, { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    let logged = '';
+    const sink = new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) });
+    const config = loadConfig({ WHARF_DATA_DIR: dataDir, WHARF_HOST: '127.0.0.1', WHARF_PORT: '0', WHARF_RATE_LIMIT: 'false' });
+    const wharf = await buildApp(config, { logger: pino({ level: 'info' }, sink) });
+    try {
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+      await wharf.app.inject({ url: '/api/v3/meta?access_token=sekrit-token-value&per_page=1' });
+      expect(logged).toContain('access_token=[REDACTED]&per_page=1');
+      expect(logged).not.toContain('sekrit-token-value');
+    } finally {
+      await wharf.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -98,3 +98,11 @@ export async function deleteExpiredSessions(db: Kysely<Database>, now: string): 
   const res = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
   return Number(res.numDeletedRows);
 }
+
+/**
+ * Sessions from before CSRF secrets were derived kept theirs in clear text; nothing reads the
+ * column any more, so the stored values are blanked.
+ */
+export async function forgetStoredCsrfSecrets(db: Kysely<Database>): Promise<void> {
+  await db.updateTable('sessions').set({ csrf_secret: '' }).where('csrf_secret', '<>', '').execute();
+}
