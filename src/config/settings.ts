@@ -222,7 +222,7 @@ export const SETTINGS = {
     env: 'WHARF_TRUST_PROXY',
     type: trustProxy(),
     default: false,
-    doc: 'Which reverse proxies to believe about `X-Forwarded-For`, `-Proto` and `-Host`: `false`, a hop count (`1`, or `true`, for the one proxy in front of Wharf), or proxy addresses and CIDR ranges (`127.0.0.1,10.0.0.0/8`). The client address is the rightmost one not added by a trusted proxy, as in Fastify; see [security](security.md#behind-a-proxy).',
+    doc: 'Which reverse proxies to believe about `X-Forwarded-For`, `-Proto` and `-Host`: `false`, proxy addresses and CIDR ranges (`127.0.0.1,10.0.0.0/8`; `true` means `loopback`), or a hop count (`1`: only when nothing else can reach Wharf). The client address is the rightmost one not added by a trusted proxy, as in Fastify; see [security](security.md#behind-a-proxy).',
   }),
   adminLogin: setting({ env: 'WHARF_ADMIN_LOGIN', type: text(), default: 'admin', doc: 'Login of the bootstrap site administrator.' }),
   adminToken: setting({
