@@ -8,7 +8,7 @@
  */
 import { Webhooks } from '@octokit/webhooks';
 import { Agent, setGlobalDispatcher } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
@@ -37,7 +37,8 @@ beforeAll(async () => {
       // Generous for a loaded CI machine: a first delivery that times out is retried, and the
       // receiver would see it twice.
       WHARF_WEBHOOK_TIMEOUT_MS: '4000',
-      WHARF_WEBHOOK_DISABLE_AFTER_MS: '1500',
+      // Long enough that the retry tests' short failure runs never disable their hooks.
+      WHARF_WEBHOOK_DISABLE_AFTER_MS: '5000',
     },
   });
   owner = await createUser(server);
@@ -45,6 +46,11 @@ beforeAll(async () => {
   reader = await createUser(server);
   stranger = await createUser(server);
   receiver = await WebhookReceiver.start();
+});
+// The tests idle while deliveries go out; a pooled connection the server closed meanwhile (its
+// keep-alive is 5 s) can fail the next request with ECONNRESET. One throw-away request first.
+beforeEach(async () => {
+  await fetch(`${server.api}/meta`).then((r) => r.text()).catch(() => undefined);
 });
 afterAll(async () => {
   await receiver?.close();
@@ -337,7 +343,7 @@ describe('deliveries', () => {
     const broken = await WebhookReceiver.start();
     broken.behaviour = () => 500;
     const { api, hook } = await repoWithHook(broken, {}, ['release']);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     let current = hook;
     while (current.active && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
