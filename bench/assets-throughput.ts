@@ -42,7 +42,7 @@ function rssSampler(pid: number) {
     const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     peak = Math.max(peak, kb);
   };
-  const timer = setInterval(read, 20);
+  const timer = setInterval(() => void read(), 20);
   return { async stop() { clearInterval(timer); await read(); return Math.round(peak / 1024); }, reset() { peak = 0; } };
 }
 

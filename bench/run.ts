@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       await run(ctx);
     } catch (err) {
       // One broken scenario must not cost the others' figures; the table shows the failure.
-      ctx.log(`${name} failed: ${(err as Error).stack ?? err}`);
+      ctx.log(`${name} failed: ${(err as Error).stack ?? String(err)}`);
       ctx.record({ scenario: name, name: `${name} scenario`, unit: '', wharf: null, note: `not run: failed: ${(err as Error).message.split('\n')[0]}` });
     }
     ctx.log(`  (${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 
 main()
   .catch((err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
   })
   .finally(() => cleanupAll());

@@ -19,7 +19,7 @@ import { openDatabase } from './db/dialect.ts';
 import { sweepQuarantines } from './git/quarantine-sweep.ts';
 import { preparePrivateDirs, restrictDatabaseFiles } from './config/data-permissions.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { ForbiddenError, NotFoundError } from './domain/errors.ts';
+import { ForbiddenError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
 import { bodyDeadline, clientErrorHandler, frameworkErrors } from './http/client-errors.ts';

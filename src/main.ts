@@ -66,6 +66,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`wharf: failed to start: ${(err as Error).stack ?? err}\n`);
+  process.stderr.write(`wharf: failed to start: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

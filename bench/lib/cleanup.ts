@@ -41,7 +41,7 @@ export function installSignalHandlers(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       process.stderr.write(`\nbench: ${signal}, cleaning up\n`);
-      cleanupAll().finally(() => process.exit(130));
+      void cleanupAll().finally(() => process.exit(130));
     });
   }
 }

@@ -90,7 +90,7 @@ export async function api<T = any>(method: string, url: string, token: string | 
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {

@@ -59,9 +59,10 @@ function wharfTypes(types: typeof pg.types): pg.CustomTypesConfig {
   return {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
       if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
-      return types.getTypeParser(oid, format as 'text');
+      // pg types its parsers as `any`; every parser takes the wire text and returns a value.
+      return types.getTypeParser(oid, format) as (value: string) => unknown;
     },
-  } as unknown as pg.CustomTypesConfig;
+  };
 }
 
 export interface PostgresSettings {

@@ -25,7 +25,7 @@ export const MAX_ASSET_NAME_LENGTH = 255;
 
 function removeDiacritics(value: string): string {
   const decomposed = value.normalize('NFD').replace(/\p{Mn}/gu, '').normalize('NFC');
-  return decomposed.replace(/[^\x00-\x7f]/g, (ch) => TRANSLITERATIONS[ch] ?? ch);
+  return decomposed.replace(/[\x80-\uffff]/g, (ch) => TRANSLITERATIONS[ch] ?? ch);
 }
 
 export function sanitizeAssetName(name: string): string {

@@ -18,21 +18,22 @@ function load(name: string, type: string): StaticFile {
   return { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 12) };
 }
 
-const FILES: Record<string, StaticFile> = {
+const FILES = {
   'wharf.css': load('wharf.css', 'text/css; charset=utf-8'),
   'wharf.js': load('wharf.js', 'text/javascript; charset=utf-8'),
-};
+} satisfies Record<string, StaticFile>;
 
 /** The versioned URL of a static file, for `<link>` and `<script>`. */
-export function staticUrl(name: keyof typeof FILES & string): string {
-  return `/static/${name}?v=${FILES[name]!.hash}`;
+export function staticUrl(name: keyof typeof FILES): string {
+  return `/static/${name}?v=${FILES[name].hash}`;
 }
 
 export function staticRoutes(app: FastifyInstance): void {
   app.get<{ Params: { file: string } }>('/static/:file', async (request, reply) => {
-    const file = FILES[request.params.file];
+    const name = request.params.file;
     // The not-found handler answers browsers with the HTML page and other clients with JSON.
-    if (!file || !Object.hasOwn(FILES, request.params.file)) return reply.callNotFound();
+    if (!Object.hasOwn(FILES, name)) return reply.callNotFound();
+    const file = FILES[name as keyof typeof FILES];
     reply.header('content-type', file.type);
     reply.header('cache-control', 'public, max-age=31536000, immutable');
     reply.header('x-content-type-options', 'nosniff');

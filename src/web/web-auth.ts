@@ -76,6 +76,7 @@ const SITE = 'http://wharf.invalid';
  * (`MAX_REQUEST_TARGET_BYTES`) is no page to go back to either, and would make an oversized header.
  */
 export function safeReturnTo(value: unknown): string {
+  // eslint-disable-next-line no-control-regex -- control characters in a return path are refused
   if (typeof value !== 'string' || !value.startsWith('/') || /[\u0000-\u001f\u007f]/.test(value)) return '/';
   let url: URL;
   try {

@@ -29,8 +29,8 @@ async function startProcess(): Promise<{ child: ChildProcess; port: number; exit
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   for (let i = 0; i < 300 && !out.includes('wharf is serving'); i++) await new Promise((r) => setTimeout(r, 100));
   if (!out.includes('wharf is serving')) throw new Error(`server did not start:\n${out}`);

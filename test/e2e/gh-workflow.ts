@@ -66,7 +66,7 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
         });
       } catch (err) {
         const e = err as { stderr?: string; stdout?: string; message: string };
-        throw new Error(`gh ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);
+        throw new Error(`gh ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`, { cause: err });
       }
     }
     const repoFlag = () => ['-R', `${host}/${full}`];

@@ -593,7 +593,7 @@ async function softprops(octokit: ToolOctokitInstance, token: string, owner: str
       prerelease: inputs.prerelease ?? existing.data.prerelease,
       generate_release_notes: false,
       make_latest: inputs.makeLatest ?? 'legacy',
-    } as any);
+    });
     expect(updated.status).toBe(200);
     release = updated.data;
   } catch (error: any) {
@@ -649,7 +649,7 @@ async function softprops(octokit: ToolOctokitInstance, token: string, owner: str
         data,
       } as any);
       expect(res.status).toBe(201); // the action throws on anything else
-      const json = res.data as any;
+      const json = res.data;
       if (json.name && json.name !== file.name) {
         // GitHub renamed the file: keep the stored name and restore the original as label.
         const patched = await octokit.rest.repos.updateReleaseAsset({ owner, repo, asset_id: json.id, name: json.name, label: file.name });
@@ -998,7 +998,7 @@ describe('@semantic-release/github', () => {
         const res = await octokit.request(upload as any);
         expect(res.status).toBe(201);
         expect(res.data).toMatchObject({ name: asset.file, label: asset.label ?? null, content_type: asset.type, size: data.length });
-        return (res.data as any).browser_download_url as string;
+        return res.data.browser_download_url as string;
       }),
     );
     const published = await octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', { owner: o, repo: r, release_id: draft.data.id, draft: false, make_latest: 'true' });

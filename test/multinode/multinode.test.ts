@@ -163,7 +163,8 @@ describe.skipIf(!clusterAvailable)('two nodes behind nginx', () => {
     // A 64 MiB upload to node A, which is killed once a third of it has been sent.
     const total = 64 * 1024 * 1024;
     let sent = 0;
-    let killed: Promise<void> | null = null;
+    // Assigned inside the stream callback; typed so that the await below is not narrowed to null.
+    let killed = null as Promise<void> | null;
     const interrupted = new Promise<string>((resolve) => {
       const req = http.request(assetsUrl(a!, 'partial.bin'), {
         method: 'POST',

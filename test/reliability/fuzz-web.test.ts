@@ -29,7 +29,7 @@ import { addCollaborator, createRepo, createUser, uniqueName, type TestUser } fr
 import { startServer, type TestServer } from '../support/server.ts';
 import { WebClient } from '../web/web-client.ts';
 import { recordFigure } from './support/figures.ts';
-import { encodeAny, FUZZ_SEED, materialize, NUMBERS, printable, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
+import { encodeAny, FUZZ_SEED, materialize, NUMBERS, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
 
 const TOTAL = Number(process.env.WHARF_FUZZ_WEB_REQUESTS ?? (process.env.WHARF_SOAK ? 50_000 : 5_100));
 /** GraphQL requests cost about five times a page's (the hostile ones far more), so they are fewer. */
@@ -139,7 +139,7 @@ async function send(r: FuzzRequest): Promise<Answer | string> {
   const body = bodyBytes(r.body);
   const started = Date.now();
   try {
-    const res = await pool.request({ method: r.method as 'GET', path: r.path, headers: r.headers, body });
+    const res = await pool.request({ method: r.method, path: r.path, headers: r.headers, body });
     const text = await res.body.text();
     const ms = Date.now() - started;
     slowest = Math.max(slowest, ms);
@@ -593,14 +593,14 @@ const webRequestArb = (): fc.Arbitrary<FuzzRequest> =>
       if (MARKERS.some((m) => returnTo.includes(m))) markers.push(MARKERS.find((m) => returnTo.includes(m))!);
       if (post === 'signed-in login') {
         headers.cookie = sessions[pick(g, ['owner', 'stranger'] as const)].cookie;
-        return { method: 'GET', path: `/login?return_to=${encodeAny(returnTo)}`, headers, body: { kind: 'none' }, markers } as FuzzRequest;
+        return { method: 'GET', path: `/login?return_to=${encodeAny(returnTo)}`, headers, body: { kind: 'none' }, markers };
       }
       headers.cookie = `wharf_signin=${signinCsrf}`;
       headers['content-type'] = 'application/x-www-form-urlencoded';
       const form = new URLSearchParams({ _csrf: signinCsrf, login: stranger.login, token: stranger.token, return_to: returnTo }).toString();
-      return { method: 'POST', path: '/session', headers, body: { kind: 'bytes', bytes: Buffer.from(form) }, markers } as FuzzRequest;
+      return { method: 'POST', path: '/session', headers, body: { kind: 'bytes', bytes: Buffer.from(form) }, markers };
     }
-    if (!post) return { method: pick(g, ['GET', 'GET', 'GET', 'GET', 'HEAD']), path: page.path, headers, body: { kind: 'none' }, markers } as FuzzRequest;
+    if (!post) return { method: pick(g, ['GET', 'GET', 'GET', 'GET', 'HEAD']), path: page.path, headers, body: { kind: 'none' }, markers };
 
     // A form post: the path's segments come from the page path (its owner, repository, tag).
     const segments = page.path.split('?')[0]!.split('/');

@@ -118,6 +118,7 @@ function valueFor(schema: { type?: string; enum?: unknown[] }): fc.Arbitrary<unk
 
 /** Large bodies are described, not built, until they are sent (20,000 of them would not fit in memory). */
 type Body = { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'raw'; bytes: Buffer } | { kind: 'deep'; depth: number } | { kind: 'long'; length: number };
+const NO_BODY: Body = { kind: 'none' };
 
 function bodyArb(op: SpecOperation): fc.Arbitrary<Body> {
   const props = Object.entries(op.bodyProps);
@@ -126,14 +127,14 @@ function bodyArb(op: SpecOperation): fc.Arbitrary<Body> {
   const unknownFields = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 });
   return fc.oneof(
     { weight: 2, arbitrary: fc.constant<Body>({ kind: 'none' }) },
-    { weight: 4, arbitrary: wellTyped.map((value) => ({ kind: 'json', value }) as Body) },
-    { weight: 3, arbitrary: wrongTyped.map((value) => ({ kind: 'json', value }) as Body) },
-    { weight: 2, arbitrary: fc.tuple(wellTyped, unknownFields).map(([a, b]) => ({ kind: 'json', value: { ...b, ...a } }) as Body) },
-    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => ({ kind: 'json', value }) as Body) },
-    { weight: 1, arbitrary: fc.integer({ min: 100, max: 100_000 }).map((depth) => ({ kind: 'deep', depth }) as Body) },
-    { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_200_000 }).map((length) => ({ kind: 'long', length }) as Body) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => ({ kind: 'raw', bytes: Buffer.concat([Buffer.from('{"name":"'), Buffer.from(b), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]) }) as Body) },
-    { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', 'nul', '[]', '"str"', '42', 'null', 'true', '\u0000', '{"tag_name":"\\ud800"}').map((s) => ({ kind: 'raw', bytes: Buffer.from(s) }) as Body) },
+    { weight: 4, arbitrary: wellTyped.map((value): Body => ({ kind: 'json', value })) },
+    { weight: 3, arbitrary: wrongTyped.map((value): Body => ({ kind: 'json', value })) },
+    { weight: 2, arbitrary: fc.tuple(wellTyped, unknownFields).map(([a, b]): Body => ({ kind: 'json', value: { ...b, ...a } })) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value): Body => ({ kind: 'json', value })) },
+    { weight: 1, arbitrary: fc.integer({ min: 100, max: 100_000 }).map((depth): Body => ({ kind: 'deep', depth })) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_200_000 }).map((length): Body => ({ kind: 'long', length })) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b): Body => ({ kind: 'raw', bytes: Buffer.concat([Buffer.from('{"name":"'), Buffer.from(b), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]) })) },
+    { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', 'nul', '[]', '"str"', '42', 'null', 'true', '\u0000', '{"tag_name":"\\ud800"}').map((s): Body => ({ kind: 'raw', bytes: Buffer.from(s) })) },
   );
 }
 
@@ -168,7 +169,7 @@ function requestArb(ops: SpecOperation[]): fc.Arbitrary<FuzzRequest> {
         values: fc.tuple(...pathParams.map((p) => pathValue(p.name))),
         query: queryArb,
         headers: headersArb,
-        body: op.method === 'GET' ? fc.constant<Body>({ kind: 'none' }) : op.rawBody ? fc.uint8Array({ maxLength: 2048 }).map((b) => ({ kind: 'raw', bytes: Buffer.from(b) }) as Body) : bodyArb(op),
+        body: op.method === 'GET' ? fc.constant<Body>({ kind: 'none' }) : op.rawBody ? fc.uint8Array({ maxLength: 2048 }).map((b): Body => ({ kind: 'raw', bytes: Buffer.from(b) })) : bodyArb(op),
         method: fc.oneof({ weight: 20, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom('HEAD', 'OPTIONS', 'PUT', 'GET') }),
       })
       .map(({ values, query, headers, body, method }) => {
@@ -184,7 +185,7 @@ function requestArb(ops: SpecOperation[]): fc.Arbitrary<FuzzRequest> {
         if (headers.huge) h['x-fuzz-padding'] = 'p'.repeat(headers.huge);
         const sendsBody = body.kind !== 'none' && method !== 'GET' && method !== 'HEAD';
         if (sendsBody && headers.contentType) h['content-type'] = headers.contentType;
-        return { op, method, path: `${prefix}${path}${query ? `?${query}` : ''}`, headers: h, body: sendsBody ? body : ({ kind: 'none' } as Body) };
+        return { op, method, path: `${prefix}${path}${query ? `?${query}` : ''}`, headers: h, body: sendsBody ? body : NO_BODY };
       });
   });
 }
@@ -199,7 +200,7 @@ async function send(r: FuzzRequest): Promise<string | null> {
   let res;
   const body = bodyBytes(r.body);
   try {
-    res = await pool.request({ method: r.method as 'GET', path: r.path, headers: r.headers, body });
+    res = await pool.request({ method: r.method, path: r.path, headers: r.headers, body });
   } catch (err) {
     // A 431 (or an oversized body refused before it was read) may close the socket under the
     // request; anything else, a timeout above all, is a failure.

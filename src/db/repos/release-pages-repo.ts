@@ -30,5 +30,5 @@ export async function listRecentPublicReleases(db: Kysely<Database>, limit: numb
     .orderBy('releases.id', 'desc')
     .limit(limit)
     .execute();
-  return rows.map(({ owner_login, repo_name, ...release }) => ({ release: release as Release, ownerLogin: owner_login, repoName: repo_name }));
+  return rows.map(({ owner_login, repo_name, ...release }) => ({ release, ownerLogin: owner_login, repoName: repo_name }));
 }

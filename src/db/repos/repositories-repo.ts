@@ -185,5 +185,5 @@ export async function listCollaborators(db: Kysely<Database>, repositoryId: numb
     .where('collaborators.repository_id', '=', repositoryId)
     .orderBy('accounts.login_lower')
     .execute();
-  return rows.map(({ permission, ...account }) => ({ account: account as Account, permission }));
+  return rows.map(({ permission, ...account }) => ({ account, permission }));
 }

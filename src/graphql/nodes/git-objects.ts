@@ -8,7 +8,6 @@ import { encodePathValue } from '../../http/urls.ts';
 import * as gitData from '../../services/git-data.ts';
 import type { CommitInfo, RefInfo } from '../../services/git-data.ts';
 import { toIsoSeconds } from '../../util/time.ts';
-import type { GraphQLContext } from '../context.ts';
 import type { RepositoryNode } from './repository.ts';
 
 /** `refs/heads/x` → [`refs/heads/`, `x`]; other namespaces keep their first two segments as prefix. */

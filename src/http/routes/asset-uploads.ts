@@ -52,7 +52,7 @@ function rewriteErrorBody(request: FastifyRequest, payload: unknown): unknown {
   if (typeof payload !== 'string') return payload;
   let parsed: { message?: string; errors?: unknown };
   try {
-    parsed = JSON.parse(payload);
+    parsed = JSON.parse(payload) as typeof parsed;
   } catch {
     return payload;
   }

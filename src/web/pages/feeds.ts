@@ -58,6 +58,7 @@ function sendFeed(reply: FastifyReply, feed: Html): FastifyReply {
   reply.header('cache-control', 'no-cache, private');
   reply.header('vary', 'Authorization');
   // XML 1.0 cannot carry most control characters at all, even escaped; names and notes might.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return reply.type('application/atom+xml; charset=utf-8').send(feed.value.replace(/[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/g, ''));
 }
 

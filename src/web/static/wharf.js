@@ -82,7 +82,7 @@
     });
     xhr.addEventListener('load', function () {
       cancel.remove();
-      var body = null;
+      var body;
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
       if (xhr.status === 201 && body) {
         progress.value = 100;
