@@ -84,7 +84,6 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const ctx: AppContext = {
     config,
     db: handle.db,
-    dbKind: handle.kind,
     blobs: options.blobStore ?? (await createBlobStore(config)),
     log,
     pushListeners: new PushListeners(),

@@ -8,14 +8,12 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { BlobStore } from './blobs/blob-store.ts';
 import type { WharfConfig } from './config/config.ts';
-import type { DialectKind } from './db/dialect.ts';
 import type { Database, Repository } from './db/schema.ts';
 import type { PushListeners } from './services/push-events.ts';
 
 export interface AppContext {
   config: WharfConfig;
   db: Kysely<Database>;
-  dbKind: DialectKind;
   blobs: BlobStore;
   log: Logger;
   pushListeners: PushListeners;

@@ -77,7 +77,6 @@ async function withContext<T>(program: Command, fn: (ctx: AppContext) => Promise
     const ctx: AppContext = {
       config,
       db: handle.db,
-      dbKind: handle.kind,
       blobs: await createBlobStore(config),
       log: pino({ level: 'warn' }, pino.destination(2)),
       pushListeners: new PushListeners(),

@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../domain/errors.ts';
 import { actsAsSiteAdmin, missingScope } from '../services/oauth-scopes.ts';
 import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
 import type { Principal } from '../services/tokens.ts';
@@ -14,6 +14,15 @@ import { setLink, type Page } from './pagination.ts';
 export interface OwnerRepoParams {
   owner: string;
   repo: string;
+}
+
+/**
+ * A numeric id from the path (release, asset, reaction). Anything but a decimal integer names
+ * nothing: 404, as GitHub answers for a path its routes do not match.
+ */
+export function parsePathId(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new NotFoundError();
+  return Number(value);
 }
 
 export function requireUser(request: FastifyRequest): Principal {

@@ -187,9 +187,3 @@ export async function deleteRepositoryAndData(ctx: AppContext, access: RepoAcces
   await ctx.db.transaction().execute((trx) => deleteRepository(trx, access.repo.id));
   await rm(gitDirFor(ctx, access.repo), { recursive: true, force: true });
 }
-
-export async function reloadRepository(ctx: AppContext, id: number): Promise<Repository> {
-  const repo = await findRepositoryById(ctx.db, id);
-  if (!repo) throw new NotFoundError();
-  return repo;
-}

@@ -11,9 +11,6 @@ import { NotFoundError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 import { actsAsSiteAdmin, hasScope, missingScope } from './oauth-scopes.ts';
 
-/** OAuth scopes Wharf understands; others are accepted and reported but grant nothing. */
-export const KNOWN_SCOPES = ['repo', 'public_repo', 'repo:status', 'read:org', 'write:org', 'admin:org', 'user', 'read:user', 'delete_repo', 'workflow', 'site_admin', 'write:packages', 'read:packages'];
-
 export interface Principal {
   user: Account;
   token: Token;

@@ -74,8 +74,3 @@ export async function findPublishedWithTags(db: Kysely<Database>, repositoryId: 
   if (tags.length === 0) return [];
   return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('published_tag', 'in', tags).execute();
 }
-
-export async function blobKeysOfRelease(db: Kysely<Database>, releaseId: number): Promise<string[]> {
-  const rows = await db.selectFrom('assets').select('blob_key').where('release_id', '=', releaseId).where('blob_key', 'is not', null).execute();
-  return rows.map((r) => r.blob_key!).filter(Boolean);
-}

@@ -6,11 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
-import { InvalidRequestError, NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { InvalidRequestError, ValidationError } from '../../domain/errors.ts';
 import { createOrganization, createUser, getUser } from '../../services/accounts.ts';
 import { IMPERSONATION_NOTE, issueToken, revokeImpersonationTokens, revokeTokenAs } from '../../services/tokens.ts';
 import { bodyObject } from '../json-body.ts';
-import { requireSiteAdmin, requireUser } from '../route-helpers.ts';
+import { parsePathId, requireSiteAdmin, requireUser } from '../route-helpers.ts';
 import { organizationSimple, simpleUser } from '../serializers/users.ts';
 
 function requiredString(body: Record<string, unknown>, field: string): string {
@@ -82,9 +82,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   // The OAuth Authorizations API GHES still describes: a caller may revoke its own tokens.
   app.delete<{ Params: { authorization_id: string } }>('/authorizations/:authorization_id', async (request, reply) => {
     const caller = requireUser(request);
-    const id = request.params.authorization_id;
-    if (!/^\d{1,15}$/.test(id)) throw new NotFoundError();
-    await revokeTokenAs(ctx.db, caller, Number(id));
+    await revokeTokenAs(ctx.db, caller, parsePathId(request.params.authorization_id));
     return reply.code(204).send();
   });
 

@@ -17,7 +17,8 @@ import type { AppContext } from '../../context.ts';
 import { BadRequestError } from '../../domain/errors.ts';
 import { uploadAsset } from '../../services/assets.ts';
 import { getRepoAccess } from '../../services/repositories.ts';
-import { assetsJson, parseId } from './release-assets.ts';
+import { assetsJson } from './release-assets.ts';
+import { parsePathId } from '../route-helpers.ts';
 import { acceptRawBodies, declaredContentType, uploadBody } from '../raw-body.ts';
 
 const UPLOAD_DOCS_URL = 'https://docs.github.com/rest';
@@ -85,7 +86,7 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
         if (name === undefined || name === '') throw new BadRequestError('Bad Request: the name query parameter is required');
         const label = query.get('label');
         const { asset, release } = await uploadAsset(ctx, access, {
-          releaseId: parseId(request.params.release_id),
+          releaseId: parsePathId(request.params.release_id),
           name,
           // GitHub stores an empty `label=` (gh always sends one) as "", and no label as null.
           label: label ?? null,

@@ -13,9 +13,8 @@ import { createReaction, listReactions, removeReaction } from '../../services/re
 import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
-import { repoAccess, sendPage } from '../route-helpers.ts';
+import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { reactionJson } from '../serializers/reactions.ts';
-import { parseId } from './releases.ts';
 
 type ReleaseParams = { owner: string; repo: string; release_id: string };
 type ReactionParams = ReleaseParams & { reaction_id: string };
@@ -31,21 +30,20 @@ export function reactionRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: ReleaseParams; Querystring: { content?: unknown } }>('/repos/:owner/:repo/releases/:release_id/reactions', docsConfig('reactions/reactions#list-reactions-for-a-release'), async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const page = parsePage(request.query);
-    const { rows, total } = await listReactions(ctx, access, parseId(request.params.release_id), request.query.content, page);
+    const { rows, total } = await listReactions(ctx, access, parsePathId(request.params.release_id), request.query.content, page);
     return sendPage(request, reply, page, total, await reactionsJson(ctx, request, rows));
   });
 
   app.post<{ Params: ReleaseParams }>('/repos/:owner/:repo/releases/:release_id/reactions', docs, async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const { reaction, created } = await createReaction(ctx, access, parseId(request.params.release_id), bodyObject(request.body));
+    const { reaction, created } = await createReaction(ctx, access, parsePathId(request.params.release_id), bodyObject(request.body));
     const [json] = await reactionsJson(ctx, request, [reaction]);
     return reply.code(created ? 201 : 200).send(json);
   });
 
   app.delete<{ Params: ReactionParams }>('/repos/:owner/:repo/releases/:release_id/reactions/:reaction_id', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const reactionId = /^\d{1,15}$/.test(request.params.reaction_id) ? Number(request.params.reaction_id) : NaN;
-    await removeReaction(ctx, access, parseId(request.params.release_id), reactionId);
+    await removeReaction(ctx, access, parsePathId(request.params.release_id), parsePathId(request.params.reaction_id));
     return reply.code(204).send();
   });
 }

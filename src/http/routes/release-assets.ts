@@ -16,7 +16,7 @@ import type { RepoAccess } from '../../services/repositories.ts';
 import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
-import { repoAccess, sendPage } from '../route-helpers.ts';
+import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { assetJson } from '../serializers/assets.ts';
 import { sendAssetBytes } from './asset-downloads.ts';
 
@@ -24,11 +24,6 @@ interface AssetParams {
   owner: string;
   repo: string;
   asset_id: string;
-}
-
-/** Path ids are decimal integers; anything else names nothing (404, as GitHub answers). */
-export function parseId(value: string): number {
-  return /^\d{1,15}$/.test(value) ? Number(value) : NaN;
 }
 
 /** Serializes assets of one release, loading their uploaders in one query. */
@@ -46,14 +41,14 @@ export function releaseAssetRoutes(app: FastifyInstance, ctx: AppContext): void 
   app.get<{ Params: { owner: string; repo: string; release_id: string } }>('/repos/:owner/:repo/releases/:release_id/assets', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const page = parsePage(request.query);
-    const { release, assets, total } = await listAssets(ctx, access, parseId(request.params.release_id), page.offset, page.perPage);
+    const { release, assets, total } = await listAssets(ctx, access, parsePathId(request.params.release_id), page.offset, page.perPage);
     return sendPage(request, reply, page, total, await assetsJson(ctx, request, access, release, assets));
   });
 
   // HEAD is routed explicitly so a HEAD for the bytes keeps its real Content-Length.
   app.route<{ Params: AssetParams }>({ method: ['GET', 'HEAD'], url: '/repos/:owner/:repo/releases/assets/:asset_id', handler: async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const id = parseId(request.params.asset_id);
+    const id = parsePathId(request.params.asset_id);
     if (wantsBytes(request)) {
       const { asset } = await getDownloadableAsset(ctx, access, id);
       return sendAssetBytes(ctx, request, reply, asset);
@@ -66,14 +61,14 @@ export function releaseAssetRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   app.patch<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', docsConfig('releases/assets#update-a-release-asset'), async (request) => {
     const access = await repoAccess(ctx, request);
-    const { asset, release } = await updateAsset(ctx, access, parseId(request.params.asset_id), bodyObject(request.body));
+    const { asset, release } = await updateAsset(ctx, access, parsePathId(request.params.asset_id), bodyObject(request.body));
     const [json] = await assetsJson(ctx, request, access, release, [asset]);
     return json;
   });
 
   app.delete<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    await deleteAsset(ctx, access, parseId(request.params.asset_id));
+    await deleteAsset(ctx, access, parsePathId(request.params.asset_id));
     return reply.code(204).send();
   });
 }

@@ -6,7 +6,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Release } from '../../db/schema.ts';
-import { NotFoundError } from '../../domain/errors.ts';
 import { loadReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import {
@@ -21,16 +20,10 @@ import {
 import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';
-import { repoAccess, sendPage } from '../route-helpers.ts';
+import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { bodyFormatFromAccept, releaseJson, releasesJson } from '../serializers/releases.ts';
 
 type IdParams = { owner: string; repo: string; release_id: string };
-
-/** Path ids are positive integers; anything else names no release. */
-export function parseId(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new NotFoundError();
-  return Number(value);
-}
 
 async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release, status = 200) {
   const format = bodyFormatFromAccept(request.headers.accept);
@@ -77,18 +70,18 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    return sendOne(ctx, access, request, reply, await getReleaseById(ctx, access, parseId(request.params.release_id)));
+    return sendOne(ctx, access, request, reply, await getReleaseById(ctx, access, parsePathId(request.params.release_id)));
   });
 
   app.patch<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', docsConfig('releases/releases#update-a-release'), async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const release = await updateRelease(ctx, access, parseId(request.params.release_id), bodyObject(request.body));
+    const release = await updateRelease(ctx, access, parsePathId(request.params.release_id), bodyObject(request.body));
     return sendOne(ctx, access, request, reply, release);
   });
 
   app.delete<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    await deleteRelease(ctx, access, parseId(request.params.release_id));
+    await deleteRelease(ctx, access, parsePathId(request.params.release_id));
     return reply.code(204).send();
   });
 }
