@@ -134,7 +134,7 @@ type FileConfig = Record<string, unknown>;
 
 function readConfigFile(file: string): FileConfig {
   try {
-    return parseToml(readFileSync(file, 'utf8')) as FileConfig;
+    return parseToml(readFileSync(file, 'utf8'));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const problem = e.code ? `cannot read the file (${e.code})` : `not valid TOML (${e.message.split('\n')[0]})`;

@@ -94,7 +94,7 @@ export function loadTlsFiles(tls: TlsConfig): { cert: Buffer; key: Buffer } {
 }
 
 /** Maps a failed listen() to the setting at fault; other errors pass through unchanged. */
-export function listenError(config: Pick<WharfConfig, 'host' | 'port'>, err: unknown): unknown {
+export function listenError(config: Pick<WharfConfig, 'host' | 'port'>, err: unknown): Error {
   const port = String(config.port);
   switch (code(err)) {
     case 'EADDRINUSE':
@@ -106,7 +106,7 @@ export function listenError(config: Pick<WharfConfig, 'host' | 'port'>, err: unk
     case 'EAI_AGAIN':
       return new ConfigError('WHARF_HOST', config.host, 'not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its addresses');
     default:
-      return err;
+      return err instanceof Error ? err : new Error(String(err));
   }
 }
 

@@ -375,7 +375,7 @@ export function readSettings(env: Record<string, string | undefined>, file: Reco
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
     const fromEnv = env[s.env];
     const fromFile = file[tomlKey(s.env)];
-    const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : fromFile === undefined || fromFile === null ? undefined : String(fromFile);
+    const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : fileValue(s, fromFile);
     if (raw === undefined) {
       values[name] = s.default;
       continue;
@@ -390,10 +390,21 @@ export function readSettings(env: Record<string, string | undefined>, file: Reco
   return values as SettingValues;
 }
 
+/** A file value as the text an environment variable would carry; a list reads as `a,b`. */
+function fileValue(s: Setting<unknown>, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((item) => fileValue(s, item)).join(',');
+  // A TOML table would otherwise read as "[object Object]".
+  throw new ConfigError(s.env, null, `${tomlKey(s.env)} in the config file must be a value or a list, not a table`);
+}
+
 function defaultCell(s: Setting<unknown>): string {
   if (s.defaultDoc) return s.defaultDoc;
   if (s.default === null) return '—';
-  return `\`${String(s.default)}\``;
+  // Settings whose default is not a plain value (a list) describe it in defaultDoc.
+  return `\`${typeof s.default === 'string' || typeof s.default === 'number' || typeof s.default === 'boolean' ? String(s.default) : JSON.stringify(s.default)}\``;
 }
 
 /** The settings table of `docs/configuration.md`. */

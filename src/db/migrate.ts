@@ -36,7 +36,7 @@ export async function migrateToLatest(handle: DatabaseHandle): Promise<void> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration ran: the database could not be reached or locked; that error says it best.
-    if (!failed) throw error;
+    if (!failed) throw error instanceof Error ? error : new Error('database migration failed', { cause: error });
     throw new Error(`database migration ${failed.migrationName} failed: ${(error as Error).message ?? error}`, { cause: error });
   }
 }
