@@ -43,7 +43,7 @@ function sqliteFile(config: WharfConfig): string | null {
 const WHERE_FIX = 'set WHARF_DATA_DIR (or WHARF_DATABASE_URL) to what the server uses, or pass --init to create a new instance there';
 
 async function withContext<T>(program: Command, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
-  const init = (program.opts() as GlobalOptions).init === true;
+  const init = program.opts<GlobalOptions>().init === true;
   // The CLI may be the first to create the database: private to Wharf's user, as the server's files.
   process.umask(0o077);
   const config = loadConfig();

@@ -76,7 +76,7 @@ export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload:
   else if (urlsFixed) reply.header('cache-control', 'public, max-age=60, s-maxage=60');
   else {
     reply.header('cache-control', 'private, max-age=60');
-    reply.header('vary', `${reply.getHeader('vary') ?? 'Accept'}, Host, X-Forwarded-Host`);
+    reply.header('vary', `${String(reply.getHeader('vary') ?? 'Accept')}, Host, X-Forwarded-Host`);
   }
   const inm = request.headers['if-none-match'];
   if (inm ? inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag) : notModifiedSince(request, reply)) {

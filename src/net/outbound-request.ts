@@ -12,7 +12,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { OutboundRefusedError, type OutboundPolicy } from './outbound-policy.ts';
+import type { OutboundPolicy } from './outbound-policy.ts';
 
 export interface OutboundRequest {
   method: 'POST' | 'GET';
@@ -44,7 +44,7 @@ export function guardedLookup(policy: OutboundPolicy): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 4);
-      const list = addresses as unknown as LookupAddress[];
+      const list: LookupAddress[] = addresses;
       // A name with any internal address is refused outright rather than filtered: a name that
       // mixes public and internal addresses is the shape of a rebinding attempt.
       try {
@@ -67,7 +67,9 @@ export function outboundRequest(policy: OutboundPolicy, req: OutboundRequest): P
     try {
       policy.check(host, host);
     } catch (err) {
-      return Promise.reject(err as OutboundRefusedError);
+      // policy.check throws only OutboundRefusedError.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(err);
     }
   }
   const started = performance.now();

@@ -286,7 +286,7 @@ export function deliveryItemJson(a: WebhookAttempt) {
 }
 
 export function deliveryJson(a: WebhookAttempt) {
-  let payload: unknown = null;
+  let payload: unknown;
   try {
     payload = JSON.parse(a.request_body);
   } catch {

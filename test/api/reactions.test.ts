@@ -194,7 +194,7 @@ describe('release reactions', () => {
     const rows = await ctx.db.selectFrom('releases').selectAll().where('id', 'in', ids).execute();
     const urls = { web: server.base, api: server.api, uploads: server.uploads, graphql: `${server.base}/api/graphql` };
     const counted = { ...ctx, db: ctx.db.withPlugin(counting) };
-    const json = releasesJson(access, rows, await loadReleaseDetails(counted, rows, { reactions: true }), urls as never);
+    const json = releasesJson(access, rows, await loadReleaseDetails(counted, rows, { reactions: true }), urls);
     expect(json.map((x) => x.reactions.heart)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(seen.filter((q) => q.includes('release_reactions'))).toHaveLength(1);
     expect(seen.length).toBeLessThanOrEqual(3);
@@ -203,7 +203,7 @@ describe('release reactions', () => {
     const quiet = await release(r.api, { tag_name: 'quiet' });
     seen.length = 0;
     const [row] = await ctx.db.selectFrom('releases').selectAll().where('id', '=', quiet.id).execute();
-    const [quietJson] = releasesJson(access, [row!], await loadReleaseDetails(counted, [row!], { reactions: true }), urls as never);
+    const [quietJson] = releasesJson(access, [row!], await loadReleaseDetails(counted, [row!], { reactions: true }), urls);
     expect(quietJson!.reactions.total_count).toBe(0);
     expect(seen.filter((q) => q.includes('release_reactions'))).toHaveLength(0);
   });

@@ -256,7 +256,7 @@ describe('deliveries', () => {
       'delete:',
       'push:',
     ];
-    const key = (r: Received) => `${r.headers['x-github-event']}:${r.json?.action ?? ''}`;
+    const key = (r: Received) => `${String(r.headers['x-github-event'])}:${r.json?.action ?? ''}`;
     const events = () => forHook(hook.id).filter((r) => r.headers['x-github-event'] !== 'ping');
     await receiver.waitFor(() => events().length >= expected.length);
     await new Promise((r) => setTimeout(r, 300));
