@@ -46,7 +46,12 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Exit codes that are answers rather than failures (for example 1 from `rev-parse --verify`). */
   okExitCodes?: number[];
+  /** Most stdout bytes collected; git is killed and the call fails past it (default 64 MiB). */
+  maxOutputBytes?: number;
 }
+
+/** Collected git output is capped: a repository's content must not decide Wharf's memory. */
+const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 export interface RunResult {
   stdout: Buffer;
@@ -60,8 +65,21 @@ export function runGit(gitDir: string | null, args: string[], options: RunOption
     const child = spawn('git', fullArgs, { env: gitEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    let outBytes = 0;
+    let overflow = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (overflow) return;
+      outBytes += chunk.length;
+      if (outBytes > maxOutput) {
+        overflow = true;
+        out.length = 0;
+        child.kill('SIGKILL');
+        return;
+      }
+      out.push(chunk);
+    });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -69,6 +87,10 @@ export function runGit(gitDir: string | null, args: string[], options: RunOption
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (overflow) {
+        reject(new GitError(`git ${args[0]} wrote more than ${maxOutput} bytes`, null, ''));
+        return;
+      }
       const exitCode = code ?? -1;
       const stderr = Buffer.concat(err).toString('utf8');
       if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) {
@@ -254,10 +276,21 @@ export async function log(gitDir: string, options: LogOptions): Promise<CommitIn
 }
 
 /** Reads a file at a commit; null when the path does not exist there. */
-export async function readFileAt(gitDir: string, commitSha: string, filePath: string): Promise<Buffer | null> {
+export type FileAt = { kind: 'missing' } | { kind: 'tooLarge'; size: number } | { kind: 'file'; bytes: Buffer };
+
+/**
+ * A file of a commit, read only when it is at most `maxBytes`: its size is asked first
+ * (`git cat-file -s`), so a huge file costs one small answer rather than its whole content in
+ * memory, and the read itself is capped too.
+ */
+export async function readFileAt(gitDir: string, commitSha: string, filePath: string, maxBytes: number): Promise<FileAt> {
   const spec = `${userValue(commitSha)}:${filePath.replace(/^\/+/, '')}`;
-  const { stdout, exitCode } = await runGit(gitDir, ['cat-file', 'blob', spec], { okExitCodes: [1, 128] });
-  return exitCode === 0 ? stdout : null;
+  const sized = await runGit(gitDir, ['cat-file', '-s', spec], { okExitCodes: [1, 128] });
+  if (sized.exitCode !== 0) return { kind: 'missing' };
+  const size = Number(sized.stdout.toString('utf8').trim());
+  if (!Number.isFinite(size) || size > maxBytes) return { kind: 'tooLarge', size };
+  const { stdout, exitCode } = await runGit(gitDir, ['cat-file', 'blob', spec], { okExitCodes: [1, 128], maxOutputBytes: maxBytes });
+  return exitCode === 0 ? { kind: 'file', bytes: stdout } : { kind: 'missing' };
 }
 
 export async function setHead(gitDir: string, branch: string): Promise<void> {

@@ -115,16 +115,17 @@ async function loadConfig(gitDir: string, target: Target, requestedPath: string 
     if (path.includes('\0') || path.split('/').includes('..')) throw invalid('configuration_file_path', `configuration_file_path ${path} is not a valid path`);
   }
   // Both default names are read at once; the first that exists wins.
-  const contents = await Promise.all(paths.map((path) => git.readFileAt(gitDir, target.sha, path)));
-  const index = contents.findIndex((c) => c !== null);
+  const contents = await Promise.all(paths.map((path) => git.readFileAt(gitDir, target.sha, path, MAX_CONFIG_BYTES)));
+  const index = contents.findIndex((c) => c.kind !== 'missing');
   if (index < 0) {
     if (requestedPath) throw invalid('configuration_file_path', `configuration file ${requestedPath} does not exist at ${target.ref}`);
     return { config: EMPTY_CONFIG, path: null };
   }
   const path = paths[index]!;
-  if (contents[index]!.length > MAX_CONFIG_BYTES) throw invalid('configuration_file_path', `${path} at ${target.ref}: is larger than ${MAX_CONFIG_BYTES} bytes`);
+  const found = contents[index]!;
+  if (found.kind !== 'file') throw invalid('configuration_file_path', `${path} at ${target.ref}: is larger than ${MAX_CONFIG_BYTES} bytes`);
   try {
-    return { config: parseReleaseConfig(contents[index]!.toString('utf8')), path: path.replace(/^\/+/, '') };
+    return { config: parseReleaseConfig(found.bytes.toString('utf8')), path: path.replace(/^\/+/, '') };
   } catch (err) {
     if (err instanceof ReleaseConfigError) throw invalid('configuration_file_path', `${path} at ${target.ref}: ${err.message}`);
     throw err;

@@ -2,7 +2,7 @@
  * Regression tests for the security review's findings: each reproduces the attack as the review
  * ran it (kept small) and checks that it now fails, and that the legitimate use still works.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -363,5 +363,25 @@ describe('also fixed', () => {
       await wharf.close();
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('finding 4: an oversized .github/release.yml is never read into memory', () => {
+  it('refuses a 12 MiB configuration file from its size alone', async () => {
+    const owner = await createUser(server, uniqueName('bomb'));
+    const repo = await createRepo(server, owner);
+    const work = await WorkRepo.create();
+    mkdirSync(path.join(work.dir, '.github'), { recursive: true });
+    writeFileSync(path.join(work.dir, '.github', 'release.yml'), Buffer.alloc(12 * 1024 * 1024));
+    await work.git('add', '-A');
+    await work.git('commit', '-q', '-m', 'zeros');
+    await work.push(server, repo.full, owner.token, 'HEAD:refs/heads/main');
+    const before = process.memoryUsage().arrayBuffers;
+    const res = await call('POST', `${server.api}/repos/${repo.full}/releases/generate-notes`, { token: owner.token, body: { tag_name: 'v1', target_commitish: 'main' } });
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expectGitHubError(res, 422);
+    expect(res.text).toContain('is larger than 262144 bytes');
+    // Reading it whole (as before) held 12 MiB and more of buffers until the next collection.
+    expect(grown).toBeLessThan(6 * 1024 * 1024);
   });
 });
