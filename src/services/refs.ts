@@ -149,14 +149,13 @@ export async function refsChanged(ctx: AppContext, repo: Repository, changes: Re
   const gitDir = gitDirFor(ctx, repo);
   const update: Parameters<typeof updateRepository>[2] = {};
   if (actor.via !== 'release') update.pushed_at = isoSeconds();
-  const headBranch = `refs/heads/${repo.default_branch}`;
-  if (!(await git.resolveCommit(gitDir, headBranch))) {
-    const pushedBranch = changes.find((c) => c.ref.startsWith('refs/heads/') && c.after);
-    if (pushedBranch) {
-      const branch = pushedBranch.ref.slice('refs/heads/'.length);
-      await git.setHead(gitDir, branch);
-      update.default_branch = branch;
-    }
+  // A repository whose default branch does not exist adopts the first branch pushed to it.
+  // Only a change that creates a branch can do that, so tags (every release) spawn no git here.
+  const pushedBranch = changes.find((c) => c.ref.startsWith('refs/heads/') && c.after);
+  if (pushedBranch && !(await git.resolveCommit(gitDir, `refs/heads/${repo.default_branch}`))) {
+    const branch = pushedBranch.ref.slice('refs/heads/'.length);
+    await git.setHead(gitDir, branch);
+    update.default_branch = branch;
   }
   await ctx.db.transaction().execute(async (trx) => {
     const updated = Object.keys(update).length ? await updateRepository(trx, repo.id, update) : repo;
