@@ -43,12 +43,24 @@ function rssSampler(pid: number) {
     peak = Math.max(peak, kb);
   };
   const timer = setInterval(() => void read(), 20);
-  return { async stop() { clearInterval(timer); await read(); return Math.round(peak / 1024); }, reset() { peak = 0; } };
+  return {
+    async stop() {
+      clearInterval(timer);
+      await read();
+      return Math.round(peak / 1024);
+    },
+    reset() {
+      peak = 0;
+    },
+  };
 }
 
 async function waitForHttp(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(url).then((r) => r.status < 500, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.status < 500,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -88,13 +100,15 @@ function getHashed(url: string, headers: Record<string, string> = {}): Promise<{
   const started = process.hrtime.bigint();
   let bytes = 0;
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (res) => {
-      res.on('data', (c: Buffer) => {
-        hash.update(c);
-        bytes += c.length;
-      });
-      res.on('end', () => resolve({ status: res.statusCode!, bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, sha256: hash.digest('hex') }));
-    }).on('error', reject);
+    http
+      .get(url, { headers }, (res) => {
+        res.on('data', (c: Buffer) => {
+          hash.update(c);
+          bytes += c.length;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, sha256: hash.digest('hex') }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -142,7 +156,10 @@ async function main(): Promise<void> {
     const api = `http://127.0.0.1:${port}/api/v3`;
     await waitForHttp(`${api}/meta`);
     const auth = { authorization: `token ${TOKEN}`, 'content-type': 'application/json' };
-    const repo = await (await fetch(`${api}/user/repos`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench', auto_init: true }) })).json() as { owner: { login: string; id: number }; id: number };
+    const repo = (await (await fetch(`${api}/user/repos`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench', auto_init: true }) })).json()) as {
+      owner: { login: string; id: number };
+      id: number;
+    };
     const owner = repo.owner.login;
     let releaseId: number;
     const created = await fetch(`${api}/repos/${owner}/bench/releases`, { method: 'POST', headers: auth, body: JSON.stringify({ tag_name: 'v1', draft: true }) });
@@ -152,11 +169,21 @@ async function main(): Promise<void> {
       // Without the releases API, a release row is written directly.
       const db = new BetterSqlite3(path.join(work, 'wharf', 'wharf.db'));
       const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      releaseId = Number(db.prepare(`insert into releases (repository_id, tag_name, published_tag, target_commitish, name, body, draft, prerelease, immutable, author_id, untagged_key, created_at, published_at, updated_at)
-        values (?, 'v1', 'v1', 'main', 'v1', null, 0, 0, 0, ?, ?, ?, ?, ?)`).run(repo.id, repo.owner.id, randomBytes(10).toString('hex'), now, now, now).lastInsertRowid);
+      releaseId = Number(
+        db
+          .prepare(
+            `insert into releases (repository_id, tag_name, published_tag, target_commitish, name, body, draft, prerelease, immutable, author_id, untagged_key, created_at, published_at, updated_at)
+        values (?, 'v1', 'v1', 'main', 'v1', null, 0, 0, 0, ?, ?, ?, ?, ?)`,
+          )
+          .run(repo.id, repo.owner.id, randomBytes(10).toString('hex'), now, now, now).lastInsertRowid,
+      );
       db.close();
     }
-    const idleRss = await (async () => { const s = rssSampler(wharf.pid!); await new Promise((r) => setTimeout(r, 200)); return s.stop(); })();
+    const idleRss = await (async () => {
+      const s = rssSampler(wharf.pid!);
+      await new Promise((r) => setTimeout(r, 200));
+      return s.stop();
+    })();
 
     const wharfUp: number[] = [];
     const wharfDown: number[] = [];
@@ -166,7 +193,9 @@ async function main(): Promise<void> {
     let digest = '';
     for (let run = 0; run < RUNS; run++) {
       let sampler = rssSampler(wharf.pid!);
-      const up = await postGenerated(`http://127.0.0.1:${port}/api/uploads/repos/${owner}/bench/releases/${releaseId}/assets?name=big-${run}.bin`, { authorization: `token ${TOKEN}` });
+      const up = await postGenerated(`http://127.0.0.1:${port}/api/uploads/repos/${owner}/bench/releases/${releaseId}/assets?name=big-${run}.bin`, {
+        authorization: `token ${TOKEN}`,
+      });
       upRss = Math.max(upRss, await sampler.stop());
       if (up.status !== 201) throw new Error(`upload failed: ${up.status} ${up.body}`);
       const asset = JSON.parse(up.body) as { url: string; digest: string };
@@ -204,12 +233,15 @@ async function main(): Promise<void> {
     const conf = path.join(work, 'nginx.conf');
     // As root, nginx's workers would drop to `nobody`, who cannot read the private temp directory.
     const userLine = process.getuid?.() === 0 ? 'user root;' : '';
-    await writeFile(conf, `${userLine} daemon off; worker_processes 1; error_log ${work}/nginx-error.log; pid ${work}/nginx.pid;
+    await writeFile(
+      conf,
+      `${userLine} daemon off; worker_processes 1; error_log ${work}/nginx-error.log; pid ${work}/nginx.pid;
 events { worker_connections 64; }
 http { access_log off; sendfile on; client_body_temp_path ${work}/nginx-body; proxy_temp_path ${work}/nginx-proxy;
   fastcgi_temp_path ${work}/nginx-fcgi; uwsgi_temp_path ${work}/nginx-uwsgi; scgi_temp_path ${work}/nginx-scgi;
   server { listen 127.0.0.1:${nginxPort}; location = /blob { alias ${blobFile}; default_type application/octet-stream; } } }
-`);
+`,
+    );
     const nginx = spawn('/usr/sbin/nginx', ['-c', conf, '-p', work], { stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(nginx);
     await waitForHttp(`http://127.0.0.1:${nginxPort}/blob-probe`);

@@ -80,7 +80,9 @@ async function measure(shape: Shape): Promise<Row[]> {
         latencyP99Ms: r.latency.p99,
         errors: r.errors + r.timeouts + r.non2xx,
       });
-      console.log(`${shape.name.padEnd(26)} ${endpoint.padEnd(38)} ${String(rows.at(-1)!.requestsPerSecond).padStart(6)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${rows.at(-1)!.errors}`);
+      console.log(
+        `${shape.name.padEnd(26)} ${endpoint.padEnd(38)} ${String(rows.at(-1)!.requestsPerSecond).padStart(6)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${rows.at(-1)!.errors}`,
+      );
     }
     return rows;
   } finally {

@@ -52,7 +52,10 @@ try {
   console.log(`history: ${RANGE} first-parent commits in range (${total} commits in all) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   // Warm-up (JIT, first database queries) on a short range, validated against GitHub's schema once.
-  const warm = await call('POST', `${server.api}/repos/bench/${repo.name}/releases/generate-notes`, { token: owner.token, body: { tag_name: 'v2.0.0', previous_tag_name: 'v2.0.0' } });
+  const warm = await call('POST', `${server.api}/repos/bench/${repo.name}/releases/generate-notes`, {
+    token: owner.token,
+    body: { tag_name: 'v2.0.0', previous_tag_name: 'v2.0.0' },
+  });
   if (warm.status !== 200) throw new Error(`${warm.status} ${warm.text}`);
 
   for (const [label, extra] of [
@@ -75,7 +78,9 @@ try {
       length = res.body.body.length;
       truncated = /These notes were truncated: (\d+) more/.exec(res.body.body)?.[1] ?? '0';
     }
-    console.log(`${label}: median ${median(times).toFixed(0)} ms, min ${Math.min(...times).toFixed(0)} ms over ${RUNS} runs; body ${length} characters, ${truncated} entries cut by truncation`);
+    console.log(
+      `${label}: median ${median(times).toFixed(0)} ms, min ${Math.min(...times).toFixed(0)} ms over ${RUNS} runs; body ${length} characters, ${truncated} entries cut by truncation`,
+    );
   }
 } finally {
   await server.close();

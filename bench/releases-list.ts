@@ -34,11 +34,40 @@ async function main() {
         const rows = [];
         for (let i = start; i < Math.min(count, start + 500); i++) {
           const at = new Date(base + i * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-          rows.push({ repository_id: repo.id, tag_name: `v${i}`, published_tag: `v${i}`, target_commitish: 'main', name: `Release ${i}`, body: `Notes for ${i}`, draft: 0, prerelease: 0, immutable: 0, author_id: 1, untagged_key: i.toString(16).padStart(20, '0'), created_at: at, published_at: at, updated_at: at });
+          rows.push({
+            repository_id: repo.id,
+            tag_name: `v${i}`,
+            published_tag: `v${i}`,
+            target_commitish: 'main',
+            name: `Release ${i}`,
+            body: `Notes for ${i}`,
+            draft: 0,
+            prerelease: 0,
+            immutable: 0,
+            author_id: 1,
+            untagged_key: i.toString(16).padStart(20, '0'),
+            created_at: at,
+            published_at: at,
+            updated_at: at,
+          });
         }
         const inserted = await trx.insertInto('releases').values(rows).returning(['id', 'created_at']).execute();
         const assets = inserted.flatMap((r) =>
-          [0, 1, 2].map((k) => ({ release_id: r.id, repository_id: repo.id, name: `tool-${k}.tar.gz`, label: null, content_type: 'application/gzip', size: 1024, digest: 'a'.repeat(64), blob_key: 'a'.repeat(64), state: 'uploaded' as const, download_count: 0, uploader_id: 1, created_at: r.created_at, updated_at: r.created_at })),
+          [0, 1, 2].map((k) => ({
+            release_id: r.id,
+            repository_id: repo.id,
+            name: `tool-${k}.tar.gz`,
+            label: null,
+            content_type: 'application/gzip',
+            size: 1024,
+            digest: 'a'.repeat(64),
+            blob_key: 'a'.repeat(64),
+            state: 'uploaded' as const,
+            download_count: 0,
+            uploader_id: 1,
+            created_at: r.created_at,
+            updated_at: r.created_at,
+          })),
         );
         await trx.insertInto('assets').values(assets).execute();
       });

@@ -27,7 +27,11 @@ const base = await new Promise((resolve, reject) => {
   child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
 });
 let failed = false;
-for (const [url, want] of [[`${base}/api/v3/meta`, 200], [`${base}/`, 200], [`${base}/static/wharf.css`, 200]]) {
+for (const [url, want] of [
+  [`${base}/api/v3/meta`, 200],
+  [`${base}/`, 200],
+  [`${base}/static/wharf.css`, 200],
+]) {
   const res = await fetch(url);
   const ok = res.status === want;
   failed ||= !ok;

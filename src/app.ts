@@ -186,18 +186,21 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     { prefix: '/api/v3' },
   );
 
-  await app.register(async (uploads) => {
-    requireScopeRules(uploads, '/api/uploads');
-    uploads.addHook('onRequest', async (request, reply) => {
-      setCommonHeaders(request, reply);
-      reply.header('cache-control', 'no-cache');
-      const scopes = ruleOfRequest(request, '/api/uploads');
-      sendAcceptedScopes(reply, scopes);
-      request.principal = await resolvePrincipal(ctx, request);
-      enforceScopes(request, scopes);
-    });
-    for (const feature of features) feature.uploads?.(uploads, ctx);
-  }, { prefix: '/api/uploads' });
+  await app.register(
+    async (uploads) => {
+      requireScopeRules(uploads, '/api/uploads');
+      uploads.addHook('onRequest', async (request, reply) => {
+        setCommonHeaders(request, reply);
+        reply.header('cache-control', 'no-cache');
+        const scopes = ruleOfRequest(request, '/api/uploads');
+        sendAcceptedScopes(reply, scopes);
+        request.principal = await resolvePrincipal(ctx, request);
+        enforceScopes(request, scopes);
+      });
+      for (const feature of features) feature.uploads?.(uploads, ctx);
+    },
+    { prefix: '/api/uploads' },
+  );
 
   await app.register(async (gitApp) => gitHttpRoutes(gitApp, ctx));
 

@@ -39,7 +39,13 @@ async function main(): Promise<void> {
     exitOnConfigError(listenError(config, err));
   });
   wharf.ctx.log.info(
-    { version: WHARF_VERSION, address, externalUrl: config.externalUrl, tls: config.tls ? (config.tls.http2 ? 'on (HTTP/2 and HTTP/1.1)' : 'on') : 'off', ...describeStore(config) },
+    {
+      version: WHARF_VERSION,
+      address,
+      externalUrl: config.externalUrl,
+      tls: config.tls ? (config.tls.http2 ? 'on (HTTP/2 and HTTP/1.1)' : 'on') : 'off',
+      ...describeStore(config),
+    },
     'wharf is serving',
   );
 

@@ -50,7 +50,9 @@ export class BenchContext {
   record(input: RecordInput): void {
     const r = makeRecord(input);
     this.records.push(r);
-    this.log(`  ${r.name}: ${r.wharf ?? r.note ?? '—'}${r.unit ? ` ${r.unit}` : ''}${r.baseline !== null ? ` vs ${r.baseline} ${r.unit} (${r.baselineName})` : ''}${r.ratio !== null ? ` = ${r.ratio}×` : ''}`);
+    this.log(
+      `  ${r.name}: ${r.wharf ?? r.note ?? '—'}${r.unit ? ` ${r.unit}` : ''}${r.baseline !== null ? ` vs ${r.baseline} ${r.unit} (${r.baselineName})` : ''}${r.ratio !== null ? ` = ${r.ratio}×` : ''}`,
+    );
   }
 
   memory(input: Omit<RecordInput, 'scenario'>): void {

@@ -13,7 +13,7 @@ import { onCleanup } from './cleanup.ts';
 export const MiB = 1024 * 1024;
 const TIME = '/usr/bin/time';
 
-export const NATIVE_CLIENTS_HINT = 'install Debian\'s curl, wrk and time (apt-get install curl wrk time)';
+export const NATIVE_CLIENTS_HINT = "install Debian's curl, wrk and time (apt-get install curl wrk time)";
 
 /** Which native clients are missing (empty when the bench can run). */
 export function missingNativeClients(): string[] {
@@ -156,7 +156,10 @@ export interface UploadResponse {
  * Simultaneous uploads with `curl -X POST -T FILE`, one process per file, which streams each file
  * from the page cache as the server takes it. Each must be answered with `okStatus`.
  */
-export async function curlUploads(requests: { url: string; headers: Record<string, string>; file: string; bytes: number }[], okStatus: number): Promise<Omit<ThroughputResult, 'busiestClientCores'> & { responses: string[] }> {
+export async function curlUploads(
+  requests: { url: string; headers: Record<string, string>; file: string; bytes: number }[],
+  okStatus: number,
+): Promise<Omit<ThroughputResult, 'busiestClientCores'> & { responses: string[] }> {
   const started = process.hrtime.bigint();
   const runs = await Promise.all(
     requests.map(({ url, headers, file }) => {

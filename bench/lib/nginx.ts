@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startChild, waitFor, type Child } from './child.ts';
 import type { WorkDir } from './workdir.ts';
 
-export const NGINX_INSTALL_HINT = 'install Debian\'s nginx (apt-get install nginx-light) or put nginx on PATH';
+export const NGINX_INSTALL_HINT = "install Debian's nginx (apt-get install nginx-light) or put nginx on PATH";
 
 export function findNginx(): string | null {
   const candidates = ['/usr/sbin/nginx', ...(process.env.PATH ?? '').split(':').map((d) => path.join(d, 'nginx'))];
@@ -86,7 +86,9 @@ export function wharfProxyServer(upstream: string, blobDir: string | null): (lis
       proxy_set_header X-Forwarded-Host $http_host;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }${blobDir ? `
+    }${
+      blobDir
+        ? `
     location /_wharf/blobs/ {
       internal;
       alias ${blobDir}/;
@@ -98,7 +100,9 @@ export function wharfProxyServer(upstream: string, blobDir: string | null): (lis
       add_header Last-Modified $upstream_http_last_modified;
       add_header X-Content-Type-Options $upstream_http_x_content_type_options;
       add_header Content-Security-Policy $upstream_http_content_security_policy;
-    }` : ''}
+    }`
+        : ''
+    }
   }`;
 }
 

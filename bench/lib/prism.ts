@@ -23,7 +23,11 @@ function ghesSpec(): string {
   const require = createRequire(import.meta.url);
   const dir = path.join(path.dirname(require.resolve('@octokit/openapi/package.json')), 'generated');
   const files = readdirSync(dir).filter((f) => /^ghes-\d+\.\d+\.json$/.test(f));
-  const version = (f: string) => f.match(/(\d+)\.(\d+)/)!.slice(1).map(Number) as [number, number];
+  const version = (f: string) =>
+    f
+      .match(/(\d+)\.(\d+)/)!
+      .slice(1)
+      .map(Number) as [number, number];
   files.sort((a, b) => version(a)[0] - version(b)[0] || version(a)[1] - version(b)[1]);
   return path.join(dir, files[files.length - 1]!);
 }
@@ -39,13 +43,18 @@ export async function startPrism(binary: string, work: WorkDir): Promise<PrismSe
   const child = startChild('prism', binary, ['mock', '-h', '127.0.0.1', '-p', String(port), ghesSpec()], { logFile: work.file('prism.log') });
   const base = `http://127.0.0.1:${port}`;
   // Prism compiles the whole description before listening; that takes a while.
-  await waitFor(child, 'listening', async () => {
-    try {
-      await (await fetch(`${base}/meta`)).arrayBuffer();
-      return true;
-    } catch {
-      return null;
-    }
-  }, 180_000);
+  await waitFor(
+    child,
+    'listening',
+    async () => {
+      try {
+        await (await fetch(`${base}/meta`)).arrayBuffer();
+        return true;
+      } catch {
+        return null;
+      }
+    },
+    180_000,
+  );
   return { child, base, stop: () => child.stop() };
 }

@@ -96,7 +96,11 @@ const HEADER = ['Measurement', 'Wharf', 'Baseline (same run)', 'Ratio', 'Target'
 export function textTable(records: BenchRecord[]): string {
   const rows = [HEADER, ...records.map(cells)];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
   let scenario = '';
   records.forEach((r, i) => {

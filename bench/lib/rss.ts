@@ -56,7 +56,10 @@ export class PeakRss {
     this.#sample();
     if (!this.#resetWorked) return this.#sampled;
     try {
-      return Math.max(this.#sampled, this.#pids.reduce((sum, pid) => sum + readRss(pid).peakMiB, 0));
+      return Math.max(
+        this.#sampled,
+        this.#pids.reduce((sum, pid) => sum + readRss(pid).peakMiB, 0),
+      );
     } catch {
       return this.#sampled;
     }

@@ -60,7 +60,10 @@ export async function seedReleases(dataDir: string, specs: SeedSpec[], databaseU
     const db = handle.db;
     const results: SeedResult[] = [];
     for (const spec of specs) {
-      const maxRow = await db.selectFrom('releases').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+      const maxRow = await db
+        .selectFrom('releases')
+        .select((eb) => eb.fn.max('id').as('m'))
+        .executeTakeFirst();
       const firstId = Number(maxRow?.m ?? 0) + 1;
       const start = Date.UTC(2015, 0, 1);
       for (let from = 0; from < spec.releases; from += RELEASES_PER_TRANSACTION) {
@@ -108,10 +111,16 @@ export async function seedReleases(dataDir: string, specs: SeedSpec[], databaseU
             }
           }
           for (let i = 0; i < releases.length; i += RELEASE_ROWS_PER_STATEMENT) {
-            await trx.insertInto('releases').values(releases.slice(i, i + RELEASE_ROWS_PER_STATEMENT)).execute();
+            await trx
+              .insertInto('releases')
+              .values(releases.slice(i, i + RELEASE_ROWS_PER_STATEMENT))
+              .execute();
           }
           for (let i = 0; i < assets.length; i += ASSET_ROWS_PER_STATEMENT) {
-            await trx.insertInto('assets').values(assets.slice(i, i + ASSET_ROWS_PER_STATEMENT)).execute();
+            await trx
+              .insertInto('assets')
+              .values(assets.slice(i, i + ASSET_ROWS_PER_STATEMENT))
+              .execute();
           }
         });
       }

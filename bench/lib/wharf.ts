@@ -54,10 +54,15 @@ export async function startWharf(work: WorkDir, dataDir: string, env: Record<str
       ...env,
     },
   });
-  const base = await waitFor(child, 'listening', () => {
-    const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"wharf is serving"/.exec(child.log());
-    return m ? m[1]! : null;
-  }, 120_000);
+  const base = await waitFor(
+    child,
+    'listening',
+    () => {
+      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"wharf is serving"/.exec(child.log());
+      return m ? m[1]! : null;
+    },
+    120_000,
+  );
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
   return {
     child,
@@ -71,7 +76,8 @@ export async function startWharf(work: WorkDir, dataDir: string, env: Record<str
   };
 }
 
-export interface ApiResponse<T = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface ApiResponse<T = any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   status: number;
   body: T;
   text: string;
@@ -79,7 +85,8 @@ export interface ApiResponse<T = any> { // eslint-disable-line @typescript-eslin
 }
 
 /** A JSON request to Wharf's API, for setting scenarios up (not for measuring). */
-export async function api<T = any>(method: string, url: string, token: string | null, body?: unknown): Promise<ApiResponse<T>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function api<T = any>(method: string, url: string, token: string | null, body?: unknown): Promise<ApiResponse<T>> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(url, {
     method,
     headers: {
@@ -131,7 +138,11 @@ export async function createRepo(server: WharfServer, owner: BenchUser, name: st
 }
 
 export async function createRelease(server: WharfServer, repo: BenchRepo, tag: string, extra: Record<string, unknown> = {}): Promise<{ id: number; tag_name: string }> {
-  return expectStatus('create release', 201, api('POST', `${server.api}/repos/${repo.full}/releases`, repo.owner.token, { tag_name: tag, name: tag, body: `Release ${tag}`, ...extra }));
+  return expectStatus(
+    'create release',
+    201,
+    api('POST', `${server.api}/repos/${repo.full}/releases`, repo.owner.token, { tag_name: tag, name: tag, body: `Release ${tag}`, ...extra }),
+  );
 }
 
 export interface UploadedAsset {

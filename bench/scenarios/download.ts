@@ -70,7 +70,9 @@ export async function downloadScenario(ctx: BenchContext): Promise<void> {
   const small = profile.smallAssetBytes;
   const many = profile.concurrentDownloadBytes;
   const streams = profile.streams;
-  ctx.log(`download: ${sizeLabel(big)} by 1 stream (${profile.transferRounds} rounds), ${sizeLabel(many)} by ${streams} streams (${profile.concurrentDownloadRounds} rounds), curl per stream`);
+  ctx.log(
+    `download: ${sizeLabel(big)} by 1 stream (${profile.transferRounds} rounds), ${sizeLabel(many)} by ${streams} streams (${profile.concurrentDownloadRounds} rounds), curl per stream`,
+  );
 
   const dataDir = work.dir('download-data');
   const server = await startWharf(work, dataDir);
@@ -94,11 +96,7 @@ export async function downloadScenario(ctx: BenchContext): Promise<void> {
     if (ctx.nginxBinary) {
       accel = await startWharf(work, dataDir, { WHARF_SENDFILE_HEADER: 'X-Accel-Redirect', WHARF_TRUST_PROXY: 'true' });
       const blobDir = path.join(dataDir, 'blobs');
-      nginx = await startNginx(ctx.nginxBinary, work, [
-        staticServer(root),
-        wharfProxyServer(new URL(server.base).host, null),
-        wharfProxyServer(new URL(accel.base).host, blobDir),
-      ]);
+      nginx = await startNginx(ctx.nginxBinary, work, [staticServer(root), wharfProxyServer(new URL(server.base).host, null), wharfProxyServer(new URL(accel.base).host, blobDir)]);
     }
 
     const apiHeaders = { authorization: `token ${owner.token}`, accept: 'application/octet-stream' };
@@ -190,8 +188,22 @@ export async function downloadScenario(ctx: BenchContext): Promise<void> {
       baseline: nginx ? nginx.pids().reduce((sum, pid) => sum + readRss(pid).currentMiB, 0) : null,
       note: 'Node, Fastify and the tsx TypeScript loader, before the first request',
     });
-    ctx.memory({ name: `Peak RSS, downloading ${sizeLabel(big)}, 1 stream`, unit: 'MiB', wharf: singleRss, baselineName: 'nginx, all processes', baseline: nginxRss, target: MEMORY_TARGET });
-    ctx.memory({ name: `Peak RSS, downloading ${streams} × ${sizeLabel(many)}`, unit: 'MiB', wharf: concurrentRss, baselineName: 'nginx, all processes', baseline: nginxRss, target: MEMORY_TARGET });
+    ctx.memory({
+      name: `Peak RSS, downloading ${sizeLabel(big)}, 1 stream`,
+      unit: 'MiB',
+      wharf: singleRss,
+      baselineName: 'nginx, all processes',
+      baseline: nginxRss,
+      target: MEMORY_TARGET,
+    });
+    ctx.memory({
+      name: `Peak RSS, downloading ${streams} × ${sizeLabel(many)}`,
+      unit: 'MiB',
+      wharf: concurrentRss,
+      baselineName: 'nginx, all processes',
+      baseline: nginxRss,
+      target: MEMORY_TARGET,
+    });
     ctx.memory({
       name: `Peak RSS, downloading ${sizeLabel(big)} vs ${sizeLabel(small)}`,
       unit: 'MiB',

@@ -150,7 +150,14 @@ async function readsOn(ctx: BenchContext, databaseUrl: string | null): Promise<v
       try {
         const r = await wrk(`${server2.base}${latestPath}`, { connections: CONNECTIONS, seconds: profile.loadSeconds, headers });
         const wharf = await wrk(`${server.base}${endpoints[0]!.path}`, { connections: CONNECTIONS, seconds: profile.loadSeconds, headers });
-        ctx.record({ scenario: 'read', name: 'Get latest release vs Stoplight Prism mock', unit: 'req/s', wharf: wharf.requestsPerSecond, baselineName: 'Prism mock', baseline: r.requestsPerSecond });
+        ctx.record({
+          scenario: 'read',
+          name: 'Get latest release vs Stoplight Prism mock',
+          unit: 'req/s',
+          wharf: wharf.requestsPerSecond,
+          baselineName: 'Prism mock',
+          baseline: r.requestsPerSecond,
+        });
       } finally {
         await server2.stop();
       }

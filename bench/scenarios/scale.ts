@@ -89,15 +89,30 @@ export async function scaleScenario(ctx: BenchContext): Promise<void> {
     const rss = peak.stop();
 
     const scaleName = `${releases.toLocaleString('en')} releases`;
-    const rec = (name: string, unit: string, wharf: number, baselineName: string | null, baseline: number | null, target: { on: 'ratio' | 'wharf'; op: '>=' | '<='; value: number } | null = null, note?: string) =>
-      ctx.record({ scenario: 'scale', name, unit, wharf, baselineName, baseline, target, note });
+    const rec = (
+      name: string,
+      unit: string,
+      wharf: number,
+      baselineName: string | null,
+      baseline: number | null,
+      target: { on: 'ratio' | 'wharf'; op: '>=' | '<='; value: number } | null = null,
+      note?: string,
+    ) => ctx.record({ scenario: 'scale', name, unit, wharf, baselineName, baseline, target, note });
     rec(`List page ${deepPage} vs page 1 (${scaleName}), p50`, 'ms', pageDeep.p50, 'page 1', page1.p50, { on: 'ratio', op: '<=', value: 1.5 });
     rec(`List page 1 (${scaleName}) vs 30 releases, p50`, 'ms', bigPage1.p50, '30 releases', smallPage1.p50);
     rec(`Get latest (${scaleName}) vs 30 releases, p50`, 'ms', latest.p50, '30 releases', smallLatest.p50);
     rec(`Get by tag (${scaleName}) vs 30 releases, p50`, 'ms', byTag.p50, '30 releases', smallByTag.p50);
     rec(`Get by tag (${scaleName}), p99`, 'ms', byTag.p99, '30 releases', smallByTag.p99);
     rec(`Start-up with ${scaleName}`, 'ms', server.startupMs, 'empty data dir', emptyStartupMs, null, 'spawn to listening, including TypeScript loading through tsx');
-    rec(`Database on disk, ${scaleName} + ${assets.toLocaleString('en')} assets`, 'MiB', dbBytes / 1024 / 1024, null, null, null, `${Math.round(dbBytes / (releases + assets))} bytes per row; seeded in ${seeding.seconds.toFixed(1)} s`);
+    rec(
+      `Database on disk, ${scaleName} + ${assets.toLocaleString('en')} assets`,
+      'MiB',
+      dbBytes / 1024 / 1024,
+      null,
+      null,
+      null,
+      `${Math.round(dbBytes / (releases + assets))} bytes per row; seeded in ${seeding.seconds.toFixed(1)} s`,
+    );
     rec(
       'Blob store on disk for the seeded assets',
       'MiB',

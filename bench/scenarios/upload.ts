@@ -44,7 +44,10 @@ export async function uploadScenario(ctx: BenchContext): Promise<void> {
     const files = (size: number, n: number) => Array.from({ length: n }, () => ({ file: new Body(size).writeTo(path.join(bodiesDir, `body-${++seq}.bin`)), bytes: size }));
     const send = async (bodies: { file: string; bytes: number }[], request: () => { url: string; headers: Record<string, string> }) => {
       try {
-        return await curlUploads(bodies.map((b) => ({ ...b, ...request() })), 201);
+        return await curlUploads(
+          bodies.map((b) => ({ ...b, ...request() })),
+          201,
+        );
       } finally {
         emptyDir(bodiesDir);
       }

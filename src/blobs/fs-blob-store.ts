@@ -10,15 +10,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  BlobNotFoundError,
-  BlobStorageFullError,
-  type BlobInfo,
-  type BlobStore,
-  type ByteRange,
-  type PutOptions,
-  type StoredBlob,
-} from './blob-store.ts';
+import { BlobNotFoundError, BlobStorageFullError, type BlobInfo, type BlobStore, type ByteRange, type PutOptions, type StoredBlob } from './blob-store.ts';
 import { MeteringStream } from './metering-stream.ts';
 
 const KEY = /^[0-9a-f]{64}$/;

@@ -29,15 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import {
-  BlobNotFoundError,
-  type BlobInfo,
-  type BlobStore,
-  type ByteRange,
-  type PresignOptions,
-  type PutOptions,
-  type StoredBlob,
-} from './blob-store.ts';
+import { BlobNotFoundError, type BlobInfo, type BlobStore, type ByteRange, type PresignOptions, type PutOptions, type StoredBlob } from './blob-store.ts';
 import { MeteringStream } from './metering-stream.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -238,17 +230,13 @@ export class S3BlobStore implements BlobStore {
     let uploadIdMarker: string | undefined;
     try {
       do {
-        const page = await this.client.send(
-          new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: TMP_PREFIX, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-        );
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: TMP_PREFIX, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
         for (const upload of page.Uploads ?? []) {
           if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? 0) >= cutoff) continue;
           if ((await this.#newestPartTime(upload.Key, upload.UploadId)) >= cutoff) continue;
-          await this.client
-            .send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: upload.Key, UploadId: upload.UploadId }))
-            .catch((err: unknown) => {
-              if (!isNotFound(err)) throw err;
-            });
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: upload.Key, UploadId: upload.UploadId })).catch((err: unknown) => {
+            if (!isNotFound(err)) throw err;
+          });
           removed++;
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;

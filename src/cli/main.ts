@@ -136,7 +136,11 @@ function positiveInt(value: string): number {
 /** Left-aligned columns with a header, for people (scripts get one row per line, tab-free). */
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -162,7 +166,14 @@ export function buildCli(): Command {
       await run(async (ctx) => {
         const { listUsers } = await import('../services/user-admin.ts');
         const users = await listUsers(ctx);
-        const rows = users.map((u) => [u.login, String(u.id), u.site_admin ? 'site admin' : 'user', u.suspended_at ? `suspended ${u.suspended_at}` : 'active', u.created_at, u.email ?? '']);
+        const rows = users.map((u) => [
+          u.login,
+          String(u.id),
+          u.site_admin ? 'site admin' : 'user',
+          u.suspended_at ? `suspended ${u.suspended_at}` : 'active',
+          u.created_at,
+          u.email ?? '',
+        ]);
         process.stdout.write(table(['LOGIN', 'ID', 'ROLE', 'STATE', 'CREATED', 'EMAIL'], rows));
       });
     });
@@ -217,7 +228,9 @@ export function buildCli(): Command {
         await userNamed(ctx, login);
         const { planUserDeletion, deleteUser } = await import('../services/user-admin.ts');
         const plan = await planUserDeletion(ctx, login);
-        const repos = plan.repositories.length ? `their ${plan.repositories.length} repositor${plan.repositories.length === 1 ? 'y' : 'ies'} (${plan.repositories.map((r) => r.name).join(', ')}) with all releases, assets and git data` : 'no repositories (they own none)';
+        const repos = plan.repositories.length
+          ? `their ${plan.repositories.length} repositor${plan.repositories.length === 1 ? 'y' : 'ies'} (${plan.repositories.map((r) => r.name).join(', ')}) with all releases, assets and git data`
+          : 'no repositories (they own none)';
         if (plan.releasesElsewhere > 0) {
           throw new CliError(
             `${plan.user.login} published ${plan.releasesElsewhere} release(s) in other accounts' repositories, which would lose their author; suspend the user instead (wharf user suspend ${plan.user.login})`,
@@ -247,7 +260,9 @@ export function buildCli(): Command {
         const expiresAt = opts.expiresInDays ? parseExpiry(`${opts.expiresInDays}d`) : (opts.expires ?? null);
         const issued = await issueToken(ctx.db, account.id, opts.scopes, { note: opts.note ?? null, expiresAt });
         process.stdout.write(`${issued.token}\n`);
-        process.stderr.write(`wharf: token …${issued.row.token_last_eight} for ${account.login}, scopes ${opts.scopes.join(' ') || '(none)'}, ${expiresAt ? `expires ${expiresAt}` : 'does not expire'}\n`);
+        process.stderr.write(
+          `wharf: token …${issued.row.token_last_eight} for ${account.login}, scopes ${opts.scopes.join(' ') || '(none)'}, ${expiresAt ? `expires ${expiresAt}` : 'does not expire'}\n`,
+        );
       });
     });
   token

@@ -127,7 +127,11 @@ export function databaseError(config: WharfConfig, err: unknown): unknown {
   const errno = (err as NodeJS.ErrnoException).code;
   const detail = errno && !message?.includes(errno) ? `${errno}: ${message}` : message;
   if (config.databaseUrl !== `sqlite:${path.join(config.dataDir, 'wharf.db')}`) {
-    return new ConfigError('WHARF_DATABASE_URL', shown(SETTINGS.databaseUrl, config.databaseUrl), `cannot open the database (${detail}); check that the server is running and the URL, user and password are right`);
+    return new ConfigError(
+      'WHARF_DATABASE_URL',
+      shown(SETTINGS.databaseUrl, config.databaseUrl),
+      `cannot open the database (${detail}); check that the server is running and the URL, user and password are right`,
+    );
   }
   return new ConfigError('WHARF_DATA_DIR', config.dataDir, `cannot open the database in it (${detail}); check the directory's permissions and free space`);
 }

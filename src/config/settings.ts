@@ -135,7 +135,8 @@ function allowedHosts(): SettingType<string[]> {
         if (entry.includes('/')) {
           const [address, bits] = entry.split('/');
           const family = isIP(address ?? '');
-          if (!family || !/^\d{1,3}$/.test(bits ?? '') || Number(bits) > (family === 6 ? 128 : 32)) throw new TypeMismatch(`"${entry}" is not a CIDR; use e.g. 10.0.0.0/8 or fd00::/8`);
+          if (!family || !/^\d{1,3}$/.test(bits ?? '') || Number(bits) > (family === 6 ? 128 : 32))
+            throw new TypeMismatch(`"${entry}" is not a CIDR; use e.g. 10.0.0.0/8 or fd00::/8`);
         } else if (!isIP(entry) && !/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(entry)) {
           throw new TypeMismatch(`"${entry}" is not a host name, address or CIDR; use e.g. ci.internal, *.corp.example, 10.0.0.0/8 or *`);
         }
@@ -171,7 +172,10 @@ export function trustProxy(): SettingType<TrustProxy> {
         if (hops > 32) throw new TypeMismatch(hint);
         return hops === 0 ? false : hops;
       }
-      const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+      const entries = v
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
       for (const entry of entries) {
         if (NAMED_RANGES.includes(entry)) continue;
         const [address, bits, extra] = entry.split('/');
@@ -211,7 +215,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const SETTINGS = {
   host: setting({ env: 'WHARF_HOST', type: text(), default: '127.0.0.1', doc: 'Address to listen on. Use `0.0.0.0` to accept remote connections.' }),
   port: setting({ env: 'WHARF_PORT', type: integer(0, 65535), default: 8080, doc: 'Port to listen on (`0` picks a free port).' }),
-  dataDir: setting({ env: 'WHARF_DATA_DIR', type: text(), default: './data', doc: 'Root of everything Wharf stores (see [operations](operations.md)). Must be a directory Wharf can write, or creatable.' }),
+  dataDir: setting({
+    env: 'WHARF_DATA_DIR',
+    type: text(),
+    default: './data',
+    doc: 'Root of everything Wharf stores (see [operations](operations.md)). Must be a directory Wharf can write, or creatable.',
+  }),
   externalUrl: setting({
     env: 'WHARF_EXTERNAL_URL',
     type: nullable(url(['http', 'https'], 'https://releases.example.com')),
@@ -247,7 +256,12 @@ export const SETTINGS = {
     default: 80,
     doc: 'Secondary limit (when rate limiting is on): API writes (POST, PATCH, PUT, DELETE; asset uploads are not counted) per caller per minute, as GitHub limits content creation.',
   }),
-  maxAssetSize: setting({ env: 'WHARF_MAX_ASSET_SIZE', type: integer(1), default: 2 * 1024 * 1024 * 1024, doc: "Largest release asset accepted, in bytes (GitHub's limit). At most 5368709120 with `s3`." }),
+  maxAssetSize: setting({
+    env: 'WHARF_MAX_ASSET_SIZE',
+    type: integer(1),
+    default: 2 * 1024 * 1024 * 1024,
+    doc: "Largest release asset accepted, in bytes (GitHub's limit). At most 5368709120 with `s3`.",
+  }),
   maxJsonBody: setting({ env: 'WHARF_MAX_JSON_BODY', type: integer(1024), default: 1024 * 1024, doc: 'Largest JSON request body, in bytes.' }),
   databaseUrl: setting({
     env: 'WHARF_DATABASE_URL',
@@ -257,7 +271,12 @@ export const SETTINGS = {
     secret: 'password',
     doc: '`sqlite:<path>` or `postgres://user:password@host:5432/db`. A PostgreSQL URL also takes `sslmode` (`disable`, `require`, `verify-ca`, `verify-full`) with `sslrootcert`, `sslcert`, `sslkey` (file paths), and `pool_max` (connections per node, default 10). See [deploy](deploy.md).',
   }),
-  blobStore: setting({ env: 'WHARF_BLOB_STORE', type: oneOf(['fs', 's3']), default: 'fs', doc: 'Where asset bytes live: `fs` (`$WHARF_DATA_DIR/blobs`) or `s3` (a bucket, below).' }),
+  blobStore: setting({
+    env: 'WHARF_BLOB_STORE',
+    type: oneOf(['fs', 's3']),
+    default: 'fs',
+    doc: 'Where asset bytes live: `fs` (`$WHARF_DATA_DIR/blobs`) or `s3` (a bucket, below).',
+  }),
   s3Bucket: setting({ env: 'WHARF_S3_BUCKET', type: nullable(text()), default: null, doc: 'The bucket (required with `s3`). Wharf writes under `blobs/` and `tmp/` in it.' }),
   s3Region: setting({ env: 'WHARF_S3_REGION', type: nullable(text()), default: null, defaultDoc: '`AWS_REGION`, else `us-east-1`', doc: 'Region used to sign requests.' }),
   s3Endpoint: setting({
@@ -274,13 +293,38 @@ export const SETTINGS = {
     defaultDoc: '`true` with an endpoint, else `false`',
     doc: 'Address the bucket as `endpoint/bucket/key` (most S3-compatible servers) rather than `bucket.endpoint/key`.',
   }),
-  s3PresignTtl: setting({ env: 'WHARF_S3_PRESIGN_TTL', type: integer(1, 604_800), default: 300, doc: 'Lifetime in seconds of the presigned URLs downloads are redirected to (at most 604800, seven days).' }),
-  s3ProxyDownloads: setting({ env: 'WHARF_S3_PROXY_DOWNLOADS', type: boolean(), default: false, doc: 'Stream downloads through Wharf instead of redirecting to presigned URLs, for buckets clients cannot reach.' }),
-  tlsCert: setting({ env: 'WHARF_TLS_CERT', type: nullable(text()), default: null, doc: 'Serve HTTPS directly with this PEM certificate (with `WHARF_TLS_KEY`; see [tls.md](tls.md)).' }),
+  s3PresignTtl: setting({
+    env: 'WHARF_S3_PRESIGN_TTL',
+    type: integer(1, 604_800),
+    default: 300,
+    doc: 'Lifetime in seconds of the presigned URLs downloads are redirected to (at most 604800, seven days).',
+  }),
+  s3ProxyDownloads: setting({
+    env: 'WHARF_S3_PROXY_DOWNLOADS',
+    type: boolean(),
+    default: false,
+    doc: 'Stream downloads through Wharf instead of redirecting to presigned URLs, for buckets clients cannot reach.',
+  }),
+  tlsCert: setting({
+    env: 'WHARF_TLS_CERT',
+    type: nullable(text()),
+    default: null,
+    doc: 'Serve HTTPS directly with this PEM certificate (with `WHARF_TLS_KEY`; see [tls.md](tls.md)).',
+  }),
   tlsKey: setting({ env: 'WHARF_TLS_KEY', type: nullable(text()), default: null, doc: 'The PEM private key of `WHARF_TLS_CERT`.' }),
   http2: setting({ env: 'WHARF_HTTP2', type: boolean(), default: false, doc: 'With TLS on, also offer HTTP/2 (ALPN); HTTP/1.1 clients are unaffected. Ignored without TLS.' }),
-  logLevel: setting({ env: 'WHARF_LOG_LEVEL', type: oneOf(LOG_LEVELS), default: 'info', doc: `${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}. Logs are JSON lines (pino) on stdout.` }),
-  shutdownGraceMs: setting({ env: 'WHARF_SHUTDOWN_GRACE_MS', type: integer(0), default: 30_000, doc: 'After SIGTERM, how long in-flight requests may run before the process exits.' }),
+  logLevel: setting({
+    env: 'WHARF_LOG_LEVEL',
+    type: oneOf(LOG_LEVELS),
+    default: 'info',
+    doc: `${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}. Logs are JSON lines (pino) on stdout.`,
+  }),
+  shutdownGraceMs: setting({
+    env: 'WHARF_SHUTDOWN_GRACE_MS',
+    type: integer(0),
+    default: 30_000,
+    doc: 'After SIGTERM, how long in-flight requests may run before the process exits.',
+  }),
   headersTimeoutMs: setting({
     env: 'WHARF_HEADERS_TIMEOUT_MS',
     type: integer(100),
@@ -293,13 +337,18 @@ export const SETTINGS = {
     default: 60_000,
     doc: 'An API or web request must send its whole (JSON) body within this time; uploads are exempt and governed by the idle timeout.',
   }),
-  idleTimeoutMs: setting({ env: 'WHARF_IDLE_TIMEOUT_MS', type: integer(100), default: 120_000, doc: 'A connection on which no byte moves for this long is closed (a stalled upload included).' }),
+  idleTimeoutMs: setting({
+    env: 'WHARF_IDLE_TIMEOUT_MS',
+    type: integer(100),
+    default: 120_000,
+    doc: 'A connection on which no byte moves for this long is closed (a stalled upload included).',
+  }),
   maxConnections: setting({ env: 'WHARF_MAX_CONNECTIONS', type: integer(0), default: 4096, doc: 'Connections open at once; more are refused until some close (`0`: no limit).' }),
   sendfileHeader: setting({
     env: 'WHARF_SENDFILE_HEADER',
     type: nullable(oneOfIgnoringCase(SENDFILE_HEADERS)),
     default: null,
-    doc: "Behind a reverse proxy: `X-Accel-Redirect` (nginx) or `X-Sendfile` (Apache `mod_xsendfile`, lighttpd). Wharf checks access, answers conditional and unsatisfiable requests and counts the download, then names the blob in this header and the proxy sends the file with sendfile. File blob store only. Set it only when the proxy handles the header (see [deploy.md](deploy.md#downloads-sent-by-the-proxy)); otherwise clients receive empty bodies.",
+    doc: 'Behind a reverse proxy: `X-Accel-Redirect` (nginx) or `X-Sendfile` (Apache `mod_xsendfile`, lighttpd). Wharf checks access, answers conditional and unsatisfiable requests and counts the download, then names the blob in this header and the proxy sends the file with sendfile. File blob store only. Set it only when the proxy handles the header (see [deploy.md](deploy.md#downloads-sent-by-the-proxy)); otherwise clients receive empty bodies.',
   }),
   sendfilePrefix: setting({
     env: 'WHARF_SENDFILE_PREFIX',
@@ -313,7 +362,12 @@ export const SETTINGS = {
     default: true,
     doc: 'Run the event consumers (webhook deliveries) on this node. Every node records events either way; see [events](events.md).',
   }),
-  eventsPollMs: setting({ env: 'WHARF_EVENTS_POLL_MS', type: integer(10), default: 500, doc: 'How often an idle consumer looks for new events and due webhook deliveries, in milliseconds.' }),
+  eventsPollMs: setting({
+    env: 'WHARF_EVENTS_POLL_MS',
+    type: integer(10),
+    default: 500,
+    doc: 'How often an idle consumer looks for new events and due webhook deliveries, in milliseconds.',
+  }),
   outboundAllowedHosts: setting({
     env: 'WHARF_OUTBOUND_ALLOWED_HOSTS',
     type: allowedHosts(),
@@ -329,18 +383,43 @@ export const SETTINGS = {
     doc: 'Key that encrypts stored secrets (webhook signing secrets); created on first start. Every node must read the same file; keep it out of database backups.',
   }),
   webhookTimeoutMs: setting({ env: 'WHARF_WEBHOOK_TIMEOUT_MS', type: integer(100), default: 10_000, doc: 'A webhook receiver must answer within this time (GitHub: 10 s).' }),
-  webhookRetryBaseMs: setting({ env: 'WHARF_WEBHOOK_RETRY_BASE_MS', type: integer(10), default: 30_000, doc: 'Wait before the first retry of a failed delivery; each further retry waits twice as long, plus up to 25% jitter.' }),
+  webhookRetryBaseMs: setting({
+    env: 'WHARF_WEBHOOK_RETRY_BASE_MS',
+    type: integer(10),
+    default: 30_000,
+    doc: 'Wait before the first retry of a failed delivery; each further retry waits twice as long, plus up to 25% jitter.',
+  }),
   webhookRetryMaxDelayMs: setting({ env: 'WHARF_WEBHOOK_RETRY_MAX_DELAY_MS', type: integer(10), default: 3_600_000, doc: 'Longest wait between two attempts of a delivery.' }),
-  webhookRetryWindowMs: setting({ env: 'WHARF_WEBHOOK_RETRY_WINDOW_MS', type: integer(0), default: 86_400_000, doc: 'How long a failing delivery is retried before it is marked failed (24 hours).' }),
+  webhookRetryWindowMs: setting({
+    env: 'WHARF_WEBHOOK_RETRY_WINDOW_MS',
+    type: integer(0),
+    default: 86_400_000,
+    doc: 'How long a failing delivery is retried before it is marked failed (24 hours).',
+  }),
   webhookDisableAfterMs: setting({
     env: 'WHARF_WEBHOOK_DISABLE_AFTER_MS',
     type: integer(1000),
     default: 3 * 86_400_000,
     doc: 'A hook whose deliveries have failed for this long without one success is disabled (logged, and the reason shown on the hook).',
   }),
-  webhookRetentionMs: setting({ env: 'WHARF_WEBHOOK_RETENTION_MS', type: integer(60_000), default: 30 * 86_400_000, doc: 'How long delivery attempts (request and response) and handled events are kept (30 days).' }),
-  webhookWorkers: setting({ env: 'WHARF_WEBHOOK_WORKERS', type: integer(1), default: 8, doc: 'Deliveries each node sends at once; a slow receiver holds one of these, never a request thread.' }),
-  webhookMaxResponseBytes: setting({ env: 'WHARF_WEBHOOK_MAX_RESPONSE_BYTES', type: integer(0), default: 65_536, doc: "Bytes of a receiver's response body kept with the attempt; Wharf stops reading there." }),
+  webhookRetentionMs: setting({
+    env: 'WHARF_WEBHOOK_RETENTION_MS',
+    type: integer(60_000),
+    default: 30 * 86_400_000,
+    doc: 'How long delivery attempts (request and response) and handled events are kept (30 days).',
+  }),
+  webhookWorkers: setting({
+    env: 'WHARF_WEBHOOK_WORKERS',
+    type: integer(1),
+    default: 8,
+    doc: 'Deliveries each node sends at once; a slow receiver holds one of these, never a request thread.',
+  }),
+  webhookMaxResponseBytes: setting({
+    env: 'WHARF_WEBHOOK_MAX_RESPONSE_BYTES',
+    type: integer(0),
+    default: 65_536,
+    doc: "Bytes of a receiver's response body kept with the attempt; Wharf stops reading there.",
+  }),
 };
 
 export type SettingName = keyof typeof SETTINGS;

@@ -85,15 +85,18 @@ export class EventConsumer {
     let handled = 0;
     for (const queued of batch) {
       if (this.#stopped && handled > 0) break;
-      const done = await this.#ctx.db.transaction().execute(async (trx) => {
-        await this.#handler(trx, queued);
-        // Lost the lease (this node stalled past it): roll back, the new holder handles the event.
-        if (!(await completeEvent(trx, this.#name, queued.row.id, LEASE_HOLDER))) throw new LeaseLostError();
-        return true;
-      }).catch((err: unknown) => {
-        if (err instanceof LeaseLostError) return false;
-        throw err;
-      });
+      const done = await this.#ctx.db
+        .transaction()
+        .execute(async (trx) => {
+          await this.#handler(trx, queued);
+          // Lost the lease (this node stalled past it): roll back, the new holder handles the event.
+          if (!(await completeEvent(trx, this.#name, queued.row.id, LEASE_HOLDER))) throw new LeaseLostError();
+          return true;
+        })
+        .catch((err: unknown) => {
+          if (err instanceof LeaseLostError) return false;
+          throw err;
+        });
       if (!done) break;
       handled++;
     }

@@ -356,7 +356,12 @@ export async function mergeBases(gitDir: string, a: string, b: string): Promise<
 export async function authorEmailsReachableFrom(gitDir: string, shas: string[]): Promise<Set<string>> {
   if (shas.length === 0) return new Set();
   const out = await text(gitDir, ['log', '--format=%ae', ...shas.map(userValue), '--'], { timeoutMs: 120_000 });
-  return new Set(out.split('\n').filter(Boolean).map((e) => e.toLowerCase()));
+  return new Set(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((e) => e.toLowerCase()),
+  );
 }
 
 /** The committer date (ISO 8601) of a resolved commit SHA, in one git process. */

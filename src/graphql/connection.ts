@@ -32,11 +32,17 @@ export function checkBoundaries(args: ConnectionArgs, connection: string): void 
   if ((first === undefined || first === null) && (last === undefined || last === null)) {
     throw new GitHubGraphQLError('MISSING_PAGINATION_BOUNDARIES', `You must provide a \`first\` or \`last\` value to properly paginate the \`${connection}\` connection.`);
   }
-  for (const [name, value] of [['first', first], ['last', last]] as const) {
+  for (const [name, value] of [
+    ['first', first],
+    ['last', last],
+  ] as const) {
     if (value === undefined || value === null) continue;
     if (value < 0) throw new GitHubGraphQLError('INVALID_CURSOR_ARGUMENTS', `\`${name}\` on the \`${connection}\` connection cannot be less than zero.`);
     if (value > MAX_PAGE_SIZE) {
-      throw new GitHubGraphQLError('EXCESSIVE_PAGINATION', `Requesting ${value} records on the \`${connection}\` connection exceeds the \`${name}\` limit of ${MAX_PAGE_SIZE} records.`);
+      throw new GitHubGraphQLError(
+        'EXCESSIVE_PAGINATION',
+        `Requesting ${value} records on the \`${connection}\` connection exceeds the \`${name}\` limit of ${MAX_PAGE_SIZE} records.`,
+      );
     }
   }
 }

@@ -66,7 +66,8 @@ export async function runGraphQL(schema: GraphQLSchema, c: GraphQLContext, body:
   if ('data' in result) response.data = result.data;
   if (result.errors?.length) {
     for (const error of result.errors) {
-      if (error.originalError && !(error.originalError instanceof GraphQLError) && !(error.originalError instanceof WharfError)) c.app.log.error({ err: error.originalError, path: error.path }, 'graphql resolver failed');
+      if (error.originalError && !(error.originalError instanceof GraphQLError) && !(error.originalError instanceof WharfError))
+        c.app.log.error({ err: error.originalError, path: error.path }, 'graphql resolver failed');
     }
     response.errors = result.errors.map(formatError);
   }

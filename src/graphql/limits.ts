@@ -23,7 +23,10 @@ export const MAX_GIT_READS = 250;
 export const MAX_LOOKUPS = 1_000;
 
 function resourceLimit(what: string, max: number): GitHubGraphQLError {
-  return new GitHubGraphQLError('RESOURCE_LIMITS_EXCEEDED', `This query needs more than ${max.toLocaleString('en-US')} ${what}, the most one query may use. Ask for fewer fields, aliases or items.`);
+  return new GitHubGraphQLError(
+    'RESOURCE_LIMITS_EXCEEDED',
+    `This query needs more than ${max.toLocaleString('en-US')} ${what}, the most one query may use. Ask for fewer fields, aliases or items.`,
+  );
 }
 
 /**
@@ -81,9 +84,7 @@ export function checkQueryCost(document: DocumentNode, operationName: string | n
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
   if (!operation) return;
-  const fragments = new Map(
-    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
-  );
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
   const fragmentCosts = new Map<string, Cost>();
   const NOTHING: Cost = { nodes: 0, depth: 0 };
 

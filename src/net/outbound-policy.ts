@@ -35,7 +35,10 @@ const BLOCKED_V6 = [
 ] as const;
 
 export class OutboundRefusedError extends Error {
-  constructor(readonly host: string, readonly address: string) {
+  constructor(
+    readonly host: string,
+    readonly address: string,
+  ) {
     super(`refused to connect to ${host} (${address}): internal address not allowed by WHARF_OUTBOUND_ALLOWED_HOSTS`);
   }
 }

@@ -16,15 +16,36 @@
 
 /** Letters that NFD does not decompose but GitHub transliterates. */
 const TRANSLITERATIONS: Record<string, string> = {
-  æ: 'ae', Æ: 'AE', ø: 'o', Ø: 'O', ß: 'ss', ð: 'd', Ð: 'D', þ: 'th', Þ: 'TH', ł: 'l', Ł: 'L',
-  đ: 'd', Đ: 'D', œ: 'oe', Œ: 'OE', ŋ: 'ng', Ŋ: 'NG', ı: 'i', ħ: 'h', Ħ: 'H',
+  æ: 'ae',
+  Æ: 'AE',
+  ø: 'o',
+  Ø: 'O',
+  ß: 'ss',
+  ð: 'd',
+  Ð: 'D',
+  þ: 'th',
+  Þ: 'TH',
+  ł: 'l',
+  Ł: 'L',
+  đ: 'd',
+  Đ: 'D',
+  œ: 'oe',
+  Œ: 'OE',
+  ŋ: 'ng',
+  Ŋ: 'NG',
+  ı: 'i',
+  ħ: 'h',
+  Ħ: 'H',
 };
 
 /** The longest name Wharf stores (file systems commonly allow 255 bytes). */
 export const MAX_ASSET_NAME_LENGTH = 255;
 
 function removeDiacritics(value: string): string {
-  const decomposed = value.normalize('NFD').replace(/\p{Mn}/gu, '').normalize('NFC');
+  const decomposed = value
+    .normalize('NFD')
+    .replace(/\p{Mn}/gu, '')
+    .normalize('NFC');
   return decomposed.replace(/[\x80-\uffff]/g, (ch) => TRANSLITERATIONS[ch] ?? ch);
 }
 

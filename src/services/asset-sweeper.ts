@@ -56,7 +56,10 @@ async function sweepOrphanBlobs(ctx: AppContext, now: number): Promise<number> {
   let batch: string[] = [];
   const flush = async () => {
     const used = await referencedBlobKeys(ctx.db, batch);
-    removed += await deleteUnreferencedBlobs(ctx, batch.filter((k) => !used.has(k)));
+    removed += await deleteUnreferencedBlobs(
+      ctx,
+      batch.filter((k) => !used.has(k)),
+    );
     batch = [];
   };
   for await (const blob of ctx.blobs.list()) {

@@ -54,7 +54,14 @@ function nameTaken(): ValidationError {
 }
 
 /** Records a `release_asset` event in `trx`, with the release as it is in that transaction. */
-async function recordAssetEvent(trx: AppContext['db'], access: RepoAccess, release: Release, asset: Asset, action: AssetAction, changes?: { name: { from: string } }): Promise<void> {
+async function recordAssetEvent(
+  trx: AppContext['db'],
+  access: RepoAccess,
+  release: Release,
+  asset: Asset,
+  action: AssetAction,
+  changes?: { name: { from: string } },
+): Promise<void> {
   const current = (await findRelease(trx, access.repo.id, release.id)) ?? release;
   await recordEvents(trx, [
     {
@@ -204,7 +211,13 @@ export async function getDownloadableAsset(ctx: AppContext, access: RepoAccess, 
   return found;
 }
 
-export async function listAssets(ctx: AppContext, access: RepoAccess, releaseId: number, offset: number, limit: number): Promise<{ release: Release; assets: Asset[]; total: number }> {
+export async function listAssets(
+  ctx: AppContext,
+  access: RepoAccess,
+  releaseId: number,
+  offset: number,
+  limit: number,
+): Promise<{ release: Release; assets: Asset[]; total: number }> {
   const release = await getVisibleRelease(ctx, access, releaseId);
   const [assets, total] = await Promise.all([listAssetsPage(ctx.db, release.id, offset, limit), countAssets(ctx.db, release.id)]);
   return { release, assets, total };

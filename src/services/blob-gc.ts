@@ -14,13 +14,7 @@
  * and checks the file after the deletion finished (failing cleanly if its bytes went with it).
  */
 import type { AppContext } from '../context.ts';
-import {
-  beginBlobDeletion,
-  deleteStaleBlobDeletions,
-  endBlobDeletion,
-  findBlobDeletion,
-  referencedBlobKeys,
-} from '../db/repos/assets-repo.ts';
+import { beginBlobDeletion, deleteStaleBlobDeletions, endBlobDeletion, findBlobDeletion, referencedBlobKeys } from '../db/repos/assets-repo.ts';
 import { isoSeconds } from '../util/time.ts';
 
 /** A deletion claim older than this belongs to a process that died; it is ignored and swept. */

@@ -30,7 +30,7 @@ export async function createReference(ctx: AppContext, access: RepoAccess, input
   requirePermission(access, 'push');
   const { ref, sha } = input;
   if (typeof ref !== 'string' || !ref.startsWith('refs/') || ref.split('/').length < 3) {
-    throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'invalid' }], 'Reference name must start with \'refs/\' and have at least two slashes.');
+    throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'invalid' }], "Reference name must start with 'refs/' and have at least two slashes.");
   }
   if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) throw new ValidationError([{ resource: 'Reference', field: 'sha', code: 'invalid' }]);
   const gitDir = gitDirFor(ctx, access.repo);

@@ -38,7 +38,9 @@ export function hasAnyScope(principal: Principal, scopes: readonly string[]): bo
  * a "run `gh auth refresh -s …`" hint).
  */
 export function missingScope(scopes: readonly string[]): ForbiddenError {
-  return new ForbiddenError(`Your token has not been granted the required scopes to execute this request. This request requires one of the following scopes: ${scopes.join(', ')}.`);
+  return new ForbiddenError(
+    `Your token has not been granted the required scopes to execute this request. This request requires one of the following scopes: ${scopes.join(', ')}.`,
+  );
 }
 
 /** Throws `missingScope` unless the token holds one of `scopes`. */

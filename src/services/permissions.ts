@@ -82,8 +82,18 @@ export async function effectivePermission(db: Kysely<Database>, principal: Princ
 }
 
 /** `effectivePermission` for many repositories at once, in one query whatever their number (by repository id). */
-export async function effectivePermissions(db: Kysely<Database>, principal: Principal | null, entries: ReadonlyArray<{ repo: Repository; owner: Account }>): Promise<Map<number, Permission | null>> {
-  const roles = principal ? await findViewerRoles(db, principal.user.id, entries.map((e) => e.repo.id)) : new Map<number, ViewerRoles>();
+export async function effectivePermissions(
+  db: Kysely<Database>,
+  principal: Principal | null,
+  entries: ReadonlyArray<{ repo: Repository; owner: Account }>,
+): Promise<Map<number, Permission | null>> {
+  const roles = principal
+    ? await findViewerRoles(
+        db,
+        principal.user.id,
+        entries.map((e) => e.repo.id),
+      )
+    : new Map<number, ViewerRoles>();
   const none: ViewerRoles = { orgRole: null, collaborator: null };
   return new Map(entries.map(({ repo, owner }) => [repo.id, combine(principal, repo, principal ? roleFrom(principal, owner, roles.get(repo.id) ?? none) : null)]));
 }

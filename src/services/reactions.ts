@@ -47,14 +47,25 @@ function requireReactor(access: RepoAccess): Principal {
   return principal;
 }
 
-export async function listReactions(ctx: AppContext, access: RepoAccess, releaseId: number, contentFilter: unknown, page: Page): Promise<{ rows: ReleaseReaction[]; total: number }> {
+export async function listReactions(
+  ctx: AppContext,
+  access: RepoAccess,
+  releaseId: number,
+  contentFilter: unknown,
+  page: Page,
+): Promise<{ rows: ReleaseReaction[]; total: number }> {
   const release = await getReleaseById(ctx, access, releaseId);
   if (contentFilter !== undefined && !isReleaseContent(contentFilter)) throw contentError(contentFilter);
   return listReactionsPage(ctx.db, release.id, contentFilter ?? null, page.perPage, page.offset);
 }
 
 /** Returns the reaction and whether this call created it (201) or found it already there (200). */
-export async function createReaction(ctx: AppContext, access: RepoAccess, releaseId: number, input: Record<string, unknown>): Promise<{ reaction: ReleaseReaction; created: boolean }> {
+export async function createReaction(
+  ctx: AppContext,
+  access: RepoAccess,
+  releaseId: number,
+  input: Record<string, unknown>,
+): Promise<{ reaction: ReleaseReaction; created: boolean }> {
   const release = await getReleaseById(ctx, access, releaseId);
   const principal = requireReactor(access);
   const content = input.content;

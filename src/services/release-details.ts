@@ -31,7 +31,11 @@ export interface ReleaseDetailsOptions {
 export async function loadReleaseDetails(ctx: AppContext, releases: Release[], options: ReleaseDetailsOptions = {}): Promise<ReleaseDetails> {
   const reacted = options.reactions ? releases.filter((r) => r.reactions_changed_at !== null).map((r) => r.id) : [];
   const [assets, reactions] = await Promise.all([
-    listAssetsForReleases(ctx.db, releases.map((r) => r.id), options.includeIncompleteAssets ?? false),
+    listAssetsForReleases(
+      ctx.db,
+      releases.map((r) => r.id),
+      options.includeIncompleteAssets ?? false,
+    ),
     countReactionsForReleases(ctx.db, reacted),
   ]);
   const ids = releases.map((r) => r.author_id);

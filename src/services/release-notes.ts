@@ -138,7 +138,10 @@ async function readChanges(ctx: AppContext, gitDir: string, from: string | null,
   const tipShas = [...new Set(commits.filter((c) => c.parents.length > 1).map((c) => c.parents[1]!))];
   const tips = new Map((await git.commitsBySha(gitDir, tipShas)).map((c) => [c.sha, c]));
   const raw = commits.map((c) => changeFromCommit(c, c.parents.length > 1 ? tips.get(c.parents[1]!) : undefined));
-  const loginByEmail = await findLoginsByEmails(ctx.db, raw.map((c) => c.authorEmail));
+  const loginByEmail = await findLoginsByEmails(
+    ctx.db,
+    raw.map((c) => c.authorEmail),
+  );
   return raw.map((c) => ({
     sha: c.sha,
     title: c.title,
@@ -165,7 +168,12 @@ function newContributors(changes: NoteChange[], earlier: Set<string>): NoteChang
   return firsts;
 }
 
-export async function generateReleaseNotes(ctx: AppContext, access: RepoAccess, input: GenerateNotesInput, options: GenerateNotesOptions = {}): Promise<{ name: string; body: string }> {
+export async function generateReleaseNotes(
+  ctx: AppContext,
+  access: RepoAccess,
+  input: GenerateNotesInput,
+  options: GenerateNotesOptions = {},
+): Promise<{ name: string; body: string }> {
   requirePermission(access, 'push');
   const gitDir = gitDirFor(ctx, access.repo);
   const target = await resolveTarget(ctx, gitDir, access, input);
@@ -182,12 +190,15 @@ export async function generateReleaseNotes(ctx: AppContext, access: RepoAccess, 
   const web = options.webUrl ?? ctx.config.externalUrl ?? `http://${ctx.config.host}:${ctx.config.port}`;
   const repoUrl = `${web}/${access.owner.login}/${access.repo.name}`;
   const tag = encodeRef(input.tag_name);
-  const body = renderNotes({
-    repoUrl,
-    configuration: path ? { path, ref: target.ref } : null,
-    sections: categorise(config, changes),
-    newContributors: newContributors(changes, earlier),
-    fullChangelogUrl: previous ? `${repoUrl}/compare/${encodeRef(previous.tag)}...${tag}` : `${repoUrl}/commits/${tag}`,
-  }, options.maxLength);
+  const body = renderNotes(
+    {
+      repoUrl,
+      configuration: path ? { path, ref: target.ref } : null,
+      sections: categorise(config, changes),
+      newContributors: newContributors(changes, earlier),
+      fullChangelogUrl: previous ? `${repoUrl}/compare/${encodeRef(previous.tag)}...${tag}` : `${repoUrl}/commits/${tag}`,
+    },
+    options.maxLength,
+  );
   return { name: input.tag_name, body };
 }

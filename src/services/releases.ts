@@ -165,9 +165,10 @@ async function commitDate(ctx: AppContext, repo: Repository, sha: string): Promi
  * row back; a tag created here for a transaction that then fails is deleted again.
  */
 async function withTag<T>(ctx: AppContext, access: RepoAccess, tag: string, placement: Placement, publish: boolean, write: (trx: AppContext['db']) => Promise<T>): Promise<T> {
-  const creation = publish && !placement.tagExists && placement.commitSha
-    ? await prepareRefCreation(ctx, access.repo, `refs/tags/${tag}`, placement.commitSha, { user: access.principal?.user ?? null, via: 'release' })
-    : null;
+  const creation =
+    publish && !placement.tagExists && placement.commitSha
+      ? await prepareRefCreation(ctx, access.repo, `refs/tags/${tag}`, placement.commitSha, { user: access.principal?.user ?? null, via: 'release' })
+      : null;
   let result: T;
   try {
     result = await ctx.db.transaction().execute(async (trx) => {
@@ -186,7 +187,14 @@ async function withTag<T>(ctx: AppContext, access: RepoAccess, tag: string, plac
 }
 
 /** Records `actions` on `release` (with a snapshot of its uploaded assets) in `trx`. */
-async function recordReleaseEvents(trx: AppContext['db'], repo: Repository, actorId: number | null, release: Release, actions: ReleaseAction[], changes?: ReleaseChanges): Promise<void> {
+async function recordReleaseEvents(
+  trx: AppContext['db'],
+  repo: Repository,
+  actorId: number | null,
+  release: Release,
+  actions: ReleaseAction[],
+  changes?: ReleaseChanges,
+): Promise<void> {
   if (actions.length === 0) return;
   const assets = (await listAssetsForReleases(trx, [release.id])).get(release.id) ?? [];
   const base = { kind: 'release' as const, repositoryId: repo.id, ownerId: repo.owner_id, actorId, release, assets };
@@ -229,7 +237,12 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   const placement = await place(ctx, access.repo, tag, target, true);
   if (fields.generate_release_notes) {
     // Generated after validation so a rejected request costs no history walk; sized to fit after a given body.
-    const generated = await generateReleaseNotes(ctx, access, { tag_name: tag, target_commitish: target, prerelease }, { webUrl: options.webUrl, maxLength: roomForGeneratedNotes(body) });
+    const generated = await generateReleaseNotes(
+      ctx,
+      access,
+      { tag_name: tag, target_commitish: target, prerelease },
+      { webUrl: options.webUrl, maxLength: roomForGeneratedNotes(body) },
+    );
     ({ name, body } = mergeGeneratedNotes({ name, body }, generated));
   }
   const now = isoSeconds();

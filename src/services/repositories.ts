@@ -111,7 +111,12 @@ export async function createRepository(ctx: AppContext, owner: Account, caller: 
     await git.initBare(gitDir, defaultBranch);
     if (autoInit) {
       const readme = `# ${repo.name}\n${description ? `\n${description}\n` : ''}`;
-      const commit = await git.writeInitialCommit(gitDir, { 'README.md': readme }, { name: creator.name ?? creator.login, email: creator.email ?? `${creator.login}@users.noreply.wharf` }, 'Initial commit');
+      const commit = await git.writeInitialCommit(
+        gitDir,
+        { 'README.md': readme },
+        { name: creator.name ?? creator.login, email: creator.email ?? `${creator.login}@users.noreply.wharf` },
+        'Initial commit',
+      );
       await createRef(ctx, repo, `refs/heads/${defaultBranch}`, commit, { user: creator, via: 'repository' });
       repo = (await findRepositoryById(ctx.db, repo.id))!;
     }

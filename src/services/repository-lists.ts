@@ -29,13 +29,21 @@ export interface RepositoryListQuery {
 }
 
 /** One page of the repositories `principal` may see, sorted by owner and name, with the total. */
-export async function listVisibleRepositories(ctx: AppContext, principal: Principal | null, query: RepositoryListQuery, page: Pick<Page, 'perPage' | 'offset'>): Promise<{ items: ListedRepository[]; total: number }> {
+export async function listVisibleRepositories(
+  ctx: AppContext,
+  principal: Principal | null,
+  query: RepositoryListQuery,
+  page: Pick<Page, 'perPage' | 'offset'>,
+): Promise<{ items: ListedRepository[]; total: number }> {
   const viewer = repositoryListViewer(principal);
   // GitHub lists only the caller's own affiliations on `/user/repos`, site admin or not.
   const filter: RepositoryListFilter = { ...viewer, ...(query.affiliatedOnly ? { viewerIsSiteAdmin: false } : {}), ...query };
   const { rows, total } = await listRepositories(ctx.db, filter, page.perPage, page.offset);
   const repos: Repository[] = rows.map(({ owner_login: _ownerLogin, ...repo }) => repo);
-  const owners = await findAccountsByIds(ctx.db, repos.map((r) => r.owner_id));
+  const owners = await findAccountsByIds(
+    ctx.db,
+    repos.map((r) => r.owner_id),
+  );
   const entries = repos.map((repo) => ({ repo, owner: owners.get(repo.owner_id)! }));
   const permissions = principal ? await effectivePermissions(ctx.db, principal, entries) : null;
   const items = entries.map(({ repo, owner }) => ({ owner, repo, permission: permissions ? (permissions.get(repo.id) ?? null) : undefined }));

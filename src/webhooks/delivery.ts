@@ -102,7 +102,11 @@ async function attempt(ctx: AppContext, hook: Webhook, request: { headers: Recor
     };
   } catch (err) {
     const status =
-      err instanceof OutboundTimeoutError ? 'timed out' : err instanceof OutboundRefusedError ? err.message : `failed to connect: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      err instanceof OutboundTimeoutError
+        ? 'timed out'
+        : err instanceof OutboundRefusedError
+          ? err.message
+          : `failed to connect: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     return { ok: false, status, statusCode: 0, responseHeaders: null, responseBody: null, durationMs: performance.now() - started };
   }
 }
@@ -139,7 +143,9 @@ export async function deliverJob(ctx: AppContext, job: WebhookJob): Promise<void
     });
     const failingSince = outcome.ok ? null : (hook.failing_since ?? now);
     const disable = !outcome.ok && hook.active === 1 && now - failingSince! >= ctx.config.webhooks.disableAfterMs;
-    const reason = disable ? `Disabled by Wharf at ${isoSeconds()}: deliveries failed for ${Math.round((now - failingSince!) / 1000)} s without a success (last: ${outcome.status})` : null;
+    const reason = disable
+      ? `Disabled by Wharf at ${isoSeconds()}: deliveries failed for ${Math.round((now - failingSince!) / 1000)} s without a success (last: ${outcome.status})`
+      : null;
     await updateWebhook(trx, hook.id, {
       last_response_code: outcome.statusCode,
       last_response_status: outcome.ok ? 'active' : 'failed',

@@ -246,13 +246,18 @@ export async function enqueuePing(ctx: AppContext, hook: Webhook, sender: Accoun
   const repo = hook.repository_id !== null ? await findRepositoryById(ctx.db, hook.repository_id) : undefined;
   const ownerId = repo?.owner_id ?? hook.account_id;
   const owner = ownerId !== null ? (await findAccountsByIds(ctx.db, [ownerId])).get(ownerId) : undefined;
-  const hooksUrl = hook.scope === 'repository' && repo && owner
-    ? `${urls.api}/repos/${encodeURIComponent(owner.login)}/${encodeURIComponent(repo.name)}/hooks`
-    : hook.scope === 'organization' && owner
-      ? `${urls.api}/orgs/${encodeURIComponent(owner.login)}/hooks`
-      : `${urls.api}/admin/hooks`;
+  const hooksUrl =
+    hook.scope === 'repository' && repo && owner
+      ? `${urls.api}/repos/${encodeURIComponent(owner.login)}/${encodeURIComponent(repo.name)}/hooks`
+      : hook.scope === 'organization' && owner
+        ? `${urls.api}/orgs/${encodeURIComponent(owner.login)}/hooks`
+        : `${urls.api}/admin/hooks`;
   const body = pingBody(hook, hookJson(hook, hooksUrl), { sender, urls, owner, repo });
-  await insertJobs(ctx.db, [{ hook_id: hook.id, guid: randomUUID(), event: 'ping', action: null, repository_id: repo?.id ?? null, payload: JSON.stringify(body), redelivery: 0 }], Date.now());
+  await insertJobs(
+    ctx.db,
+    [{ hook_id: hook.id, guid: randomUUID(), event: 'ping', action: null, repository_id: repo?.id ?? null, payload: JSON.stringify(body), redelivery: 0 }],
+    Date.now(),
+  );
 }
 
 /** `POST …/tests`: a `push` of the default branch's head, when the hook takes `push` and the branch exists. */
@@ -263,7 +268,11 @@ export async function enqueueTestPush(ctx: AppContext, hook: Webhook, owner: Acc
   const parent = (await git.getCommit(gitDirFor(ctx, repo), head))?.parents[0] ?? '0'.repeat(40);
   const urls = payloadUrls(ctx, hook);
   const body = await pushBody(ctx, `refs/heads/${repo.default_branch}`, parent, head, { owner, repo, sender, accounts: new Map(), urls });
-  await insertJobs(ctx.db, [{ hook_id: hook.id, guid: randomUUID(), event: 'push', action: null, repository_id: repo.id, payload: JSON.stringify(body), redelivery: 0 }], Date.now());
+  await insertJobs(
+    ctx.db,
+    [{ hook_id: hook.id, guid: randomUUID(), event: 'push', action: null, repository_id: repo.id, payload: JSON.stringify(body), redelivery: 0 }],
+    Date.now(),
+  );
 }
 
 // ---- deliveries ---------------------------------------------------------------------------------
@@ -327,7 +336,11 @@ export async function redeliver(ctx: AppContext, hook: Webhook, idParam: string)
   const attempt = await getDelivery(ctx, hook, idParam);
   const job = await findJob(ctx.db, attempt.job_id);
   if (!job) throw new NotFoundError();
-  await insertJobs(ctx.db, [{ hook_id: hook.id, guid: job.guid, event: job.event, action: job.action, repository_id: job.repository_id, payload: job.payload, redelivery: 1 }], Date.now());
+  await insertJobs(
+    ctx.db,
+    [{ hook_id: hook.id, guid: job.guid, event: job.event, action: job.action, repository_id: job.repository_id, payload: job.payload, redelivery: 1 }],
+    Date.now(),
+  );
 }
 
 export async function findRepoById(ctx: AppContext, id: number): Promise<Repository | undefined> {

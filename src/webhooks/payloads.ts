@@ -177,7 +177,11 @@ export async function pushBody(ctx: AppContext, ref: string, before: string, aft
 }
 
 /** The `hook` object of a `ping`. */
-export function pingBody(hook: Webhook, hookJson: Record<string, unknown>, c: Omit<PayloadContext, 'repo' | 'owner' | 'accounts'> & { owner?: Account; repo?: Repository }): Record<string, unknown> {
+export function pingBody(
+  hook: Webhook,
+  hookJson: Record<string, unknown>,
+  c: Omit<PayloadContext, 'repo' | 'owner' | 'accounts'> & { owner?: Account; repo?: Repository },
+): Record<string, unknown> {
   return {
     zen: 'Keep it logically awesome.',
     hook_id: hook.id,

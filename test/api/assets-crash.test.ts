@@ -31,62 +31,68 @@ async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> 
 }
 
 // It watches the file store's temporary files; on S3 the multi-node test kills a node mid-upload.
-it.skipIf(testBlobStore === 's3')('recovers from a server killed mid-upload', async () => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-crash-'));
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...(await storeEnv(dataDir)), WHARF_PORT: String(port), WHARF_ADMIN_TOKEN: ADMIN_TOKEN, WHARF_RATE_LIMIT: 'false', WHARF_LOG_LEVEL: 'error' },
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    const api = `http://127.0.0.1:${port}/api/v3`;
-    await until(async () => (await fetch(`${api}/meta`)).status === 200);
-    const repo = await call('POST', `${api}/user/repos`, { token: ADMIN_TOKEN, body: { name: 'crash', auto_init: true } });
-    const release = await call('POST', `${api}/repos/admin/crash/releases`, { token: ADMIN_TOKEN, body: { tag_name: 'v1', draft: true } });
-    expect(release.status).toBe(201);
-
-    const req = http.request(`http://127.0.0.1:${port}/api/uploads/repos/admin/crash/releases/${release.body.id}/assets?name=big.bin`, {
-      method: 'POST',
-      headers: { authorization: `token ${ADMIN_TOKEN}`, 'content-length': String(64 * 1024 * 1024) },
+it.skipIf(testBlobStore === 's3')(
+  'recovers from a server killed mid-upload',
+  async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-crash-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, ...(await storeEnv(dataDir)), WHARF_PORT: String(port), WHARF_ADMIN_TOKEN: ADMIN_TOKEN, WHARF_RATE_LIMIT: 'false', WHARF_LOG_LEVEL: 'error' },
+      stdio: 'ignore',
     });
-    req.on('error', () => undefined);
-    req.write(Buffer.alloc(4 * 1024 * 1024, 1));
-    const tmp = path.join(dataDir, 'blobs', 'tmp');
-    // The bytes are arriving: a temporary file is growing.
-    await until(async () => {
-      for (const f of await readdir(tmp)) if ((await stat(path.join(tmp, f))).size > 0) return true;
-      return false;
-    });
-    child.kill('SIGKILL');
-    await exited;
-    req.destroy();
-    expect(repo.status).toBe(201);
-
-    const server = await startServer({ dataDir });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      const ctx = server.wharf.ctx;
-      const rows = await ctx.db.selectFrom('assets').selectAll().execute();
-      expect(rows.map((r) => r.state)).toEqual(['open']);
-      const listed = await call('GET', `${server.api}/repos/admin/crash/releases/${release.body.id}/assets`, { token: ADMIN_TOKEN });
-      expect(listed.body.map((a: { state: string }) => a.state)).toEqual(['open']);
-      const bytes = await fetch(`${server.api}/repos/admin/crash/releases/assets/${rows[0]!.id}`, { headers: { accept: 'application/octet-stream', authorization: `token ${ADMIN_TOKEN}` } });
-      expect(bytes.status).toBe(404);
+      const api = `http://127.0.0.1:${port}/api/v3`;
+      await until(async () => (await fetch(`${api}/meta`)).status === 200);
+      const repo = await call('POST', `${api}/user/repos`, { token: ADMIN_TOKEN, body: { name: 'crash', auto_init: true } });
+      const release = await call('POST', `${api}/repos/admin/crash/releases`, { token: ADMIN_TOKEN, body: { tag_name: 'v1', draft: true } });
+      expect(release.status).toBe(201);
 
-      // Once the lease has run out, the sweeper clears the row and the partial bytes.
-      const swept = await sweepAssets(ctx, { now: Date.now() + 10 * 60_000, orphans: true });
-      expect(swept.expiredUploads).toBe(1);
-      expect(swept.temporaryFiles).toBeGreaterThanOrEqual(1);
-      expect(await ctx.db.selectFrom('assets').selectAll().execute()).toEqual([]);
-      expect(await readdir(tmp)).toEqual([]);
-      const again = await call('POST', `${server.uploads}/repos/admin/crash/releases/${release.body.id}/assets?name=big.bin`, { token: ADMIN_TOKEN, raw: 'whole' });
-      expect(again.status).toBe(201);
+      const req = http.request(`http://127.0.0.1:${port}/api/uploads/repos/admin/crash/releases/${release.body.id}/assets?name=big.bin`, {
+        method: 'POST',
+        headers: { authorization: `token ${ADMIN_TOKEN}`, 'content-length': String(64 * 1024 * 1024) },
+      });
+      req.on('error', () => undefined);
+      req.write(Buffer.alloc(4 * 1024 * 1024, 1));
+      const tmp = path.join(dataDir, 'blobs', 'tmp');
+      // The bytes are arriving: a temporary file is growing.
+      await until(async () => {
+        for (const f of await readdir(tmp)) if ((await stat(path.join(tmp, f))).size > 0) return true;
+        return false;
+      });
+      child.kill('SIGKILL');
+      await exited;
+      req.destroy();
+      expect(repo.status).toBe(201);
+
+      const server = await startServer({ dataDir });
+      try {
+        const ctx = server.wharf.ctx;
+        const rows = await ctx.db.selectFrom('assets').selectAll().execute();
+        expect(rows.map((r) => r.state)).toEqual(['open']);
+        const listed = await call('GET', `${server.api}/repos/admin/crash/releases/${release.body.id}/assets`, { token: ADMIN_TOKEN });
+        expect(listed.body.map((a: { state: string }) => a.state)).toEqual(['open']);
+        const bytes = await fetch(`${server.api}/repos/admin/crash/releases/assets/${rows[0]!.id}`, {
+          headers: { accept: 'application/octet-stream', authorization: `token ${ADMIN_TOKEN}` },
+        });
+        expect(bytes.status).toBe(404);
+
+        // Once the lease has run out, the sweeper clears the row and the partial bytes.
+        const swept = await sweepAssets(ctx, { now: Date.now() + 10 * 60_000, orphans: true });
+        expect(swept.expiredUploads).toBe(1);
+        expect(swept.temporaryFiles).toBeGreaterThanOrEqual(1);
+        expect(await ctx.db.selectFrom('assets').selectAll().execute()).toEqual([]);
+        expect(await readdir(tmp)).toEqual([]);
+        const again = await call('POST', `${server.uploads}/repos/admin/crash/releases/${release.body.id}/assets?name=big.bin`, { token: ADMIN_TOKEN, raw: 'whole' });
+        expect(again.status).toBe(201);
+      } finally {
+        await server.close();
+      }
     } finally {
-      await server.close();
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+      await releaseStores(dataDir);
     }
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
-    await releaseStores(dataDir);
-  }
-}, 90_000);
+  },
+  90_000,
+);

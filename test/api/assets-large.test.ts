@@ -39,15 +39,19 @@ it('round-trips a 1 GiB asset with its digest, in bounded memory', async () => {
 
   const sent = createHash('sha256');
   const uploaded = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(`${server.uploads}/repos/${repo.full}/releases/${release.id}/assets?name=big.bin`, {
-      method: 'POST',
-      headers: { authorization: `token ${owner.token}`, 'content-type': 'application/octet-stream', 'content-length': String(GiB) },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
+    const req = http.request(
+      `${server.uploads}/repos/${repo.full}/releases/${release.id}/assets?name=big.bin`,
+      {
+        method: 'POST',
+        headers: { authorization: `token ${owner.token}`, 'content-type': 'application/octet-stream', 'content-length': String(GiB) },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
     req.on('error', reject);
     let i = 0;
     const write = () => {
@@ -69,14 +73,16 @@ it('round-trips a 1 GiB asset with its digest, in bounded memory', async () => {
   const received = createHash('sha256');
   let bytes = 0;
   const status = await new Promise<number>((resolve, reject) => {
-    http.get(asset.url, { headers: { accept: 'application/octet-stream', authorization: `token ${owner.token}` } }, (res) => {
-      res.on('data', (c: Buffer) => {
-        received.update(c);
-        bytes += c.length;
-      });
-      res.on('end', () => resolve(res.statusCode!));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(asset.url, { headers: { accept: 'application/octet-stream', authorization: `token ${owner.token}` } }, (res) => {
+        res.on('data', (c: Buffer) => {
+          received.update(c);
+          bytes += c.length;
+        });
+        res.on('end', () => resolve(res.statusCode!));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
   clearInterval(sampler);
   expect(status).toBe(200);

@@ -65,7 +65,10 @@ async function releaseFixture(repoOptions: Record<string, unknown> = {}, release
 }
 
 /** Sends headers (and optionally part of a body) with node:http, for what fetch cannot do. */
-function rawRequest(url: string, options: { headers: Record<string, string>; body?: Buffer; destroyAfterBody?: boolean }): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders } | 'aborted'> {
+function rawRequest(
+  url: string,
+  options: { headers: Record<string, string>; body?: Buffer; destroyAfterBody?: boolean },
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders } | 'aborted'> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', headers: options.headers }, (res) => {
       let body = '';
@@ -188,7 +191,10 @@ describe('uploading', () => {
 
   it('answers the upload host’s low-level errors: Bad Content-Length, zero bytes, missing name', async () => {
     const { full, release } = await releaseFixture();
-    const chunked = await rawRequest(uploadUrl(full, release.id, 'name=a.txt'), { headers: { authorization: `token ${alice.token}`, 'transfer-encoding': 'chunked' }, body: Buffer.from('abc') });
+    const chunked = await rawRequest(uploadUrl(full, release.id, 'name=a.txt'), {
+      headers: { authorization: `token ${alice.token}`, 'transfer-encoding': 'chunked' },
+      body: Buffer.from('abc'),
+    });
     if (chunked === 'aborted') throw new Error('aborted');
     expect(chunked.status).toBe(400);
     expect(Object.keys(JSON.parse(chunked.body))).toEqual(['message', 'request_id']);
@@ -208,10 +214,25 @@ describe('uploading', () => {
     const { repository_id } = await db.selectFrom('releases').select('repository_id').where('id', '=', release.id).executeTakeFirstOrThrow();
     const now = '2024-01-01T00:00:00Z';
     const rows = Array.from({ length: 1000 }, (_, i) => ({
-      release_id: release.id, repository_id, name: `f${i}`, label: null, content_type: 'x', size: 1,
-      digest: null, blob_key: null, state: 'uploaded' as const, download_count: 0, uploader_id: alice.id, created_at: now, updated_at: now,
+      release_id: release.id,
+      repository_id,
+      name: `f${i}`,
+      label: null,
+      content_type: 'x',
+      size: 1,
+      digest: null,
+      blob_key: null,
+      state: 'uploaded' as const,
+      download_count: 0,
+      uploader_id: alice.id,
+      created_at: now,
+      updated_at: now,
     }));
-    for (let i = 0; i < rows.length; i += 100) await db.insertInto('assets').values(rows.slice(i, i + 100)).execute();
+    for (let i = 0; i < rows.length; i += 100)
+      await db
+        .insertInto('assets')
+        .values(rows.slice(i, i + 100))
+        .execute();
     const res = await upload(full, release.id, 'one-too-many.txt', 'x');
     expect(expectGitHubError(res, 422).errors).toEqual([{ resource: 'ReleaseAsset', field: 'file_count', code: 'custom', message: 'file_count limited to 1000 assets' }]);
     const page = await call('GET', `${server.api}/repos/${full}/releases/${release.id}/assets?per_page=100&page=10`, { token: alice.token });
@@ -308,8 +329,13 @@ describe('reading and downloading', () => {
     for (let i = 0; i < 5; i++) {
       const data = Buffer.from(`file number ${i}`);
       const res = await octokit.rest.repos.uploadReleaseAsset({
-        owner: alice.login, repo: name, release_id: release.id, url: uploadUrlTemplate, name: `file-${i}.txt`,
-        data: data as unknown as string, headers: { 'content-type': 'text/plain', 'content-length': data.length },
+        owner: alice.login,
+        repo: name,
+        release_id: release.id,
+        url: uploadUrlTemplate,
+        name: `file-${i}.txt`,
+        data: data as unknown as string,
+        headers: { 'content-type': 'text/plain', 'content-length': data.length },
       });
       expect(res.status).toBe(201);
       assertMatchesOpenApi('POST', `/repos/${full}/releases/${release.id}/assets`, 201, res.data);
@@ -343,8 +369,14 @@ describe('reading and downloading', () => {
     const draft = await octokit.rest.repos.createRelease({ owner: alice.login, repo: repo.name, tag_name: 'v2.0.0', draft: true });
     const data = Buffer.from('binary for v2');
     const up = await octokit.rest.repos.uploadReleaseAsset({
-      owner: alice.login, repo: repo.name, release_id: draft.data.id, url: draft.data.upload_url, name: 'tool linux.tar.gz', label: 'Linux build',
-      data: data as unknown as string, headers: { 'content-type': 'application/gzip', 'content-length': data.length },
+      owner: alice.login,
+      repo: repo.name,
+      release_id: draft.data.id,
+      url: draft.data.upload_url,
+      name: 'tool linux.tar.gz',
+      label: 'Linux build',
+      data: data as unknown as string,
+      headers: { 'content-type': 'application/gzip', 'content-length': data.length },
     });
     expect(up.data.browser_download_url).toMatch(/\/releases\/download\/untagged-[0-9a-f]{20}\/tool\.linux\.tar\.gz$/);
     const published = await octokit.rest.repos.updateRelease({ owner: alice.login, repo: repo.name, release_id: draft.data.id, draft: false });
@@ -451,7 +483,10 @@ describe('bytes and cleanup', () => {
     const { Readable } = await import('node:stream');
     const blob = await ctx.blobs.put(Readable.from([Buffer.from('raced bytes')]));
     // A deleter has claimed the key: the upload's check must wait for the verdict.
-    await ctx.db.insertInto('blob_deletions').values({ blob_key: blob.key, started_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }).execute();
+    await ctx.db
+      .insertInto('blob_deletions')
+      .values({ blob_key: blob.key, started_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
+      .execute();
     let settled = false;
     const check = confirmBlobStored(ctx, blob.key).then((v) => ((settled = true), v));
     await new Promise((r) => setTimeout(r, 150));
@@ -470,10 +505,24 @@ describe('bytes and cleanup', () => {
     const ctx = server.wharf.ctx;
     const { repository_id } = await ctx.db.selectFrom('releases').select('repository_id').where('id', '=', release.id).executeTakeFirstOrThrow();
     const orphan = await ctx.blobs.put((await import('node:stream')).Readable.from([Buffer.from('orphan bytes')]));
-    await ctx.db.insertInto('assets').values({
-      release_id: release.id, repository_id, name: 'stuck.bin', label: null, content_type: 'x', size: 10,
-      digest: null, blob_key: orphan.key, state: 'open', download_count: 0, uploader_id: alice.id, created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z',
-    }).execute();
+    await ctx.db
+      .insertInto('assets')
+      .values({
+        release_id: release.id,
+        repository_id,
+        name: 'stuck.bin',
+        label: null,
+        content_type: 'x',
+        size: 10,
+        digest: null,
+        blob_key: orphan.key,
+        state: 'open',
+        download_count: 0,
+        uploader_id: alice.id,
+        created_at: '2024-01-01T00:00:00Z',
+        updated_at: '2024-01-01T00:00:00Z',
+      })
+      .execute();
     const result = await sweepAssets(ctx, { now: Date.now() + 10 * 60_000, orphans: true });
     expect(result.expiredUploads).toBe(1);
     expect(await ctx.db.selectFrom('assets').select('id').where('release_id', '=', release.id).execute()).toHaveLength(0);

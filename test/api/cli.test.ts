@@ -58,7 +58,9 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
     const elsewhere = path.join(dataDir, 'not-here');
     const result = await wharfIn({ WHARF_DATA_DIR: elsewhere }, 'user', 'list');
     expect(result.code).toBe(2);
-    expect(said(result)).toBe(`wharf: WHARF_DATA_DIR="${elsewhere}": holds no Wharf instance (no database at ${elsewhere}/wharf.db); set WHARF_DATA_DIR (or WHARF_DATABASE_URL) to what the server uses, or pass --init to create a new instance there`);
+    expect(said(result)).toBe(
+      `wharf: WHARF_DATA_DIR="${elsewhere}": holds no Wharf instance (no database at ${elsewhere}/wharf.db); set WHARF_DATA_DIR (or WHARF_DATABASE_URL) to what the server uses, or pass --init to create a new instance there`,
+    );
     expect(existsSync(elsewhere)).toBe(false);
     const init = await wharfIn({ WHARF_DATA_DIR: elsewhere }, '--init', 'user', 'list');
     expect(init.code).toBe(0);
@@ -107,7 +109,7 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
     expect(said(again)).toBe(`wharf: dave has no active token ending in ${token.stdout.trim().slice(-8)}; \`wharf token list dave\` shows their tokens`);
   });
 
-  it('validates scopes against GitHub\'s names and takes an expiry', async () => {
+  it("validates scopes against GitHub's names and takes an expiry", async () => {
     const bogus = await wharf('token', 'create', 'dave', '--scopes', 'repo,bogus');
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toMatch(/unknown scope "bogus"; GitHub's scopes are repo, repo:status/);
@@ -149,7 +151,9 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
     expect(existsSync(gitDir)).toBe(true);
     const dryRun = await wharf('user', 'delete', 'dave');
     expect(dryRun.code).toBe(0);
-    expect(dryRun.stdout).toBe('would delete dave, their tokens, sessions and memberships, and their 1 repository (tool) with all releases, assets and git data; run again with --yes to do it\n');
+    expect(dryRun.stdout).toBe(
+      'would delete dave, their tokens, sessions and memberships, and their 1 repository (tool) with all releases, assets and git data; run again with --yes to do it\n',
+    );
     expect((await call('GET', `${server!.api}/repos/dave/tool`, { token })).status).toBe(200);
     const deleted = await wharf('user', 'delete', 'dave', '--yes');
     expect(deleted.code).toBe(0);
@@ -159,7 +163,7 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
     expect(existsSync(gitDir)).toBe(false);
   });
 
-  it('refuses to delete a user whose releases live in other accounts\' repositories', async () => {
+  it("refuses to delete a user whose releases live in other accounts' repositories", async () => {
     const carol = (await wharf('token', 'create', 'carol', '--scopes', 'repo,admin:org')).stdout.trim();
     expect((await wharf('user', 'create', 'erin')).code).toBe(0);
     const erin = (await wharf('token', 'create', 'erin', '--scopes', 'repo')).stdout.trim();
@@ -168,7 +172,9 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
     expect((await call('POST', `${server!.api}/repos/acme/shared/releases`, { token: erin, body: { tag_name: 'v1' } })).status).toBe(201);
     const refused = await wharf('user', 'delete', 'erin', '--yes');
     expect(refused.code).toBe(1);
-    expect(said(refused)).toBe("wharf: erin published 1 release(s) in other accounts' repositories, which would lose their author; suspend the user instead (wharf user suspend erin)");
+    expect(said(refused)).toBe(
+      "wharf: erin published 1 release(s) in other accounts' repositories, which would lose their author; suspend the user instead (wharf user suspend erin)",
+    );
     expect((await call('GET', `${server!.api}/users/erin`, {})).status).toBe(200);
   });
 });

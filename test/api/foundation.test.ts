@@ -129,8 +129,16 @@ describe('repositories', () => {
     const dup = await call('POST', `${server.api}/user/repos`, { token: alice.token, body: { name: name.toUpperCase() } });
     expect(expectGitHubError(dup, 422).errors[0]).toMatchObject({ resource: 'Repository', field: 'name' });
     expectGitHubError(await call('POST', `${server.api}/user/repos`, { token: alice.token, body: { name: 'ok', private: 'yes' } }), 422);
-    expectGitHubError(await call('POST', `${server.api}/user/repos`, { token: alice.token, raw: '{"name":', headers: { 'content-type': 'application/json' } }), 400, 'Problems parsing JSON');
-    expectGitHubError(await call('POST', `${server.api}/user/repos`, { token: alice.token, raw: '[1]', headers: { 'content-type': 'application/json' } }), 400, 'Body should be a JSON object');
+    expectGitHubError(
+      await call('POST', `${server.api}/user/repos`, { token: alice.token, raw: '{"name":', headers: { 'content-type': 'application/json' } }),
+      400,
+      'Problems parsing JSON',
+    );
+    expectGitHubError(
+      await call('POST', `${server.api}/user/repos`, { token: alice.token, raw: '[1]', headers: { 'content-type': 'application/json' } }),
+      400,
+      'Body should be a JSON object',
+    );
     expectGitHubError(await call('POST', `${server.api}/user/repos`, { body: { name: 'anon' } }), 401);
     const list = await call('GET', `${server.api}/users/${alice.login}/repos?per_page=100`, {});
     expect(list.body.map((r: { name: string }) => r.name)).not.toContain('ok');
@@ -260,7 +268,11 @@ describe('git over smart HTTP', () => {
     expect(res.headers.get('content-disposition')).toMatch(new RegExp(`^attachment; filename=${alice.login}-${name}-[0-9a-f]{7}\\.tar\\.gz$`));
     expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(20);
     const zip = await fetch(`${server.api}/repos/${full}/zipball/main`);
-    expect(Buffer.from(await zip.arrayBuffer()).subarray(0, 2).toString()).toBe('PK');
+    expect(
+      Buffer.from(await zip.arrayBuffer())
+        .subarray(0, 2)
+        .toString(),
+    ).toBe('PK');
   });
 });
 

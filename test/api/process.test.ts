@@ -54,7 +54,13 @@ describe('the wharf process', () => {
     const body = JSON.stringify({ name: 'late-repo' });
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: proc.port, path: '/api/v3/user/repos', method: 'POST', headers: { authorization: 'token wharf_proc_token', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port: proc.port,
+          path: '/api/v3/user/repos',
+          method: 'POST',
+          headers: { authorization: 'token wharf_proc_token', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));

@@ -64,18 +64,28 @@ describe('rate limits', () => {
     const bucket = `ip:${uniqueName('old-client')}`;
     const nowSec = Math.floor(Date.now() / 1000);
     // Two windows that ended long ago (a primary one and a content minute), as a busy day leaves behind.
-    await ctx.db.insertInto('rate_limits').values([
-      { bucket, window_start: nowSec - 3 * 24 * 3600, used: 7 },
-      { bucket: `content:${bucket}`, window_start: nowSec - 2 * 3600, used: 2 },
-    ]).execute();
+    await ctx.db
+      .insertInto('rate_limits')
+      .values([
+        { bucket, window_start: nowSec - 3 * 24 * 3600, used: 7 },
+        { bucket: `content:${bucket}`, window_start: nowSec - 2 * 3600, used: 2 },
+      ])
+      .execute();
     const first = await call('GET', `${server.api}/user`, { token: user.token });
     const used = Number(first.headers.get('x-ratelimit-used'));
 
     const result = await sweepAssets(ctx);
     expect(result.rateLimitWindows).toBeGreaterThanOrEqual(2);
-    const left = await ctx.db.selectFrom('rate_limits').select('window_start').where('bucket', 'in', [bucket, `content:${bucket}`]).execute();
+    const left = await ctx.db
+      .selectFrom('rate_limits')
+      .select('window_start')
+      .where('bucket', 'in', [bucket, `content:${bucket}`])
+      .execute();
     expect(left).toEqual([]);
-    const oldest = await ctx.db.selectFrom('rate_limits').select((eb) => eb.fn.min('window_start').as('oldest')).executeTakeFirstOrThrow();
+    const oldest = await ctx.db
+      .selectFrom('rate_limits')
+      .select((eb) => eb.fn.min('window_start').as('oldest'))
+      .executeTakeFirstOrThrow();
     expect(Number(oldest.oldest)).toBeGreaterThan(nowSec - server.config.rateLimit.windowSeconds - 60);
     // The current window survived: the count goes on from where it was.
     const next = await call('GET', `${server.api}/user`, { token: user.token });

@@ -153,7 +153,17 @@ describe('release reactions', () => {
     expect(hearts.body.map((x: any) => x.content)).toEqual(['heart', 'heart']);
     expect(hearts.headers.get('link')).toContain(`<${url}?content=heart&per_page=2&page=2>; rel="next"`);
     expect((await req('GET', `${url}?content=heart&page=2&per_page=2`, {})).body.map((x: any) => x.user.login)).toEqual([pusher.login]);
-    expect((await req('GET', `${r.api}/releases/${rel.id}`, {})).body.reactions).toEqual({ url, ...zeros, total_count: 18, '+1': 3, laugh: 3, heart: 3, hooray: 3, rocket: 3, eyes: 3 });
+    expect((await req('GET', `${r.api}/releases/${rel.id}`, {})).body.reactions).toEqual({
+      url,
+      ...zeros,
+      total_count: 18,
+      '+1': 3,
+      laugh: 3,
+      heart: 3,
+      hooray: 3,
+      rocket: 3,
+      eyes: 3,
+    });
   });
 
   it('puts the rollup on every release of a list page', async () => {
@@ -161,7 +171,11 @@ describe('release reactions', () => {
     const a = await release(r.api, { tag_name: 'a' });
     const b = await release(r.api, { tag_name: 'b' });
     await release(r.api, { tag_name: 'c' });
-    for (const [id, content] of [[a.id, 'eyes'], [a.id, 'laugh'], [b.id, 'hooray']] as const) {
+    for (const [id, content] of [
+      [a.id, 'eyes'],
+      [a.id, 'laugh'],
+      [b.id, 'hooray'],
+    ] as const) {
       expect((await req('POST', `${r.api}/releases/${id}/reactions`, { token: reader.token, body: { content } })).status).toBe(201);
     }
     const list = await req('GET', `${r.api}/releases`, {});

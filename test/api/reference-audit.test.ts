@@ -152,9 +152,21 @@ describe('§1.5 documentation_url of validation failures', () => {
     const cases: Array<[string, Promise<any>, string]> = [
       ['create: already_exists', call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'docs-1' } }), 'releases/releases#create-a-release'],
       ['create: Invalid request.', call('POST', `${repo.api}/releases`, { token: owner.token, body: { name: 'no tag' } }), 'releases/releases#create-a-release'],
-      ['update: latest on prerelease', call('PATCH', `${repo.api}/releases/${created.body.id}`, { token: owner.token, body: { prerelease: true, make_latest: 'true' } }), 'releases/releases#update-a-release'],
-      ['rename onto a taken name', call('PATCH', `${repo.api}/releases/assets/${up.body.id}`, { token: owner.token, body: { name: 'e.txt' } }), 'releases/assets#update-a-release-asset'],
-      ['generate-notes: no tag', call('POST', `${repo.api}/releases/generate-notes`, { token: owner.token, body: {} }), 'releases/releases#generate-release-notes-content-for-a-release'],
+      [
+        'update: latest on prerelease',
+        call('PATCH', `${repo.api}/releases/${created.body.id}`, { token: owner.token, body: { prerelease: true, make_latest: 'true' } }),
+        'releases/releases#update-a-release',
+      ],
+      [
+        'rename onto a taken name',
+        call('PATCH', `${repo.api}/releases/assets/${up.body.id}`, { token: owner.token, body: { name: 'e.txt' } }),
+        'releases/assets#update-a-release-asset',
+      ],
+      [
+        'generate-notes: no tag',
+        call('POST', `${repo.api}/releases/generate-notes`, { token: owner.token, body: {} }),
+        'releases/releases#generate-release-notes-content-for-a-release',
+      ],
     ];
     for (const [what, pending, anchor] of cases) {
       const body = expectGitHubError(await pending, 422);
@@ -163,7 +175,9 @@ describe('§1.5 documentation_url of validation failures', () => {
     // 404, 403 and 400 keep the generic page.
     expect(expectGitHubError(await call('PATCH', `${repo.api}/releases/999999`, { token: owner.token, body: {} }), 404).documentation_url).toBe(docs);
     expect(expectGitHubError(await call('PATCH', `${repo.api}/releases/${created.body.id}`, { token: reader.token, body: {} }), 403).documentation_url).toBe(docs);
-    expect(expectGitHubError(await call('POST', `${repo.api}/releases`, { token: owner.token, raw: '{', headers: { 'content-type': 'application/json' } }), 400).documentation_url).toBe(docs);
+    expect(
+      expectGitHubError(await call('POST', `${repo.api}/releases`, { token: owner.token, raw: '{', headers: { 'content-type': 'application/json' } }), 400).documentation_url,
+    ).toBe(docs);
     // The upload host keeps its own generic link (recorded on uploads.github.com).
     expect(expectGitHubError(await upload(created.body.id, 'd.txt', 'again'), 422).documentation_url).toBe('https://docs.github.com/rest');
   });
@@ -174,7 +188,18 @@ describe('§7 open questions: the answers Wharf chose (docs/releases.md, docs/as
     const draft = await call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'open-q', draft: true } });
     expect(draft.body).toMatchObject({ name: null, body: null, tarball_url: `${repo.api}/tarball/open-q`, zipball_url: `${repo.api}/zipball/open-q` });
     // The rollup is always there, with zeros, on drafts too.
-    expect(draft.body.reactions).toEqual({ url: `${repo.api}/releases/${draft.body.id}/reactions`, total_count: 0, '+1': 0, '-1': 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 });
+    expect(draft.body.reactions).toEqual({
+      url: `${repo.api}/releases/${draft.body.id}/reactions`,
+      total_count: 0,
+      '+1': 0,
+      '-1': 0,
+      laugh: 0,
+      hooray: 0,
+      confused: 0,
+      heart: 0,
+      rocket: 0,
+      eyes: 0,
+    });
     expect(draft.body).not.toHaveProperty('discussion_url');
     const empty = await call('POST', `${repo.api}/releases`, { token: owner.token, body: { tag_name: 'open-q2', name: '', body: '' } });
     expect(empty.body).toMatchObject({ name: '', body: '' });
@@ -182,7 +207,10 @@ describe('§7 open questions: the answers Wharf chose (docs/releases.md, docs/as
     const all = await call('GET', `${repo.api}/releases?per_page=100`, { token: owner.token });
     for (const query of ['per_page=0', 'per_page=abc', 'per_page=-5&page=0']) {
       const res = await call('GET', `${repo.api}/releases?${query}`, { token: owner.token });
-      expect(res.body.map((r: any) => r.id), query).toEqual(all.body.slice(0, 30).map((r: any) => r.id));
+      expect(
+        res.body.map((r: any) => r.id),
+        query,
+      ).toEqual(all.body.slice(0, 30).map((r: any) => r.id));
     }
     const beyond = await call('GET', `${repo.api}/releases?per_page=1&page=9999&x=1`, { token: owner.token });
     expect(beyond.body).toEqual([]);

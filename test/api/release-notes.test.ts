@@ -177,11 +177,11 @@ describe('generate-notes', () => {
     expect(res.body.body).toBe(
       [
         "## What's Changed",
-        `* config files by @alice in ${web}/alice/${repoName}/commit/${(await firstCommit())}`,
+        `* config files by @alice in ${web}/alice/${repoName}/commit/${await firstCommit()}`,
         `* Initial commit by @alice in ${link('c1')}`,
         '',
         '## New Contributors',
-        `* @alice made their first contribution in ${web}/alice/${repoName}/commit/${(await firstCommit())}`,
+        `* @alice made their first contribution in ${web}/alice/${repoName}/commit/${await firstCommit()}`,
         '',
         `**Full Changelog**: ${web}/alice/${repoName}/commits/v1.0.0`,
       ].join('\n'),
@@ -189,12 +189,7 @@ describe('generate-notes', () => {
   });
 
   it('uses target_commitish for a tag that does not exist yet, the default branch without it', async () => {
-    const expected = [
-      "## What's Changed",
-      `* fix: late fix by @bob in ${link('c9')}`,
-      '',
-      `**Full Changelog**: ${web}/alice/${repoName}/compare/v1.1.0...v1.2.0`,
-    ].join('\n');
+    const expected = ["## What's Changed", `* fix: late fix by @bob in ${link('c9')}`, '', `**Full Changelog**: ${web}/alice/${repoName}/compare/v1.1.0...v1.2.0`].join('\n');
     const onMain = await generate({ tag_name: 'v1.2.0', target_commitish: 'main' });
     expect(onMain.body).toEqual({ name: 'v1.2.0', body: expected });
     expect((await generate({ tag_name: 'v1.2.0' }, bob.token)).body.body).toBe(expected);
@@ -251,7 +246,11 @@ describe('generate-notes', () => {
     expectGitHubError(await generate({}), 422, `Invalid request.\n\n"tag_name" wasn't supplied.`);
     expectGitHubError(await generate({ tag_name: 5 }), 422, `Invalid request.\n\nFor 'properties/tag_name', 5 is not a string.`);
     expectGitHubError(await generate({ tag_name: 'v1', previous_tag_name: ['x'] }), 422, /^Invalid request\.\n\nFor 'properties\/previous_tag_name'/);
-    const bad = await call('POST', `${server.api}/repos/alice/${repoName}/releases/generate-notes`, { token: alice.token, raw: '{"tag_name":', headers: { 'content-type': 'application/json' } });
+    const bad = await call('POST', `${server.api}/repos/alice/${repoName}/releases/generate-notes`, {
+      token: alice.token,
+      raw: '{"tag_name":',
+      headers: { 'content-type': 'application/json' },
+    });
     expectGitHubError(bad, 400, 'Problems parsing JSON');
     const badTag = expectGitHubError(await generate({ tag_name: 'bad..tag' }), 422, 'Validation Failed');
     expect(badTag.errors).toEqual([{ resource: 'Release', field: 'tag_name', code: 'custom', message: 'tag_name is not a valid tag' }]);
@@ -265,12 +264,7 @@ describe('generate-notes', () => {
   });
 
   it('fills name and body on create with generate_release_notes, after a given body', async () => {
-    const notes = [
-      "## What's Changed",
-      `* fix: late fix by @bob in ${link('c9')}`,
-      '',
-      `**Full Changelog**: ${web}/alice/${repoName}/compare/v1.1.0...v1.3.0`,
-    ].join('\n');
+    const notes = ["## What's Changed", `* fix: late fix by @bob in ${link('c9')}`, '', `**Full Changelog**: ${web}/alice/${repoName}/compare/v1.1.0...v1.3.0`].join('\n');
     const plain = await call('POST', `${server.api}/repos/alice/${repoName}/releases`, {
       token: alice.token,
       body: { tag_name: 'v1.3.0', target_commitish: 'main', draft: true, generate_release_notes: true },

@@ -129,12 +129,31 @@ describe('creating releases', () => {
     expect(expectGitHubError(long, 422).errors[0]).toMatchObject({ field: 'body', code: 'custom', message: 'body is too long (maximum is 125000 characters)' });
     const latestPre = await post({ tag_name: 'pre', prerelease: true, make_latest: 'true' });
     expect(expectGitHubError(latestPre, 422).errors[0]).toMatchObject({ code: 'custom', message: 'Latest release cannot be draft or prerelease.' });
-    expectGitHubError(await call('POST', `${r.api}/releases`, { token: owner.token, raw: '{"tag_name":', headers: { 'content-type': 'application/json' } }), 400, 'Problems parsing JSON');
+    expectGitHubError(
+      await call('POST', `${r.api}/releases`, { token: owner.token, raw: '{"tag_name":', headers: { 'content-type': 'application/json' } }),
+      400,
+      'Problems parsing JSON',
+    );
     expectGitHubError(await call('POST', `${r.api}/releases`, { token: owner.token, raw: '"v1"', headers: { 'content-type': 'application/json' } }), 400);
     expect((await call('GET', `${r.api}/releases`, { token: owner.token })).body).toEqual([]);
     expect((await call('GET', `${r.api}/tags`, {})).body).toEqual([]);
     // hub serialises the whole release struct; read-only members are ignored.
-    const hub = await post({ name: 'Hub', tag_name: 'hub', target_commitish: '', body: 'b', draft: false, prerelease: false, assets: null, tarball_url: '', zipball_url: '', html_url: '', upload_url: '', url: '', created_at: '0001-01-01T00:00:00Z', published_at: '0001-01-01T00:00:00Z' });
+    const hub = await post({
+      name: 'Hub',
+      tag_name: 'hub',
+      target_commitish: '',
+      body: 'b',
+      draft: false,
+      prerelease: false,
+      assets: null,
+      tarball_url: '',
+      zipball_url: '',
+      html_url: '',
+      upload_url: '',
+      url: '',
+      created_at: '0001-01-01T00:00:00Z',
+      published_at: '0001-01-01T00:00:00Z',
+    });
     expect(hub.status).toBe(201);
     expect(hub.body.created_at).toBe('2024-02-01T10:00:00Z');
   });
@@ -159,7 +178,9 @@ describe('reading releases', () => {
     const page = await call('GET', `${r.api}/releases?per_page=2&page=2`, { token: pusher.token });
     expect(page.body.map((x: { id: number }) => x.id)).toEqual([ids[1], ids[0]]);
     expect(page.headers.get('link')).toBe(`<${r.api}/releases?per_page=2&page=1>; rel="prev", <${r.api}/releases?per_page=2&page=1>; rel="first"`);
-    expect((await call('GET', `${r.api}/releases?per_page=1`, {})).headers.get('link')).toBe(`<${r.api}/releases?per_page=1&page=2>; rel="next", <${r.api}/releases?per_page=1&page=3>; rel="last"`);
+    expect((await call('GET', `${r.api}/releases?per_page=1`, {})).headers.get('link')).toBe(
+      `<${r.api}/releases?per_page=1&page=2>; rel="next", <${r.api}/releases?per_page=1&page=3>; rel="last"`,
+    );
     const byTag = await call('GET', `${r.api}/releases/tags/v0.1`, {});
     expect(byTag.body.id).toBe(ids[1]);
     expect(byTag.headers.get('etag')).toBeTruthy();
@@ -244,7 +265,10 @@ describe('updating and deleting', () => {
     expectGitHubError(await call('GET', `${r.api}/releases/latest`, {}), 404);
     expect((await call('GET', `${r.api}/git/ref/tags/v5`, {})).status).toBe(200);
 
-    const moved = await call('PATCH', `${r.api}/releases/${draft.body.id}`, { token: owner.token, body: { tag_name: 'v6', target_commitish: 'main', draft: false, name: 'Six', body: 'notes' } });
+    const moved = await call('PATCH', `${r.api}/releases/${draft.body.id}`, {
+      token: owner.token,
+      body: { tag_name: 'v6', target_commitish: 'main', draft: false, name: 'Six', body: 'notes' },
+    });
     expect(moved.body).toMatchObject({ tag_name: 'v6', name: 'Six', body: 'notes', draft: false, created_at: '2024-02-01T10:00:00Z' });
     expect((await call('GET', `${r.api}/git/ref/tags/v6`, {})).body.object.sha).toBe(r.second);
     expect(Date.parse(moved.body.updated_at)).toBeGreaterThanOrEqual(Date.parse(pub.body.updated_at));
@@ -297,7 +321,11 @@ describe('authorization', () => {
         const label = `${who} on ${isPrivate ? 'private' : 'public'}`;
         const list = await call('GET', `${r.api}/releases`, { token });
         expect(list.status, label).toBe(can.read ? 200 : 404);
-        if (can.read) expect(list.body.map((x: { id: number }) => x.id).filter((id: number) => id === draft.body.id || id === pub.body.id), label).toEqual(can.push ? [draft.body.id, pub.body.id] : [pub.body.id]);
+        if (can.read)
+          expect(
+            list.body.map((x: { id: number }) => x.id).filter((id: number) => id === draft.body.id || id === pub.body.id),
+            label,
+          ).toEqual(can.push ? [draft.body.id, pub.body.id] : [pub.body.id]);
         expect((await call('GET', `${r.api}/releases/${pub.body.id}`, { token })).status, label).toBe(can.read ? 200 : 404);
         expect((await call('GET', `${r.api}/releases/tags/p`, { token })).status, label).toBe(can.read ? 200 : 404);
         expect((await call('GET', `${r.api}/releases/latest`, { token })).status, label).toBe(can.read ? 200 : 404);

@@ -38,7 +38,8 @@ describe.skipIf(testBlobStore === 's3')('downloads sent by nginx (X-Accel-Redire
   }
 
   const viaProxy = (path: string, init: RequestInit = {}) => fetch(`${proxy.base}${path}`, { redirect: 'manual', ...init });
-  const downloadCount = async (full: string, id: number) => (await call('GET', `${server.api}/repos/${full}/releases/assets/${id}`, { token: alice.token })).body.download_count as number;
+  const downloadCount = async (full: string, id: number) =>
+    (await call('GET', `${server.api}/repos/${full}/releases/assets/${id}`, { token: alice.token })).body.download_count as number;
 
   beforeAll(async () => {
     server = await startServer({ env: { WHARF_SENDFILE_HEADER: 'X-Accel-Redirect', WHARF_TRUST_PROXY: 'true' } });
@@ -81,7 +82,9 @@ describe.skipIf(testBlobStore === 's3')('downloads sent by nginx (X-Accel-Redire
   });
 
   it('the API download (Accept: application/octet-stream) is handed off too', async () => {
-    const res = await viaProxy(`/api/v3/repos/${publicAsset.full}/releases/assets/${publicAsset.id}`, { headers: { accept: 'application/octet-stream', authorization: `token ${bob.token}` } });
+    const res = await viaProxy(`/api/v3/repos/${publicAsset.full}/releases/assets/${publicAsset.id}`, {
+      headers: { accept: 'application/octet-stream', authorization: `token ${bob.token}` },
+    });
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
     expect(res.headers.get('etag')).toBe(etag);
@@ -161,7 +164,9 @@ describe.skipIf(testBlobStore === 's3')('downloads sent by nginx (X-Accel-Redire
     const removed = await call('DELETE', `${server.api}/repos/${privateAsset.full}/collaborators/${carol.login}`, { token: alice.token });
     expect(removed.status).toBe(204);
     expect((await viaProxy(privateAsset.path, auth)).status).toBe(404);
-    expect((await viaProxy(`/api/v3/repos/${privateAsset.full}/releases/assets/${privateAsset.id}`, { headers: { ...auth.headers, accept: 'application/octet-stream' } })).status).toBe(404);
+    expect(
+      (await viaProxy(`/api/v3/repos/${privateAsset.full}/releases/assets/${privateAsset.id}`, { headers: { ...auth.headers, accept: 'application/octet-stream' } })).status,
+    ).toBe(404);
 
     // A revoked token: the same download is refused at once.
     await addCollaborator(server, alice, privateAsset.repo, carol, 'pull');
@@ -192,7 +197,11 @@ describe.skipIf(testBlobStore === 's3')('downloads handed off with X-Sendfile', 
     const repo = await createRepo(server, alice, { auto_init: true });
     const release = await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: 'v1' } });
     const data = Buffer.from('hello, proxy');
-    await call('POST', `${server.uploads}/repos/${repo.full}/releases/${release.body.id}/assets?name=a.txt`, { token: alice.token, raw: data, headers: { 'content-type': 'text/plain' } });
+    await call('POST', `${server.uploads}/repos/${repo.full}/releases/${release.body.id}/assets?name=a.txt`, {
+      token: alice.token,
+      raw: data,
+      headers: { 'content-type': 'text/plain' },
+    });
     const key = createHash('sha256').update(data).digest('hex');
     const res = await fetch(`${server.base}/${repo.full}/releases/download/v1/a.txt`);
     expect(res.headers.get('x-sendfile')).toBe(`/srv/wharf/blobs/${key.slice(0, 2)}/${key.slice(2, 4)}/${key}`);
@@ -220,6 +229,8 @@ describe('sendfile settings', () => {
   });
 
   it('are refused with the S3 store, whose downloads are presigned redirects', () => {
-    expect(() => loadConfig({ ...base, WHARF_BLOB_STORE: 's3', WHARF_S3_BUCKET: 'b', WHARF_SENDFILE_HEADER: 'X-Accel-Redirect' })).toThrow(/WHARF_SENDFILE_HEADER="X-Accel-Redirect": needs WHARF_BLOB_STORE=fs/);
+    expect(() => loadConfig({ ...base, WHARF_BLOB_STORE: 's3', WHARF_S3_BUCKET: 'b', WHARF_SENDFILE_HEADER: 'X-Accel-Redirect' })).toThrow(
+      /WHARF_SENDFILE_HEADER="X-Accel-Redirect": needs WHARF_BLOB_STORE=fs/,
+    );
   });
 });

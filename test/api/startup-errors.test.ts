@@ -83,15 +83,27 @@ describe('start-up with a bad setting', () => {
     ['an unknown blob store', () => ({ WHARF_BLOB_STORE: 'tape' }), /^wharf: WHARF_BLOB_STORE="tape": use one of fs, s3$/],
     ['a config file that is not TOML', () => ({ WHARF_CONFIG: path.join(dir, 'bad.toml') }), /^wharf: WHARF_CONFIG=".*bad\.toml": not valid TOML/],
     ['a TLS certificate without its key', () => ({ WHARF_TLS_CERT: certFile }), /^wharf: WHARF_TLS_KEY: missing while WHARF_TLS_CERT is set; give both/],
-    ['a TLS certificate that does not exist', () => ({ WHARF_TLS_CERT: path.join(dir, 'nope.pem'), WHARF_TLS_KEY: otherKeyFile }), /^wharf: WHARF_TLS_CERT=".*nope\.pem": cannot read the file \(ENOENT\)/],
-    ['a TLS certificate that is not one', () => ({ WHARF_TLS_CERT: path.join(dir, 'garbage.pem'), WHARF_TLS_KEY: otherKeyFile }), /^wharf: WHARF_TLS_CERT=".*garbage\.pem": not a usable certificate/],
+    [
+      'a TLS certificate that does not exist',
+      () => ({ WHARF_TLS_CERT: path.join(dir, 'nope.pem'), WHARF_TLS_KEY: otherKeyFile }),
+      /^wharf: WHARF_TLS_CERT=".*nope\.pem": cannot read the file \(ENOENT\)/,
+    ],
+    [
+      'a TLS certificate that is not one',
+      () => ({ WHARF_TLS_CERT: path.join(dir, 'garbage.pem'), WHARF_TLS_KEY: otherKeyFile }),
+      /^wharf: WHARF_TLS_CERT=".*garbage\.pem": not a usable certificate/,
+    ],
     ['a TLS key of another certificate', () => ({ WHARF_TLS_CERT: certFile, WHARF_TLS_KEY: otherKeyFile }), /^wharf: WHARF_TLS_KEY=".*": not the private key of WHARF_TLS_CERT/],
     ['a port in use', () => ({ WHARF_PORT: String(occupiedPort) }), /^wharf: WHARF_PORT="\d+": already in use on 127\.0\.0\.1; stop the other process or choose another port$/],
     ['a host that is not this machine', () => ({ WHARF_HOST: '192.0.2.1', WHARF_PORT: '18080' }), /^wharf: WHARF_HOST="192\.0\.2\.1": not an address of this machine/],
     ['a data directory that is a file', () => ({ WHARF_DATA_DIR: path.join(dir, 'a-file') }), /^wharf: WHARF_DATA_DIR=".*a-file": .*a-file is not a directory/],
     ['a data directory under a file', () => ({ WHARF_DATA_DIR: path.join(dir, 'a-file', 'data') }), /^wharf: WHARF_DATA_DIR=".*a-file\/data": .*is not a directory/],
     ['a data directory that cannot be created (/proc)', () => ({ WHARF_DATA_DIR: '/proc/x' }), /^wharf: WHARF_DATA_DIR="\/proc\/x": cannot create \/proc\/x/],
-    ['a database file in a directory that cannot be created', () => ({ WHARF_DATABASE_URL: 'sqlite:/proc/x/wharf.db' }), /^wharf: WHARF_DATABASE_URL="sqlite:\/proc\/x\/wharf.db": cannot create/],
+    [
+      'a database file in a directory that cannot be created',
+      () => ({ WHARF_DATABASE_URL: 'sqlite:/proc/x/wharf.db' }),
+      /^wharf: WHARF_DATABASE_URL="sqlite:\/proc\/x\/wharf.db": cannot create/,
+    ],
     [
       'a PostgreSQL server that is not there (password masked)',
       () => ({ WHARF_DATABASE_URL: 'postgres://wharf:s3cret@127.0.0.1:1/wharf' }),
@@ -128,7 +140,13 @@ describe('start-up line', () => {
     expect(line, out).toBeDefined();
     const entry = JSON.parse(line!) as Record<string, unknown>;
     const pkg = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile('package.json', 'utf8'))) as { version: string };
-    expect(entry).toMatchObject({ version: pkg.version, tls: 'off', dataDir, database: `SQLite ${path.join(dataDir, 'wharf.db')}`, blobStore: `files in ${path.join(dataDir, 'blobs')}` });
+    expect(entry).toMatchObject({
+      version: pkg.version,
+      tls: 'off',
+      dataDir,
+      database: `SQLite ${path.join(dataDir, 'wharf.db')}`,
+      blobStore: `files in ${path.join(dataDir, 'blobs')}`,
+    });
     expect(entry.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });

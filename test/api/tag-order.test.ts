@@ -48,7 +48,10 @@ describe('one tag order everywhere tags are listed', () => {
       const res = await call('POST', `${server.base}/api/graphql`, {
         token: alice.token,
         skipSchema: true,
-        body: { query: `query($o:String!,$n:String!){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/",first:100${direction}){nodes{name}}}}`, variables: { o: alice.login, n: repo.name } },
+        body: {
+          query: `query($o:String!,$n:String!){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/",first:100${direction}){nodes{name}}}}`,
+          variables: { o: alice.login, n: repo.name },
+        },
       });
       expect(res.body.errors).toBeUndefined();
       return res.body.data.repository.refs.nodes.map((n: { name: string }) => n.name);

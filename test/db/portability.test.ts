@@ -21,7 +21,10 @@ afterAll(() => server.close());
 describe(`store portability (${process.env.WHARF_TEST_DATABASE_URL ? 'postgres' : 'sqlite'})`, () => {
   it('returns ids and counts as JS numbers', async () => {
     const db = server.wharf.ctx.db;
-    const row = await db.selectFrom('accounts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('accounts')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(typeof row.n).toBe('number');
     const account = await db.selectFrom('accounts').select(['id', 'site_admin']).where('login_lower', '=', owner.login.toLowerCase()).executeTakeFirstOrThrow();
     expect(account.id).toBe(owner.id);
@@ -41,9 +44,7 @@ describe(`store portability (${process.env.WHARF_TEST_DATABASE_URL ? 'postgres' 
   });
 
   it('lets exactly one of many concurrent creations of one name win, by constraint', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 8 }, () => call('POST', `${server.api}/user/repos`, { token: owner.token, body: { name: 'contested' } })),
-    );
+    const results = await Promise.all(Array.from({ length: 8 }, () => call('POST', `${server.api}/user/repos`, { token: owner.token, body: { name: 'contested' } })));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     for (const lost of results.filter((r) => r.status !== 201)) expectGitHubError(lost, 422, 'Validation Failed');
   });

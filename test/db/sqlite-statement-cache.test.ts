@@ -4,7 +4,7 @@ import { withStatementCache } from '../../src/db/sqlite-statement-cache.ts';
 
 function open() {
   const raw = new BetterSqlite3(':memory:');
-  raw.exec('create table t (id integer primary key, v text); insert into t (v) values (\'a\'), (\'b\'), (\'c\')');
+  raw.exec("create table t (id integer primary key, v text); insert into t (v) values ('a'), ('b'), ('c')");
   return raw;
 }
 

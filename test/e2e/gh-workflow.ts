@@ -105,7 +105,10 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
       const release = await rest('/releases/tags/v1.0.0');
       expect(release.status).toBe(200);
       expect(release.body).toMatchObject({ name: 'One', body: '## Notes\n\nFirst release.\n', draft: false, prerelease: false });
-      expect(release.body.assets.map((a: { name: string; label: string | null }) => [a.name, a.label]).sort()).toEqual([['app.txt', ''], ['app.zip', 'Zip archive']]);
+      expect(release.body.assets.map((a: { name: string; label: string | null }) => [a.name, a.label]).sort()).toEqual([
+        ['app.txt', ''],
+        ['app.zip', 'Zip archive'],
+      ]);
       await expect(gh('release', 'create', 'v9.9.9', '--notes', 'x', '--verify-tag', ...repoFlag())).rejects.toThrow(/tag v9.9.9 doesn't exist in the repo/);
       // With files, gh first asks HEAD releases/tags/<tag>: a 200 stops it before creating anything.
       await expect(gh('release', 'create', 'v1.0.0', 'app.txt', '--notes', 'again', ...repoFlag())).rejects.toThrow(/a release with the same tag name already exists/);
@@ -132,7 +135,10 @@ export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promis
 
     it('lists releases with their badges (GraphQL)', async () => {
       const out = await gh('release', 'list', ...repoFlag());
-      const rows = out.trim().split('\n').map((line) => line.split('\t').map((s) => s.trim()));
+      const rows = out
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t').map((s) => s.trim()));
       const byTag = new Map(rows.map((r) => [r[2], r]));
       expect([...byTag.keys()].sort()).toEqual(['v1.0.0', 'v1.1.0-rc.1', 'v2.0.0']);
       expect(byTag.get('v1.0.0')?.[1]).toBe('Latest');

@@ -28,7 +28,13 @@ beforeAll(async () => {
   ca = await createTestCa();
   // Rate limiting on, as on github.com: the throttling plugin must never see a false "0 remaining".
   server = await startServer({
-    env: { WHARF_TLS_CERT: ca.certFile, WHARF_TLS_KEY: ca.keyFile, WHARF_RATE_LIMIT: 'true', WHARF_RATE_LIMIT_AUTHENTICATED: '100000', WHARF_RATE_LIMIT_CONTENT_PER_MINUTE: '100000' },
+    env: {
+      WHARF_TLS_CERT: ca.certFile,
+      WHARF_TLS_KEY: ca.keyFile,
+      WHARF_RATE_LIMIT: 'true',
+      WHARF_RATE_LIMIT_AUTHENTICATED: '100000',
+      WHARF_RATE_LIMIT_CONTENT_PER_MINUTE: '100000',
+    },
     hostName: 'localhost',
   });
   const dispatcher = new Agent({ connect: { ca: ca.ca } });
@@ -82,7 +88,15 @@ describe('Octokit with the retry and throttling plugins', () => {
     expect(first.data).toMatchObject({ name: 'app.txt', state: 'uploaded', size: 19, content_type: 'text/plain' });
 
     // No content type given: Octokit sends a JSON type for string bodies; Wharf stores what it is told.
-    const second = await octokit.rest.repos.uploadReleaseAsset({ owner, repo, release_id: created.data.id, url: created.data.upload_url, name: 'two file.txt', label: 'Second file', data: 'second\n' });
+    const second = await octokit.rest.repos.uploadReleaseAsset({
+      owner,
+      repo,
+      release_id: created.data.id,
+      url: created.data.upload_url,
+      name: 'two file.txt',
+      label: 'Second file',
+      data: 'second\n',
+    });
     expect(second.data).toMatchObject({ name: 'two.file.txt', label: 'Second file' });
 
     const duplicate = await octokit.rest.repos
@@ -134,7 +148,11 @@ describe('Octokit with the retry and throttling plugins', () => {
     for (let start = 0; start < total; start += 25) {
       await Promise.all(
         Array.from({ length: Math.min(25, total - start) }, (_, i) =>
-          call('POST', `${server.api}/repos/${owner}/${repo}/releases`, { token: alice.token, body: { tag_name: `v2.${start + i}.0`, name: `R${start + i}`, draft: true }, skipSchema: true }).then((res) => {
+          call('POST', `${server.api}/repos/${owner}/${repo}/releases`, {
+            token: alice.token,
+            body: { tag_name: `v2.${start + i}.0`, name: `R${start + i}`, draft: true },
+            skipSchema: true,
+          }).then((res) => {
             if (res.status !== 201) throw new Error(`create: ${res.status} ${res.text}`);
           }),
         ),

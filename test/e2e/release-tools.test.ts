@@ -433,9 +433,15 @@ describe.each([
     const full = await goreleaser(client, target, { tag: 'v1.1.0', replaceExistingArtifacts: true, artifacts: fillerArtifacts }, rateLimitOn);
     const releaseId = full.release.id as number;
     const repoPath = `repos/${target.full}`;
-    const first = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, { bytes: bytes('first\n'), contentType: goMediaType('checksums.txt') });
+    const first = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, {
+      bytes: bytes('first\n'),
+      contentType: goMediaType('checksums.txt'),
+    });
     expect(first.status).toBe(201);
-    const again = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, { bytes: bytes('second run\n'), contentType: goMediaType('checksums.txt') });
+    const again = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, {
+      bytes: bytes('second run\n'),
+      contentType: goMediaType('checksums.txt'),
+    });
     expect(again.status).toBe(422);
     expect(again.body.errors[0]).toMatchObject({ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' });
     const listedPages: number[] = [];
@@ -452,10 +458,15 @@ describe.each([
     // With 100 other assets before it, checksums.txt is only reachable by following Link to page 2.
     expect(listedPages).toEqual(fillers >= 100 ? [1, 2] : [1]);
     expect((await client.do('DELETE', `${client.baseURL}${repoPath}/releases/assets/${found.id}`)).status).toBe(204);
-    const replaced = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, { bytes: bytes('second run\n'), contentType: goMediaType('checksums.txt') });
+    const replaced = await client.do('POST', `${client.uploadURL}${repoPath}/releases/${releaseId}/assets?name=checksums.txt`, {
+      bytes: bytes('second run\n'),
+      contentType: goMediaType('checksums.txt'),
+    });
     expect(replaced.status).toBe(201);
     expect(replaced.body).toMatchObject({ name: 'checksums.txt', size: 11, content_type: 'text/plain; charset=utf-8' });
-    const download = await fetch(`${client.baseURL}${repoPath}/releases/assets/${replaced.body.id}`, { headers: { authorization: `Bearer ${user.token}`, accept: 'application/octet-stream' } });
+    const download = await fetch(`${client.baseURL}${repoPath}/releases/assets/${replaced.body.id}`, {
+      headers: { authorization: `Bearer ${user.token}`, accept: 'application/octet-stream' },
+    });
     expect(download.status).toBe(200);
     expect(await download.text()).toBe('second run\n');
     const assets = await goWalk(client, `${repoPath}/releases/${releaseId}/assets`, 100);
@@ -468,13 +479,21 @@ describe.each([
     expect(latest.body.tag_name).toBe('v1.1.0');
 
     // 3. A prerelease is published with make_latest "false": latest stays on v1.1.0.
-    const pre = await goreleaser(client, target, { tag: 'v1.2.0-rc.1', prerelease: true, makeLatest: 'true', artifacts: [{ name: 'checksums.txt', bytes: bytes('rc\n') }] }, rateLimitOn);
+    const pre = await goreleaser(
+      client,
+      target,
+      { tag: 'v1.2.0-rc.1', prerelease: true, makeLatest: 'true', artifacts: [{ name: 'checksums.txt', bytes: bytes('rc\n') }] },
+      rateLimitOn,
+    );
     expect(pre.release).toMatchObject({ prerelease: true, draft: false });
     expect((await client.get(`${repoPath}/releases/latest`)).body.tag_name).toBe('v1.1.0');
     expect((await client.get(`${repoPath}/releases/tags/v1.2.0-rc.1`)).body.id).toBe(pre.release.id);
 
     // 4. use_existing_draft: a draft prepared by another tool (a release drafter) is completed.
-    const drafted = await call('POST', `${server.api}/repos/${target.full}/releases`, { token: user.token, body: { tag_name: 'v1.3.0', name: 'v1.3.0', body: 'Drafted notes', draft: true } });
+    const drafted = await call('POST', `${server.api}/repos/${target.full}/releases`, {
+      token: user.token,
+      body: { tag_name: 'v1.3.0', name: 'v1.3.0', body: 'Drafted notes', draft: true },
+    });
     expect(drafted.status).toBe(201);
     const completed = await goreleaser(client, target, { tag: 'v1.3.0', useExistingDraft: true, artifacts: [{ name: 'checksums.txt', bytes: bytes('1.3\n') }] }, rateLimitOn);
     expect(completed.release).toMatchObject({ id: drafted.body.id, body: 'Drafted notes', draft: false, tag_name: 'v1.3.0' });
@@ -555,7 +574,10 @@ function toolOctokit(server: TestServer, token: string, tool: string, log: Recor
 function lines(server: TestServer, log: Recorded[], full: string): string[] {
   return log.map((r) => {
     const u = new URL(r.url);
-    const path = `${u.pathname}${u.search}`.replace(/^\/api\/v3/, '').replace(/^\/api\/uploads/, 'UPL').replace(`/repos/${full}`, '/R');
+    const path = `${u.pathname}${u.search}`
+      .replace(/^\/api\/v3/, '')
+      .replace(/^\/api\/uploads/, 'UPL')
+      .replace(`/repos/${full}`, '/R');
     return `${r.method} ${path} ${r.status}`;
   });
 }
@@ -660,7 +682,13 @@ async function softprops(octokit: ToolOctokitInstance, token: string, owner: str
   );
 
   if (!inputs.draft && release.draft) {
-    const published = await octokit.rest.repos.updateRelease({ owner, repo, release_id: release.id, draft: false, ...(inputs.makeLatest ? { make_latest: inputs.makeLatest } : {}) });
+    const published = await octokit.rest.repos.updateRelease({
+      owner,
+      repo,
+      release_id: release.id,
+      draft: false,
+      ...(inputs.makeLatest ? { make_latest: inputs.makeLatest } : {}),
+    });
     expect(published.status).toBe(200);
     expect(published.data.draft).toBe(false);
     release = published.data;
@@ -731,7 +759,12 @@ describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', 
 
     // Run 3, published re-run: found by tag, PATCHed with every input, files replaced.
     log.length = 0;
-    const third = await softprops(octokit, user.token, target.owner, target.repo, { tag: 'v1.0.0', name: 'Version 1', body: 'Notes', files: [{ name: 'one.tgz', data: 'one again\n', mime: 'application/gzip' }] });
+    const third = await softprops(octokit, user.token, target.owner, target.repo, {
+      tag: 'v1.0.0',
+      name: 'Version 1',
+      body: 'Notes',
+      files: [{ name: 'one.tgz', data: 'one again\n', mime: 'application/gzip' }],
+    });
     const run3 = lines(limited, log, target.full);
     const oneId = second.assets.find((a) => a.name === 'one.tgz').id;
     expect(run3).toEqual([
@@ -851,7 +884,14 @@ describe('ncipollo/release-action', () => {
     await seedDrafts(limited, user.token, target.full, 31, 'v0.');
 
     log.length = 0;
-    const first = await ncipollo(octokit, owner, repo, { tag: 'v3.0.0', name: 'Three', draft: true, allowUpdates: true, generateReleaseNotes: true, artifacts: [{ name: 'app.zip', data: 'zip v1\n' }] });
+    const first = await ncipollo(octokit, owner, repo, {
+      tag: 'v3.0.0',
+      name: 'Three',
+      draft: true,
+      allowUpdates: true,
+      generateReleaseNotes: true,
+      artifacts: [{ name: 'app.zip', data: 'zip v1\n' }],
+    });
     expect(first).toMatchObject({ draft: true, tag_name: 'v3.0.0', name: 'Three' });
     expect(first.body).toContain('/compare/v2.9.0...v3.0.0');
     const run1 = lines(limited, log, target.full);
@@ -875,7 +915,14 @@ describe('ncipollo/release-action', () => {
     expect(page1.body).toHaveLength(30);
     expect(page1.body[0].id).toBe(first.id);
     expect(page1.headers.get('link')).toContain('rel="next"');
-    const second = await ncipollo(octokit, owner, repo, { tag: 'v3.0.0', name: 'Three', body: 'Final notes', draft: false, allowUpdates: true, artifacts: [{ name: 'app.zip', data: 'zip v2\n' }] });
+    const second = await ncipollo(octokit, owner, repo, {
+      tag: 'v3.0.0',
+      name: 'Three',
+      body: 'Final notes',
+      draft: false,
+      allowUpdates: true,
+      artifacts: [{ name: 'app.zip', data: 'zip v2\n' }],
+    });
     expect(second).toMatchObject({ id: first.id, draft: false, body: 'Final notes', tag_name: 'v3.0.0' });
     expect(second.published_at).not.toBeNull();
     const run2 = lines(limited, log, target.full);
@@ -906,7 +953,14 @@ describe('ncipollo/release-action', () => {
 
     // immutableCreate: created as a draft, assets attached, then published.
     log.length = 0;
-    const immutable = await ncipollo(octokit, owner, repo, { tag: 'v3.1.0', name: 'v3.1.0', draft: false, allowUpdates: false, immutableCreate: true, artifacts: [{ name: 'app.zip', data: 'zip 3.1\n' }] });
+    const immutable = await ncipollo(octokit, owner, repo, {
+      tag: 'v3.1.0',
+      name: 'v3.1.0',
+      draft: false,
+      allowUpdates: false,
+      immutableCreate: true,
+      artifacts: [{ name: 'app.zip', data: 'zip 3.1\n' }],
+    });
     expect(immutable).toMatchObject({ draft: false, tag_name: 'v3.1.0' });
     expect(immutable.assets.map((a: any) => [a.name, a.content_type])).toEqual([['app.zip', 'raw']]);
     expect(lines(limited, log, target.full)).toEqual([
@@ -1001,7 +1055,13 @@ describe('@semantic-release/github', () => {
         return res.data.browser_download_url as string;
       }),
     );
-    const published = await octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', { owner: o, repo: r, release_id: draft.data.id, draft: false, make_latest: 'true' });
+    const published = await octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', {
+      owner: o,
+      repo: r,
+      release_id: draft.data.id,
+      draft: false,
+      make_latest: 'true',
+    });
     expect(published.status).toBe(200);
     expect(published.data).toMatchObject({ draft: false, tag_name: 'v1.0.0', target_commitish: 'main', html_url: `${limited.base}/${target.full}/releases/tag/v1.0.0` });
     for (const [i, url] of downloads.entries()) {
@@ -1012,10 +1072,26 @@ describe('@semantic-release/github', () => {
       expect(url).toMatch(new RegExp(`^${limited.base}/${target.full}/releases/download/`));
     }
     expect(log.at(-1)!.body).toEqual({ draft: false, make_latest: 'true' });
-    expect(log[0]!.body).toEqual({ tag_name: 'v1.0.0', target_commitish: 'main', name: 'v1.0.0', body: '# 1.0.0 (2026-11-23)\n\n### Features\n\n* first\n', prerelease: false, make_latest: 'true', draft: true });
-    expect(log.filter((r) => r.url.includes('/api/uploads/')).map((r) => r.headers['content-type']).sort()).toEqual(['application/gzip', 'text/plain']);
+    expect(log[0]!.body).toEqual({
+      tag_name: 'v1.0.0',
+      target_commitish: 'main',
+      name: 'v1.0.0',
+      body: '# 1.0.0 (2026-11-23)\n\n### Features\n\n* first\n',
+      prerelease: false,
+      make_latest: 'true',
+      draft: true,
+    });
+    expect(
+      log
+        .filter((r) => r.url.includes('/api/uploads/'))
+        .map((r) => r.headers['content-type'])
+        .sort(),
+    ).toEqual(['application/gzip', 'text/plain']);
     const uploadLines = lines(limited, log, target.full).filter((l) => l.startsWith('POST UPL/'));
-    expect(uploadLines.sort()).toEqual([`POST UPL/R/releases/${draft.data.id}/assets?name=LICENSE& 201`, `POST UPL/R/releases/${draft.data.id}/assets?name=tool.tar.gz&label=Tool%20%28tarball%29 201`]);
+    expect(uploadLines.sort()).toEqual([
+      `POST UPL/R/releases/${draft.data.id}/assets?name=LICENSE& 201`,
+      `POST UPL/R/releases/${draft.data.id}/assets?name=tool.tar.gz&label=Tool%20%28tarball%29 201`,
+    ]);
 
     // A prerelease from the beta channel, then addChannel when it reaches main: by tag → PATCH.
     const beta = await octokit.request('POST /repos/{owner}/{repo}/releases', {
@@ -1085,7 +1161,11 @@ describe('other tools and checklist rows', () => {
     const firstPage = await miscCall('GET', `${api}/releases?page=1`, { token: user.token, headers });
     expect(firstPage.status).toBe(200);
     expect(firstPage.body).toEqual([]);
-    const created = await miscCall('POST', `${api}/releases`, { token: user.token, headers, body: { tag_name: 'v1.0.0', name: 'v1.0.0', body: '', draft: true, prerelease: false } });
+    const created = await miscCall('POST', `${api}/releases`, {
+      token: user.token,
+      headers,
+      body: { tag_name: 'v1.0.0', name: 'v1.0.0', body: '', draft: true, prerelease: false },
+    });
     expect(created.status).toBe(201);
     const uploadBase = created.body.upload_url.replace(/\{.*$/, '');
     const up = await miscCall('POST', `${uploadBase}?name=tool.tar.gz&`, { token: user.token, headers: { ...headers, 'content-type': 'application/gzip' }, raw: 'tool\n' });
@@ -1096,7 +1176,11 @@ describe('other tools and checklist rows', () => {
     const again = await miscCall('GET', `${api}/releases?page=1`, { token: user.token, headers });
     const draft = again.body.find((r: any) => r.draft && r.tag_name === 'v1.0.0');
     expect(draft?.id).toBe(created.body.id);
-    const edited = await miscCall('PATCH', `${api}/releases/${draft.id}`, { token: user.token, headers, body: { tag_name: 'v1.0.0', name: 'Tool 1.0.0', body: 'notes', draft: false, prerelease: false } });
+    const edited = await miscCall('PATCH', `${api}/releases/${draft.id}`, {
+      token: user.token,
+      headers,
+      body: { tag_name: 'v1.0.0', name: 'Tool 1.0.0', body: 'notes', draft: false, prerelease: false },
+    });
     expect(edited.status).toBe(200);
     expect(edited.body).toMatchObject({ draft: false, name: 'Tool 1.0.0' });
     // `github-release delete`: by tag, the first page of assets, one DELETE per match, the release.
@@ -1113,7 +1197,10 @@ describe('other tools and checklist rows', () => {
     const user = users.get(unlimited)!;
     const target = await repoWithTags(unlimited, user, ['v2.0.0']);
     const api = `${unlimited.api}/repos/${target.full}`;
-    const created = await miscCall('POST', `${api}/releases`, { token: user.token, body: { tag_name: 'v2.0.0', target_commitish: 'main', name: 'v2.0.0', body: 'b', draft: false, prerelease: false } });
+    const created = await miscCall('POST', `${api}/releases`, {
+      token: user.token,
+      body: { tag_name: 'v2.0.0', target_commitish: 'main', name: 'v2.0.0', body: 'b', draft: false, prerelease: false },
+    });
     expect(created.status).toBe(201);
     // reuseRelease: the first page of the list, matched on tag_name.
     const list = await miscCall('GET', `${api}/releases`, { token: user.token });
@@ -1121,7 +1208,8 @@ describe('other tools and checklist rows', () => {
     expect(release.url).toBe(`${api}/releases/${created.body.id}`);
     const uploadBase = release.upload_url.slice(0, release.upload_url.indexOf('{'));
     // The raw file name is appended as is: `+` reads as a space, which GitHub's rename turns into a dot.
-    const upload = (content: string) => fetch(`${uploadBase}?name=notes+v2.txt`, { method: 'POST', headers: { authorization: `token ${user.token}`, 'content-type': 'text/plain' }, body: content });
+    const upload = (content: string) =>
+      fetch(`${uploadBase}?name=notes+v2.txt`, { method: 'POST', headers: { authorization: `token ${user.token}`, 'content-type': 'text/plain' }, body: content });
     count('misc');
     const first = await upload('one');
     const firstJson = JSON.parse(await first.text());
@@ -1164,7 +1252,11 @@ describe('other tools and checklist rows', () => {
     // gh-release-assets: raw name, `mime.getType` null for an unknown extension → no Content-Type.
     const url = created.body.upload_url.slice(0, created.body.upload_url.indexOf('{'));
     count('misc');
-    const res = await fetch(`${url}?name=tool.unknownext`, { method: 'POST', headers: { authorization: basic(user.token), 'content-length': '4' }, body: new Uint8Array([1, 2, 3, 4]) });
+    const res = await fetch(`${url}?name=tool.unknownext`, {
+      method: 'POST',
+      headers: { authorization: basic(user.token), 'content-length': '4' },
+      body: new Uint8Array([1, 2, 3, 4]),
+    });
     expect(res.status).toBe(201);
     const asset = await res.json();
     assertMatchesOpenApi('POST', url, 201, asset);
@@ -1212,7 +1304,11 @@ describe('other tools and checklist rows', () => {
       const nextUrl = `${api}/releases?per_page=2&page=2`;
       expect(page.headers.get('link')).toBe(`<${nextUrl}>; rel="next", <${nextUrl}>; rel="last"`);
     }
-    const upload = await miscCall('POST', `${unlimited.uploads}//repos/${target.full}/releases/${created.body.id}/assets?label=&name=b.txt`, { token: user.token, headers: { 'content-type': 'text/plain' }, raw: 'b' });
+    const upload = await miscCall('POST', `${unlimited.uploads}//repos/${target.full}/releases/${created.body.id}/assets?label=&name=b.txt`, {
+      token: user.token,
+      headers: { 'content-type': 'text/plain' },
+      raw: 'b',
+    });
     expect(upload.status).toBe(201);
     expect(upload.body).toMatchObject({ name: 'b.txt', label: '' }); // an empty `label=` is stored as GitHub stores it
     const release = await miscCall('GET', `${doubled}/releases/${created.body.id}`, { token: user.token });

@@ -86,7 +86,10 @@ describe('HTTPS served by Wharf itself', () => {
       expect(root.status).toBe(200);
       expect(root.headers['x-oauth-scopes']).toBe('repo, read:org');
       expect(JSON.parse(root.text).current_user_url).toBe(`${server.api}/user`);
-      const gql = await ask({ ':path': '/api/graphql', ':method': 'POST', authorization: `token ${alice.token}`, 'content-type': 'application/json' }, JSON.stringify({ query: '{viewer{login}}' }));
+      const gql = await ask(
+        { ':path': '/api/graphql', ':method': 'POST', authorization: `token ${alice.token}`, 'content-type': 'application/json' },
+        JSON.stringify({ query: '{viewer{login}}' }),
+      );
       expect(JSON.parse(gql.text)).toEqual({ data: { viewer: { login: alice.login } } });
       const missing = await ask({ ':path': '/api/v3/repos/nobody/nothing' });
       expect(missing.status).toBe(404);

@@ -27,7 +27,10 @@ async function eventsSince(id: number, repositoryId: number) {
 }
 
 async function lastEventId(): Promise<number> {
-  const row = await server.wharf.ctx.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+  const row = await server.wharf.ctx.db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
   return Number(row?.id ?? 0);
 }
 
@@ -47,7 +50,11 @@ describe('outbox', () => {
     mark = await lastEventId();
     const draft = await call('POST', `${api}/releases`, { token: owner.token, body: { tag_name: 'v1.0.0', draft: true } });
     expect(draft.status).toBe(201);
-    const up = await call('POST', `${server.uploads}/repos/${full}/releases/${draft.body.id}/assets?name=a.txt`, { token: owner.token, raw: 'hello', headers: { 'content-type': 'text/plain' } });
+    const up = await call('POST', `${server.uploads}/repos/${full}/releases/${draft.body.id}/assets?name=a.txt`, {
+      token: owner.token,
+      raw: 'hello',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(up.status).toBe(201);
     const published = await call('PATCH', `${api}/releases/${draft.body.id}`, { token: owner.token, body: { draft: false, name: 'One' } });
     expect(published.status).toBe(200);

@@ -71,7 +71,7 @@ describe('GraphQL releases (the queries gh 2.23 sends, verbatim)', () => {
     expect(none.body).toEqual({ data: { repository: { release: null } } });
   });
 
-  it('lists releases newest first with gh\'s badges and follows the cursor', async () => {
+  it("lists releases newest first with gh's badges and follows the cursor", async () => {
     const first = await gql(alice.token, list, { owner: alice.login, name: rel.name, perPage: 3 });
     expect(first.body.errors).toBeUndefined();
     const page1 = first.body.data.repository.releases;
@@ -91,13 +91,20 @@ describe('GraphQL releases (the queries gh 2.23 sends, verbatim)', () => {
 
   it('orders by creation time or name in either direction, with edges and totals', async () => {
     const q = (order: string, extra = '') =>
-      gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){releases(first:2${extra}, orderBy:${order}){totalCount edges{cursor node{tagName}} pageInfo{hasPreviousPage hasNextPage startCursor}}}}`, { o: alice.login, n: rel.name });
+      gql(
+        alice.token,
+        `query($o:String!,$n:String!){repository(owner:$o,name:$n){releases(first:2${extra}, orderBy:${order}){totalCount edges{cursor node{tagName}} pageInfo{hasPreviousPage hasNextPage startCursor}}}}`,
+        { o: alice.login, n: rel.name },
+      );
     const asc = (await q('{field: CREATED_AT, direction: ASC}')).body.data.repository.releases;
     expect(asc.totalCount).toBe(4);
     expect(asc.edges.map((e: { node: { tagName: string } }) => e.node.tagName)).toEqual(['v1.0.0', 'v1.1.0']);
     const byName = (await q('{field: NAME, direction: ASC}')).body.data.repository.releases;
     expect(byName.edges.map((e: { node: { tagName: string } }) => e.node.tagName)).toEqual(['v1.1.0', 'v3.0.0']);
-    const last = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){releases(last:1){nodes{tagName} pageInfo{hasPreviousPage hasNextPage}}}}`, { o: alice.login, n: rel.name });
+    const last = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){releases(last:1){nodes{tagName} pageInfo{hasPreviousPage hasNextPage}}}}`, {
+      o: alice.login,
+      n: rel.name,
+    });
     expect(last.body.data.repository.releases).toEqual({ nodes: [{ tagName: 'v1.0.0' }], pageInfo: { hasPreviousPage: true, hasNextPage: false } });
   });
 
@@ -138,7 +145,11 @@ describe('GraphQL endpoint', () => {
   });
 
   it('answers malformed bodies and queries with GitHub-shaped errors, never a 500', async () => {
-    expectGitHubError(await call('POST', `${server.base}/api/graphql`, { token: alice.token, raw: '{nope', headers: { 'content-type': 'application/json' } }), 400, 'Problems parsing JSON');
+    expectGitHubError(
+      await call('POST', `${server.base}/api/graphql`, { token: alice.token, raw: '{nope', headers: { 'content-type': 'application/json' } }),
+      400,
+      'Problems parsing JSON',
+    );
     const missing = await gql(alice.token, '');
     expect(missing.status).toBe(200);
     expect(missing.body.errors[0].message).toBe('A query attribute must be specified and must be a string.');
@@ -206,21 +217,29 @@ describe('GraphQL endpoint', () => {
     expect(r.refs.totalCount).toBe(2);
     expect(r.refs.nodes).toEqual([{ name: 'light/1.0' }]);
     expect(r.refs.pageInfo.hasNextPage).toBe(true);
-    const next = await gql(alice.token, 'query($o:String!,$n:String!,$c:String){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/",first:5,after:$c){nodes{name} pageInfo{hasNextPage}}}}', {
-      o: alice.login,
-      n: repo.name,
-      c: r.refs.pageInfo.endCursor,
-    });
+    const next = await gql(
+      alice.token,
+      'query($o:String!,$n:String!,$c:String){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/",first:5,after:$c){nodes{name} pageInfo{hasNextPage}}}}',
+      {
+        o: alice.login,
+        n: repo.name,
+        c: r.refs.pageInfo.endCursor,
+      },
+    );
     expect(next.body.data.repository.refs).toEqual({ nodes: [{ name: 'v1.0.0' }], pageInfo: { hasNextPage: false } });
   });
 
   it('enforces GitHub pagination boundaries', async () => {
-    const q = (args: string) => gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/"${args}){totalCount}}}`, { o: alice.login, n: repo.name });
+    const q = (args: string) =>
+      gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){refs(refPrefix:"refs/tags/"${args}){totalCount}}}`, { o: alice.login, n: repo.name });
     const none = await q('');
     expect(none.body.errors[0]).toMatchObject({ type: 'MISSING_PAGINATION_BOUNDARIES', path: ['repository', 'refs'] });
     expect(none.body.data).toEqual({ repository: { refs: null } });
     const big = await q(', first: 101');
-    expect(big.body.errors[0]).toMatchObject({ type: 'EXCESSIVE_PAGINATION', message: 'Requesting 101 records on the `refs` connection exceeds the `first` limit of 100 records.' });
+    expect(big.body.errors[0]).toMatchObject({
+      type: 'EXCESSIVE_PAGINATION',
+      message: 'Requesting 101 records on the `refs` connection exceeds the `first` limit of 100 records.',
+    });
     const cursor = await q(', first: 1, after: "nope"');
     expect(cursor.body.errors[0].type).toBe('INVALID_CURSOR_ARGUMENTS');
   });
@@ -233,7 +252,10 @@ describe('GraphQL endpoint', () => {
     );
     expect(res.status).toBe(200);
     expect(res.body.data).toBeUndefined();
-    expect(res.body.errors[0]).toMatchObject({ type: 'MAX_NODE_LIMIT_EXCEEDED', message: 'This query requests up to 1,010,100 possible nodes which exceeds the maximum limit of 500,000.' });
+    expect(res.body.errors[0]).toMatchObject({
+      type: 'MAX_NODE_LIMIT_EXCEEDED',
+      message: 'This query requests up to 1,010,100 possible nodes which exceeds the maximum limit of 500,000.',
+    });
   });
 
   it('costs a fragment once however often it is spread (ten levels spreading ten times each)', async () => {
@@ -247,7 +269,10 @@ describe('GraphQL endpoint', () => {
     const costly = ['fragment M0 on Repository { releases(first: 2) { totalCount } }'];
     for (let i = 1; i <= 20; i++) costly.push(`fragment M${i} on Repository { ...M${i - 1} ...M${i - 1} }`);
     const refused = await gql(alice.token, `query($o:String!,$n:String!){repository(owner:$o,name:$n){...M20}} ${costly.join(' ')}`, { o: alice.login, n: repo.name });
-    expect(refused.body.errors[0]).toMatchObject({ type: 'MAX_NODE_LIMIT_EXCEEDED', message: 'This query requests up to 2,097,152 possible nodes which exceeds the maximum limit of 500,000.' });
+    expect(refused.body.errors[0]).toMatchObject({
+      type: 'MAX_NODE_LIMIT_EXCEEDED',
+      message: 'This query requests up to 2,097,152 possible nodes which exceeds the maximum limit of 500,000.',
+    });
   });
 
   it('bounds the git reads and lookups one query may make, answering partial data past them', async () => {
@@ -280,7 +305,9 @@ describe('GraphQL endpoint', () => {
   it('resolves node ids that REST returns', async () => {
     const res = await gql(alice.token, 'query($id:ID!){node(id:$id){__typename ... on Repository { nameWithOwner }}}', { id: repo.json.node_id });
     expect(res.body).toEqual({ data: { node: { __typename: 'Repository', nameWithOwner: repo.full } } });
-    const hidden = await gql(bob.token, 'query($id:ID!){node(id:$id){id}}', { id: Buffer.from(`010:Repository${(await call('GET', `${server.api}/repos/${secret.full}`, { token: alice.token })).body.id}`).toString('base64') });
+    const hidden = await gql(bob.token, 'query($id:ID!){node(id:$id){id}}', {
+      id: Buffer.from(`010:Repository${(await call('GET', `${server.api}/repos/${secret.full}`, { token: alice.token })).body.id}`).toString('base64'),
+    });
     expect(hidden.body.data).toEqual({ node: null });
     expect(hidden.body.errors[0].type).toBe('NOT_FOUND');
   });

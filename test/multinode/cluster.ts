@@ -149,13 +149,18 @@ ${nodes.map((n) => `    server 127.0.0.1:${n.port} max_fails=1 fail_timeout=5s;`
     512,
   );
   await writeFile(path.join(nginxDir, 'nginx.conf'), conf);
-  const nginx = spawn(NGINX, ['-p', nginxDir, '-e', path.join(nginxDir, 'error.log'), '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nginx = spawn(NGINX, ['-p', nginxDir, '-e', path.join(nginxDir, 'error.log'), '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let nginxErr = '';
   nginx.stderr?.on('data', (d: Buffer) => (nginxErr += d.toString()));
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (nginx.exitCode !== null) throw new Error(`nginx exited: ${nginxErr}`);
-    const ok = await fetch(`${lbBase}/api/v3/`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`${lbBase}/api/v3/`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`nginx did not start: ${nginxErr}`);
     await new Promise((r) => setTimeout(r, 100));

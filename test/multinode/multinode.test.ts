@@ -60,9 +60,7 @@ describe.skipIf(!clusterAvailable)('two nodes behind nginx', () => {
 
   it('gives one winner when nodes race for one repository name', async () => {
     const name = uniqueName('race');
-    const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => call('POST', `${cluster.nodes[i % 2]!.api}/user/repos`, { token: alice.token, body: { name } })),
-    );
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => call('POST', `${cluster.nodes[i % 2]!.api}/user/repos`, { token: alice.token, body: { name } })));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     for (const lost of results.filter((r) => r.status !== 201)) expectGitHubError(lost, 422, 'Validation Failed');
   });

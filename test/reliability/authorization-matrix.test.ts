@@ -75,7 +75,10 @@ interface RouteCase {
    * Builds the request; may create a throw-away target first (for deletes). `refused`: the cell
    * expects a refusal, so its target may be shared with the route's other refused cells.
    */
-  prepare(fx: Fixture, refused: boolean): Promise<{
+  prepare(
+    fx: Fixture,
+    refused: boolean,
+  ): Promise<{
     path: string;
     body?: unknown;
     raw?: string;
@@ -207,7 +210,11 @@ beforeAll(async () => {
     fx.draft = await makeRelease(fx, 'draft', isPrivate ? 'secretdraft' : 'opendraft');
     fixtures.push(fx);
   }
-  callers = await makeCallers(server, owner, fixtures.map((f) => f.name));
+  callers = await makeCallers(
+    server,
+    owner,
+    fixtures.map((f) => f.name),
+  );
   for (const caller of callers) sessions.set(caller, await signIn(caller));
 }, 120_000);
 afterAll(() => server.close());
@@ -301,14 +308,36 @@ const repoRoutes: RouteCase[] = [
     success: 302,
     prepare: async (fx) => ({ path: `/${fx.full}/releases/latest/download/${fx.published.asset.name}` }),
   },
-  { name: 'git info/refs upload-pack', kind: 'git', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-upload-pack` }) },
-  { name: 'git info/refs receive-pack', kind: 'git', method: 'GET', need: 'push', success: 200, prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-receive-pack` }) },
+  {
+    name: 'git info/refs upload-pack',
+    kind: 'git',
+    method: 'GET',
+    need: 'read',
+    success: 200,
+    prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-upload-pack` }),
+  },
+  {
+    name: 'git info/refs receive-pack',
+    kind: 'git',
+    method: 'GET',
+    need: 'push',
+    success: 200,
+    prepare: async (fx) => ({ path: `/${fx.full}.git/info/refs?service=git-receive-pack` }),
+  },
 ];
 
 function releaseRoutes(state: ReleaseState): RouteCase[] {
   const pick = (fx: Fixture) => (state === 'draft' ? fx.draft : fx.published);
   return [
-    { name: `GET ${state} release`, kind: 'api', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}` }) },
+    {
+      name: `GET ${state} release`,
+      kind: 'api',
+      method: 'GET',
+      need: 'read',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}` }),
+    },
     {
       name: `GET ${state} release by tag`,
       kind: 'api',
@@ -319,9 +348,33 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       success: 200,
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/tags/${pick(fx).tag}` }),
     },
-    { name: `PATCH ${state} release`, kind: 'api', method: 'PATCH', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}`, body: {} }) },
-    { name: `GET ${state} release assets`, kind: 'api', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}/assets` }) },
-    { name: `GET ${state} asset`, kind: 'api', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}` }) },
+    {
+      name: `PATCH ${state} release`,
+      kind: 'api',
+      method: 'PATCH',
+      need: 'push',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}`, body: {} }),
+    },
+    {
+      name: `GET ${state} release assets`,
+      kind: 'api',
+      method: 'GET',
+      need: 'read',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}/assets` }),
+    },
+    {
+      name: `GET ${state} asset`,
+      kind: 'api',
+      method: 'GET',
+      need: 'read',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}` }),
+    },
     {
       name: `GET ${state} asset bytes`,
       kind: 'api',
@@ -331,9 +384,34 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       success: 200,
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, headers: { accept: 'application/octet-stream' } }),
     },
-    { name: `web ${state} release page`, kind: 'page', method: 'GET', need: 'read', release: state, publishedOnly: true, success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases/tag/${pick(fx).tag}` }) },
-    { name: `GET ${state} asset browser URL`, kind: 'web', method: 'GET', need: 'read', release: state, success: 200, prepare: async (fx) => ({ path: new URL(pick(fx).asset.browserUrl).pathname }) },
-    { name: `PATCH ${state} asset`, kind: 'api', method: 'PATCH', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, body: {} }) },
+    {
+      name: `web ${state} release page`,
+      kind: 'page',
+      method: 'GET',
+      need: 'read',
+      release: state,
+      publishedOnly: true,
+      success: 200,
+      prepare: async (fx) => ({ path: `/${fx.full}/releases/tag/${pick(fx).tag}` }),
+    },
+    {
+      name: `GET ${state} asset browser URL`,
+      kind: 'web',
+      method: 'GET',
+      need: 'read',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: new URL(pick(fx).asset.browserUrl).pathname }),
+    },
+    {
+      name: `PATCH ${state} asset`,
+      kind: 'api',
+      method: 'PATCH',
+      need: 'push',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, body: {} }),
+    },
     {
       name: `POST ${state} asset upload`,
       kind: 'uploads',
@@ -351,7 +429,9 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       release: state,
       success: 204,
       prepare: async (fx, refused) => {
-        const victim = await target(`DELETE ${state} asset`, fx, refused, () => uploadAsset(fx, pick(fx).id, uniqueName(`${mark(fx, state === 'draft' ? 'dvictim' : 'pvictim')}-`)));
+        const victim = await target(`DELETE ${state} asset`, fx, refused, () =>
+          uploadAsset(fx, pick(fx).id, uniqueName(`${mark(fx, state === 'draft' ? 'dvictim' : 'pvictim')}-`)),
+        );
         return {
           path: `/repos/${fx.full}/releases/assets/${victim.id}`,
           check: async (status) => {
@@ -422,7 +502,15 @@ function releaseFormRoutes(state: ReleaseState): RouteCase[] {
   // Throw-away names: a draft's are secret below push, a published one's only on the private repository.
   const victimLabel = (fx: Fixture) => mark(fx, state === 'draft' ? 'dvictim' : 'pvictim');
   return [
-    { name: `form: edit ${state} page`, kind: 'form', method: 'GET', need: 'push', release: state, success: 200, prepare: async (fx) => ({ path: `/${fx.full}/releases/edit/${pick(fx).webTag}` }) },
+    {
+      name: `form: edit ${state} page`,
+      kind: 'form',
+      method: 'GET',
+      need: 'push',
+      release: state,
+      success: 200,
+      prepare: async (fx) => ({ path: `/${fx.full}/releases/edit/${pick(fx).webTag}` }),
+    },
     {
       name: `form: save ${state}`,
       kind: 'form',
@@ -644,7 +732,16 @@ function errorShapeProblem(route: RouteCase, status: number, res: { headers: Hea
 async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<string | null> {
   const want = expectedStatus(route, caller, fx);
   const prepared = await route.prepare(fx, want !== route.success);
-  const prefix = { api: server.api, uploads: server.uploads, git: server.base, web: server.base, graphql: server.base, page: server.base, form: server.base, webupload: server.base }[route.kind];
+  const prefix = {
+    api: server.api,
+    uploads: server.uploads,
+    git: server.base,
+    web: server.base,
+    graphql: server.base,
+    page: server.base,
+    form: server.base,
+    webupload: server.base,
+  }[route.kind];
   const url = `${prefix}${prepared.path}`;
   const { token, raw, headers } = requestFor(route, caller, prepared);
   const res = await call(route.method, url, {

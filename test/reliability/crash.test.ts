@@ -69,7 +69,11 @@ async function workload(srv: ServerProcess, repo: string, ledger: Ledger, stop: 
     const live = [...ledger.acked.values()].filter((a) => !ledger.deletedAssets.has(a.id) && !ledger.deletedReleases.has(a.releaseId));
     const releases = ledger.releases.filter((r) => !ledger.deletedReleases.has(r));
     if (roll < 0.12 || releases.length === 0) {
-      const res = await fetch(`${api}/releases`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ tag_name: `c${Date.now()}-${randomBytes(3).toString('hex')}`, draft: Math.random() < 0.5 }) });
+      const res = await fetch(`${api}/releases`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ tag_name: `c${Date.now()}-${randomBytes(3).toString('hex')}`, draft: Math.random() < 0.5 }),
+      });
       if (res.status === 201) ledger.releases.push((await json(res)).id);
     } else if (roll < 0.7) {
       const releaseId = pick(releases)!;
@@ -232,38 +236,46 @@ async function sweepAndCheckOrphans(dataDir: string): Promise<void> {
   }
 }
 
-it(`survives ${ROUNDS} kill -9s under concurrent load with nothing lost and nothing half-done`, async () => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-crash-'));
-  const port = await freePort();
-  const ledger = new Ledger();
-  const repo = 'crashy';
-  // The database and bucket (PostgreSQL + S3 runs) that every process on this data directory uses.
-  const stores = await storeEnv(dataDir);
-  let srv = await startServerProcess(dataDir, port, stores);
-  try {
-    const created = await fetch(`${srv.api}/user/repos`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: repo, auto_init: true }) });
-    expect(created.status).toBe(201);
-    let kills = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const stop = { now: false };
-      const load = workload(srv, repo, ledger, stop);
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 900));
-      stop.now = true;
+it(
+  `survives ${ROUNDS} kill -9s under concurrent load with nothing lost and nothing half-done`,
+  async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-crash-'));
+    const port = await freePort();
+    const ledger = new Ledger();
+    const repo = 'crashy';
+    // The database and bucket (PostgreSQL + S3 runs) that every process on this data directory uses.
+    const stores = await storeEnv(dataDir);
+    let srv = await startServerProcess(dataDir, port, stores);
+    try {
+      const created = await fetch(`${srv.api}/user/repos`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: repo, auto_init: true }),
+      });
+      expect(created.status).toBe(201);
+      let kills = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const stop = { now: false };
+        const load = workload(srv, repo, ledger, stop);
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 900));
+        stop.now = true;
+        await srv.kill9();
+        kills++;
+        await load;
+        if (round % 10 === 9) await sweepAndCheckOrphans(dataDir);
+        srv = await startServerProcess(dataDir, port, stores);
+        await verify(srv, repo, ledger, dataDir);
+      }
       await srv.kill9();
-      kills++;
-      await load;
-      if (round % 10 === 9) await sweepAndCheckOrphans(dataDir);
-      srv = await startServerProcess(dataDir, port, stores);
-      await verify(srv, repo, ledger, dataDir);
+      await sweepAndCheckOrphans(dataDir);
+      expect(ledger.uploadsAcked).toBeGreaterThan(ROUNDS);
+      recordFigure('crash rounds (kill -9 + restart) survived', kills);
+      recordFigure('crash acknowledged uploads verified', ledger.uploadsAcked);
+    } finally {
+      await srv.kill9();
+      await releaseStores(dataDir);
+      await rm(dataDir, { recursive: true, force: true });
     }
-    await srv.kill9();
-    await sweepAndCheckOrphans(dataDir);
-    expect(ledger.uploadsAcked).toBeGreaterThan(ROUNDS);
-    recordFigure('crash rounds (kill -9 + restart) survived', kills);
-    recordFigure('crash acknowledged uploads verified', ledger.uploadsAcked);
-  } finally {
-    await srv.kill9();
-    await releaseStores(dataDir);
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}, ROUNDS * 30_000);
+  },
+  ROUNDS * 30_000,
+);

@@ -61,7 +61,11 @@ async function upload(releaseId: number, name: string, bytes: Buffer) {
   return { status: res.status, text, body: text ? JSON.parse(text) : null };
 }
 
-const cookieOf = (res: Response, name: string) => res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))!.split(';')[0]!;
+const cookieOf = (res: Response, name: string) =>
+  res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith(`${name}=`))!
+    .split(';')[0]!;
 const csrfOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
 
 /** The sign-in form filled in and sent as a browser does, as the site administrator. */
@@ -91,7 +95,13 @@ async function webUpload(releaseId: number, name: string, bytes: Buffer) {
   const session = await signIn();
   const res = await fetch(`${server.base}/admin/full/releases/upload/${releaseId}?name=${name}`, {
     method: 'POST',
-    headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, accept: 'application/json', 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrf,
+      accept: 'application/json',
+      'content-type': 'application/octet-stream',
+      'content-length': String(bytes.length),
+    },
     body: new Uint8Array(bytes),
   });
   const text = await res.text();

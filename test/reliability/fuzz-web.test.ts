@@ -20,7 +20,21 @@
  * `WHARF_FUZZ_SEED` replays a run.
  */
 import fc from 'fast-check';
-import { getIntrospectionQuery, getNamedType, isEnumType, isInputObjectType, isInterfaceType, isListType, isNonNullType, isObjectType, isScalarType, type GraphQLField, type GraphQLInputType, type GraphQLInterfaceType, type GraphQLObjectType } from 'graphql';
+import {
+  getIntrospectionQuery,
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isScalarType,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLInterfaceType,
+  type GraphQLObjectType,
+} from 'graphql';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWharfSchema } from '../../src/graphql/schema.ts';
@@ -73,11 +87,18 @@ beforeAll(async () => {
     nodeIds.push(repo.json.node_id);
     for (const draft of [false, true]) {
       const tag = uniqueName('fw-v');
-      const res = await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: tag, draft, name: `n ${tag}`, body: '# notes\n<script>x</script>' } });
+      const res = await call('POST', `${server.api}/repos/${repo.full}/releases`, {
+        token: owner.token,
+        body: { tag_name: tag, draft, name: `n ${tag}`, body: '# notes\n<script>x</script>' },
+      });
       if (res.status !== 201) throw new Error(res.text);
       (draft ? draftTags : tags).push(tag);
       nodeIds.push(res.body.node_id);
-      const up = await call('POST', `${server.uploads}/repos/${repo.full}/releases/${res.body.id}/assets?name=a.bin`, { token: owner.token, raw: 'asset bytes', headers: { 'content-type': 'application/octet-stream' } });
+      const up = await call('POST', `${server.uploads}/repos/${repo.full}/releases/${res.body.id}/assets?name=a.bin`, {
+        token: owner.token,
+        raw: 'asset bytes',
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       if (up.status !== 201) throw new Error(up.text);
     }
   }
@@ -167,13 +188,47 @@ const schema = buildWharfSchema();
 type Gen = fc.GeneratorValue;
 type Composite = GraphQLObjectType | GraphQLInterfaceType;
 
-const pick = <T,>(g: Gen, items: readonly T[]): T => items[g(fc.nat, { max: items.length - 1 })]!;
+const pick = <T>(g: Gen, items: readonly T[]): T => items[g(fc.nat, { max: items.length - 1 })]!;
 const chance = (g: Gen, p: number): boolean => g(fc.double, { min: 0, max: 1, noNaN: true }) < p;
 
 const cursor = (n: number | string) => Buffer.from(`cursor:v2:${n}`).toString('base64');
-const BOGUS_CURSORS = () => [cursor(0), cursor(1), cursor(99), cursor(999_999_999), cursor(-1), cursor('x'), cursor('1e3'), 'not a cursor', '', '====', Buffer.from('cursor:v2:1'.repeat(500)).toString('base64'), '\u0000', 'Y3Vyc29yOnYyOjE'];
+const BOGUS_CURSORS = () => [
+  cursor(0),
+  cursor(1),
+  cursor(99),
+  cursor(999_999_999),
+  cursor(-1),
+  cursor('x'),
+  cursor('1e3'),
+  'not a cursor',
+  '',
+  '====',
+  Buffer.from('cursor:v2:1'.repeat(500)).toString('base64'),
+  '\u0000',
+  'Y3Vyc29yOnYyOjE',
+];
 const WRONG_TYPED = ['"str"', '42', '-1', '0', 'true', 'null', '[1, 2]', '{a: 1}', 'CREATED_AT', '1.5', '2147483648', '-2147483649', '1e400', '""'];
-const HOSTILE_STRINGS = ['', ' ', '..', '../..', '-x', '--upload-pack=x', 'refs/heads/', '\u0000', '\ud800', 'a'.repeat(3000), '<script>x</script>', "'; DROP TABLE releases; --", '%00', '\\', '"', 'main~1', 'HEAD', '@{-1}', 'refs/tags/../../x'];
+const HOSTILE_STRINGS = [
+  '',
+  ' ',
+  '..',
+  '../..',
+  '-x',
+  '--upload-pack=x',
+  'refs/heads/',
+  '\u0000',
+  '\ud800',
+  'a'.repeat(3000),
+  '<script>x</script>',
+  "'; DROP TABLE releases; --",
+  '%00',
+  '\\',
+  '"',
+  'main~1',
+  'HEAD',
+  '@{-1}',
+  'refs/tags/../../x',
+];
 
 function stringFor(g: Gen, arg: string): string {
   if (chance(g, 0.15)) return pick(g, HOSTILE_STRINGS);
@@ -213,7 +268,8 @@ function literalFor(g: Gen, type: GraphQLInputType, arg: string, depth = 0): str
     return `{${fields.map((f) => `${f.name}: ${literalFor(g, f.type, f.name, depth + 1)}`).join(', ')}${chance(g, 0.05) ? ' bogus: 1' : ''}}`;
   }
   if (isScalarType(type)) {
-    if (type.name === 'Int') return String(pick(g, arg === 'first' || arg === 'last' ? [1, 2, 10, 100, 100, 101, 0, -1, -100, 1_000_000, 2_147_483_647] : [0, 1, 16, -1, 2_147_483_647]));
+    if (type.name === 'Int')
+      return String(pick(g, arg === 'first' || arg === 'last' ? [1, 2, 10, 100, 100, 101, 0, -1, -100, 1_000_000, 2_147_483_647] : [0, 1, 16, -1, 2_147_483_647]));
     if (type.name === 'Boolean') return pick(g, ['true', 'false']);
     return JSON.stringify(stringFor(g, arg));
   }
@@ -252,7 +308,12 @@ function selectionSet(g: Gen, type: Composite, depth: number, maxDepth: number, 
   if (chance(g, 0.05)) parts.push(pick(g, ['bogusField', 'password', '__schema { types { name } }', '__typename']));
   if (isInterfaceType(type) && chance(g, 0.3)) {
     const impl = pick(g, schema.getPossibleTypes(type));
-    parts.push(`... on ${impl.name} { ${pick(g, Object.keys(impl.getFields()).filter((k) => !isObjectType(getNamedType(impl.getFields()[k]!.type)) && !isInterfaceType(getNamedType(impl.getFields()[k]!.type))))} }`);
+    parts.push(
+      `... on ${impl.name} { ${pick(
+        g,
+        Object.keys(impl.getFields()).filter((k) => !isObjectType(getNamedType(impl.getFields()[k]!.type)) && !isInterfaceType(getNamedType(impl.getFields()[k]!.type))),
+      )} }`,
+    );
   }
   if (chance(g, 0.1) && depth < maxDepth) {
     const name = `F${state.fragments.length}`;
@@ -287,7 +348,8 @@ function variablesFor(g: Gen): unknown {
   if (chance(g, 0.8)) v.first = pick(g, [1, 10, 100, 101, 0, -1, 1e9, 1.5, '10', null, 2 ** 31]);
   if (chance(g, 0.2)) v.last = pick(g, [1, 100, -5, 1000]);
   if (chance(g, 0.3)) v.after = pick(g, [...BOGUS_CURSORS(), 7, {}]);
-  if (chance(g, 0.2)) v.order = pick(g, [{ field: 'NAME', direction: 'ASC' }, { field: 'CREATED_AT', direction: 'DESC' }, { field: 'BOGUS' }, 'NAME', { field: 'NAME', direction: 'ASC', extra: 1 }]);
+  if (chance(g, 0.2))
+    v.order = pick(g, [{ field: 'NAME', direction: 'ASC' }, { field: 'CREATED_AT', direction: 'DESC' }, { field: 'BOGUS' }, 'NAME', { field: 'NAME', direction: 'ASC', extra: 1 }]);
   if (chance(g, 0.1)) v.unknown = 'x';
   return v;
 }
@@ -307,7 +369,13 @@ function hostileDocument(g: Gen): string {
       // The same expensive field under thousands of aliases.
       const n = g(fc.integer, { min: 50, max: 4000 });
       if (chance(g, 0.1)) return `{ ${repo} { ${Array.from({ length: n }, (_, i) => `a${i}: ref(qualifiedName: "refs/tags/none-${i}") { name }`).join(' ')} } }`;
-      const field = pick(g, ['ref(qualifiedName: "main") { name }', 'latestRelease { tagName }', 'releases(first: 100) { nodes { tagName } }', 'defaultBranchRef { target { oid } }', 'release(tagName: "x") { name }']);
+      const field = pick(g, [
+        'ref(qualifiedName: "main") { name }',
+        'latestRelease { tagName }',
+        'releases(first: 100) { nodes { tagName } }',
+        'defaultBranchRef { target { oid } }',
+        'release(tagName: "x") { name }',
+      ]);
       return `{ ${repo} { ${Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ')} } }`;
     }
     case 2: {
@@ -341,7 +409,17 @@ function hostileDocument(g: Gen): string {
   }
 }
 
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/graphql', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream', 'garbage', '*/*'];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/graphql',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/octet-stream',
+  'garbage',
+  '*/*',
+];
 
 const graphqlRequestArb: fc.Arbitrary<FuzzRequest> = fc
   .record({
@@ -392,7 +470,23 @@ const graphqlRequestArb: fc.Arbitrary<FuzzRequest> = fc
         };
         break;
       case 'shape':
-        body = json(pick(g, [null, [], 'query', 42, {}, { query: 5 }, { query: ['{ viewer { login } }'] }, { query: '' }, { query: '   ' }, { query: '{ viewer { login } }', variables: [] }, { query: '{ viewer { login } }', variables: 'nope' }, { query: '{ viewer { login } }', operationName: {} }, [{ query: '{ viewer { login } }' }]]));
+        body = json(
+          pick(g, [
+            null,
+            [],
+            'query',
+            42,
+            {},
+            { query: 5 },
+            { query: ['{ viewer { login } }'] },
+            { query: '' },
+            { query: '   ' },
+            { query: '{ viewer { login } }', variables: [] },
+            { query: '{ viewer { login } }', variables: 'nope' },
+            { query: '{ viewer { login } }', operationName: {} },
+            [{ query: '{ viewer { login } }' }],
+          ]),
+        );
         break;
       case 'get':
         method = pick(g, ['GET', 'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
@@ -430,7 +524,8 @@ function checkGraphQL(r: FuzzRequest, a: Answer): string | null {
     if (Array.isArray(body.errors) && body.errors.some((e) => e?.type === 'RESOURCE_LIMITS_EXCEEDED')) seen.resourceLimited++;
     if (!Array.isArray(body.errors) || body.errors.length === 0) return `errors is not a non-empty list for ${describeRequest(r)}: ${a.text.slice(0, 300)}`;
     for (const e of body.errors as Array<Record<string, unknown>>) {
-      if (typeof e.message !== 'string' || (e.type !== undefined && typeof e.type !== 'string')) return `malformed error ${JSON.stringify(e).slice(0, 200)} for ${describeRequest(r)}`;
+      if (typeof e.message !== 'string' || (e.type !== undefined && typeof e.type !== 'string'))
+        return `malformed error ${JSON.stringify(e).slice(0, 200)} for ${describeRequest(r)}`;
       if (e.type === 'INTERNAL') return `internal error ${JSON.stringify(e).slice(0, 200)} for ${describeRequest(r)}`;
     }
   }
@@ -507,7 +602,16 @@ function cookieHeader(c: Cookie, g: Gen): string | undefined {
     case 'stranger':
       return `${sessions[c].cookie}; theme=dark`;
     case 'garbage':
-      return pick(g, ['wharf_session=%E0%A4%A', 'wharf_session=', '=;;=;', 'wharf_session=a=b=c', `wharf_session=${'x'.repeat(4000)}`, 'wharf_session="quoted"', ';', 'wharf_signin=%ZZ; wharf_session=%ZZ']);
+      return pick(g, [
+        'wharf_session=%E0%A4%A',
+        'wharf_session=',
+        '=;;=;',
+        'wharf_session=a=b=c',
+        `wharf_session=${'x'.repeat(4000)}`,
+        'wharf_session="quoted"',
+        ';',
+        'wharf_signin=%ZZ; wharf_session=%ZZ',
+      ]);
     case 'expired':
       return 'wharf_session=0000000000000000000000000000000000000000000';
     case 'huge':
@@ -519,119 +623,154 @@ function cookieHeader(c: Cookie, g: Gen): string | undefined {
 
 const pagePathArb = (): fc.Arbitrary<{ path: string; markers: string[] }> =>
   fc
-  .record({
-    owner: segmentArb(() => [owner.login, owner.login, owner.login, stranger.login, 'login']),
-    repo: segmentArb(() => [...repos, ...repos, 'missing']),
-    tag: segmentArb(() => [...tags, ...tags, ...draftTags, 'latest', 'main']),
-    other: segmentArb(() => [...tags, 'main', 'HEAD', 'deadbeef', '0'.repeat(40)]),
-    template: fc.constantFrom(
-      '/{o}',
-      '/{o}/{r}',
-      '/{o}/{r}/releases',
-      '/{o}/{r}/releases',
-      '/{o}/{r}/releases/latest',
-      '/{o}/{r}/releases/tag/{t}',
-      '/{o}/{r}/releases/tag/{t}',
-      '/{o}/{r}/releases/tag/{t}/{x}',
-      '/{o}/{r}/releases/tag/untagged-{x}',
-      '/{o}/{r}/releases/new',
-      '/{o}/{r}/releases/edit/{t}',
-      '/{o}/{r}/compare/{t}...{x}',
-      '/{o}/{r}/compare/{t}..{x}',
-      '/{o}/{r}/compare/{x}',
-      '/{o}/{r}/commits/{t}',
-      '/{o}/{r}/commit/{x}',
-      '/{o}/{r}/archive/refs/tags/{t}.zip',
-      '/{o}/{r}/archive/refs/tags/{t}.tar.gz',
-      '/{o}/{r}/archive/{x}',
-      '/{o}/{r}/releases/download/{t}/a.bin',
-      '/{o}/{r}/releases/download/{t}/{x}',
-      '/{o}/{r}/releases.atom',
-      '/{o}/{r}/tags.atom',
-      '/login',
-      '/login',
-      '/',
-      '/avatars/u/{x}',
-      '/static/{x}',
-      '/{o}/{r}/{x}',
-      '/{o}/{r}/releases/{x}',
-    ),
-    query: queryArb,
-  })
-  .map(({ owner: o, repo: r, tag: t, other: x, template, query }) => {
-    const path = template.replace('{o}', o.raw).replace('{r}', r.raw).replace('{t}', t.raw).replace('{x}', x.raw);
-    const markers = [o.marker, r.marker, t.marker, x.marker].filter((m): m is string => m !== undefined);
-    return { path: query.text ? `${path}?${query.text}` : path, markers: [...markers, ...query.markers] };
-  });
+    .record({
+      owner: segmentArb(() => [owner.login, owner.login, owner.login, stranger.login, 'login']),
+      repo: segmentArb(() => [...repos, ...repos, 'missing']),
+      tag: segmentArb(() => [...tags, ...tags, ...draftTags, 'latest', 'main']),
+      other: segmentArb(() => [...tags, 'main', 'HEAD', 'deadbeef', '0'.repeat(40)]),
+      template: fc.constantFrom(
+        '/{o}',
+        '/{o}/{r}',
+        '/{o}/{r}/releases',
+        '/{o}/{r}/releases',
+        '/{o}/{r}/releases/latest',
+        '/{o}/{r}/releases/tag/{t}',
+        '/{o}/{r}/releases/tag/{t}',
+        '/{o}/{r}/releases/tag/{t}/{x}',
+        '/{o}/{r}/releases/tag/untagged-{x}',
+        '/{o}/{r}/releases/new',
+        '/{o}/{r}/releases/edit/{t}',
+        '/{o}/{r}/compare/{t}...{x}',
+        '/{o}/{r}/compare/{t}..{x}',
+        '/{o}/{r}/compare/{x}',
+        '/{o}/{r}/commits/{t}',
+        '/{o}/{r}/commit/{x}',
+        '/{o}/{r}/archive/refs/tags/{t}.zip',
+        '/{o}/{r}/archive/refs/tags/{t}.tar.gz',
+        '/{o}/{r}/archive/{x}',
+        '/{o}/{r}/releases/download/{t}/a.bin',
+        '/{o}/{r}/releases/download/{t}/{x}',
+        '/{o}/{r}/releases.atom',
+        '/{o}/{r}/tags.atom',
+        '/login',
+        '/login',
+        '/',
+        '/avatars/u/{x}',
+        '/static/{x}',
+        '/{o}/{r}/{x}',
+        '/{o}/{r}/releases/{x}',
+      ),
+      query: queryArb,
+    })
+    .map(({ owner: o, repo: r, tag: t, other: x, template, query }) => {
+      const path = template.replace('{o}', o.raw).replace('{r}', r.raw).replace('{t}', t.raw).replace('{x}', x.raw);
+      const markers = [o.marker, r.marker, t.marker, x.marker].filter((m): m is string => m !== undefined);
+      return { path: query.text ? `${path}?${query.text}` : path, markers: [...markers, ...query.markers] };
+    });
 
 const FORM_FIELDS = ['tag_name', 'target_commitish', 'name', 'body', 'prerelease', 'make_latest', 'intent', 'login', 'token', 'return_to', '_csrf'];
 
 const webRequestArb = (): fc.Arbitrary<FuzzRequest> =>
   fc
-  .record({
-    page: pagePathArb(),
-    cookie: cookieArb,
-    accept: fc.constantFrom('text/html', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'text/html', '*/*', 'application/json', 'application/atom+xml', ';;;', 'text/*', 'image/webp'),
-    auth: fc.oneof({ weight: 8, arbitrary: fc.constant<Who>('anonymous') }, { weight: 1, arbitrary: whoArb }),
-    origin: fc.oneof({ weight: 5, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('http://evil.example', 'null', '') }),
-    post: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('sign-in', 'signed-in login') }, { weight: 2, arbitrary: fc.constantFrom('/session', '/logout', '/{o}/{r}/releases', '/{o}/{r}/releases/edit/{t}', '/{o}/{r}/releases/publish/{t}', '/{o}/{r}/releases/delete/{t}', '/{o}/{r}/releases/assets/{x}/delete') }),
-    contentType: fc.oneof({ weight: 5, arbitrary: fc.constant('application/x-www-form-urlencoded') }, { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES, 'application/x-www-form-urlencoded; charset=latin1', null) }),
-    g: fc.gen(),
-  })
-  .map(({ page, cookie, accept, auth, origin, post, contentType, g }) => {
-    const headers: Record<string, string> = { 'user-agent': 'wharf-fuzz', accept };
-    const c = cookieHeader(cookie, g);
-    if (c) headers.cookie = c;
-    const a = authorization(auth);
-    if (a) headers.authorization = a;
-    if (origin !== null) headers.origin = origin;
-    const markers = [...page.markers];
-    if (post === 'signed-in login' || post === 'sign-in') {
-      // The two places that redirect to `return_to`: a signed-in visitor opening the sign-in page,
-      // and a successful sign-in (as the stranger, so the owner's session stays alive).
-      const returnTo = g(() => returnToArb);
-      if (MARKERS.some((m) => returnTo.includes(m))) markers.push(MARKERS.find((m) => returnTo.includes(m))!);
-      if (post === 'signed-in login') {
-        headers.cookie = sessions[pick(g, ['owner', 'stranger'] as const)].cookie;
-        return { method: 'GET', path: `/login?return_to=${encodeAny(returnTo)}`, headers, body: { kind: 'none' }, markers };
+    .record({
+      page: pagePathArb(),
+      cookie: cookieArb,
+      accept: fc.constantFrom(
+        'text/html',
+        'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+        'text/html',
+        '*/*',
+        'application/json',
+        'application/atom+xml',
+        ';;;',
+        'text/*',
+        'image/webp',
+      ),
+      auth: fc.oneof({ weight: 8, arbitrary: fc.constant<Who>('anonymous') }, { weight: 1, arbitrary: whoArb }),
+      origin: fc.oneof({ weight: 5, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('http://evil.example', 'null', '') }),
+      post: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.constantFrom('sign-in', 'signed-in login') },
+        {
+          weight: 2,
+          arbitrary: fc.constantFrom(
+            '/session',
+            '/logout',
+            '/{o}/{r}/releases',
+            '/{o}/{r}/releases/edit/{t}',
+            '/{o}/{r}/releases/publish/{t}',
+            '/{o}/{r}/releases/delete/{t}',
+            '/{o}/{r}/releases/assets/{x}/delete',
+          ),
+        },
+      ),
+      contentType: fc.oneof(
+        { weight: 5, arbitrary: fc.constant('application/x-www-form-urlencoded') },
+        { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES, 'application/x-www-form-urlencoded; charset=latin1', null) },
+      ),
+      g: fc.gen(),
+    })
+    .map(({ page, cookie, accept, auth, origin, post, contentType, g }) => {
+      const headers: Record<string, string> = { 'user-agent': 'wharf-fuzz', accept };
+      const c = cookieHeader(cookie, g);
+      if (c) headers.cookie = c;
+      const a = authorization(auth);
+      if (a) headers.authorization = a;
+      if (origin !== null) headers.origin = origin;
+      const markers = [...page.markers];
+      if (post === 'signed-in login' || post === 'sign-in') {
+        // The two places that redirect to `return_to`: a signed-in visitor opening the sign-in page,
+        // and a successful sign-in (as the stranger, so the owner's session stays alive).
+        const returnTo = g(() => returnToArb);
+        if (MARKERS.some((m) => returnTo.includes(m))) markers.push(MARKERS.find((m) => returnTo.includes(m))!);
+        if (post === 'signed-in login') {
+          headers.cookie = sessions[pick(g, ['owner', 'stranger'] as const)].cookie;
+          return { method: 'GET', path: `/login?return_to=${encodeAny(returnTo)}`, headers, body: { kind: 'none' }, markers };
+        }
+        headers.cookie = `wharf_signin=${signinCsrf}`;
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        const form = new URLSearchParams({ _csrf: signinCsrf, login: stranger.login, token: stranger.token, return_to: returnTo }).toString();
+        return { method: 'POST', path: '/session', headers, body: { kind: 'bytes', bytes: Buffer.from(form) }, markers };
       }
-      headers.cookie = `wharf_signin=${signinCsrf}`;
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      const form = new URLSearchParams({ _csrf: signinCsrf, login: stranger.login, token: stranger.token, return_to: returnTo }).toString();
-      return { method: 'POST', path: '/session', headers, body: { kind: 'bytes', bytes: Buffer.from(form) }, markers };
-    }
-    if (!post) return { method: pick(g, ['GET', 'GET', 'GET', 'GET', 'HEAD']), path: page.path, headers, body: { kind: 'none' }, markers };
+      if (!post) return { method: pick(g, ['GET', 'GET', 'GET', 'GET', 'HEAD']), path: page.path, headers, body: { kind: 'none' }, markers };
 
-    // A form post: the path's segments come from the page path (its owner, repository, tag).
-    const segments = page.path.split('?')[0]!.split('/');
-    const path = post.replace('{o}', segments[1] || owner.login).replace('{r}', segments[2] || repos[0]!).replace('{t}', segments[5] || tags[0]!).replace('{x}', pick(g, ['1', '2', '0', '-1', 'x']));
-    const fields: Array<[string, string]> = [];
-    const csrf = cookie === 'owner' || cookie === 'stranger' ? sessions[cookie].csrf : signinCsrf;
-    if (chance(g, 0.7)) fields.push(['_csrf', chance(g, 0.85) ? csrf : pick(g, ['', 'x', csrf.slice(1), csrf + csrf])]);
-    for (const name of FORM_FIELDS) {
-      if (name === '_csrf' || !chance(g, 0.4)) continue;
-      let value: string;
-      if (name === 'return_to') value = g(() => returnToArb);
-      else if (name === 'login') value = pick(g, [owner.login, stranger.login, '', 'nobody', MARKERS[0]!]);
-      else if (name === 'token') value = pick(g, ['wrong', '', 'wharf_' + 'a'.repeat(43)]);
-      else if (name === 'intent') value = pick(g, ['draft', 'publish', 'bogus', '']);
-      else if (name === 'tag_name') value = chance(g, 0.5) ? uniqueName(pick(g, ['fw-form', 'fw-\u20ac-', 'fw-\u00e9-', 'fw/x-'])) : pick(g, [...tags, ...draftTags, '', '..', 'a'.repeat(300), '-x', MARKERS[1]!]);
-      else value = chance(g, 0.2) ? pick(g, MARKERS) : g(fc.string, { maxLength: 40 });
-      fields.push([name, value]);
-      if (MARKERS.some((m) => value.includes(m))) markers.push(MARKERS.find((m) => value.includes(m))!);
-    }
-    if (chance(g, 0.05)) fields.push([g(fc.string, { maxLength: 10 }), g(fc.string, { maxLength: 10 })]);
-    const encoded = fields.map(([k, v]) => `${encodeAny(k)}=${encodeAny(v)}`).join('&');
-    let body: Body = { kind: 'bytes', bytes: Buffer.from(encoded) };
-    const variant = g(fc.nat, { max: 19 });
-    if (variant === 0) body = { kind: 'bytes', bytes: Buffer.concat([Buffer.from(encoded + '&name='), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from('%FF%FE')]) };
-    else if (variant === 1) body = { kind: 'big', prefix: `${encoded}&body=`, filler: 'x', length: g(fc.integer, { min: 200_000, max: 1_300_000 }), suffix: '' };
-    else if (variant === 2) body = { kind: 'bytes', bytes: Buffer.from(JSON.stringify(Object.fromEntries(fields))) };
-    else if (variant === 3) body = { kind: 'bytes', bytes: Buffer.from('%%%&&&==&=%ZZ&a=%E0%A4%A') };
-    else if (variant === 4) body = { kind: 'none' };
-    if (contentType && body.kind !== 'none') headers['content-type'] = contentType;
-    return { method: 'POST', path, headers, body, markers };
-  });
+      // A form post: the path's segments come from the page path (its owner, repository, tag).
+      const segments = page.path.split('?')[0]!.split('/');
+      const path = post
+        .replace('{o}', segments[1] || owner.login)
+        .replace('{r}', segments[2] || repos[0]!)
+        .replace('{t}', segments[5] || tags[0]!)
+        .replace('{x}', pick(g, ['1', '2', '0', '-1', 'x']));
+      const fields: Array<[string, string]> = [];
+      const csrf = cookie === 'owner' || cookie === 'stranger' ? sessions[cookie].csrf : signinCsrf;
+      if (chance(g, 0.7)) fields.push(['_csrf', chance(g, 0.85) ? csrf : pick(g, ['', 'x', csrf.slice(1), csrf + csrf])]);
+      for (const name of FORM_FIELDS) {
+        if (name === '_csrf' || !chance(g, 0.4)) continue;
+        let value: string;
+        if (name === 'return_to') value = g(() => returnToArb);
+        else if (name === 'login') value = pick(g, [owner.login, stranger.login, '', 'nobody', MARKERS[0]!]);
+        else if (name === 'token') value = pick(g, ['wrong', '', 'wharf_' + 'a'.repeat(43)]);
+        else if (name === 'intent') value = pick(g, ['draft', 'publish', 'bogus', '']);
+        else if (name === 'tag_name')
+          value = chance(g, 0.5)
+            ? uniqueName(pick(g, ['fw-form', 'fw-\u20ac-', 'fw-\u00e9-', 'fw/x-']))
+            : pick(g, [...tags, ...draftTags, '', '..', 'a'.repeat(300), '-x', MARKERS[1]!]);
+        else value = chance(g, 0.2) ? pick(g, MARKERS) : g(fc.string, { maxLength: 40 });
+        fields.push([name, value]);
+        if (MARKERS.some((m) => value.includes(m))) markers.push(MARKERS.find((m) => value.includes(m))!);
+      }
+      if (chance(g, 0.05)) fields.push([g(fc.string, { maxLength: 10 }), g(fc.string, { maxLength: 10 })]);
+      const encoded = fields.map(([k, v]) => `${encodeAny(k)}=${encodeAny(v)}`).join('&');
+      let body: Body = { kind: 'bytes', bytes: Buffer.from(encoded) };
+      const variant = g(fc.nat, { max: 19 });
+      if (variant === 0) body = { kind: 'bytes', bytes: Buffer.concat([Buffer.from(encoded + '&name='), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from('%FF%FE')]) };
+      else if (variant === 1) body = { kind: 'big', prefix: `${encoded}&body=`, filler: 'x', length: g(fc.integer, { min: 200_000, max: 1_300_000 }), suffix: '' };
+      else if (variant === 2) body = { kind: 'bytes', bytes: Buffer.from(JSON.stringify(Object.fromEntries(fields))) };
+      else if (variant === 3) body = { kind: 'bytes', bytes: Buffer.from('%%%&&&==&=%ZZ&a=%E0%A4%A') };
+      else if (variant === 4) body = { kind: 'none' };
+      if (contentType && body.kind !== 'none') headers['content-type'] = contentType;
+      return { method: 'POST', path, headers, body, markers };
+    });
 
 /** The first markup the request carried that comes back verbatim (unescaped) in the page. */
 function unescapedMarker(text: string, markers: string[]): string | null {
@@ -706,7 +845,11 @@ describe('fuzzing GraphQL and the web pages', () => {
     recordFigure('graphql slowest answer (ms)', slowest);
     recordFigure('graphql answers cut short by RESOURCE_LIMITS_EXCEEDED', seen.resourceLimited);
     // The server still answers an ordinary query.
-    const res = await call('POST', `${server.base}/api/graphql`, { token: owner.token, body: { query: `{ repository(owner: "${owner.login}", name: "${repos[1]}") { releases(first: 10) { totalCount } } }` }, skipSchema: true });
+    const res = await call('POST', `${server.base}/api/graphql`, {
+      token: owner.token,
+      body: { query: `{ repository(owner: "${owner.login}", name: "${repos[1]}") { releases(first: 10) { totalCount } } }` },
+      skipSchema: true,
+    });
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data.repository.releases.totalCount).toBeGreaterThanOrEqual(2);
   }, 120_000);

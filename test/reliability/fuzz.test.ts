@@ -101,11 +101,32 @@ const headersArb = fc.record({
     { weight: 3, arbitrary: fc.constant(null) },
     { weight: 3, arbitrary: fc.constant('owner') },
     { weight: 2, arbitrary: fc.constant('reader') },
-    { weight: 2, arbitrary: fc.constantFrom('token ', 'Bearer', 'Basic !!!', 'Basic ' + Buffer.from(':').toString('base64'), 'token wharf_' + 'a'.repeat(43), 'Digest x', 'token ' + 'x'.repeat(4000)) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        'token ',
+        'Bearer',
+        'Basic !!!',
+        'Basic ' + Buffer.from(':').toString('base64'),
+        'token wharf_' + 'a'.repeat(43),
+        'Digest x',
+        'token ' + 'x'.repeat(4000),
+      ),
+    },
     { weight: 1, arbitrary: printable(80) },
   ),
   apiVersion: fc.constantFrom(null, '2022-11-28', '2099-01-01', '', 'x'),
-  contentType: fc.constantFrom(null, 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', '*/*', 'garbage'),
+  contentType: fc.constantFrom(
+    null,
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json; charset=latin1',
+    '*/*',
+    'garbage',
+  ),
   huge: fc.oneof({ weight: 40, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: 9_000, max: 40_000 }) }),
 });
 
@@ -133,8 +154,18 @@ function bodyArb(op: SpecOperation): fc.Arbitrary<Body> {
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value): Body => ({ kind: 'json', value })) },
     { weight: 1, arbitrary: fc.integer({ min: 100, max: 100_000 }).map((depth): Body => ({ kind: 'deep', depth })) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_200_000 }).map((length): Body => ({ kind: 'long', length })) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b): Body => ({ kind: 'raw', bytes: Buffer.concat([Buffer.from('{"name":"'), Buffer.from(b), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]) })) },
-    { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', 'nul', '[]', '"str"', '42', 'null', 'true', '\u0000', '{"tag_name":"\\ud800"}').map((s): Body => ({ kind: 'raw', bytes: Buffer.from(s) })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ maxLength: 64 })
+        .map((b): Body => ({ kind: 'raw', bytes: Buffer.concat([Buffer.from('{"name":"'), Buffer.from(b), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]) })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('{', '{"a":', 'nul', '[]', '"str"', '42', 'null', 'true', '\u0000', '{"tag_name":"\\ud800"}')
+        .map((s): Body => ({ kind: 'raw', bytes: Buffer.from(s) })),
+    },
   );
 }
 
@@ -169,7 +200,12 @@ function requestArb(ops: SpecOperation[]): fc.Arbitrary<FuzzRequest> {
         values: fc.tuple(...pathParams.map((p) => pathValue(p.name))),
         query: queryArb,
         headers: headersArb,
-        body: op.method === 'GET' ? fc.constant<Body>({ kind: 'none' }) : op.rawBody ? fc.uint8Array({ maxLength: 2048 }).map((b): Body => ({ kind: 'raw', bytes: Buffer.from(b) })) : bodyArb(op),
+        body:
+          op.method === 'GET'
+            ? fc.constant<Body>({ kind: 'none' })
+            : op.rawBody
+              ? fc.uint8Array({ maxLength: 2048 }).map((b): Body => ({ kind: 'raw', bytes: Buffer.from(b) }))
+              : bodyArb(op),
         method: fc.oneof({ weight: 20, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom('HEAD', 'OPTIONS', 'PUT', 'GET') }),
       })
       .map(({ values, query, headers, body, method }) => {
@@ -235,35 +271,44 @@ async function send(r: FuzzRequest): Promise<string | null> {
 }
 
 describe('fuzzing the releases and assets operations', () => {
-  it(`answers ${TOTAL} generated requests without a 5xx, a hang or a malformed error`, async () => {
-    const ops = releaseOperations();
-    expect(ops.length).toBeGreaterThanOrEqual(10);
-    const requests = fc.sample(requestArb(ops), { numRuns: TOTAL, seed: SEED }).map(materialize);
-    const warmup = Math.min(3000, Math.floor(TOTAL / 4));
-    const { failures, seconds, rssGrowthMiB: rssGrowth, heapGrowthMiB, fdGrowth, warnings } = await runFuzz(requests, send, { concurrency: 16, warmup });
-    recordFigure('fuzzed requests', TOTAL);
-    recordFigure('fuzz seconds', seconds.toFixed(1));
-    recordFigure('fuzz rss growth after warm-up (MiB)', rssGrowth.toFixed(1));
-    recordFigure('fuzz descriptor growth after warm-up', fdGrowth);
-    recordFigure('fuzz heap growth after warm-up, after GC (MiB)', heapGrowthMiB.toFixed(1));
-    expect(failures, `seed ${SEED}`).toEqual([]);
-    expect(fdGrowth).toBeLessThan(20);
-    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
-    expect(rssGrowth).toBeLessThan(200);
-    expect(heapGrowthMiB).toBeLessThan(32);
-    // The server still serves normally.
-    expect((await call('GET', `${server.api}/repos/${owner.login}/${repos[0]}/releases`, { token: owner.token })).status).toBe(200);
-  }, Math.max(300_000, TOTAL * 15));
+  it(
+    `answers ${TOTAL} generated requests without a 5xx, a hang or a malformed error`,
+    async () => {
+      const ops = releaseOperations();
+      expect(ops.length).toBeGreaterThanOrEqual(10);
+      const requests = fc.sample(requestArb(ops), { numRuns: TOTAL, seed: SEED }).map(materialize);
+      const warmup = Math.min(3000, Math.floor(TOTAL / 4));
+      const { failures, seconds, rssGrowthMiB: rssGrowth, heapGrowthMiB, fdGrowth, warnings } = await runFuzz(requests, send, { concurrency: 16, warmup });
+      recordFigure('fuzzed requests', TOTAL);
+      recordFigure('fuzz seconds', seconds.toFixed(1));
+      recordFigure('fuzz rss growth after warm-up (MiB)', rssGrowth.toFixed(1));
+      recordFigure('fuzz descriptor growth after warm-up', fdGrowth);
+      recordFigure('fuzz heap growth after warm-up, after GC (MiB)', heapGrowthMiB.toFixed(1));
+      expect(failures, `seed ${SEED}`).toEqual([]);
+      expect(fdGrowth).toBeLessThan(20);
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+      expect(rssGrowth).toBeLessThan(200);
+      expect(heapGrowthMiB).toBeLessThan(32);
+      // The server still serves normally.
+      expect((await call('GET', `${server.api}/repos/${owner.login}/${repos[0]}/releases`, { token: owner.token })).status).toBe(200);
+    },
+    Math.max(300_000, TOTAL * 15),
+  );
 
   it('answers raw requests whose Content-Length lies, promptly and GitHub-shaped', async () => {
     const port = portOf(server.base);
-    const samples = fc.sample(fc.record({ declared: fc.integer({ min: 0, max: 400 }), sent: fc.integer({ min: 0, max: 400 }), repo: fc.constantFrom(...repos) }), { numRuns: 80, seed: SEED });
+    const samples = fc.sample(fc.record({ declared: fc.integer({ min: 0, max: 400 }), sent: fc.integer({ min: 0, max: 400 }), repo: fc.constantFrom(...repos) }), {
+      numRuns: 80,
+      seed: SEED,
+    });
     const failures: string[] = [];
     await runLimited(
       samples.map(({ declared, sent, repo }) => async () => {
         const conn = await connect(port);
         const body = JSON.stringify({ tag_name: 'lie', name: 'n'.repeat(400) }).slice(0, sent);
-        conn.write(`PATCH /api/v3/repos/${owner.login}/${repo}/releases/${releaseIds[0]} HTTP/1.1\r\nHost: x\r\nAuthorization: token ${owner.token}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nConnection: close\r\n\r\n${body}`);
+        conn.write(
+          `PATCH /api/v3/repos/${owner.login}/${repo}/releases/${releaseIds[0]} HTTP/1.1\r\nHost: x\r\nAuthorization: token ${owner.token}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nConnection: close\r\n\r\n${body}`,
+        );
         const res = await conn.closed;
         if (res.elapsed > 5000) failures.push(`declared ${declared}, sent ${sent}: took ${res.elapsed} ms`);
         if (res.status >= 500 || res.status === 0) failures.push(`declared ${declared}, sent ${sent}: status ${res.status} ${res.body.slice(0, 200)}`);

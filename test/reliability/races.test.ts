@@ -135,7 +135,11 @@ describe('asset races', () => {
     const listed = await as('GET', `/releases/${rel.body.id}/assets`);
     expect(listed.body.length).toBe(1);
     expect(listed.body[0].size).toBe(payloads[winnerIndex]!.length);
-    const bytes = Buffer.from(await (await fetch(`${api(`/releases/assets/${listed.body[0].id}`)}`, { headers: { authorization: `token ${owner.token}`, accept: 'application/octet-stream' } })).arrayBuffer());
+    const bytes = Buffer.from(
+      await (
+        await fetch(`${api(`/releases/assets/${listed.body[0].id}`)}`, { headers: { authorization: `token ${owner.token}`, accept: 'application/octet-stream' } })
+      ).arrayBuffer(),
+    );
     expect(bytes.equals(payloads[winnerIndex]!)).toBe(true);
   });
 
@@ -185,7 +189,10 @@ describe('asset races', () => {
     for (let round = 0; round < 5; round++) {
       const a = await upload(rel.body.id, `x${round}.bin`, Buffer.from('x'));
       const b = await upload(rel.body.id, `y${round}.bin`, Buffer.from('y'));
-      const results = await Promise.all([as('PATCH', `/releases/assets/${a.body.id}`, { name: `z${round}.bin` }), as('PATCH', `/releases/assets/${b.body.id}`, { name: `z${round}.bin` })]);
+      const results = await Promise.all([
+        as('PATCH', `/releases/assets/${a.body.id}`, { name: `z${round}.bin` }),
+        as('PATCH', `/releases/assets/${b.body.id}`, { name: `z${round}.bin` }),
+      ]);
       expect(statuses(results)).toEqual({ 200: 1, 422: 1 });
     }
   });

@@ -195,7 +195,7 @@ function readableByOthers(dir: string): string[] {
   return found;
 }
 
-describe('finding 9: data is private to Wharf\'s user', () => {
+describe("finding 9: data is private to Wharf's user", () => {
   it('creates the data directory 0700 and its files 0600 under umask 022, and warns about a readable one', async () => {
     const previous = process.umask(0o022);
     const dataDir = path.join(tmpdir(), uniqueName('wharf-perm-'));
@@ -299,11 +299,15 @@ describe('also fixed', () => {
     const owner = await createUser(server, uniqueName('label'));
     const repo = await createRepo(server, owner, { auto_init: true });
     const release = await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1' } });
-    const up = await call('POST', `${server.uploads}/repos/${repo.full}/releases/${release.body.id}/assets?name=a.txt&label=${encodeURIComponent('fake\u202Etxt.exe\r\nSigned\u0000ok')}`, {
-      token: owner.token,
-      raw: 'x',
-      headers: { 'content-type': 'text/plain' },
-    });
+    const up = await call(
+      'POST',
+      `${server.uploads}/repos/${repo.full}/releases/${release.body.id}/assets?name=a.txt&label=${encodeURIComponent('fake\u202Etxt.exe\r\nSigned\u0000ok')}`,
+      {
+        token: owner.token,
+        raw: 'x',
+        headers: { 'content-type': 'text/plain' },
+      },
+    );
     expect(up.status).toBe(201);
     expect(up.body.label).toBe('faketxt.exeSignedok');
     const edited = await call('PATCH', `${server.api}/repos/${repo.full}/releases/assets/${up.body.id}`, { token: owner.token, body: { label: 'line\r\nbreak\u2066x\u0007' } });

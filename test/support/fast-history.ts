@@ -36,7 +36,9 @@ export function historyStream(options: HistoryOptions): string {
     if (isMerge) {
       sideMark = ++mark;
       const side = `side work ${i}`;
-      parts.push(`commit refs/heads/side\nmark :${sideMark}\nauthor ${ident}\ncommitter ${ident}\ndata ${Buffer.byteLength(side)}\n${side}\nfrom :${previous}\nM 644 inline side-${i}.txt\ndata 2\n${i % 10}\n\n`);
+      parts.push(
+        `commit refs/heads/side\nmark :${sideMark}\nauthor ${ident}\ncommitter ${ident}\ndata ${Buffer.byteLength(side)}\n${side}\nfrom :${previous}\nM 644 inline side-${i}.txt\ndata 2\n${i % 10}\n\n`,
+      );
     }
     const current = ++mark;
     const message = isMerge ? `Merge pull request #${i} from someone/side-${i}\n\n${subject}` : subject;

@@ -147,12 +147,18 @@ async function runNginx(serverBlock: (listen: string) => string, base: (port: nu
 }
 
 export function startNginx(ca: TestCa, upstreamPort: number): Promise<NginxProxy> {
-  return runNginx((listen) => wharfNginxServerBlock(listen, ca.certFile, ca.keyFile, `http://127.0.0.1:${upstreamPort}`), (port) => `https://localhost:${port}`);
+  return runNginx(
+    (listen) => wharfNginxServerBlock(listen, ca.certFile, ca.keyFile, `http://127.0.0.1:${upstreamPort}`),
+    (port) => `https://localhost:${port}`,
+  );
 }
 
 /** nginx on plain HTTP in front of Wharf, sending the blobs Wharf hands over with X-Accel-Redirect. */
 export function startNginxSendfile(upstreamPort: number, blobDir: string): Promise<NginxProxy> {
-  return runNginx((listen) => wharfSendfileServerBlock(listen, `http://127.0.0.1:${upstreamPort}`, blobDir), (port) => `http://127.0.0.1:${port}`);
+  return runNginx(
+    (listen) => wharfSendfileServerBlock(listen, `http://127.0.0.1:${upstreamPort}`, blobDir),
+    (port) => `http://127.0.0.1:${port}`,
+  );
 }
 
 async function waitForPort(port: number, child: ChildProcess, dir: string): Promise<void> {

@@ -34,7 +34,7 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const raw = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body).get('payload') ?? '' : body;
+        const raw = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded') ? (new URLSearchParams(body).get('payload') ?? '') : body;
         let json: unknown;
         try {
           json = JSON.parse(raw);
@@ -64,7 +64,10 @@ export class WebhookReceiver {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.received)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`receiver: condition not met in ${timeoutMs} ms; got ${this.received.map((r) => `${String(r.headers['x-github-event'])}:${r.json?.action ?? ''}`).join(', ')}`);
+      if (left <= 0)
+        throw new Error(
+          `receiver: condition not met in ${timeoutMs} ms; got ${this.received.map((r) => `${String(r.headers['x-github-event'])}:${r.json?.action ?? ''}`).join(', ')}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 200));
         this.#waiters.push(() => {

@@ -26,7 +26,9 @@ describe('the settings table', () => {
 
   it('names the setting, the value and what would work', () => {
     expect(() => loadConfig({ WHARF_MAX_JSON_BODY: '10' })).toThrow(new ConfigError('WHARF_MAX_JSON_BODY', '10', 'use a whole number of at least 1024'));
-    expect(() => loadConfig({ WHARF_S3_PRESIGN_TTL: '604801', WHARF_BLOB_STORE: 's3', WHARF_S3_BUCKET: 'b' })).toThrow(/WHARF_S3_PRESIGN_TTL="604801": use a whole number from 1 to 604800/);
+    expect(() => loadConfig({ WHARF_S3_PRESIGN_TTL: '604801', WHARF_BLOB_STORE: 's3', WHARF_S3_BUCKET: 'b' })).toThrow(
+      /WHARF_S3_PRESIGN_TTL="604801": use a whole number from 1 to 604800/,
+    );
     expect(() => loadConfig({ WHARF_BLOB_STORE: 's3' })).toThrow(/^WHARF_S3_BUCKET: required with WHARF_BLOB_STORE=s3/);
     expect(() => loadConfig({ WHARF_ADMIN_TOKEN: 'x', WHARF_PORT: '-1' })).toThrow(/WHARF_PORT="-1"/);
   });

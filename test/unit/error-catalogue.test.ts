@@ -15,7 +15,11 @@ const { WharfError } = domainErrors;
 function everyDomainError(): InstanceType<typeof WharfError>[] {
   return Object.values(domainErrors)
     .filter((value): value is typeof WharfError => typeof value === 'function' && value.prototype instanceof WharfError)
-    .map((Kind) => ((Kind as unknown) === domainErrors.ValidationError ? new domainErrors.ValidationError([{ code: 'invalid', field: 'x' }]) : new (Kind as new (m?: string) => InstanceType<typeof WharfError>)('safe message')));
+    .map((Kind) =>
+      (Kind as unknown) === domainErrors.ValidationError
+        ? new domainErrors.ValidationError([{ code: 'invalid', field: 'x' }])
+        : new (Kind as new (m?: string) => InstanceType<typeof WharfError>)('safe message'),
+    );
 }
 
 describe('error catalogue', () => {
@@ -23,7 +27,10 @@ describe('error catalogue', () => {
     const errors = everyDomainError();
     expect(errors.length).toBeGreaterThanOrEqual(10);
     for (const err of errors) {
-      expect(cataloguedKinds.some((kind) => err instanceof kind), `${err.name} is not in the catalogue`).toBe(true);
+      expect(
+        cataloguedKinds.some((kind) => err instanceof kind),
+        `${err.name} is not in the catalogue`,
+      ).toBe(true);
       expect(knownFailure(err)).not.toBeNull();
     }
   });

@@ -109,7 +109,14 @@ describe('categorisation', () => {
     - { title: Docs, labels: [docs] }
 `);
   it('drops excluded changes, places each change once in the first matching category, omits empty ones and unmatched changes', () => {
-    const changes = includedChanges(config, [change('1', ['feat']), change('2', ['skip', 'feat']), change('3', ['feat'], bob), change('4', ['feat', 'breaking']), change('5', ['feat', 'docs']), change('6', [])]);
+    const changes = includedChanges(config, [
+      change('1', ['feat']),
+      change('2', ['skip', 'feat']),
+      change('3', ['feat'], bob),
+      change('4', ['feat', 'breaking']),
+      change('5', ['feat', 'docs']),
+      change('6', []),
+    ]);
     expect(changes.map((c) => c.sha)).toEqual(['1', '4', '5', '6']);
     expect(categorise(config, changes).map((s) => [s.title, s.changes.map((c) => c.sha)])).toEqual([
       ['Breaking', ['4']],

@@ -158,7 +158,10 @@ describe.skipIf(!chromiumAvailable)('release pages in Chromium', () => {
     await rows.nth(1).waitFor();
     await page.waitForFunction(() => document.querySelectorAll('.uploads > li.done, .uploads > li.failed').length === 2, null, { timeout: 30_000 });
     const samples = await page.evaluate(() => (window as unknown as { __samples: number[][] }).__samples);
-    expect(samples[0]!.some((v) => v > 0 && v < 100), `progress samples ${samples[0]!.join(',')}`).toBe(true);
+    expect(
+      samples[0]!.some((v) => v > 0 && v < 100),
+      `progress samples ${samples[0]!.join(',')}`,
+    ).toBe(true);
     expect(samples[0]!.every((v, i, all) => i === 0 || v >= all[i - 1]!)).toBe(true);
     for (const [i, f] of files.entries()) {
       const row = rows.nth(i);

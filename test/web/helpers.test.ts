@@ -8,15 +8,18 @@ import { safeReturnTo } from '../../src/web/web-auth.ts';
 describe('the html template tag', () => {
   it('escapes every interpolated value, including both quotes', () => {
     const name = `<img src=x onerror='a'>"&`;
-    expect(html`<p title="${name}">${name}</p>`.value).toBe(
-      '<p title="&lt;img src=x onerror=&#39;a&#39;&gt;&quot;&amp;">&lt;img src=x onerror=&#39;a&#39;&gt;&quot;&amp;</p>',
-    );
+    expect(html`<p title="${name}">${name}</p>`.value).toBe('<p title="&lt;img src=x onerror=&#39;a&#39;&gt;&quot;&amp;">&lt;img src=x onerror=&#39;a&#39;&gt;&quot;&amp;</p>');
     expect(escapeHtml('a&b')).toBe('a&amp;b');
   });
 
   it('nests templates, joins arrays and drops null, undefined and false', () => {
     const items = ['<a>', 'b'].map((x) => html`<li>${x}</li>`);
-    expect(html`<ul>${items}</ul>${null}${undefined}${false}${0}`.value).toBe('<ul><li>&lt;a&gt;</li><li>b</li></ul>0');
+    expect(
+      html`<ul>
+          ${items}
+        </ul>
+        ${null}${undefined}${false}${0}`.value,
+    ).toBe('<ul><li>&lt;a&gt;</li><li>b</li></ul>0');
     expect(html`${trustedHtml('<b>ok</b>')}`.value).toBe('<b>ok</b>');
   });
 });
@@ -46,7 +49,21 @@ describe('formatting and parsing helpers', () => {
 
   it('only returns to paths on this site', () => {
     expect(safeReturnTo('/o/r/releases?page=2')).toBe('/o/r/releases?page=2');
-    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example', '/a\r\nSet-Cookie: x', undefined, 42, '/\t/evil.example', '/\t\\evil.example', '/\n/evil.example', '///evil.example', '/\t//evil.example', '/.//evil.example', '/a/..//evil.example']) {
+    for (const bad of [
+      '//evil.example',
+      '/\\evil.example',
+      'https://evil.example',
+      '/a\r\nSet-Cookie: x',
+      undefined,
+      42,
+      '/\t/evil.example',
+      '/\t\\evil.example',
+      '/\n/evil.example',
+      '///evil.example',
+      '/\t//evil.example',
+      '/.//evil.example',
+      '/a/..//evil.example',
+    ]) {
       expect(safeReturnTo(bad)).toBe('/');
     }
     // Browsers read these as paths on this site; the Location header must stay ASCII.

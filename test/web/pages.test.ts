@@ -184,7 +184,10 @@ describe('release pages for anonymous visitors', () => {
     // A repository without releases: its first release's notes link to the tag's history.
     const fresh = await createRepo(server, alice);
     await work.push(server, fresh.full, alice.token, 'main', '--tags');
-    for (const [repo, previous] of [[pub, 'v1.0.0'], [fresh, null]] as const) {
+    for (const [repo, previous] of [
+      [pub, 'v1.0.0'],
+      [fresh, null],
+    ] as const) {
       const notes = await call('POST', `${server.api}/repos/${repo.full}/releases/generate-notes`, {
         token: alice.token,
         body: previous ? { tag_name: 'v1.1.0', previous_tag_name: previous } : { tag_name: 'v1.1.0' },
@@ -225,7 +228,17 @@ describe('release pages for anonymous visitors', () => {
 
   it('answers 404 for every page, feed and archive of a private repository', async () => {
     const web = new WebClient(server.base);
-    for (const path of ['', '/releases', '/releases/latest', '/releases/tag/v1.0.0', '/releases.atom', '/tags.atom', '/compare/v1.0.0...v1.1.0', '/archive/refs/tags/v1.0.0.zip', '/releases/new']) {
+    for (const path of [
+      '',
+      '/releases',
+      '/releases/latest',
+      '/releases/tag/v1.0.0',
+      '/releases.atom',
+      '/tags.atom',
+      '/compare/v1.0.0...v1.1.0',
+      '/archive/refs/tags/v1.0.0.zip',
+      '/releases/new',
+    ]) {
       const res = await web.get(`/${priv.full}${path}`);
       expect(res.status, path).toBe(404);
       expect(res.text).not.toContain('Private one');
@@ -418,7 +431,10 @@ describe('publishing from the pages', () => {
     const asset = JSON.parse(ok.text);
     expect(asset.digest).toBe('sha256:' + (await import('node:crypto')).createHash('sha256').update('bytes').digest('hex'));
     expect(asset.content_type).toBe('application/x-custom');
-    const empty = await web.request('POST', `/${pub.full}/releases/upload/${list.body.id}?name=empty.bin`, { body: new Uint8Array(0), headers: { 'x-csrf-token': WebClient.csrfOf(page) } });
+    const empty = await web.request('POST', `/${pub.full}/releases/upload/${list.body.id}?name=empty.bin`, {
+      body: new Uint8Array(0),
+      headers: { 'x-csrf-token': WebClient.csrfOf(page) },
+    });
     expect(empty.status).toBe(422);
     expect(JSON.parse(empty.text).errors[0].message).toBe('size must be greater than or equal to 1');
 

@@ -73,7 +73,13 @@ beforeAll(async () => {
     }
   });
   // Publishing through the API designates the latest release; do the same for the seeded ones.
-  const newest = await ctx.db.selectFrom('releases').select('id').where('repository_id', '=', repositoryId).where('prerelease', '=', 0).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+  const newest = await ctx.db
+    .selectFrom('releases')
+    .select('id')
+    .where('repository_id', '=', repositoryId)
+    .where('prerelease', '=', 0)
+    .orderBy('created_at', 'desc')
+    .executeTakeFirstOrThrow();
   await ctx.db.updateTable('repositories').set({ latest_release_id: newest.id }).where('id', '=', repositoryId).execute();
   (ctx as { db: typeof ctx.db }).db = ctx.db.withPlugin(countQueries);
 }, 120_000);

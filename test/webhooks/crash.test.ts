@@ -44,7 +44,11 @@ it(`delivers every acknowledged change's event across ${KILLS} SIGKILLs`, async 
   const repo = await fetch(`${srv.api}/user/repos`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'crash', auto_init: true }) });
   expect(repo.status).toBe(201);
   const login = (await repo.json()).owner.login as string;
-  const hook = await fetch(`${srv.api}/repos/${login}/crash/hooks`, { method: 'POST', headers: auth, body: JSON.stringify({ events: ['release'], config: { url: receiver.url(), content_type: 'json' } }) });
+  const hook = await fetch(`${srv.api}/repos/${login}/crash/hooks`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ events: ['release'], config: { url: receiver.url(), content_type: 'json' } }),
+  });
   expect(hook.status).toBe(201);
 
   const acked: string[] = [];

@@ -87,7 +87,9 @@ describe('outbound requests', () => {
   it('gives up on a receiver that does not answer within the timeout', async () => {
     receiver.behaviour = () => 'hang';
     const started = Date.now();
-    await expect(outboundRequest(new OutboundPolicy(['*']), { method: 'POST', url: receiver.url(), headers: {}, body: '{}', timeoutMs: 300, maxResponseBytes: 10 })).rejects.toThrow(/timed out/);
+    await expect(
+      outboundRequest(new OutboundPolicy(['*']), { method: 'POST', url: receiver.url(), headers: {}, body: '{}', timeoutMs: 300, maxResponseBytes: 10 }),
+    ).rejects.toThrow(/timed out/);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });

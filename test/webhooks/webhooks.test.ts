@@ -50,7 +50,9 @@ beforeAll(async () => {
 // The tests idle while deliveries go out; a pooled connection the server closed meanwhile (its
 // keep-alive is 5 s) can fail the next request with ECONNRESET. One throw-away request first.
 beforeEach(async () => {
-  await fetch(`${server.api}/meta`).then((r) => r.text()).catch(() => undefined);
+  await fetch(`${server.api}/meta`)
+    .then((r) => r.text())
+    .catch(() => undefined);
 });
 afterAll(async () => {
   await receiver?.close();
@@ -94,7 +96,13 @@ async function checkDelivery(r: Received): Promise<void> {
 describe('hooks API', () => {
   it('creates, reads, updates, pings and deletes a repository hook as GHES does, never showing the secret', async () => {
     const { full, hook, api } = await repoWithHook(receiver);
-    expect(hook).toMatchObject({ type: 'Repository', name: 'web', active: true, events: ['*'], config: { url: receiver.url(), content_type: 'json', insecure_ssl: '0', secret: '********' } });
+    expect(hook).toMatchObject({
+      type: 'Repository',
+      name: 'web',
+      active: true,
+      events: ['*'],
+      config: { url: receiver.url(), content_type: 'json', insecure_ssl: '0', secret: '********' },
+    });
     expect(hook.url).toBe(`${api}/hooks/${hook.id}`);
     // GitHub pings a new hook at once.
     await receiver.waitFor((rs) => forHook(hook.id, rs).some((r) => r.headers['x-github-event'] === 'ping'));
@@ -105,7 +113,12 @@ describe('hooks API', () => {
 
     const list = await req('GET', `${api}/hooks`, { token: owner.token });
     expect(list.body.map((h: { id: number }) => h.id)).toEqual([hook.id]);
-    expect((await req('GET', `${api}/hooks/${hook.id}/config`, { token: owner.token })).body).toEqual({ content_type: 'json', insecure_ssl: '0', url: receiver.url(), secret: '********' });
+    expect((await req('GET', `${api}/hooks/${hook.id}/config`, { token: owner.token })).body).toEqual({
+      content_type: 'json',
+      insecure_ssl: '0',
+      url: receiver.url(),
+      secret: '********',
+    });
     const patched = await req('PATCH', `${api}/hooks/${hook.id}`, { token: owner.token, body: { add_events: ['push'], remove_events: ['*'], active: true } });
     expect(patched.status).toBe(200);
     expect(patched.body.events).toEqual(['push']);
@@ -194,11 +207,17 @@ describe('hooks API', () => {
     const orgLogin = uniqueName('org');
     const org = await call('POST', `${server.api}/admin/organizations`, { token: ADMIN_TOKEN, body: { login: orgLogin, admin: owner.login } });
     expect(org.status).toBe(201);
-    const created = await req('POST', `${server.api}/orgs/${orgLogin}/hooks`, { token: owner.token, body: { name: 'web', events: ['release'], config: { url: receiver.url(), content_type: 'json' } } });
+    const created = await req('POST', `${server.api}/orgs/${orgLogin}/hooks`, {
+      token: owner.token,
+      body: { name: 'web', events: ['release'], config: { url: receiver.url(), content_type: 'json' } },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ type: 'Organization', events: ['release'] });
     expect((await req('GET', `${server.api}/orgs/${orgLogin}/hooks/${created.body.id}`, { token: stranger.token, skipSchema: true })).status).toBe(404);
-    const global = await req('POST', `${server.api}/admin/hooks`, { token: ADMIN_TOKEN, body: { name: 'web', events: ['create'], config: { url: receiver.url(), content_type: 'json' } } });
+    const global = await req('POST', `${server.api}/admin/hooks`, {
+      token: ADMIN_TOKEN,
+      body: { name: 'web', events: ['create'], config: { url: receiver.url(), content_type: 'json' } },
+    });
     expect(global.status).toBe(201);
     expect(global.body.type).toBe('Global');
     // The organization's hook hears its repositories' releases; the global hook every `create`.
@@ -227,7 +246,12 @@ describe('deliveries', () => {
     await work.push(server, full, owner.token, 'main', 'main:feature');
 
     const draft = await req('POST', `${api}/releases`, { token: owner.token, body: { tag_name: 'v1.0.0', draft: true } });
-    const asset = await req('POST', `${server.uploads}/repos/${full}/releases/${draft.body.id}/assets?name=a.txt`, { token: owner.token, raw: 'hello', headers: { 'content-type': 'text/plain' }, skipSchema: true });
+    const asset = await req('POST', `${server.uploads}/repos/${full}/releases/${draft.body.id}/assets?name=a.txt`, {
+      token: owner.token,
+      raw: 'hello',
+      headers: { 'content-type': 'text/plain' },
+      skipSchema: true,
+    });
     expect(asset.status).toBe(201);
     await req('PATCH', `${api}/releases/${draft.body.id}`, { token: owner.token, body: { draft: false, name: 'One', body: 'notes' } });
     await req('PATCH', `${api}/releases/${draft.body.id}`, { token: owner.token, body: { prerelease: true } });
@@ -298,7 +322,12 @@ describe('deliveries', () => {
     const draft = await req('POST', `${api}/releases`, { token: owner.token, body: { tag_name: 'v9', draft: true } });
     const full = api.slice(`${server.api}/repos/`.length);
     for (const n of ['x.bin', 'y.bin']) {
-      await req('POST', `${server.uploads}/repos/${full}/releases/${draft.body.id}/assets?name=${n}`, { token: owner.token, raw: n, headers: { 'content-type': 'application/octet-stream' }, skipSchema: true });
+      await req('POST', `${server.uploads}/repos/${full}/releases/${draft.body.id}/assets?name=${n}`, {
+        token: owner.token,
+        raw: n,
+        headers: { 'content-type': 'application/octet-stream' },
+        skipSchema: true,
+      });
     }
     await req('PATCH', `${api}/releases/${draft.body.id}`, { token: owner.token, body: { draft: false } });
     await checker.waitFor((rs) => rs.some((r) => r.json?.action === 'published'));

@@ -9,10 +9,7 @@ import type { DialectKind } from '../dialect.ts';
 type AnyDb = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export async function up(db: AnyDb, kind: DialectKind): Promise<void> {
-  const id = (col: string) =>
-    kind === 'postgres'
-      ? sql`${sql.ref(col)} bigserial primary key`
-      : sql`${sql.ref(col)} integer primary key autoincrement`;
+  const id = (col: string) => (kind === 'postgres' ? sql`${sql.ref(col)} bigserial primary key` : sql`${sql.ref(col)} integer primary key autoincrement`);
 
   await sql`create table accounts (
     ${id('id')},

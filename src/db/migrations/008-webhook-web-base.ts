@@ -7,7 +7,10 @@ import type { Kysely } from 'kysely';
 type AnyDb = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export async function up(db: AnyDb): Promise<void> {
-  await db.schema.alterTable('webhooks').addColumn('web_base', 'text', (c) => c.notNull().defaultTo('')).execute();
+  await db.schema
+    .alterTable('webhooks')
+    .addColumn('web_base', 'text', (c) => c.notNull().defaultTo(''))
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {

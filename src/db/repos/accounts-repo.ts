@@ -55,7 +55,11 @@ export async function insertAccount(db: Kysely<Database>, input: NewAccountInput
 }
 
 export async function setSiteAdmin(db: Kysely<Database>, id: number, siteAdmin: boolean, now: string): Promise<void> {
-  await db.updateTable('accounts').set({ site_admin: siteAdmin ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+  await db
+    .updateTable('accounts')
+    .set({ site_admin: siteAdmin ? 1 : 0, updated_at: now })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function addOrgMember(db: Kysely<Database>, orgId: number, userId: number, role: 'admin' | 'member'): Promise<void> {

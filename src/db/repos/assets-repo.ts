@@ -25,13 +25,7 @@ export async function listAssetsForReleases(db: Kysely<Database>, releaseIds: nu
 
 /** A draft by the placeholder in its `untagged-<hex>` URLs. */
 export async function findDraftByUntaggedKey(db: Kysely<Database>, repositoryId: number, key: string): Promise<Release | undefined> {
-  return db
-    .selectFrom('releases')
-    .selectAll()
-    .where('repository_id', '=', repositoryId)
-    .where('untagged_key', '=', key)
-    .where('draft', '=', 1)
-    .executeTakeFirst();
+  return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('untagged_key', '=', key).where('draft', '=', 1).executeTakeFirst();
 }
 
 // ---- assets ----
@@ -71,7 +65,11 @@ export async function insertOpenAsset(db: Kysely<Database>, a: NewOpenAsset): Pr
 }
 
 export async function countAssets(db: Kysely<Database>, releaseId: number): Promise<number> {
-  const row = await db.selectFrom('assets').select((eb) => eb.fn.countAll<number>().as('n')).where('release_id', '=', releaseId).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('assets')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('release_id', '=', releaseId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -151,7 +149,11 @@ export async function referencedBlobKeys(db: Kysely<Database>, keys: string[]): 
 
 /** Claims the deletion of a blob; false when another process is already deleting it. */
 export async function beginBlobDeletion(db: Kysely<Database>, key: string, now: string): Promise<boolean> {
-  const r = await db.insertInto('blob_deletions').values({ blob_key: key, started_at: now }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  const r = await db
+    .insertInto('blob_deletions')
+    .values({ blob_key: key, started_at: now })
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 

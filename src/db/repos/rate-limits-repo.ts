@@ -19,7 +19,13 @@ export async function countOne(db: Kysely<Database>, bucket: string, windowStart
 
 /** Takes one back from a bucket's count in a window (never below zero). */
 export async function giveOneBack(db: Kysely<Database>, bucket: string, windowStart: number): Promise<void> {
-  await db.updateTable('rate_limits').set({ used: sql`used - 1` }).where('bucket', '=', bucket).where('window_start', '=', windowStart).where('used', '>', 0).execute();
+  await db
+    .updateTable('rate_limits')
+    .set({ used: sql`used - 1` })
+    .where('bucket', '=', bucket)
+    .where('window_start', '=', windowStart)
+    .where('used', '>', 0)
+    .execute();
 }
 
 export async function countIn(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {

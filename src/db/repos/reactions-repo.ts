@@ -11,7 +11,13 @@ import type { Database, ReleaseReaction, ReleaseReactionContent } from '../schem
  * the unique key already held one (`on conflict do nothing`, so the loser of a race does not fail
  * its statement or, on PostgreSQL, a surrounding transaction).
  */
-export async function insertReactionIfAbsent(db: Kysely<Database>, releaseId: number, userId: number, content: ReleaseReactionContent, now: string): Promise<ReleaseReaction | undefined> {
+export async function insertReactionIfAbsent(
+  db: Kysely<Database>,
+  releaseId: number,
+  userId: number,
+  content: ReleaseReactionContent,
+  now: string,
+): Promise<ReleaseReaction | undefined> {
   return db
     .insertInto('release_reactions')
     .values({ release_id: releaseId, user_id: userId, content, created_at: now })
@@ -21,13 +27,7 @@ export async function insertReactionIfAbsent(db: Kysely<Database>, releaseId: nu
 }
 
 export async function findUserReaction(db: Kysely<Database>, releaseId: number, userId: number, content: ReleaseReactionContent): Promise<ReleaseReaction | undefined> {
-  return db
-    .selectFrom('release_reactions')
-    .selectAll()
-    .where('release_id', '=', releaseId)
-    .where('user_id', '=', userId)
-    .where('content', '=', content)
-    .executeTakeFirst();
+  return db.selectFrom('release_reactions').selectAll().where('release_id', '=', releaseId).where('user_id', '=', userId).where('content', '=', content).executeTakeFirst();
 }
 
 export async function findReaction(db: Kysely<Database>, releaseId: number, id: number): Promise<ReleaseReaction | undefined> {

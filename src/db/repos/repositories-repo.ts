@@ -7,12 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Account, Database, Permission, Repository, RepositoryUpdate } from '../schema.ts';
 
 export async function findRepository(db: Kysely<Database>, ownerId: number, name: string): Promise<Repository | undefined> {
-  return db
-    .selectFrom('repositories')
-    .selectAll()
-    .where('owner_id', '=', ownerId)
-    .where('name_lower', '=', name.toLowerCase())
-    .executeTakeFirst();
+  return db.selectFrom('repositories').selectAll().where('owner_id', '=', ownerId).where('name_lower', '=', name.toLowerCase()).executeTakeFirst();
 }
 
 export async function findRepositoryById(db: Kysely<Database>, id: number): Promise<Repository | undefined> {
@@ -133,12 +128,7 @@ export async function countRepositories(db: Kysely<Database>, ownerId: number, p
 }
 
 export async function findCollaboratorPermission(db: Kysely<Database>, repositoryId: number, userId: number): Promise<Permission | null> {
-  const row = await db
-    .selectFrom('collaborators')
-    .select('permission')
-    .where('repository_id', '=', repositoryId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
+  const row = await db.selectFrom('collaborators').select('permission').where('repository_id', '=', repositoryId).where('user_id', '=', userId).executeTakeFirst();
   return row?.permission ?? null;
 }
 

@@ -68,12 +68,6 @@ export async function findTokenById(db: Kysely<Database>, id: number): Promise<T
 
 /** Revokes a user's live tokens with the given note; returns how many were revoked. */
 export async function revokeTokensByNote(db: Kysely<Database>, userId: number, note: string, now: string): Promise<number> {
-  const res = await db
-    .updateTable('tokens')
-    .set({ revoked_at: now })
-    .where('user_id', '=', userId)
-    .where('note', '=', note)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
+  const res = await db.updateTable('tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('note', '=', note).where('revoked_at', 'is', null).executeTakeFirst();
   return Number(res.numUpdatedRows);
 }

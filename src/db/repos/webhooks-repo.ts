@@ -25,7 +25,12 @@ export async function insertWebhook(db: Kysely<Database>, row: Insertable<Webhoo
 }
 
 export async function findWebhook(db: Kysely<Database>, owner: HookOwner, id: number): Promise<Webhook | undefined> {
-  return db.selectFrom('webhooks').selectAll().where('id', '=', id).where((eb) => ownedBy(eb, owner)).executeTakeFirst();
+  return db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('id', '=', id)
+    .where((eb) => ownedBy(eb, owner))
+    .executeTakeFirst();
 }
 
 export async function listWebhooks(db: Kysely<Database>, owner: HookOwner, limit: number, offset: number): Promise<{ rows: Webhook[]; total: number }> {

@@ -50,10 +50,12 @@ export class CommitNode {
 
   private info(): Promise<CommitInfo> {
     const { c, access } = this.repository;
-    this.details ??= c.budget.git(`commit ${access.repo.id} ${this.oid}`, () => gitData.getCommit(c.app, access.repo, this.oid)).then((commit) => {
-      if (!commit) throw new Error(`commit ${this.oid} vanished`);
-      return commit;
-    });
+    this.details ??= c.budget
+      .git(`commit ${access.repo.id} ${this.oid}`, () => gitData.getCommit(c.app, access.repo, this.oid))
+      .then((commit) => {
+        if (!commit) throw new Error(`commit ${this.oid} vanished`);
+        return commit;
+      });
     return this.details;
   }
 

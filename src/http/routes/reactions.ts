@@ -20,19 +20,26 @@ type ReleaseParams = { owner: string; repo: string; release_id: string };
 type ReactionParams = ReleaseParams & { reaction_id: string };
 
 async function reactionsJson(ctx: AppContext, request: FastifyRequest, reactions: ReleaseReaction[]) {
-  const accounts = await findAccountsByIds(ctx.db, reactions.map((r) => Number(r.user_id)));
+  const accounts = await findAccountsByIds(
+    ctx.db,
+    reactions.map((r) => Number(r.user_id)),
+  );
   return reactions.map((r) => reactionJson(r, accounts, request.urls));
 }
 
 export function reactionRoutes(app: FastifyInstance, ctx: AppContext): void {
   const docs = docsConfig('reactions/reactions#create-reaction-for-a-release');
 
-  app.get<{ Params: ReleaseParams; Querystring: { content?: unknown } }>('/repos/:owner/:repo/releases/:release_id/reactions', docsConfig('reactions/reactions#list-reactions-for-a-release'), async (request, reply) => {
-    const access = await repoAccess(ctx, request);
-    const page = parsePage(request.query);
-    const { rows, total } = await listReactions(ctx, access, parsePathId(request.params.release_id), request.query.content, page);
-    return sendPage(request, reply, page, total, await reactionsJson(ctx, request, rows));
-  });
+  app.get<{ Params: ReleaseParams; Querystring: { content?: unknown } }>(
+    '/repos/:owner/:repo/releases/:release_id/reactions',
+    docsConfig('reactions/reactions#list-reactions-for-a-release'),
+    async (request, reply) => {
+      const access = await repoAccess(ctx, request);
+      const page = parsePage(request.query);
+      const { rows, total } = await listReactions(ctx, access, parsePathId(request.params.release_id), request.query.content, page);
+      return sendPage(request, reply, page, total, await reactionsJson(ctx, request, rows));
+    },
+  );
 
   app.post<{ Params: ReleaseParams }>('/repos/:owner/:repo/releases/:release_id/reactions', docs, async (request, reply) => {
     const access = await repoAccess(ctx, request);

@@ -28,7 +28,10 @@ interface AssetParams {
 
 /** Serializes assets of one release, loading their uploaders in one query. */
 export async function assetsJson(ctx: AppContext, request: FastifyRequest, access: RepoAccess, release: Release, assets: Asset[]) {
-  const accounts = await findAccountsByIds(ctx.db, assets.map((a) => a.uploader_id).filter((id): id is number => id !== null));
+  const accounts = await findAccountsByIds(
+    ctx.db,
+    assets.map((a) => a.uploader_id).filter((id): id is number => id !== null),
+  );
   return assets.map((a) => assetJson(a, { owner: access.owner, repo: access.repo, release, accounts, urls: request.urls }));
 }
 
@@ -46,18 +49,22 @@ export function releaseAssetRoutes(app: FastifyInstance, ctx: AppContext): void 
   });
 
   // HEAD is routed explicitly so a HEAD for the bytes keeps its real Content-Length.
-  app.route<{ Params: AssetParams }>({ method: ['GET', 'HEAD'], url: '/repos/:owner/:repo/releases/assets/:asset_id', handler: async (request, reply) => {
-    const access = await repoAccess(ctx, request);
-    const id = parsePathId(request.params.asset_id);
-    if (wantsBytes(request)) {
-      const { asset } = await getDownloadableAsset(ctx, access, id);
-      return sendAssetBytes(ctx, request, reply, asset);
-    }
-    const { asset, release } = await getAsset(ctx, access, id);
-    const [json] = await assetsJson(ctx, request, access, release, [asset]);
-    reply.header('last-modified', new Date(asset.updated_at).toUTCString());
-    return json;
-  } });
+  app.route<{ Params: AssetParams }>({
+    method: ['GET', 'HEAD'],
+    url: '/repos/:owner/:repo/releases/assets/:asset_id',
+    handler: async (request, reply) => {
+      const access = await repoAccess(ctx, request);
+      const id = parsePathId(request.params.asset_id);
+      if (wantsBytes(request)) {
+        const { asset } = await getDownloadableAsset(ctx, access, id);
+        return sendAssetBytes(ctx, request, reply, asset);
+      }
+      const { asset, release } = await getAsset(ctx, access, id);
+      const [json] = await assetsJson(ctx, request, access, release, [asset]);
+      reply.header('last-modified', new Date(asset.updated_at).toUTCString());
+      return json;
+    },
+  });
 
   app.patch<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', docsConfig('releases/assets#update-a-release-asset'), async (request) => {
     const access = await repoAccess(ctx, request);

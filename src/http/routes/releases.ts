@@ -8,15 +8,7 @@ import type { AppContext } from '../../context.ts';
 import type { Release } from '../../db/schema.ts';
 import { loadReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
-import {
-  createRelease,
-  deleteRelease,
-  getLatestRelease,
-  getReleaseById,
-  getReleaseByTag,
-  listReleases,
-  updateRelease,
-} from '../../services/releases.ts';
+import { createRelease, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../services/releases.ts';
 import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../pagination.ts';

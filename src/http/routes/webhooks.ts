@@ -79,7 +79,13 @@ function hookRoutes(app: FastifyInstance, ctx: AppContext, prefix: string, resol
     const place = await resolve(ctx, request);
     const page = parsePage(request.query);
     const { rows, total } = await listHooks(ctx, place, page.perPage, page.offset);
-    return sendPage(request, reply, page, total, rows.map((h) => hookJson(h, place.hooksUrl)));
+    return sendPage(
+      request,
+      reply,
+      page,
+      total,
+      rows.map((h) => hookJson(h, place.hooksUrl)),
+    );
   });
 
   app.post(prefix, async (request, reply) => {

@@ -46,7 +46,16 @@ function mentionsCount(body: string | null): number {
 export function releasesJson(access: RepoAccess, releases: Release[], details: ReleaseDetails, urls: Urls, format?: BodyFormat) {
   const fmt = format ?? bodyFormatFromAccept(undefined);
   return releases.map((release) =>
-    releaseJsonFrom({ owner: access.owner, repo: access.repo, release, assets: details.assets.get(release.id) ?? [], accounts: details.accounts, reactions: details.reactions.get(release.id), urls, format: fmt }),
+    releaseJsonFrom({
+      owner: access.owner,
+      repo: access.repo,
+      release,
+      assets: details.assets.get(release.id) ?? [],
+      accounts: details.accounts,
+      reactions: details.reactions.get(release.id),
+      urls,
+      format: fmt,
+    }),
   );
 }
 

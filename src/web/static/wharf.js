@@ -18,8 +18,12 @@
   function humanSize(bytes) {
     var units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
     if (bytes < 1024) return bytes + ' bytes';
-    var v = bytes, u = 0;
-    while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+    var v = bytes,
+      u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
     return (v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')) + ' ' + units[u];
   }
 
@@ -31,7 +35,9 @@
       var done = function () {
         var before = button.textContent;
         button.textContent = 'Copied';
-        setTimeout(function () { button.textContent = before; }, 1500);
+        setTimeout(function () {
+          button.textContent = before;
+        }, 1500);
       };
       if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(value).then(done, function () {});
       else {
@@ -39,7 +45,12 @@
         area.value = value;
         document.body.appendChild(area);
         area.select();
-        try { document.execCommand('copy'); done(); } catch (e) { /* nothing to do */ }
+        try {
+          document.execCommand('copy');
+          done();
+        } catch (e) {
+          /* nothing to do */
+        }
         area.remove();
       }
     });
@@ -83,7 +94,11 @@
     xhr.addEventListener('load', function () {
       cancel.remove();
       var body;
-      try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch (e) {
+        body = null;
+      }
       if (xhr.status === 201 && body) {
         progress.value = 100;
         row.classList.add('done');
@@ -91,8 +106,8 @@
         row.setAttribute('data-digest', body.digest || '');
       } else {
         row.classList.add('failed');
-        var detail = body && body.errors && body.errors[0] && (body.errors[0].message || (body.errors[0].field + ' ' + body.errors[0].code));
-        status.textContent = 'Failed: ' + (detail || (body && body.message) || ('HTTP ' + xhr.status));
+        var detail = body && body.errors && body.errors[0] && (body.errors[0].message || body.errors[0].field + ' ' + body.errors[0].code);
+        status.textContent = 'Failed: ' + (detail || (body && body.message) || 'HTTP ' + xhr.status);
       }
     });
     xhr.addEventListener('error', function () {
@@ -105,7 +120,9 @@
       row.classList.add('failed');
       status.textContent = 'Cancelled';
     });
-    cancel.addEventListener('click', function () { xhr.abort(); });
+    cancel.addEventListener('click', function () {
+      xhr.abort();
+    });
     status.textContent = 'Uploading…';
     xhr.send(file);
   }
@@ -114,10 +131,22 @@
     document.querySelectorAll('.uploader').forEach(function (uploader) {
       var zone = uploader.querySelector('.dropzone');
       var input = uploader.querySelector('.file-input');
-      var send = function (files) { Array.prototype.forEach.call(files, function (f) { uploadFile(uploader, f); }); };
-      input.addEventListener('change', function () { send(input.files); input.value = ''; });
-      zone.addEventListener('dragover', function (e) { e.preventDefault(); zone.classList.add('over'); });
-      zone.addEventListener('dragleave', function () { zone.classList.remove('over'); });
+      var send = function (files) {
+        Array.prototype.forEach.call(files, function (f) {
+          uploadFile(uploader, f);
+        });
+      };
+      input.addEventListener('change', function () {
+        send(input.files);
+        input.value = '';
+      });
+      zone.addEventListener('dragover', function (e) {
+        e.preventDefault();
+        zone.classList.add('over');
+      });
+      zone.addEventListener('dragleave', function () {
+        zone.classList.remove('over');
+      });
       zone.addEventListener('drop', function (e) {
         e.preventDefault();
         zone.classList.remove('over');

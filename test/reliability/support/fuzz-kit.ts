@@ -21,7 +21,30 @@ export function encodeAny(s: string): string {
   }
 }
 
-export const NASTY_SEGMENTS = ['..', '.', '%2e%2e', '%00', '%FF%FE', '%C0%AF', '%E2%80%AE', '-', '--help', '~', '%20', '%0d%0a', 'a'.repeat(5000), '%F0%9F%98%80', 'null', 'undefined', '[]', '%7B%7D', '__proto__', 'constructor', 'HEAD', 'refs%2Fheads%2Fmain'];
+export const NASTY_SEGMENTS = [
+  '..',
+  '.',
+  '%2e%2e',
+  '%00',
+  '%FF%FE',
+  '%C0%AF',
+  '%E2%80%AE',
+  '-',
+  '--help',
+  '~',
+  '%20',
+  '%0d%0a',
+  'a'.repeat(5000),
+  '%F0%9F%98%80',
+  'null',
+  'undefined',
+  '[]',
+  '%7B%7D',
+  '__proto__',
+  'constructor',
+  'HEAD',
+  'refs%2Fheads%2Fmain',
+];
 export const NUMBERS = ['0', '-1', '1', '00001', '1.5', '1e3', '1e400', 'NaN', 'Infinity', '9007199254740991', '9007199254740993', '99999999999999999999999', '0x10', '%201', '+1'];
 
 /** An already percent-encoded path segment that is anything but a valid name. */
@@ -88,7 +111,10 @@ export async function runFuzz<T>(items: T[], send: (item: T) => Promise<string |
   const chunks = [items.slice(0, options.warmup), items.slice(options.warmup)];
   try {
     for (const [i, chunk] of chunks.entries()) {
-      const results = await runLimited(chunk.map((item) => () => send(item)), options.concurrency);
+      const results = await runLimited(
+        chunk.map((item) => () => send(item)),
+        options.concurrency,
+      );
       for (const f of results) if (f && failures.length < 20) failures.push(f);
       if (i === 0) baseline = measure();
     }
