@@ -76,8 +76,8 @@ export async function startWharf(work: WorkDir, dataDir: string, env: Record<str
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers name the body type they expect
 export interface ApiResponse<T = any> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   status: number;
   body: T;
   text: string;
@@ -85,8 +85,8 @@ export interface ApiResponse<T = any> {
 }
 
 /** A JSON request to Wharf's API, for setting scenarios up (not for measuring). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
 export async function api<T = any>(method: string, url: string, token: string | null, body?: unknown): Promise<ApiResponse<T>> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(url, {
     method,
     headers: {
