@@ -5,7 +5,7 @@
  */
 import type { Feature } from '../features.ts';
 import { AssetSweeper } from '../services/asset-sweeper.ts';
-import { assetDownloadRoutes } from '../http/routes/asset-downloads.ts';
+import { assetDownloadRoutes } from '../web/asset-downloads.ts';
 import { assetUploadRoutes } from '../http/routes/asset-uploads.ts';
 import { releaseAssetRoutes } from '../http/routes/release-assets.ts';
 import type { AppContext } from '../context.ts';

@@ -2,33 +2,11 @@
  * @module http/pagination
  * GitHub's page/per_page pagination with an RFC 8288 `Link` header in GitHub's exact format:
  * `<url>; rel="prev", <url>; rel="next", <url>; rel="last", <url>; rel="first"` (PyGithub splits
- * on `", "` and `"; "`, so the spacing matters). Absurd values are clamped as GitHub clamps them.
+ * on `", "` and `"; "`, so the spacing matters). The page itself (`Page`, `parsePage`) is in
+ * `domain/page`, shared with the services and the pages.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-export interface Page {
-  page: number;
-  perPage: number;
-  offset: number;
-}
-
-const MAX_PAGE = 1_000_000;
-
-function intParam(value: unknown): number | null {
-  if (typeof value !== 'string' || !/^\s*-?\d+\s*$/.test(value)) return null;
-  const n = Number(value);
-  return Number.isSafeInteger(n) ? n : null;
-}
-
-/** Reads `page` and `per_page`; non-numbers fall back to the defaults, out-of-range values are clamped. */
-export function parsePage(query: unknown, defaultPerPage = 30): Page {
-  const q = (query ?? {}) as Record<string, unknown>;
-  const rawPer = intParam(q.per_page);
-  const rawPage = intParam(q.page);
-  const perPage = rawPer === null || rawPer < 1 ? defaultPerPage : Math.min(rawPer, 100);
-  const page = rawPage === null || rawPage < 1 ? 1 : Math.min(rawPage, MAX_PAGE);
-  return { page, perPage, offset: (page - 1) * perPage };
-}
+import type { Page } from '../domain/page.ts';
 
 /**
  * The longest `Link` header Wharf sends. It names the request's URL up to four times, and

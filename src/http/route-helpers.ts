@@ -9,7 +9,8 @@ import { ForbiddenError, NotFoundError, UnauthorizedError } from '../domain/erro
 import { actsAsSiteAdmin, missingScope } from '../services/oauth-scopes.ts';
 import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
 import type { Principal } from '../services/tokens.ts';
-import { setLink, type Page } from './pagination.ts';
+import type { Page } from '../domain/page.ts';
+import { setLink } from './pagination.ts';
 
 export interface OwnerRepoParams {
   owner: string;

@@ -11,7 +11,7 @@ import type { AppContext } from '../context.ts';
 import type { ReleaseReaction, ReleaseReactionContent } from '../db/schema.ts';
 import { deleteReaction, findReaction, findUserReaction, insertReactionIfAbsent, listReactionsPage, touchReactions } from '../db/repos/reactions-repo.ts';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
-import type { Page } from '../http/pagination.ts';
+import type { Page } from '../domain/page.ts';
 import { isoSeconds } from '../util/time.ts';
 import { isForeignKeyViolation } from './db-errors.ts';
 import { requireScope } from './oauth-scopes.ts';

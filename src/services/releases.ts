@@ -26,7 +26,7 @@ import { listAssetsForReleases, releaseBlobKeys } from '../db/repos/assets-repo.
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { NotFoundError, UnauthorizedError, ValidationError, type FieldError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
-import type { Page } from '../http/pagination.ts';
+import type { Page } from '../domain/page.ts';
 import { isoSeconds, toIsoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { currentLatest, designateLatest, isEligibleForLatest, recomputeLatest } from './latest-release.ts';

@@ -9,7 +9,7 @@ import type { AppContext } from '../context.ts';
 import { findAccountsByIds } from '../db/repos/accounts-repo.ts';
 import { countRepositories, listRepositories, type RepositoryListFilter } from '../db/repos/repositories-repo.ts';
 import type { Account, Permission, Repository } from '../db/schema.ts';
-import type { Page } from '../http/pagination.ts';
+import type { Page } from '../domain/page.ts';
 import { effectivePermissions, repositoryListViewer } from './permissions.ts';
 import type { Principal } from './tokens.ts';
 

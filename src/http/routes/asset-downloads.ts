@@ -1,10 +1,7 @@
 /**
  * @module http/routes/asset-downloads
  * Serving asset bytes, for the API (`Accept: application/octet-stream`) and for the browser URLs
- * at the web root:
- * - `GET {web}/{owner}/{repo}/releases/download/{tag}/{name}` (an asset's `browser_download_url`;
- *   `{tag}` may span several segments, and is a draft's `untagged-…` placeholder for drafts);
- * - `GET {web}/{owner}/{repo}/releases/latest/download/{name}` → 302 to the latest release's asset.
+ * at the web root (`web/asset-downloads`).
  *
  * With the file blob store Wharf streams the bytes itself (200/206). With S3 it checks access, then
  * answers 302 to a short-lived presigned URL (as GitHub redirects to its storage host), so bytes
@@ -13,19 +10,13 @@
  * checks (see sendfile-downloads).
  * Bytes are always sent as `application/octet-stream` with `Content-Disposition: attachment` and a
  * sandboxing CSP, as GitHub's storage host does, so user HTML or SVG never renders on Wharf's origin.
- * A token is accepted on the browser URLs (private repositories), which GitHub itself lacks, and
- * so is a signed-in web session (the release pages link here).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Asset } from '../../db/schema.ts';
 import { incrementDownloadCount } from '../../db/repos/assets-repo.ts';
-import { getDownloadableAssetByTag, getLatestReleaseAsset } from '../../services/assets.ts';
-import { getRepoAccess } from '../../services/repositories.ts';
-import { browserPrincipal } from '../../web/web-auth.ts';
 import { presignedDownloadUrl } from '../presigned-downloads.ts';
 import { sendfileHeaderFor } from '../sendfile-downloads.ts';
-import { assetJson } from '../serializers/assets.ts';
 
 interface Range {
   start: number;
@@ -141,42 +132,4 @@ export async function sendAssetBytes(ctx: AppContext, request: FastifyRequest, r
     incrementDownloadCount(ctx.db, asset.id).catch((err: unknown) => ctx.log.warn({ err, asset: asset.id }, 'could not count a download'));
   });
   return reply.send(stream);
-}
-
-/** Splits the raw path after `/releases/download/` into its tag (any segments) and asset name. */
-function tagAndName(rawUrl: string, marker: string): { tag: string; name: string } | null {
-  const path = rawUrl.split('?')[0] ?? '';
-  const at = path.indexOf(marker);
-  if (at < 0) return null;
-  const segments = path.slice(at + marker.length).split('/');
-  if (segments.length < 2 || segments.some((s) => s === '')) return null;
-  try {
-    const name = decodeURIComponent(segments.pop()!);
-    return { tag: segments.map(decodeURIComponent).join('/'), name };
-  } catch {
-    return null;
-  }
-}
-
-export function assetDownloadRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.route<{ Params: { owner: string; repo: string } }>({
-    method: ['GET', 'HEAD'],
-    url: '/:owner/:repo/releases/download/*',
-    handler: async (request, reply) => {
-      request.principal = await browserPrincipal(ctx, request);
-      const parts = tagAndName(request.raw.url ?? '', '/releases/download/');
-      if (!parts) return reply.callNotFound();
-      const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
-      const { asset } = await getDownloadableAssetByTag(ctx, access, parts.tag, parts.name);
-      return sendAssetBytes(ctx, request, reply, asset);
-    },
-  });
-
-  app.get<{ Params: { owner: string; repo: string; name: string } }>('/:owner/:repo/releases/latest/download/:name', async (request, reply) => {
-    request.principal = await browserPrincipal(ctx, request);
-    const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
-    const { asset, release } = await getLatestReleaseAsset(ctx, access, request.params.name);
-    const target = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts: new Map(), urls: request.urls }).browser_download_url;
-    return reply.code(302).header('location', target).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send('');
-  });
 }

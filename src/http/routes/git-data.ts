@@ -11,7 +11,7 @@ import * as gitData from '../../services/git-data.ts';
 import type { CommitInfo, RefInfo } from '../../services/git-data.ts';
 import { toIsoSeconds } from '../../util/time.ts';
 import { bodyObject } from '../json-body.ts';
-import { parsePage } from '../pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
 import { nodeId } from '../serializers/node-id.ts';
 import { repositoryUrls } from '../serializers/repositories.ts';

@@ -12,7 +12,7 @@ import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
 import { createReaction, listReactions, removeReaction } from '../../services/reactions.ts';
 import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
-import { parsePage } from '../pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { reactionJson } from '../serializers/reactions.ts';
 

@@ -15,7 +15,7 @@ import { deleteAsset, getAsset, getDownloadableAsset, listAssets, updateAsset } 
 import type { RepoAccess } from '../../services/repositories.ts';
 import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
-import { parsePage } from '../pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { assetJson } from '../serializers/assets.ts';
 import { sendAssetBytes } from './asset-downloads.ts';

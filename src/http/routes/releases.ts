@@ -11,7 +11,7 @@ import type { RepoAccess } from '../../services/repositories.ts';
 import { createRelease, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../services/releases.ts';
 import { docsConfig } from '../errors.ts';
 import { bodyObject } from '../json-body.ts';
-import { parsePage } from '../pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { bodyFormatFromAccept, releaseJson, releasesJson } from '../serializers/releases.ts';
 

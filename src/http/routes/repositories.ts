@@ -12,7 +12,7 @@ import { deleteRepositoryAndData, requirePermission, updateRepositorySettings } 
 import { effectivePermission } from '../../services/permissions.ts';
 import { isoSeconds } from '../../util/time.ts';
 import { bodyObject } from '../json-body.ts';
-import { parsePage } from '../pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
 import { permissionsObject, repositoryJson } from '../serializers/repositories.ts';
 import { simpleUser } from '../serializers/users.ts';

@@ -10,7 +10,7 @@ import { accountDisclosure } from '../../services/permissions.ts';
 import { createRepository, requireOrgRepositoryCreator } from '../../services/repositories.ts';
 import { countOwnedRepositories, listVisibleRepositories, type RepositoryListQuery } from '../../services/repository-lists.ts';
 import { bodyObject } from '../json-body.ts';
-import { parsePage } from '../pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { requireUser, sendPage } from '../route-helpers.ts';
 import { organizationSimple, privateUser, publicUser } from '../serializers/users.ts';
 import { repositoryJson } from '../serializers/repositories.ts';

@@ -32,7 +32,7 @@ import {
   type HookPlace,
 } from '../../webhooks/hooks.ts';
 import { bodyObject } from '../json-body.ts';
-import { parsePage } from '../pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
 import { encodePathValue } from '../urls.ts';
 

@@ -12,7 +12,7 @@ import type { AppContext } from '../../context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
-import { parsePage } from '../../http/pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import * as gitData from '../../services/git-data.ts';
 import type { CommitInfo } from '../../services/git-data.ts';
 import { repoPath, timeTag } from '../format.ts';

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { releaseWebTag } from '../../http/serializers/assets.ts';
-import { parsePage } from '../../http/pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { getAccount } from '../../services/accounts.ts';
 import { recentPublicReleases } from '../../services/release-pages.ts';
 import { listVisibleRepositories } from '../../services/repository-lists.ts';

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { getRef, type RefInfo } from '../../services/git-data.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
-import { parsePage } from '../../http/pagination.ts';
+import { parsePage } from '../../domain/page.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import { loadReleaseDetails } from '../../services/release-details.ts';
 import { getReleaseByWebTag } from '../../services/release-pages.ts';
