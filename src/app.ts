@@ -1,10 +1,9 @@
 /**
  * @module app
- * Builds Wharf: opens the store, runs migrations, wires the services and registers the HTTP
- * routes. It never listens; `main.ts` (and the tests) decide where to serve it.
- *
- * Request pipeline for `/api/v3`: request id → API-version check → credentials (401 on bad ones)
- * → rate limit (403 once exhausted) → route (access check → service → serializer) → ETag/304.
+ * Builds Wharf: opens the store, runs migrations, creates the server and registers every
+ * feature's routes (`features.ts`) into the four scopes — `/api/v3`, `/api/uploads`, raw-bodied
+ * routes at the root (git's smart HTTP) and the web root. It never listens; `main.ts` (and the
+ * tests) decide where to serve it. `buildApp` is the table of contents; the steps follow it.
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerHttp2Session } from 'node:http2';
@@ -24,16 +23,10 @@ import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers
 import { resolvePrincipal } from './http/auth.ts';
 import { bodyDeadline, clientErrorHandler, frameworkErrors } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
-import { gitHttpRoutes } from './http/git-http.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
 import { consume, enforceContentLimit, peek, rateHeaders, refund } from './http/rate-limit.ts';
 import './http/request-context.ts';
-import { adminRoutes } from './http/routes/admin.ts';
-import { gitDataRoutes } from './http/routes/git-data.ts';
-import { metaRoutes } from './http/routes/meta.ts';
-import { repositoryRoutes } from './http/routes/repositories.ts';
-import { userRoutes } from './http/routes/users.ts';
 import { enforceScopes, requireScopeRules, ruleOfRequest, sendAcceptedScopes } from './http/route-scopes.ts';
 import { requestUrls } from './http/urls.ts';
 import { refuseLongTarget } from './http/request-target.ts';
@@ -67,7 +60,30 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const log = (options.logger ?? pino({ level: config.logLevel })).child({}, { serializers: { req: redactedRequest } });
   // Unusable settings end here as ConfigErrors naming the setting (exit 2 in main.ts).
   checkDirectories(config);
-  const https = config.tls ? loadTlsFiles(config.tls) : null;
+  const tlsFiles = config.tls ? loadTlsFiles(config.tls) : null;
+  const { ctx, closeStore } = await openContext(config, log, options);
+  const { app, closeSessions } = createServer(ctx, tlsFiles);
+  await app.register((api) => apiScope(api, ctx), { prefix: '/api/v3' });
+  await app.register((uploads) => uploadsScope(uploads, ctx), { prefix: '/api/uploads' });
+  for (const feature of features) if (feature.raw) await app.register(async (raw) => feature.raw!(raw, ctx));
+  await app.register((web) => webScope(web, ctx));
+  for (const feature of features) await feature.start?.(ctx);
+
+  return {
+    app,
+    ctx,
+    async close() {
+      for (const feature of features) await feature.stop?.(ctx);
+      const closing = app.close();
+      closeSessions();
+      await closing;
+      await closeStore();
+    },
+  };
+}
+
+/** Opens and migrates the database and opens the blob store: the context every service receives. */
+async function openContext(config: WharfConfig, log: Logger, options: BuildOptions): Promise<{ ctx: AppContext; closeStore: () => Promise<void> }> {
   preparePrivateDirs(config, log);
   const handle = await openDatabase(config.databaseUrl).catch((err: unknown) => {
     throw databaseError(config, err);
@@ -89,14 +105,22 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     pushListeners: new PushListeners(),
   };
   await ensureBootstrapAdmin(ctx);
+  return { ctx, closeStore: () => handle.close() };
+}
 
+/**
+ * The server: transport (HTTP/1.1, or HTTP/2 with HTTP/1.1 over TLS), timeouts, request ids, and
+ * what every request passes through before any scope (request URLs, over-long targets, NUL).
+ */
+function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | null): { app: FastifyInstance; closeSessions: () => void } {
+  const { config } = ctx;
   // HTTP/2 only over TLS and only with HTTP/1.1 still offered: ALPN lets each client pick.
   const http2 = Boolean(https && config.tls?.http2);
   // Headers must arrive within their timeout, checked every second (Node's default is 30 s).
   const timeouts = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) };
   const transport = !https ? { http: timeouts } : http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https: { ...https, ...timeouts } };
   const app = Fastify({
-    loggerInstance: log,
+    loggerInstance: ctx.log,
     ...transport,
     ...(config.trustProxy === false ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
     routerOptions: { maxParamLength: 4096, ignoreDuplicateSlashes: true },
@@ -152,78 +176,59 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     if (!request.is404 && /%00/.test(request.url.split('?')[0] ?? '')) return reply.callNotFound();
   });
 
-  await app.register(
-    async (api) => {
-      requireScopeRules(api, '/api/v3');
-      registerJsonParser(api, { refuseNul: true });
-      bodyDeadline(api, config.bodyTimeoutMs);
-      api.addHook('onRequest', async (request, reply) => {
-        setCommonHeaders(request, reply);
-        const scopes = ruleOfRequest(request, '/api/v3');
-        sendAcceptedScopes(reply, scopes);
-        checkApiVersion(request);
-        request.principal = await resolvePrincipal(ctx, request);
-        setCommonHeaders(request, reply);
-        await countRequest(ctx, request, reply);
-        enforceScopes(request, scopes);
-        await enforceContentLimit(ctx, request);
-      });
-      api.addHook('onSend', async (request, reply, payload) => {
-        const result = applyEtag(request, reply, payload, config.externalUrl !== null);
-        if (reply.statusCode === 304 && request.rate) await refund(ctx, request.rate);
-        return result;
-      });
-      // An unknown API path (a trailing slash, an unsupported method) is GitHub's JSON 404 with
-      // the same headers as any other API answer (request id, media type, CORS).
-      api.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'));
-      metaRoutes(api, ctx);
-      userRoutes(api, ctx);
-      adminRoutes(api, ctx);
-      repositoryRoutes(api, ctx);
-      gitDataRoutes(api, ctx);
-      for (const feature of features) feature.api?.(api, ctx);
-    },
-    { prefix: '/api/v3' },
-  );
+  // GOAWAY on close: streams in flight finish, no new ones start.
+  return { app, closeSessions: () => sessions.forEach((session) => session.close()) };
+}
 
-  await app.register(
-    async (uploads) => {
-      requireScopeRules(uploads, '/api/uploads');
-      uploads.addHook('onRequest', async (request, reply) => {
-        setCommonHeaders(request, reply);
-        reply.header('cache-control', 'no-cache');
-        const scopes = ruleOfRequest(request, '/api/uploads');
-        sendAcceptedScopes(reply, scopes);
-        request.principal = await resolvePrincipal(ctx, request);
-        enforceScopes(request, scopes);
-      });
-      for (const feature of features) feature.uploads?.(uploads, ctx);
-    },
-    { prefix: '/api/uploads' },
-  );
-
-  await app.register(async (gitApp) => gitHttpRoutes(gitApp, ctx));
-
-  await app.register(async (web) => {
-    registerJsonParser(web);
-    bodyDeadline(web, config.bodyTimeoutMs);
-    for (const feature of features) feature.web?.(web, ctx);
+/**
+ * `/api/v3`: JSON bodies, request id → scopes → API-version check → credentials (401 on bad ones)
+ * → rate limit (403 once exhausted) → route (access check → service → serializer) → ETag/304.
+ */
+async function apiScope(api: FastifyInstance, ctx: AppContext): Promise<void> {
+  requireScopeRules(api, '/api/v3');
+  registerJsonParser(api, { refuseNul: true });
+  bodyDeadline(api, ctx.config.bodyTimeoutMs);
+  api.addHook('onRequest', async (request, reply) => {
+    setCommonHeaders(request, reply);
+    const scopes = ruleOfRequest(request, '/api/v3');
+    sendAcceptedScopes(reply, scopes);
+    checkApiVersion(request);
+    request.principal = await resolvePrincipal(ctx, request);
+    setCommonHeaders(request, reply);
+    await countRequest(ctx, request, reply);
+    enforceScopes(request, scopes);
+    await enforceContentLimit(ctx, request);
   });
+  api.addHook('onSend', async (request, reply, payload) => {
+    const result = applyEtag(request, reply, payload, ctx.config.externalUrl !== null);
+    if (reply.statusCode === 304 && request.rate) await refund(ctx, request.rate);
+    return result;
+  });
+  // An unknown API path (a trailing slash, an unsupported method) is GitHub's JSON 404 with
+  // the same headers as any other API answer (request id, media type, CORS).
+  api.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'));
+  for (const feature of features) feature.api?.(api, ctx);
+}
 
-  for (const feature of features) await feature.start?.(ctx);
+/** `/api/uploads`: raw bodies (each route reads its own), credentials and scopes. */
+async function uploadsScope(uploads: FastifyInstance, ctx: AppContext): Promise<void> {
+  requireScopeRules(uploads, '/api/uploads');
+  uploads.addHook('onRequest', async (request, reply) => {
+    setCommonHeaders(request, reply);
+    reply.header('cache-control', 'no-cache');
+    const scopes = ruleOfRequest(request, '/api/uploads');
+    sendAcceptedScopes(reply, scopes);
+    request.principal = await resolvePrincipal(ctx, request);
+    enforceScopes(request, scopes);
+  });
+  for (const feature of features) feature.uploads?.(uploads, ctx);
+}
 
-  return {
-    app,
-    ctx,
-    async close() {
-      for (const feature of features) await feature.stop?.(ctx);
-      const closing = app.close();
-      // GOAWAY: streams in flight finish, no new ones start.
-      for (const session of sessions) session.close();
-      await closing;
-      await handle.close();
-    },
-  };
+/** The web root: pages, feeds, browser downloads and GraphQL at `/api/graphql`. */
+async function webScope(web: FastifyInstance, ctx: AppContext): Promise<void> {
+  registerJsonParser(web);
+  bodyDeadline(web, ctx.config.bodyTimeoutMs);
+  for (const feature of features) feature.web?.(web, ctx);
 }
 
 /**

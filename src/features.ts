@@ -1,14 +1,18 @@
 /**
  * @module features
- * Wharf's feature modules (releases, assets, …), each registering its routes into the right part
- * of the server and starting/stopping its background work. `app.ts` walks this list, so adding
- * a feature is one line here.
+ * Wharf's feature modules, each registering its routes into the right part of the server and
+ * starting/stopping its background work. `app.ts` walks this list and registers nothing by hand,
+ * so adding a feature is one line here.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from './context.ts';
+import { accountsFeature } from './features/accounts.ts';
 import { assetsFeature } from './features/assets.ts';
+import { gitFeature } from './features/git.ts';
+import { metaFeature } from './features/meta.ts';
 import { releaseNotesFeature } from './features/release-notes.ts';
 import { releasesFeature } from './features/releases.ts';
+import { repositoriesFeature } from './features/repositories.ts';
 import { graphqlFeature } from './graphql/feature.ts';
 import { webFeature } from './web/feature.ts';
 import { webhooksFeature } from './features/webhooks.ts';
@@ -19,6 +23,11 @@ export interface Feature {
   api?(app: FastifyInstance, ctx: AppContext): void;
   /** Routes under `/api/uploads` (raw bodies; each route registers its own body handling). */
   uploads?(app: FastifyInstance, ctx: AppContext): void;
+  /**
+   * Routes at the web root that read their request bodies raw (git's smart HTTP), each feature's
+   * in a context of its own: no JSON or form parsing, no API pipeline.
+   */
+  raw?(app: FastifyInstance, ctx: AppContext): void;
   /** Routes at the web root (pages, browser downloads, GraphQL at `/api/graphql`). */
   web?(app: FastifyInstance, ctx: AppContext): void;
   /** Answers an unmatched request (the web pages' HTML 404 for browsers); returns null to pass. */
@@ -27,4 +36,15 @@ export interface Feature {
   stop?(ctx: AppContext): Promise<void>;
 }
 
-export const features: Feature[] = [releasesFeature, releaseNotesFeature, assetsFeature, graphqlFeature, webhooksFeature, webFeature];
+export const features: Feature[] = [
+  metaFeature,
+  accountsFeature,
+  repositoriesFeature,
+  gitFeature,
+  releasesFeature,
+  releaseNotesFeature,
+  assetsFeature,
+  graphqlFeature,
+  webhooksFeature,
+  webFeature,
+];
