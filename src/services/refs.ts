@@ -5,9 +5,10 @@
  * about refs and the after-effects of a change live in one place:
  *
  * - `checkRefChanges(ctx, repo, changes, actor)` — "may these ref updates happen?" Returns the
- *   refusals (empty: allowed). Every write below asks it before git moves anything; a push asks it
- *   too, before refs move, with the updates git is about to make (a pre-receive check).
- *   Rules read only the database and git, so every node gives the same answer.
+ *   refusals (empty: allowed). Every write below asks it before git moves anything. It takes a
+ *   batch of updates so that a push can ask it too, before its refs move, with the updates git is
+ *   about to make (a pre-receive check; until that check is wired, pushes only report what they
+ *   changed, through `refsChanged`). Rules read only the database and git, so every node agrees.
  * - `createRef(ctx, repo, ref, sha, actor)` — creates `ref` if absent (atomic in git: two racing
  *   writers, even on two nodes, give one winner). Returns the change, or null when it existed.
  * - `deleteRef(ctx, repo, ref, actor)` — deletes `ref`. Returns the change, or null when absent.
@@ -20,8 +21,8 @@
  *   domain events (`ref.created`/`ref.deleted`, `push`) and tells the ref listeners (releases
  *   follow their tags), all in one transaction. Whatever must happen after every ref change goes here.
  *
- * A refused change throws a `ValidationError` (422) naming the reason; a push shows the same
- * reason after git's `remote rejected`.
+ * A refused change throws a `ValidationError` (422) naming the reason, in words git can show a
+ * pusher after `remote rejected`.
  */
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Repository } from '../db/schema.ts';
