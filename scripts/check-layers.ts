@@ -39,12 +39,7 @@ export const LAYER_RULES: LayerRule[] = [
  * Imports that break a rule today and are being moved; each entry names the file, the import and
  * why it is still there. Remove the entry with the import.
  */
-export const TEMPORARY_EXCEPTIONS: Array<{ file: string; imports: string; until: string }> = [
-  { file: 'src/services/reactions.ts', imports: 'src/http/pagination.ts', until: '`Page` moves to src/domain' },
-  { file: 'src/services/releases.ts', imports: 'src/http/pagination.ts', until: '`Page` moves to src/domain' },
-  { file: 'src/services/repository-lists.ts', imports: 'src/http/pagination.ts', until: '`Page` moves to src/domain' },
-  { file: 'src/http/routes/asset-downloads.ts', imports: 'src/web/web-auth.ts', until: 'the browser session lookup moves out of src/web' },
-];
+export const TEMPORARY_EXCEPTIONS: Array<{ file: string; imports: string; until: string }> = [];
 
 export interface Violation {
   file: string;
