@@ -33,14 +33,18 @@ function tagAndName(rawUrl: string, marker: string): { tag: string; name: string
 }
 
 export function assetDownloadRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.route<{ Params: { owner: string; repo: string } }>({ method: ['GET', 'HEAD'], url: '/:owner/:repo/releases/download/*', handler: async (request, reply) => {
-    request.principal = await browserPrincipal(ctx, request);
-    const parts = tagAndName(request.raw.url ?? '', '/releases/download/');
-    if (!parts) return reply.callNotFound();
-    const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
-    const { asset } = await getDownloadableAssetByTag(ctx, access, parts.tag, parts.name);
-    return sendAssetBytes(ctx, request, reply, asset);
-  } });
+  app.route<{ Params: { owner: string; repo: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/:owner/:repo/releases/download/*',
+    handler: async (request, reply) => {
+      request.principal = await browserPrincipal(ctx, request);
+      const parts = tagAndName(request.raw.url ?? '', '/releases/download/');
+      if (!parts) return reply.callNotFound();
+      const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
+      const { asset } = await getDownloadableAssetByTag(ctx, access, parts.tag, parts.name);
+      return sendAssetBytes(ctx, request, reply, asset);
+    },
+  });
 
   app.get<{ Params: { owner: string; repo: string; name: string } }>('/:owner/:repo/releases/latest/download/:name', async (request, reply) => {
     request.principal = await browserPrincipal(ctx, request);
