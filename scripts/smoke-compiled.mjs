@@ -31,6 +31,8 @@ for (const [url, want] of [
   [`${base}/api/v3/meta`, 200],
   [`${base}/`, 200],
   [`${base}/static/wharf.css`, 200],
+  [`${base}/healthz`, 200],
+  [`${base}/readyz`, 200],
 ]) {
   const res = await fetch(url);
   const ok = res.status === want;

@@ -103,6 +103,7 @@ async function openContext(config: WharfConfig, log: Logger, options: BuildOptio
     blobs: options.blobStore ?? (await createBlobStore(config)),
     log,
     pushListeners: new PushListeners(),
+    dbPool: () => handle.poolStats?.() ?? null,
   };
   await ensureBootstrapAdmin(ctx);
   return { ctx, closeStore: () => handle.close() };
@@ -157,6 +158,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
     });
   }
 
+  for (const feature of features) feature.server?.(app, ctx);
   app.decorateRequest('principal', null);
   app.decorateRequest('rate', null);
   app.decorateRequest('urls', null as never);

@@ -17,6 +17,8 @@ export interface AppContext {
   blobs: BlobStore;
   log: Logger;
   pushListeners: PushListeners;
+  /** Connections of the database pool (PostgreSQL), for metrics; absent with SQLite. */
+  dbPool?: () => { total: number; idle: number; waiting: number } | null;
 }
 
 /** Bare repositories live under their numeric id, so renaming or transferring never moves files. */

@@ -14,11 +14,15 @@ import { releaseNotesFeature } from './features/release-notes.ts';
 import { releasesFeature } from './features/releases.ts';
 import { repositoriesFeature } from './features/repositories.ts';
 import { graphqlFeature } from './graphql/feature.ts';
+import { healthFeature } from './features/health.ts';
+import { metricsFeature } from './features/metrics.ts';
 import { webFeature } from './web/feature.ts';
 import { webhooksFeature } from './features/webhooks.ts';
 
 export interface Feature {
   name: string;
+  /** Hooks and routes on the whole server (every request, before routing), e.g. metrics. */
+  server?(app: FastifyInstance, ctx: AppContext): void;
   /** Routes under `/api/v3` (JSON bodies, auth, rate limits, ETags already applied). */
   api?(app: FastifyInstance, ctx: AppContext): void;
   /** Routes under `/api/uploads` (raw bodies; each route registers its own body handling). */
@@ -37,6 +41,8 @@ export interface Feature {
 }
 
 export const features: Feature[] = [
+  metricsFeature,
+  healthFeature,
   metaFeature,
   accountsFeature,
   repositoriesFeature,

@@ -62,6 +62,8 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<Readable>;
   stat(key: string): Promise<BlobInfo | null>;
   delete(key: string): Promise<void>;
+  /** Throws unless the store can be written now (readiness): the directory, or the bucket. */
+  check(): Promise<void>;
   /** Every stored blob, for the sweeper and for migrations between stores. */
   list(): AsyncIterable<BlobInfo>;
   /**

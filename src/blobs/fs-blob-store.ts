@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -93,6 +93,14 @@ export class FsBlobStore implements BlobStore {
     }
     // The stream owns the FileHandle (passing its numeric fd would let GC close it a second time).
     return handle.createReadStream({ start: range?.start, end: range?.end, autoClose: true, highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  async check(): Promise<void> {
+    // Writing a file is the honest test (access() says yes to root on a read-only mount).
+    await mkdir(this.#root, { recursive: true });
+    const probe = path.join(this.#root, `.ready-${process.pid}`);
+    await writeFile(probe, '');
+    await unlink(probe);
   }
 
   async stat(key: string): Promise<BlobInfo | null> {

@@ -20,6 +20,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -169,6 +170,10 @@ export class S3BlobStore implements BlobStore {
       if (isNotFound(err)) throw new BlobNotFoundError(key);
       throw err;
     }
+  }
+
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
   }
 
   async stat(key: string): Promise<BlobInfo | null> {

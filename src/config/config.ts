@@ -109,6 +109,10 @@ export interface WharfConfig {
    * bytes itself; null (the default) streams them from Wharf. File blob store only.
    */
   sendfileHeader: SendfileHeader | null;
+  /** Port of a separate listener for Prometheus metrics; null: none. */
+  metricsPort: number | null;
+  /** Bearer token guarding `/metrics` on the main listener; null: not served there. */
+  metricsToken: string | null;
   /** What the header's value starts with, followed by the blob's path under the blob directory. */
   sendfilePrefix: string;
   /** Run the outbox's consumers (webhook deliveries) on this node. */
@@ -203,6 +207,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     idleTimeoutMs: v.idleTimeoutMs,
     maxConnections: v.maxConnections,
     sendfileHeader: v.sendfileHeader,
+    metricsPort: v.metricsPort,
+    metricsToken: v.metricsToken,
     sendfilePrefix: v.sendfilePrefix,
     eventConsumers: v.eventConsumers,
     eventsPollMs: v.eventsPollMs,

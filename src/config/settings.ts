@@ -344,6 +344,19 @@ export const SETTINGS = {
     doc: 'A connection on which no byte moves for this long is closed (a stalled upload included).',
   }),
   maxConnections: setting({ env: 'WHARF_MAX_CONNECTIONS', type: integer(0), default: 4096, doc: 'Connections open at once; more are refused until some close (`0`: no limit).' }),
+  metricsPort: setting({
+    env: 'WHARF_METRICS_PORT',
+    type: nullable(integer(0, 65535)),
+    default: null,
+    doc: 'Serve Prometheus metrics at `/metrics` on this port of `WHARF_HOST` (unauthenticated: keep the port private). See [operations](operations.md#health-and-metrics).',
+  }),
+  metricsToken: setting({
+    env: 'WHARF_METRICS_TOKEN',
+    type: nullable(text()),
+    default: null,
+    secret: 'value',
+    doc: 'Serve Prometheus metrics at `/metrics` on the main listener to callers sending `Authorization: Bearer <token>`. Without this and `WHARF_METRICS_PORT`, metrics are off.',
+  }),
   sendfileHeader: setting({
     env: 'WHARF_SENDFILE_HEADER',
     type: nullable(oneOfIgnoringCase(SENDFILE_HEADERS)),

@@ -24,6 +24,8 @@ export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DialectKind;
   close(): Promise<void>;
+  /** Connections of the pool by state (PostgreSQL only). */
+  poolStats?: () => { total: number; idle: number; waiting: number };
 }
 
 async function openSqlite(file: string): Promise<DatabaseHandle> {
@@ -150,7 +152,7 @@ async function openPostgres(databaseUrl: string): Promise<DatabaseHandle> {
   // the pool replaces it on the next checkout.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  return { db, kind: 'postgres', close: () => db.destroy(), poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }) };
 }
 
 export function isPostgresUrl(databaseUrl: string): boolean {
