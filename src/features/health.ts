@@ -23,11 +23,7 @@ async function readiness(ctx: AppContext): Promise<Record<string, string>> {
       return (err as Error).message || String(err);
     }
   };
-  const [database, blobStore, git] = await Promise.all([
-    probe(() => sql`select 1`.execute(ctx.db)),
-    probe(() => ctx.blobs.check()),
-    probe(() => runGit(null, ['--version'])),
-  ]);
+  const [database, blobStore, git] = await Promise.all([probe(() => sql`select 1`.execute(ctx.db)), probe(() => ctx.blobs.check()), probe(() => runGit(null, ['--version']))]);
   return { database, blobStore, git, shutdown: stopping.has(ctx) ? 'shutting down' : 'ok' };
 }
 

@@ -58,8 +58,18 @@ function instrument(app: FastifyInstance, ctx: AppContext): Instruments {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
     registers: [registry],
   });
-  const bytesIn = new Counter({ name: 'wharf_http_request_bytes_total', help: 'Request body bytes received (declared Content-Length), by route template', labelNames: ['route'], registers: [registry] });
-  const bytesOut = new Counter({ name: 'wharf_http_response_bytes_total', help: 'Response body bytes sent (Content-Length), by route template', labelNames: ['route'], registers: [registry] });
+  const bytesIn = new Counter({
+    name: 'wharf_http_request_bytes_total',
+    help: 'Request body bytes received (declared Content-Length), by route template',
+    labelNames: ['route'],
+    registers: [registry],
+  });
+  const bytesOut = new Counter({
+    name: 'wharf_http_response_bytes_total',
+    help: 'Response body bytes sent (Content-Length), by route template',
+    labelNames: ['route'],
+    registers: [registry],
+  });
   const uploads = new Gauge({ name: 'wharf_uploads_in_flight', help: 'Asset uploads being received now', registers: [registry] });
   new Gauge({
     name: 'wharf_backlog',
@@ -90,7 +100,7 @@ function instrument(app: FastifyInstance, ctx: AppContext): Instruments {
   // Body sizes as sent: Fastify hands Node the Content-Length in writeHead, out of getHeader's reach.
   const sent = new WeakMap<object, number>();
   app.addHook('onSend', async (request, reply, payload) => {
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : declaredLength(reply.getHeader('content-length') as string | undefined);
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : declaredLength(reply.getHeader('content-length'));
     sent.set(request, size);
     return payload;
   });
@@ -132,7 +142,10 @@ export const metricsFeature: Feature = {
         if (!tokenMatches(request.headers.authorization, token)) {
           return reply.code(401).header('www-authenticate', 'Bearer realm="wharf metrics"').send({ message: 'Requires authentication' });
         }
-        return reply.header('content-type', inst.registry.contentType).header('cache-control', 'no-store').send(await inst.registry.metrics());
+        return reply
+          .header('content-type', inst.registry.contentType)
+          .header('cache-control', 'no-store')
+          .send(await inst.registry.metrics());
       });
     }
   },
