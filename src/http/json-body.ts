@@ -67,9 +67,8 @@ export function registerJsonParser(app: FastifyInstance, options: JsonParserOpti
   });
 }
 
-/** The body as an object of members; an absent body is `{}`. */
-export function bodyObject(body: unknown): Record<string, unknown> {
-  if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('Body should be a JSON object');
-  return body as Record<string, unknown>;
-}
+/**
+ * The body as an object of members; an absent body is `{}`. Routes whose service checks
+ * permission hand the raw body on instead, so the check comes first (`domain/request-body.ts`).
+ */
+export { bodyMembers as bodyObject } from '../domain/request-body.ts';

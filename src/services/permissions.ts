@@ -98,6 +98,20 @@ export async function effectivePermissions(
   return new Map(entries.map(({ repo, owner }) => [repo.id, combine(principal, repo, principal ? roleFrom(principal, owner, roles.get(repo.id) ?? none) : null)]));
 }
 
+/**
+ * A user's permission on a repository as a role, whatever token they use (what
+ * `GET /repos/{o}/{r}/collaborators/{username}/permission` reports): a site administrator's is
+ * admin, anyone else's their role, at least read on a public repository.
+ */
+export async function userPermission(db: Kysely<Database>, user: Account, repo: Repository, owner: Account): Promise<Permission | null> {
+  if (user.site_admin === 1 || owner.id === user.id) return 'admin';
+  const orgRole = owner.type === 'Organization' ? await findOrgRole(db, owner.id, user.id) : null;
+  if (orgRole === 'admin') return 'admin';
+  const publicRead: Permission | null = repo.private === 1 ? null : 'pull';
+  const member: Permission | null = orgRole === 'member' ? 'pull' : null;
+  return max(publicRead, max(member, await findCollaboratorPermission(db, repo.id, user.id)));
+}
+
 /** What of `account` beyond its public profile `viewer` may see (`http/serializers/users.ts`). */
 export function accountDisclosure(viewer: Principal | null, account: Account): { email: boolean; suspendedAt: boolean } {
   const admin = actsAsSiteAdmin(viewer);

@@ -154,13 +154,44 @@ describe('repositories', () => {
     const seen = await call('GET', `${server.api}/repos/${alice.login}/${name}`, { token: bob.token });
     expect(seen.status).toBe(200);
     expect(seen.body.permissions.push).toBe(false);
-    expect((await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/${bob.login}`, { token: bob.token })).status).toBe(204);
-    expect((await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/nobody`, { token: bob.token })).status).toBe(404);
+    // Checking collaborators needs push access (GitHub's description); bob only reads.
+    expect((await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/${bob.login}`, { token: bob.token })).status).toBe(404);
+    expect((await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/${bob.login}`, { token: alice.token })).status).toBe(204);
+    expect((await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/nobody`, { token: alice.token })).status).toBe(404);
     const mine = await call('GET', `${server.api}/user/repos`, { token: bob.token });
     expect(mine.body.map((r: { name: string }) => r.name)).toContain(name);
     // A token without the repo scope cannot see private repositories.
     const narrow = await call('POST', `${server.api}/admin/users/${bob.login}/authorizations`, { token: ADMIN_TOKEN, body: { scopes: ['public_repo'] } });
     expectGitHubError(await call('GET', `${server.api}/repos/${alice.login}/${name}`, { token: narrow.body.token }), 404);
+  });
+
+  it('checks collaborators only for callers with push access, and lets a collaborator leave', async () => {
+    const { name } = await createRepo(server, alice, { auto_init: true });
+    const reader = await createUser(server, uniqueName('reader'));
+    const writer = await createUser(server, uniqueName('writer'));
+    await addCollaborator(server, alice, name, reader, 'pull');
+    await addCollaborator(server, alice, name, writer, 'maintain');
+    const check = (login: string, token?: string) => call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/${login}`, { token });
+    // A public repository: anonymous callers are asked to authenticate, readers learn nothing.
+    expectGitHubError(await check(reader.login), 401);
+    expectGitHubError(await check(reader.login, reader.token), 404);
+    expectGitHubError(await check(alice.login, bob.token), 404);
+    expect((await check(reader.login, writer.token)).status).toBe(204);
+    expect((await check(alice.login, writer.token)).status).toBe(204);
+    expectGitHubError(await check(bob.login, writer.token), 404);
+    // The listing needs push access too.
+    expectGitHubError(await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators`, { token: reader.token }), 403, 'Must have push access to view repository collaborators.');
+    // A user's permission: maintain counts as write in the legacy field.
+    const perm = await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/${writer.login}/permission`, { token: reader.token });
+    expect(perm.status).toBe(200);
+    expect([perm.body.permission, perm.body.role_name]).toEqual(['write', 'maintain']);
+    const readerPerm = await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/${reader.login}/permission`, { token: reader.token });
+    expect([readerPerm.body.permission, readerPerm.body.role_name]).toEqual(['read', 'read']);
+    // A collaborator may remove themselves, not others; an administrator anyone.
+    expectGitHubError(await call('DELETE', `${server.api}/repos/${alice.login}/${name}/collaborators/${writer.login}`, { token: reader.token }), 403);
+    expect((await call('DELETE', `${server.api}/repos/${alice.login}/${name}/collaborators/${reader.login}`, { token: reader.token })).status).toBe(204);
+    expectGitHubError(await check(reader.login, writer.token), 404);
+    expect((await call('DELETE', `${server.api}/repos/${alice.login}/${name}/collaborators/${writer.login}`, { token: alice.token })).status).toBe(204);
   });
 
   it('paginates with a GitHub Link header', async () => {

@@ -60,6 +60,13 @@ interface RouteCase {
   kind: 'api' | 'git' | 'uploads' | 'web' | 'graphql' | 'page' | 'form' | 'webupload';
   method: string;
   need: Need;
+  /**
+   * The GitHub operation (`METHOD /path` as in GitHub's description) whose access rule the route
+   * follows: its need and refusal must be the ones `ACCESS_RULES` gives.
+   */
+  rule?: string;
+  /** What a signed-in caller without the need gets, when GitHub answers 404 rather than 403. */
+  refusal?: 404;
   /** Header (default) or session; forms and web uploads always use the session. */
   auth?: Auth;
   /** The write finds its release or asset before checking push access (as the API does): a draft is 404 below push. */
@@ -89,12 +96,43 @@ interface RouteCase {
   }>;
 }
 
+/**
+ * Who may call each API route, in the words of GitHub's description of it (GHES 3.19; the test
+ * at the end checks each quote is there), the need Wharf reads from those words, and the answer
+ * to a signed-in caller without it when that is 404 rather than 403. `wording: null`: the
+ * description says nothing about access (reads follow repository visibility; the rest is
+ * recorded in docs/api.md). Routes of the matrix name their rule, and must follow it.
+ */
+const ACCESS_RULES: Record<string, { wording: string | null; need: Need; refusal?: 404 }> = {
+  'GET /repos/{owner}/{repo}/collaborators': { wording: 'The authenticated user must have write, maintain, or admin privileges on the repository to use this endpoint.', need: 'push' },
+  // The check answers only 204 or 404: a caller without push access learns nothing.
+  'GET /repos/{owner}/{repo}/collaborators/{username}': { wording: 'The authenticated user must have push access to the repository to use this endpoint.', need: 'push', refusal: 404 },
+  'GET /repos/{owner}/{repo}/collaborators/{username}/permission': { wording: null, need: 'read' },
+  // The description speaks of invitations and policies; adding collaborators is an administrator's.
+  'PUT /repos/{owner}/{repo}/collaborators/{username}': { wording: null, need: 'admin' },
+  // Removing oneself is allowed too (test/api/foundation.test.ts); the matrix's callers remove others.
+  'DELETE /repos/{owner}/{repo}/collaborators/{username}': { wording: 'the authenticated user must either be an administrator of the repository or target themselves for removal', need: 'admin' },
+  'GET /repos/{owner}/{repo}/releases': { wording: 'Only users with push access will receive listings for draft releases.', need: 'read' },
+  // A reader creating a release gets GitHub's 422 custom `author_id` error (reference §1.3).
+  'POST /repos/{owner}/{repo}/releases': { wording: 'Users with push access to the repository can create a release.', need: 'create' },
+  'PATCH /repos/{owner}/{repo}/releases/{release_id}': { wording: 'Users with push access to the repository can edit a release.', need: 'push' },
+  'DELETE /repos/{owner}/{repo}/releases/{release_id}': { wording: 'Users with push access to the repository can delete a release.', need: 'push' },
+  'PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}': { wording: 'Users with push access to the repository can edit a release asset.', need: 'push' },
+};
+
 let server: TestServer;
 let owner: TestUser;
 let callers: Caller[];
 const sessions = new Map<Caller, Session | null>();
 const fixtures: Fixture[] = [];
 let cells = 0;
+
+/** Whether `login` collaborates on the fixture's repository, as its owner sees it. */
+async function isCollaborator(fx: Pick<Fixture, 'full'>, login: string): Promise<boolean> {
+  const res = await call('GET', `${server.api}/repos/${fx.full}/collaborators/${login}`, { token: owner.token });
+  if (res.status !== 204 && res.status !== 404) throw new Error(`collaborator check: ${res.status} ${res.text}`);
+  return res.status === 204;
+}
 
 async function ownerCall(method: string, url: string, body?: unknown) {
   const res = await call(method, url, { token: owner.token, body });
@@ -222,14 +260,68 @@ afterAll(() => server.close());
 const repoRoutes: RouteCase[] = [
   { name: 'GET repo', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}` }) },
   { name: 'PATCH repo', kind: 'api', method: 'PATCH', need: 'admin', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}`, body: {} }) },
-  { name: 'GET collaborators', kind: 'api', method: 'GET', need: 'push', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/collaborators` }) },
+  {
+    name: 'GET collaborators',
+    kind: 'api',
+    method: 'GET',
+    need: 'push',
+    rule: 'GET /repos/{owner}/{repo}/collaborators',
+    success: 200,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/collaborators` }),
+  },
+  {
+    name: 'GET collaborator check',
+    kind: 'api',
+    method: 'GET',
+    need: 'push',
+    refusal: 404,
+    rule: 'GET /repos/{owner}/{repo}/collaborators/{username}',
+    success: 204,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/collaborators/${owner.login}` }),
+  },
   {
     name: 'GET collaborator permission',
     kind: 'api',
     method: 'GET',
     need: 'read',
+    rule: 'GET /repos/{owner}/{repo}/collaborators/{username}/permission',
     success: 200,
     prepare: async (fx) => ({ path: `/repos/${fx.full}/collaborators/${owner.login}/permission` }),
+  },
+  {
+    name: 'PUT collaborator',
+    kind: 'api',
+    method: 'PUT',
+    need: 'admin',
+    rule: 'PUT /repos/{owner}/{repo}/collaborators/{username}',
+    success: 204,
+    prepare: async (fx, refused) => {
+      const newcomer = await target('PUT collaborator', fx, refused, () => createUser(server, uniqueName('newcollab')));
+      return {
+        path: `/repos/${fx.full}/collaborators/${newcomer.login}`,
+        body: { permission: 'pull' },
+        check: async (status) => expect(await isCollaborator(fx, newcomer.login)).toBe(status === 204),
+      };
+    },
+  },
+  {
+    name: 'DELETE collaborator',
+    kind: 'api',
+    method: 'DELETE',
+    need: 'admin',
+    rule: 'DELETE /repos/{owner}/{repo}/collaborators/{username}',
+    success: 204,
+    prepare: async (fx, refused) => {
+      const leaving = await target('DELETE collaborator', fx, refused, async () => {
+        const user = await createUser(server, uniqueName('leaving'));
+        await ownerCall('PUT', `${server.api}/repos/${fx.full}/collaborators/${user.login}`, { permission: 'pull' });
+        return user;
+      });
+      return {
+        path: `/repos/${fx.full}/collaborators/${leaving.login}`,
+        check: async (status) => expect(await isCollaborator(fx, leaving.login)).toBe(status !== 204),
+      };
+    },
   },
   { name: 'GET tags', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/tags` }) },
   { name: 'GET branches', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/branches` }) },
@@ -244,13 +336,14 @@ const repoRoutes: RouteCase[] = [
     success: 201,
     prepare: async (fx) => ({ path: `/repos/${fx.full}/git/refs`, body: { ref: `refs/heads/${uniqueName('b')}`, sha: fx.mainSha } }),
   },
-  { name: 'GET releases', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases` }) },
+  { name: 'GET releases', kind: 'api', method: 'GET', need: 'read', rule: 'GET /repos/{owner}/{repo}/releases', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases` }) },
   { name: 'GET latest release', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/latest` }) },
   {
     name: 'POST release',
     kind: 'api',
     method: 'POST',
     need: 'create',
+    rule: 'POST /repos/{owner}/{repo}/releases',
     success: 201,
     prepare: async (fx) => ({ path: `/repos/${fx.full}/releases`, body: { tag_name: uniqueName('newdraft-'), draft: true } }),
   },
@@ -353,6 +446,7 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       kind: 'api',
       method: 'PATCH',
       need: 'push',
+      rule: 'PATCH /repos/{owner}/{repo}/releases/{release_id}',
       release: state,
       success: 200,
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}`, body: {} }),
@@ -408,6 +502,7 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       kind: 'api',
       method: 'PATCH',
       need: 'push',
+      rule: 'PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}',
       release: state,
       success: 200,
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, body: {} }),
@@ -446,6 +541,7 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       kind: 'api',
       method: 'DELETE',
       need: 'push',
+      rule: 'DELETE /repos/{owner}/{repo}/releases/{release_id}',
       release: state,
       success: 204,
       prepare: async (fx, refused) => {
@@ -667,7 +763,7 @@ function expectedStatus(route: RouteCase, caller: Caller, fx: Fixture): number {
       return atLeast(perm, 'push') ? route.success : anonymous ? 401 : 422;
     case 'push':
     case 'admin':
-      return atLeast(perm, route.need) ? route.success : anonymous ? 401 : 403;
+      return atLeast(perm, route.need) ? route.success : anonymous ? 401 : (route.refusal ?? 403);
   }
 }
 
@@ -775,6 +871,29 @@ async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<s
   }
   return null;
 }
+
+describe('access rules', () => {
+  it("quote GitHub's description of each route, and the matrix follows them", async () => {
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const description = require('@octokit/openapi/generated/ghes-3.19.json') as { paths: Record<string, Record<string, { description?: string }>> };
+    const flat = (text: string) => text.replace(/\s+/g, ' ');
+    for (const [operation, rule] of Object.entries(ACCESS_RULES)) {
+      const [method, path] = operation.split(' ') as [string, string];
+      const op = description.paths[path]?.[method.toLowerCase()];
+      expect(op, operation).toBeDefined();
+      if (rule.wording) expect(flat(op!.description ?? ''), operation).toContain(rule.wording);
+    }
+    const routes = [...repoRoutes, ...releaseRoutes('published'), ...releaseRoutes('draft')].filter((r) => r.rule);
+    expect(routes.length).toBeGreaterThanOrEqual(Object.keys(ACCESS_RULES).length);
+    for (const route of routes) {
+      const rule = ACCESS_RULES[route.rule!];
+      expect(rule, `${route.name}: no rule ${route.rule}`).toBeDefined();
+      expect({ need: route.need, refusal: route.refusal }, route.name).toEqual({ need: rule!.need, refusal: rule!.refusal });
+    }
+    for (const operation of Object.keys(ACCESS_RULES)) expect(routes.some((r) => r.rule === operation), `no matrix route follows ${operation}`).toBe(true);
+  });
+});
 
 describe('authorization matrix', () => {
   it('gives every caller the exact status on every route, repository and release state', async () => {

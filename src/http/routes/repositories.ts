@@ -5,26 +5,27 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Permission } from '../../db/schema.ts';
-import { findAccountByLogin } from '../../db/repos/accounts-repo.ts';
-import { findCollaboratorPermission, listCollaborators, removeCollaborator, upsertCollaborator } from '../../db/repos/repositories-repo.ts';
-import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import { deleteRepositoryAndData, requirePermission, updateRepositorySettings } from '../../services/repositories.ts';
-import { effectivePermission } from '../../services/permissions.ts';
-import { isoSeconds } from '../../util/time.ts';
+import { addCollaborator, checkCollaborator, listRepositoryCollaborators, permissionOfUser, removeCollaborator } from '../../services/collaborators.ts';
+import { deleteRepositoryAndData, updateRepositorySettings } from '../../services/repositories.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../../domain/page.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
 import { permissionsObject, repositoryJson } from '../serializers/repositories.ts';
 import { simpleUser } from '../serializers/users.ts';
 
-const PERMISSIONS: Permission[] = ['pull', 'triage', 'push', 'maintain', 'admin'];
+type CollaboratorParams = { owner: string; repo: string; username: string };
 
-/** GitHub also accepts the older role names on this endpoint. */
-function parsePermission(value: unknown): Permission | null {
-  if (value === undefined || value === null) return 'push';
-  if (value === 'read') return 'pull';
-  if (value === 'write') return 'push';
-  return PERMISSIONS.includes(value as Permission) ? (value as Permission) : null;
+/** GitHub's `role_name` spells pull and push as read and write. */
+function roleName(permission: Permission): string {
+  return permission === 'pull' ? 'read' : permission === 'push' ? 'write' : permission;
+}
+
+/** The legacy base role of `/permission`: maintain counts as write and triage as read (GitHub's description). */
+function legacyPermission(permission: Permission | null): 'admin' | 'write' | 'read' | 'none' {
+  if (permission === 'admin') return 'admin';
+  if (permission === 'maintain' || permission === 'push') return 'write';
+  if (permission === 'triage' || permission === 'pull') return 'read';
+  return 'none';
 }
 
 export function repositoryRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -47,60 +48,35 @@ export function repositoryRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get('/repos/:owner/:repo/collaborators', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    requirePermission(access, 'push');
     const page = parsePage(request.query);
-    const owner = access.owner.type === 'User' ? [{ account: access.owner, permission: 'admin' as Permission }] : [];
-    const all = [...owner, ...(await listCollaborators(ctx.db, access.repo.id))];
+    const all = await listRepositoryCollaborators(ctx, access);
     const items = all.slice(page.offset, page.offset + page.perPage).map(({ account, permission }) => ({
       ...simpleUser(account, request.urls),
       permissions: permissionsObject(permission),
-      role_name: permission === 'pull' ? 'read' : permission === 'push' ? 'write' : permission,
+      role_name: roleName(permission),
     }));
     return sendPage(request, reply, page, all.length, items);
   });
 
-  app.get<{ Params: { owner: string; repo: string; username: string } }>('/repos/:owner/:repo/collaborators/:username', async (request, reply) => {
-    const access = await repoAccess(ctx, request);
-    const user = await findAccountByLogin(ctx.db, request.params.username);
-    if (!user || user.type !== 'User') throw new NotFoundError();
-    const isOwner = user.id === access.owner.id;
-    const perm = isOwner ? 'admin' : await findCollaboratorPermission(ctx.db, access.repo.id, user.id);
-    // GitHub answers 204 for collaborators (and the owner), 404 otherwise, with no body.
-    if (!perm) throw new NotFoundError();
+  // 204 for a collaborator (or the owner), 404 otherwise, with no body.
+  app.get<{ Params: CollaboratorParams }>('/repos/:owner/:repo/collaborators/:username', async (request, reply) => {
+    await checkCollaborator(ctx, await repoAccess(ctx, request), request.params.username);
     return reply.code(204).send();
   });
 
-  app.get<{ Params: { owner: string; repo: string; username: string } }>('/repos/:owner/:repo/collaborators/:username/permission', async (request) => {
-    const access = await repoAccess(ctx, request);
-    const user = await findAccountByLogin(ctx.db, request.params.username);
-    if (!user || user.type !== 'User') throw new NotFoundError();
-    const perm = await effectivePermission(ctx.db, { user, token: null as never, scopes: new Set(['repo']) }, access.repo, access.owner);
-    const legacy = perm === 'admin' || perm === 'maintain' ? 'admin' : perm === 'push' || perm === 'triage' ? 'write' : perm === 'pull' ? 'read' : 'none';
-    return { permission: legacy, role_name: perm ?? 'none', user: { ...simpleUser(user, request.urls), permissions: permissionsObject(perm) } };
+  app.get<{ Params: CollaboratorParams }>('/repos/:owner/:repo/collaborators/:username/permission', async (request) => {
+    const { user, permission } = await permissionOfUser(ctx, await repoAccess(ctx, request), request.params.username);
+    return { permission: legacyPermission(permission), role_name: permission ? roleName(permission) : 'none', user: { ...simpleUser(user, request.urls), permissions: permissionsObject(permission) } };
   });
 
-  app.put<{ Params: { owner: string; repo: string; username: string } }>('/repos/:owner/:repo/collaborators/:username', async (request, reply) => {
-    const access = await repoAccess(ctx, request);
-    requirePermission(access, 'admin');
-    const user = await findAccountByLogin(ctx.db, request.params.username);
-    if (!user || user.type !== 'User') throw new NotFoundError();
-    const body = bodyObject(request.body);
-    const permission = parsePermission(body.permission);
-    if (!permission) throw new ValidationError([{ resource: 'Repository', field: 'permission', code: 'invalid' }]);
-    if (user.id === access.owner.id) {
-      throw new ValidationError([{ resource: 'Repository', field: 'collaborator', code: 'custom', message: 'Repository owner cannot be a collaborator' }]);
-    }
-    // Wharf adds collaborators directly (no invitation round-trip), which GitHub answers with 204.
-    await upsertCollaborator(ctx.db, access.repo.id, user.id, permission, isoSeconds());
+  // Wharf adds collaborators directly (no invitation round-trip), which GitHub answers with 204.
+  app.put<{ Params: CollaboratorParams }>('/repos/:owner/:repo/collaborators/:username', async (request, reply) => {
+    await addCollaborator(ctx, await repoAccess(ctx, request), request.params.username, request.body);
     return reply.code(204).send();
   });
 
-  app.delete<{ Params: { owner: string; repo: string; username: string } }>('/repos/:owner/:repo/collaborators/:username', async (request, reply) => {
-    const access = await repoAccess(ctx, request);
-    requirePermission(access, 'admin');
-    const user = await findAccountByLogin(ctx.db, request.params.username);
-    if (!user) throw new NotFoundError();
-    await removeCollaborator(ctx.db, access.repo.id, user.id);
+  app.delete<{ Params: CollaboratorParams }>('/repos/:owner/:repo/collaborators/:username', async (request, reply) => {
+    await removeCollaborator(ctx, await repoAccess(ctx, request), request.params.username);
     return reply.code(204).send();
   });
 }
