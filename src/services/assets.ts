@@ -27,6 +27,7 @@ import {
   updateAssetFields,
 } from '../db/repos/assets-repo.ts';
 import { AssetSaveError, BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
+import { bodyMembers } from '../domain/request-body.ts';
 import { findRelease, updateReleaseRow } from '../db/repos/releases-repo.ts';
 import type { AssetAction } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
@@ -109,6 +110,7 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   // Visibility first: a draft (or its assets) that the caller cannot see is 404, never 401/403.
   const release = await getVisibleRelease(ctx, access, req.releaseId);
   requirePermission(access, 'push');
+  if (!req.name) throw new BadRequestError('Bad Request: the name query parameter is required');
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot upload assets to an immutable release');
   checkUploadSize(ctx, req.size);
   const name = sanitizeAssetName(req.name);
@@ -262,9 +264,11 @@ export interface AssetPatch {
   state?: unknown;
 }
 
-export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: number, patch: AssetPatch): Promise<AssetWithRelease> {
+/** `body`: the request's body, read only once the caller is known to be allowed to edit. */
+export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: number, body: unknown): Promise<AssetWithRelease> {
   const { asset, release } = await getAsset(ctx, access, assetId);
   requirePermission(access, 'push');
+  const patch: AssetPatch = bodyMembers(body);
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot modify assets of an immutable release');
   const set: { name?: string; label?: string | null; updated_at: string } = { updated_at: isoSeconds() };
   if (patch.name !== undefined) {

@@ -12,6 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
+import { bodyMembers } from '../domain/request-body.ts';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Repository } from '../db/schema.ts';
 import { findUsersByEmails } from '../db/repos/accounts-repo.ts';
@@ -26,9 +27,9 @@ function apiActor(access: RepoAccess): RefActor {
 }
 
 /** Creates a branch or tag ref at an existing commit; 422 with GitHub's messages otherwise. Returns the full ref name. */
-export async function createReference(ctx: AppContext, access: RepoAccess, input: Record<string, unknown>): Promise<string> {
+export async function createReference(ctx: AppContext, access: RepoAccess, body: unknown): Promise<string> {
   requirePermission(access, 'push');
-  const { ref, sha } = input;
+  const { ref, sha } = bodyMembers(body);
   if (typeof ref !== 'string' || !ref.startsWith('refs/') || ref.split('/').length < 3) {
     throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'invalid' }], "Reference name must start with 'refs/' and have at least two slashes.");
   }

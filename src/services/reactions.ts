@@ -7,6 +7,7 @@
  * - a reaction is deleted by its author or by an admin of the repository;
  * - immutable releases still take reactions (immutability covers the tag and the assets).
  */
+import { bodyMembers } from '../domain/request-body.ts';
 import type { AppContext } from '../context.ts';
 import type { ReleaseReaction, ReleaseReactionContent } from '../db/schema.ts';
 import { deleteReaction, findReaction, findUserReaction, insertReactionIfAbsent, listReactionsPage, touchReactions } from '../db/repos/reactions-repo.ts';
@@ -64,11 +65,11 @@ export async function createReaction(
   ctx: AppContext,
   access: RepoAccess,
   releaseId: number,
-  input: Record<string, unknown>,
+  body: unknown,
 ): Promise<{ reaction: ReleaseReaction; created: boolean }> {
   const release = await getReleaseById(ctx, access, releaseId);
   const principal = requireReactor(access);
-  const content = input.content;
+  const content = bodyMembers(body).content;
   if (!isReleaseContent(content)) throw contentError(content);
   // Further rounds cover a concurrent delete of the existing row between our insert and our read.
   for (let attempt = 0; attempt < 3; attempt += 1) {

@@ -25,6 +25,7 @@ import {
 import { listAssetsForReleases, releaseBlobKeys } from '../db/repos/assets-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { NotFoundError, UnauthorizedError, ValidationError, type FieldError } from '../domain/errors.ts';
+import { bodyMembers } from '../domain/request-body.ts';
 import * as git from '../git/git.ts';
 import type { Page } from '../domain/page.ts';
 import { isoSeconds, toIsoSeconds } from '../util/time.ts';
@@ -220,9 +221,10 @@ export interface CreateReleaseOptions {
   webUrl?: string;
 }
 
-export async function createRelease(ctx: AppContext, access: RepoAccess, input: Record<string, unknown>, options: CreateReleaseOptions = {}): Promise<Release> {
+/** `input`: the request's body, read only once the caller is known to be allowed to create. */
+export async function createRelease(ctx: AppContext, access: RepoAccess, input: unknown, options: CreateReleaseOptions = {}): Promise<Release> {
   requireWrite(access, true);
-  const fields = parseReleaseFields(input, true);
+  const fields = parseReleaseFields(bodyMembers(input), true);
   const tag = fields.tag_name!;
   const draft = fields.draft ?? false;
   const prerelease = fields.prerelease ?? false;
@@ -272,10 +274,10 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   });
 }
 
-export async function updateRelease(ctx: AppContext, access: RepoAccess, id: number, input: Record<string, unknown>): Promise<Release> {
+export async function updateRelease(ctx: AppContext, access: RepoAccess, id: number, input: unknown): Promise<Release> {
   const release = await getReleaseById(ctx, access, id);
   requireWrite(access, false);
-  const fields = parseReleaseFields(input, false);
+  const fields = parseReleaseFields(bodyMembers(input), false);
   const tag = fields.tag_name ?? release.tag_name;
   const draft = fields.draft ?? release.draft === 1;
   const prerelease = fields.prerelease ?? release.prerelease === 1;

@@ -3,6 +3,7 @@
  * Repositories: a database row plus a bare git repository. Also the access check every
  * repository-scoped route goes through: a repository the caller may not see is "Not Found".
  */
+import { bodyMembers } from '../domain/request-body.ts';
 import { rm } from 'node:fs/promises';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Permission, Repository } from '../db/schema.ts';
@@ -148,8 +149,9 @@ export interface UpdateRepositoryInput {
   default_branch?: unknown;
 }
 
-export async function updateRepositorySettings(ctx: AppContext, access: RepoAccess, input: UpdateRepositoryInput): Promise<Repository> {
+export async function updateRepositorySettings(ctx: AppContext, access: RepoAccess, body: unknown): Promise<Repository> {
   requirePermission(access, 'admin');
+  const input: UpdateRepositoryInput = bodyMembers(body);
   const update: Parameters<typeof updateRepository>[2] = {};
   if (input.name !== undefined) {
     if (!isValidRepositoryName(input.name)) throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'invalid' }]);

@@ -92,7 +92,8 @@ interface RouteCase {
     /** Form fields (the session's `_csrf` is added). */
     form?: Record<string, string>;
     headers?: Record<string, string>;
-    check?: (status: number) => Promise<void>;
+    /** `text`: the answer's body; `allowed`: whether the caller holds what the route needs. */
+    check?: (status: number, text: string, allowed: boolean) => Promise<void>;
   }>;
 }
 
@@ -347,6 +348,55 @@ const repoRoutes: RouteCase[] = [
     success: 201,
     prepare: async (fx) => ({ path: `/repos/${fx.full}/releases`, body: { tag_name: uniqueName('newdraft-'), draft: true } }),
   },
+  // Permission before validation: input that would be refused is refused for what the caller
+  // may do first; only callers allowed to write learn how their input was judged.
+  {
+    name: 'POST release for a tag that has one',
+    kind: 'api',
+    method: 'POST',
+    need: 'create',
+    rule: 'POST /repos/{owner}/{repo}/releases',
+    success: 422,
+    prepare: async (fx) => ({
+      path: `/repos/${fx.full}/releases`,
+      body: { tag_name: fx.published.tag },
+      check: async (status, text, allowed) => {
+        if (status === 422) expect(text).toContain(allowed ? 'already_exists' : 'author_id does not have push access');
+      },
+    }),
+  },
+  {
+    name: 'POST release with a body that is not an object',
+    kind: 'api',
+    method: 'POST',
+    need: 'create',
+    success: 400,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/releases`, raw: '["v9"]', headers: { 'content-type': 'application/json' } }),
+  },
+  {
+    name: 'PATCH repo with a body that is not an object',
+    kind: 'api',
+    method: 'PATCH',
+    need: 'admin',
+    success: 400,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}`, raw: '"private"', headers: { 'content-type': 'application/json' } }),
+  },
+  {
+    name: 'POST git ref without a sha',
+    kind: 'api',
+    method: 'POST',
+    need: 'push',
+    success: 422,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/git/refs`, body: { ref: 'refs/heads/x' } }),
+  },
+  {
+    name: 'PUT collaborator with an unknown permission',
+    kind: 'api',
+    method: 'PUT',
+    need: 'admin',
+    success: 422,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/collaborators/${owner.login}`, body: { permission: 'emperor' } }),
+  },
   {
     // GraphQL answers 200 with `repository: null` for what the caller cannot see; the leak check
     // below makes sure no draft or private name slips into its data.
@@ -515,6 +565,33 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       release: state,
       success: 201,
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}/assets?name=${uniqueName(state === 'draft' ? 'dup-' : 'pup-')}.bin`, raw: 'uploaded bytes' }),
+    },
+    {
+      name: `POST ${state} asset upload without a name`,
+      kind: 'uploads',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      success: 400,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}/assets`, raw: 'bytes without a name' }),
+    },
+    {
+      name: `PATCH ${state} release with a body that is not an object`,
+      kind: 'api',
+      method: 'PATCH',
+      need: 'push',
+      release: state,
+      success: 400,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}`, raw: '[]', headers: { 'content-type': 'application/json' } }),
+    },
+    {
+      name: `PATCH ${state} asset with a name of the wrong type`,
+      kind: 'api',
+      method: 'PATCH',
+      need: 'push',
+      release: state,
+      success: 422,
+      prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/assets/${pick(fx).asset.id}`, body: { name: 7 } }),
     },
     {
       name: `DELETE ${state} asset`,
@@ -855,7 +932,8 @@ async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<s
   const where = `${route.name} on ${fx.isPrivate ? 'private' : 'public'} as ${caller.name}`;
   if (res.status !== want) return `${where}: expected ${want}, got ${res.status} ${res.text.slice(0, 200)}`;
   try {
-    if (prepared.check) await prepared.check(res.status);
+    const allowed = route.need === 'create' ? atLeast(perm, 'push') : route.need === 'push' || route.need === 'admin' ? atLeast(perm, route.need) : true;
+    if (prepared.check) await prepared.check(res.status, res.text, allowed);
   } catch (err) {
     return `${where}: answered ${res.status}, but the target says otherwise: ${(err as Error).message}`;
   }
@@ -912,7 +990,7 @@ describe('authorization matrix', () => {
     expect(cells).toBe(fixtures.length * (routes.length * callers.length + attacks.length));
     recordFigure('authorization matrix cells: web forms and CSRF', fixtures.length * (formRoutes.length * callers.length + attacks.length));
     recordFigure('authorization matrix cells', cells);
-  }, 300_000);
+  }, 600_000);
 
   it('leaks nothing to callers without access: no repository, tag, release name or draft', () => {
     expect(observed.length).toBeGreaterThan(0);

@@ -14,7 +14,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
-import { BadRequestError } from '../../domain/errors.ts';
 import { uploadAsset } from '../../services/assets.ts';
 import { getRepoAccess } from '../../services/repositories.ts';
 import { assetsJson } from './release-assets.ts';
@@ -83,11 +82,11 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
         const upload = uploadBody(request);
         const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
         const name = query.get('name');
-        if (name === undefined || name === '') throw new BadRequestError('Bad Request: the name query parameter is required');
         const label = query.get('label');
         const { asset, release } = await uploadAsset(ctx, access, {
           releaseId: parsePathId(request.params.release_id),
-          name,
+          // A missing name is refused by the service, after the permission check.
+          name: name ?? '',
           // GitHub stores an empty `label=` (gh always sends one) as "", and no label as null.
           label: label ?? null,
           contentType: declaredContentType(request),

@@ -10,7 +10,6 @@ import { NotFoundError, ValidationError } from '../../domain/errors.ts';
 import * as gitData from '../../services/git-data.ts';
 import type { CommitInfo, RefInfo } from '../../services/git-data.ts';
 import { toIsoSeconds } from '../../util/time.ts';
-import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../../domain/page.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
 import { nodeId } from '../serializers/node-id.ts';
@@ -124,7 +123,7 @@ export function gitDataRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/repos/:owner/:repo/git/refs', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const ref = await gitData.createReference(ctx, access, bodyObject(request.body));
+    const ref = await gitData.createReference(ctx, access, request.body);
     const created = await gitData.getRef(ctx, access.repo, ref);
     const { api } = repositoryUrls(access.owner, access.repo, request.urls);
     reply.header('location', `${api}/git/${encodePathValue(ref)}`);

@@ -11,7 +11,6 @@ import type { ReleaseReaction } from '../../db/schema.ts';
 import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
 import { createReaction, listReactions, removeReaction } from '../../services/reactions.ts';
 import { docsConfig } from '../errors.ts';
-import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { reactionJson } from '../serializers/reactions.ts';
@@ -43,7 +42,7 @@ export function reactionRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post<{ Params: ReleaseParams }>('/repos/:owner/:repo/releases/:release_id/reactions', docs, async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const { reaction, created } = await createReaction(ctx, access, parsePathId(request.params.release_id), bodyObject(request.body));
+    const { reaction, created } = await createReaction(ctx, access, parsePathId(request.params.release_id), request.body);
     const [json] = await reactionsJson(ctx, request, [reaction]);
     return reply.code(created ? 201 : 200).send(json);
   });

@@ -14,7 +14,6 @@ import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
 import { deleteAsset, getAsset, getDownloadableAsset, listAssets, updateAsset } from '../../services/assets.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { docsConfig } from '../errors.ts';
-import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { assetJson } from '../serializers/assets.ts';
@@ -68,7 +67,7 @@ export function releaseAssetRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   app.patch<{ Params: AssetParams }>('/repos/:owner/:repo/releases/assets/:asset_id', docsConfig('releases/assets#update-a-release-asset'), async (request) => {
     const access = await repoAccess(ctx, request);
-    const { asset, release } = await updateAsset(ctx, access, parsePathId(request.params.asset_id), bodyObject(request.body));
+    const { asset, release } = await updateAsset(ctx, access, parsePathId(request.params.asset_id), request.body);
     const [json] = await assetsJson(ctx, request, access, release, [asset]);
     return json;
   });

@@ -10,7 +10,6 @@ import { loadReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { createRelease, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../services/releases.ts';
 import { docsConfig } from '../errors.ts';
-import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { bodyFormatFromAccept, releaseJson, releasesJson } from '../serializers/releases.ts';
@@ -44,7 +43,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/repos/:owner/:repo/releases', docsConfig('releases/releases#create-a-release'), async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const release = await createRelease(ctx, access, bodyObject(request.body), { webUrl: request.urls.web });
+    const release = await createRelease(ctx, access, request.body, { webUrl: request.urls.web });
     reply.header('location', `${request.urls.api}/repos/${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}/releases/${release.id}`);
     return sendOne(ctx, access, request, reply, release, 201);
   });
@@ -67,7 +66,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.patch<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', docsConfig('releases/releases#update-a-release'), async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const release = await updateRelease(ctx, access, parsePathId(request.params.release_id), bodyObject(request.body));
+    const release = await updateRelease(ctx, access, parsePathId(request.params.release_id), request.body);
     return sendOne(ctx, access, request, reply, release);
   });
 

@@ -7,7 +7,6 @@ import type { AppContext } from '../../context.ts';
 import type { Permission } from '../../db/schema.ts';
 import { addCollaborator, checkCollaborator, listRepositoryCollaborators, permissionOfUser, removeCollaborator } from '../../services/collaborators.ts';
 import { deleteRepositoryAndData, updateRepositorySettings } from '../../services/repositories.ts';
-import { bodyObject } from '../json-body.ts';
 import { parsePage } from '../../domain/page.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
 import { permissionsObject, repositoryJson } from '../serializers/repositories.ts';
@@ -36,7 +35,7 @@ export function repositoryRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.patch('/repos/:owner/:repo', async (request) => {
     const access = await repoAccess(ctx, request);
-    const repo = await updateRepositorySettings(ctx, access, bodyObject(request.body));
+    const repo = await updateRepositorySettings(ctx, access, request.body);
     return repositoryJson(access.owner, repo, request.urls, access.permission);
   });
 

@@ -10,7 +10,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
-import { BadRequestError } from '../../domain/errors.ts';
 import { errorHandler } from '../../http/errors.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import { assetJson, releaseWebTag } from '../../http/serializers/assets.ts';
@@ -45,10 +44,9 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
         requireCsrf(request, undefined);
         const upload = uploadBody(request);
         const name = request.query.name;
-        if (!name) throw new BadRequestError('Bad Request: the name query parameter is required');
         const { asset, release } = await uploadAsset(ctx, access, {
           releaseId: positiveId(request.params.release_id),
-          name,
+          name: name ?? '',
           label: request.query.label || null,
           contentType: declaredContentType(request),
           ...upload,
