@@ -180,7 +180,11 @@ describe('repositories', () => {
     expect((await check(alice.login, writer.token)).status).toBe(204);
     expectGitHubError(await check(bob.login, writer.token), 404);
     // The listing needs push access too.
-    expectGitHubError(await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators`, { token: reader.token }), 403, 'Must have push access to view repository collaborators.');
+    expectGitHubError(
+      await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators`, { token: reader.token }),
+      403,
+      'Must have push access to view repository collaborators.',
+    );
     // A user's permission: maintain counts as write in the legacy field.
     const perm = await call('GET', `${server.api}/repos/${alice.login}/${name}/collaborators/${writer.login}/permission`, { token: reader.token });
     expect(perm.status).toBe(200);

@@ -105,14 +105,24 @@ interface RouteCase {
  * recorded in docs/api.md). Routes of the matrix name their rule, and must follow it.
  */
 const ACCESS_RULES: Record<string, { wording: string | null; need: Need; refusal?: 404 }> = {
-  'GET /repos/{owner}/{repo}/collaborators': { wording: 'The authenticated user must have write, maintain, or admin privileges on the repository to use this endpoint.', need: 'push' },
+  'GET /repos/{owner}/{repo}/collaborators': {
+    wording: 'The authenticated user must have write, maintain, or admin privileges on the repository to use this endpoint.',
+    need: 'push',
+  },
   // The check answers only 204 or 404: a caller without push access learns nothing.
-  'GET /repos/{owner}/{repo}/collaborators/{username}': { wording: 'The authenticated user must have push access to the repository to use this endpoint.', need: 'push', refusal: 404 },
+  'GET /repos/{owner}/{repo}/collaborators/{username}': {
+    wording: 'The authenticated user must have push access to the repository to use this endpoint.',
+    need: 'push',
+    refusal: 404,
+  },
   'GET /repos/{owner}/{repo}/collaborators/{username}/permission': { wording: null, need: 'read' },
   // The description speaks of invitations and policies; adding collaborators is an administrator's.
   'PUT /repos/{owner}/{repo}/collaborators/{username}': { wording: null, need: 'admin' },
   // Removing oneself is allowed too (test/api/foundation.test.ts); the matrix's callers remove others.
-  'DELETE /repos/{owner}/{repo}/collaborators/{username}': { wording: 'the authenticated user must either be an administrator of the repository or target themselves for removal', need: 'admin' },
+  'DELETE /repos/{owner}/{repo}/collaborators/{username}': {
+    wording: 'the authenticated user must either be an administrator of the repository or target themselves for removal',
+    need: 'admin',
+  },
   'GET /repos/{owner}/{repo}/releases': { wording: 'Only users with push access will receive listings for draft releases.', need: 'read' },
   // A reader creating a release gets GitHub's 422 custom `author_id` error (reference §1.3).
   'POST /repos/{owner}/{repo}/releases': { wording: 'Users with push access to the repository can create a release.', need: 'create' },
@@ -337,7 +347,15 @@ const repoRoutes: RouteCase[] = [
     success: 201,
     prepare: async (fx) => ({ path: `/repos/${fx.full}/git/refs`, body: { ref: `refs/heads/${uniqueName('b')}`, sha: fx.mainSha } }),
   },
-  { name: 'GET releases', kind: 'api', method: 'GET', need: 'read', rule: 'GET /repos/{owner}/{repo}/releases', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases` }) },
+  {
+    name: 'GET releases',
+    kind: 'api',
+    method: 'GET',
+    need: 'read',
+    rule: 'GET /repos/{owner}/{repo}/releases',
+    success: 200,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/releases` }),
+  },
   { name: 'GET latest release', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/latest` }) },
   {
     name: 'POST release',
@@ -969,7 +987,11 @@ describe('access rules', () => {
       expect(rule, `${route.name}: no rule ${route.rule}`).toBeDefined();
       expect({ need: route.need, refusal: route.refusal }, route.name).toEqual({ need: rule!.need, refusal: rule!.refusal });
     }
-    for (const operation of Object.keys(ACCESS_RULES)) expect(routes.some((r) => r.rule === operation), `no matrix route follows ${operation}`).toBe(true);
+    for (const operation of Object.keys(ACCESS_RULES))
+      expect(
+        routes.some((r) => r.rule === operation),
+        `no matrix route follows ${operation}`,
+      ).toBe(true);
   });
 });
 

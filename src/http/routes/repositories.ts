@@ -65,7 +65,11 @@ export function repositoryRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Params: CollaboratorParams }>('/repos/:owner/:repo/collaborators/:username/permission', async (request) => {
     const { user, permission } = await permissionOfUser(ctx, await repoAccess(ctx, request), request.params.username);
-    return { permission: legacyPermission(permission), role_name: permission ? roleName(permission) : 'none', user: { ...simpleUser(user, request.urls), permissions: permissionsObject(permission) } };
+    return {
+      permission: legacyPermission(permission),
+      role_name: permission ? roleName(permission) : 'none',
+      user: { ...simpleUser(user, request.urls), permissions: permissionsObject(permission) },
+    };
   });
 
   // Wharf adds collaborators directly (no invitation round-trip), which GitHub answers with 204.
