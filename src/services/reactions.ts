@@ -61,12 +61,7 @@ export async function listReactions(
 }
 
 /** Returns the reaction and whether this call created it (201) or found it already there (200). */
-export async function createReaction(
-  ctx: AppContext,
-  access: RepoAccess,
-  releaseId: number,
-  body: unknown,
-): Promise<{ reaction: ReleaseReaction; created: boolean }> {
+export async function createReaction(ctx: AppContext, access: RepoAccess, releaseId: number, body: unknown): Promise<{ reaction: ReleaseReaction; created: boolean }> {
   const release = await getReleaseById(ctx, access, releaseId);
   const principal = requireReactor(access);
   const content = bodyMembers(body).content;
