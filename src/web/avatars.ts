@@ -13,10 +13,8 @@ import { html } from './html.ts';
 export function avatarSvg(id: number, login: string): string {
   const hue = (id * 137) % 360;
   const initial = (login[0] ?? '?').toUpperCase();
-  return html`<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128">
-    <rect width="128" height="128" fill="hsl(${hue}, 55%, 45%)" />
-    <text x="64" y="84" font-family="sans-serif" font-size="64" text-anchor="middle" fill="#fff">${initial}</text>
-  </svg>`.value;
+  return html`<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128"><rect width="128" height="128" fill="hsl(${hue}, 55%, 45%)"/><text x="64" y="84" font-family="sans-serif" font-size="64" text-anchor="middle" fill="#fff">${initial}</text></svg>`
+    .value;
 }
 
 export function avatarRoutes(app: FastifyInstance, ctx: AppContext): void {

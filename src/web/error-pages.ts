@@ -60,18 +60,7 @@ export function validationMessages(err: unknown): string[] {
 
 export function renderErrorPage(request: FastifyRequest, reply: FastifyReply, status: number, detail?: string): FastifyReply {
   const title = TITLES[status] ?? 'Error';
-  return sendPage(
-    request,
-    reply,
-    {
-      title,
-      body: html`<section class="error">
-        <h1>${status} · ${title}</h1>
-        ${detail ? html`<p>${detail}</p>` : ''}
-      </section>`,
-    },
-    status,
-  );
+  return sendPage(request, reply, { title, body: html`<section class="error"><h1>${status} · ${title}</h1>${detail ? html`<p>${detail}</p>` : ''}</section>` }, status);
 }
 
 export function webErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -18,41 +18,41 @@ export interface PageOptions {
 
 /** The hidden CSRF field every form of a signed-in page carries. */
 export function csrfField(request: FastifyRequest): Html {
-  return request.webSession ? html`<input type="hidden" name="_csrf" value="${request.webSession.csrfSecret}" />` : html``;
+  return request.webSession ? html`<input type="hidden" name="_csrf" value="${request.webSession.csrfSecret}">` : html``;
 }
 
 function header(request: FastifyRequest): Html {
   const user = request.principal?.user;
   const returnTo = request.url.startsWith('/') && !request.url.startsWith('//') ? request.url : '/';
   const account = user
-    ? html`<a class="who" href="${webPath(user.login)}">${user.login}</a> ${
-          request.webSession ? html`<form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Sign out</button></form>` : ''
-        }`
+    ? html`<a class="who" href="${webPath(user.login)}">${user.login}</a>
+        ${request.webSession ? html`<form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Sign out</button></form>` : ''}`
     : html`<a href="/login?return_to=${encodeURIComponent(returnTo)}">Sign in</a>`;
-  return html`<header class="site">
-    <nav><a class="brand" href="/">Wharf</a><span class="grow"></span>${account}</nav>
-  </header>`;
+  return html`<header class="site"><nav><a class="brand" href="/">Wharf</a><span class="grow"></span>${account}</nav></header>`;
 }
 
 export function layout(request: FastifyRequest, options: PageOptions): Html {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="color-scheme" content="light dark" />
-        <link rel="icon" href="data:," />
-        <title>${options.title} · Wharf</title>
-        <link rel="stylesheet" href="${staticUrl('wharf.css')}" />
-        ${options.head}
-        <script src="${staticUrl('wharf.js')}" defer></script>
-      </head>
-      <body>
-        ${header(request)}
-        <main>${options.body}</main>
-        <footer class="site"><p>Wharf release server</p></footer>
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
+<title>${options.title} · Wharf</title>
+<link rel="stylesheet" href="${staticUrl('wharf.css')}">
+${options.head}
+<script src="${staticUrl('wharf.js')}" defer></script>
+</head>
+<body>
+${header(request)}
+<main>
+${options.body}
+</main>
+<footer class="site"><p>Wharf release server</p></footer>
+</body>
+</html>
+`;
 }
 
 export function sendHtml(reply: FastifyReply, status: number, page: Html): FastifyReply {

@@ -14,12 +14,7 @@ describe('the html template tag', () => {
 
   it('nests templates, joins arrays and drops null, undefined and false', () => {
     const items = ['<a>', 'b'].map((x) => html`<li>${x}</li>`);
-    expect(
-      html`<ul>
-          ${items}
-        </ul>
-        ${null}${undefined}${false}${0}`.value,
-    ).toBe('<ul><li>&lt;a&gt;</li><li>b</li></ul>0');
+    expect(html`<ul>${items}</ul>${null}${undefined}${false}${0}`.value).toBe('<ul><li>&lt;a&gt;</li><li>b</li></ul>0');
     expect(html`${trustedHtml('<b>ok</b>')}`.value).toBe('<b>ok</b>');
   });
 });

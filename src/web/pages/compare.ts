@@ -34,15 +34,11 @@ export function parseRange(spec: string): { base: string; head: string } | null 
 const HISTORY_PER_PAGE = 50;
 
 function commitList(access: RepoAccess, commits: CommitInfo[]): Html {
-  return html`<ol class="list card commits">
-    ${commits.map((c) => {
-      const subject = c.message.split('\n', 1)[0] ?? '';
-      return html`<li class="commit">
-        <a href="${repoPath(access.owner.login, access.repo.name, 'commit', c.sha)}"><code title="${c.sha}">${c.sha.slice(0, 7)}</code></a> <span class="subject">${subject}</span>
-        <span class="muted">${c.authorName} · ${timeTag(c.authorDate)}</span>
-      </li>`;
-    })}
-  </ol>`;
+  return html`<ol class="list card commits">${commits.map((c) => {
+    const subject = c.message.split('\n', 1)[0] ?? '';
+    return html`<li class="commit"><a href="${repoPath(access.owner.login, access.repo.name, 'commit', c.sha)}"><code title="${c.sha}">${c.sha.slice(0, 7)}</code></a> <span class="subject">${subject}</span>
+  <span class="muted">${c.authorName} · ${timeTag(c.authorDate)}</span></li>`;
+  })}</ol>`;
 }
 
 export function comparePages(app: FastifyInstance, ctx: AppContext): void {
@@ -55,11 +51,9 @@ export function comparePages(app: FastifyInstance, ctx: AppContext): void {
     const commits = await gitData.listCommits(ctx, access.repo, { to: headSha, from: baseSha, maxCount: COMPARE_LIMIT + 1 });
     const shown = commits.slice(0, COMPARE_LIMIT);
     const body = html`${repoHeader(request, access, 'compare')}
-      <h1>Comparing <span class="tag">${range.base}</span> … <span class="tag">${range.head}</span></h1>
-      <p class="muted">
-        ${commits.length > COMPARE_LIMIT ? `Showing the ${COMPARE_LIMIT} newest commits of more.` : `${shown.length} ${shown.length === 1 ? 'commit' : 'commits'}`}
-      </p>
-      ${shown.length ? commitList(access, shown) : html`<p class="empty card">There isn't anything to compare: ${range.head} has no commits that ${range.base} lacks.</p>`}`;
+<h1>Comparing <span class="tag">${range.base}</span> … <span class="tag">${range.head}</span></h1>
+<p class="muted">${commits.length > COMPARE_LIMIT ? `Showing the ${COMPARE_LIMIT} newest commits of more.` : `${shown.length} ${shown.length === 1 ? 'commit' : 'commits'}`}</p>
+${shown.length ? commitList(access, shown) : html`<p class="empty card">There isn't anything to compare: ${range.head} has no commits that ${range.base} lacks.</p>`}`;
     return sendPage(request, reply, { title: `Comparing ${range.base}...${range.head} · ${access.owner.login}/${access.repo.name}`, body });
   });
   app.get<{ Params: { owner: string; repo: string; '*': string } }>('/:owner/:repo/commits/*', async (request, reply) => {
@@ -72,8 +66,9 @@ export function comparePages(app: FastifyInstance, ctx: AppContext): void {
     const shown = commits.slice(0, page.perPage);
     const base = repoPath(access.owner.login, access.repo.name, 'commits', ref);
     const body = html`${repoHeader(request, access, 'compare')}
-      <h1>Commits on <span class="tag">${ref}</span></h1>
-      ${shown.length ? commitList(access, shown) : html`<p class="empty card">No commits on this page.</p>`} ${pager(base, page.page, commits.length > page.perPage)}`;
+<h1>Commits on <span class="tag">${ref}</span></h1>
+${shown.length ? commitList(access, shown) : html`<p class="empty card">No commits on this page.</p>`}
+${pager(base, page.page, commits.length > page.perPage)}`;
     return sendPage(request, reply, { title: `Commits on ${ref} · ${access.owner.login}/${access.repo.name}`, body });
   });
   app.get<{ Params: { owner: string; repo: string; sha: string } }>('/:owner/:repo/commit/:sha', async (request, reply) => {
@@ -83,24 +78,22 @@ export function comparePages(app: FastifyInstance, ctx: AppContext): void {
     if (!commit) throw new NotFoundError();
     const [subject = '', ...rest] = commit.message.split('\n');
     const body = html`${repoHeader(request, access, 'compare')}
-      <article class="card commit-page">
-        <h1>${subject}</h1>
-        ${rest.join('\n').trim() ? html`<pre class="message">${rest.join('\n').trim()}</pre>` : ''}
-        <p class="muted">
-          ${commit.authorName} authored
-          ${timeTag(commit.authorDate)}${commit.committerName !== commit.authorName ? html` · ${commit.committerName} committed ${timeTag(commit.committerDate)}` : ''}
-        </p>
-        <p>Commit <code>${commit.sha}</code></p>
-        ${
-          commit.parents.length
-            ? html`<p>
-                ${commit.parents.length === 1 ? 'Parent' : 'Parents'}
-                ${commit.parents.map((p) => html`<a href="${repoPath(owner.login, repo.name, 'commit', p)}"><code>${p.slice(0, 7)}</code></a> `)}
-              </p>`
-            : ''
-        }
-        <p><a href="${repoPath(owner.login, repo.name, 'commits', commit.sha)}">History from here</a></p>
-      </article>`;
+<article class="card commit-page">
+  <h1>${subject}</h1>
+  ${rest.join('\n').trim() ? html`<pre class="message">${rest.join('\n').trim()}</pre>` : ''}
+  <p class="muted">${commit.authorName} authored ${timeTag(commit.authorDate)}${
+    commit.committerName !== commit.authorName ? html` · ${commit.committerName} committed ${timeTag(commit.committerDate)}` : ''
+  }</p>
+  <p>Commit <code>${commit.sha}</code></p>
+  ${
+    commit.parents.length
+      ? html`<p>${commit.parents.length === 1 ? 'Parent' : 'Parents'} ${commit.parents.map(
+          (p) => html`<a href="${repoPath(owner.login, repo.name, 'commit', p)}"><code>${p.slice(0, 7)}</code></a> `,
+        )}</p>`
+      : ''
+  }
+  <p><a href="${repoPath(owner.login, repo.name, 'commits', commit.sha)}">History from here</a></p>
+</article>`;
     return sendPage(request, reply, { title: `${subject} · ${owner.login}/${repo.name}@${commit.sha.slice(0, 7)}`, body });
   });
 }

@@ -37,25 +37,24 @@ function atom(self: string, alternate: string, id: string, title: string, entrie
       .sort()
       .at(-1) ?? fallbackUpdated;
   return html`<?xml version="1.0" encoding="UTF-8"?>
-    <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-US">
-      <id>${id}</id>
-      <link type="text/html" rel="alternate" href="${alternate}" />
-      <link type="application/atom+xml" rel="self" href="${self}" />
-      <title>${title}</title>
-      <updated>${updated}</updated>
-      ${entries.map(
-        (e) => html`
-          <entry>
-            <id>${e.id}</id>
-            <updated>${e.updated}</updated>
-            <link rel="alternate" type="text/html" href="${e.link}" />
-            <title>${e.title}</title>
-            <content type="html">${e.content}</content>
-            <author><name>${e.author}</name></author>
-          </entry>
-        `,
-      )}</feed
-    > `;
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-US">
+  <id>${id}</id>
+  <link type="text/html" rel="alternate" href="${alternate}"/>
+  <link type="application/atom+xml" rel="self" href="${self}"/>
+  <title>${title}</title>
+  <updated>${updated}</updated>
+${entries.map(
+  (e) => html`  <entry>
+    <id>${e.id}</id>
+    <updated>${e.updated}</updated>
+    <link rel="alternate" type="text/html" href="${e.link}"/>
+    <title>${e.title}</title>
+    <content type="html">${e.content}</content>
+    <author><name>${e.author}</name></author>
+  </entry>
+`,
+)}</feed>
+`;
 }
 
 function sendFeed(reply: FastifyReply, feed: Html): FastifyReply {
@@ -109,8 +108,7 @@ export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
       updated: toIsoSeconds(t.date),
       link: web + repoPath(access.owner.login, access.repo.name, 'releases', 'tag', t.name),
       author: access.owner.login,
-      content: html`<p>${t.subject}</p>
-        <p><code>${t.commitSha}</code></p>`.value,
+      content: html`<p>${t.subject}</p><p><code>${t.commitSha}</code></p>`.value,
     }));
     const feed = atom(`${base}/tags.atom`, base, `${tag}${base}/tags`, `Tags from ${access.repo.name}`, entries, access.repo.updated_at);
     return sendFeed(reply, feed);

@@ -72,57 +72,36 @@ function releaseFields(state: FormState, draft: boolean, sendLatest: boolean): R
 }
 
 function errorList(errors: string[]): Html {
-  return errors.length
-    ? html`<div class="flash error" role="alert">
-        <ul>
-          ${errors.map((e) => html`<li>${e}</li>`)}
-        </ul>
-      </div>`
-    : html``;
+  return errors.length ? html`<div class="flash error" role="alert"><ul>${errors.map((e) => html`<li>${e}</li>`)}</ul></div>` : html``;
 }
 
 function fieldsHtml(state: FormState, defaultBranch: string): Html {
-  return html`<label>Tag <input name="tag_name" required value="${state.tag_name}" placeholder="v1.0.0" autocomplete="off" spellcheck="false" /></label>
-    <label
-      >Target <input name="target_commitish" value="${state.target_commitish}" placeholder="${defaultBranch}" spellcheck="false" />
-      <small class="muted">A branch or commit; used when the tag does not exist yet.</small></label
-    >
-    <label>Release title <input name="name" value="${state.name}" /></label>
-    <label>Notes (Markdown) <textarea name="body" rows="12">${state.body}</textarea></label>
-    <label class="check"><input type="checkbox" name="prerelease" value="1" ${state.prerelease ? html` checked` : ''} /> This is a pre-release</label>
-    <label class="check"><input type="checkbox" name="make_latest" value="1" ${state.make_latest ? html` checked` : ''} /> Set as the latest release</label>`;
+  return html`<label>Tag <input name="tag_name" required value="${state.tag_name}" placeholder="v1.0.0" autocomplete="off" spellcheck="false"></label>
+<label>Target <input name="target_commitish" value="${state.target_commitish}" placeholder="${defaultBranch}" spellcheck="false">
+<small class="muted">A branch or commit; used when the tag does not exist yet.</small></label>
+<label>Release title <input name="name" value="${state.name}"></label>
+<label>Notes (Markdown) <textarea name="body" rows="12">${state.body}</textarea></label>
+<label class="check"><input type="checkbox" name="prerelease" value="1"${state.prerelease ? html` checked` : ''}> This is a pre-release</label>
+<label class="check"><input type="checkbox" name="make_latest" value="1"${state.make_latest ? html` checked` : ''}> Set as the latest release</label>`;
 }
 
 function uploader(request: FastifyRequest, access: RepoAccess, release: Release, assets: Asset[]): Html {
   const uploadUrl = repoPath(access.owner.login, access.repo.name, 'releases', 'upload', String(release.id));
   const rows = assets.map(
-    (a) =>
-      html`<li class="asset-row">
-        <span class="name">${a.name}</span> <span class="muted">${humanSize(a.size)}</span>
-        ${a.digest ? html`<code class="digest">sha256:${a.digest}</code>` : html`<span class="badge draft">incomplete</span>`}
-        <form
-          method="post"
-          action="${repoPath(access.owner.login, access.repo.name, 'releases', 'assets', String(a.id), 'delete')}"
-          class="inline confirm"
-          data-confirm="Delete this asset?"
-        >
-          ${csrfField(request)}<button type="submit" class="danger small">Delete</button>
-        </form>
-      </li>`,
+    (a) => html`<li class="asset-row"><span class="name">${a.name}</span> <span class="muted">${humanSize(a.size)}</span>
+${a.digest ? html`<code class="digest">sha256:${a.digest}</code>` : html`<span class="badge draft">incomplete</span>`}
+<form method="post" action="${repoPath(access.owner.login, access.repo.name, 'releases', 'assets', String(a.id), 'delete')}" class="inline confirm" data-confirm="Delete this asset?">${csrfField(request)}<button type="submit" class="danger small">Delete</button></form></li>`,
   );
   return html`<section class="card">
-    <h2>Assets</h2>
-    <ul class="plain assets-list">
-      ${rows}
-    </ul>
-    <div class="uploader" data-upload-url="${uploadUrl}" data-csrf="${request.webSession?.csrfSecret ?? ''}">
-      <label class="dropzone"
-        >Drop files here or <span class="link">choose files</span>
-        <input type="file" multiple class="file-input" />
-      </label>
-      <ul class="uploads plain" aria-live="polite"></ul>
-    </div>
-  </section>`;
+<h2>Assets</h2>
+<ul class="plain assets-list">${rows}</ul>
+<div class="uploader" data-upload-url="${uploadUrl}" data-csrf="${request.webSession?.csrfSecret ?? ''}">
+  <label class="dropzone">Drop files here or <span class="link">choose files</span>
+    <input type="file" multiple class="file-input">
+  </label>
+  <ul class="uploads plain" aria-live="polite"></ul>
+</div>
+</section>`;
 }
 
 function formPage(
@@ -136,19 +115,23 @@ function formPage(
   const release = o.release;
   const action = release ? repoPath(owner.login, repo.name, 'releases', 'edit', releaseWebTag(release)) : repoPath(owner.login, repo.name, 'releases');
   const buttons = !release
-    ? html`<button type="submit" name="intent" value="publish" class="primary">Publish release</button> <button type="submit" name="intent" value="draft">Save draft</button>`
+    ? html`<button type="submit" name="intent" value="publish" class="primary">Publish release</button>
+<button type="submit" name="intent" value="draft">Save draft</button>`
     : release.draft === 1
-      ? html`<button type="submit" name="intent" value="publish" class="primary">Publish release</button> <button type="submit" name="intent" value="draft">Save draft</button>`
+      ? html`<button type="submit" name="intent" value="publish" class="primary">Publish release</button>
+<button type="submit" name="intent" value="draft">Save draft</button>`
       : html`<button type="submit" name="intent" value="update" class="primary">Update release</button>`;
   const title = release ? `Edit ${releaseTitle(release)}` : 'New release';
   const body = html`${repoHeader(request, access, 'releases')}
-    <h1>${title}</h1>
-    ${errorList(o.errors)}
-    <form method="post" action="${action}" class="stack card release-form">
-      ${csrfField(request)} ${fieldsHtml(o.state, repo.default_branch)}
-      <div class="actions">${buttons} <a class="button" href="${release ? releasePagePath(access, release) : repoPath(owner.login, repo.name, 'releases')}">Cancel</a></div>
-    </form>
-    ${release ? uploader(request, access, release, o.assets) : html`<p class="muted">Save a draft to attach binaries before publishing.</p>`}`;
+<h1>${title}</h1>
+${errorList(o.errors)}
+<form method="post" action="${action}" class="stack card release-form">
+${csrfField(request)}
+${fieldsHtml(o.state, repo.default_branch)}
+<div class="actions">${buttons}
+<a class="button" href="${release ? releasePagePath(access, release) : repoPath(owner.login, repo.name, 'releases')}">Cancel</a></div>
+</form>
+${release ? uploader(request, access, release, o.assets) : html`<p class="muted">Save a draft to attach binaries before publishing.</p>`}`;
   return sendPage(request, reply, { title: `${title} · ${owner.login}/${repo.name}`, body }, status);
 }
 

@@ -42,52 +42,30 @@ function markers(release: Release, latestId: number | null): Html {
 
 function assetRows(r: RepoRef, release: Release, assets: Asset[]): Html {
   const rows = assets.map(
-    (asset) =>
-      html`<tr class="asset" data-asset-id="${asset.id}">
-        <td class="name">
-          <a href="${assetDownloadPath(r, release, asset)}" download>${asset.name}</a>${asset.label ? html` <span class="muted">${asset.label}</span>` : ''}${
-            asset.state !== 'uploaded' ? html` <span class="badge draft">incomplete</span>` : ''
-          }
-        </td>
-        <td class="size">${humanSize(asset.size)}</td>
-        <td class="digest">
-          ${
-            asset.digest
-              ? html`<code title="sha256:${asset.digest}">sha256:${asset.digest.slice(0, 12)}…</code>
-                  <button type="button" class="copy" data-copy="sha256:${asset.digest}" aria-label="Copy the sha256 digest of ${asset.name}">Copy</button>`
-              : ''
-          }
-        </td>
-        <td class="count" title="Downloads">${asset.download_count} ${asset.download_count === 1 ? 'download' : 'downloads'}</td>
-      </tr>`,
+    (asset) => html`<tr class="asset" data-asset-id="${asset.id}">
+  <td class="name"><a href="${assetDownloadPath(r, release, asset)}" download>${asset.name}</a>${asset.label ? html` <span class="muted">${asset.label}</span>` : ''}${
+    asset.state !== 'uploaded' ? html` <span class="badge draft">incomplete</span>` : ''
+  }</td>
+  <td class="size">${humanSize(asset.size)}</td>
+  <td class="digest">${
+    asset.digest
+      ? html`<code title="sha256:${asset.digest}">sha256:${asset.digest.slice(0, 12)}…</code> <button type="button" class="copy" data-copy="sha256:${asset.digest}" aria-label="Copy the sha256 digest of ${asset.name}">Copy</button>`
+      : ''
+  }</td>
+  <td class="count" title="Downloads">${asset.download_count} ${asset.download_count === 1 ? 'download' : 'downloads'}</td>
+</tr>`,
   );
   const sources =
     release.draft === 1
       ? []
       : [
-          html`<tr class="source">
-            <td class="name"><a href="${archivePath(r, release.tag_name, 'zip')}">Source code (zip)</a></td>
-            <td></td>
-            <td></td>
-            <td></td>
-          </tr>`,
-          html`<tr class="source">
-            <td class="name"><a href="${archivePath(r, release.tag_name, 'tar.gz')}">Source code (tar.gz)</a></td>
-            <td></td>
-            <td></td>
-            <td></td>
-          </tr>`,
+          html`<tr class="source"><td class="name"><a href="${archivePath(r, release.tag_name, 'zip')}">Source code (zip)</a></td><td></td><td></td><td></td></tr>`,
+          html`<tr class="source"><td class="name"><a href="${archivePath(r, release.tag_name, 'tar.gz')}">Source code (tar.gz)</a></td><td></td><td></td><td></td></tr>`,
         ];
   const count = assets.length + sources.length;
   if (count === 0) return html``;
-  return html`<details class="assets" open>
-    <summary>Assets <span class="counter">${count}</span></summary>
-    <table>
-      <tbody>
-        ${rows}${sources}
-      </tbody>
-    </table>
-  </details>`;
+  return html`<details class="assets" open><summary>Assets <span class="counter">${count}</span></summary>
+<table><tbody>${rows}${sources}</tbody></table></details>`;
 }
 
 export interface ReleaseCardOptions {
@@ -105,38 +83,34 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
   const notes = renderNotes(release.body);
   const actions = o.canWrite
     ? html`<div class="actions">
-        <a class="button" href="${repoPath(r.owner.login, r.repo.name, 'releases', 'edit', tag)}">Edit</a>
-        ${
-          release.draft === 1
-            ? html`<form method="post" action="${repoPath(r.owner.login, r.repo.name, 'releases', 'publish', tag)}" class="inline">
-                ${csrfField(request)}<button type="submit" class="primary">Publish</button>
-              </form>`
-            : ''
-        }
-        <form method="post" action="${repoPath(r.owner.login, r.repo.name, 'releases', 'delete', tag)}" class="inline confirm" data-confirm="Delete this release? Its tag stays.">
-          ${csrfField(request)}<button type="submit" class="danger">Delete</button>
-        </form>
-      </div>`
+  <a class="button" href="${repoPath(r.owner.login, r.repo.name, 'releases', 'edit', tag)}">Edit</a>
+  ${
+    release.draft === 1
+      ? html`<form method="post" action="${repoPath(r.owner.login, r.repo.name, 'releases', 'publish', tag)}" class="inline">${csrfField(request)}<button type="submit" class="primary">Publish</button></form>`
+      : ''
+  }
+  <form method="post" action="${repoPath(r.owner.login, r.repo.name, 'releases', 'delete', tag)}" class="inline confirm" data-confirm="Delete this release? Its tag stays.">${csrfField(request)}<button type="submit" class="danger">Delete</button></form>
+</div>`
     : '';
   return html`<article class="release card" data-release-id="${release.id}">
-    <header>
-      ${heading}
-      <p class="markers">${markers(release, o.latestId)}</p>
-      <p class="meta">
-        <span class="tag" title="Tag">${release.tag_name}</span> ${author ? html`<a class="author" href="${webPath(author.login)}">${author.login}</a>` : ''}
-        ${release.published_at ? html`released ${timeTag(release.published_at)}` : html`drafted ${timeTag(release.created_at)}`}
-      </p>
-      ${actions}
-    </header>
-    ${notes ? html`<div class="notes markdown">${trustedHtml(notes)}</div>` : ''} ${assetRows(r, release, assets)}
-  </article>`;
+<header>
+  ${heading}
+  <p class="markers">${markers(release, o.latestId)}</p>
+  <p class="meta"><span class="tag" title="Tag">${release.tag_name}</span>
+  ${author ? html`<a class="author" href="${webPath(author.login)}">${author.login}</a>` : ''}
+  ${release.published_at ? html`released ${timeTag(release.published_at)}` : html`drafted ${timeTag(release.created_at)}`}</p>
+  ${actions}
+</header>
+${notes ? html`<div class="notes markdown">${trustedHtml(notes)}</div>` : ''}
+${assetRows(r, release, assets)}
+</article>`;
 }
 
 export function pager(basePath: string, page: number, hasNext: boolean): Html {
   if (page <= 1 && !hasNext) return html``;
   return html`<nav class="pager" aria-label="Pages">
-    ${page > 1 ? html`<a rel="prev" href="${basePath}?page=${page - 1}">Previous</a>` : html`<span></span>`}
-    <span class="muted">Page ${page}</span>
-    ${hasNext ? html`<a rel="next" href="${basePath}?page=${page + 1}">Next</a>` : html`<span></span>`}
-  </nav>`;
+${page > 1 ? html`<a rel="prev" href="${basePath}?page=${page - 1}">Previous</a>` : html`<span></span>`}
+<span class="muted">Page ${page}</span>
+${hasNext ? html`<a rel="next" href="${basePath}?page=${page + 1}">Next</a>` : html`<span></span>`}
+</nav>`;
 }

@@ -34,17 +34,15 @@ function bareTagPage(request: FastifyRequest, reply: FastifyReply, access: RepoA
   const { owner, repo } = access;
   const name = tag.ref.slice('refs/tags/'.length);
   const body = html`${repoHeader(request, access, 'releases')}
-    <p class="crumbs"><a href="${repoPath(owner.login, repo.name, 'releases')}">Releases</a> / ${name}</p>
-    <article class="card">
-      <h1><span class="tag">${name}</span></h1>
-      <p class="muted">This tag has no release. It points at <code>${tag.commitSha}</code>.</p>
-      <div class="actions">
-        <a class="button" href="${repoPath(owner.login, repo.name, 'commits', name)}">History</a>
-        <a class="button" href="${archivePath(access, name, 'zip')}">Source code (zip)</a>
-        <a class="button" href="${archivePath(access, name, 'tar.gz')}">Source code (tar.gz)</a>
-        ${canSeeDrafts(access) ? html`<a class="button primary" href="${repoPath(owner.login, repo.name, 'releases', 'new')}?tag=${encodeURIComponent(name)}">Create a release from this tag</a>` : ''}
-      </div>
-    </article>`;
+<p class="crumbs"><a href="${repoPath(owner.login, repo.name, 'releases')}">Releases</a> / ${name}</p>
+<article class="card">
+  <h1><span class="tag">${name}</span></h1>
+  <p class="muted">This tag has no release. It points at <code>${tag.commitSha}</code>.</p>
+  <div class="actions"><a class="button" href="${repoPath(owner.login, repo.name, 'commits', name)}">History</a>
+  <a class="button" href="${archivePath(access, name, 'zip')}">Source code (zip)</a>
+  <a class="button" href="${archivePath(access, name, 'tar.gz')}">Source code (tar.gz)</a>
+  ${canSeeDrafts(access) ? html`<a class="button primary" href="${repoPath(owner.login, repo.name, 'releases', 'new')}?tag=${encodeURIComponent(name)}">Create a release from this tag</a>` : ''}</div>
+</article>`;
   return sendPage(request, reply, { title: `${name} · ${owner.login}/${repo.name}`, body });
 }
 
@@ -61,13 +59,12 @@ export function releasePages(app: FastifyInstance, ctx: AppContext): void {
       releaseCard(request, r, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), { latestId, canWrite, heading: 'h2' }),
     );
     const body = html`${repoHeader(request, access, 'releases')}
-      <div class="toolbar">
-        <h1 class="grow">Releases</h1>
-        ${canWrite ? html`<a class="button primary" href="${repoPath(access.owner.login, access.repo.name, 'releases', 'new')}">Draft a new release</a>` : ''}
-        <a class="button" href="${base}.atom">Atom feed</a>
-      </div>
-      ${cards.length ? cards : html`<p class="empty card">There are no releases yet.</p>`} ${pager(base, page.page, page.offset + releases.length < total)}`;
-    const feed = html`<link rel="alternate" type="application/atom+xml" title="Releases" href="${base}.atom" />`;
+<div class="toolbar"><h1 class="grow">Releases</h1>
+${canWrite ? html`<a class="button primary" href="${repoPath(access.owner.login, access.repo.name, 'releases', 'new')}">Draft a new release</a>` : ''}
+<a class="button" href="${base}.atom">Atom feed</a></div>
+${cards.length ? cards : html`<p class="empty card">There are no releases yet.</p>`}
+${pager(base, page.page, page.offset + releases.length < total)}`;
+    const feed = html`<link rel="alternate" type="application/atom+xml" title="Releases" href="${base}.atom">`;
     return sendPage(request, reply, { title: `Releases · ${access.owner.login}/${access.repo.name}`, body, head: feed });
   });
 
@@ -102,8 +99,8 @@ export function releasePages(app: FastifyInstance, ctx: AppContext): void {
       heading: 'h1',
     });
     const body = html`${repoHeader(request, access, 'releases')}
-      <p class="crumbs"><a href="${repoPath(access.owner.login, access.repo.name, 'releases')}">Releases</a> / ${release.tag_name}</p>
-      ${card}`;
+<p class="crumbs"><a href="${repoPath(access.owner.login, access.repo.name, 'releases')}">Releases</a> / ${release.tag_name}</p>
+${card}`;
     return sendPage(request, reply, { title: `${releaseTitle(release)} · ${access.owner.login}/${access.repo.name}`, body });
   });
 }

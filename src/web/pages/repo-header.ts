@@ -11,12 +11,10 @@ export type RepoTab = 'overview' | 'releases' | 'compare';
 
 export function repoHeader(_request: FastifyRequest, access: RepoAccess, tab: RepoTab): Html {
   const { owner, repo } = access;
-  const tabLink = (name: RepoTab, label: string, href: string) => html`<a href="${href}" ${name === tab ? html` aria-current="page" class="current"` : ''}>${label}</a>`;
+  const tabLink = (name: RepoTab, label: string, href: string) => html`<a href="${href}"${name === tab ? html` aria-current="page" class="current"` : ''}>${label}</a>`;
   return html`<div class="repo-head">
-    <p class="repo-name">
-      <a href="${webPath(owner.login)}">${owner.login}</a> / <a href="${repoPath(owner.login, repo.name)}"><strong>${repo.name}</strong></a>
-      <span class="badge">${repo.private === 1 ? 'Private' : 'Public'}</span>
-    </p>
-    <nav class="tabs">${tabLink('overview', 'Overview', repoPath(owner.login, repo.name))}${tabLink('releases', 'Releases', repoPath(owner.login, repo.name, 'releases'))}</nav>
-  </div>`;
+<p class="repo-name"><a href="${webPath(owner.login)}">${owner.login}</a> / <a href="${repoPath(owner.login, repo.name)}"><strong>${repo.name}</strong></a>
+<span class="badge">${repo.private === 1 ? 'Private' : 'Public'}</span></p>
+<nav class="tabs">${tabLink('overview', 'Overview', repoPath(owner.login, repo.name))}${tabLink('releases', 'Releases', repoPath(owner.login, repo.name, 'releases'))}</nav>
+</div>`;
 }

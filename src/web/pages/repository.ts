@@ -32,40 +32,30 @@ export function repositoryPages(app: FastifyInstance, ctx: AppContext): void {
     const cloneUrl = `${request.urls.web}${repoPath(owner.login, repo.name)}.git`;
     const tagItems = tags.map(
       (t) =>
-        html`<li>
-          <a class="tag" href="${repoPath(owner.login, repo.name, 'releases', 'tag', t.name)}">${t.name}</a> <code>${t.commitSha.slice(0, 7)}</code>
-          <span class="muted">${t.subject} · ${timeTag(t.date)}</span>
-        </li>`,
+        html`<li><a class="tag" href="${repoPath(owner.login, repo.name, 'releases', 'tag', t.name)}">${t.name}</a> <code>${t.commitSha.slice(0, 7)}</code> <span class="muted">${t.subject} · ${timeTag(t.date)}</span></li>`,
     );
-    const body = html`${repoHeader(request, access, 'overview')} ${repo.description ? html`<p class="description">${repo.description}</p>` : ''}
-      <section class="card">
-        <h2>Clone</h2>
-        <p class="clone"><code id="clone-url">${cloneUrl}</code> <button type="button" class="copy" data-copy="${cloneUrl}">Copy</button></p>
-        <p><a href="${repoPath(owner.login, repo.name, 'commits', repo.default_branch)}">History of ${repo.default_branch}</a></p>
-      </section>
-      <section class="card">
-        <h2>Latest release</h2>
-        ${
-          latest
-            ? html`<p>
-                <a href="${releasePagePath(access, latest)}"><strong>${releaseTitle(latest)}</strong></a> <span class="badge latest">Latest</span>
-                <span class="muted">${latest.tag_name} · ${timeTag(latest.published_at)}</span>
-              </p>`
-            : html`<p class="muted">No release yet.</p>`
-        }
-        <p><a href="${repoPath(owner.login, repo.name, 'releases')}">All releases</a></p>
-      </section>
-      <section class="card">
-        <h2>Tags</h2>
-        ${
-          tagItems.length
-            ? html`<ul class="plain">
-                ${tagItems}
-              </ul>`
-            : html`<p class="muted">No tags yet.</p>`
-        }
-        <p><a href="${repoPath(owner.login, repo.name, 'tags.atom')}">Tags feed</a></p>
-      </section>`;
+    const body = html`${repoHeader(request, access, 'overview')}
+${repo.description ? html`<p class="description">${repo.description}</p>` : ''}
+<section class="card">
+  <h2>Clone</h2>
+  <p class="clone"><code id="clone-url">${cloneUrl}</code> <button type="button" class="copy" data-copy="${cloneUrl}">Copy</button></p>
+  <p><a href="${repoPath(owner.login, repo.name, 'commits', repo.default_branch)}">History of ${repo.default_branch}</a></p>
+</section>
+<section class="card">
+  <h2>Latest release</h2>
+  ${
+    latest
+      ? html`<p><a href="${releasePagePath(access, latest)}"><strong>${releaseTitle(latest)}</strong></a> <span class="badge latest">Latest</span>
+      <span class="muted">${latest.tag_name} · ${timeTag(latest.published_at)}</span></p>`
+      : html`<p class="muted">No release yet.</p>`
+  }
+  <p><a href="${repoPath(owner.login, repo.name, 'releases')}">All releases</a></p>
+</section>
+<section class="card">
+  <h2>Tags</h2>
+  ${tagItems.length ? html`<ul class="plain">${tagItems}</ul>` : html`<p class="muted">No tags yet.</p>`}
+  <p><a href="${repoPath(owner.login, repo.name, 'tags.atom')}">Tags feed</a></p>
+</section>`;
     return sendPage(request, reply, { title: `${owner.login}/${repo.name}`, body });
   });
 }

@@ -20,17 +20,17 @@ function signInPage(request: FastifyRequest, reply: FastifyReply, returnTo: stri
     setCookie(request, reply, SIGNIN_CSRF_COOKIE, csrf, { maxAgeSeconds: 3600 });
   }
   const body = html`<section class="narrow card">
-    <h1>Sign in to Wharf</h1>
-    ${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
-    <form method="post" action="/session" class="stack">
-      <input type="hidden" name="_csrf" value="${csrf}" />
-      <input type="hidden" name="return_to" value="${returnTo}" />
-      <label>Username <input name="login" autocomplete="username" required value="${login}" /></label>
-      <label>Personal access token <input name="token" type="password" autocomplete="current-password" required /></label>
-      <button type="submit" class="primary">Sign in</button>
-    </form>
-    <p class="muted">The session acts with that token's scopes; revoking the token signs you out.</p>
-  </section>`;
+  <h1>Sign in to Wharf</h1>
+  ${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
+  <form method="post" action="/session" class="stack">
+    <input type="hidden" name="_csrf" value="${csrf}">
+    <input type="hidden" name="return_to" value="${returnTo}">
+    <label>Username <input name="login" autocomplete="username" required value="${login}"></label>
+    <label>Personal access token <input name="token" type="password" autocomplete="current-password" required></label>
+    <button type="submit" class="primary">Sign in</button>
+  </form>
+  <p class="muted">The session acts with that token's scopes; revoking the token signs you out.</p>
+</section>`;
   return sendPage(request, reply, { title: 'Sign in', body }, status);
 }
 
