@@ -6,8 +6,9 @@
  * refused like invalid UTF-8: PostgreSQL cannot store it in text, and SQLite and PostgreSQL must
  * agree. (GraphQL variables may hold one: they only look things up, and GraphQL answers null.)
  */
-import type { FastifyInstance } from 'fastify';
-import { BadRequestError } from '../domain/errors.ts';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BadRequestError, TooLargeError } from '../domain/errors.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -72,3 +73,35 @@ export function registerJsonParser(app: FastifyInstance, options: JsonParserOpti
  * permission hand the raw body on instead, so the check comes first (`domain/request-body.ts`).
  */
 export { bodyMembers as bodyObject } from '../domain/request-body.ts';
+
+/**
+ * Makes every route in this encapsulation context receive its JSON body unread, for routes that
+ * must check permission before they look at the body at all: a caller who may not see the
+ * resource gets its 404 even for malformed or oversized JSON, never a 400 or 413 that would tell
+ * it the route is there. The route reads the body with `readDeferredJson` after its check.
+ */
+export function deferJsonBodies(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  // A body refused before it was read is not drained: close the connection instead.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.raw.complete) reply.header('connection', 'close');
+  });
+}
+
+/** Reads a body left unread by `deferJsonBodies`, as the API's JSON parser would have read it. */
+export async function readDeferredJson(request: FastifyRequest, options: JsonParserOptions = {}): Promise<unknown> {
+  const stream = request.body as Readable | undefined;
+  if (!stream || typeof (stream as Partial<Readable>).on !== 'function') return request.body;
+  const limit = request.routeOptions.bodyLimit ?? Infinity;
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new TooLargeError('Request body too large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new TooLargeError('Request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return parseJsonBuffer(Buffer.concat(chunks), options);
+}

@@ -3,7 +3,7 @@
  * GHES's webhook API for repositories (`/repos/{o}/{r}/hooks`), organizations (`/orgs/{o}/hooks`)
  * and the instance (`/admin/hooks`, global hooks). Only a repository admin, an organization owner
  * or a site administrator may see or touch a hook; everyone else gets 404 on every route, as if
- * there were nothing there.
+ * there were nothing there, whatever the request's body (it is read only after that check).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
@@ -31,7 +31,7 @@ import {
   updateHookConfig,
   type HookPlace,
 } from '../../webhooks/hooks.ts';
-import { bodyObject } from '../json-body.ts';
+import { bodyObject, deferJsonBodies, readDeferredJson } from '../json-body.ts';
 import { parsePage } from '../../domain/page.ts';
 import { repoAccess, sendPage } from '../route-helpers.ts';
 import { encodePathValue } from '../urls.ts';
@@ -72,6 +72,11 @@ async function globalPlace(_ctx: AppContext, request: FastifyRequest): Promise<P
   return { owner: { scope: 'global', id: null }, hooksUrl: `${request.urls.api}/admin/hooks`, sender: principal.user };
 }
 
+/** The body, read only now that the caller is known to be allowed here (see `deferJsonBodies`). */
+async function jsonBody(request: FastifyRequest): Promise<Record<string, unknown>> {
+  return bodyObject(await readDeferredJson(request, { refuseNul: true }));
+}
+
 type Resolve = (ctx: AppContext, request: FastifyRequest) => Promise<Place>;
 
 function hookRoutes(app: FastifyInstance, ctx: AppContext, prefix: string, resolve: Resolve, options: { deliveries: boolean; tests: boolean }): void {
@@ -90,7 +95,7 @@ function hookRoutes(app: FastifyInstance, ctx: AppContext, prefix: string, resol
 
   app.post(prefix, async (request, reply) => {
     const place = await resolve(ctx, request);
-    const hook = await createHook(ctx, place, bodyObject(request.body), request.urls.web);
+    const hook = await createHook(ctx, place, await jsonBody(request), request.urls.web);
     // GitHub pings a new hook at once.
     if (hook.active === 1) await enqueuePing(ctx, hook, place.sender);
     const json = hookJson(hook, place.hooksUrl);
@@ -105,7 +110,7 @@ function hookRoutes(app: FastifyInstance, ctx: AppContext, prefix: string, resol
 
   app.patch<{ Params: HookParams }>(`${prefix}/:hook_id`, async (request) => {
     const place = await resolve(ctx, request);
-    return hookJson(await updateHook(ctx, place, request.params.hook_id, bodyObject(request.body)), place.hooksUrl);
+    return hookJson(await updateHook(ctx, place, request.params.hook_id, await jsonBody(request)), place.hooksUrl);
   });
 
   app.delete<{ Params: HookParams }>(`${prefix}/:hook_id`, async (request, reply) => {
@@ -138,7 +143,7 @@ function hookRoutes(app: FastifyInstance, ctx: AppContext, prefix: string, resol
 
   app.patch<{ Params: HookParams }>(`${prefix}/:hook_id/config`, async (request) => {
     const place = await resolve(ctx, request);
-    return hookConfigJson(await updateHookConfig(ctx, place, request.params.hook_id, bodyObject(request.body)));
+    return hookConfigJson(await updateHookConfig(ctx, place, request.params.hook_id, await jsonBody(request)));
   });
 
   app.get<{ Params: HookParams }>(`${prefix}/:hook_id/deliveries`, async (request, reply) => {
@@ -177,7 +182,11 @@ function setCursorLink(request: FastifyRequest, reply: FastifyReply, cursor: str
 }
 
 export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
-  hookRoutes(app, ctx, '/repos/:owner/:repo/hooks', repoPlace, { deliveries: true, tests: true });
-  hookRoutes(app, ctx, '/orgs/:org/hooks', orgPlace, { deliveries: true, tests: false });
-  hookRoutes(app, ctx, '/admin/hooks', globalPlace, { deliveries: false, tests: false });
+  void app.register(async (scope) => {
+    // Every route resolves who may see the hooks before it reads a byte of the body.
+    deferJsonBodies(scope);
+    hookRoutes(scope, ctx, '/repos/:owner/:repo/hooks', repoPlace, { deliveries: true, tests: true });
+    hookRoutes(scope, ctx, '/orgs/:org/hooks', orgPlace, { deliveries: true, tests: false });
+    hookRoutes(scope, ctx, '/admin/hooks', globalPlace, { deliveries: false, tests: false });
+  });
 }
