@@ -19,6 +19,7 @@ import { atLeast } from '../services/permissions.ts';
 import { getRepoAccess } from '../services/repositories.ts';
 import { resolvePrincipal } from './auth.ts';
 import { sendError } from './errors.ts';
+import type { PushChecks } from './push-checks.ts';
 
 type GitParams = { owner: string; repo: string };
 
@@ -71,7 +72,7 @@ function readCgiHead(stdout: Readable): Promise<{ status: number; headers: Array
   });
 }
 
-async function handle(ctx: AppContext, request: FastifyRequest<{ Params: GitParams }>, reply: FastifyReply, rest: string): Promise<FastifyReply> {
+async function handle(ctx: AppContext, checks: PushChecks, request: FastifyRequest<{ Params: GitParams }>, reply: FastifyReply, rest: string): Promise<FastifyReply> {
   const query = request.query as Record<string, string | undefined>;
   const service = rest === 'info/refs' ? query.service : rest;
   const isPush = service === 'git-receive-pack';
@@ -112,7 +113,11 @@ async function handle(ctx: AppContext, request: FastifyRequest<{ Params: GitPara
   if (request.headers['git-protocol']) env.GIT_PROTOCOL = String(request.headers['git-protocol']);
   if (request.headers['content-length']) env.CONTENT_LENGTH = String(request.headers['content-length']);
 
-  const child = git.spawnGit(null, ['http-backend'], env);
+  // A push's pre-receive hook asks the refs door (through `checks`) before any ref moves.
+  const actor = { user: principal?.user ?? null, via: 'push' as const };
+  const check = isPush && request.method === 'POST' ? checks.register(ctx, access.repo, actor) : null;
+  const child = git.spawnGit(null, ['http-backend'], { ...env, ...check?.env });
+  child.on('close', () => check?.done());
   child.stderr?.on('data', (d: Buffer) => request.log.debug({ stderr: d.toString() }, 'git http-backend'));
   const bodyStream = request.body as Readable | undefined;
   if (bodyStream && typeof bodyStream.pipe === 'function') bodyStream.pipe(child.stdin!);
@@ -129,7 +134,7 @@ async function handle(ctx: AppContext, request: FastifyRequest<{ Params: GitPara
     if (before) {
       try {
         const after = await snapshotRefs(gitDir);
-        await refsChanged(ctx, access.repo, diffRefs(before, after), { user: principal?.user ?? null, via: 'push' });
+        await refsChanged(ctx, access.repo, diffRefs(before, after), actor);
       } catch (err) {
         request.log.error({ err }, 'post-push processing failed');
       }
@@ -141,12 +146,12 @@ async function handle(ctx: AppContext, request: FastifyRequest<{ Params: GitPara
   return reply.send(body);
 }
 
-export function gitHttpRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function gitHttpRoutes(app: FastifyInstance, ctx: AppContext, checks: PushChecks): void {
   // Pack data must reach git untouched, whatever its content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   const opts = { bodyLimit: 4 * 1024 * 1024 * 1024 };
-  app.get<{ Params: GitParams }>('/:owner/:repo/info/refs', opts, (req, reply) => handle(ctx, req, reply, 'info/refs'));
-  app.post<{ Params: GitParams }>('/:owner/:repo/git-upload-pack', opts, (req, reply) => handle(ctx, req, reply, 'git-upload-pack'));
-  app.post<{ Params: GitParams }>('/:owner/:repo/git-receive-pack', opts, (req, reply) => handle(ctx, req, reply, 'git-receive-pack'));
+  app.get<{ Params: GitParams }>('/:owner/:repo/info/refs', opts, (req, reply) => handle(ctx, checks, req, reply, 'info/refs'));
+  app.post<{ Params: GitParams }>('/:owner/:repo/git-upload-pack', opts, (req, reply) => handle(ctx, checks, req, reply, 'git-upload-pack'));
+  app.post<{ Params: GitParams }>('/:owner/:repo/git-receive-pack', opts, (req, reply) => handle(ctx, checks, req, reply, 'git-receive-pack'));
 }
