@@ -7,11 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerHttp2Session } from 'node:http2';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { pino, type Logger } from 'pino';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { createBlobStore } from './blobs/create-blob-store.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import type { WharfConfig } from './config/config.ts';
+import { createLogger } from './config/logger.ts';
 import { checkDirectories, databaseError, loadTlsFiles } from './config/preflight.ts';
 import type { AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
@@ -25,6 +26,7 @@ import { bodyDeadline, clientErrorHandler, frameworkErrors } from './http/client
 import { errorHandler, sendError } from './http/errors.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
+import { logRequest } from './http/request-log.ts';
 import { consume, enforceContentLimit, peek, rateHeaders, refund } from './http/rate-limit.ts';
 import './http/request-context.ts';
 import { enforceScopes, requireScopeRules, ruleOfRequest, sendAcceptedScopes } from './http/route-scopes.ts';
@@ -56,8 +58,9 @@ function makeRequestId(): string {
 const UNCOUNTED = new Set(['/rate_limit']);
 
 export async function buildApp(config: WharfConfig, options: BuildOptions = {}): Promise<Wharf> {
-  // Fastify logs every request through the logger's `req` serializer: this one hides query credentials.
-  const log = (options.logger ?? pino({ level: config.logLevel })).child({}, { serializers: { req: redactedRequest } });
+  // Requests are logged once each by `logRequest`; anything else logging a request goes through
+  // the `req` serializer, which hides query credentials.
+  const log = (options.logger ?? createLogger(config)).child({}, { serializers: { req: redactedRequest } });
   // Unusable settings end here as ConfigErrors naming the setting (exit 2 in main.ts).
   checkDirectories(config);
   const tlsFiles = config.tls ? loadTlsFiles(config.tls) : null;
@@ -122,6 +125,8 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   const transport = !https ? { http: timeouts } : http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https: { ...https, ...timeouts } };
   const app = Fastify({
     loggerInstance: ctx.log,
+    // One line per request (`logRequest`, registered below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     ...transport,
     ...(config.trustProxy === false ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
     routerOptions: { maxParamLength: 4096, ignoreDuplicateSlashes: true },
@@ -163,6 +168,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   app.decorateRequest('rate', null);
   app.decorateRequest('urls', null as never);
   app.setErrorHandler(errorHandler);
+  app.addHook('onResponse', logRequest);
   app.setNotFoundHandler((request, reply) => {
     for (const feature of features) {
       const handled = feature.notFound?.(request, reply);

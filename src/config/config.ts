@@ -92,6 +92,8 @@ export interface WharfConfig {
   /** Largest JSON request body accepted, in bytes. */
   maxJsonBodySize: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `auto`: pretty when stdout is a terminal, JSON otherwise (`config/logger.ts`). */
+  logFormat: 'auto' | 'json' | 'pretty';
   tls: TlsConfig | null;
   /** Graceful shutdown: how long in-flight requests may run after SIGTERM. */
   shutdownGraceMs: number;
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     maxAssetSize: v.maxAssetSize,
     maxJsonBodySize: v.maxJsonBody,
     logLevel: v.logLevel,
+    logFormat: v.logFormat,
     tls: v.tlsCert !== null && v.tlsKey !== null ? { cert: path.resolve(v.tlsCert), key: path.resolve(v.tlsKey), http2: v.http2 } : null,
     shutdownGraceMs: v.shutdownGraceMs,
     headersTimeoutMs: v.headersTimeoutMs,

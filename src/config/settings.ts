@@ -317,7 +317,13 @@ export const SETTINGS = {
     env: 'WHARF_LOG_LEVEL',
     type: oneOf(LOG_LEVELS),
     default: 'info',
-    doc: `${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}. Logs are JSON lines (pino) on stdout.`,
+    doc: `${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}. Logs go to stdout, one line per request (see \`WHARF_LOG_FORMAT\`).`,
+  }),
+  logFormat: setting({
+    env: 'WHARF_LOG_FORMAT',
+    type: oneOf(['auto', 'json', 'pretty'] as const),
+    default: 'auto',
+    doc: '`json`: JSON lines (pino) for log collectors; `pretty`: readable single lines for people; `auto`: `pretty` when stdout is a terminal, `json` otherwise.',
   }),
   shutdownGraceMs: setting({
     env: 'WHARF_SHUTDOWN_GRACE_MS',

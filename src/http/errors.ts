@@ -9,6 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { knownFailure } from '../domain/error-catalogue.ts';
 import type { FieldError } from '../domain/errors.ts';
 import { asDomainError } from '../services/db-errors.ts';
+import { failureNoted, noteFailure } from './request-log.ts';
 
 export const DOCS_URL = 'https://docs.github.com/enterprise-server@3.19/rest';
 
@@ -55,6 +56,7 @@ function fromFastify(err: FastifyError): Known | null {
 
 export function sendError(reply: FastifyReply, status: number, message: string, errors?: FieldError[], documentationUrl?: string): FastifyReply {
   const body = errorBody(status, message, errors);
+  if (!failureNoted(reply)) noteFailure(reply, message);
   if (documentationUrl) body.documentation_url = documentationUrl;
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
@@ -80,8 +82,8 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   const known: Known | null = knownFailure(asDomainError(err)) ?? fromFastify(err);
   if (known) {
     // Known server-side failures (a full disk, an asset that could not be saved) say what
-    // happened to the caller, and are logged for the operator.
-    if (known.status >= 500) request.log[known.status === 507 ? 'warn' : 'error']({ err }, 'request failed');
+    // happened to the caller; the request's log line carries the error for the operator.
+    if (known.status >= 500) noteFailure(reply, known.message, err);
     if (known.status === 401) reply.header('www-authenticate', 'Basic realm="Wharf"');
     const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
@@ -90,9 +92,10 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (request.raw.socket?.destroyed) {
     // The client went away mid-request (a cancelled upload): nobody is waiting for an answer,
     // and a failure it caused is not a server fault. 499 is the status proxies log for this.
-    request.log.info({ reason: err.message }, 'client closed the connection before the response');
+    noteFailure(reply, `client closed the connection before the response: ${err.message}`);
     return sendError(reply, 499, 'Client Closed Request');
   }
-  request.log.error({ err }, 'unhandled error');
+  // The body says nothing about the internals; the request's log line has the error and its stack.
+  noteFailure(reply, err.message, err);
   return sendError(reply, 500, 'Internal Server Error');
 }

@@ -8,6 +8,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { knownFailure, type KnownFailure } from '../domain/error-catalogue.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { noteFailure } from '../http/request-log.ts';
 import { asDomainError } from '../services/db-errors.ts';
 import { html } from './html.ts';
 import { sendPage } from './layout.ts';
@@ -60,6 +61,7 @@ export function validationMessages(err: unknown): string[] {
 
 export function renderErrorPage(request: FastifyRequest, reply: FastifyReply, status: number, detail?: string): FastifyReply {
   const title = TITLES[status] ?? 'Error';
+  noteFailure(reply, detail ?? title);
   return sendPage(request, reply, { title, body: html`<section class="error"><h1>${status} · ${title}</h1>${detail ? html`<p>${detail}</p>` : ''}</section>` }, status);
 }
 
@@ -71,10 +73,14 @@ export function webErrorHandler(err: FastifyError, request: FastifyRequest, repl
     return reply.redirect(signInPath(request.url), 303);
   }
   if (!failure) {
-    request.log.error({ err }, 'unhandled error on a page');
-    return renderErrorPage(request, reply, 500);
+    // The page shows no details; the request's log line has the error and its stack.
+    const page = renderErrorPage(request, reply, 500);
+    noteFailure(reply, err.message, err);
+    return page;
   }
-  if (status >= 500) request.log[status === 507 ? 'warn' : 'error']({ err }, 'page failed');
   const detail = status === 404 ? "This page does not exist, or you don't have access to it." : status === 422 ? validationMessages(err).join(' ') : failure.message;
-  return renderErrorPage(request, reply, status, detail);
+  const page = renderErrorPage(request, reply, status, detail);
+  // The log says what went wrong (the page may say it more gently), with the error for faults.
+  noteFailure(reply, failure.message, status >= 500 ? err : undefined);
+  return page;
 }

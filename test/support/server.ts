@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp, type Wharf } from '../../src/app.ts';
 import { loadConfig, type WharfConfig } from '../../src/config/config.ts';
 import { createTestDatabase, testDatabaseServer, type TestDatabase } from './database.ts';
@@ -36,6 +36,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Host name used in `base` (the certificate must name it when TLS is on). */
   hostName?: string;
+  /** Where the server logs (default: silent, or the level in WHARF_TEST_LOG). */
+  logger?: Logger;
 }
 
 export const testBlobStore = process.env.WHARF_TEST_BLOB_STORE === 's3' ? 's3' : 'fs';
@@ -99,7 +101,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     },
     options.config,
   );
-  const wharf = await buildApp(config, { logger: pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' }) });
+  const wharf = await buildApp(config, { logger: options.logger ?? pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' }) });
   await wharf.app.listen({ host: '127.0.0.1', port: 0 });
   const address = wharf.app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');

@@ -1,0 +1,24 @@
+/**
+ * @module config/logger
+ * The process's logger: JSON lines for machines (log collectors, `journalctl -o cat | jq`), or
+ * pino-pretty's coloured single lines for people at a terminal. `WHARF_LOG_FORMAT=auto` (the
+ * default) picks by whether stdout is a terminal. Pretty printing runs in this thread (no
+ * transport worker), so lines written just before an exit are not lost.
+ */
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { WharfConfig } from './config.ts';
+
+export function resolveLogFormat(format: WharfConfig['logFormat'], stdoutIsTty = Boolean(process.stdout.isTTY)): 'pretty' | 'json' {
+  if (format !== 'auto') return format;
+  return stdoutIsTty ? 'pretty' : 'json';
+}
+
+/** Fields the request line's message already says; pretty output leaves them out. */
+const SAID_IN_MESSAGE = 'pid,hostname,method,url,status,responseTime,user,error';
+
+export function createLogger(config: Pick<WharfConfig, 'logLevel' | 'logFormat'>, destination: NodeJS.WritableStream = process.stdout): Logger {
+  if (resolveLogFormat(config.logFormat) === 'json') return pino({ level: config.logLevel }, destination);
+  const colorize = destination === process.stdout && Boolean(process.stdout.isTTY);
+  return pino({ level: config.logLevel }, pretty({ destination, colorize, singleLine: true, ignore: SAID_IN_MESSAGE, translateTime: 'SYS:HH:MM:ss.l', sync: true }));
+}
