@@ -116,7 +116,9 @@ describe('log format', () => {
       expect(res.status).toBe(404);
       const requestLines = out.lines().filter((line) => line.includes('/repos/nobody/nothing'));
       expect(requestLines).toHaveLength(1);
-      expect(requestLines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: GET \/api\/v3\/repos\/nobody\/nothing 404 [\d.]+ms — Not Found \{.*"reqId":"[0-9A-F:]+".*"route":"\/api\/v3\/repos\/:owner\/:repo"/);
+      expect(requestLines[0]).toMatch(
+        /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: GET \/api\/v3\/repos\/nobody\/nothing 404 [\d.]+ms — Not Found \{.*"reqId":"[0-9A-F:]+".*"route":"\/api\/v3\/repos\/:owner\/:repo"/,
+      );
       expect(requestLines[0]).not.toContain('{"level"');
     } finally {
       await server.close();
