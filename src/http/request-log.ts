@@ -74,8 +74,12 @@ export function requestMessage(line: RequestLine): string {
   return `${line.method} ${line.url} ${line.status} ${line.responseTime}ms${who}${why}`;
 }
 
-/** The `onResponse` hook: writes the line (at `error` level for server faults, `info` otherwise). */
+/** Probes polled every few seconds by load balancers and Prometheus: logged at `debug` while they succeed. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The `onResponse` hook: writes the line (`error` level for server faults, `debug` for passing probes, `info` otherwise). */
 export async function logRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const line = requestLine(request, reply);
-  request.log[line.status >= 500 ? 'error' : 'info'](line, requestMessage(line));
+  const level = line.status >= 500 ? 'error' : line.status < 400 && line.route !== null && PROBES.has(line.route) ? 'debug' : 'info';
+  request.log[level](line, requestMessage(line));
 }

@@ -91,6 +91,17 @@ describe('request log', () => {
     expect(added[0]).toMatchObject({ status: 404, user: null, error: expect.any(String) });
   });
 
+  it('keeps passing health probes out of the info log', async () => {
+    const probes = () => out.lines().filter((line) => line.includes('"url":"/healthz"')).length;
+    const before = probes();
+    expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.base}/healthz?x`)).status).toBe(200);
+    const missing = await fetch(`${server.base}/healthz/nope`);
+    expect(missing.status).toBe(404);
+    expect(probes()).toBe(before);
+    expect(out.lines().some((line) => line.includes('"url":"/healthz/nope"'))).toBe(true);
+  });
+
   it('keeps query-string credentials out of the log', async () => {
     const res = await call('GET', `${server.api}/meta?access_token=sekrit-token-value&per_page=1`, { skipSchema: true });
     const lines = linesOf(res.headers.get('x-github-request-id'));
