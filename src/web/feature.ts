@@ -16,6 +16,7 @@ import { assetUploadPage } from './pages/asset-uploads.ts';
 import { comparePages } from './pages/compare.ts';
 import { feedRoutes } from './pages/feeds.ts';
 import { homePages } from './pages/home.ts';
+import { hookSettingsPages } from './pages/hook-settings.ts';
 import { releaseFormRoutes } from './pages/release-forms.ts';
 import { releasePages } from './pages/releases.ts';
 import { repositoryPages } from './pages/repository.ts';
@@ -47,6 +48,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   archiveRoutes(app, ctx);
   avatarRoutes(app, ctx);
   assetUploadPage(app, ctx);
+  hookSettingsPages(app, ctx);
 }
 
 /** Browsers asking for a page that does not exist get an HTML 404; API clients keep GitHub's JSON. */

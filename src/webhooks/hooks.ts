@@ -40,6 +40,11 @@ export interface HookPlace {
   hooksUrl: string;
 }
 
+/** A repository's hooks, with their API under `api` (`…/repos/{owner}/{repo}/hooks`). */
+export function repositoryHooksPlace(owner: Account, repo: Repository, api: string): HookPlace {
+  return { owner: { scope: 'repository', id: repo.id }, hooksUrl: `${api}/repos/${encodeURIComponent(owner.login)}/${encodeURIComponent(repo.name)}/hooks` };
+}
+
 function fieldError(field: string, message?: string): ValidationError {
   return new ValidationError([{ resource: 'Hook', code: message ? 'custom' : 'invalid', field, ...(message ? { message } : {}) }]);
 }

@@ -27,6 +27,7 @@ import {
   parseCursor,
   redeliver,
   removeHook,
+  repositoryHooksPlace,
   updateHook,
   updateHookConfig,
   type HookPlace,
@@ -47,10 +48,8 @@ type HookParams = { hook_id: string; delivery_id?: string };
 async function repoPlace(ctx: AppContext, request: FastifyRequest): Promise<Place> {
   const access = await repoAccess(ctx, request);
   if (!access.principal || !atLeast(access.permission, 'admin')) throw new NotFoundError();
-  const full = `${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}`;
   return {
-    owner: { scope: 'repository', id: access.repo.id },
-    hooksUrl: `${request.urls.api}/repos/${full}/hooks`,
+    ...repositoryHooksPlace(access.owner, access.repo, request.urls.api),
     sender: access.principal.user,
     repo: { owner: access.owner, repo: access.repo },
   };
