@@ -18,6 +18,7 @@ import { healthFeature } from './features/health.ts';
 import { metricsFeature } from './features/metrics.ts';
 import { webFeature } from './web/feature.ts';
 import { webhooksFeature } from './features/webhooks.ts';
+import { refReconciliationFeature } from './features/ref-reconciliation.ts';
 
 export interface Feature {
   name: string;
@@ -53,4 +54,6 @@ export const features: Feature[] = [
   graphqlFeature,
   webhooksFeature,
   webFeature,
+  // After every feature that listens to ref changes (releases): its start-up round may record some.
+  refReconciliationFeature,
 ];

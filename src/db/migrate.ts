@@ -14,6 +14,7 @@ import * as releaseReactions from './migrations/006-release-reactions.ts';
 import * as eventsAndWebhooks from './migrations/007-events-and-webhooks.ts';
 import * as webhookWebBase from './migrations/008-webhook-web-base.ts';
 import * as webhookCreatedMs from './migrations/009-webhook-created-ms.ts';
+import * as refSnapshots from './migrations/010-ref-snapshots.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -26,6 +27,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '007-events-and-webhooks': { up: (db) => eventsAndWebhooks.up(db, handle.kind), down: (db) => eventsAndWebhooks.down(db) },
     '008-webhook-web-base': { up: (db) => webhookWebBase.up(db), down: (db) => webhookWebBase.down(db) },
     '009-webhook-created-ms': { up: (db) => webhookCreatedMs.up(db), down: (db) => webhookCreatedMs.down(db) },
+    '010-ref-snapshots': { up: (db) => refSnapshots.up(db, handle.kind), down: (db) => refSnapshots.down(db) },
   };
 }
 

@@ -61,6 +61,8 @@ export interface RepositoriesTable {
   created_at: string;
   updated_at: string;
   pushed_at: string | null;
+  /** 0 until the repository's refs are recorded in `repository_refs` (repositories older than that table). */
+  refs_known: Generated<number>;
 }
 
 export type Permission = 'pull' | 'triage' | 'push' | 'maintain' | 'admin';
@@ -146,6 +148,34 @@ export interface LeasesTable {
   holder: string;
   /** Epoch milliseconds. */
   expires_at: number;
+}
+
+/** A ref as the database last recorded it (see services/refs.ts): compared with git to find missed changes. */
+export interface RepositoryRefsTable {
+  repository_id: number;
+  /** Full name, `refs/heads/main`. */
+  ref: string;
+  sha: string;
+}
+
+/**
+ * `release`: the tag of a release being published, made inside the release's transaction (rolled
+ * back when that never committed); `change`: an API or push update, remembered for who made it.
+ */
+export type RefIntentPurpose = 'release' | 'change';
+
+/** A ref change Wharf is about to make, written before git is touched. */
+export interface RefIntentsTable {
+  id: Generated<number>;
+  repository_id: number;
+  ref: string;
+  /** Where the ref will point; null for a deletion. */
+  sha: string | null;
+  purpose: RefIntentPurpose;
+  actor_id: number | null;
+  /** The process making the change (host:pid:random, as lease holders). */
+  holder: string;
+  created_ms: number;
 }
 
 /** Contents a release accepts (GitHub's enum for the release reaction endpoints). */
@@ -272,6 +302,8 @@ export interface Database {
   blob_deletions: BlobDeletionsTable;
   sessions: SessionsTable;
   leases: LeasesTable;
+  repository_refs: RepositoryRefsTable;
+  ref_intents: RefIntentsTable;
   release_reactions: ReleaseReactionsTable;
   events: EventsTable;
   event_queue: EventQueueTable;
@@ -292,6 +324,7 @@ export type Asset = Selectable<AssetsTable>;
 export type NewAsset = Insertable<AssetsTable>;
 export type Session = Selectable<SessionsTable>;
 export type ReleaseReaction = Selectable<ReleaseReactionsTable>;
+export type RefIntent = Selectable<RefIntentsTable>;
 export type StoredEvent = Selectable<EventsTable>;
 export type Webhook = Selectable<WebhooksTable>;
 export type WebhookJob = Selectable<WebhookJobsTable>;

@@ -203,9 +203,14 @@ async function runGitWithStderr(gitDir: string, args: string[]): Promise<{ exitC
   }
 }
 
-/** Deletes a ref; returns false when it did not exist. */
-export async function deleteRef(gitDir: string, fullRef: string): Promise<boolean> {
-  const { exitCode } = await runGit(gitDir, ['update-ref', '-d', '--end-of-options', userValue(fullRef)], { okExitCodes: [1, 128] });
+/**
+ * Deletes a ref; returns false when it did not exist. With `expected`, only while it still points
+ * there (git checks under the ref's lock), so a ref someone else has moved meanwhile is kept.
+ */
+export async function deleteRef(gitDir: string, fullRef: string, expected?: string): Promise<boolean> {
+  const args = ['update-ref', '-d', '--end-of-options', userValue(fullRef)];
+  if (expected) args.push(userValue(expected));
+  const { exitCode } = await runGit(gitDir, args, { okExitCodes: [1, 128] });
   return exitCode === 0;
 }
 

@@ -14,7 +14,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { gitDirFor, type AppContext } from '../context.ts';
 import { NotFoundError, UnauthorizedError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
-import { diffRefs, refsChanged, snapshotRefs } from '../services/refs.ts';
+import { syncRefs } from '../services/refs.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { atLeast } from '../services/permissions.ts';
 import { getRepoAccess } from '../services/repositories.ts';
 import { resolvePrincipal } from './auth.ts';
@@ -98,7 +99,6 @@ async function handle(ctx: AppContext, checks: PushChecks, request: FastifyReque
   }
 
   const gitDir = gitDirFor(ctx, access.repo);
-  const before = isPush && request.method === 'POST' ? await snapshotRefs(gitDir) : null;
   const env: Record<string, string> = {
     GIT_PROJECT_ROOT: path.dirname(gitDir),
     GIT_HTTP_EXPORT_ALL: '1',
@@ -131,10 +131,12 @@ async function handle(ctx: AppContext, checks: PushChecks, request: FastifyReque
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const { status, headers, body } = await readCgiHead(child.stdout as Readable);
   void exited.then(async () => {
-    if (before) {
+    if (check) {
+      // What the push changed is recorded before the client hears the end of the answer. A
+      // process that dies here leaves it to the reconciler (services/ref-reconciler.ts).
+      crashPoint('push-refs-moved');
       try {
-        const after = await snapshotRefs(gitDir);
-        await refsChanged(ctx, access.repo, diffRefs(before, after), actor);
+        await syncRefs(ctx, access.repo, actor);
       } catch (err) {
         request.log.error({ err }, 'post-push processing failed');
       }

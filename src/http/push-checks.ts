@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { AppContext } from '../context.ts';
 import type { Repository } from '../db/schema.ts';
 import { hookEnvironment, installHooks } from '../git/hooks.ts';
-import { checkRefChanges, type RefActor, type RefChange } from '../services/refs.ts';
+import { checkRefChanges, recordChangeIntents, type RefActor, type RefChange } from '../services/refs.ts';
 
 /** More update lines than any real push sends (each is about 100 bytes). */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -108,6 +108,9 @@ export class PushChecks {
       const changes = parseUpdateLines(Buffer.concat(chunks).toString('utf8'));
       if (!changes) return send(400, { message: 'Unreadable ref updates' });
       const refusals = await checkRefChanges(push.ctx, push.repo, changes, push.actor);
+      // Allowed: who is about to move these refs is remembered before git moves them, so the
+      // push's events name the pusher even if this process dies before recording them.
+      if (refusals.length === 0) await recordChangeIntents(push.ctx, push.repo, changes, push.actor);
       send(200, { refusals });
     } catch (err) {
       push.ctx.log.error({ err }, 'pre-receive check failed');

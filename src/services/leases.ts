@@ -33,3 +33,25 @@ export async function acquire(ctx: Pick<AppContext, 'db'>, name: string, ttlMs: 
 export async function release(ctx: Pick<AppContext, 'db'>, name: string, holder = LEASE_HOLDER): Promise<void> {
   await releaseLease(ctx.db, name, holder);
 }
+
+/**
+ * Whether the process that wrote `holder` (a `LEASE_HOLDER` value) at `sinceMs` is gone, so that
+ * work it left half-done may be finished or undone. Certain for this host: another incarnation
+ * of this very pid (a restarted container is pid 1 again), or a pid no longer running. For other
+ * hosts only age tells: `maxAgeMs` after `sinceMs`, longer than any such work can take.
+ */
+export function holderIsGone(holder: string, sinceMs: number, maxAgeMs: number, now = Date.now()): boolean {
+  if (holder === LEASE_HOLDER) return false;
+  if (now - sinceMs > maxAgeMs) return true;
+  const parts = holder.split(':');
+  const pid = Number(parts.at(-2));
+  const host = parts.slice(0, -2).join(':');
+  if (host !== hostname() || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

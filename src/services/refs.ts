@@ -2,31 +2,38 @@
  * @module services/refs
  * The one door for every ref change. No other code creates, moves or deletes a ref in a
  * repository Wharf serves (the `git` module's ref writers are called from here only), so the rules
- * about refs and the after-effects of a change live in one place:
+ * about refs and the after-effects of a change live in one place (docs/refs.md):
  *
  * - `checkRefChanges(ctx, repo, changes, actor)` — "may these ref updates happen?" Returns the
- *   refusals (empty: allowed). Every write below asks it before git moves anything. It takes a
- *   batch of updates so that a push can ask it too, before its refs move, with the updates git is
- *   about to make (a pre-receive check; until that check is wired, pushes only report what they
- *   changed, through `refsChanged`). Rules read only the database and git, so every node agrees.
+ *   refusals (empty: allowed). Every write below asks it before git moves anything, and so does a
+ *   push, through its pre-receive hook (`http/push-checks.ts`). Rules read only the database and
+ *   git, so every node agrees.
  * - `createRef(ctx, repo, ref, sha, actor)` — creates `ref` if absent (atomic in git: two racing
  *   writers, even on two nodes, give one winner). Returns the change, or null when it existed.
  * - `deleteRef(ctx, repo, ref, actor)` — deletes `ref`. Returns the change, or null when absent.
  * - `prepareRefCreation(…)` — `createRef` in steps, for a write that also commits database rows
  *   (publishing a release creates its tag): checked now, created inside the caller's transaction,
  *   settled once that transaction has ended.
- * - `refsChanged(ctx, repo, changes, actor)` — the after-effects of changes already made: the
- *   writers above call it, and so does the push path for what a push changed. It records the push
- *   time, adopts the first pushed branch of an empty repository as its default, records the
- *   domain events (`ref.created`/`ref.deleted`, `push`) and tells the ref listeners (releases
- *   follow their tags), all in one transaction. Whatever must happen after every ref change goes here.
+ * - `syncRefs(ctx, repo, actor)` — the database learns what git has now: it compares the refs in
+ *   git with the ones it knows (`repository_refs`) and, in one transaction, records the
+ *   differences, the push time, a default branch for an empty repository, the domain events
+ *   (`ref.created`/`ref.deleted`, `push`) and the ref listeners' work (releases follow their
+ *   tags). The writers above call it after git, a push calls it when git is done, and the
+ *   reconciler (`services/ref-reconciler.ts`) calls it at start-up and periodically, so a change
+ *   whose process died between git and the database still gets its events, once.
+ *
+ * Git cannot join a database transaction, so every writer records its intent first
+ * (`ref_intents`, committed before git is touched): a release's tag whose transaction never
+ * committed is removed after a crash, and a change found by the reconciler is attributed to
+ * whoever intended it.
  *
  * A refused change throws a `ValidationError` (422) naming the reason, in words git can show a
  * pusher after `remote rejected`.
  */
 import { gitDirFor, type AppContext } from '../context.ts';
-import type { Account, Repository } from '../db/schema.ts';
+import type { Account, RefIntent, Repository } from '../db/schema.ts';
 import { updateRepository } from '../db/repos/repositories-repo.ts';
+import { deleteRefIntents, insertRefIntents, knownRefs, lockRepositoryRefs, markRefsKnown, refIntentsOf, setKnownRefs } from '../db/repos/refs-repo.ts';
 import { ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
 import { isoSeconds } from '../util/time.ts';
@@ -34,7 +41,9 @@ import { ZERO_SHA, type DomainEvent } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { refuseAmbiguousNames } from './ambiguous-refs.ts';
+import { LEASE_HOLDER } from './leases.ts';
 import type { RefChange } from './push-events.ts';
 
 export type { RefChange } from './push-events.ts';
@@ -45,9 +54,10 @@ export interface RefActor {
   user: Pick<Account, 'id' | 'login'> | null;
   /**
    * `api`: the git refs API; `release`: publishing a release creates its tag; `push`: a git
-   * push; `repository`: a new repository's first commit (`auto_init`).
+   * push; `repository`: a new repository's first commit (`auto_init`); `reconcile`: changes
+   * found in git that the database had not recorded (a process died in between).
    */
-  via: 'api' | 'release' | 'push' | 'repository';
+  via: 'api' | 'release' | 'push' | 'repository' | 'reconcile';
 }
 
 /** Why one ref change may not happen, in words git can print after `remote rejected`. */
@@ -81,13 +91,30 @@ async function requireAllowed(ctx: AppContext, repo: Repository, change: RefChan
   if (refusal) throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'custom', message: refusal.reason }], refusal.reason);
 }
 
+/**
+ * Records that `actor` is about to make `changes` (before git moves), so that a change a crash
+ * leaves unrecorded is attributed to them when the reconciler finds it.
+ */
+export async function recordChangeIntents(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<number[]> {
+  const now = Date.now();
+  return insertRefIntents(
+    ctx.db,
+    changes.map((c) => ({ repositoryId: repo.id, ref: c.ref, sha: c.after, purpose: 'change' as const, actorId: actor.user?.id ?? null, holder: LEASE_HOLDER, now })),
+  );
+}
+
 /** Creates `ref` at `sha` unless it exists: the change made, or null when another writer had it. */
 export async function createRef(ctx: AppContext, repo: Repository, ref: string, sha: string, actor: RefActor): Promise<RefChange | null> {
   const gitDir = gitDirFor(ctx, repo);
   const change: RefChange = { ref, before: null, after: sha };
   await requireAllowed(ctx, repo, change, actor);
-  if (!(await git.createRefIfAbsent(gitDir, ref, sha))) return null;
-  await refsChanged(ctx, repo, [change], actor);
+  const intents = await recordChangeIntents(ctx, repo, [change], actor);
+  if (!(await git.createRefIfAbsent(gitDir, ref, sha))) {
+    await deleteRefIntents(ctx.db, intents);
+    return null;
+  }
+  crashPoint('ref-written');
+  await syncRefs(ctx, repo, actor);
   return change;
 }
 
@@ -95,36 +122,47 @@ export async function createRef(ctx: AppContext, repo: Repository, ref: string, 
 export interface RefCreation {
   change: RefChange;
   /**
-   * Creates the ref in git (false when it exists already) and records its domain events in `trx`,
-   * the caller's transaction, so they commit or roll back with the caller's rows.
+   * Creates the ref in git (false when it exists already) and records it, its domain events and
+   * its listeners' work in `trx`, the caller's transaction, so they commit or roll back with the
+   * caller's rows.
    */
   create(trx: Kysely<Database>): Promise<boolean>;
-  /** After the caller's write: `true` runs the after-effects, `false` deletes the ref again. No-op unless `create` made it. */
+  /** After the caller's write: `false` (rolled back) deletes the ref again if `create` made it. */
   settle(committed: boolean): Promise<void>;
 }
 
 /**
  * Checks a ref creation now and leaves the rest to the caller: a release's tag is created inside
  * the release's transaction (`create` touches git only, so it cannot wait on that transaction's
- * database connection) and deleted again if the transaction rolls back.
+ * database connection) and deleted again if the transaction rolls back. The intent is committed
+ * first: if the process dies after git made the tag and before the transaction committed, the
+ * reconciler finds the intent and removes the tag (see `services/ref-reconciler.ts`).
  */
 export async function prepareRefCreation(ctx: AppContext, repo: Repository, ref: string, sha: string, actor: RefActor): Promise<RefCreation> {
   const change: RefChange = { ref, before: null, after: sha };
   await requireAllowed(ctx, repo, change, actor);
   const gitDir = gitDirFor(ctx, repo);
+  const actorId = actor.user?.id ?? null;
+  const intents = await insertRefIntents(ctx.db, [{ repositoryId: repo.id, ref, sha, purpose: 'release', actorId, holder: LEASE_HOLDER, now: Date.now() }]);
   let created = false;
   return {
     change,
     async create(trx) {
       created = await git.createRefIfAbsent(gitDir, ref, sha);
-      if (created) await recordEvents(trx, refChangeEvents(repo, [change], actor));
-      return created;
+      // Deleted with the caller's rows: an intent still there after a crash means they never committed.
+      await deleteRefIntents(trx, intents);
+      if (!created) return false;
+      crashPoint('release-tag-written');
+      await setKnownRefs(trx, repo.id, [{ ref, sha }]);
+      await recordEvents(trx, refChangeEvents(repo, [change], actorId));
+      await ctx.pushListeners.emit(trx, { repo, changes: [change], actorId });
+      return true;
     },
     async settle(committed) {
-      if (!created) return;
+      if (committed) return;
+      if (created) await git.deleteRef(gitDir, ref, sha).catch(() => undefined);
       created = false;
-      if (committed) await refsChanged(ctx, repo, [change], actor, { eventsRecorded: true });
-      else await git.deleteRef(gitDir, ref).catch(() => undefined);
+      await deleteRefIntents(ctx.db, intents);
     },
   };
 }
@@ -136,38 +174,86 @@ export async function deleteRef(ctx: AppContext, repo: Repository, ref: string, 
   if (!existing) return null;
   const change: RefChange = { ref, before: existing.sha, after: null };
   await requireAllowed(ctx, repo, change, actor);
-  if (!(await git.deleteRef(gitDir, ref))) return null;
-  await refsChanged(ctx, repo, [change], actor);
+  await recordChangeIntents(ctx, repo, [change], actor);
+  if (!(await git.deleteRef(gitDir, ref, existing.sha))) return null;
+  crashPoint('ref-written');
+  await syncRefs(ctx, repo, actor);
   return change;
 }
 
 /**
- * The after-effects of ref changes already made (by the writers above, or by git during a push).
- * Publishing a release does not count as a push: its tag leaves `pushed_at` as it was.
+ * The database learns what git has now (see the module comment): the changes recorded, each
+ * attributed to whoever recorded the intent to make it, else to `actor`. Refs with a release's
+ * tag still being made are left to that release's transaction. Publishing a release does not
+ * count as a push: its tag leaves `pushed_at` as it was.
  */
-export async function refsChanged(ctx: AppContext, repo: Repository, changes: RefChange[], actor: RefActor, options: { eventsRecorded?: boolean } = {}): Promise<void> {
-  if (changes.length === 0) return;
+export async function syncRefs(ctx: AppContext, repo: Repository, actor: RefActor): Promise<RefChange[]> {
   const gitDir = gitDirFor(ctx, repo);
-  const update: Parameters<typeof updateRepository>[2] = {};
-  if (actor.via !== 'release') update.pushed_at = isoSeconds();
-  // A repository whose default branch does not exist adopts the first branch pushed to it.
-  // Only a change that creates a branch can do that, so tags (every release) spawn no git here.
-  const pushedBranch = changes.find((c) => c.ref.startsWith('refs/heads/') && c.after);
-  if (pushedBranch && !(await git.resolveCommit(gitDir, `refs/heads/${repo.default_branch}`))) {
-    const branch = pushedBranch.ref.slice('refs/heads/'.length);
-    await git.setHead(gitDir, branch);
-    update.default_branch = branch;
-  }
-  await ctx.db.transaction().execute(async (trx) => {
+  return ctx.db.transaction().execute(async (trx) => {
+    // Read git only while holding the repository's lock: two syncs of one repository (a push
+    // finishing, the reconciler) see git and the snapshot one after the other, never interleaved.
+    const lock = await lockRepositoryRefs(trx, repo.id);
+    if (!lock) return [];
+    const actual = await snapshotRefs(gitDir);
+    if (!lock.refsKnown) {
+      // A repository from before the snapshot: its refs are taken as they are, without events.
+      await setKnownRefs(
+        trx,
+        repo.id,
+        [...actual].map(([ref, sha]) => ({ ref, sha })),
+      );
+      await markRefsKnown(trx, repo.id);
+      return [];
+    }
+    const intents = await refIntentsOf(trx, repo.id);
+    const tagsInFlight = new Set(intents.filter((i) => i.purpose === 'release').map((i) => i.ref));
+    const changes = diffRefs(await knownRefs(trx, repo.id), actual).filter((c) => !tagsInFlight.has(c.ref));
+    // A change intent is done once git shows its ref as intended (or it is old: a push git refused).
+    const done = intents.filter((i) => i.purpose === 'change' && (actual.get(i.ref) ?? null) === i.sha);
+    await deleteRefIntents(
+      trx,
+      done.map((i) => i.id),
+    );
+    if (changes.length === 0) return [];
+    await setKnownRefs(
+      trx,
+      repo.id,
+      changes.map((c) => ({ ref: c.ref, sha: c.after })),
+    );
+
+    const update: Parameters<typeof updateRepository>[2] = {};
+    if (actor.via !== 'release') update.pushed_at = isoSeconds();
+    // A repository whose default branch does not exist adopts the first branch pushed to it.
+    // Only a change that creates a branch can do that, so tags (every release) spawn no git here.
+    const pushedBranch = changes.find((c) => c.ref.startsWith('refs/heads/') && c.after);
+    if (pushedBranch && !actual.has(`refs/heads/${repo.default_branch}`)) {
+      const branch = pushedBranch.ref.slice('refs/heads/'.length);
+      await git.setHead(gitDir, branch);
+      update.default_branch = branch;
+    }
     const updated = Object.keys(update).length ? await updateRepository(trx, repo.id, update) : repo;
-    if (!options.eventsRecorded) await recordEvents(trx, refChangeEvents(repo, changes, actor));
-    await ctx.pushListeners.emit(trx, { repo: updated, changes, actorId: actor.user?.id ?? null });
+    for (const [actorId, group] of byActor(changes, done, actor.user?.id ?? null)) {
+      await recordEvents(trx, refChangeEvents(updated, group, actorId));
+      await ctx.pushListeners.emit(trx, { repo: updated, changes: group, actorId });
+    }
+    return changes;
   });
 }
 
+/** Groups changes by who made them: the intent's actor where one matches the change, else `fallback`. */
+function byActor(changes: readonly RefChange[], intents: readonly RefIntent[], fallback: number | null): Map<number | null, RefChange[]> {
+  const groups = new Map<number | null, RefChange[]>();
+  for (const change of changes) {
+    const intent = intents.find((i) => i.ref === change.ref && i.sha === change.after);
+    const actorId = intent ? intent.actor_id : fallback;
+    groups.set(actorId, [...(groups.get(actorId) ?? []), change]);
+  }
+  return groups;
+}
+
 /** The domain events of ref changes: a `push` per moved ref, `ref.created`/`ref.deleted` for refs that appeared or went. */
-export function refChangeEvents(repo: Repository, changes: readonly RefChange[], actor: RefActor): DomainEvent[] {
-  const base = { repositoryId: repo.id, ownerId: repo.owner_id, actorId: actor.user?.id ?? null };
+export function refChangeEvents(repo: Repository, changes: readonly RefChange[], actorId: number | null): DomainEvent[] {
+  const base = { repositoryId: repo.id, ownerId: repo.owner_id, actorId };
   const events: DomainEvent[] = [];
   for (const change of changes) {
     const m = /^refs\/(heads|tags)\/(.+)$/.exec(change.ref);
@@ -180,9 +266,7 @@ export function refChangeEvents(repo: Repository, changes: readonly RefChange[],
   return events;
 }
 
-// ---- the push path ----------------------------------------------------------------------------
-
-/** Every ref of a repository (`ref → sha`), to compare before and after a push. */
+/** Every ref of a repository (`ref → sha`). */
 export async function snapshotRefs(gitDir: string): Promise<Map<string, string>> {
   const refs = await git.listRefs(gitDir, 'refs/');
   return new Map(refs.map((r) => [r.ref, r.sha]));
