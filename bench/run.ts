@@ -18,6 +18,7 @@ import { textTable, writeResults } from './lib/report.ts';
 import { setServerRoot } from './lib/wharf.ts';
 import { WorkDir } from './lib/workdir.ts';
 import { downloadScenario } from './scenarios/download.ts';
+import { eventsScenario } from './scenarios/events.ts';
 import { readApiScenario } from './scenarios/read-api.ts';
 import { scaleScenario } from './scenarios/scale.ts';
 import { uploadScenario } from './scenarios/upload.ts';
@@ -31,6 +32,7 @@ const SCENARIOS: Record<ScenarioName, (ctx: BenchContext) => Promise<void>> = {
   read: readApiScenario,
   write: writeApiScenario,
   scale: scaleScenario,
+  events: eventsScenario,
 };
 
 async function main(): Promise<void> {

@@ -32,3 +32,8 @@ export function startUploadBaseline(work: WorkDir, dir: string): Promise<Baselin
 export function startStaticJsonBaseline(work: WorkDir, routesFile: string): Promise<BaselineServer> {
   return startScript(work, 'fastify-baseline', 'bench/baselines/static-json-server.ts', [routesFile]);
 }
+
+/** Bare Node http: reads each POST, answers 200, counts (`GET /stats`); the events scenario's webhook receiver. */
+export function startHookReceiver(work: WorkDir): Promise<BaselineServer> {
+  return startScript(work, 'hook-receiver', 'bench/baselines/hook-receiver.ts', []);
+}

@@ -137,11 +137,19 @@ export function parseWrk(text: string): Omit<LoadResult, 'clientCores'> {
   };
 }
 
-/** `wrk` with `connections` keep-alive connections over two threads for `seconds`. */
-export async function wrk(url: string, options: { connections: number; seconds: number; headers?: Record<string, string>; threads?: number }): Promise<LoadResult> {
+/**
+ * `wrk` with `connections` keep-alive connections over two threads for `seconds`; `script` (a Lua
+ * file, with its arguments) shapes each request, as for writes that must each create something.
+ */
+export async function wrk(
+  url: string,
+  options: { connections: number; seconds: number; headers?: Record<string, string>; threads?: number; script?: { file: string; args: string[] } },
+): Promise<LoadResult> {
   const args = ['--threads', String(options.threads ?? 2), '--connections', String(options.connections), '--duration', `${options.seconds}s`, '--timeout', '10s', '--latency'];
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('--header', `${k}: ${v}`);
+  if (options.script) args.push('--script', options.script.file);
   args.push(url);
+  if (options.script) args.push('--', ...options.script.args);
   const r = await runTimed('wrk', args, (options.seconds + 60) * 1000);
   if (r.code !== 0) throw new Error(`wrk ${url}: exit ${r.code}: ${r.stderr.slice(0, 500)}`);
   return { ...parseWrk(r.stdout), clientCores: r.cpuSeconds / options.seconds };
