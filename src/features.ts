@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from './context.ts';
 import { accountsFeature } from './features/accounts.ts';
 import { assetsFeature } from './features/assets.ts';
+import { auditFeature } from './features/audit.ts';
 import { gitFeature } from './features/git.ts';
 import { metaFeature } from './features/meta.ts';
 import { releaseNotesFeature } from './features/release-notes.ts';
@@ -53,6 +54,7 @@ export const features: Feature[] = [
   assetsFeature,
   graphqlFeature,
   webhooksFeature,
+  auditFeature,
   webFeature,
   // After every feature that listens to ref changes (releases): its start-up round may record some.
   refReconciliationFeature,

@@ -10,6 +10,7 @@
  *   wharf token create LOGIN [--scopes repo,read:org] [--note N] [--expires 30d|2027-01-31|never]
  *   wharf token list LOGIN | revoke LOGIN --last-eight XXXXXXXX
  *   wharf org create LOGIN --owner USER
+ *   wharf audit [--action A] [--actor LOGIN] [--user LOGIN] [--repo OWNER/NAME] [--since 7d] [--limit N] [--json]
  *   wharf serve
  *
  * Exit codes: 0 done, 1 the operation was refused (the message says why and what to do),
@@ -24,6 +25,9 @@ import { checkDirectories, databaseError } from '../config/preflight.ts';
 import type { AppContext } from '../context.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { GITHUB_SCOPES, unknownScopes } from '../domain/oauth-scopes.ts';
+import type { AuditActor } from '../services/audit.ts';
+import { registerAuditCommand } from './audit-command.ts';
+import { table } from './table.ts';
 import { WHARF_VERSION } from '../version.ts';
 
 /** Scopes a CLI-issued token gets unless told otherwise: what gh and release tools need. */
@@ -87,6 +91,12 @@ async function withContext<T>(program: Command, fn: (ctx: AppContext) => Promise
   }
 }
 
+/** The audit log's actor for what this command does: the operating-system user running it. */
+async function operator(): Promise<AuditActor> {
+  const { cliActor } = await import('../services/audit.ts');
+  return cliActor();
+}
+
 const LOGIN_RULE = 'use letters, digits and single hyphens, not at the start or end, at most 39 characters';
 
 /** Looks a user up, or says who does not exist and how to see who does. */
@@ -133,17 +143,6 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Left-aligned columns with a header, for people (scripts get one row per line, tab-free). */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
 function tokenStatus(t: { revoked_at: string | null; expires_at: string | null }, now: number): string {
   if (t.revoked_at) return 'revoked';
   if (t.expires_at && Date.parse(t.expires_at) <= now) return 'expired';
@@ -186,7 +185,7 @@ export function buildCli(): Command {
     .action(async (login: string, opts: { email?: string; name?: string; admin: boolean }) => {
       await run(async (ctx) => {
         const { createUser } = await import('../services/accounts.ts');
-        const account = await createUser(ctx, { login, email: opts.email ?? null, name: opts.name ?? null, siteAdmin: opts.admin }).catch((err: unknown) => {
+        const account = await createUser(ctx, { login, email: opts.email ?? null, name: opts.name ?? null, siteAdmin: opts.admin }, await operator()).catch((err: unknown) => {
           throw accountProblem(err, login, 'user');
         });
         process.stdout.write(`created user ${account.login} (id ${account.id})${opts.admin ? ' as site administrator' : ''}\n`);
@@ -198,8 +197,8 @@ export function buildCli(): Command {
     .action(async (login: string) => {
       await run(async (ctx) => {
         const account = await userNamed(ctx, login);
-        const [{ setSiteAdmin }, { isoSeconds }] = await Promise.all([import('../db/repos/accounts-repo.ts'), import('../util/time.ts')]);
-        await setSiteAdmin(ctx.db, account.id, true, isoSeconds());
+        const { promoteUser } = await import('../services/accounts.ts');
+        await promoteUser(ctx, account, await operator());
         process.stdout.write(`${account.login} is now a site administrator\n`);
       });
     });
@@ -214,7 +213,7 @@ export function buildCli(): Command {
         await run(async (ctx) => {
           await userNamed(ctx, login);
           const { setSuspended } = await import('../services/user-admin.ts');
-          const account = await setSuspended(ctx, login, suspended);
+          const account = await setSuspended(ctx, login, suspended, await operator());
           process.stdout.write(suspended ? `${account.login} is suspended: their tokens and sessions no longer work\n` : `${account.login} is active again\n`);
         });
       });
@@ -240,7 +239,7 @@ export function buildCli(): Command {
           process.stdout.write(`would delete ${plan.user.login}, their tokens, sessions and memberships, and ${repos}; run again with --yes to do it\n`);
           return;
         }
-        await deleteUser(ctx, plan);
+        await deleteUser(ctx, plan, await operator());
         process.stdout.write(`deleted ${plan.user.login}, their tokens, sessions and memberships, and ${repos}\n`);
       });
     });
@@ -258,7 +257,7 @@ export function buildCli(): Command {
         const account = await userNamed(ctx, login);
         const { issueToken } = await import('../services/tokens.ts');
         const expiresAt = opts.expiresInDays ? parseExpiry(`${opts.expiresInDays}d`) : (opts.expires ?? null);
-        const issued = await issueToken(ctx.db, account.id, opts.scopes, { note: opts.note ?? null, expiresAt });
+        const issued = await issueToken(ctx.db, account, opts.scopes, { note: opts.note ?? null, expiresAt, actor: await operator() });
         process.stdout.write(`${issued.token}\n`);
         process.stderr.write(
           `wharf: token …${issued.row.token_last_eight} for ${account.login}, scopes ${opts.scopes.join(' ') || '(none)'}, ${expiresAt ? `expires ${expiresAt}` : 'does not expire'}\n`,
@@ -292,12 +291,12 @@ export function buildCli(): Command {
     .action(async (login: string, opts: { lastEight: string }) => {
       await run(async (ctx) => {
         const account = await userNamed(ctx, login);
-        const [{ listTokensForUser, revokeToken }, { isoSeconds }] = await Promise.all([import('../db/repos/tokens-repo.ts'), import('../util/time.ts')]);
+        const [{ listTokensForUser }, { revokeTokenBy }] = await Promise.all([import('../db/repos/tokens-repo.ts'), import('../services/tokens.ts')]);
         const lastEight = opts.lastEight.replace(/^…/, '');
         const match = (await listTokensForUser(ctx.db, account.id)).filter((t) => t.token_last_eight === lastEight && !t.revoked_at);
         if (match.length === 0) throw new CliError(`${account.login} has no active token ending in ${lastEight}; \`wharf token list ${account.login}\` shows their tokens`);
         if (match.length > 1) throw new CliError(`${match.length} active tokens of ${account.login} end in ${lastEight}; revoke them through the API by id`);
-        await revokeToken(ctx.db, match[0]!.id, isoSeconds());
+        await revokeTokenBy(ctx.db, match[0]!, account, await operator());
         process.stdout.write(`revoked token …${lastEight} of ${account.login}\n`);
       });
     });
@@ -312,12 +311,14 @@ export function buildCli(): Command {
       await run(async (ctx) => {
         await userNamed(ctx, opts.owner);
         const { createOrganization } = await import('../services/accounts.ts');
-        const org = await createOrganization(ctx, login, opts.owner, opts.name ?? null).catch((err: unknown) => {
+        const org = await createOrganization(ctx, login, opts.owner, opts.name ?? null, await operator()).catch((err: unknown) => {
           throw accountProblem(err, login, 'organization');
         });
         process.stdout.write(`created organization ${org.login} (id ${org.id}), administered by ${opts.owner}\n`);
       });
     });
+
+  registerAuditCommand(program, run);
 
   program
     .command('serve')

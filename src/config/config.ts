@@ -94,6 +94,8 @@ export interface WharfConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** `auto`: pretty when stdout is a terminal, JSON otherwise (`config/logger.ts`). */
   logFormat: 'auto' | 'json' | 'pretty';
+  /** Audit-log entries older than this are swept. */
+  auditRetentionDays: number;
   tls: TlsConfig | null;
   /** Graceful shutdown: how long in-flight requests may run after SIGTERM. */
   shutdownGraceMs: number;
@@ -203,6 +205,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     maxJsonBodySize: v.maxJsonBody,
     logLevel: v.logLevel,
     logFormat: v.logFormat,
+    auditRetentionDays: v.auditRetentionDays,
     tls: v.tlsCert !== null && v.tlsKey !== null ? { cert: path.resolve(v.tlsCert), key: path.resolve(v.tlsKey), http2: v.http2 } : null,
     shutdownGraceMs: v.shutdownGraceMs,
     headersTimeoutMs: v.headersTimeoutMs,

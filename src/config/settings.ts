@@ -325,6 +325,12 @@ export const SETTINGS = {
     default: 'auto',
     doc: '`json`: JSON lines (pino) for log collectors; `pretty`: readable single lines for people; `auto`: `pretty` when stdout is a terminal, `json` otherwise.',
   }),
+  auditRetentionDays: setting({
+    env: 'WHARF_AUDIT_RETENTION_DAYS',
+    type: integer(1),
+    default: 400,
+    doc: 'Audit-log entries older than this many days are deleted (see [audit-log.md](audit-log.md)).',
+  }),
   shutdownGraceMs: setting({
     env: 'WHARF_SHUTDOWN_GRACE_MS',
     type: integer(0),

@@ -15,6 +15,7 @@ import * as eventsAndWebhooks from './migrations/007-events-and-webhooks.ts';
 import * as webhookWebBase from './migrations/008-webhook-web-base.ts';
 import * as webhookCreatedMs from './migrations/009-webhook-created-ms.ts';
 import * as refSnapshots from './migrations/010-ref-snapshots.ts';
+import * as auditLog from './migrations/011-audit-log.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -28,6 +29,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '008-webhook-web-base': { up: (db) => webhookWebBase.up(db), down: (db) => webhookWebBase.down(db) },
     '009-webhook-created-ms': { up: (db) => webhookCreatedMs.up(db), down: (db) => webhookCreatedMs.down(db) },
     '010-ref-snapshots': { up: (db) => refSnapshots.up(db, handle.kind), down: (db) => refSnapshots.down(db) },
+    '011-audit-log': { up: (db) => auditLog.up(db, handle.kind), down: (db) => auditLog.down(db) },
   };
 }
 

@@ -45,6 +45,8 @@ export interface TokensTable {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** The address of the latest use from a new address (see `token_addresses`). */
+  last_used_ip: string | null;
 }
 
 export interface RepositoriesTable {
@@ -290,6 +292,35 @@ export interface WebhookAttemptsTable {
   response_body: string | null;
 }
 
+/** One security-relevant action (services/audit.ts); names are kept as they were at the time. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  /** GitHub's action names where GitHub has one: `user.login`, `repo.access`, `oauth_access.create`… */
+  action: string;
+  actor_id: number | null;
+  /** The actor's login, or `wharf` (Wharf itself) or `cli:<os user>` (the `wharf` command). */
+  actor: string;
+  actor_ip: string | null;
+  /** The user the action was about (a new user, a collaborator, a token's owner). */
+  user_id: number | null;
+  user_login: string | null;
+  /** The organization the action happened in (its repositories' actions included). */
+  org_id: number | null;
+  org: string | null;
+  repository_id: number | null;
+  /** `owner/name` */
+  repo: string | null;
+  /** JSON object: what else is worth knowing (visibility before and after, a tag, a token's scopes). */
+  data: string;
+  created_ms: number;
+}
+
+export interface TokenAddressesTable {
+  token_id: number;
+  address: string;
+  first_seen_ms: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   org_members: OrgMembersTable;
@@ -310,6 +341,8 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_jobs: WebhookJobsTable;
   webhook_attempts: WebhookAttemptsTable;
+  audit_log: AuditLogTable;
+  token_addresses: TokenAddressesTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -329,3 +362,4 @@ export type StoredEvent = Selectable<EventsTable>;
 export type Webhook = Selectable<WebhooksTable>;
 export type WebhookJob = Selectable<WebhookJobsTable>;
 export type WebhookAttempt = Selectable<WebhookAttemptsTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;

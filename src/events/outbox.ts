@@ -15,6 +15,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, StoredEvent } from '../db/schema.ts';
 import { isoSeconds } from '../util/time.ts';
+import { auditEvents } from './audit-of-events.ts';
 import { eventType, type DomainEvent } from './domain-events.ts';
 
 /** Everyone who handles events. A consumer added here receives every event recorded from then on. */
@@ -24,6 +25,7 @@ export type EventConsumerName = (typeof EVENT_CONSUMERS)[number];
 /** Writes `events` in `trx` (the transaction of the change they describe). */
 export async function recordEvents(trx: Kysely<Database>, events: DomainEvent[]): Promise<void> {
   if (events.length === 0) return;
+  await auditEvents(trx, events);
   const now = Date.now();
   const createdAt = isoSeconds();
   for (const event of events) {

@@ -7,6 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
+import { noteTokenAddress } from '../services/audit.ts';
 import { authenticateToken, type Principal } from '../services/tokens.ts';
 
 export type Credentials = { kind: 'none' } | { kind: 'token'; candidates: string[] } | { kind: 'malformed' };
@@ -37,8 +38,15 @@ export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest)
   if (creds.kind === 'token') {
     for (const candidate of creds.candidates) {
       const principal = await authenticateToken(ctx.db, candidate);
-      if (principal) return principal;
+      if (principal) return atAddress(ctx, principal, request.ip);
     }
   }
   throw new UnauthorizedError('Bad credentials');
+}
+
+/** Notes where the caller is (for the audit log), auditing a token's first use from an address. */
+export async function atAddress(ctx: AppContext, principal: Principal, address: string): Promise<Principal> {
+  principal.address = address;
+  await noteTokenAddress(ctx.db, principal, address);
+  return principal;
 }

@@ -56,6 +56,7 @@ const TABLE: Record<string, ScopeRule> = {
   'POST /admin/users/{}/authorizations': SITE_ADMIN,
   'DELETE /admin/users/{}/authorizations': SITE_ADMIN,
   'POST /admin/organizations': SITE_ADMIN,
+  'GET /enterprises/{}/audit-log': SITE_ADMIN,
   // Revoking one's own tokens: the rule (a token cannot revoke a token holding scopes it lacks)
   // is in `services/tokens.ts`, since it compares two tokens.
   'DELETE /authorizations/{}': NONE,

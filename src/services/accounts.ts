@@ -8,6 +8,7 @@ import { addOrgMember, findAccountByLogin, insertAccount, setSiteAdmin } from '.
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 import { isValidLogin } from './names.ts';
+import { recordAudit, SYSTEM_ACTOR, type AuditActor } from './audit.ts';
 import { authenticateToken, issueToken } from './tokens.ts';
 import { isUniqueViolation } from './db-errors.ts';
 
@@ -19,17 +20,32 @@ export interface CreateUserInput {
   suspended?: boolean;
 }
 
-export async function createUser(ctx: AppContext, input: CreateUserInput): Promise<Account> {
+/** Creates a user (`user.create`; `user.promote` too when created as a site administrator). */
+export async function createUser(ctx: AppContext, input: CreateUserInput, actor: AuditActor): Promise<Account> {
   if (!isValidLogin(input.login)) throw new ValidationError([{ resource: 'User', field: 'login', code: 'invalid' }]);
   try {
-    return await insertAccount(ctx.db, { ...input, type: 'User', now: isoSeconds() });
+    return await ctx.db.transaction().execute(async (trx) => {
+      const user = await insertAccount(trx, { ...input, type: 'User', now: isoSeconds() });
+      await recordAudit(trx, { action: 'user.create', actor, user, data: { suspended: Boolean(input.suspended) } });
+      if (input.siteAdmin) await recordAudit(trx, { action: 'user.promote', actor, user });
+      return user;
+    });
   } catch (err) {
     if (isUniqueViolation(err)) throw new ValidationError([{ resource: 'User', field: 'login', code: 'already_exists' }]);
     throw err;
   }
 }
 
-export async function createOrganization(ctx: AppContext, login: string, adminLogin: string, name?: string | null): Promise<Account> {
+/** Makes a user a site administrator (`user.promote`). */
+export async function promoteUser(ctx: AppContext, user: Account, actor: AuditActor): Promise<void> {
+  await ctx.db.transaction().execute(async (trx) => {
+    await setSiteAdmin(trx, user.id, true, isoSeconds());
+    await recordAudit(trx, { action: 'user.promote', actor, user });
+  });
+}
+
+/** Creates an organization administered by `adminLogin` (`org.create`, `org.add_member`). */
+export async function createOrganization(ctx: AppContext, login: string, adminLogin: string, name: string | null | undefined, actor: AuditActor): Promise<Account> {
   if (!isValidLogin(login)) throw new ValidationError([{ resource: 'Organization', field: 'login', code: 'invalid' }]);
   const admin = await findAccountByLogin(ctx.db, adminLogin);
   if (!admin || admin.type !== 'User') throw new ValidationError([{ resource: 'Organization', field: 'admin', code: 'invalid', message: `admin ${adminLogin} is not a user` }]);
@@ -37,6 +53,7 @@ export async function createOrganization(ctx: AppContext, login: string, adminLo
     return await ctx.db.transaction().execute(async (trx) => {
       const org = await insertAccount(trx, { login, type: 'Organization', name: name ?? null, now: isoSeconds() });
       await addOrgMember(trx, org.id, admin.id, 'admin');
+      await recordAudit(trx, { action: 'org.create', actor, org }, { action: 'org.add_member', actor, org, user: admin, data: { role: 'admin' } });
       return org;
     });
   } catch (err) {
@@ -70,20 +87,20 @@ export async function ensureBootstrapAdmin(ctx: AppContext): Promise<void> {
   let admin = await findAccountByLogin(ctx.db, adminLogin);
   if (!admin) {
     try {
-      admin = await createUser(ctx, { login: adminLogin, siteAdmin: true, email: null });
+      admin = await createUser(ctx, { login: adminLogin, siteAdmin: true, email: null }, SYSTEM_ACTOR);
     } catch (err) {
       admin = await findAccountByLogin(ctx.db, adminLogin);
       if (!admin) throw err;
     }
   }
-  if (admin.site_admin !== 1) await setSiteAdmin(ctx.db, admin.id, true, isoSeconds());
+  if (admin.site_admin !== 1) await promoteUser(ctx, admin, SYSTEM_ACTOR);
   const existing = await authenticateToken(ctx.db, adminToken);
   if (existing) {
     if (existing.user.id !== admin.id) throw new Error('WHARF_ADMIN_TOKEN already belongs to another user');
     return;
   }
   try {
-    await issueToken(ctx.db, admin.id, ADMIN_TOKEN_SCOPES, { note: 'WHARF_ADMIN_TOKEN', value: adminToken });
+    await issueToken(ctx.db, admin, ADMIN_TOKEN_SCOPES, { note: 'WHARF_ADMIN_TOKEN', value: adminToken, actor: SYSTEM_ACTOR });
   } catch (err) {
     if (!isUniqueViolation(err)) throw err; // another node inserted it first
   }

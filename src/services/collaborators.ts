@@ -17,6 +17,7 @@ import { findCollaboratorPermission, listCollaborators, removeCollaborator as de
 import { bodyMembers } from '../domain/request-body.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
+import { actorOrSystem, auditRepo, recordAudit } from './audit.ts';
 import { atLeast, userPermission } from './permissions.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 
@@ -78,7 +79,18 @@ export async function addCollaborator(ctx: AppContext, access: RepoAccess, login
   if (user.id === access.owner.id) {
     throw new ValidationError([{ resource: 'Repository', field: 'collaborator', code: 'custom', message: 'Repository owner cannot be a collaborator' }]);
   }
-  await upsertCollaborator(ctx.db, access.repo.id, user.id, permission, isoSeconds());
+  await ctx.db.transaction().execute(async (trx) => {
+    const before = await findCollaboratorPermission(trx, access.repo.id, user.id);
+    if (before === permission) return;
+    await upsertCollaborator(trx, access.repo.id, user.id, permission, isoSeconds());
+    await recordAudit(trx, {
+      action: before ? 'repo.update_member' : 'repo.add_member',
+      actor: actorOrSystem(access.principal),
+      user,
+      repo: auditRepo(access.owner, access.repo),
+      data: before ? { permission, old_permission: before } : { permission },
+    });
+  });
 }
 
 /** Removes a collaborator: an administrator may remove anyone, a collaborator themselves. */
@@ -87,5 +99,16 @@ export async function removeCollaborator(ctx: AppContext, access: RepoAccess, lo
   if (!self) requirePermission(access, 'admin');
   const user = await findAccountByLogin(ctx.db, login);
   if (!user) throw new NotFoundError();
-  await deleteCollaboratorRow(ctx.db, access.repo.id, user.id);
+  await ctx.db.transaction().execute(async (trx) => {
+    const before = await findCollaboratorPermission(trx, access.repo.id, user.id);
+    await deleteCollaboratorRow(trx, access.repo.id, user.id);
+    if (before)
+      await recordAudit(trx, {
+        action: 'repo.remove_member',
+        actor: actorOrSystem(access.principal),
+        user,
+        repo: auditRepo(access.owner, access.repo),
+        data: { old_permission: before },
+      });
+  });
 }

@@ -15,6 +15,7 @@ import { isoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { isValidRepositoryName } from './names.ts';
 import { actsAsSiteAdmin, requireScope } from './oauth-scopes.ts';
+import { actorOf, actorOrSystem, auditRepo, recordAudit } from './audit.ts';
 import { atLeast, effectivePermission } from './permissions.ts';
 import { createRef } from './refs.ts';
 import type { Principal } from './tokens.ts';
@@ -126,6 +127,8 @@ export async function createRepository(ctx: AppContext, owner: Account, caller: 
     await rm(gitDir, { recursive: true, force: true });
     throw err;
   }
+  // Recorded once the repository exists in full (row and git), as the last step of creating it.
+  await recordAudit(ctx.db, { action: 'repo.create', actor: actorOf(caller), repo: auditRepo(owner, repo), data: { visibility: repo.private ? 'private' : 'public' } });
   return repo;
 }
 
@@ -179,7 +182,18 @@ export async function updateRepositorySettings(ctx: AppContext, access: RepoAcce
   }
   update.updated_at = isoSeconds();
   try {
-    return await updateRepository(ctx.db, access.repo.id, update);
+    return await ctx.db.transaction().execute(async (trx) => {
+      const updated = await updateRepository(trx, access.repo.id, update);
+      const actor = actorOrSystem(access.principal);
+      const repo = auditRepo(access.owner, updated);
+      if (updated.private !== access.repo.private) {
+        // GitHub's `repo.access`: the visibility changed.
+        const visibility = (priv: number) => (priv ? 'private' : 'public');
+        await recordAudit(trx, { action: 'repo.access', actor, repo, data: { visibility: visibility(updated.private), previous_visibility: visibility(access.repo.private) } });
+      }
+      if (updated.name !== access.repo.name) await recordAudit(trx, { action: 'repo.rename', actor, repo, data: { old_name: `${access.owner.login}/${access.repo.name}` } });
+      return updated;
+    });
   } catch (err) {
     if (isUniqueViolation(err)) throw new ValidationError([{ resource: 'Repository', field: 'name', code: 'custom', message: 'name already exists on this account' }]);
     throw err;
@@ -191,6 +205,9 @@ export async function deleteRepositoryAndData(ctx: AppContext, access: RepoAcces
   requirePermission(access, 'admin');
   // Also in the route table; a site administrator needs the scope as much as anyone.
   if (access.principal) requireScope(access.principal, 'delete_repo');
-  await ctx.db.transaction().execute((trx) => deleteRepository(trx, access.repo.id));
+  await ctx.db.transaction().execute(async (trx) => {
+    await deleteRepository(trx, access.repo.id);
+    await recordAudit(trx, { action: 'repo.destroy', actor: actorOrSystem(access.principal), repo: auditRepo(access.owner, access.repo) });
+  });
   await rm(gitDirFor(ctx, access.repo), { recursive: true, force: true });
 }

@@ -14,6 +14,7 @@ import type { AppContext } from '../context.ts';
 import { deleteExpiredSessions, deleteSession, findSessionWithPrincipal, forgetStoredCsrfSecrets, insertSession } from '../db/repos/sessions-repo.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
+import { actorOf, recordAudit } from './audit.ts';
 import { authenticateToken, recordTokenUse, type Principal } from './tokens.ts';
 
 /** How long a session lasts after sign-in. */
@@ -49,25 +50,31 @@ export function secretsEqual(a: string, b: string): boolean {
  * Checks a login and token and opens a session. The same message for every failure, so the form
  * does not reveal which logins exist.
  */
-export async function signIn(ctx: AppContext, login: string, token: string): Promise<{ id: string; session: WebSession }> {
+export async function signIn(ctx: AppContext, login: string, token: string, address: string): Promise<{ id: string; session: WebSession }> {
   const principal = await authenticateToken(ctx.db, token.trim());
   if (!principal || principal.user.login_lower !== login.trim().toLowerCase()) {
+    // GitHub's `user.failed_login`; the login is what was typed, which may name nobody.
+    await recordAudit(ctx.db, { action: 'user.failed_login', actor: { id: null, login: login.trim().slice(0, 64), ip: address }, data: { login: login.trim().slice(0, 64) } });
     throw new UnauthorizedError('Incorrect username or token.');
   }
+  principal.address = address;
   const now = new Date();
   await deleteExpiredSessions(ctx.db, isoSeconds(now));
   await forgetStoredCsrfSecrets(ctx.db);
   const id = randomSecret();
   const csrfSecret = csrfSecretOf(id);
   const expiresAt = isoSeconds(new Date(now.getTime() + SESSION_TTL_MS));
-  await insertSession(ctx.db, {
-    id_hash: hashId(id),
-    user_id: principal.user.id,
-    token_id: principal.token.id,
-    // Kept for the column's sake; the secret is derived from the id, never stored.
-    csrf_secret: '',
-    created_at: isoSeconds(now),
-    expires_at: expiresAt,
+  await ctx.db.transaction().execute(async (trx) => {
+    await insertSession(trx, {
+      id_hash: hashId(id),
+      user_id: principal.user.id,
+      token_id: principal.token.id,
+      // Kept for the column's sake; the secret is derived from the id, never stored.
+      csrf_secret: '',
+      created_at: isoSeconds(now),
+      expires_at: expiresAt,
+    });
+    await recordAudit(trx, { action: 'user.login', actor: actorOf(principal), user: principal.user, data: { token_last_eight: principal.token.token_last_eight } });
   });
   return { id, session: { principal, csrfSecret, expiresAt } };
 }

@@ -6,15 +6,19 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Database, Token } from '../db/schema.ts';
+import { findAccountById } from '../db/repos/accounts-repo.ts';
 import { findTokenById, findTokenWithUser, insertToken, revokeToken, revokeTokensByNote, touchToken } from '../db/repos/tokens-repo.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
+import { recordAudit, type AuditActor } from './audit.ts';
 import { actsAsSiteAdmin, hasScope, missingScope } from './oauth-scopes.ts';
 
 export interface Principal {
   user: Account;
   token: Token;
   scopes: Set<string>;
+  /** The address the request came from (set by the HTTP layer; absent for the CLI and tests). */
+  address?: string;
 }
 
 const PREFIX = 'wharf_';
@@ -32,23 +36,36 @@ export interface IssuedToken {
   row: Token;
 }
 
+/**
+ * Issues a token to `owner` on behalf of `actor` (`oauth_access.create` in the audit log, written
+ * in the same transaction as the token).
+ */
 export async function issueToken(
   db: Kysely<Database>,
-  userId: number,
+  owner: Pick<Account, 'id' | 'login'>,
   scopes: string[],
-  options: { note?: string | null; expiresAt?: string | null; value?: string } = {},
+  options: { note?: string | null; expiresAt?: string | null; value?: string; actor: AuditActor },
 ): Promise<IssuedToken> {
   const token = options.value ?? generateTokenValue();
-  const row = await insertToken(db, {
-    userId,
-    hash: hashToken(token),
-    lastEight: token.slice(-8),
-    scopes: [...new Set(scopes)],
-    note: options.note ?? null,
-    expiresAt: options.expiresAt ?? null,
-    now: isoSeconds(),
+  const row = await db.transaction().execute(async (trx) => {
+    const inserted = await insertToken(trx, {
+      userId: owner.id,
+      hash: hashToken(token),
+      lastEight: token.slice(-8),
+      scopes: [...new Set(scopes)],
+      note: options.note ?? null,
+      expiresAt: options.expiresAt ?? null,
+      now: isoSeconds(),
+    });
+    await recordAudit(trx, { action: 'oauth_access.create', actor: options.actor, user: owner, data: tokenData(inserted) });
+    return inserted;
   });
   return { token, row };
+}
+
+/** What the audit log says about a token: never the token, nor its hash. */
+function tokenData(token: Token): Record<string, unknown> {
+  return { token_id: token.id, token_last_eight: token.token_last_eight, scopes: token.scopes.split(' ').filter(Boolean), note: token.note, expires_at: token.expires_at };
 }
 
 /**
@@ -98,7 +115,7 @@ export const IMPERSONATION_NOTE = 'impersonation token';
  * token must not disable the `repo` token beside it. A site administrator (with the `site_admin`
  * scope) revokes anyone's. Others' tokens are 404, so their existence does not leak.
  */
-export async function revokeTokenAs(db: Kysely<Database>, caller: Principal, id: number): Promise<void> {
+export async function revokeTokenAs(db: Kysely<Database>, caller: Principal, id: number, actor: AuditActor): Promise<void> {
   const token = await findTokenById(db, id);
   const admin = actsAsSiteAdmin(caller);
   if (!token || token.revoked_at || (token.user_id !== caller.user.id && !admin)) throw new NotFoundError();
@@ -106,10 +123,24 @@ export async function revokeTokenAs(db: Kysely<Database>, caller: Principal, id:
     const lacking = token.scopes.split(' ').filter((s) => s && !hasScope(caller, s));
     if (lacking.length) throw missingScope(lacking);
   }
-  await revokeToken(db, id, isoSeconds());
+  const owner = token.user_id === caller.user.id ? caller.user : await findAccountById(db, token.user_id);
+  await revokeTokenBy(db, token, owner ?? { id: token.user_id, login: `user ${token.user_id}` }, actor);
+}
+
+/** Revokes a token and records `oauth_access.destroy`, in one transaction. */
+export async function revokeTokenBy(db: Kysely<Database>, token: Token, owner: Pick<Account, 'id' | 'login'>, actor: AuditActor): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    if (await revokeToken(trx, token.id, isoSeconds())) {
+      await recordAudit(trx, { action: 'oauth_access.destroy', actor, user: owner, data: tokenData(token) });
+    }
+  });
 }
 
 /** Revokes every live impersonation token of a user (`DELETE /admin/users/{username}/authorizations`). */
-export async function revokeImpersonationTokens(db: Kysely<Database>, userId: number): Promise<number> {
-  return revokeTokensByNote(db, userId, IMPERSONATION_NOTE, isoSeconds());
+export async function revokeImpersonationTokens(db: Kysely<Database>, user: Pick<Account, 'id' | 'login'>, actor: AuditActor): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const revoked = await revokeTokensByNote(trx, user.id, IMPERSONATION_NOTE, isoSeconds());
+    if (revoked > 0) await recordAudit(trx, { action: 'oauth_access.destroy', actor, user, data: { impersonation_tokens: revoked } });
+    return revoked;
+  });
 }

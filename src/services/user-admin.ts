@@ -12,20 +12,26 @@ import { deleteRepository } from '../db/repos/repositories-repo.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 import { getUser } from './accounts.ts';
+import { recordAudit, type AuditActor } from './audit.ts';
 
 export async function listUsers(ctx: AppContext): Promise<Account[]> {
   return ctx.db.selectFrom('accounts').selectAll().where('type', '=', 'User').orderBy('login_lower').execute();
 }
 
-export async function setSuspended(ctx: AppContext, login: string, suspended: boolean): Promise<Account> {
+/** Suspends or unsuspends a user (`user.suspend` / `user.unsuspend`; nothing when already so). */
+export async function setSuspended(ctx: AppContext, login: string, suspended: boolean, actor: AuditActor): Promise<Account> {
   const user = await getUser(ctx, login);
   const now = isoSeconds();
-  return ctx.db
-    .updateTable('accounts')
-    .set({ suspended_at: suspended ? (user.suspended_at ?? now) : null, updated_at: now })
-    .where('id', '=', user.id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return ctx.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('accounts')
+      .set({ suspended_at: suspended ? (user.suspended_at ?? now) : null, updated_at: now })
+      .where('id', '=', user.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (Boolean(user.suspended_at) !== suspended) await recordAudit(trx, { action: suspended ? 'user.suspend' : 'user.unsuspend', actor, user });
+    return updated;
+  });
 }
 
 export interface UserDeletionPlan {
@@ -54,7 +60,7 @@ export async function planUserDeletion(ctx: AppContext, login: string): Promise<
  * while they are the author of releases in other accounts' repositories (those releases would
  * lose their author; suspend the user instead).
  */
-export async function deleteUser(ctx: AppContext, plan: UserDeletionPlan): Promise<void> {
+export async function deleteUser(ctx: AppContext, plan: UserDeletionPlan, actor: AuditActor): Promise<void> {
   if (plan.releasesElsewhere > 0) {
     throw new ValidationError([
       { resource: 'User', field: 'login', code: 'custom', message: `${plan.user.login} published ${plan.releasesElsewhere} release(s) in other accounts' repositories` },
@@ -63,6 +69,7 @@ export async function deleteUser(ctx: AppContext, plan: UserDeletionPlan): Promi
   await ctx.db.transaction().execute(async (trx) => {
     for (const repo of plan.repositories) await deleteRepository(trx, repo.id);
     await trx.deleteFrom('accounts').where('id', '=', plan.user.id).execute();
+    await recordAudit(trx, { action: 'user.destroy', actor, user: plan.user, data: { repositories: plan.repositories.map((r) => r.name) } });
   });
   for (const repo of plan.repositories) await rm(gitDirFor(ctx, repo), { recursive: true, force: true });
 }

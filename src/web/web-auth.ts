@@ -11,7 +11,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
-import { resolvePrincipal } from '../http/auth.ts';
+import { atAddress, resolvePrincipal } from '../http/auth.ts';
 import { MAX_REQUEST_TARGET_BYTES } from '../http/request-target.ts';
 import { resolveSession, secretsEqual, type WebSession } from '../services/sessions.ts';
 import type { Principal } from '../services/tokens.ts';
@@ -26,7 +26,9 @@ export async function identifyVisitor(ctx: AppContext, request: FastifyRequest):
 
 async function sessionOf(ctx: AppContext, request: FastifyRequest): Promise<WebSession | null> {
   const cookie = readCookie(request, SESSION_COOKIE);
-  return cookie ? resolveSession(ctx, cookie) : null;
+  const session = cookie ? await resolveSession(ctx, cookie) : null;
+  if (session) await atAddress(ctx, session.principal, request.ip);
+  return session;
 }
 
 /**

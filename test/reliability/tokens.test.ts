@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/services/audit.ts';
 import { issueToken } from '../../src/services/tokens.ts';
 import { call, expectGitHubError } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
@@ -204,11 +205,11 @@ describe('expiry', () => {
     expectGitHubError(await call('POST', `${server.api}/admin/users/${user.login}/authorizations`, { token: ADMIN_TOKEN, body: { expires_at: 'tomorrow' } }), 422);
 
     // Tokens that expired (issued directly, as the CLI's --expires-in-days would have long ago).
-    const expired = await issueToken(server.wharf.ctx.db, user.id, ['repo'], { expiresAt: new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    const expired = await issueToken(server.wharf.ctx.db, user, ['repo'], { expiresAt: new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), actor: SYSTEM_ACTOR });
     expect(await probeAll(expired.token)).toEqual([401, 401, 401, 401, 401, 401]);
     // One that expires in two seconds works, then stops working without anyone touching it.
     const briefEnd = new Date(Date.now() + 2500).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const brief = await issueToken(server.wharf.ctx.db, user.id, ['repo'], { expiresAt: briefEnd });
+    const brief = await issueToken(server.wharf.ctx.db, user, ['repo'], { expiresAt: briefEnd, actor: SYSTEM_ACTOR });
     expect((await call('GET', `${server.api}/user`, { token: brief.token })).status).toBe(200);
     await new Promise((r) => setTimeout(r, Date.parse(briefEnd) - Date.now() + 100));
     expectGitHubError(await call('GET', `${server.api}/user`, { token: brief.token }), 401, 'Bad credentials');

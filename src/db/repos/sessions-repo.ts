@@ -38,6 +38,7 @@ export async function findSessionWithPrincipal(db: Kysely<Database>, idHash: str
       'tokens.expires_at as token_expires_at',
       'tokens.revoked_at',
       'tokens.last_used_at',
+      'tokens.last_used_ip',
       'tokens.user_id as token_user_id',
     ])
     .select([
@@ -74,6 +75,7 @@ export async function findSessionWithPrincipal(db: Kysely<Database>, idHash: str
       expires_at: row.token_expires_at,
       revoked_at: row.revoked_at,
       last_used_at: row.last_used_at,
+      last_used_ip: row.last_used_ip,
     },
     user: {
       id: row.user_id,

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { InvalidRequestError, ValidationError } from '../../domain/errors.ts';
 import { createOrganization, createUser, getUser } from '../../services/accounts.ts';
+import { actorOf } from '../../services/audit.ts';
 import { IMPERSONATION_NOTE, issueToken, revokeImpersonationTokens, revokeTokenAs } from '../../services/tokens.ts';
 import { bodyObject } from '../json-body.ts';
 import { parsePathId, requireSiteAdmin, requireUser } from '../route-helpers.ts';
@@ -33,19 +34,19 @@ function parseExpiry(value: unknown): string | null {
 
 export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post('/admin/users', async (request, reply) => {
-    requireSiteAdmin(request);
+    const caller = requireSiteAdmin(request);
     const body = bodyObject(request.body);
     const login = requiredString(body, 'login');
     const email = body.email === undefined || body.email === null ? null : requiredString(body, 'email');
     if (body.suspended !== undefined && typeof body.suspended !== 'boolean') {
       throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/suspended', ${JSON.stringify(body.suspended)} is not a boolean.`);
     }
-    const user = await createUser(ctx, { login, email, suspended: body.suspended === true });
+    const user = await createUser(ctx, { login, email, suspended: body.suspended === true }, actorOf(caller));
     return reply.code(201).send(simpleUser(user, request.urls));
   });
 
   app.post<{ Params: { username: string } }>('/admin/users/:username/authorizations', async (request, reply) => {
-    requireSiteAdmin(request);
+    const caller = requireSiteAdmin(request);
     const user = await getUser(ctx, request.params.username);
     const body = bodyObject(request.body);
     const scopes = body.scopes ?? [];
@@ -53,7 +54,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       throw new ValidationError([{ resource: 'OauthAccess', field: 'scopes', code: 'invalid' }]);
     }
     const expiresAt = parseExpiry(body.expires_at);
-    const { token, row } = await issueToken(ctx.db, user.id, scopes as string[], { note: IMPERSONATION_NOTE, expiresAt });
+    const { token, row } = await issueToken(ctx.db, user, scopes as string[], { note: IMPERSONATION_NOTE, expiresAt, actor: actorOf(caller) });
     const url = `${request.urls.api}/authorizations/${row.id}`;
     return reply.code(201).send({
       id: row.id,
@@ -73,26 +74,26 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.delete<{ Params: { username: string } }>('/admin/users/:username/authorizations', async (request, reply) => {
-    requireSiteAdmin(request);
+    const caller = requireSiteAdmin(request);
     const user = await getUser(ctx, request.params.username);
-    await revokeImpersonationTokens(ctx.db, user.id);
+    await revokeImpersonationTokens(ctx.db, user, actorOf(caller));
     return reply.code(204).send();
   });
 
   // The OAuth Authorizations API GHES still describes: a caller may revoke its own tokens.
   app.delete<{ Params: { authorization_id: string } }>('/authorizations/:authorization_id', async (request, reply) => {
     const caller = requireUser(request);
-    await revokeTokenAs(ctx.db, caller, parsePathId(request.params.authorization_id));
+    await revokeTokenAs(ctx.db, caller, parsePathId(request.params.authorization_id), actorOf(caller));
     return reply.code(204).send();
   });
 
   app.post('/admin/organizations', async (request, reply) => {
-    requireSiteAdmin(request);
+    const caller = requireSiteAdmin(request);
     const body = bodyObject(request.body);
     const login = requiredString(body, 'login');
     const admin = requiredString(body, 'admin');
     const profileName = body.profile_name === undefined ? null : requiredString(body, 'profile_name');
-    const org = await createOrganization(ctx, login, admin, profileName);
+    const org = await createOrganization(ctx, login, admin, profileName, actorOf(caller));
     return reply.code(201).send(organizationSimple(org, request.urls));
   });
 }

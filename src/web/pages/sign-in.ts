@@ -46,7 +46,7 @@ export function signInRoutes(app: FastifyInstance, ctx: AppContext): void {
     requireSignInCsrf(request, readCookie(request, SIGNIN_CSRF_COOKIE), fields._csrf);
     const returnTo = safeReturnTo(fields.return_to);
     try {
-      const { id } = await signIn(ctx, fields.login ?? '', fields.token ?? '');
+      const { id } = await signIn(ctx, fields.login ?? '', fields.token ?? '', request.ip);
       // Signing in again replaces the previous session rather than leaving it alive.
       const previous = readCookie(request, SESSION_COOKIE);
       if (previous) await signOut(ctx, previous);

@@ -14,6 +14,7 @@ import { openDatabase } from '../../../src/db/dialect.ts';
 import { migrateToLatest } from '../../../src/db/migrate.ts';
 import { upsertCollaborator } from '../../../src/db/repos/repositories-repo.ts';
 import type { Permission } from '../../../src/db/schema.ts';
+import { SYSTEM_ACTOR } from '../../../src/services/audit.ts';
 import { createUser } from '../../../src/services/accounts.ts';
 import { PushListeners } from '../../../src/services/push-events.ts';
 import { createRepository, getRepoAccess, type RepoAccess } from '../../../src/services/repositories.ts';
@@ -47,8 +48,8 @@ export function uniqueLogin(prefix: string): string {
 
 /** A user and the principal its token resolves to. */
 export async function userWithToken(ctx: AppContext, scopes = ['repo']): Promise<{ user: Account; principal: Principal }> {
-  const user = await createUser(ctx, { login: uniqueLogin('u') });
-  const { token } = await issueToken(ctx.db, user.id, scopes);
+  const user = await createUser(ctx, { login: uniqueLogin('u') }, SYSTEM_ACTOR);
+  const { token } = await issueToken(ctx.db, user, scopes, { actor: SYSTEM_ACTOR });
   const principal = await authenticateToken(ctx.db, token);
   if (!principal) throw new Error('token did not authenticate');
   return { user, principal };
