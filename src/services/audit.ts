@@ -31,7 +31,7 @@ export const SYSTEM_ACTOR: AuditActor = { id: null, login: 'wharf', ip: null };
 
 /** The `wharf` command run by an operator on the machine: named after the operating-system user. */
 export function cliActor(): AuditActor {
-  let name = 'unknown';
+  let name: string;
   try {
     name = userInfo().username;
   } catch {
