@@ -5,6 +5,7 @@
  * data directory of a stopped Wharf. Rows look exactly like ones the API writes; only the git
  * tags and the asset bytes are left out, which the read paths measured here never touch.
  */
+import { versionColumns } from '../../src/services/release-channels.ts';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -86,6 +87,7 @@ export async function seedReleases(dataDir: string, specs: SeedSpec[], databaseU
               draft: 0,
               prerelease: 0,
               immutable: 0,
+              ...versionColumns({ release_rules: null }, tag, false, null),
               author_id: spec.authorId,
               untagged_key: randomBytes(10).toString('hex'),
               created_at: when,

@@ -16,6 +16,7 @@ import * as webhookWebBase from './migrations/008-webhook-web-base.ts';
 import * as webhookCreatedMs from './migrations/009-webhook-created-ms.ts';
 import * as refSnapshots from './migrations/010-ref-snapshots.ts';
 import * as auditLog from './migrations/011-audit-log.ts';
+import * as releaseChannels from './migrations/012-release-channels.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -30,6 +31,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '009-webhook-created-ms': { up: (db) => webhookCreatedMs.up(db), down: (db) => webhookCreatedMs.down(db) },
     '010-ref-snapshots': { up: (db) => refSnapshots.up(db, handle.kind), down: (db) => refSnapshots.down(db) },
     '011-audit-log': { up: (db) => auditLog.up(db, handle.kind), down: (db) => auditLog.down(db) },
+    '012-release-channels': { up: (db) => releaseChannels.up(db, handle.kind), down: (db) => releaseChannels.down(db) },
   };
 }
 

@@ -60,6 +60,8 @@ export interface RepositoriesTable {
   default_branch: string;
   /** The release currently designated latest (make_latest), or null to fall back to the legacy rule. */
   latest_release_id: number | null;
+  /** The repository's release rules as JSON (domain/release-version.ts), or null for the defaults. */
+  release_rules: string | null;
   created_at: string;
   updated_at: string;
   pushed_at: string | null;
@@ -97,6 +99,15 @@ export interface ReleasesTable {
   updated_at: string;
   /** When a reaction was last added or removed (part of Last-Modified, not of `updated_at`). */
   reactions_changed_at: string | null;
+  /** The channel the release's author chose (`channel` in create/update bodies), or null to derive it. */
+  channel_override: string | null;
+  /** Derived from the tag by the repository's rules (domain/release-version.ts); stored to be queried. */
+  channel: Generated<string>;
+  tag_prefix: Generated<string>;
+  version: string | null;
+  /** Sorts as the versions do, byte by byte; null when the tag has no version. */
+  version_key: string | null;
+  version_major: number | null;
 }
 
 export type AssetState = 'starter' | 'open' | 'uploaded';

@@ -9,6 +9,7 @@
  * `uploaded`. While it streams, it renews the row's `updated_at` as a lease; the sweeper removes
  * `open` rows whose lease ran out (a crashed or stalled process) and any bytes they left.
  */
+import { getLatestInLine, type LineQuery } from './release-channels.ts';
 import type { Readable } from 'node:stream';
 import { BlobSizeMismatchError, BlobStorageFullError, BlobTooLargeError } from '../blobs/blob-store.ts';
 import type { AppContext } from '../context.ts';
@@ -251,8 +252,9 @@ export async function getDownloadableAssetByTag(ctx: AppContext, access: RepoAcc
 }
 
 /** The asset named `name` of the repository's latest release. */
-export async function getLatestReleaseAsset(ctx: AppContext, access: RepoAccess, name: string): Promise<AssetWithRelease> {
-  const release = await getLatestRelease(ctx, access);
+/** `line`: the latest of one channel, major line or prefix instead of the repository's latest. */
+export async function getLatestReleaseAsset(ctx: AppContext, access: RepoAccess, name: string, line: LineQuery | null = null): Promise<AssetWithRelease> {
+  const release = line ? await getLatestInLine(ctx, access, line) : await getLatestRelease(ctx, access);
   const asset = await findAssetByName(ctx.db, release.id, name);
   if (!asset || asset.state !== 'uploaded') throw new NotFoundError();
   return { asset, release };

@@ -1,14 +1,20 @@
 /**
  * @module services/latest-release
- * Which release is "latest". A repository may designate one explicitly (`make_latest: "true"`,
- * the default when a release is published); otherwise — and whenever the designated one stops
- * being eligible — GitHub's legacy rule applies: the published, non-prerelease release with the
- * newest `created_at` (its commit's date), ties broken by the higher version in the tag, then by
- * the newer release.
+ * Which release is "latest" (GitHub's `/releases/latest` and the Latest badge). A repository may
+ * designate one explicitly (`make_latest: "true"`); whenever none is designated or the designated
+ * one stops being eligible, the repository's rule picks (docs/channels.md):
+ * - `semver` (Wharf's default): the full release with the highest version; a release published
+ *   without `make_latest` becomes latest only if no full release of its tag prefix has a higher
+ *   version, so a patch on an old line (v1.9.3 after v2.1.0) never steals it;
+ * - `github`: GitHub's rule, where an absent `make_latest` means "true", and the fallback is the
+ *   legacy rule: the newest `created_at` (its commit's date), ties broken by the higher version
+ *   (as semver orders them), then by the newer release.
+ * `make_latest: "legacy"` applies the legacy rule under either.
  */
 import type { Kysely } from 'kysely';
 import type { Database, Release, Repository } from '../db/schema.ts';
-import { findRelease, listLatestCandidates } from '../db/repos/releases-repo.ts';
+import { findHighestVersion, findRelease, listLatestCandidates } from '../db/repos/releases-repo.ts';
+import { readRules } from '../domain/release-version.ts';
 import { updateRepository } from '../db/repos/repositories-repo.ts';
 
 /** Numeric components of a version-like tag (`v1.10.2-rc1` → [1, 10, 2]); empty when none. */
@@ -17,6 +23,7 @@ function versionParts(tag: string): number[] {
   return m ? m[1]!.split('.').map(Number) : [];
 }
 
+/** Numeric comparison of version-like tags (the legacy rule's tie-break when a tag has no semantic version). */
 export function compareVersions(a: string, b: string): number {
   const pa = versionParts(a);
   const pb = versionParts(b);
@@ -26,6 +33,8 @@ export function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function isEligibleForLatest(release: Pick<Release, 'draft' | 'prerelease'>): boolean {
   return release.draft === 0 && release.prerelease === 0;
@@ -41,10 +50,19 @@ export function legacyLatest(candidates: Release[], excludeId?: number): Release
       continue;
     }
     const byDate = r.created_at.localeCompare(best.created_at);
-    const byVersion = compareVersions(r.tag_name, best.tag_name);
+    const byVersion = r.version_key !== null && best.version_key !== null ? byteOrder(r.version_key, best.version_key) : compareVersions(r.tag_name, best.tag_name);
     if (byDate > 0 || (byDate === 0 && (byVersion > 0 || (byVersion === 0 && r.id > best.id)))) best = r;
   }
   return best;
+}
+
+/** What the repository's rule picks when no eligible release is designated. */
+async function ruleLatest(db: Kysely<Database>, repo: Repository, excludeId?: number): Promise<Release | null> {
+  if (readRules(repo.release_rules).latest === 'semver') {
+    const highest = await findHighestVersion(db, repo.id, { fullReleasesOnly: true, excludeId });
+    if (highest) return highest;
+  }
+  return legacyLatest(await listLatestCandidates(db, repo.id), excludeId);
 }
 
 /** The current latest release of a repository, or null. */
@@ -53,7 +71,7 @@ export async function currentLatest(db: Kysely<Database>, repo: Repository): Pro
     const designated = await findRelease(db, repo.id, repo.latest_release_id);
     if (designated && isEligibleForLatest(designated)) return designated;
   }
-  return legacyLatest(await listLatestCandidates(db, repo.id));
+  return ruleLatest(db, repo);
 }
 
 /** Designates a release as latest (or clears the designation with null). */
@@ -62,10 +80,22 @@ export async function designateLatest(db: Kysely<Database>, repo: Repository, re
 }
 
 /**
- * Re-applies the legacy rule after the designated latest was deleted, unpublished, turned into a
- * prerelease or opted out with `make_latest: "false"`.
+ * Hands "latest" on after the designated latest was deleted, unpublished, turned into a
+ * prerelease or opted out with `make_latest: "false"` (by the repository's rule), or applies
+ * `make_latest: "legacy"` (`legacy`: GitHub's legacy rule whatever the repository's).
  */
-export async function recomputeLatest(db: Kysely<Database>, repo: Repository, excludeId?: number): Promise<void> {
-  const pick = legacyLatest(await listLatestCandidates(db, repo.id), excludeId);
+export async function recomputeLatest(db: Kysely<Database>, repo: Repository, excludeId?: number, legacy = false): Promise<void> {
+  const pick = legacy ? legacyLatest(await listLatestCandidates(db, repo.id), excludeId) : await ruleLatest(db, repo, excludeId);
   await designateLatest(db, repo, pick?.id ?? null);
+}
+
+/**
+ * A release just published without `make_latest`: GitHub makes it latest; Wharf's `semver` rule
+ * only when no full release of its tag prefix has a higher version (or when its tag has none).
+ */
+export async function latestByDefault(db: Kysely<Database>, repo: Repository, release: Release): Promise<boolean> {
+  if (!isEligibleForLatest(release)) return false;
+  if (readRules(repo.release_rules).latest === 'github' || release.version_key === null) return true;
+  const highest = await findHighestVersion(db, repo.id, { fullReleasesOnly: true, prefix: release.tag_prefix });
+  return !highest || highest.id === release.id || highest.version_key! <= release.version_key;
 }

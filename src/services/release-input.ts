@@ -5,6 +5,7 @@
  * members are ignored (hub sends whole release objects back).
  */
 import { InvalidRequestError } from '../domain/errors.ts';
+import { CHANNEL_NAME } from '../domain/release-version.ts';
 
 export type MakeLatest = 'true' | 'false' | 'legacy';
 
@@ -18,6 +19,8 @@ export interface ReleaseFields {
   prerelease?: boolean;
   make_latest?: MakeLatest;
   generate_release_notes?: boolean;
+  /** Wharf's extension: the release's channel (null: derive it from the tag again). */
+  channel?: string | null;
 }
 
 function describe(value: unknown): string {
@@ -65,6 +68,13 @@ export function parseReleaseFields(body: Record<string, unknown>, requireTag: bo
       throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/make_latest', "${makeLatest}" is not one of ["true", "false", "legacy"].`);
     }
     fields.make_latest = makeLatest;
+  }
+  const channel = stringOrNull(body, 'channel', true);
+  if (channel !== undefined) {
+    if (channel !== null && !CHANNEL_NAME.test(channel)) {
+      throw new InvalidRequestError(`Invalid request.\n\nFor 'properties/channel', ${describe(channel)} does not match ${CHANNEL_NAME.source}.`);
+    }
+    fields.channel = channel;
   }
   if (body.discussion_category_name !== undefined) stringOrNull(body, 'discussion_category_name', true);
   return fields;

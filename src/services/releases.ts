@@ -21,6 +21,7 @@ import {
   insertRelease,
   listReleasesPage,
   updateReleaseRow,
+  type ReleaseListFilter,
 } from '../db/repos/releases-repo.ts';
 import { listAssetsForReleases, releaseBlobKeys } from '../db/repos/assets-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
@@ -30,7 +31,7 @@ import * as git from '../git/git.ts';
 import type { Page } from '../domain/page.ts';
 import { isoSeconds, toIsoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
-import { currentLatest, designateLatest, isEligibleForLatest, recomputeLatest } from './latest-release.ts';
+import { currentLatest, designateLatest, isEligibleForLatest, latestByDefault, recomputeLatest } from './latest-release.ts';
 import { deleteUnreferencedBlobs } from './blob-gc.ts';
 import { atLeast } from './permissions.ts';
 import { mergeGeneratedNotes, roomForGeneratedNotes } from '../notes/merge.ts';
@@ -41,6 +42,7 @@ import type { RefChange } from './push-events.ts';
 import { releaseChanges, releaseUpdateActions, type ReleaseAction, type ReleaseChanges } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
 import { prepareRefCreation } from './refs.ts';
+import { versionColumns } from './release-channels.ts';
 
 /** GitHub's limit on release notes. */
 export const MAX_BODY_LENGTH = 125_000;
@@ -56,8 +58,8 @@ function visible(access: RepoAccess, release: Release | undefined): Release {
 
 // ---- reads -------------------------------------------------------------------------------
 
-export async function listReleases(ctx: AppContext, access: RepoAccess, page: Page): Promise<{ releases: Release[]; total: number }> {
-  const { rows, total } = await listReleasesPage(ctx.db, access.repo.id, canSeeDrafts(access), page.perPage, page.offset);
+export async function listReleases(ctx: AppContext, access: RepoAccess, page: Page, filter: ReleaseListFilter = {}): Promise<{ releases: Release[]; total: number }> {
+  const { rows, total } = await listReleasesPage(ctx.db, access.repo.id, canSeeDrafts(access), page.perPage, page.offset, filter);
   return { releases: rows, total };
 }
 
@@ -207,10 +209,11 @@ async function recordReleaseEvents(
 
 async function applyLatest(trx: AppContext['db'], repo: Repository, release: Release, makeLatest: MakeLatest | undefined, justPublished: boolean): Promise<void> {
   const fresh = (await findRepositoryById(trx, repo.id)) ?? repo;
-  const effective = makeLatest ?? (justPublished ? 'true' : undefined);
-  if (effective === 'true' && isEligibleForLatest(release)) await designateLatest(trx, fresh, release.id);
-  else if (effective === 'legacy') await recomputeLatest(trx, fresh);
-  else if (effective === 'false' && fresh.latest_release_id === release.id) await recomputeLatest(trx, fresh, release.id);
+  if (makeLatest === undefined && justPublished) {
+    if (await latestByDefault(trx, fresh, release)) await designateLatest(trx, fresh, release.id);
+  } else if (makeLatest === 'true' && isEligibleForLatest(release)) await designateLatest(trx, fresh, release.id);
+  else if (makeLatest === 'legacy') await recomputeLatest(trx, fresh, undefined, true);
+  else if (makeLatest === 'false' && fresh.latest_release_id === release.id) await recomputeLatest(trx, fresh, release.id);
   else if (fresh.latest_release_id === release.id && !isEligibleForLatest(release)) await recomputeLatest(trx, fresh, release.id);
 }
 
@@ -260,6 +263,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
       draft: draft ? 1 : 0,
       prerelease: prerelease ? 1 : 0,
       immutable: 0,
+      ...versionColumns(access.repo, tag, prerelease, fields.channel ?? null),
       author_id: access.principal!.user.id,
       untagged_key: randomBytes(10).toString('hex'),
       created_at: createdAt,
@@ -307,6 +311,7 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
       body,
       draft: draft ? 1 : 0,
       prerelease: prerelease ? 1 : 0,
+      ...versionColumns(access.repo, tag, prerelease, fields.channel !== undefined ? fields.channel : release.channel_override),
       created_at: createdAt,
       published_at: draft ? null : (release.published_at ?? now),
       updated_at: now,

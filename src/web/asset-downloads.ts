@@ -3,7 +3,8 @@
  * The browser URLs of assets, at the web root:
  * - `GET {web}/{owner}/{repo}/releases/download/{tag}/{name}` (an asset's `browser_download_url`;
  *   `{tag}` may span several segments, and is a draft's `untagged-…` placeholder for drafts);
- * - `GET {web}/{owner}/{repo}/releases/latest/download/{name}` → 302 to the latest release's asset.
+ * - `GET {web}/{owner}/{repo}/releases/latest/download/{name}` → 302 to the latest release's asset
+ *   (`?channel=beta&major=2&prefix=cli-`: the latest of that line, docs/channels.md).
  *
  * A token is accepted on these URLs (private repositories), which GitHub itself lacks, and so is a
  * signed-in web session (the release pages link here). The bytes go out as the API's downloads do
@@ -15,6 +16,7 @@ import { assetJson } from '../http/serializers/assets.ts';
 import { sendAssetBytes } from '../http/routes/asset-downloads.ts';
 import { getDownloadableAssetByTag, getLatestReleaseAsset } from '../services/assets.ts';
 import { getRepoAccess } from '../services/repositories.ts';
+import { parseLineQuery } from '../services/release-channels.ts';
 import { browserPrincipal } from './web-auth.ts';
 
 /** Splits the raw path after `/releases/download/` into its tag (any segments) and asset name. */
@@ -49,7 +51,7 @@ export function assetDownloadRoutes(app: FastifyInstance, ctx: AppContext): void
   app.get<{ Params: { owner: string; repo: string; name: string } }>('/:owner/:repo/releases/latest/download/:name', async (request, reply) => {
     request.principal = await browserPrincipal(ctx, request);
     const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
-    const { asset, release } = await getLatestReleaseAsset(ctx, access, request.params.name);
+    const { asset, release } = await getLatestReleaseAsset(ctx, access, request.params.name, parseLineQuery(request.query));
     const target = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts: new Map(), urls: request.urls }).browser_download_url;
     return reply.code(302).header('location', target).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send('');
   });

@@ -19,6 +19,7 @@ import { homePages } from './pages/home.ts';
 import { hookSettingsPages } from './pages/hook-settings.ts';
 import { releaseFormRoutes } from './pages/release-forms.ts';
 import { releasePages } from './pages/releases.ts';
+import { updateFeedRoutes } from './pages/update-feeds.ts';
 import { repositoryPages } from './pages/repository.ts';
 import { signInRoutes } from './pages/sign-in.ts';
 import { staticRoutes } from './static-files.ts';
@@ -42,6 +43,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   homePages(app, ctx);
   repositoryPages(app, ctx);
   releasePages(app, ctx);
+  updateFeedRoutes(app, ctx);
   releaseFormRoutes(app, ctx);
   comparePages(app, ctx);
   feedRoutes(app, ctx);

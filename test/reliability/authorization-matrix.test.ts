@@ -357,6 +357,9 @@ const repoRoutes: RouteCase[] = [
     prepare: async (fx) => ({ path: `/repos/${fx.full}/releases` }),
   },
   { name: 'GET latest release', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/latest` }) },
+  { name: 'GET release channels', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/channels` }) },
+  { name: 'GET release rules', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/rules` }) },
+  { name: 'PATCH release rules', kind: 'api', method: 'PATCH', need: 'admin', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/rules`, body: {} }) },
   {
     name: 'POST release',
     kind: 'api',

@@ -2,6 +2,7 @@
  * Inserts release rows directly, for suites that need existing releases without going through
  * the releases API (for example "the previous release" of generated notes).
  */
+import { versionColumns } from '../../src/services/release-channels.ts';
 import type { TestServer } from './server.ts';
 
 export interface ReleaseRowInput {
@@ -35,6 +36,7 @@ export async function insertReleaseRow(server: TestServer, input: ReleaseRowInpu
       draft: input.draft ? 1 : 0,
       prerelease: input.prerelease ? 1 : 0,
       immutable: 0,
+      ...versionColumns({ release_rules: null }, input.tag, Boolean(input.prerelease), null),
       author_id: repo.ownerId,
       untagged_key: Math.random().toString(16).slice(2, 12).padEnd(20, '0'),
       created_at: input.createdAt,

@@ -4,7 +4,7 @@
  * of a published release and NULL for drafts: so published releases cannot share a tag while any
  * number of drafts can, and concurrent creates for one tag have exactly one winner.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, NewRelease, Release, ReleaseUpdate } from '../schema.ts';
 
 export async function insertRelease(db: Kysely<Database>, row: NewRelease): Promise<Release> {
@@ -27,17 +27,43 @@ export async function findNewestByTag(db: Kysely<Database>, repositoryId: number
   return q.orderBy('draft', 'asc').orderBy('id', 'desc').limit(1).executeTakeFirst();
 }
 
-/** One page of releases, newest first (by `created_at`, then id). */
+/** Optional narrowing and order of a release list (documented extensions of GitHub's list). */
+export interface ReleaseListFilter {
+  channels?: string[];
+  prefix?: string;
+  /** `created` (GitHub's order, the default) or `version` (highest first; releases without a version last). */
+  sort?: 'created' | 'version';
+}
+
+/** One page of releases, newest first (by `created_at`, then id), or highest version first. */
 export async function listReleasesPage(
   db: Kysely<Database>,
   repositoryId: number,
   includeDrafts: boolean,
   limit: number,
   offset: number,
+  filter: ReleaseListFilter = {},
 ): Promise<{ rows: Release[]; total: number }> {
   let q = db.selectFrom('releases').where('repository_id', '=', repositoryId);
   if (!includeDrafts) q = q.where('draft', '=', 0);
+  if (filter.channels) q = q.where('channel', 'in', filter.channels);
+  if (filter.prefix !== undefined) q = q.where('tag_prefix', '=', filter.prefix);
   const totalRow = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  if (filter.sort === 'version') {
+    // Both dialects put releases without a version last (PostgreSQL would sort NULL first in desc).
+    const unversioned = sql<number>`case when version_key is null then 1 else 0 end`;
+    const pageIds = q.select('id').orderBy(unversioned).orderBy('version_key', 'desc').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset);
+    const rows = await db
+      .selectFrom('releases')
+      .selectAll()
+      .where('id', 'in', pageIds)
+      .orderBy(unversioned)
+      .orderBy('version_key', 'desc')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return { rows, total: Number(totalRow?.n ?? 0) };
+  }
   // The offset is skipped inside the index (the inner query reads no table rows), so page
   // 1,000 costs little more than page 1; only the page's own rows are then fetched.
   const pageIds = q.select('id').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset);
@@ -73,4 +99,50 @@ export async function listLatestCandidates(db: Kysely<Database>, repositoryId: n
 export async function findPublishedWithTags(db: Kysely<Database>, repositoryId: number, tags: string[]): Promise<Release[]> {
   if (tags.length === 0) return [];
   return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('published_tag', 'in', tags).execute();
+}
+
+/** Which published releases a "latest in a line" question is about (domain/release-version.ts). */
+export interface VersionLine {
+  /** Channels to consider; all when absent. */
+  channels?: string[];
+  prefix?: string;
+  major?: number;
+  /** Only releases GitHub's "latest" may be: not flagged prerelease. */
+  fullReleasesOnly?: boolean;
+  excludeId?: number;
+}
+
+/** Published releases of a line, highest version first (releases without a version never are in one). */
+export async function listByVersion(db: Kysely<Database>, repositoryId: number, line: VersionLine, limit: number): Promise<Release[]> {
+  let q = db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('draft', '=', 0).where('version_key', 'is not', null);
+  if (line.channels) q = q.where('channel', 'in', line.channels);
+  if (line.prefix !== undefined) q = q.where('tag_prefix', '=', line.prefix);
+  if (line.major !== undefined) q = q.where('version_major', '=', line.major);
+  if (line.fullReleasesOnly) q = q.where('prerelease', '=', 0);
+  if (line.excludeId !== undefined) q = q.where('id', '!=', line.excludeId);
+  return q.orderBy('version_key', 'desc').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** The published release with the highest version in a line. */
+export async function findHighestVersion(db: Kysely<Database>, repositoryId: number, line: VersionLine): Promise<Release | undefined> {
+  return (await listByVersion(db, repositoryId, line, 1))[0];
+}
+
+/** Every release of a repository, for recomputing what its tags derive when the rules change. */
+export async function listReleaseTags(db: Kysely<Database>, repositoryId: number): Promise<Pick<Release, 'id' | 'tag_name' | 'prerelease' | 'channel_override'>[]> {
+  return db.selectFrom('releases').select(['id', 'tag_name', 'prerelease', 'channel_override']).where('repository_id', '=', repositoryId).execute();
+}
+
+/** Published releases per channel with their count, for the channel overview. */
+export async function countReleasesByChannel(db: Kysely<Database>, repositoryId: number): Promise<{ channel: string; tag_prefix: string; n: number }[]> {
+  const rows = await db
+    .selectFrom('releases')
+    .select(['channel', 'tag_prefix', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('repository_id', '=', repositoryId)
+    .where('draft', '=', 0)
+    .groupBy(['channel', 'tag_prefix'])
+    .orderBy('tag_prefix')
+    .orderBy('channel')
+    .execute();
+  return rows.map((r) => ({ ...r, n: Number(r.n) }));
 }

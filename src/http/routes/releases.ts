@@ -13,6 +13,7 @@ import { docsConfig } from '../errors.ts';
 import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
 import { bodyFormatFromAccept, releaseJson, releasesJson } from '../serializers/releases.ts';
+import { getLatestInLine, getReleaseRules, listChannels, parseLineQuery, parseListFilter, updateReleaseRules } from '../../services/release-channels.ts';
 
 type IdParams = { owner: string; repo: string; release_id: string };
 
@@ -34,7 +35,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/repos/:owner/:repo/releases', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const page = parsePage(request.query);
-    const { releases, total } = await listReleases(ctx, access, page);
+    const { releases, total } = await listReleases(ctx, access, page, parseListFilter(request.query));
     const format = bodyFormatFromAccept(request.headers.accept);
     reply.header('x-github-media-type', format.mediaType);
     const details = await loadReleaseDetails(ctx, releases, { reactions: true });
@@ -48,9 +49,40 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
     return sendOne(ctx, access, request, reply, release, 201);
   });
 
+  // `?channel=beta&major=2&prefix=cli-` (Wharf's extension) asks for the latest of one line.
   app.get('/repos/:owner/:repo/releases/latest', async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    return sendOne(ctx, access, request, reply, await getLatestRelease(ctx, access));
+    const line = parseLineQuery(request.query);
+    return sendOne(ctx, access, request, reply, line ? await getLatestInLine(ctx, access, line) : await getLatestRelease(ctx, access));
+  });
+
+  app.get('/repos/:owner/:repo/releases/channels', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    const format = bodyFormatFromAccept(request.headers.accept);
+    const channels = await listChannels(ctx, access);
+    const details = await loadReleaseDetails(
+      ctx,
+      channels.map((c) => c.latest),
+      { reactions: true },
+    );
+    const latest = releasesJson(
+      access,
+      channels.map((c) => c.latest),
+      details,
+      request.urls,
+      format,
+    );
+    return reply.send(channels.map((c, i) => ({ channel: c.channel, prefix: c.prefix, releases: c.releases, latest: latest[i] })));
+  });
+
+  app.get('/repos/:owner/:repo/releases/rules', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    return reply.send(getReleaseRules(access));
+  });
+
+  app.patch('/repos/:owner/:repo/releases/rules', async (request, reply) => {
+    const access = await repoAccess(ctx, request);
+    return reply.send(await updateReleaseRules(ctx, access, request.body));
   });
 
   // The tag is multi-segment: `release/1.0` arrives raw or as `release%2F1.0`.

@@ -106,6 +106,9 @@ export function releaseJsonFrom(input: ReleaseJsonInput) {
     ...(fmt.text ? { body_text: renderPlainText(release.body) } : {}),
     reactions: reactionRollup(`${api}/releases/${release.id}/reactions`, input.reactions),
     ...(mentions > 0 ? { mentions_count: mentions } : {}),
+    // Wharf's extensions (docs/channels.md), after GitHub's members; GitHub clients ignore them.
+    version: release.version ?? null,
+    channel: release.channel ?? 'stable',
   };
 }
 

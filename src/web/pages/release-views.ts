@@ -4,6 +4,7 @@
  * their digests and download counts, the two source archives, and (for push users) the buttons
  * to edit, publish and delete.
  */
+import { leftOutOfFeeds } from '../../domain/update-platforms.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Account, Asset, Release, Repository } from '../../db/schema.ts';
 import { releaseWebTag } from '../../http/serializers/assets.ts';
@@ -37,7 +38,9 @@ export function archivePath(r: RepoRef, tag: string, format: 'zip' | 'tar.gz'): 
 function markers(release: Release, latestId: number | null): Html {
   return html`${release.id === latestId ? html`<span class="badge latest">Latest</span>` : ''}${
     release.prerelease === 1 ? html`<span class="badge pre">Pre-release</span>` : ''
-  }${release.draft === 1 ? html`<span class="badge draft">Draft</span>` : ''}`;
+  }${release.draft === 1 ? html`<span class="badge draft">Draft</span>` : ''}${
+    release.channel && release.channel !== 'stable' && release.channel !== 'prerelease' ? html`<span class="badge channel">${release.channel}</span>` : ''
+  }`;
 }
 
 function assetRows(r: RepoRef, release: Release, assets: Asset[]): Html {
@@ -66,6 +69,15 @@ function assetRows(r: RepoRef, release: Release, assets: Asset[]): Html {
   if (count === 0) return html``;
   return html`<details class="assets" open><summary>Assets <span class="counter">${count}</span></summary>
 <table><tbody>${rows}${sources}</tbody></table></details>`;
+}
+
+/** On a release's own page: what the update feeds leave out of it, and why (never silently). */
+function feedWarnings(assets: Asset[]): Html {
+  const leftOut = leftOutOfFeeds(assets.filter((a) => a.state === 'uploaded'));
+  if (leftOut.length === 0) return html``;
+  return html`<div class="feed-warnings notice"><p>Update feeds leave out:</p><ul>${leftOut.map(
+    (l) => html`<li><strong>${l.asset}</strong> (${l.feed}): ${l.reason}</li>`,
+  )}</ul></div>`;
 }
 
 export interface ReleaseCardOptions {
@@ -103,14 +115,16 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
 </header>
 ${notes ? html`<div class="notes markdown">${trustedHtml(notes)}</div>` : ''}
 ${assetRows(r, release, assets)}
+${o.heading === 'h1' ? feedWarnings(assets) : ''}
 </article>`;
 }
 
-export function pager(basePath: string, page: number, hasNext: boolean): Html {
+/** `query`: other parameters the pages keep (`channel=beta&`), already encoded, ending in `&`. */
+export function pager(basePath: string, page: number, hasNext: boolean, query = ''): Html {
   if (page <= 1 && !hasNext) return html``;
   return html`<nav class="pager" aria-label="Pages">
-${page > 1 ? html`<a rel="prev" href="${basePath}?page=${page - 1}">Previous</a>` : html`<span></span>`}
+${page > 1 ? html`<a rel="prev" href="${basePath}?${query}page=${page - 1}">Previous</a>` : html`<span></span>`}
 <span class="muted">Page ${page}</span>
-${hasNext ? html`<a rel="next" href="${basePath}?page=${page + 1}">Next</a>` : html`<span></span>`}
+${hasNext ? html`<a rel="next" href="${basePath}?${query}page=${page + 1}">Next</a>` : html`<span></span>`}
 </nav>`;
 }

@@ -16,7 +16,9 @@ import { getReleaseByWebTag } from '../../services/release-pages.ts';
 import { canSeeDrafts, getLatestRelease, latestReleaseId, listReleases } from '../../services/releases.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { repoPath } from '../format.ts';
-import { html } from '../html.ts';
+import { html, type Html } from '../html.ts';
+import { getLatestInLine, parseLineQuery, parseListFilter } from '../../services/release-channels.ts';
+import type { ReleaseListFilter } from '../../db/repos/releases-repo.ts';
 import { sendPage } from '../layout.ts';
 import { archivePath, releaseTitle, pager, releaseCard, releasePagePath } from './release-views.ts';
 import { repoHeader } from './repo-header.ts';
@@ -46,11 +48,33 @@ function bareTagPage(request: FastifyRequest, reply: FastifyReply, access: RepoA
   return sendPage(request, reply, { title: `${name} · ${owner.login}/${repo.name}`, body });
 }
 
+/** The list's own parameters, to keep them from page to page. */
+function filterQuery(filter: ReleaseListFilter): string {
+  const params = new URLSearchParams();
+  if (filter.channels) params.set('channel', filter.channels.join(','));
+  if (filter.prefix !== undefined) params.set('prefix', filter.prefix);
+  if (filter.sort) params.set('sort', filter.sort);
+  const text = params.toString();
+  return text ? `${text}&` : '';
+}
+
+/** Order (newest or highest version) and the channel filter in force, with a way back to all. */
+function listControls(base: string, filter: ReleaseListFilter): Html {
+  const keep = (sort: 'created' | 'version') => `${base}?${filterQuery({ ...filter, sort })}`.replace(/&$/, '');
+  const narrowed = filter.channels || filter.prefix !== undefined;
+  return html`<p class="list-controls muted">Order: ${filter.sort === 'version' ? html`<a href="${keep('created')}">newest</a> · <strong>highest version</strong>` : html`<strong>newest</strong> · <a href="${keep('version')}">highest version</a>`}${
+    narrowed
+      ? html` — showing ${filter.channels ? html`channel <strong>${filter.channels.join(', ')}</strong>` : ''}${filter.prefix !== undefined ? html` prefix <strong>${filter.prefix}</strong>` : ''} · <a href="${base}">all releases</a>`
+      : ''
+  }</p>`;
+}
+
 export function releasePages(app: FastifyInstance, ctx: AppContext): void {
   app.get('/:owner/:repo/releases', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(RELEASES_PER_PAGE) });
-    const [{ releases, total }, latestId] = await Promise.all([listReleases(ctx, access, page), latestReleaseId(ctx, access.repo)]);
+    const filter = parseListFilter(request.query);
+    const [{ releases, total }, latestId] = await Promise.all([listReleases(ctx, access, page, filter), latestReleaseId(ctx, access.repo)]);
     const canWrite = canSeeDrafts(access);
     const details = await loadReleaseDetails(ctx, releases, { includeIncompleteAssets: canWrite });
     const r = { owner: access.owner, repo: access.repo };
@@ -62,20 +86,32 @@ export function releasePages(app: FastifyInstance, ctx: AppContext): void {
 <div class="toolbar"><h1 class="grow">Releases</h1>
 ${canWrite ? html`<a class="button primary" href="${repoPath(access.owner.login, access.repo.name, 'releases', 'new')}">Draft a new release</a>` : ''}
 <a class="button" href="${base}.atom">Atom feed</a></div>
-${cards.length ? cards : html`<p class="empty card">There are no releases yet.</p>`}
-${pager(base, page.page, page.offset + releases.length < total)}`;
+${listControls(base, filter)}
+${cards.length ? cards : html`<p class="empty card">${filter.channels || filter.prefix !== undefined ? 'No releases match.' : 'There are no releases yet.'}</p>`}
+${pager(base, page.page, page.offset + releases.length < total, filterQuery(filter))}`;
     const feed = html`<link rel="alternate" type="application/atom+xml" title="Releases" href="${base}.atom">`;
     return sendPage(request, reply, { title: `Releases · ${access.owner.login}/${access.repo.name}`, body, head: feed });
   });
 
+  // Browsers are sent to the latest release's page. `Accept: application/json` gets what GitHub's
+  // web answers there (electron-updater reads `tag_name` from it); `?channel=&major=&prefix=`
+  // ask for the latest of one line (docs/channels.md).
   app.get('/:owner/:repo/releases/latest', async (request, reply) => {
     const access = await repoAccess(ctx, request);
+    const line = parseLineQuery(request.query);
+    const wantsJson = /\bapplication\/json\b/.test(request.headers.accept ?? '');
     try {
-      const latest = await getLatestRelease(ctx, access);
-      return reply.redirect(releasePagePath(access, latest), 302);
+      const latest = line ? await getLatestInLine(ctx, access, line) : await getLatestRelease(ctx, access);
+      const page = releasePagePath(access, latest);
+      if (wantsJson) {
+        const edit = repoPath(access.owner.login, access.repo.name, 'releases', 'edit', latest.tag_name);
+        return reply.header('cache-control', 'no-cache').send({ id: latest.id, tag_name: latest.tag_name, update_url: page, delete_url: page, edit_url: edit });
+      }
+      return reply.redirect(page, 302);
     } catch (err) {
-      if (err instanceof NotFoundError) return reply.redirect(repoPath(access.owner.login, access.repo.name, 'releases'), 302);
-      throw err;
+      if (!(err instanceof NotFoundError)) throw err;
+      if (wantsJson) return reply.code(404).send({ error: 'Not Found' });
+      return reply.redirect(repoPath(access.owner.login, access.repo.name, 'releases'), 302);
     }
   });
 

@@ -1,0 +1,217 @@
+/**
+ * Channels and a "latest" that is never wrong (docs/channels.md): a repository with interleaved
+ * lines — 1.x patches after 2.x, betas, nightlies, a monorepo prefix — asked every kind of
+ * latest question through the API, the browser URLs and the pages, before and after publishing,
+ * editing, deleting and `make_latest`. GitHub's endpoints keep GitHub's shapes (bodies validated
+ * against the OpenAPI description by `call`).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, expectGitHubError } from '../support/http.ts';
+import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+let owner: TestUser;
+let pusher: TestUser;
+
+beforeAll(async () => {
+  server = await startServer();
+  owner = await createUser(server, uniqueName('own'));
+  pusher = await createUser(server, uniqueName('push'));
+});
+afterAll(() => server.close());
+
+async function repo() {
+  const { name, full } = await createRepo(server, owner);
+  const work = await WorkRepo.create();
+  await work.commit('first', { date: '2024-01-01T10:00:00Z' });
+  await work.push(server, full, owner.token, 'main');
+  await addCollaborator(server, owner, name, pusher, 'push');
+  const api = `${server.api}/repos/${full}`;
+  const release = async (tag_name: string, extra: Record<string, unknown> = {}) => {
+    const res = await call('POST', `${api}/releases`, { token: pusher.token, body: { tag_name, ...extra } });
+    expect(res.status, `${tag_name}: ${res.text}`).toBe(201);
+    return res.body as { id: number; tag_name: string; version: string | null; channel: string };
+  };
+  const latestTag = async (query = '') => {
+    const res = await call('GET', `${api}/releases/latest${query}`, {});
+    return res.status === 200 ? (res.body.tag_name as string) : res.status;
+  };
+  return { name, full, api, release, latestTag };
+}
+
+describe('channels and latest', () => {
+  it('keeps an old-line patch from stealing latest, and answers latest per channel, major line and prefix', async () => {
+    const r = await repo();
+    const v190 = await r.release('v1.9.0');
+    expect(v190).toMatchObject({ version: '1.9.0', channel: 'stable' });
+    await r.release('v2.0.0');
+    const v210 = await r.release('v2.1.0');
+    expect(await r.latestTag()).toBe('v2.1.0');
+    // The old line's patch, published later without make_latest: GitHub would make it latest.
+    await r.release('v1.9.3');
+    expect(await r.latestTag()).toBe('v2.1.0');
+    expect(await r.latestTag('?major=1')).toBe('v1.9.3');
+    expect(await r.latestTag('?major=2')).toBe('v2.1.0');
+    expect(await r.latestTag('?major=3')).toBe(404);
+
+    // Betas: their own channel, never the repository's latest.
+    const beta1 = await r.release('v2.2.0-beta.1', { prerelease: true });
+    expect(beta1.channel).toBe('beta');
+    await r.release('v2.2.0-beta.2', { prerelease: true });
+    expect(await r.latestTag('?channel=beta')).toBe('v2.2.0-beta.2');
+    expect(await r.latestTag('?channel=beta,stable')).toBe('v2.2.0-beta.2');
+    expect(await r.latestTag()).toBe('v2.1.0');
+    // A draft is nobody's latest.
+    await r.release('v2.2.0-beta.3', { prerelease: true, draft: true });
+    expect(await r.latestTag('?channel=beta')).toBe('v2.2.0-beta.2');
+
+    // Nightlies by a rule: calendar versions on their channel.
+    const rules = await call('PATCH', `${r.api}/releases/rules`, {
+      token: owner.token,
+      body: { channels: [{ pattern: 'nightly-*', channel: 'nightly', scheme: 'calendar' }], prefixes: ['cli-'] },
+      skipSchema: true,
+    });
+    expect(rules.status).toBe(200);
+    expect(rules.body).toEqual({ scheme: 'semver', prefixes: ['cli-'], channels: [{ pattern: 'nightly-*', channel: 'nightly', scheme: 'calendar' }], latest: 'semver' });
+    expect((await call('GET', `${r.api}/releases/rules`, { skipSchema: true })).body).toEqual(rules.body);
+    await r.release('nightly-20261202', { prerelease: true });
+    await r.release('nightly-20261130', { prerelease: true });
+    expect(await r.latestTag('?channel=nightly')).toBe('nightly-20261202');
+
+    // A monorepo's second product: its own line, by prefix.
+    await r.release('cli-v0.9.1');
+    await r.release('cli-v1.0.0');
+    await r.release('cli-v0.9.2');
+    expect(await r.latestTag('?prefix=cli-')).toBe('cli-v1.0.0');
+    expect(await r.latestTag('?prefix=')).toBe('v2.1.0');
+
+    // Channels at a glance.
+    const channels = await call('GET', `${r.api}/releases/channels`, { skipSchema: true });
+    const summary = (channels.body as { channel: string; prefix: string; releases: number; latest: { tag_name: string } }[]).map((c) => [
+      c.prefix,
+      c.channel,
+      c.releases,
+      c.latest.tag_name,
+    ]);
+    expect(summary).toEqual([
+      ['', 'beta', 2, 'v2.2.0-beta.2'],
+      ['', 'nightly', 2, 'nightly-20261202'],
+      ['', 'stable', 4, 'v2.1.0'],
+      ['cli-', 'stable', 3, 'cli-v1.0.0'],
+    ]);
+
+    // make_latest still means what GitHub says: true designates, false leaves alone.
+    await call('PATCH', `${r.api}/releases/${v190.id}`, { token: pusher.token, body: { make_latest: 'true' } });
+    expect(await r.latestTag()).toBe('v1.9.0');
+    await call('PATCH', `${r.api}/releases/${v190.id}`, { token: pusher.token, body: { make_latest: 'false' } });
+    expect(['v2.1.0', 'cli-v1.0.0']).toContain(await r.latestTag());
+    await call('PATCH', `${r.api}/releases/${v210.id}`, { token: pusher.token, body: { make_latest: 'true' } });
+    // Deleting the latest hands it to the highest remaining version of the line it led.
+    expect((await call('DELETE', `${r.api}/releases/${v210.id}`, { token: pusher.token })).status).toBe(204);
+    expect(await r.latestTag('?prefix=')).toBe('v2.0.0');
+    expect(['v2.0.0', 'cli-v1.0.0']).toContain(await r.latestTag());
+
+    // A release's own channel override, and back.
+    const lts = await call('PATCH', `${r.api}/releases/${v190.id}`, { token: pusher.token, body: { channel: 'lts' } });
+    expect(lts.body).toMatchObject({ channel: 'lts', version: '1.9.0' });
+    expect(await r.latestTag('?channel=lts')).toBe('v1.9.0');
+    const back = await call('PATCH', `${r.api}/releases/${v190.id}`, { token: pusher.token, body: { channel: null } });
+    expect(back.body.channel).toBe('stable');
+    expect(await r.latestTag('?channel=lts')).toBe(404);
+
+    // Lists: filtered by channel, sorted by version.
+    const betas = await call('GET', `${r.api}/releases?channel=beta`, { token: pusher.token });
+    expect(betas.body.map((x: { tag_name: string }) => x.tag_name)).toEqual(['v2.2.0-beta.3', 'v2.2.0-beta.2', 'v2.2.0-beta.1']);
+    const anon = await call('GET', `${r.api}/releases?channel=beta`, {});
+    expect(anon.body.map((x: { tag_name: string }) => x.tag_name)).toEqual(['v2.2.0-beta.2', 'v2.2.0-beta.1']);
+    const byVersion = await call('GET', `${r.api}/releases?sort=version&prefix=&channel=stable,beta`, {});
+    expect(byVersion.body.map((x: { tag_name: string }) => x.tag_name).slice(0, 5)).toEqual(['v2.2.0-beta.2', 'v2.2.0-beta.1', 'v2.0.0', 'v1.9.3', 'v1.9.0']);
+  });
+
+  it("restores GitHub's rule when the repository asks for it", async () => {
+    const r = await repo();
+    await r.release('v2.1.0');
+    await r.release('v1.9.3');
+    expect(await r.latestTag()).toBe('v2.1.0');
+    expect((await call('PATCH', `${r.api}/releases/rules`, { token: owner.token, body: { latest: 'github' }, skipSchema: true })).status).toBe(200);
+    await r.release('v1.9.4');
+    expect(await r.latestTag()).toBe('v1.9.4');
+    // make_latest "legacy": by date, ties by version as semver orders them (rc before the release).
+    await r.release('v2.1.1-rc.1');
+    const legacy = await r.release('v2.1.1', { make_latest: 'legacy' });
+    expect(await r.latestTag()).toBe(legacy.tag_name);
+  });
+
+  it('re-derives every release when the rules change, and refuses bad rules and queries with reasons', async () => {
+    const r = await repo();
+    const nightly = await r.release('nightly-20260101', { prerelease: true });
+    expect(nightly).toMatchObject({ channel: 'prerelease', version: null });
+    await call('PATCH', `${r.api}/releases/rules`, {
+      token: owner.token,
+      body: { channels: [{ pattern: 'nightly-*', channel: 'nightly', scheme: 'calendar' }] },
+      skipSchema: true,
+    });
+    const after = await call('GET', `${r.api}/releases/${nightly.id}`, {});
+    expect(after.body).toMatchObject({ channel: 'nightly', version: '20260101' });
+
+    const bad = await call('PATCH', `${r.api}/releases/rules`, {
+      token: owner.token,
+      body: { scheme: 'roman', channels: [{ pattern: 'x', channel: 'Not OK' }] },
+      skipSchema: true,
+    });
+    const error = expectGitHubError(bad, 422, 'Validation Failed');
+    expect(error.errors.map((e: { message: string }) => e.message)).toEqual(['scheme must be "semver" or "calendar"', expect.stringMatching(/^channels\[0\]\.channel must match/)]);
+    // Only administrators change the rules; pushers read them like everyone.
+    const refused = await call('PATCH', `${r.api}/releases/rules`, { token: pusher.token, body: { latest: 'github' }, skipSchema: true });
+    expect(refused.status).toBe(403);
+    expect((await call('GET', `${r.api}/releases/rules`, { skipSchema: true })).body.latest).toBe('semver');
+    expectGitHubError(await call('GET', `${r.api}/releases/latest?major=two`, {}), 422);
+    expectGitHubError(await call('GET', `${r.api}/releases/latest?channel=Beta!`, {}), 422);
+    expectGitHubError(await call('POST', `${r.api}/releases`, { token: pusher.token, body: { tag_name: 'v1', channel: 'No Way' } }), 422, /properties\/channel/);
+    expectGitHubError(await call('GET', `${r.api}/releases?sort=size`, {}), 422);
+  });
+
+  it('serves the latest of a line to browsers, and JSON where GitHub’s web does', async () => {
+    const r = await repo();
+    const stable = await r.release('v1.0.0');
+    await r.release('v1.1.0-beta.1', { prerelease: true });
+    for (const [tag, id] of [
+      ['v1.0.0', stable.id],
+      ['v1.1.0-beta.1', (await call('GET', `${r.api}/releases/tags/v1.1.0-beta.1`, {})).body.id],
+    ] as const) {
+      const up = await fetch(`${server.uploads}/repos/${r.full}/releases/${id}/assets?name=app.zip`, {
+        method: 'POST',
+        headers: { authorization: `token ${pusher.token}`, 'content-type': 'application/zip' },
+        body: `bytes of ${tag}`,
+      });
+      expect(up.status).toBe(201);
+    }
+    const web = `${server.base}/${r.full}/releases`;
+    const stableDownload = await fetch(`${web}/latest/download/app.zip`, { redirect: 'manual' });
+    expect(stableDownload.headers.get('location')).toBe(`${web}/download/v1.0.0/app.zip`);
+    const betaDownload = await fetch(`${web}/latest/download/app.zip?channel=beta`, { redirect: 'manual' });
+    expect(betaDownload.headers.get('location')).toBe(`${web}/download/v1.1.0-beta.1/app.zip`);
+    expect(await (await fetch(betaDownload.headers.get('location')!)).text()).toBe('bytes of v1.1.0-beta.1');
+
+    const json = await fetch(`${web}/latest`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    expect(json.status).toBe(200);
+    expect(await json.json()).toMatchObject({ id: stable.id, tag_name: 'v1.0.0', update_url: `/${r.full}/releases/tag/v1.0.0` });
+    const betaJson = await fetch(`${web}/latest?channel=beta`, { headers: { accept: 'application/json' } });
+    expect((await betaJson.json()).tag_name).toBe('v1.1.0-beta.1');
+    const page = await fetch(`${web}/latest`, { redirect: 'manual' });
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe(`/${r.full}/releases/tag/v1.0.0`);
+    const none = await fetch(`${web}/latest?channel=nightly`, { headers: { accept: 'application/json' } });
+    expect(none.status).toBe(404);
+
+    // The releases page: a channel's badge, the filter, and the version order.
+    const list = await (await fetch(`${web}?channel=beta`)).text();
+    expect(list).toContain('<span class="badge channel">beta</span>');
+    expect(list).toContain('v1.1.0-beta.1');
+    expect(list).not.toContain('/releases/tag/v1.0.0"');
+    const sorted = await (await fetch(`${web}?sort=version`)).text();
+    expect(sorted.indexOf('v1.1.0-beta.1')).toBeLessThan(sorted.indexOf('/releases/tag/v1.0.0"'));
+    expect(sorted).toContain('<strong>highest version</strong>');
+  });
+});
