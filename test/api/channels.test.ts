@@ -70,11 +70,10 @@ describe('channels and latest', () => {
     const rules = await call('PATCH', `${r.api}/releases/rules`, {
       token: owner.token,
       body: { channels: [{ pattern: 'nightly-*', channel: 'nightly', scheme: 'calendar' }], prefixes: ['cli-'] },
-      skipSchema: true,
     });
     expect(rules.status).toBe(200);
     expect(rules.body).toEqual({ scheme: 'semver', prefixes: ['cli-'], channels: [{ pattern: 'nightly-*', channel: 'nightly', scheme: 'calendar' }], latest: 'semver' });
-    expect((await call('GET', `${r.api}/releases/rules`, { skipSchema: true })).body).toEqual(rules.body);
+    expect((await call('GET', `${r.api}/releases/rules`, {})).body).toEqual(rules.body);
     await r.release('nightly-20261202', { prerelease: true });
     await r.release('nightly-20261130', { prerelease: true });
     expect(await r.latestTag('?channel=nightly')).toBe('nightly-20261202');
@@ -87,7 +86,7 @@ describe('channels and latest', () => {
     expect(await r.latestTag('?prefix=')).toBe('v2.1.0');
 
     // Channels at a glance.
-    const channels = await call('GET', `${r.api}/releases/channels`, { skipSchema: true });
+    const channels = await call('GET', `${r.api}/releases/channels`, {});
     const summary = (channels.body as { channel: string; prefix: string; releases: number; latest: { tag_name: string } }[]).map((c) => [
       c.prefix,
       c.channel,
@@ -134,7 +133,7 @@ describe('channels and latest', () => {
     await r.release('v2.1.0');
     await r.release('v1.9.3');
     expect(await r.latestTag()).toBe('v2.1.0');
-    expect((await call('PATCH', `${r.api}/releases/rules`, { token: owner.token, body: { latest: 'github' }, skipSchema: true })).status).toBe(200);
+    expect((await call('PATCH', `${r.api}/releases/rules`, { token: owner.token, body: { latest: 'github' } })).status).toBe(200);
     await r.release('v1.9.4');
     expect(await r.latestTag()).toBe('v1.9.4');
     // make_latest "legacy": by date, ties by version as semver orders them (rc before the release).
@@ -150,7 +149,6 @@ describe('channels and latest', () => {
     await call('PATCH', `${r.api}/releases/rules`, {
       token: owner.token,
       body: { channels: [{ pattern: 'nightly-*', channel: 'nightly', scheme: 'calendar' }] },
-      skipSchema: true,
     });
     const after = await call('GET', `${r.api}/releases/${nightly.id}`, {});
     expect(after.body).toMatchObject({ channel: 'nightly', version: '20260101' });
@@ -158,14 +156,13 @@ describe('channels and latest', () => {
     const bad = await call('PATCH', `${r.api}/releases/rules`, {
       token: owner.token,
       body: { scheme: 'roman', channels: [{ pattern: 'x', channel: 'Not OK' }] },
-      skipSchema: true,
     });
     const error = expectGitHubError(bad, 422, 'Validation Failed');
     expect(error.errors.map((e: { message: string }) => e.message)).toEqual(['scheme must be "semver" or "calendar"', expect.stringMatching(/^channels\[0\]\.channel must match/)]);
     // Only administrators change the rules; pushers read them like everyone.
-    const refused = await call('PATCH', `${r.api}/releases/rules`, { token: pusher.token, body: { latest: 'github' }, skipSchema: true });
+    const refused = await call('PATCH', `${r.api}/releases/rules`, { token: pusher.token, body: { latest: 'github' } });
     expect(refused.status).toBe(403);
-    expect((await call('GET', `${r.api}/releases/rules`, { skipSchema: true })).body.latest).toBe('semver');
+    expect((await call('GET', `${r.api}/releases/rules`, {})).body.latest).toBe('semver');
     expectGitHubError(await call('GET', `${r.api}/releases/latest?major=two`, {}), 422);
     expectGitHubError(await call('GET', `${r.api}/releases/latest?channel=Beta!`, {}), 422);
     expectGitHubError(await call('POST', `${r.api}/releases`, { token: pusher.token, body: { tag_name: 'v1', channel: 'No Way' } }), 422, /properties\/channel/);

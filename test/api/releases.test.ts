@@ -220,7 +220,7 @@ describe('latest', () => {
   it('follows make_latest and falls back to the legacy rule', async () => {
     const r = await seededRepo();
     // GitHub's exact rule (Wharf's default keeps old-line patches from becoming latest: test/api/channels.test.ts).
-    await call('PATCH', `${r.api}/releases/rules`, { token: owner.token, body: { latest: 'github' }, skipSchema: true });
+    await call('PATCH', `${r.api}/releases/rules`, { token: owner.token, body: { latest: 'github' } });
     expectGitHubError(await call('GET', `${r.api}/releases/latest`, {}), 404);
     const old = await call('POST', `${r.api}/releases`, { token: owner.token, body: { tag_name: 'v1', target_commitish: r.first } });
     const newer = await call('POST', `${r.api}/releases`, { token: owner.token, body: { tag_name: 'v2', target_commitish: r.second } });

@@ -96,11 +96,61 @@ function validatorFor(template: string, method: string, status: number): Validat
 }
 
 /**
+ * Wharf's documented extensions that GitHub lacks (docs/channels.md), each with the schema its
+ * documentation gives; they are checked against these instead of a GitHub path that their URL
+ * happens to match (`/releases/channels` is not a release id).
+ */
+const releaseRef = { $ref: 'ghes#/components/schemas/release' };
+const releaseRulesSchema = {
+  type: 'object',
+  required: ['scheme', 'prefixes', 'channels', 'latest'],
+  additionalProperties: false,
+  properties: {
+    scheme: { enum: ['semver', 'calendar'] },
+    prefixes: { type: 'array', items: { type: 'string' } },
+    channels: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['pattern', 'channel'],
+        additionalProperties: false,
+        properties: { pattern: { type: 'string' }, channel: { type: 'string' }, scheme: { enum: ['semver', 'calendar'] } },
+      },
+    },
+    latest: { enum: ['semver', 'github'] },
+  },
+};
+const WHARF_EXTENSIONS = [
+  {
+    name: 'release channels',
+    method: 'GET',
+    path: /^\/repos\/[^/]+\/[^/]+\/releases\/channels$/,
+    validate: ajv.compile({
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['channel', 'prefix', 'releases', 'latest'],
+        additionalProperties: false,
+        properties: { channel: { type: 'string' }, prefix: { type: 'string' }, releases: { type: 'integer' }, latest: releaseRef },
+      },
+    }),
+  },
+  { name: 'release rules', method: 'GET', path: /^\/repos\/[^/]+\/[^/]+\/releases\/rules$/, validate: ajv.compile(releaseRulesSchema) },
+  { name: 'release rules', method: 'PATCH', path: /^\/repos\/[^/]+\/[^/]+\/releases\/rules$/, validate: ajv.compile(releaseRulesSchema) },
+];
+
+/**
  * Throws unless `body` matches the response schema GitHub documents for this request.
  * `url` may be absolute or a path; the `/api/v3` or `/api/uploads` prefix is removed.
  */
 export function assertMatchesOpenApi(method: string, url: string, status: number, body: unknown): void {
   const pathname = new URL(url, 'http://x').pathname.replace(/\/{2,}/g, '/').replace(/^\/api\/(v3|uploads)/, '') || '/';
+  const extension = WHARF_EXTENSIONS.find((e) => e.method === method && e.path.test(pathname));
+  if (extension) {
+    if (!extension.validate(body))
+      throw new Error(`${method} ${pathname} → ${status}: body does not match Wharf's ${extension.name}: ${ajv.errorsText(extension.validate.errors)}`);
+    return;
+  }
   const template = findTemplate(pathname);
   if (!template) throw new Error(`no GHES path template matches ${pathname}`);
   const validate = validatorFor(template, method, status);
