@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { acquire, LEASE_HOLDER, release } from '../services/leases.ts';
+import { PollLoop } from '../util/poll-loop.ts';
 import { claimEvents, completeEvent, type QueuedEvent } from './outbox.ts';
 
 /** Handles one event inside `trx`; the event counts as handled when the transaction commits. */
@@ -28,15 +29,18 @@ export class EventConsumer {
   readonly #name: string;
   readonly #handler: EventHandler;
   readonly #options: ConsumerOptions;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #stopped = true;
+  readonly #loop: PollLoop;
 
   constructor(ctx: Pick<AppContext, 'db' | 'log'>, name: string, handler: EventHandler, options: ConsumerOptions) {
     this.#ctx = ctx;
     this.#name = name;
     this.#handler = handler;
     this.#options = options;
+    this.#loop = new PollLoop(
+      // A full batch means more may be waiting: go on at once.
+      async () => ((await this.runOnce()) >= options.batchSize ? 0 : options.pollMs),
+      { idleMs: options.pollMs, onError: (err) => ctx.log.error({ err, consumer: name }, 'event consumer failed; will retry') },
+    );
   }
 
   get leaseName(): string {
@@ -44,37 +48,12 @@ export class EventConsumer {
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running;
+    await this.#loop.stop();
     await release(this.#ctx, this.leaseName).catch(() => undefined);
-  }
-
-  #schedule(delay: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.#tick().finally(() => {
-        this.#running = null;
-      });
-    }, delay);
-    this.#timer.unref();
-  }
-
-  async #tick(): Promise<void> {
-    let handled = 0;
-    try {
-      handled = await this.runOnce();
-    } catch (err) {
-      this.#ctx.log.error({ err, consumer: this.#name }, 'event consumer failed; will retry');
-    }
-    // A full batch means more may be waiting: go on at once.
-    this.#schedule(handled >= this.#options.batchSize ? 0 : this.#options.pollMs);
   }
 
   /** Handles one batch if this node holds the consumer's lease; returns how many events it handled. */
@@ -84,7 +63,7 @@ export class EventConsumer {
     const batch = await claimEvents(this.#ctx.db, this.#name, LEASE_HOLDER, now, now + this.#options.leaseMs, this.#options.batchSize);
     let handled = 0;
     for (const queued of batch) {
-      if (this.#stopped && handled > 0) break;
+      if (this.#loop.stopped && handled > 0) break;
       const done = await this.#ctx.db
         .transaction()
         .execute(async (trx) => {

@@ -24,6 +24,7 @@ import { ENTERPRISE_VERSION } from '../http/api-headers.ts';
 import { OutboundRefusedError } from '../net/outbound-policy.ts';
 import { outboundRequest, OutboundTimeoutError } from '../net/outbound-request.ts';
 import { LEASE_HOLDER, runWithLease } from '../services/leases.ts';
+import { PollLoop } from '../util/poll-loop.ts';
 import { isoSeconds } from '../util/time.ts';
 import { payloadUrls } from './hooks.ts';
 import { outboundPolicyFor, secretBoxFor } from './runtime.ts';
@@ -160,44 +161,32 @@ export async function deliverJob(ctx: AppContext, job: WebhookJob): Promise<void
 /** The delivery loop of one node: a bounded pool fed from the database. */
 export class DeliveryWorker {
   readonly #ctx: AppContext;
+  readonly #loop: PollLoop;
   #inFlight = new Set<Promise<void>>();
-  #timer: NodeJS.Timeout | null = null;
-  #stopped = true;
   #lastPurge = 0;
 
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
+    this.#loop = new PollLoop(() => this.#round(), {
+      idleMs: ctx.config.eventsPollMs,
+      onError: (err) => ctx.log.error({ err }, 'webhook delivery loop failed; will retry'),
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    await this.#loop.stop();
     await Promise.allSettled([...this.#inFlight]);
   }
 
-  #schedule(delay: number): void {
-    if (this.#stopped) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#tick(), delay);
-    this.#timer.unref();
-  }
-
-  async #tick(): Promise<void> {
-    this.#timer = null;
-    let claimed = 0;
-    try {
-      claimed = await this.#fill();
-      await this.#purgeNow();
-    } catch (err) {
-      this.#ctx.log.error({ err }, 'webhook delivery loop failed; will retry');
-    }
-    this.#schedule(claimed > 0 && this.#inFlight.size < this.#ctx.config.webhooks.workers ? 0 : this.#ctx.config.eventsPollMs);
+  async #round(): Promise<number> {
+    const claimed = await this.#fill();
+    await this.#purgeNow();
+    // Deliveries were waiting and slots are left: look again at once.
+    return claimed > 0 && this.#inFlight.size < this.#ctx.config.webhooks.workers ? 0 : this.#ctx.config.eventsPollMs;
   }
 
   async #fill(): Promise<number> {
@@ -213,7 +202,7 @@ export class DeliveryWorker {
         .finally(() => {
           this.#inFlight.delete(running);
           // A slot freed: look for more at once.
-          this.#schedule(0);
+          this.#loop.wake();
         });
       this.#inFlight.add(running);
     }

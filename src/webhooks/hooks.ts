@@ -49,12 +49,8 @@ function fieldError(field: string, message?: string): ValidationError {
   return new ValidationError([{ resource: 'Hook', code: message ? 'custom' : 'invalid', field, ...(message ? { message } : {}) }]);
 }
 
-interface ConfigInput {
-  url?: string;
-  content_type?: 'json' | 'form';
-  secret?: string | null;
-  insecure_ssl?: string;
-}
+/** GitHub's `config` as read: the columns it sets, and the secret in clear (null removes it). */
+type ConfigInput = Partial<Pick<Webhook, 'url' | 'content_type' | 'insecure_ssl'>> & { secret?: string | null };
 
 /** Reads GitHub's `config` object (`url`, `content_type`, `secret`, `insecure_ssl`). */
 function parseConfig(value: unknown, ctx: AppContext): ConfigInput {

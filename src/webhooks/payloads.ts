@@ -10,10 +10,9 @@ import type { DomainEvent } from '../events/domain-events.ts';
 import { ZERO_SHA } from '../events/domain-events.ts';
 import * as git from '../git/git.ts';
 import { assetJson } from '../http/serializers/assets.ts';
-import { nodeId } from '../http/serializers/node-id.ts';
 import { releaseJsonFrom } from '../http/serializers/releases.ts';
 import { repositoryJson } from '../http/serializers/repositories.ts';
-import { simpleUser } from '../http/serializers/users.ts';
+import { organizationSimple, simpleUser } from '../http/serializers/users.ts';
 import type { Urls } from '../http/urls.ts';
 
 /** Everything a payload needs besides the event. */
@@ -34,29 +33,11 @@ export interface Payload {
   body: Record<string, unknown>;
 }
 
-export function organizationJson(org: Account, urls: Urls) {
-  const api = `${urls.api}/orgs/${encodeURIComponent(org.login)}`;
-  return {
-    login: org.login,
-    id: org.id,
-    node_id: nodeId('Organization', org.id),
-    url: api,
-    repos_url: `${api}/repos`,
-    events_url: `${api}/events`,
-    hooks_url: `${api}/hooks`,
-    issues_url: `${api}/issues`,
-    members_url: `${api}/members{/member}`,
-    public_members_url: `${api}/public_members{/member}`,
-    avatar_url: `${urls.web}/avatars/u/${org.id}?`,
-    description: org.name ?? null,
-  };
-}
-
 /** `repository`, `sender` and (for organizations' repositories) `organization`, as every event carries them. */
 function common(c: PayloadContext) {
   return {
     repository: repositoryJson(c.owner, c.repo, c.urls, undefined),
-    ...(c.owner.type === 'Organization' ? { organization: organizationJson(c.owner, c.urls) } : {}),
+    ...(c.owner.type === 'Organization' ? { organization: organizationSimple(c.owner, c.urls) } : {}),
     sender: simpleUser(c.sender, c.urls),
   };
 }
@@ -164,7 +145,7 @@ export async function pushBody(ctx: AppContext, ref: string, before: string, aft
       master_branch: c.repo.default_branch,
     },
     pusher: { name: c.sender.login, email: c.sender.email ?? null },
-    ...(c.owner.type === 'Organization' ? { organization: organizationJson(c.owner, c.urls) } : {}),
+    ...(c.owner.type === 'Organization' ? { organization: organizationSimple(c.owner, c.urls) } : {}),
     sender: simpleUser(c.sender, c.urls),
     created,
     deleted,
@@ -187,7 +168,7 @@ export function pingBody(
     hook_id: hook.id,
     hook: hookJson,
     ...(c.repo && c.owner ? { repository: repositoryJson(c.owner, c.repo, c.urls, undefined) } : {}),
-    ...(c.owner && c.owner.type === 'Organization' ? { organization: organizationJson(c.owner, c.urls) } : {}),
+    ...(c.owner && c.owner.type === 'Organization' ? { organization: organizationSimple(c.owner, c.urls) } : {}),
     sender: simpleUser(c.sender, c.urls),
   };
 }

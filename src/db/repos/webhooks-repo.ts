@@ -66,15 +66,8 @@ export async function findHooksFor(db: Kysely<Database>, repositoryId: number | 
     .execute();
 }
 
-export interface NewJob {
-  hook_id: number;
-  guid: string;
-  event: string;
-  action: string | null;
-  repository_id: number | null;
-  payload: string;
-  redelivery: number;
-}
+/** A delivery to queue: what it sends and to which hook; its state starts as due now. */
+export type NewJob = Pick<WebhookJob, 'hook_id' | 'guid' | 'event' | 'action' | 'repository_id' | 'payload' | 'redelivery'>;
 
 export async function insertJobs(db: Kysely<Database>, jobs: NewJob[], now: number): Promise<void> {
   if (jobs.length === 0) return;
@@ -171,12 +164,7 @@ export async function insertAttempt(db: Kysely<Database>, a: AttemptRecord): Pro
 }
 
 /** Settles a job after an attempt, if `holder` still holds it; false when another node took it over. */
-export async function settleJob(
-  db: Kysely<Database>,
-  jobId: number,
-  holder: string,
-  set: { state: 'pending' | 'delivered' | 'failed'; attempts: number; next_attempt_at: number },
-): Promise<boolean> {
+export async function settleJob(db: Kysely<Database>, jobId: number, holder: string, set: Pick<WebhookJob, 'state' | 'attempts' | 'next_attempt_at'>): Promise<boolean> {
   const res = await db
     .updateTable('webhook_jobs')
     .set({ ...set, lease_holder: null, lease_until: 0 })
