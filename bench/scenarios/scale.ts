@@ -2,7 +2,8 @@
  * Scenario 5 — scale. One repository with many releases (100,000 with 1,000,000 assets in the
  * full run), seeded in bulk through Wharf's data layer while it is stopped, next to a small
  * repository (30 releases) seeded the same way. Measured: list page 1 against a deep page (page
- * 1,000 at full size), latest and by-tag lookups against the small repository, start-up time
+ * 1,000 at full size), latest, latest per channel and major line, and by-tag lookups against the
+ * small repository, start-up time
  * against an empty data directory, the database's size on disk and Wharf's peak memory.
  */
 import { statSync } from 'node:fs';
@@ -86,6 +87,9 @@ export async function scaleScenario(ctx: BenchContext): Promise<void> {
     const [bigPage1, smallPage1] = await pairedLatencies(url('big', `?per_page=${PER_PAGE}&page=1`), url('small', `?per_page=${PER_PAGE}&page=1`), reader.token, n);
     const [latest, smallLatest] = await pairedLatencies(url('big', '/latest'), url('small', '/latest'), reader.token, n);
     const [byTag, smallByTag] = await pairedLatencies(url('big', `/tags/${bigSeed!.middleTag}`), url('small', `/tags/${smallSeed!.middleTag}`), reader.token, n);
+    // Latest of one line (docs/channels.md): the highest version of a channel, and of a major line.
+    const [channelLatest, smallChannelLatest] = await pairedLatencies(url('big', '/latest?channel=stable'), url('small', '/latest?channel=stable'), reader.token, n);
+    const [majorLatest, smallMajorLatest] = await pairedLatencies(url('big', '/latest?channel=stable&major=0'), url('small', '/latest?channel=stable&major=0'), reader.token, n);
     const rss = peak.stop();
 
     const scaleName = `${releases.toLocaleString('en')} releases`;
@@ -103,6 +107,8 @@ export async function scaleScenario(ctx: BenchContext): Promise<void> {
     rec(`Get latest (${scaleName}) vs 30 releases, p50`, 'ms', latest.p50, '30 releases', smallLatest.p50);
     rec(`Get by tag (${scaleName}) vs 30 releases, p50`, 'ms', byTag.p50, '30 releases', smallByTag.p50);
     rec(`Get by tag (${scaleName}), p99`, 'ms', byTag.p99, '30 releases', smallByTag.p99);
+    rec(`Latest per channel (${scaleName}) vs 30 releases, p50`, 'ms', channelLatest.p50, '30 releases', smallChannelLatest.p50, { on: 'ratio', op: '<=', value: 1.2 });
+    rec(`Latest of a major line (${scaleName}) vs 30 releases, p50`, 'ms', majorLatest.p50, '30 releases', smallMajorLatest.p50, { on: 'ratio', op: '<=', value: 1.2 });
     rec(`Start-up with ${scaleName}`, 'ms', server.startupMs, 'empty data dir', emptyStartupMs, null, 'spawn to listening, including TypeScript loading through tsx');
     rec(
       `Database on disk, ${scaleName} + ${assets.toLocaleString('en')} assets`,
