@@ -51,6 +51,10 @@ describe('channels and latest', () => {
     // The old line's patch, published later without make_latest: GitHub would make it latest.
     await r.release('v1.9.3');
     expect(await r.latestTag()).toBe('v2.1.0');
+    // The Latest badge agrees: on v2.1.0's card, on no other.
+    const page = await (await fetch(`${server.base}/${r.full}/releases`)).text();
+    const cards = page.split('<article class="release card"').slice(1);
+    expect(cards.filter((c) => c.includes('badge latest')).map((c) => /data-release-id="(\d+)"/.exec(c)![1])).toEqual([String(v210.id)]);
     expect(await r.latestTag('?major=1')).toBe('v1.9.3');
     expect(await r.latestTag('?major=2')).toBe('v2.1.0');
     expect(await r.latestTag('?major=3')).toBe(404);
