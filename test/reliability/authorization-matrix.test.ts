@@ -48,6 +48,8 @@ interface Fixture {
   mainSha: string;
   draft: FixtureRelease;
   published: FixtureRelease;
+  /** An inactive webhook of the repository (inactive: nothing is ever sent). */
+  hookId: number;
 }
 
 interface RouteCase {
@@ -254,7 +256,8 @@ beforeAll(async () => {
   for (const isPrivate of [false, true]) {
     const repo = await createRepo(server, owner, { name: uniqueName(isPrivate ? 'secretrepo' : 'openrepo'), auto_init: true, private: isPrivate });
     const commit = await ownerCall('GET', `${server.api}/repos/${repo.full}/commits/main`);
-    const fx: Fixture = { isPrivate, full: repo.full, name: repo.name, mainSha: commit.sha, draft: null as never, published: null as never };
+    const fx: Fixture = { isPrivate, full: repo.full, name: repo.name, mainSha: commit.sha, draft: null as never, published: null as never, hookId: 0 };
+    fx.hookId = (await ownerCall('POST', `${server.api}/repos/${repo.full}/hooks`, { active: false, config: { url: HOOK_URL } })).id;
     fx.published = await makeRelease(fx, 'published', isPrivate ? 'secretpub' : 'openpub');
     fx.draft = await makeRelease(fx, 'draft', isPrivate ? 'secretdraft' : 'opendraft');
     fixtures.push(fx);
@@ -690,6 +693,48 @@ const repoFormRoutes: RouteCase[] = [
   },
 ];
 
+/** Where the fixtures' webhooks point (a name, so saving it needs no outbound allowance). */
+const HOOK_URL = 'http://hooks.example.invalid/receive';
+
+/** The webhook settings pages and forms: repository admins only, 404 for everyone else. */
+const hookFormRoutes: RouteCase[] = [
+  { name: 'form: webhooks page', kind: 'form', method: 'GET', need: 'admin', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/settings/hooks` }) },
+  { name: 'form: new webhook page', kind: 'form', method: 'GET', need: 'admin', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/settings/hooks/new` }) },
+  { name: 'form: webhook page', kind: 'form', method: 'GET', need: 'admin', success: 200, prepare: async (fx) => ({ path: `/${fx.full}/settings/hooks/${fx.hookId}` }) },
+  {
+    name: 'form: create webhook',
+    kind: 'form',
+    method: 'POST',
+    need: 'admin',
+    success: 303,
+    prepare: async (fx) => ({ path: `/${fx.full}/settings/hooks`, form: { url: `${HOOK_URL}?${mark(fx, 'hooknew')}`, content_type: 'json', event_push: '1' } }),
+  },
+  {
+    name: 'form: update webhook',
+    kind: 'form',
+    method: 'POST',
+    need: 'admin',
+    success: 303,
+    prepare: async (fx) => ({
+      path: `/${fx.full}/settings/hooks/${fx.hookId}`,
+      form: { url: HOOK_URL, content_type: 'json', event_release: '1' },
+      check: async () => {
+        // Whoever was refused, the hook is as the admins left it.
+        const hook = await ownerCall('GET', `${server.api}/repos/${fx.full}/hooks/${fx.hookId}`);
+        expect({ url: hook.config.url, active: hook.active }).toEqual({ url: HOOK_URL, active: false });
+      },
+    }),
+  },
+  {
+    name: 'form: ping webhook',
+    kind: 'form',
+    method: 'POST',
+    need: 'admin',
+    success: 303,
+    prepare: async (fx) => ({ path: `/${fx.full}/settings/hooks/${fx.hookId}/pings`, form: {} }),
+  },
+];
+
 /** The web forms that work on one release (drafts are addressed by their `untagged-…` tag). */
 function releaseFormRoutes(state: ReleaseState): RouteCase[] {
   const pick = (fx: Fixture) => (state === 'draft' ? fx.draft : fx.published);
@@ -834,6 +879,8 @@ function expectedSessionStatus(route: RouteCase, caller: Caller, fx: Fixture): n
   const perm = signedIn ? permissionOf(caller, fx.isPrivate) : fx.isPrivate ? null : 'pull';
   if (route.need === 'public') return route.success;
   if (perm === null) return 404;
+  // The webhook settings are hidden from everyone but admins, signed in or not (docs/webhooks.md).
+  if (route.need === 'admin') return atLeast(perm, 'admin') ? route.success : 404;
   if (route.need === 'read') return route.release === 'draft' && (route.publishedOnly || !atLeast(perm, 'push')) ? 404 : route.success;
   if (route.method === 'GET') return atLeast(perm, 'push') ? route.success : signedIn ? 403 : 303;
   if (!signedIn) return 401;
@@ -1001,14 +1048,16 @@ describe('access rules', () => {
 describe('authorization matrix', () => {
   it('gives every caller the exact status on every route, repository and release state', async () => {
     const headerRoutes = [...repoRoutes, ...releaseRoutes('published'), ...releaseRoutes('draft')];
-    const formRoutes = [...repoFormRoutes, ...releaseFormRoutes('published'), ...releaseFormRoutes('draft')];
+    const formRoutes = [...repoFormRoutes, ...releaseFormRoutes('published'), ...releaseFormRoutes('draft'), ...hookFormRoutes];
     const routes = [...headerRoutes, ...sessionTwins(headerRoutes), ...formRoutes];
     const attacks = csrfAttacks(formRoutes);
     const pushCaller = callers.find((c) => c.name === 'push')!;
+    const ownerCaller = callers.find((c) => c.name === 'owner')!;
     const jobs: Array<() => Promise<string | null>> = [];
     for (const fx of fixtures) {
       for (const route of routes) for (const caller of callers) jobs.push(() => runCell(route, caller, fx));
-      for (const route of attacks) jobs.push(() => runCell(route, pushCaller, fx));
+      // Attacks come from a caller who could make the write otherwise: an admin for admin forms.
+      for (const route of attacks) jobs.push(() => runCell(route, route.need === 'admin' ? ownerCaller : pushCaller, fx));
     }
     const failures = (await runLimited(jobs, 6)).filter((f): f is string => f !== null);
     expect(failures).toEqual([]);
