@@ -19,6 +19,7 @@ import { setServerRoot } from './lib/wharf.ts';
 import { WorkDir } from './lib/workdir.ts';
 import { downloadScenario } from './scenarios/download.ts';
 import { eventsScenario } from './scenarios/events.ts';
+import { overloadScenario } from './scenarios/overload.ts';
 import { readApiScenario } from './scenarios/read-api.ts';
 import { scaleScenario } from './scenarios/scale.ts';
 import { uploadScenario } from './scenarios/upload.ts';
@@ -33,6 +34,7 @@ const SCENARIOS: Record<ScenarioName, (ctx: BenchContext) => Promise<void>> = {
   write: writeApiScenario,
   scale: scaleScenario,
   events: eventsScenario,
+  overload: overloadScenario,
 };
 
 async function main(): Promise<void> {

@@ -22,7 +22,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { ForbiddenError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
-import { bodyDeadline, clientErrorHandler, frameworkErrors } from './http/client-errors.ts';
+import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
@@ -136,9 +136,10 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
     return503OnClosing: true,
     // An idle socket (a client that stops sending mid-request) is dropped after the idle timeout;
     // long uploads that keep sending are not cut off. Headers must arrive within their own
-    // timeout (checked every second), JSON bodies within theirs (`bodyDeadline`).
+    // timeout (checked every second), bodies must keep arriving (`bodyDeadline`). Idle keep-alive
+    // connections outlive the clients' own idle timeouts, so the client always closes first.
     connectionTimeout: config.idleTimeoutMs,
-    keepAliveTimeout: 5_000,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     requestTimeout: 0,
     clientErrorHandler,
     // A path the router refuses before routing (a segment over `maxParamLength`) is a 404 like any
@@ -195,7 +196,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
 async function apiScope(api: FastifyInstance, ctx: AppContext): Promise<void> {
   requireScopeRules(api, '/api/v3');
   registerJsonParser(api, { refuseNul: true });
-  bodyDeadline(api, ctx.config.bodyTimeoutMs);
+  bodyDeadline(api, bodyRule(ctx));
   api.addHook('onRequest', async (request, reply) => {
     setCommonHeaders(request, reply);
     const scopes = ruleOfRequest(request, '/api/v3');
@@ -235,7 +236,7 @@ async function uploadsScope(uploads: FastifyInstance, ctx: AppContext): Promise<
 /** The web root: pages, feeds, browser downloads and GraphQL at `/api/graphql`. */
 async function webScope(web: FastifyInstance, ctx: AppContext): Promise<void> {
   registerJsonParser(web);
-  bodyDeadline(web, ctx.config.bodyTimeoutMs);
+  bodyDeadline(web, bodyRule(ctx));
   for (const feature of features) feature.web?.(web, ctx);
 }
 

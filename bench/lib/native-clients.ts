@@ -143,16 +143,46 @@ export function parseWrk(text: string): Omit<LoadResult, 'clientCores'> {
  */
 export async function wrk(
   url: string,
-  options: { connections: number; seconds: number; headers?: Record<string, string>; threads?: number; script?: { file: string; args: string[] } },
-): Promise<LoadResult> {
-  const args = ['--threads', String(options.threads ?? 2), '--connections', String(options.connections), '--duration', `${options.seconds}s`, '--timeout', '10s', '--latency'];
+  options: {
+    connections: number;
+    seconds: number;
+    headers?: Record<string, string>;
+    threads?: number;
+    script?: { file: string; args: string[] };
+    timeoutSeconds?: number;
+  },
+): Promise<LoadResult & { socketErrors: SocketErrors }> {
+  const args = [
+    '--threads',
+    String(options.threads ?? 2),
+    '--connections',
+    String(options.connections),
+    '--duration',
+    `${options.seconds}s`,
+    '--timeout',
+    `${options.timeoutSeconds ?? 10}s`,
+    '--latency',
+  ];
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('--header', `${k}: ${v}`);
   if (options.script) args.push('--script', options.script.file);
   args.push(url);
   if (options.script) args.push('--', ...options.script.args);
   const r = await runTimed('wrk', args, (options.seconds + 60) * 1000);
   if (r.code !== 0) throw new Error(`wrk ${url}: exit ${r.code}: ${r.stderr.slice(0, 500)}`);
-  return { ...parseWrk(r.stdout), clientCores: r.cpuSeconds / options.seconds };
+  return { ...parseWrk(r.stdout), socketErrors: wrkSocketErrors(r.stdout), clientCores: r.cpuSeconds / options.seconds };
+}
+
+/** wrk's "Socket errors" line: connections refused, reset or closed without an answer, writes refused, answers later than `--timeout`. */
+export interface SocketErrors {
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+}
+
+export function wrkSocketErrors(text: string): SocketErrors {
+  const m = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  return m ? { connect: Number(m[1]), read: Number(m[2]), write: Number(m[3]), timeout: Number(m[4]) } : { connect: 0, read: 0, write: 0, timeout: 0 };
 }
 
 export interface UploadResponse {

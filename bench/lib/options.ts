@@ -68,7 +68,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   },
 };
 
-export const SCENARIOS = ['download', 'upload', 'read', 'write', 'scale', 'events'] as const;
+export const SCENARIOS = ['download', 'upload', 'read', 'write', 'scale', 'events', 'overload'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {
@@ -83,7 +83,7 @@ export interface Options {
 
 export function usage(): string {
   return [
-    'usage: npm run bench [-- --quick] [-- --only download,upload,read,write,scale,events] [-- --output FILE] [-- --postgres URL]',
+    'usage: npm run bench [-- --quick] [-- --only download,upload,read,write,scale,events,overload] [-- --output FILE] [-- --postgres URL]',
     '  --quick   smaller sizes (256 MiB transfers, 10,000 releases), under three minutes',
     '  --only    run only these scenarios (memory is reported by download, upload and scale)',
     '  --output  where to write the JSON results (default bench/results/latest.json)',

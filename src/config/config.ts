@@ -101,8 +101,12 @@ export interface WharfConfig {
   shutdownGraceMs: number;
   /** A client must have sent all request headers within this time. */
   headersTimeoutMs: number;
-  /** A JSON request (API and web) must have sent its whole body within this time (uploads are exempt). */
+  /** A request body on which no byte arrives for this long is cut off (408); also the grace period of `bodyMinRate`. */
   bodyTimeoutMs: number;
+  /** Slowest average rate of a request body (bytes per second) once `bodyTimeoutMs` has passed; 0: none. */
+  bodyMinRate: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
   /** A connection on which nothing moves for this long is closed (uploads included). */
   idleTimeoutMs: number;
   /** Open connections accepted at once; further ones are refused until some close. 0 = no limit. */
@@ -210,6 +214,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     shutdownGraceMs: v.shutdownGraceMs,
     headersTimeoutMs: v.headersTimeoutMs,
     bodyTimeoutMs: v.bodyTimeoutMs,
+    bodyMinRate: v.bodyMinRate,
+    keepAliveTimeoutMs: v.keepAliveTimeoutMs,
     idleTimeoutMs: v.idleTimeoutMs,
     maxConnections: v.maxConnections,
     sendfileHeader: v.sendfileHeader,

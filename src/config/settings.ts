@@ -347,7 +347,19 @@ export const SETTINGS = {
     env: 'WHARF_BODY_TIMEOUT_MS',
     type: integer(100),
     default: 60_000,
-    doc: 'An API or web request must send its whole (JSON) body within this time; uploads are exempt and governed by the idle timeout.',
+    doc: 'A request body (API, web, GraphQL, git, uploads) on which no byte arrives for this long is answered `408` and its connection closed. Judged on bytes that arrived, so a busy server never cuts off a client whose body is waiting to be read. It is also the grace period before `WHARF_BODY_MIN_RATE` applies.',
+  }),
+  bodyMinRate: setting({
+    env: 'WHARF_BODY_MIN_RATE',
+    type: integer(0),
+    default: 1024,
+    doc: 'Slowest average rate, in bytes per second, a request body (API, web, GraphQL, git, uploads) may arrive at once `WHARF_BODY_TIMEOUT_MS` has passed; slower ones are cut off (`408`; an upload is cleaned up as if interrupted). `0`: no minimum.',
+  }),
+  keepAliveTimeoutMs: setting({
+    env: 'WHARF_KEEPALIVE_TIMEOUT_MS',
+    type: integer(1000),
+    default: 95_000,
+    doc: 'How long an idle keep-alive connection stays open. Longer than the idle timeouts of common clients (Node and undici 4 s, Go — gh, goreleaser — 90 s), so a client closes an idle connection before the server does and never sends a request on a connection the server is closing (which ends in a reset under load).',
   }),
   idleTimeoutMs: setting({
     env: 'WHARF_IDLE_TIMEOUT_MS',

@@ -14,6 +14,8 @@ import {
   InsufficientStorageError,
   InvalidRequestError,
   NotFoundError,
+  OverloadedError,
+  RequestTimeoutError,
   TooLargeError,
   UnauthorizedError,
   UriTooLongError,
@@ -45,6 +47,8 @@ const CATALOGUE: ReadonlyArray<readonly [ErrorClass, ErrorMeaning]> = [
   [ConflictError, { status: 409, graphqlType: 'UNPROCESSABLE' }],
   [InsufficientStorageError, { status: 507, graphqlType: 'SERVICE_UNAVAILABLE' }],
   [AssetSaveError, { status: 500, graphqlType: 'INTERNAL' }],
+  [RequestTimeoutError, { status: 408, graphqlType: 'UNPROCESSABLE' }],
+  [OverloadedError, { status: 503, graphqlType: 'SERVICE_UNAVAILABLE' }],
 ];
 
 /** A failure as every layer reports it: what it means, the message it may show, and GitHub's `errors[]`. */

@@ -63,6 +63,26 @@ export class UriTooLongError extends WharfError {
   }
 }
 
+/** 408: the client stopped sending its request body, or sent it slower than the configured minimum rate. */
+export class RequestTimeoutError extends WharfError {
+  constructor(message = 'Request Timeout') {
+    super(message);
+  }
+}
+
+/**
+ * 503 with `Retry-After`: Wharf sheds this request on purpose (its bounded queues are full)
+ * rather than letting every request wait; the client may retry after `retryAfter` seconds.
+ */
+export class OverloadedError extends WharfError {
+  constructor(
+    message = 'Server is busy; retry later',
+    readonly retryAfter = 5,
+  ) {
+    super(message);
+  }
+}
+
 /** 409: the resource is in a state that forbids the change. */
 export class ConflictError extends WharfError {}
 

@@ -6,13 +6,22 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
 import { errorBody, sendError } from './errors.ts';
+import { closeGracefully, watchProgress, type ProgressRule } from './progress-deadline.ts';
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  503: 'Service Unavailable',
+};
 
-function rawErrorResponse(status: number, message: string): string {
+export function rawErrorResponse(status: number, message: string, extraHeaders = ''): string {
   const body = JSON.stringify(errorBody(status, message));
-  return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
 }
 
 /**
@@ -35,8 +44,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     status = 431;
     message = 'Request Header Fields Too Large';
   }
-  if (socket.writable) socket.end(rawErrorResponse(status, message));
-  socket.destroySoon();
+  closeGracefully(socket, rawErrorResponse(status, message));
 }
 
 /** Fastify's routing failures (a URL whose encoding is broken, a path parameter too long). */
@@ -46,21 +54,39 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
 }
 
 /**
- * A JSON request must have sent its whole body `timeoutMs` after it started, or it is answered
- * 408 and its connection closed: a client trickling a body (or lying about its length) holds a
- * socket for a bounded time only. Uploads are not registered here; their limit is idleness.
+ * A request body must keep arriving: no byte for `rule.idleMs`, or an average below
+ * `rule.minBytesPerSecond` once `rule.graceMs` has passed, and the request is answered 408 and its
+ * connection closed gracefully, so a client trickling a body (or lying about its length) holds a
+ * socket for a bounded time only. Progress is judged by bytes that arrived, after the event loop has
+ * had a chance to read them (`watchProgress`): a busy server never cuts off a client whose body
+ * is waiting in the kernel. Uploads have their own watch (they also renew their lease on progress).
  */
-export function bodyDeadline(app: FastifyInstance, timeoutMs: number): void {
+export function bodyDeadline(app: FastifyInstance, rule: ProgressRule): void {
   app.addHook('onRequest', async (request, reply) => {
     if (request.raw.complete) return;
-    const timer = setTimeout(() => {
-      const socket = request.raw.socket;
-      if (request.raw.complete || socket.destroyed) return;
-      if (!reply.raw.headersSent) socket.end(rawErrorResponse(408, 'Request Timeout'));
-      socket.destroySoon();
-    }, timeoutMs);
-    timer.unref();
-    request.raw.once('end', () => clearTimeout(timer));
-    request.raw.once('close', () => clearTimeout(timer));
+    const raw = request.raw;
+    const socket = raw.socket;
+    const stop = watchProgress(
+      {
+        bytes: () => socket.bytesRead,
+        // A body nobody reads yet (a hook still running) stops the socket when its buffer is full:
+        // the client is not to blame for that.
+        waitingOnUs: () => raw.complete || raw.readableLength >= raw.readableHighWaterMark,
+      },
+      rule,
+      () => {
+        if (raw.complete || socket.destroyed) return;
+        // The body will never be read now: let it flow into the void so the socket keeps reading.
+        raw.resume();
+        closeGracefully(socket, reply.raw.headersSent ? undefined : rawErrorResponse(408, 'Request Timeout'));
+      },
+    );
+    raw.once('end', stop);
+    raw.once('close', stop);
   });
+}
+
+/** The progress rule of request bodies, from the settings. */
+export function bodyRule(ctx: AppContext): ProgressRule {
+  return { idleMs: ctx.config.bodyTimeoutMs, graceMs: ctx.config.bodyTimeoutMs, minBytesPerSecond: ctx.config.bodyMinRate };
 }

@@ -18,11 +18,13 @@ const TITLES: Record<number, string> = {
   401: 'Sign in required',
   403: 'Forbidden',
   404: 'Page not found',
+  408: 'Request timeout',
   409: 'Conflict',
   413: 'Too large',
   414: 'Address too long',
   422: 'Could not save',
   500: 'Something went wrong',
+  503: 'Busy',
   507: 'Storage full',
 };
 
@@ -78,6 +80,8 @@ export function webErrorHandler(err: FastifyError, request: FastifyRequest, repl
     noteFailure(reply, err.message, err);
     return page;
   }
+  const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   const detail = status === 404 ? "This page does not exist, or you don't have access to it." : status === 422 ? validationMessages(err).join(' ') : failure.message;
   const page = renderErrorPage(request, reply, status, detail);
   // The log says what went wrong (the page may say it more gently), with the error for faults.

@@ -1,0 +1,123 @@
+/**
+ * A loaded server answers every request. When the event loop is busy (a burst of GraphQL, git
+ * processes, the rest of the suite on two cores), timers run before the sockets are read: a
+ * deadline judged on the clock then cuts off a client whose body already arrived, and closing a
+ * socket with unread bytes resets the connection, so the client never reads the answer
+ * (`read ECONNRESET`). Deadlines here are judged on bytes that arrived, and a connection is only
+ * ever closed after its answer, gracefully.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer } from '../support/server.ts';
+import { parseRaw, portOf } from './support/raw-http.ts';
+
+let server: TestServer;
+let port: number;
+
+beforeAll(async () => {
+  server = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '300', WHARF_BODY_MIN_RATE: '1024' } });
+  port = portOf(server.base);
+});
+afterAll(() => server?.close());
+
+/** Keeps the event loop busy, as a loaded process does. */
+function starveLoop(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // busy
+  }
+}
+
+interface Exchange {
+  socket: net.Socket;
+  /** The whole answer once the server closes the connection (or one complete answer arrives), and any socket error. */
+  answer: Promise<{ status: number; body: string; error: string | null }>;
+}
+
+function open(): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let error: string | null = null;
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    const answer = new Promise<{ status: number; body: string; error: string | null }>((done) => {
+      socket.on('close', () => {
+        const res = parseRaw(Buffer.concat(chunks).toString('utf8'), 0);
+        done({ status: res.status, body: res.body, error });
+      });
+    });
+    socket.once('connect', () => resolve({ socket, answer }));
+    socket.once('error', reject);
+  });
+}
+
+const QUERY = JSON.stringify({ query: '{ meta { __typename } }' });
+const head = (length: number, path = '/api/graphql') =>
+  `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
+
+describe('a starved event loop', () => {
+  it('answers a request whose body arrived while the loop was busy past the body timeout', async () => {
+    const results = [];
+    for (const path of ['/api/graphql', '/api/v3/markdown']) {
+      const body = path === '/api/graphql' ? QUERY : JSON.stringify({ text: 'hello' });
+      const ex = await open();
+      ex.socket.write(head(Buffer.byteLength(body), path));
+      // The server has the headers and waits for the body…
+      await new Promise((r) => setTimeout(r, 100));
+      // …which reaches the kernel at once, while the loop is busy for three body timeouts. (Busy in
+      // the check phase: the next iteration runs its due timers before it reads any socket.)
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          ex.socket.write(body);
+          starveLoop(1000);
+          resolve();
+        }),
+      );
+      results.push(await ex.answer);
+    }
+    for (const res of results) {
+      expect(res.error).toBeNull();
+      expect(res.status).not.toBe(408);
+      expect(res.status).toBeGreaterThanOrEqual(200);
+      expect(res.status).toBeLessThan(500);
+    }
+  });
+
+  it('still cuts off a client that stops sending, with a 408 it can read (no reset)', async () => {
+    const ex = await open();
+    // A body that never comes, and more bytes than the server will read after it gave up.
+    ex.socket.write(head(200_000));
+    const answer = await ex.answer;
+    expect(answer.error).toBeNull();
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.body).message).toBe('Request Timeout');
+  });
+
+  it('cuts off a body that trickles below the minimum rate, with a 408 it can read', async () => {
+    const ex = await open();
+    ex.socket.write(head(10_000));
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (!ex.socket.destroyed && ex.socket.writable) ex.socket.write('x');
+      sent++;
+    }, 50);
+    const started = Date.now();
+    const answer = await ex.answer;
+    clearInterval(trickle);
+    expect(answer.error).toBeNull();
+    expect(answer.status).toBe(408);
+    // Never idle (a byte every 50 ms), yet cut once the grace period showed ~20 bytes/s.
+    expect(sent).toBeGreaterThan(4);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('keeps idle connections open longer than common clients do (they close first)', async () => {
+    const ex = await open();
+    ex.socket.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\n\r\n');
+    const first = await new Promise<string>((resolve) => ex.socket.once('data', (c: Buffer) => resolve(c.toString('latin1'))));
+    ex.socket.destroy();
+    // Node's fetch and undici keep idle sockets 4 s, Go's clients (gh, goreleaser) 90 s.
+    expect(first).toMatch(/\r\nKeep-Alive: timeout=95\r\n/i);
+  });
+});
