@@ -22,8 +22,9 @@ import { migrateToLatest } from './db/migrate.ts';
 import { ForbiddenError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
-import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors } from './http/client-errors.ts';
+import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors, uploadRule } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
+import { closeOnlyIdleConnections } from './http/idle-connections.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
 import { logRequest } from './http/request-log.ts';
@@ -68,7 +69,14 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const { app, closeSessions } = createServer(ctx, tlsFiles);
   await app.register((api) => apiScope(api, ctx), { prefix: '/api/v3' });
   await app.register((uploads) => uploadsScope(uploads, ctx), { prefix: '/api/uploads' });
-  for (const feature of features) if (feature.raw) await app.register(async (raw) => feature.raw!(raw, ctx));
+  for (const feature of features) {
+    // Raw bodies (git's smart HTTP) keep arriving or are cut off, as uploads are.
+    if (!feature.raw) continue;
+    await app.register(async (raw) => {
+      bodyDeadline(raw, uploadRule(ctx));
+      feature.raw!(raw, ctx);
+    });
+  }
   await app.register((web) => webScope(web, ctx));
   for (const feature of features) await feature.start?.(ctx);
 
@@ -154,6 +162,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
     ...(http2 ? {} : { forceCloseConnections: 'idle' as const }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
+  if (!http2) closeOnlyIdleConnections(app.server);
 
   // Idle HTTP/2 sessions would hold the server open on shutdown until their timeout (72 s).
   const sessions = new Set<ServerHttp2Session>();

@@ -59,7 +59,8 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
  * connection closed gracefully, so a client trickling a body (or lying about its length) holds a
  * socket for a bounded time only. Progress is judged by bytes that arrived, after the event loop has
  * had a chance to read them (`watchProgress`): a busy server never cuts off a client whose body
- * is waiting in the kernel. Uploads have their own watch (they also renew their lease on progress).
+ * is waiting in the kernel. Asset uploads have their own watch (`uploadBody`: they also renew their
+ * lease on progress); git's smart HTTP uses this one with the upload rule.
  */
 export function bodyDeadline(app: FastifyInstance, rule: ProgressRule): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -89,4 +90,12 @@ export function bodyDeadline(app: FastifyInstance, rule: ProgressRule): void {
 /** The progress rule of request bodies, from the settings. */
 export function bodyRule(ctx: AppContext): ProgressRule {
   return { idleMs: ctx.config.bodyTimeoutMs, graceMs: ctx.config.bodyTimeoutMs, minBytesPerSecond: ctx.config.bodyMinRate };
+}
+
+/**
+ * The progress rule of uploads: idle for at most the connection idle timeout (a large file may
+ * pause longer than a JSON body), and the same minimum rate once the body grace period has passed.
+ */
+export function uploadRule(ctx: AppContext): ProgressRule {
+  return { idleMs: ctx.config.idleTimeoutMs, graceMs: ctx.config.bodyTimeoutMs, minBytesPerSecond: ctx.config.bodyMinRate };
 }

@@ -7,7 +7,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BadRequestError } from '../domain/errors.ts';
+import { BadRequestError, RequestTimeoutError } from '../domain/errors.ts';
+import { watchProgress, type ProgressRule } from './progress-deadline.ts';
 
 const declaredTypes = new WeakMap<object, string | undefined>();
 
@@ -29,16 +30,31 @@ export function declaredContentType(request: FastifyRequest): string {
 /**
  * The body of an upload as the blob store takes it: its declared length (uploads must send
  * `Content-Length`; chunked bodies are refused, as GitHub's upload host refuses them), the stream
- * itself, and a signal aborted when the client goes away before the last byte.
+ * itself, how many bytes have arrived so far, and a signal aborted when the client goes away before
+ * the last byte or stops making progress by `rule` (no byte for its idle time, or slower than its
+ * minimum rate once its grace period has passed): the upload then ends with a 408 and the usual
+ * clean-up.
  */
-export function uploadBody(request: FastifyRequest): { size: number; body: Readable; signal: AbortSignal } {
+export function uploadBody(request: FastifyRequest, rule: ProgressRule): { size: number; body: Readable; signal: AbortSignal; received: () => number } {
   const length = request.headers['content-length'];
   if (request.headers['transfer-encoding'] !== undefined || length === undefined || !/^\d{1,16}$/.test(length)) {
     throw new BadRequestError('Bad Content-Length: ');
   }
   const controller = new AbortController();
-  request.raw.once('close', () => {
-    if (!request.raw.complete) controller.abort(new Error('client disconnected'));
+  const raw = request.raw;
+  const socket = raw.socket;
+  const startBytes = socket.bytesRead;
+  const received = () => socket.bytesRead - startBytes;
+  const stop = watchProgress(
+    // The blob store not taking bytes (a slow disk, S3 back-pressure) is not the client's fault.
+    { bytes: () => socket.bytesRead, waitingOnUs: () => raw.complete || raw.readableLength >= raw.readableHighWaterMark },
+    rule,
+    (why) => controller.abort(new RequestTimeoutError(why === 'slow' ? `Upload slower than the minimum rate of ${rule.minBytesPerSecond} bytes per second` : 'Request Timeout')),
+  );
+  raw.once('end', stop);
+  raw.once('close', () => {
+    stop();
+    if (!raw.complete) controller.abort(new Error('client disconnected'));
   });
-  return { size: Number(length), body: (request.body as Readable | undefined) ?? request.raw, signal: controller.signal };
+  return { size: Number(length), body: (request.body as Readable | undefined) ?? raw, signal: controller.signal, received };
 }

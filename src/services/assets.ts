@@ -42,7 +42,7 @@ import { requirePermission, type RepoAccess } from './repositories.ts';
 
 /** GitHub caps a release at 1000 assets. */
 export const MAX_ASSETS_PER_RELEASE = 1000;
-/** How often an upload in progress renews its lease. */
+/** How often an upload that made progress since the last renewal renews its lease. */
 export const LEASE_RENEW_MS = 15_000;
 /** An `open` row not renewed for this long belongs to a dead upload. */
 export const LEASE_MS = 120_000;
@@ -103,8 +103,10 @@ export interface UploadRequest {
   /** The declared Content-Length: the body must have exactly this many bytes. */
   size: number;
   body: Readable;
-  /** Aborted when the client goes away. */
+  /** Aborted when the client goes away or stops making progress (the reason says which). */
   signal: AbortSignal;
+  /** Bytes of the body that have arrived so far: the lease is renewed only while this grows. */
+  received: () => number;
 }
 
 export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
@@ -147,8 +149,13 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   const onClientAbort = () => abort.abort(req.signal.reason);
   if (req.signal.aborted) onClientAbort();
   req.signal.addEventListener('abort', onClientAbort, { once: true });
-  // Renew the lease; if the row vanished (release deleted, swept) stop writing at once.
+  // Renew the lease while bytes arrive, and only then: an upload that makes no progress lets its
+  // lease run out like a dead one. If the row vanished (release deleted, swept) stop writing at once.
+  let receivedAtRenewal = req.received();
   const lease = setInterval(() => {
+    const received = req.received();
+    if (received === receivedAtRenewal) return;
+    receivedAtRenewal = received;
     renewOpenAsset(ctx.db, row.id, isoSeconds()).then(
       (alive) => alive || abort.abort(new NotFoundError()),
       (err: unknown) => ctx.log.warn({ err, asset: row.id }, 'could not renew upload lease'),

@@ -281,6 +281,41 @@ describe('upload size limit', () => {
   });
 });
 
+describe('trickling uploads', () => {
+  let slow: TestServer;
+  beforeAll(async () => {
+    slow = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '400', WHARF_BODY_MIN_RATE: '2048' } });
+  });
+  afterAll(async () => slow?.close());
+
+  it('ends an upload slower than the minimum rate with a 408 and removes what it left', async () => {
+    const owner = await createUser(slow);
+    const repo = await createRepo(slow, owner, { auto_init: true });
+    const release = (await call('POST', `${slow.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1' } })).body;
+    const url = `${slow.uploads}/repos/${repo.full}/releases/${release.id}/assets?name=trickle.bin`;
+    // 64 bytes every 50 ms: never idle, but ~1.3 KB/s against a minimum of 2 KB/s.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', headers: { authorization: `token ${owner.token}`, 'content-length': String(1024 * 1024) } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      const timer = setInterval(() => (req.destroyed ? clearInterval(timer) : req.write(Buffer.alloc(64, 1))), 50);
+      req.on('close', () => clearInterval(timer));
+    });
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.body).message).toMatch(/slower than the minimum rate of 2048 bytes per second/);
+    const db = slow.wharf.ctx.db;
+    await waitFor(async () => (await db.selectFrom('assets').select('id').where('release_id', '=', release.id).execute()).length === 0);
+    await waitFor(async () => (await readdir(path.join(slow.config.blobDir, 'tmp')).catch(() => [])).length === 0);
+    // A client sending at a normal rate is unaffected, and the name is free again.
+    const ok = await fetch(url, { method: 'POST', headers: { authorization: `token ${owner.token}` }, body: Buffer.alloc(256 * 1024, 1) });
+    expect(ok.status).toBe(201);
+  });
+});
+
 describe('reading and downloading', () => {
   it('serves bytes with Range, HEAD, ETag and counts only completed downloads', async () => {
     const { full, release } = await releaseFixture();

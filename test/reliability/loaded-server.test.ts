@@ -6,8 +6,10 @@
  * (`read ECONNRESET`). Deadlines here are judged on bytes that arrived, and a connection is only
  * ever closed after its answer, gracefully.
  */
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRepo, createUser, uniqueName } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { parseRaw, portOf } from './support/raw-http.ts';
 
@@ -119,5 +121,56 @@ describe('a starved event loop', () => {
     ex.socket.destroy();
     // Node's fetch and undici keep idle sockets 4 s, Go's clients (gh, goreleaser) 90 s.
     expect(first).toMatch(/\r\nKeep-Alive: timeout=95\r\n/i);
+  });
+});
+
+describe('the idle timeout', () => {
+  it('does not close a connection while its answer is being prepared', async () => {
+    const idle = await startServer({ env: { WHARF_IDLE_TIMEOUT_MS: '300' } });
+    try {
+      const owner = await createUser(idle, uniqueName('idle'));
+      const repo = await createRepo(idle, owner, { auto_init: true });
+      // Once the request is read the route starts git; the loop is then busy for longer than the
+      // idle timeout, with not a byte moving on the socket while the answer is prepared.
+      const onRequest = () => setImmediate(() => starveLoop(1000));
+      idle.wharf.app.server.once('request', onRequest);
+      const res = await fetch(`${idle.api}/repos/${repo.full}/tags`, { headers: { authorization: `token ${owner.token}` } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual([]);
+    } finally {
+      await idle.close();
+    }
+  });
+});
+
+describe('git smart HTTP bodies', () => {
+  /** git processes this test process started (the server runs in it). */
+  function childGits(): number {
+    const out = execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    return out.split('\n').filter((name) => name.startsWith('git')).length;
+  }
+
+  it('cuts off a trickled git request body and stops its git process', async () => {
+    const gitServer = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '300', WHARF_BODY_MIN_RATE: '1024' } });
+    try {
+      const owner = await createUser(gitServer, uniqueName('gitslow'));
+      const repo = await createRepo(gitServer, owner, { auto_init: true });
+      const socket = net.connect(portOf(gitServer.base), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('error', () => undefined);
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      socket.write(`POST /${repo.full}.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 100000\r\n\r\n0032want `);
+      const trickle = setInterval(() => socket.writable && socket.write('0'), 50);
+      await closed;
+      clearInterval(trickle);
+      expect(parseRaw(Buffer.concat(chunks).toString('utf8'), 0).status).toBe(408);
+      // The git process that was reading the body is gone with the request.
+      const until = Date.now() + 5000;
+      while (childGits() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(childGits()).toBe(0);
+    } finally {
+      await gitServer.close();
+    }
   });
 });

@@ -21,7 +21,16 @@ beforeAll(async () => {
 afterAll(() => fixture.close());
 
 function upload(releaseId: number, name: string, bytes = Buffer.from('payload')): UploadRequest {
-  return { releaseId, name, label: null, contentType: 'application/octet-stream', size: bytes.length, body: Readable.from([bytes]), signal: new AbortController().signal };
+  return {
+    releaseId,
+    name,
+    label: null,
+    contentType: 'application/octet-stream',
+    size: bytes.length,
+    body: Readable.from([bytes]),
+    signal: new AbortController().signal,
+    received: () => bytes.length,
+  };
 }
 
 describe('asset names', () => {

@@ -19,6 +19,7 @@ import { getRepoAccess } from '../../services/repositories.ts';
 import { assetsJson } from './release-assets.ts';
 import { parsePathId } from '../route-helpers.ts';
 import { acceptRawBodies, declaredContentType, uploadBody } from '../raw-body.ts';
+import { uploadRule } from '../client-errors.ts';
 
 const UPLOAD_DOCS_URL = 'https://docs.github.com/rest';
 
@@ -79,7 +80,7 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
       { bodyLimit: Math.max(ctx.config.maxAssetSize, 1) + 1 },
       async (request, reply) => {
         const query = parseUploadQuery(request.raw.url ?? '');
-        const upload = uploadBody(request);
+        const upload = uploadBody(request, uploadRule(ctx));
         const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
         const name = query.get('name');
         const label = query.get('label');

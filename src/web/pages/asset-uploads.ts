@@ -18,6 +18,7 @@ import { repoPath } from '../format.ts';
 import { formFields } from '../forms.ts';
 import { requireCsrf } from '../web-auth.ts';
 import { acceptRawBodies, declaredContentType, uploadBody } from '../../http/raw-body.ts';
+import { uploadRule } from '../../http/client-errors.ts';
 
 type UploadParams = { owner: string; repo: string; release_id: string };
 
@@ -42,7 +43,7 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
         // release-forms.ts); the CSRF check still comes before anything is read from the body.
         const access = await repoAccess(ctx, request);
         requireCsrf(request, undefined);
-        const upload = uploadBody(request);
+        const upload = uploadBody(request, uploadRule(ctx));
         const name = request.query.name;
         const { asset, release } = await uploadAsset(ctx, access, {
           releaseId: positiveId(request.params.release_id),
