@@ -10,6 +10,7 @@
  *   wharf token create LOGIN [--scopes repo,read:org] [--note N] [--expires 30d|2027-01-31|never]
  *   wharf token list LOGIN | revoke LOGIN --last-eight XXXXXXXX
  *   wharf org create LOGIN --owner USER
+ *   wharf backup DIR | restore DIR | check [--repair]
  *   wharf audit [--action A] [--actor LOGIN] [--user LOGIN] [--repo OWNER/NAME] [--since 7d] [--limit N] [--json]
  *   wharf serve
  *
@@ -27,6 +28,7 @@ import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { GITHUB_SCOPES, unknownScopes } from '../domain/oauth-scopes.ts';
 import type { AuditActor } from '../services/audit.ts';
 import { registerAuditCommand } from './audit-command.ts';
+import { registerBackupCommands } from './backup-commands.ts';
 import { table } from './table.ts';
 import { WHARF_VERSION } from '../version.ts';
 
@@ -319,6 +321,7 @@ export function buildCli(): Command {
     });
 
   registerAuditCommand(program, run);
+  registerBackupCommands(program, run);
 
   program
     .command('serve')

@@ -164,3 +164,26 @@ export async function openDatabase(databaseUrl: string): Promise<DatabaseHandle>
   if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
   throw new Error(`unsupported database URL "${databaseUrl}" (use sqlite:<path> or postgres://…)`);
 }
+
+/** The file of a `sqlite:` database URL; null for PostgreSQL. */
+export function sqliteFileOf(databaseUrl: string): string | null {
+  return databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : null;
+}
+
+/**
+ * Copies a live SQLite database to `destination` with SQLite's online backup API, through a
+ * connection of its own. All pages go in one step after the first, inside one read transaction:
+ * a copy taken in many small steps restarts whenever another connection writes, and could never
+ * finish while Wharf serves writes. In WAL mode writers are not blocked meanwhile.
+ */
+export async function backupSqliteFile(source: string, destination: string): Promise<{ pages: number }> {
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
+  const sqlite = new BetterSqlite3(source, { fileMustExist: true });
+  try {
+    sqlite.pragma('busy_timeout = 10000');
+    const result = await sqlite.backup(destination, { progress: () => 0x7fffffff });
+    return { pages: result.totalPages };
+  } finally {
+    sqlite.close();
+  }
+}
