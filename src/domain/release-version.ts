@@ -121,6 +121,16 @@ export function deriveReleaseVersion(tag: string, prereleaseFlag: boolean, overr
   };
 }
 
+/**
+ * The keys of one major line as a range (`[from, to)`): a key starts with its padded major and a
+ * dot, so "latest 2.x" is a range scan of the version index rather than a filter on every row.
+ */
+export function majorKeyRange(major: number): { from: string; to: string } {
+  const head = pad(String(major));
+  // '/' is the byte after '.': every key of this major sorts in [head + '.', head + '/').
+  return { from: `${head}.`, to: `${head}/` };
+}
+
 /** Reads stored rules (JSON text or null), falling back to the defaults field by field. */
 export function readRules(stored: string | null): ReleaseRules {
   if (!stored) return DEFAULT_RULES;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import semver from 'semver';
-import { DEFAULT_RULES, deriveReleaseVersion, rulesProblems, type ReleaseRules } from '../../src/domain/release-version.ts';
+import { DEFAULT_RULES, deriveReleaseVersion, majorKeyRange, rulesProblems, type ReleaseRules } from '../../src/domain/release-version.ts';
 
 const derive = (tag: string, rules: ReleaseRules = DEFAULT_RULES, prerelease = false, override: string | null = null) => deriveReleaseVersion(tag, prerelease, override, rules);
 
@@ -57,6 +57,16 @@ describe('release versions', () => {
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     });
     expect(byKey).toEqual(bySemver);
+  });
+
+  it('gives each major line a key range holding its versions and no other', () => {
+    const { from, to } = majorKeyRange(2);
+    const inRange = (tag: string) => {
+      const key = derive(tag).versionKey!;
+      return key >= from && key < to;
+    };
+    expect(['v2.0.0', 'v2.99.1', 'v2.0.0-alpha', 'v2.1.0-rc.1'].every(inRange)).toBe(true);
+    expect(['v1.99.99', 'v20.0.0', 'v3.0.0-alpha', 'v12.0.0'].some(inRange)).toBe(false);
   });
 
   it('explains invalid rules', () => {

@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database, NewRelease, Release, ReleaseUpdate } from '../schema.ts';
+import { majorKeyRange } from '../../domain/release-version.ts';
 
 export async function insertRelease(db: Kysely<Database>, row: NewRelease): Promise<Release> {
   return db.insertInto('releases').values(row).returningAll().executeTakeFirstOrThrow();
@@ -117,7 +118,10 @@ export async function listByVersion(db: Kysely<Database>, repositoryId: number, 
   let q = db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('draft', '=', 0).where('version_key', 'is not', null);
   if (line.channels) q = q.where('channel', 'in', line.channels);
   if (line.prefix !== undefined) q = q.where('tag_prefix', '=', line.prefix);
-  if (line.major !== undefined) q = q.where('version_major', '=', line.major);
+  if (line.major !== undefined) {
+    const range = majorKeyRange(line.major);
+    q = q.where('version_key', '>=', range.from).where('version_key', '<', range.to);
+  }
   if (line.fullReleasesOnly) q = q.where('prerelease', '=', 0);
   if (line.excludeId !== undefined) q = q.where('id', '!=', line.excludeId);
   return q.orderBy('version_key', 'desc').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
