@@ -17,6 +17,7 @@ import * as webhookCreatedMs from './migrations/009-webhook-created-ms.ts';
 import * as refSnapshots from './migrations/010-ref-snapshots.ts';
 import * as auditLog from './migrations/011-audit-log.ts';
 import * as releaseChannels from './migrations/012-release-channels.ts';
+import * as immutableReleases from './migrations/013-immutable-releases.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -32,6 +33,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '010-ref-snapshots': { up: (db) => refSnapshots.up(db, handle.kind), down: (db) => refSnapshots.down(db) },
     '011-audit-log': { up: (db) => auditLog.up(db, handle.kind), down: (db) => auditLog.down(db) },
     '012-release-channels': { up: (db) => releaseChannels.up(db, handle.kind), down: (db) => releaseChannels.down(db) },
+    '013-immutable-releases': { up: (db) => immutableReleases.up(db), down: (db) => immutableReleases.down(db) },
   };
 }
 

@@ -67,6 +67,8 @@ export interface RepositoriesTable {
   pushed_at: string | null;
   /** 0 until the repository's refs are recorded in `repository_refs` (repositories older than that table). */
   refs_known: Generated<number>;
+  /** 1: releases published from now on are immutable (the repository's own setting). */
+  immutable_releases: Generated<number>;
 }
 
 export type Permission = 'pull' | 'triage' | 'push' | 'maintain' | 'admin';
@@ -161,6 +163,28 @@ export interface LeasesTable {
   holder: string;
   /** Epoch milliseconds. */
   expires_at: number;
+}
+
+/** An organization's enforcement of immutable releases. */
+export type ImmutableReleasesPolicy = 'all' | 'none' | 'selected';
+
+/** An organization's policy (no row: `none`). */
+export interface ImmutableReleasePoliciesTable {
+  org_id: number;
+  policy: ImmutableReleasesPolicy;
+}
+
+/** A repository an organization with the `selected` policy enforces immutable releases on. */
+export interface ImmutableReleaseRepositoriesTable {
+  org_id: number;
+  repository_id: number;
+}
+
+/** A tag name an immutable release used: never usable again in that repository (by owner and name). */
+export interface ImmutableTagsTable {
+  owner_id: number;
+  repository_name_lower: string;
+  tag: string;
 }
 
 /** A ref as the database last recorded it (see services/refs.ts): compared with git to find missed changes. */
@@ -345,6 +369,9 @@ export interface Database {
   sessions: SessionsTable;
   leases: LeasesTable;
   repository_refs: RepositoryRefsTable;
+  immutable_release_policies: ImmutableReleasePoliciesTable;
+  immutable_release_repositories: ImmutableReleaseRepositoriesTable;
+  immutable_tags: ImmutableTagsTable;
   ref_intents: RefIntentsTable;
   release_reactions: ReleaseReactionsTable;
   events: EventsTable;

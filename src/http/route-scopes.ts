@@ -33,6 +33,8 @@ const SITE_ADMIN: ScopeRule = { accepted: 'site_admin', required: ['site_admin']
 const REPO_HOOK: ScopeRule = { accepted: 'admin:repo_hook, read:repo_hook, repo, write:repo_hook', required: [] };
 const ORG_HOOK: ScopeRule = { accepted: 'admin:org_hook', required: [] };
 const GLOBAL_HOOK: ScopeRule = { accepted: 'site_admin', required: [] };
+/** An organization's settings: its owners' (with `admin:org`, as GitHub asks for these routes). */
+const ORG_ADMIN: ScopeRule = { accepted: 'admin:org', required: ['admin:org'] };
 const CREATE_REPO: ScopeRule = { accepted: 'public_repo, repo', required: ['public_repo', 'repo'] };
 
 /**
@@ -51,6 +53,16 @@ const TABLE: Record<string, ScopeRule> = {
   'GET /orgs/{}/repos': REPO_READ,
   'POST /user/repos': CREATE_REPO,
   'POST /orgs/{}/repos': CREATE_REPO,
+
+  'GET /repos/{}/{}/immutable-releases': REPO_WRITE,
+  'PUT /repos/{}/{}/immutable-releases': REPO_WRITE,
+  'DELETE /repos/{}/{}/immutable-releases': REPO_WRITE,
+  'GET /orgs/{}/settings/immutable-releases': ORG_ADMIN,
+  'PUT /orgs/{}/settings/immutable-releases': ORG_ADMIN,
+  'GET /orgs/{}/settings/immutable-releases/repositories': ORG_ADMIN,
+  'PUT /orgs/{}/settings/immutable-releases/repositories': ORG_ADMIN,
+  'PUT /orgs/{}/settings/immutable-releases/repositories/{}': ORG_ADMIN,
+  'DELETE /orgs/{}/settings/immutable-releases/repositories/{}': ORG_ADMIN,
 
   'POST /admin/users': SITE_ADMIN,
   'POST /admin/users/{}/authorizations': SITE_ADMIN,

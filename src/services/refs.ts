@@ -43,6 +43,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { refuseAmbiguousNames } from './ambiguous-refs.ts';
+import { refuseImmutableTagChanges } from './immutable-tags.ts';
 import { LEASE_HOLDER } from './leases.ts';
 import type { RefChange } from './push-events.ts';
 
@@ -74,10 +75,10 @@ export type RefRule = (ctx: AppContext, repo: Repository, changes: readonly RefC
 
 /**
  * The rules every ref change must pass: no new tag or branch whose name is ambiguous (`HEAD`, or
- * a tag named like a branch and the reverse). Locked tags of immutable releases are the next rule
- * this list is for.
+ * a tag named like a branch and the reverse), and the tags of immutable releases stay as they are
+ * (their names are never reused).
  */
-const RULES: readonly RefRule[] = [refuseAmbiguousNames];
+const RULES: readonly RefRule[] = [refuseAmbiguousNames, refuseImmutableTagChanges];
 
 /** May these ref updates happen? The refusals, or an empty list when all of them may. */
 export async function checkRefChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<RefRefusal[]> {

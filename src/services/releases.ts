@@ -7,7 +7,9 @@
  *   made for a row that then fails is removed again);
  * - `created_at` is the date of the release's commit (creation time while a draft);
  * - drafts are invisible without push access; the by-tag lookup never returns drafts;
- * - a pushed deletion of a tag turns its published release back into a draft (Gitea's rule).
+ * - a pushed deletion of a tag turns its published release back into a draft (Gitea's rule);
+ * - a release published while immutable releases are on (services/immutable-releases.ts) is
+ *   `immutable`: its tag and target stay, it stays published, and its tag name is reserved.
  */
 import { randomBytes } from 'node:crypto';
 import { gitDirFor, type AppContext } from '../context.ts';
@@ -43,6 +45,8 @@ import { releaseChanges, releaseUpdateActions, type ReleaseAction, type ReleaseC
 import { recordEvents } from '../events/outbox.ts';
 import { prepareRefCreation } from './refs.ts';
 import { versionColumns } from './release-channels.ts';
+import { immutableStatus, refuseReservedTag } from './immutable-releases.ts';
+import { reserveTag } from '../db/repos/immutable-releases-repo.ts';
 
 /** GitHub's limit on release notes. */
 export const MAX_BODY_LENGTH = 125_000;
@@ -238,6 +242,9 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   // `make_latest` they mean for publication, and GitHub accepts it: only a prerelease is refused here.
   const errors = [...(await tagErrors(tag, !draft)), ...bodyErrors(body), ...latestErrors(fields.make_latest, false, prerelease)];
   if (errors.length) throw new ValidationError(errors);
+  if (!draft) await refuseReservedTag(ctx, access.repo, tag);
+  // Published while the setting is on: immutable from the start (a draft decides when published).
+  const immutable = !draft && (await immutableStatus(ctx, access.repo)).enabled;
 
   const placement = await place(ctx, access.repo, tag, target, true);
   if (fields.generate_release_notes) {
@@ -262,7 +269,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
       body,
       draft: draft ? 1 : 0,
       prerelease: prerelease ? 1 : 0,
-      immutable: 0,
+      immutable: immutable ? 1 : 0,
       ...versionColumns(access.repo, tag, prerelease, fields.channel ?? null),
       author_id: access.principal!.user.id,
       untagged_key: randomBytes(10).toString('hex'),
@@ -271,6 +278,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
       updated_at: now,
     });
     if (!draft) await applyLatest(trx, access.repo, release, fields.make_latest, true);
+    if (immutable) await reserveTag(trx, access.repo, tag);
     // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`.
     const actions: ReleaseAction[] = draft ? ['created'] : ['created', 'published', prerelease ? 'prereleased' : 'released'];
     await recordReleaseEvents(trx, access.repo, access.principal!.user.id, release, actions);
@@ -295,6 +303,9 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
     ...latestErrors(fields.make_latest, draft, prerelease),
   ];
   if (errors.length) throw new ValidationError(errors);
+  if (release.immutable === 1 && release.draft === 0) refuseFrozenChanges(tagChanged, target !== release.target_commitish, draft);
+  if (!draft && (publishing || tagChanged)) await refuseReservedTag(ctx, access.repo, tag);
+  const immutable = release.immutable === 1 || (publishing && (await immutableStatus(ctx, access.repo)).enabled);
 
   const placement = await place(ctx, access.repo, tag, target, !draft && (publishing || tagChanged));
   const now = isoSeconds();
@@ -314,15 +325,29 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
       ...versionColumns(access.repo, tag, prerelease, fields.channel !== undefined ? fields.channel : release.channel_override),
       created_at: createdAt,
       published_at: draft ? null : (release.published_at ?? now),
+      immutable: immutable ? 1 : 0,
       updated_at: now,
     });
     // On PostgreSQL a delete can still commit between the check above and the update.
     if (!updated) throw new NotFoundError();
+    if (immutable) await reserveTag(trx, access.repo, tag);
     await applyLatest(trx, access.repo, updated, fields.make_latest, publishing);
     const changes = releaseChanges(release, updated, fields.make_latest);
     await recordReleaseEvents(trx, access.repo, access.principal!.user.id, updated, releaseUpdateActions(release, updated, changes), changes);
     return updated;
   });
+}
+
+/**
+ * A published immutable release keeps its tag and stays published; its title, notes, prerelease
+ * and latest flags stay editable (GitHub's rule).
+ */
+function refuseFrozenChanges(tagChanged: boolean, targetChanged: boolean, unpublishing: boolean): void {
+  const errors: FieldError[] = [];
+  if (tagChanged) errors.push({ resource: 'Release', code: 'custom', field: 'tag_name', message: 'tag_name cannot be changed on an immutable release' });
+  if (targetChanged) errors.push({ resource: 'Release', code: 'custom', field: 'target_commitish', message: 'target_commitish cannot be changed on an immutable release' });
+  if (unpublishing) errors.push({ resource: 'Release', code: 'custom', field: 'draft', message: 'An immutable release cannot be turned back into a draft' });
+  if (errors.length) throw new ValidationError(errors);
 }
 
 /** Deletes the release and its assets (their bytes too); the tag stays, as on GitHub. */

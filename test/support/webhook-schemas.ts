@@ -43,3 +43,23 @@ export function assertWebhookPayload(name: string, payload: unknown): void {
   }
   if (!validate(payload)) throw new Error(`${name} payload does not match GitHub's schema: ${JSON.stringify(validate.errors?.slice(0, 5), null, 1)}`);
 }
+
+const responseCache = new Map<string, ValidateFunction>();
+
+/**
+ * Throws with Ajv's errors unless `body` matches the api.github.com response schema of `method
+ * path` (a template such as `/repos/{owner}/{repo}/immutable-releases`) for `status`: for routes
+ * GHES's description does not have yet.
+ */
+export function assertDotcomResponse(method: string, template: string, status: number, body: unknown): void {
+  const key = `${method} ${template} ${status}`;
+  let validate = responseCache.get(key);
+  if (!validate) {
+    const paths = (spec as unknown as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>> }).paths;
+    const schema = paths[template]?.[method.toLowerCase()]?.responses[String(status)]?.content?.['application/json']?.schema;
+    if (!schema) throw new Error(`no api.github.com response schema for ${key}`);
+    validate = ajv.compile(toJsonSchema(schema) as object);
+    responseCache.set(key, validate);
+  }
+  if (!validate(body)) throw new Error(`${key} does not match api.github.com's schema: ${ajv.errorsText(validate.errors)}`);
+}
