@@ -15,6 +15,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { RequestOptions } from 'node:https';
 import { HttpExecutor } from 'builder-util-runtime';
+import { GenericProvider } from 'electron-updater/out/providers/GenericProvider.js';
 import { GitHubProvider } from 'electron-updater/out/providers/GitHubProvider.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { SemVer } from 'semver';
@@ -109,6 +110,23 @@ describe('electron-updater', () => {
     // offered 0.9.1; Wharf's latest stays 1.0.0 (docs/channels.md).
     await r.release('v0.9.1', { 'App-Setup-0.9.1.exe': 'patch', 'latest.yml': channelFile('0.9.1', 'App-Setup-0.9.1.exe', 'patch') });
     expect((await provider(null, false, '0.9.0').getLatestVersion()).version).toBe('1.0.0');
+
+    // The generic provider, pointed at the latest release's download URLs (per channel with a filter).
+    const generic = (url: string, channel: string | null) =>
+      new GenericProvider({ provider: 'generic', url }, { channel, isAddNoCacheQuery: false } as never, {
+        executor: executor as never,
+        isUseMultipleRangeRequest: false,
+        platform: 'win32',
+      });
+    const latestDownloads = `${server.base}/${r.full}/releases/latest/download`;
+    const genericStable = generic(latestDownloads, null);
+    const genericInfo = await genericStable.getLatestVersion();
+    expect(genericInfo.version).toBe('1.0.0');
+    expect(await (await fetch(genericStable.resolveFiles(genericInfo)[0]!.url.href)).text()).toBe(stableExe);
+    const genericBeta = generic(`${latestDownloads}?channel=beta`, 'beta');
+    const genericBetaInfo = await genericBeta.getLatestVersion();
+    expect(genericBetaInfo.version).toBe('1.1.0-beta.1');
+    expect(await (await fetch(genericBeta.resolveFiles(genericBetaInfo)[0]!.url.href)).text()).toBe(betaExe);
   });
 });
 
