@@ -12,9 +12,10 @@ import { ConfigError, loadConfig } from '../../src/config/config.ts';
 import { call } from '../support/http.ts';
 import { startNginxSendfile, type NginxProxy } from '../support/nginx.ts';
 import { ADMIN_TOKEN, startServer, testBlobStore, type TestServer } from '../support/server.ts';
+import { needs, TOOLS } from '../support/tools.ts';
 
 // The hand-off names a file in the blob directory; with S3, downloads are presigned redirects.
-describe.skipIf(testBlobStore === 's3')('downloads sent by nginx (X-Accel-Redirect)', () => {
+describe.skipIf(testBlobStore === 's3' || !needs(TOOLS.nginx))('downloads sent by nginx (X-Accel-Redirect)', () => {
   let server: TestServer;
   let proxy: NginxProxy;
   let alice: TestUser;

@@ -17,6 +17,7 @@ import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixt
 import { call } from '../support/http.ts';
 import type { TestServer } from '../support/server.ts';
 import { createTestCa, type TestCa } from '../support/tls.ts';
+import { needs, TOOLS, type Tool } from '../support/tools.ts';
 
 const run = promisify(execFile);
 
@@ -28,8 +29,8 @@ export interface Deployment {
   close(): Promise<void>;
 }
 
-export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promise<Deployment>): void {
-  describe(`gh ${label}`, () => {
+export function describeGhWorkflow(label: string, deploy: (ca: TestCa) => Promise<Deployment>, tools: Tool[] = []): void {
+  describe.skipIf(!needs(TOOLS.gh, ...tools))(`gh ${label}`, () => {
     let ca: TestCa;
     let dep: Deployment;
     let api: string;

@@ -12,6 +12,7 @@ import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import type { TestServer } from '../support/server.ts';
 import { startTlsServer, type TestCa, type TlsTestServer } from '../support/tls.ts';
+import { needs, TOOLS } from '../support/tools.ts';
 
 const run = promisify(execFile);
 
@@ -56,7 +57,7 @@ beforeAll(async () => {
 });
 afterAll(() => tls.close());
 
-describe('hub', () => {
+describe.skipIf(!needs(TOOLS.hub))('hub', () => {
   it('creates (draft and published), shows, downloads, edits and deletes releases', async () => {
     const url = await hub('release', 'create', '-m', 'Title', '-m', 'Body text', '-a', 'a.zip#Archive', 'v1.0.0');
     expect(url.trim()).toBe(`${server.base}/${full}/releases/tag/v1.0.0`);

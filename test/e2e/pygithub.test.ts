@@ -12,10 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import type { TestServer } from '../support/server.ts';
 import { startTlsServer, type TestCa, type TlsTestServer } from '../support/tls.ts';
+import { needs, PYTHON, TOOLS } from '../support/tools.ts';
 
 const run = promisify(execFile);
-// Debian's interpreter, where python3-github is installed (not whatever python3 is first on PATH).
-const PYTHON = '/usr/bin/python3';
 
 const SCRIPT = `
 import json, os, sys
@@ -64,7 +63,7 @@ beforeAll(async () => {
 });
 afterAll(() => tls.close());
 
-describe('PyGithub', () => {
+describe.skipIf(!needs(TOOLS.pygithub))('PyGithub', () => {
   it('creates, lists (following Link), edits and deletes releases and assets', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'wharf-pygithub-'));
     await writeFile(path.join(dir, 'run.py'), SCRIPT);

@@ -4,7 +4,6 @@
  * balances between them: the multi-node set-up of docs/deploy.md, on loopback ports.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,10 +11,10 @@ import { createTestDatabase, testDatabaseServer, type TestDatabase } from '../su
 import { createTestBucket, S3_TEST_CREDENTIALS, type TestBucket } from '../support/s3.ts';
 import { freePort, nginxConfig } from '../support/nginx.ts';
 import { ADMIN_TOKEN, type TestServer } from '../support/server.ts';
+import { NGINX, needs, TOOLS } from '../support/tools.ts';
 
-export const NGINX = '/usr/sbin/nginx';
-/** The multi-node set-up needs a shared database and a load balancer. */
-export const clusterAvailable = Boolean(testDatabaseServer) && existsSync(NGINX);
+/** The multi-node set-up needs a shared database (the PostgreSQL run) and a load balancer. */
+export const clusterAvailable = Boolean(testDatabaseServer) && needs(TOOLS.nginx);
 
 export interface Node {
   /** `http://127.0.0.1:PORT` of this node, bypassing the balancer. */

@@ -2,7 +2,6 @@
  * Headless Chromium for end-to-end page tests: Debian's `chromium` driven by playwright-core
  * (no browser download). Each launch gets a fresh profile.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,9 +9,10 @@ import { Transform, type Readable } from 'node:stream';
 import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import type { BlobStore, PutOptions } from '../../src/blobs/blob-store.ts';
 import type { AppContext } from '../../src/context.ts';
+import { CHROMIUM, needs, TOOLS } from '../support/tools.ts';
 
-export const CHROMIUM = process.env.WHARF_CHROMIUM ?? '/usr/bin/chromium';
-export const chromiumAvailable = existsSync(CHROMIUM);
+export { CHROMIUM };
+export const chromiumAvailable = needs(TOOLS.chromium);
 export const ARTIFACTS_DIR = path.resolve('test-artifacts');
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
