@@ -17,7 +17,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AppContext } from '../context.ts';
-import type { Webhook, WebhookJob } from '../db/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, Webhook, WebhookJob } from '../db/schema.ts';
 import { claimJobs, insertAttempt, purgeDeliveries, settleJob, updateWebhook } from '../db/repos/webhooks-repo.ts';
 import { purgeEvents } from '../events/outbox.ts';
 import { ENTERPRISE_VERSION } from '../http/api-headers.ts';
@@ -112,61 +113,128 @@ async function attempt(ctx: AppContext, hook: Webhook, request: { headers: Recor
   }
 }
 
-/** Makes one attempt at `job` and records it; the job is settled only if this node still holds it. */
-export async function deliverJob(ctx: AppContext, job: WebhookJob): Promise<void> {
+/** One finished attempt, waiting to be recorded. */
+interface Settlement {
+  job: WebhookJob;
+  hook: Webhook;
+  request: { headers: Record<string, string>; body: string };
+  outcome: Outcome;
+  /** When the attempt ended (epoch ms). */
+  now: number;
+}
+
+/**
+ * Records an attempt in `trx` and settles its delivery (delivered, failed, or due again after a
+ * backoff), if this node still holds it; updates the hook's last response, and disables a hook
+ * that has failed for too long.
+ */
+async function recordAttempt(ctx: AppContext, trx: Kysely<Database>, s: Settlement): Promise<void> {
+  const { job, hook, request, outcome, now } = s;
+  const failures = job.attempts + 1;
+  const givenUp = !outcome.ok && now - job.created_ms >= ctx.config.webhooks.retryWindowMs;
+  const settled = await settleJob(trx, job.id, LEASE_HOLDER, {
+    state: outcome.ok ? 'delivered' : givenUp ? 'failed' : 'pending',
+    attempts: failures,
+    next_attempt_at: outcome.ok || givenUp ? now : now + retryDelay(ctx, failures),
+  });
+  // Another node took the delivery over (this one stalled past its lease): its attempt counts.
+  if (!settled) return;
+  await insertAttempt(trx, {
+    job,
+    deliveredAt: isoSeconds(new Date(now)),
+    nowMs: now,
+    durationSeconds: Math.round(outcome.durationMs) / 1000,
+    status: outcome.status,
+    statusCode: outcome.statusCode,
+    url: hook.url,
+    requestHeaders: request.headers,
+    requestBody: job.payload,
+    responseHeaders: outcome.responseHeaders,
+    responseBody: outcome.responseBody,
+  });
+  const failingSince = outcome.ok ? null : (hook.failing_since ?? now);
+  const disable = !outcome.ok && hook.active === 1 && now - failingSince! >= ctx.config.webhooks.disableAfterMs;
+  const reason = disable
+    ? `Disabled by Wharf at ${isoSeconds(new Date(now))}: deliveries failed for ${Math.round((now - failingSince!) / 1000)} s without a success (last: ${outcome.status})`
+    : null;
+  await updateWebhook(trx, hook.id, {
+    last_response_code: outcome.statusCode,
+    last_response_status: outcome.ok ? 'active' : 'failed',
+    last_response_message: outcome.ok ? 'OK' : outcome.status,
+    failing_since: failingSince,
+    ...(disable ? { active: 0, disabled_reason: reason } : {}),
+  });
+  if (disable) ctx.log.warn({ hook: hook.id, url: hook.url, reason }, 'webhook disabled after failing deliveries');
+}
+
+/**
+ * Records finished attempts in shared transactions: every attempt that ends while one commit is
+ * under way goes into the next. A commit is durable (an fsync on SQLite) and, with SQLite, holds
+ * the process's one connection; one per attempt made delivery cost the request handlers dearly
+ * (bench: events). An attempt's promise settles once its record is committed; if the commit
+ * fails, its deliveries stay leased and are attempted again when the lease expires.
+ */
+class AttemptRecorder {
+  readonly #ctx: AppContext;
+  #waiting: Array<{ settlement: Settlement; resolve: () => void; reject: (err: unknown) => void }> = [];
+  #committing = false;
+
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+  }
+
+  record(settlement: Settlement): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ settlement, resolve, reject });
+      void this.#commitAll();
+    });
+  }
+
+  async #commitAll(): Promise<void> {
+    if (this.#committing) return;
+    this.#committing = true;
+    try {
+      while (this.#waiting.length > 0) {
+        // SQLite's calls are synchronous: nothing else would run between one attempt's record and
+        // its commit. Letting the responses that have already arrived be handled first is what
+        // puts several attempts into one commit.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.#waiting.splice(0);
+        try {
+          await this.#ctx.db.transaction().execute(async (trx) => {
+            for (const { settlement } of batch) await recordAttempt(this.#ctx, trx, settlement);
+          });
+          for (const w of batch) w.resolve();
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
+      }
+    } finally {
+      this.#committing = false;
+    }
+  }
+}
+
+/** Makes one attempt at `job` and has it recorded; the job is settled only if this node still holds it. */
+async function deliverJob(ctx: AppContext, recorder: AttemptRecorder, job: WebhookJob): Promise<void> {
   const hook = await ctx.db.selectFrom('webhooks').selectAll().where('id', '=', job.hook_id).executeTakeFirst();
   if (!hook) return;
   const request = buildRequest(ctx, hook, job);
   const outcome = await attempt(ctx, hook, request);
-  const now = Date.now();
-  const failures = job.attempts + 1;
-  const givenUp = !outcome.ok && now - job.created_ms >= ctx.config.webhooks.retryWindowMs;
-  await ctx.db.transaction().execute(async (trx) => {
-    const settled = await settleJob(trx, job.id, LEASE_HOLDER, {
-      state: outcome.ok ? 'delivered' : givenUp ? 'failed' : 'pending',
-      attempts: failures,
-      next_attempt_at: outcome.ok || givenUp ? now : now + retryDelay(ctx, failures),
-    });
-    // Another node took the delivery over (this one stalled past its lease): its attempt counts.
-    if (!settled) return;
-    await insertAttempt(trx, {
-      job,
-      deliveredAt: isoSeconds(),
-      nowMs: now,
-      durationSeconds: Math.round(outcome.durationMs) / 1000,
-      status: outcome.status,
-      statusCode: outcome.statusCode,
-      url: hook.url,
-      requestHeaders: request.headers,
-      requestBody: job.payload,
-      responseHeaders: outcome.responseHeaders,
-      responseBody: outcome.responseBody,
-    });
-    const failingSince = outcome.ok ? null : (hook.failing_since ?? now);
-    const disable = !outcome.ok && hook.active === 1 && now - failingSince! >= ctx.config.webhooks.disableAfterMs;
-    const reason = disable
-      ? `Disabled by Wharf at ${isoSeconds()}: deliveries failed for ${Math.round((now - failingSince!) / 1000)} s without a success (last: ${outcome.status})`
-      : null;
-    await updateWebhook(trx, hook.id, {
-      last_response_code: outcome.statusCode,
-      last_response_status: outcome.ok ? 'active' : 'failed',
-      last_response_message: outcome.ok ? 'OK' : outcome.status,
-      failing_since: failingSince,
-      ...(disable ? { active: 0, disabled_reason: reason } : {}),
-    });
-    if (disable) ctx.log.warn({ hook: hook.id, url: hook.url, reason }, 'webhook disabled after failing deliveries');
-  });
+  await recorder.record({ job, hook, request, outcome, now: Date.now() });
 }
 
 /** The delivery loop of one node: a bounded pool fed from the database. */
 export class DeliveryWorker {
   readonly #ctx: AppContext;
   readonly #loop: PollLoop;
+  readonly #recorder: AttemptRecorder;
   #inFlight = new Set<Promise<void>>();
   #lastPurge = 0;
 
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
+    this.#recorder = new AttemptRecorder(ctx);
     this.#loop = new PollLoop(() => this.#round(), {
       idleMs: ctx.config.eventsPollMs,
       onError: (err) => ctx.log.error({ err }, 'webhook delivery loop failed; will retry'),
@@ -197,7 +265,7 @@ export class DeliveryWorker {
     // mid-attempt holds the delivery back no longer than this.
     const jobs = await claimJobs(this.#ctx.db, LEASE_HOLDER, now, now + this.#ctx.config.webhooks.timeoutMs + 5_000, room);
     for (const job of jobs) {
-      const running: Promise<void> = deliverJob(this.#ctx, job)
+      const running: Promise<void> = deliverJob(this.#ctx, this.#recorder, job)
         .catch((err: unknown) => this.#ctx.log.error({ err, delivery: job.guid }, 'webhook delivery failed to record'))
         .finally(() => {
           this.#inFlight.delete(running);
