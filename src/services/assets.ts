@@ -29,7 +29,7 @@ import {
 } from '../db/repos/assets-repo.ts';
 import { AssetSaveError, BadRequestError, InsufficientStorageError, InvalidRequestError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
 import { bodyMembers } from '../domain/request-body.ts';
-import { findRelease, updateReleaseRow } from '../db/repos/releases-repo.ts';
+import { findRelease, lockRelease, updateReleaseRow } from '../db/repos/releases-repo.ts';
 import type { AssetAction } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
 import { isoSeconds } from '../util/time.ts';
@@ -175,6 +175,9 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
       throw (await findAssetInRepository(ctx.db, access.repo.id, row.id)) ? new AssetSaveError() : new NotFoundError();
     }
     const done = await ctx.db.transaction().execute(async (trx) => {
+      // The release may have been published as immutable while the bytes were arriving.
+      const current = await lockRelease(trx, release.id);
+      if (current && isImmutablePublished(current)) throw new InvalidRequestError('Cannot upload assets to an immutable release');
       const uploaded = await markUploaded(trx, row.id, { digest: stored.sha256, size: stored.size, now: isoSeconds() });
       if (uploaded) await recordAssetEvent(trx, access, release, uploaded, 'uploaded');
       return uploaded;

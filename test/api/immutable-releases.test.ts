@@ -116,6 +116,37 @@ describe('immutable releases', () => {
     expect((await upload(full, other.body.id, 'x.txt')).status).toBe(201);
   });
 
+  it('an upload still arriving when the release is published immutable is refused, and leaves nothing', async () => {
+    const { full } = await createRepo(server, owner, { auto_init: true });
+    const api = `${server.api}/repos/${full}`;
+    await call('PUT', `${api}/immutable-releases`, { token: owner.token });
+    const draft = await call('POST', `${api}/releases`, { token: owner.token, body: { tag_name: 'v1', draft: true } });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new Uint8Array(512).fill(97));
+        await held;
+        controller.enqueue(new Uint8Array(512).fill(98));
+        controller.close();
+      },
+    });
+    const uploading = fetch(`${server.uploads}/repos/${full}/releases/${draft.body.id}/assets?name=slow.bin`, {
+      method: 'POST',
+      headers: { authorization: `token ${owner.token}`, 'content-type': 'application/octet-stream', 'content-length': '1024' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    await new Promise((r) => setTimeout(r, 500));
+    const published = await call('PATCH', `${api}/releases/${draft.body.id}`, { token: owner.token, body: { draft: false } });
+    expect(published.body.immutable).toBe(true);
+    release();
+    const res = await uploading;
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { message: string }).message).toBe('Cannot upload assets to an immutable release');
+    expect((await call('GET', `${api}/releases/${draft.body.id}/assets`, { token: owner.token })).body).toEqual([]);
+  });
+
   it('reserves the tag name for good: after the release, the tag and the repository are deleted', async () => {
     const name = uniqueName('reserve');
     const { full } = await createRepo(server, owner, { name, auto_init: true });

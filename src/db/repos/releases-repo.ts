@@ -16,6 +16,19 @@ export async function findRelease(db: Kysely<Database>, repositoryId: number, id
   return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * The release as it is now, its row locked until the end of `trx` (a no-op update: a row lock on
+ * PostgreSQL, the write lock on SQLite), so a concurrent publish is wholly before or after.
+ */
+export async function lockRelease(trx: Kysely<Database>, id: number): Promise<Release | undefined> {
+  return trx
+    .updateTable('releases')
+    .set((eb) => ({ immutable: eb.ref('immutable') }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
 export async function findPublishedByTag(db: Kysely<Database>, repositoryId: number, tag: string): Promise<Release | undefined> {
   return db.selectFrom('releases').selectAll().where('repository_id', '=', repositoryId).where('published_tag', '=', tag).executeTakeFirst();
 }
