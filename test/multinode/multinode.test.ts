@@ -47,6 +47,29 @@ describe.skipIf(!clusterAvailable)('two nodes behind nginx', () => {
     }
   });
 
+  it("the refs door answers alike on both nodes, at once: an immutable release's tag survives pushes to either", async () => {
+    const [a, b] = cluster.nodes;
+    const repo = await createRepo({ ...cluster.lb, api: a!.api }, alice, { auto_init: true });
+    expect((await call('PUT', `${a!.api}/repos/${repo.full}/immutable-releases`, { token: alice.token })).status).toBe(204);
+    const rel = await call('POST', `${b!.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: 'v1' } });
+    expect(rel.body.immutable).toBe(true);
+    const pushes = await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const work = await WorkRepo.create();
+        try {
+          await work.push({ ...cluster.lb, base: node.base }, repo.full, alice.token, ':refs/tags/v1');
+          return 'pushed';
+        } catch (err) {
+          return (err as { stderr?: string }).stderr ?? '';
+        }
+      }),
+    );
+    for (const output of pushes) expect(output).toContain('tag v1 belongs to an immutable release and cannot be deleted');
+    for (const node of cluster.nodes) {
+      expect((await call('GET', `${node.api}/repos/${repo.full}/git/ref/tags/v1`, { token: alice.token })).status).toBe(200);
+    }
+  });
+
   it('counts one rate limit across nodes', async () => {
     const used: number[] = [];
     for (let i = 0; i < 6; i++) {
