@@ -16,6 +16,7 @@ import { createLogger } from './config/logger.ts';
 import { checkDirectories, databaseError, loadTlsFiles } from './config/preflight.ts';
 import type { AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
+import { configureGit } from './git/git.ts';
 import { sweepQuarantines } from './git/quarantine-sweep.ts';
 import { preparePrivateDirs, restrictDatabaseFiles } from './config/data-permissions.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -25,6 +26,7 @@ import { resolvePrincipal } from './http/auth.ts';
 import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors, uploadRule } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
 import { closeOnlyIdleConnections } from './http/idle-connections.ts';
+import { trackGitCallers } from './http/git-callers.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
 import { logRequest } from './http/request-log.ts';
@@ -64,6 +66,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const log = (options.logger ?? createLogger(config)).child({}, { serializers: { req: redactedRequest } });
   // Unusable settings end here as ConfigErrors naming the setting (exit 2 in main.ts).
   checkDirectories(config);
+  configureGit(config.git);
   const tlsFiles = config.tls ? loadTlsFiles(config.tls) : null;
   const { ctx, closeStore } = await openContext(config, log, options);
   const { app, closeSessions } = createServer(ctx, tlsFiles);
@@ -163,6 +166,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
   if (!http2) closeOnlyIdleConnections(app.server);
+  trackGitCallers(app);
 
   // Idle HTTP/2 sessions would hold the server open on shutdown until their timeout (72 s).
   const sessions = new Set<ServerHttp2Session>();

@@ -19,7 +19,8 @@ const ZERO = { on: 'wharf', op: '<=', value: 0 } as const;
 
 export async function overloadScenario(ctx: BenchContext): Promise<void> {
   const { profile, work } = ctx;
-  const seconds = profile.loadSeconds * 3;
+  // Longer than wrk's 10 s timeout by far, so a request left without an answer is counted.
+  const seconds = Math.max(30, profile.loadSeconds * 3);
   ctx.log(`overload: REST, GraphQL and pages from three wrk processes at once for ${seconds} s`);
   const server = await startWharf(work, work.dir('overload-data'), { WHARF_BODY_TIMEOUT_MS: '1000' });
   try {

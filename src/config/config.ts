@@ -109,6 +109,10 @@ export interface WharfConfig {
   keepAliveTimeoutMs: number;
   /** A connection on which nothing moves for this long is closed (uploads included). */
   idleTimeoutMs: number;
+  /** The bounded pool of git processes (`git/git-slots.ts`) and their deadlines. */
+  git: { maxProcesses: number; maxStreams: number; queueTimeoutMs: number; timeoutMs: number; streamTimeoutMs: number };
+  /** Largest source archive served, in bytes of the files it holds. */
+  maxArchiveSize: number;
   /** Open connections accepted at once; further ones are refused until some close. 0 = no limit. */
   maxConnections: number;
   /**
@@ -218,6 +222,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     keepAliveTimeoutMs: v.keepAliveTimeoutMs,
     idleTimeoutMs: v.idleTimeoutMs,
     maxConnections: v.maxConnections,
+    git: {
+      maxProcesses: v.gitMaxProcesses,
+      maxStreams: v.gitMaxStreams,
+      queueTimeoutMs: v.gitQueueTimeoutMs,
+      timeoutMs: v.gitTimeoutMs,
+      streamTimeoutMs: v.gitStreamTimeoutMs,
+    },
+    maxArchiveSize: v.maxArchiveSize,
     sendfileHeader: v.sendfileHeader,
     metricsPort: v.metricsPort,
     metricsToken: v.metricsToken,
@@ -244,6 +256,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     s3: config.s3 ? Object.freeze({ ...config.s3 }) : null,
     outboundAllowedHosts: Object.freeze([...config.outboundAllowedHosts]),
     webhooks: Object.freeze({ ...config.webhooks }),
+    git: Object.freeze({ ...config.git }),
   });
 }
 

@@ -367,6 +367,42 @@ export const SETTINGS = {
     default: 120_000,
     doc: 'A connection on which no byte moves for this long is closed (a stalled upload included).',
   }),
+  gitMaxProcesses: setting({
+    env: 'WHARF_GIT_MAX_PROCESSES',
+    type: integer(1),
+    default: 16,
+    doc: 'Short git commands (ref and object reads, logs) running at once in this process; more wait their turn, served round-robin by user (or anonymous client address).',
+  }),
+  gitMaxStreams: setting({
+    env: 'WHARF_GIT_MAX_STREAMS',
+    type: integer(1),
+    default: 16,
+    doc: 'Streaming git processes (clone, fetch and push over smart HTTP, source archives) running at once in this process; more wait their turn like commands.',
+  }),
+  gitQueueTimeoutMs: setting({
+    env: 'WHARF_GIT_QUEUE_TIMEOUT_MS',
+    type: integer(100),
+    default: 60_000,
+    doc: 'A request that waited this long for a git slot is answered `503` with `Retry-After` (load shed on purpose) instead of waiting on.',
+  }),
+  gitTimeoutMs: setting({
+    env: 'WHARF_GIT_TIMEOUT_MS',
+    type: integer(100),
+    default: 60_000,
+    doc: 'Deadline of a short git command; it is killed past it (a few long history walks have their own, longer deadline).',
+  }),
+  gitStreamTimeoutMs: setting({
+    env: 'WHARF_GIT_STREAM_TIMEOUT_MS',
+    type: integer(1000),
+    default: 3_600_000,
+    doc: 'Deadline of a streaming git process (clone, fetch, push, archive); it is killed past it. Every git process also dies with its request when the client goes away.',
+  }),
+  maxArchiveSize: setting({
+    env: 'WHARF_MAX_ARCHIVE_SIZE',
+    type: integer(1),
+    default: 2 * 1024 * 1024 * 1024,
+    doc: 'Largest source archive served, in bytes of the files it holds (before compression); larger ones are refused with `413` before git starts.',
+  }),
   maxConnections: setting({ env: 'WHARF_MAX_CONNECTIONS', type: integer(0), default: 4096, doc: 'Connections open at once; more are refused until some close (`0`: no limit).' }),
   metricsPort: setting({
     env: 'WHARF_METRICS_PORT',

@@ -2,11 +2,13 @@
  * @module git/git
  * The one module that runs the git CLI. Trusted arguments (sub-commands, options) are written in
  * code; user-supplied values (refs, tag names, paths) pass through `userValue()`, which refuses a
- * leading `-` so a value can never be read as an option, and every call has a timeout.
+ * leading `-` so a value can never be read as an option. Every process takes a slot of the bounded
+ * pool (`git-slots.ts`), has a deadline, and is killed when the request it works for is abandoned.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { commandSlots, configureGitSlots, currentCaller, streamSlots } from './git-slots.ts';
 
 export class GitError extends Error {
   constructor(
@@ -58,17 +60,41 @@ export interface RunResult {
   exitCode: number;
 }
 
+let defaultTimeoutMs = DEFAULT_TIMEOUT_MS;
+let streamTimeoutMs = 3_600_000;
+
+/** The pool sizes and deadlines of every git process this process starts (settings `WHARF_GIT_*`). */
+export function configureGit(limits: { maxProcesses: number; maxStreams: number; queueTimeoutMs: number; timeoutMs: number; streamTimeoutMs: number }): void {
+  configureGitSlots(limits);
+  defaultTimeoutMs = limits.timeoutMs;
+  streamTimeoutMs = limits.streamTimeoutMs;
+}
+
 /** Runs `git --git-dir=<gitDir> <args…>` and collects its output. */
-export function runGit(gitDir: string | null, args: string[], options: RunOptions = {}): Promise<RunResult> {
+export async function runGit(gitDir: string | null, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const caller = currentCaller();
+  const release = await commandSlots.acquire(caller);
+  try {
+    return await runGitNow(gitDir, args, options, caller?.signal);
+  } finally {
+    release();
+  }
+}
+
+function runGitNow(gitDir: string | null, args: string[], options: RunOptions, abandoned: AbortSignal | undefined): Promise<RunResult> {
   const fullArgs = gitDir ? ['--git-dir', gitDir, ...args] : args;
   return new Promise((resolve, reject) => {
     const child = spawn('git', fullArgs, { env: gitEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    // The request it works for was abandoned (the client went away): nobody needs the answer.
+    const onAbandoned = () => child.kill('SIGKILL');
+    abandoned?.addEventListener('abort', onAbandoned, { once: true });
+    child.once('close', () => abandoned?.removeEventListener('abort', onAbandoned));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     let outBytes = 0;
     let overflow = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       if (overflow) return;
       outBytes += chunk.length;
@@ -108,10 +134,34 @@ async function text(gitDir: string, args: string[], options?: RunOptions): Promi
   return (await runGit(gitDir, args, options)).stdout.toString('utf8');
 }
 
-/** Starts a long-running git process whose output is streamed (archives, smart HTTP). */
-export function spawnGit(gitDir: string | null, args: string[], env: Record<string, string> = {}): ChildProcess {
+/**
+ * Starts a long-running git process whose output is streamed (archives, smart HTTP), once a
+ * stream slot is free. It is killed at its deadline and when the request it serves is abandoned,
+ * and gives its slot back when it exits.
+ */
+export async function spawnGit(gitDir: string | null, args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
+  const caller = currentCaller();
+  const release = await streamSlots.acquire(caller);
   const fullArgs = gitDir ? ['--git-dir', gitDir, ...args] : args;
-  return spawn('git', fullArgs, { env: gitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let child: ChildProcess;
+  try {
+    child = spawn('git', fullArgs, { env: gitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const kill = () => child.kill('SIGKILL');
+  const timer = setTimeout(kill, streamTimeoutMs);
+  timer.unref();
+  caller?.signal.addEventListener('abort', kill, { once: true });
+  const done = () => {
+    clearTimeout(timer);
+    caller?.signal.removeEventListener('abort', kill);
+    release();
+  };
+  child.once('close', done);
+  child.once('error', done);
+  return child;
 }
 
 export async function initBare(gitDir: string, defaultBranch: string): Promise<void> {
@@ -337,10 +387,33 @@ export async function writeInitialCommit(gitDir: string, files: Record<string, s
 }
 
 /** Streams `git archive` of a commit as tar.gz or zip with the given top folder. */
-export function archive(gitDir: string, commitSha: string, format: 'tar.gz' | 'zip', prefix: string): { stream: Readable; process: ChildProcess } {
-  const child = spawnGit(gitDir, ['archive', `--format=${format === 'zip' ? 'zip' : 'tar.gz'}`, `--prefix=${prefix}/`, userValue(commitSha)]);
+export async function archive(gitDir: string, commitSha: string, format: 'tar.gz' | 'zip', prefix: string): Promise<{ stream: Readable; process: ChildProcess }> {
+  const child = await spawnGit(gitDir, ['archive', `--format=${format === 'zip' ? 'zip' : 'tar.gz'}`, `--prefix=${prefix}/`, userValue(commitSha)]);
   child.stdin?.end();
   return { stream: child.stdout as Readable, process: child };
+}
+
+/**
+ * The bytes of every file in a commit's tree, added up (`git ls-tree -r -l`): what an archive of
+ * it holds before compression, known before a single byte of the archive is made. A tree that
+ * repeats one large blob thousands of times is small to push and huge to archive. Null when the
+ * listing itself is larger than `maxListingBytes` (millions of files).
+ */
+export async function treeContentSize(gitDir: string, commitSha: string, maxListingBytes = 16 * 1024 * 1024): Promise<number | null> {
+  let out: Buffer;
+  try {
+    out = (await runGit(gitDir, ['ls-tree', '-r', '-l', '-z', '--end-of-options', userValue(commitSha)], { maxOutputBytes: maxListingBytes })).stdout;
+  } catch (err) {
+    if (err instanceof GitError && err.exitCode === null && /wrote more than/.test(err.message)) return null;
+    throw err;
+  }
+  let total = 0;
+  for (const entry of out.toString('latin1').split('\0')) {
+    // `<mode> SP <type> SP <object> SP+ <size> TAB <path>`; submodules have size "-".
+    const size = /^\d+ blob [0-9a-f]+ +(\d+)\t/.exec(entry)?.[1];
+    if (size) total += Number(size);
+  }
+  return total;
 }
 
 /** Several commits by SHA, in the order given, in one git process (`--no-walk` reads them from stdin). */

@@ -8,6 +8,7 @@ import type { AppContext } from '../context.ts';
 import type { Account, Asset } from '../db/schema.ts';
 import { findAccountsByIds } from '../db/repos/accounts-repo.ts';
 import { listAssetsForReleases } from '../db/repos/assets-repo.ts';
+import type { RateState } from '../http/rate-limit.ts';
 import type { Urls } from '../http/urls.ts';
 import type { Principal } from '../services/tokens.ts';
 import { QueryBudget } from './limits.ts';
@@ -21,6 +22,8 @@ export interface GraphQLContext {
   assetsByRelease: BatchLoader<number, Asset[]>;
   /** Git reads and lookups this request has made (see limits.ts). */
   budget: QueryBudget;
+  /** What this query was charged against the caller's GraphQL budget (null: rate limits off). */
+  rate: { cost: number; state: RateState } | null;
 }
 
 /**
@@ -65,5 +68,6 @@ export function createGraphQLContext(app: AppContext, principal: Principal, urls
     accounts: new BatchLoader((ids) => findAccountsByIds(app.db, ids)),
     assetsByRelease: new BatchLoader((ids) => listAssetsForReleases(app.db, ids)),
     budget: new QueryBudget(),
+    rate: null,
   };
 }

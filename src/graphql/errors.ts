@@ -12,7 +12,13 @@ import { asDomainError } from '../services/db-errors.ts';
 
 /** The catalogue's types for domain failures, and the ones only GraphQL's own rules raise. */
 export type GitHubErrorType =
-  GraphQLErrorType | 'MISSING_PAGINATION_BOUNDARIES' | 'EXCESSIVE_PAGINATION' | 'INVALID_CURSOR_ARGUMENTS' | 'MAX_NODE_LIMIT_EXCEEDED' | 'RESOURCE_LIMITS_EXCEEDED';
+  | GraphQLErrorType
+  | 'MISSING_PAGINATION_BOUNDARIES'
+  | 'EXCESSIVE_PAGINATION'
+  | 'INVALID_CURSOR_ARGUMENTS'
+  | 'MAX_NODE_LIMIT_EXCEEDED'
+  | 'RESOURCE_LIMITS_EXCEEDED'
+  | 'RATE_LIMITED';
 
 /** Thrown by resolvers; graphql-js attaches path and locations. */
 export class GitHubGraphQLError extends GraphQLError {

@@ -8,6 +8,7 @@ import { execute, GraphQLError, parse, specifiedRules, validate, type DocumentNo
 import { WharfError } from '../domain/errors.ts';
 import type { GraphQLContext } from './context.ts';
 import { formatError, type GitHubFormattedError } from './errors.ts';
+import { chargeGraphQL } from '../http/rate-limit.ts';
 import { checkQueryCost } from './limits.ts';
 import { rootValue } from './root.ts';
 
@@ -54,11 +55,18 @@ export async function runGraphQL(schema: GraphQLSchema, c: GraphQLContext, body:
   }
   const invalid = validate(schema, document, specifiedRules);
   if (invalid.length > 0) return { errors: invalid.map(formatError) };
+  let cost: number;
   try {
-    checkQueryCost(document, operationName, variables);
+    cost = checkQueryCost(document, operationName, variables);
   } catch (err) {
     if (err instanceof GraphQLError) return { errors: [formatError(err)] };
     throw err;
+  }
+  // Charged before it runs, as GitHub does; a spent budget answers with data none.
+  if (c.app.config.rateLimit.enabled) {
+    const state = await chargeGraphQL(c.app, c.principal, c.clientIp, cost);
+    c.rate = { cost, state };
+    if (state.used > state.limit) return { errors: [{ type: 'RATE_LIMITED', message: `API rate limit exceeded for user ID ${c.principal.user.id}.` }] };
   }
 
   const result = await execute({ schema, document, rootValue, contextValue: c, variableValues: variables, operationName: operationName ?? null });

@@ -70,23 +70,27 @@ interface Cost {
   nodes: number;
   /** Nesting depth, counting this selection set as 1. */
   depth: number;
+  /** Connection fetches it needs (GitHub's rate-limit cost before dividing by 100). */
+  requests: number;
 }
 
 /**
- * Throws MAX_NODE_LIMIT_EXCEEDED (or a depth error) for the operation that would run.
+ * Throws MAX_NODE_LIMIT_EXCEEDED (or a depth error) for the operation that would run; returns its
+ * rate-limit cost as GitHub computes it: the connection fetches it needs, divided by 100 and
+ * rounded, at least 1.
  *
  * A fragment is costed once and its cost reused wherever it is spread: nodes scale linearly with
  * the multiplier above them, so a spread costs `multiplier × cost(fragment)`. Expanding every
  * spread instead made the check itself exponential: ten fragments each spreading the previous one
  * ten times (well within the token and depth limits) meant 10^10 visits, blocking the event loop.
  */
-export function checkQueryCost(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): void {
+export function checkQueryCost(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): number {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
-  if (!operation) return;
+  if (!operation) return 1;
   const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
   const fragmentCosts = new Map<string, Cost>();
-  const NOTHING: Cost = { nodes: 0, depth: 0 };
+  const NOTHING: Cost = { nodes: 0, depth: 0, requests: 0 };
 
   const fragmentCost = (name: string): Cost => {
     const known = fragmentCosts.get(name);
@@ -102,6 +106,7 @@ export function checkQueryCost(document: DocumentNode, operationName: string | n
     if (!set) return NOTHING;
     let nodes = 0;
     let depth = 1;
+    let requests = 0;
     for (const selection of set.selections) {
       let child: Cost;
       if (selection.kind === Kind.FIELD) {
@@ -109,16 +114,19 @@ export function checkQueryCost(document: DocumentNode, operationName: string | n
         const args = selection.arguments ?? [];
         const size = intValue(args.find((a) => a.name.value === 'first')?.value, variables) ?? intValue(args.find((a) => a.name.value === 'last')?.value, variables);
         nodes += size !== null && size > 0 ? size * (1 + child.nodes) : child.nodes;
+        // A connection is one fetch, and what its items need is fetched once per item.
+        requests += size !== null && size > 0 ? 1 + size * child.requests : child.requests;
       } else {
         child = selection.kind === Kind.INLINE_FRAGMENT ? costOf(selection.selectionSet) : fragmentCost(selection.name.value);
         nodes += child.nodes;
+        requests += child.requests;
       }
       if (child.depth > 0) depth = Math.max(depth, 1 + child.depth);
     }
-    return { nodes, depth };
+    return { nodes, depth, requests };
   };
 
-  const { nodes, depth } = costOf(operation.selectionSet);
+  const { nodes, depth, requests } = costOf(operation.selectionSet);
   if (depth > MAX_DEPTH) throw new GitHubGraphQLError('MAX_NODE_LIMIT_EXCEEDED', `Query has depth of ${depth}, which exceeds max depth of ${MAX_DEPTH}`);
   if (nodes > MAX_NODES) {
     throw new GitHubGraphQLError(
@@ -126,4 +134,5 @@ export function checkQueryCost(document: DocumentNode, operationName: string | n
       `This query requests up to ${nodes.toLocaleString('en-US')} possible nodes which exceeds the maximum limit of ${MAX_NODES.toLocaleString('en-US')}.`,
     );
   }
+  return Math.max(1, Math.round(requests / 100));
 }

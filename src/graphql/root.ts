@@ -7,7 +7,6 @@ import { findAccountByLogin, findAccountById } from '../db/repos/accounts-repo.t
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { parseNodeId } from '../http/serializers/node-id.ts';
-import { peek } from '../http/rate-limit.ts';
 import { getRepoAccess } from '../services/repositories.ts';
 import type { GraphQLContext } from './context.ts';
 import { GitHubGraphQLError, notFound } from './errors.ts';
@@ -85,13 +84,12 @@ export const rootValue = {
     });
   },
 
-  /** GraphQL requests are not counted separately; this reports the caller's REST budget. */
+  /** The caller's GraphQL budget after this query, and what this query cost (GitHub's points). */
   async rateLimit(_args: unknown, c: GraphQLContext) {
-    if (!c.app.config.rateLimit.enabled) return null;
-    c.budget.lookup();
-    const state = await peek(c.app, c.principal, c.clientIp);
+    if (!c.app.config.rateLimit.enabled || !c.rate) return null;
+    const { cost, state } = c.rate;
     return {
-      cost: 1,
+      cost,
       limit: state.limit,
       nodeCount: 0,
       remaining: state.remaining,

@@ -20,6 +20,7 @@ import { atLeast } from '../services/permissions.ts';
 import { getRepoAccess } from '../services/repositories.ts';
 import { resolvePrincipal } from './auth.ts';
 import { sendError } from './errors.ts';
+import { countExpensiveRequest, PrimaryRateLimitError } from './rate-limit.ts';
 import type { PushChecks } from './push-checks.ts';
 
 type GitParams = { owner: string; repo: string };
@@ -98,6 +99,16 @@ async function handle(ctx: AppContext, checks: PushChecks, request: FastifyReque
     return principal ? sendError(reply, 403, `Permission to ${access.owner.login}/${access.repo.name}.git denied to ${principal.user.login}.`) : challenge(reply);
   }
 
+  // Git traffic counts against the caller's rate limit like API requests (once per HTTP request).
+  try {
+    await countExpensiveRequest(ctx, principal, request.ip);
+  } catch (err) {
+    if (err instanceof PrimaryRateLimitError) {
+      reply.header('retry-after', String(err.retryAfter));
+      return sendError(reply, 403, err.message);
+    }
+    throw err;
+  }
   const gitDir = gitDirFor(ctx, access.repo);
   const env: Record<string, string> = {
     GIT_PROJECT_ROOT: path.dirname(gitDir),
@@ -116,7 +127,7 @@ async function handle(ctx: AppContext, checks: PushChecks, request: FastifyReque
   // A push's pre-receive hook asks the refs door (through `checks`) before any ref moves.
   const actor = { user: principal?.user ?? null, via: 'push' as const };
   const check = isPush && request.method === 'POST' ? checks.register(ctx, access.repo, actor) : null;
-  const child = git.spawnGit(null, ['http-backend'], { ...env, ...check?.env });
+  const child = await git.spawnGit(null, ['http-backend'], { ...env, ...check?.env });
   child.on('close', () => check?.done());
   child.stderr?.on('data', (d: Buffer) => request.log.debug({ stderr: d.toString() }, 'git http-backend'));
   const bodyStream = request.body as Readable | undefined;

@@ -13,7 +13,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { countIn, countOne, giveOneBack } from '../db/repos/rate-limits-repo.ts';
+import { countBy, countIn, countOne, giveOneBack } from '../db/repos/rate-limits-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import { CONTENT_WINDOW_SECONDS, windowStartOf } from '../services/rate-limit-windows.ts';
 import type { Principal } from '../services/tokens.ts';
@@ -23,7 +23,7 @@ export interface RateState {
   used: number;
   remaining: number;
   reset: number;
-  resource: 'core';
+  resource: 'core' | 'graphql';
   bucket: string;
   windowStart: number;
 }
@@ -86,4 +86,35 @@ export class SecondaryRateLimitError extends ForbiddenError {
   constructor(readonly retryAfter: number) {
     super('You have exceeded a secondary rate limit. Please wait a few minutes before you try again.');
   }
+}
+
+/**
+ * Counts a request outside the API (git's smart HTTP, source archives from the web) against the
+ * caller's primary limit, as the API counts its own: git traffic and archives are among the most
+ * expensive things a caller can ask for. Once the budget is spent: 403 with `retry-after`.
+ */
+export async function countExpensiveRequest(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<void> {
+  if (!ctx.config.rateLimit.enabled) return;
+  const state = await consume(ctx, principal, clientIp);
+  if (state.used > state.limit) throw new PrimaryRateLimitError(state, principal ? `user ID ${principal.user.id}` : clientIp);
+}
+
+export class PrimaryRateLimitError extends ForbiddenError {
+  readonly retryAfter: number;
+  constructor(state: RateState, who: string) {
+    super(`API rate limit exceeded for ${who}.`);
+    this.retryAfter = Math.max(1, state.reset - Math.floor(Date.now() / 1000));
+  }
+}
+
+/**
+ * Charges a GraphQL query its cost (GitHub's points: the connection fetches it needs, divided by
+ * 100, at least 1) against the caller's GraphQL budget, a bucket of its own with the same limit
+ * as the REST budget, as GitHub keeps the two apart.
+ */
+export async function chargeGraphQL(ctx: AppContext, principal: Principal, clientIp: string, cost: number): Promise<RateState> {
+  const bucket = `graphql:${bucketFor(principal, clientIp)}`;
+  const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
+  const used = await countBy(ctx.db, bucket, windowStart, cost);
+  return { ...stateFrom(ctx, principal, bucket, windowStart, used), resource: 'graphql' };
 }

@@ -10,13 +10,13 @@
  * comparing runs of digits as numbers (`v1.10.0`, `v1.9.0`, `v1.2.0`, `light/1.0`), as GitHub's
  * REST API lists tags. GraphQL's default direction (ASC) is the same order reversed.
  */
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { bodyMembers } from '../domain/request-body.ts';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Repository } from '../db/schema.ts';
 import { findUsersByEmails } from '../db/repos/accounts-repo.ts';
-import { ValidationError } from '../domain/errors.ts';
+import { TooLargeError, ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
 import { resolveArchiveRef as resolveArchiveRefIn, type ArchiveRef } from './archive-refs.ts';
 import { createRef, deleteRef, type RefActor } from './refs.ts';
@@ -119,7 +119,31 @@ export function resolveArchiveRef(ctx: AppContext, repo: Repository, ref: string
   return resolveArchiveRefIn(gitDirFor(ctx, repo), ref);
 }
 
-/** `git archive` of a resolved commit, with `top` as the folder everything sits in. */
-export function archive(ctx: AppContext, repo: Repository, sha: string, format: 'tar.gz' | 'zip', top: string): { stream: Readable; process: ChildProcess } {
-  return git.archive(gitDirFor(ctx, repo), sha, format, top);
+/**
+ * `git archive` of a resolved commit, with `top` as the folder everything sits in. Refused with 413
+ * before git starts when the files it would hold add up to more than `WHARF_MAX_ARCHIVE_SIZE`
+ * (a tree repeating one large blob is cheap to push and ruinous to archive); the archive itself
+ * is also cut off should it grow past that size.
+ */
+export async function archive(ctx: AppContext, repo: Repository, sha: string, format: 'tar.gz' | 'zip', top: string): Promise<{ stream: Readable; process: ChildProcess }> {
+  const gitDir = gitDirFor(ctx, repo);
+  const max = ctx.config.maxArchiveSize;
+  const size = await git.treeContentSize(gitDir, sha);
+  if (size === null || size > max) {
+    throw new TooLargeError(`This archive would hold ${size === null ? 'too many files' : `${size} bytes`}, more than this server's limit of ${max} bytes.`);
+  }
+  const made = await git.archive(gitDir, sha, format, top);
+  let sent = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      // Headers and compression make an archive of at most `max` bytes of files only a little larger.
+      if (sent > max + 1024 * 1024) {
+        made.process.kill('SIGKILL');
+        done(new Error('archive larger than its limit'));
+      } else done(null, chunk);
+    },
+  });
+  made.stream.pipe(counted);
+  return { stream: counted, process: made.process };
 }

@@ -7,11 +7,16 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
 /** Adds one to a bucket's count in a window and returns the new count. */
-export async function countOne(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {
+export function countOne(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {
+  return countBy(db, bucket, windowStart, 1);
+}
+
+/** Adds `points` to a bucket's count in a window (a GraphQL query's cost) and returns the new count. */
+export async function countBy(db: Kysely<Database>, bucket: string, windowStart: number, points: number): Promise<number> {
   const row = await db
     .insertInto('rate_limits')
-    .values({ bucket, window_start: windowStart, used: 1 })
-    .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + 1` }))
+    .values({ bucket, window_start: windowStart, used: points })
+    .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + ${points}` }))
     .returning('used')
     .executeTakeFirstOrThrow();
   return Number(row.used);

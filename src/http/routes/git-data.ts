@@ -67,7 +67,7 @@ async function sendArchive(ctx: AppContext, request: FastifyRequest<{ Params: Wi
   reply.header('content-disposition', attachmentDisposition(`${top}.${format}`));
   reply.header('etag', `"${sha}"`);
   if (request.method === 'HEAD') return reply.send();
-  const { stream, process: child } = gitData.archive(ctx, access.repo, sha, format, top);
+  const { stream, process: child } = await gitData.archive(ctx, access.repo, sha, format, top);
   reply.raw.on('close', () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

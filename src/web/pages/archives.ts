@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { attachmentDisposition } from '../../http/content-disposition.ts';
+import { countExpensiveRequest } from '../../http/rate-limit.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import * as gitData from '../../services/git-data.ts';
 
@@ -39,7 +40,9 @@ export function archiveRoutes(app: FastifyInstance, ctx: AppContext): void {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('etag', `"${sha}-${parsed.format}"`);
     if (request.method === 'HEAD') return reply.send();
-    const { stream, process: child } = gitData.archive(ctx, access.repo, sha, parsed.format, top);
+    // An archive is expensive: it counts against the caller's rate limit, as API requests do.
+    await countExpensiveRequest(ctx, request.principal, request.ip);
+    const { stream, process: child } = await gitData.archive(ctx, access.repo, sha, parsed.format, top);
     reply.raw.on('close', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });

@@ -1,0 +1,21 @@
+/**
+ * @module http/git-callers
+ * Every request's git work runs on behalf of its caller (`git/git-slots.ts`): the user, or the
+ * anonymous client's address, for the pool's fair turns; and a signal that fires when the client
+ * goes away before its answer is complete, which kills the git processes still working for it and
+ * gives up its places in the queue.
+ */
+import type { FastifyInstance } from 'fastify';
+import { runAsCaller } from '../git/git-slots.ts';
+
+export function trackGitCallers(app: FastifyInstance): void {
+  // A callback hook: the handler then runs inside `runAsCaller`, and so does all it awaits.
+  app.addHook('preHandler', (request, reply, done) => {
+    const abandoned = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abandoned.abort();
+    });
+    const key = request.principal ? `user:${request.principal.user.id}` : `ip:${request.ip}`;
+    runAsCaller({ key, signal: abandoned.signal }, done);
+  });
+}
