@@ -5,6 +5,7 @@
  * goes away before its answer is complete, which kills the git processes still working for it and
  * gives up its places in the queue.
  */
+import { setMaxListeners } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { runAsCaller } from '../git/git-slots.ts';
 
@@ -12,6 +13,9 @@ export function trackGitCallers(app: FastifyInstance): void {
   // A callback hook: the handler then runs inside `runAsCaller`, and so does all it awaits.
   app.addHook('preHandler', (request, reply, done) => {
     const abandoned = new AbortController();
+    // One request may run many git processes at once (a GraphQL query reads many releases' tags),
+    // each listening for the abandonment: that is not a leak, so no listener limit applies.
+    setMaxListeners(0, abandoned.signal);
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abandoned.abort();
     });

@@ -128,6 +128,8 @@ function runHook(file: string, env: Record<string, string>, input: string): Prom
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code, stderr }));
+    // A hook that refuses at once may exit before reading its input: EPIPE is expected then.
+    child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
 }
