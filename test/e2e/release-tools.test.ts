@@ -727,7 +727,7 @@ describe('softprops/action-gh-release v2 (Octokit with the throttling plugin)', 
       'GET /R/releases/tags/v1.0.0 404',
       'GET /R/releases?per_page=100&page=1 200',
       ...run1.slice(4, 6),
-      `PATCH /R/releases/assets/${first.assets[1].id} 200`,
+      `PATCH /R/releases/assets/${first.assets.find((a: { name: string }) => a.name === 'two.file.txt').id} 200`,
       `GET /R/releases/${draftId}/assets?per_page=100 200`,
     ]);
     expect(run1.slice(4, 6).sort()).toEqual([`POST UPL/R/releases/${draftId}/assets?name=one.tgz 201`, `POST UPL/R/releases/${draftId}/assets?name=two+file.txt 201`]);

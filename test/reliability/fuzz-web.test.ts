@@ -839,7 +839,9 @@ async function fuzz(requests: FuzzRequest[], check: (r: FuzzRequest, a: Answer) 
   recordFigure(`${label} fuzz descriptor growth after warm-up`, result.fdGrowth);
   recordFigure(`${label} fuzz heap growth after warm-up, after GC (MiB)`, result.heapGrowthMiB.toFixed(1));
   expect(result.failures, `seed ${SEED}`).toEqual([]);
-  expect(result.fdGrowth).toBeLessThan(20);
+  // Descriptors: the database pool (PostgreSQL) fills up to its maximum under this load and
+  // keep-alive sockets stay open 95 s; a leak grows past both.
+  expect(result.fdGrowth).toBeLessThan(40);
   expect(result.warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
   expect(result.heapGrowthMiB).toBeLessThan(32);
   expect(result.rssGrowthMiB).toBeLessThan(rssBoundMiB);
