@@ -323,6 +323,8 @@ export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: 
   requirePermission(access, 'push');
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
   const deleted = await ctx.db.transaction().execute(async (trx) => {
+    // Release before asset, the order every transaction that touches both takes them in.
+    await lockRelease(trx, release.id);
     const row = await deleteAssetRow(trx, asset.id);
     // The release's representation embeds its assets, and its Last-Modified is the newest of its
     // own and its assets' times: a removal leaves no newer time behind, so it moves the release's.

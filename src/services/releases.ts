@@ -20,6 +20,7 @@ import {
   findPublishedByTag,
   findPublishedWithTags,
   findRelease,
+  lockRelease,
   insertRelease,
   listReleasesPage,
   updateReleaseRow,
@@ -355,8 +356,10 @@ export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: num
   const release = await getReleaseById(ctx, access, id);
   requireWrite(access, false);
   const blobKeys = await ctx.db.transaction().execute(async (trx) => {
+    // The release row is locked before its assets, the order an upload's last step takes them
+    // in (release, then asset): the other order deadlocks against it on PostgreSQL.
+    const current = (await lockRelease(trx, release.id)) ?? release;
     const keys = await releaseBlobKeys(trx, release.id);
-    const current = (await findRelease(trx, access.repo.id, release.id)) ?? release;
     await recordReleaseEvents(trx, access.repo, access.principal!.user.id, current, ['deleted']);
     await deleteReleaseRow(trx, release.id);
     const repo = (await findRepositoryById(trx, access.repo.id))!;
