@@ -28,7 +28,7 @@ function header(request: FastifyRequest): Html {
     ? html`<a class="who" href="${webPath(user.login)}">${user.login}</a>
         ${request.webSession ? html`<form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Sign out</button></form>` : ''}`
     : html`<a href="/login?return_to=${encodeURIComponent(returnTo)}">Sign in</a>`;
-  return html`<header class="site"><nav><a class="brand" href="/">Wharf</a><span class="grow"></span>${account}</nav></header>`;
+  return html`<header class="site"><nav aria-label="Site"><a class="brand" href="/">Wharf</a><span class="grow"></span>${account}</nav></header>`;
 }
 
 export function layout(request: FastifyRequest, options: PageOptions): Html {
@@ -45,8 +45,9 @@ ${options.head}
 <script src="${staticUrl('wharf.js')}" defer></script>
 </head>
 <body>
+<a class="skip" href="#main">Skip to content</a>
 ${header(request)}
-<main>
+<main id="main" tabindex="-1">
 ${options.body}
 </main>
 <footer class="site"><p>Wharf release server</p></footer>

@@ -10,7 +10,32 @@ import { renderMarkdown } from '../render/markdown.ts';
 const MAX_ENTRIES = 1000;
 const cache = new Map<string, string>();
 
-export function renderNotes(body: string | null): string {
+/**
+ * A release's notes for a page. `headingsBelow`: the level of the release's title on that page
+ * (1 on its own page, 2 in a list), so the notes' headings nest under it instead of competing
+ * with it (`# Changes` becomes an h2 or h3). Feeds pass nothing and keep the levels of
+ * `body_html`.
+ */
+export function renderNotes(body: string | null, headingsBelow = 0): string {
+  const rendered = renderCached(body);
+  return headingsBelow > 0 ? focusableCode(demoteHeadings(rendered, headingsBelow)) : rendered;
+}
+
+/** Code blocks and tables scroll sideways on narrow screens; keyboard users must reach them. */
+function focusableCode(sanitized: string): string {
+  return sanitized.replace(/<(pre|table)\b/g, '<$1 tabindex="0"');
+}
+
+/**
+ * Shifts every heading of sanitized HTML down by `by` levels (h6 at most). Safe on the
+ * sanitizer's output: a literal `<` in text or attributes is always escaped there, so every `<h`
+ * is a tag.
+ */
+export function demoteHeadings(sanitized: string, by: number): string {
+  return sanitized.replace(/<(\/?)h([1-6])\b/g, (_m, close: string, level: string) => `<${close}h${Math.min(6, Number(level) + by)}`);
+}
+
+function renderCached(body: string | null): string {
   if (!body) return '';
   const key = createHash('sha256').update(body).digest('base64');
   const hit = cache.get(key);
