@@ -19,7 +19,15 @@ export function trackGitCallers(app: FastifyInstance): void {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abandoned.abort();
     });
-    const key = request.principal ? `user:${request.principal.user.id}` : `ip:${request.ip}`;
-    runAsCaller({ key, signal: abandoned.signal }, done);
+    // The key is read when git work asks for a turn, not now: some routes learn their caller only
+    // in the handler (GraphQL, browser downloads), and a signed-in caller is a user wherever it
+    // connects from, so its turns are its own and not its address's.
+    const caller = {
+      get key() {
+        return request.principal ? `user:${request.principal.user.id}` : `ip:${request.ip}`;
+      },
+      signal: abandoned.signal,
+    };
+    runAsCaller(caller, done);
   });
 }

@@ -83,6 +83,8 @@ async function handle(ctx: AppContext, checks: PushChecks, request: FastifyReque
   let principal;
   try {
     principal = await resolvePrincipal(ctx, request);
+    // The git pool's turns (and the request log) go by this caller.
+    request.principal = principal;
   } catch (err) {
     if (err instanceof UnauthorizedError) return challenge(reply, 401, 'Bad credentials');
     throw err;

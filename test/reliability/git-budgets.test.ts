@@ -9,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandSlots, streamSlots } from '../../src/git/git-slots.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { call } from '../support/http.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { portOf } from './support/raw-http.ts';
 
@@ -153,6 +155,62 @@ describe('GraphQL rate limit', () => {
       }
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('turns in the git pool', () => {
+  it('keys GraphQL and git callers by user, anonymous ones by address, so one query waits behind itself', async () => {
+    const single = await startServer({ env: { WHARF_GIT_MAX_PROCESSES: '1', WHARF_GIT_QUEUE_TIMEOUT_MS: '60000' } });
+    const keys = new Set<string>();
+    const acquire = commandSlots.acquire.bind(commandSlots);
+    const streamAcquire = streamSlots.acquire.bind(streamSlots);
+    commandSlots.acquire = (caller) => (caller && keys.add(caller.key), acquire(caller));
+    streamSlots.acquire = (caller) => (caller && keys.add(caller.key), streamAcquire(caller));
+    try {
+      const heavy = await createUser(single);
+      const light = await createUser(single);
+      const { full } = await createRepo(single, heavy, { auto_init: true, private: false });
+      const [o, n] = full.split('/');
+      for (let i = 0; i < 24; i++) {
+        const res = await call('POST', `${single.api}/repos/${full}/releases`, { token: heavy.token, body: { tag_name: `v${i}` } });
+        expect(res.status).toBe(201);
+      }
+      const graphql = (user: TestUser, query: string) =>
+        fetch(`${single.base}/api/graphql`, {
+          method: 'POST',
+          headers: { authorization: `token ${user.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        }).then(async (res) => ({ body: await res.json(), at: Date.now() }));
+      keys.clear();
+      // 24 tag reads at once from one user, with one git process allowed: they queue up.
+      const big = graphql(heavy, `{ repository(owner: "${o}", name: "${n}") { releases(first: 24) { nodes { tagCommit { oid } } } } }`);
+      for (let i = 0; i < 200 && commandSlots.waiting < 8; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(commandSlots.waiting).toBeGreaterThanOrEqual(8);
+      // Another user from the same address is served in its own turn, not behind all of them.
+      const small = graphql(light, `{ repository(owner: "${o}", name: "${n}") { release(tagName: "v0") { tagCommit { oid } } } }`);
+      const [b, s] = await Promise.all([big, small]);
+      expect(b.body.errors).toBeUndefined();
+      expect(b.body.data.repository.releases.nodes.every((r: { tagCommit: { oid: string } | null }) => r.tagCommit?.oid)).toBe(true);
+      expect(s.body.data.repository.release.tagCommit.oid).toMatch(/^[0-9a-f]{40}$/);
+      expect(s.at).toBeLessThan(b.at);
+      expect(keys).toEqual(new Set([`user:${heavy.id}`, `user:${light.id}`]));
+
+      // Git over HTTP: a token's fetch is its user's; an anonymous archive is its address's.
+      keys.clear();
+      const refs = await fetch(`${single.base}/${full}.git/info/refs?service=git-upload-pack`, {
+        headers: { authorization: `Basic ${Buffer.from(`${heavy.login}:${heavy.token}`).toString('base64')}` },
+      });
+      expect(refs.status).toBe(200);
+      await refs.arrayBuffer();
+      const archive = await fetch(`${single.base}/${full}/archive/refs/heads/main.tar.gz`);
+      expect(archive.status).toBe(200);
+      await archive.arrayBuffer();
+      expect(keys).toEqual(new Set([`user:${heavy.id}`, 'ip:127.0.0.1']));
+    } finally {
+      commandSlots.acquire = acquire;
+      streamSlots.acquire = streamAcquire;
+      await single.close();
     }
   });
 });
