@@ -109,6 +109,8 @@ export interface WharfConfig {
   keepAliveTimeoutMs: number;
   /** A connection on which nothing moves for this long is closed (uploads included). */
   idleTimeoutMs: number;
+  /** An upload's lease on its `open` asset row: renewed while bytes arrive, swept once it runs out. */
+  uploadLeaseMs: number;
   /** The bounded pool of git processes (`git/git-slots.ts`) and their deadlines. */
   git: { maxProcesses: number; maxStreams: number; queueTimeoutMs: number; timeoutMs: number; streamTimeoutMs: number };
   /** Largest source archive served, in bytes of the files it holds. */
@@ -221,6 +223,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     bodyMinRate: v.bodyMinRate,
     keepAliveTimeoutMs: v.keepAliveTimeoutMs,
     idleTimeoutMs: v.idleTimeoutMs,
+    uploadLeaseMs: v.uploadLeaseMs,
     maxConnections: v.maxConnections,
     git: {
       maxProcesses: v.gitMaxProcesses,

@@ -367,6 +367,12 @@ export const SETTINGS = {
     default: 120_000,
     doc: 'A connection on which no byte moves for this long is closed (a stalled upload included).',
   }),
+  uploadLeaseMs: setting({
+    env: 'WHARF_UPLOAD_LEASE_MS',
+    type: integer(1000),
+    default: 120_000,
+    doc: "An upload in progress holds its asset's name and its temporary bytes under a lease, renewed only when bytes arrived since the last renewal (at most every eighth of this time, and every 15 s); an upload whose lease ran out (its process died, or its client stopped sending) is removed by the sweeper.",
+  }),
   gitMaxProcesses: setting({
     env: 'WHARF_GIT_MAX_PROCESSES',
     type: integer(1),

@@ -9,7 +9,6 @@
 import type { AppContext } from '../context.ts';
 import { deleteAssetRow, listExpiredOpenAssets, referencedBlobKeys } from '../db/repos/assets-repo.ts';
 import { isoSeconds } from '../util/time.ts';
-import { LEASE_MS } from './assets.ts';
 import { acquire } from './leases.ts';
 import { deleteUnreferencedBlobs, sweepStaleDeletionClaims } from './blob-gc.ts';
 import { pruneEndedWindows } from './rate-limit-windows.ts';
@@ -30,8 +29,9 @@ export interface SweepOptions {
 
 export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): Promise<SweepResult> {
   const now = options.now ?? Date.now();
+  const leaseMs = ctx.config.uploadLeaseMs;
   const result: SweepResult = { expiredUploads: 0, temporaryFiles: 0, orphanBlobs: 0, rateLimitWindows: 0 };
-  const expired = await listExpiredOpenAssets(ctx.db, isoSeconds(new Date(now - LEASE_MS)));
+  const expired = await listExpiredOpenAssets(ctx.db, isoSeconds(new Date(now - leaseMs)));
   const keys: string[] = [];
   for (const row of expired) {
     const gone = await deleteAssetRow(ctx.db, row.id, true);
@@ -42,16 +42,16 @@ export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): 
   await deleteUnreferencedBlobs(ctx, keys);
   // A temporary file of a live upload is written continuously, so its mtime stays fresh.
   // (Measured from `now`, which tests move forward; the store compares with the real clock.)
-  result.temporaryFiles = await ctx.blobs.cleanTemporary(Math.max(0, LEASE_MS - (now - Date.now())));
+  result.temporaryFiles = await ctx.blobs.cleanTemporary(Math.max(0, leaseMs - (now - Date.now())));
   await sweepStaleDeletionClaims(ctx, now);
-  if (options.orphans) result.orphanBlobs = await sweepOrphanBlobs(ctx, now);
+  if (options.orphans) result.orphanBlobs = await sweepOrphanBlobs(ctx, now, leaseMs);
   // Counted against the real clock, as the requests were (`now` moves forward only in tests).
   result.rateLimitWindows = await pruneEndedWindows(ctx);
   return result;
 }
 
 /** Deletes blobs that no asset references and that are older than an upload's lease. */
-async function sweepOrphanBlobs(ctx: AppContext, now: number): Promise<number> {
+async function sweepOrphanBlobs(ctx: AppContext, now: number, leaseMs: number): Promise<number> {
   let removed = 0;
   let batch: string[] = [];
   const flush = async () => {
@@ -64,7 +64,7 @@ async function sweepOrphanBlobs(ctx: AppContext, now: number): Promise<number> {
   };
   for await (const blob of ctx.blobs.list()) {
     // A fresh blob may belong to an upload about to record it.
-    if (now - blob.modifiedAt.getTime() < LEASE_MS) continue;
+    if (now - blob.modifiedAt.getTime() < leaseMs) continue;
     batch.push(blob.key);
     if (batch.length >= 200) await flush();
   }

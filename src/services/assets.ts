@@ -42,10 +42,13 @@ import { requirePermission, type RepoAccess } from './repositories.ts';
 
 /** GitHub caps a release at 1000 assets. */
 export const MAX_ASSETS_PER_RELEASE = 1000;
-/** How often an upload that made progress since the last renewal renews its lease. */
-export const LEASE_RENEW_MS = 15_000;
-/** An `open` row not renewed for this long belongs to a dead upload. */
-export const LEASE_MS = 120_000;
+/**
+ * How often an upload that made progress since the last renewal renews its lease
+ * (`WHARF_UPLOAD_LEASE_MS`: an `open` row not renewed for that long belongs to a dead upload).
+ */
+export function leaseRenewalMs(leaseMs: number): number {
+  return Math.min(15_000, Math.floor(leaseMs / 8));
+}
 
 function sizeError(message: string): ValidationError {
   return new ValidationError([{ resource: 'ReleaseAsset', field: 'size', code: 'custom', message }]);
@@ -160,7 +163,7 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
       (alive) => alive || abort.abort(new NotFoundError()),
       (err: unknown) => ctx.log.warn({ err, asset: row.id }, 'could not renew upload lease'),
     );
-  }, LEASE_RENEW_MS);
+  }, leaseRenewalMs(ctx.config.uploadLeaseMs));
   lease.unref();
 
   let blobKey: string | null = null;

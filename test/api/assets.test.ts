@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { Octokit } from '@octokit/rest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { confirmBlobStored, deleteUnreferencedBlobs } from '../../src/services/blob-gc.ts';
 import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { addCollaborator, createRepo, createUser, type TestUser } from '../support/fixtures.ts';
@@ -313,6 +313,85 @@ describe('trickling uploads', () => {
     // A client sending at a normal rate is unaffected, and the name is free again.
     const ok = await fetch(url, { method: 'POST', headers: { authorization: `token ${owner.token}` }, body: Buffer.alloc(256 * 1024, 1) });
     expect(ok.status).toBe(201);
+  });
+});
+
+/** An upload whose body the test sends piece by piece; `answer` settles with the server's reply. */
+function manualUpload(url: string, token: string, length: number) {
+  let request!: http.ClientRequest;
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    request = http.request(url, { method: 'POST', headers: { authorization: `token ${token}`, 'content-length': String(length) } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    request.on('error', reject);
+  });
+  return { request, answer };
+}
+
+describe('upload leases', () => {
+  // A lease of 3 s, renewed every 375 ms while bytes arrive; no minimum rate, and an idle timeout
+  // longer than the test, so only the lease decides.
+  let leased: TestServer;
+  beforeAll(async () => {
+    leased = await startServer({ env: { WHARF_UPLOAD_LEASE_MS: '3000', WHARF_BODY_MIN_RATE: '0', WHARF_IDLE_TIMEOUT_MS: '60000', WHARF_BODY_TIMEOUT_MS: '60000' } });
+  });
+  afterAll(async () => leased?.close());
+
+  async function leasedRelease() {
+    const owner = await createUser(leased);
+    const repo = await createRepo(leased, owner, { auto_init: true });
+    const release = (await call('POST', `${leased.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1' } })).body;
+    const url = (name: string) => `${leased.uploads}/repos/${repo.full}/releases/${release.id}/assets?name=${name}`;
+    const openRow = async () => leased.wharf.ctx.db.selectFrom('assets').select(['id', 'state', 'updated_at']).where('release_id', '=', release.id).executeTakeFirst();
+    return { owner, url, openRow };
+  }
+
+  it('renews the lease of a slow upload while its bytes arrive: the sweeper leaves it alone past the lease', async () => {
+    const { owner, url, openRow } = await leasedRelease();
+    // 32 bytes every 100 ms for about 6 s: twice the lease, well below any useful rate.
+    const chunks = 60;
+    const { request, answer } = manualUpload(url('slow.bin'), owner.token, chunks * 32);
+    let sweptWhileSending = 0;
+    for (let i = 0; i < chunks; i++) {
+      request.write(Buffer.alloc(32, i));
+      await new Promise((r) => setTimeout(r, 100));
+      if (i % 15 === 10) {
+        // The sweeper, run with the real clock, sees a lease renewed within the last second or two.
+        sweptWhileSending += (await sweepAssets(leased.wharf.ctx)).expiredUploads;
+        const row = await openRow();
+        expect(row?.state).toBe('open');
+        expect(Date.now() - Date.parse(row!.updated_at)).toBeLessThan(3000);
+      }
+    }
+    request.end();
+    const done = await answer;
+    expect(done.status, done.body).toBe(201);
+    expect(sweptWhileSending).toBe(0);
+    expect(JSON.parse(done.body).size).toBe(chunks * 32);
+  });
+
+  it('lets the lease of a stalled upload run out: the sweeper removes it, and the upload ends when bytes come again', async () => {
+    const { owner, url, openRow } = await leasedRelease();
+    const { request, answer } = manualUpload(url('stalled.bin'), owner.token, 4096);
+    request.write(Buffer.alloc(1024, 1));
+    await vi.waitUntil(async () => (await openRow())?.state === 'open', { timeout: 5000 });
+    const leaseStart = Date.parse((await openRow())!.updated_at);
+    // Nothing more arrives: the lease is not renewed, however long the connection stays open.
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(Date.parse((await openRow())!.updated_at)).toBe(leaseStart);
+    expect((await sweepAssets(leased.wharf.ctx)).expiredUploads).toBe(1);
+    expect(await openRow()).toBeUndefined();
+    // Bytes again: the renewal finds its row gone and the upload stops with 404, leaving nothing.
+    const more = setInterval(() => request.destroyed || request.write(Buffer.alloc(64, 2)), 100);
+    const ended = await answer.finally(() => clearInterval(more));
+    expect(ended.status).toBe(404);
+    expect(await openRow()).toBeUndefined();
+    // The name is free again.
+    const again = await fetch(url('stalled.bin'), { method: 'POST', headers: { authorization: `token ${owner.token}` }, body: Buffer.alloc(4096, 3) });
+    expect(again.status).toBe(201);
   });
 });
 
