@@ -22,6 +22,7 @@ import { releasePages } from './pages/releases.ts';
 import { updateFeedRoutes } from './pages/update-feeds.ts';
 import { repositoryPages } from './pages/repository.ts';
 import { signInRoutes } from './pages/sign-in.ts';
+import { tagPages } from './pages/tags.ts';
 import { staticRoutes } from './static-files.ts';
 import { identifyVisitor } from './web-auth.ts';
 
@@ -43,6 +44,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   homePages(app, ctx);
   repositoryPages(app, ctx);
   releasePages(app, ctx);
+  tagPages(app, ctx);
   updateFeedRoutes(app, ctx);
   releaseFormRoutes(app, ctx);
   comparePages(app, ctx);

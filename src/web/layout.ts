@@ -38,7 +38,7 @@ export function layout(request: FastifyRequest, options: PageOptions): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<link rel="icon" href="data:,">
+<link rel="icon" href="${staticUrl('favicon.svg')}" type="image/svg+xml">
 <title>${options.title} · Wharf</title>
 <link rel="stylesheet" href="${staticUrl('wharf.css')}">
 ${options.head}

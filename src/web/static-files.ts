@@ -1,6 +1,6 @@
 /**
  * @module web/static-files
- * The stylesheet and the one script, read once at start-up and served from `/static/` with a
+ * The stylesheet, the one script and the icon, read once at start-up and served from `/static/` with a
  * content hash in the query string, so browsers may cache them for a year.
  */
 import { createHash } from 'node:crypto';
@@ -21,6 +21,7 @@ function load(name: string, type: string): StaticFile {
 const FILES = {
   'wharf.css': load('wharf.css', 'text/css; charset=utf-8'),
   'wharf.js': load('wharf.js', 'text/javascript; charset=utf-8'),
+  'favicon.svg': load('favicon.svg', 'image/svg+xml'),
 } satisfies Record<string, StaticFile>;
 
 /** The versioned URL of a static file, for `<link>` and `<script>`. */
@@ -28,7 +29,26 @@ export function staticUrl(name: keyof typeof FILES): string {
   return `/static/${name}?v=${FILES[name].hash}`;
 }
 
+/**
+ * What crawlers may fetch: pages, not the generated or expensive ones (archives, comparisons,
+ * histories, avatars), the API, or the forms.
+ */
+const ROBOTS_TXT = `User-agent: *
+Disallow: /api/
+Disallow: /login
+Disallow: /*/*/archive/
+Disallow: /*/*/compare/
+Disallow: /*/*/commits/
+Disallow: /*/*/releases/download/
+Disallow: /*/*/releases/new
+Disallow: /*/*/releases/edit/
+Disallow: /*/*/settings/
+`;
+
 export function staticRoutes(app: FastifyInstance): void {
+  // Browsers ask for `/favicon.ico` on their own (feeds, downloads, pages that failed to load).
+  app.get('/favicon.ico', async (_request, reply) => reply.header('cache-control', 'public, max-age=86400').redirect(staticUrl('favicon.svg'), 301));
+  app.get('/robots.txt', async (_request, reply) => reply.header('cache-control', 'public, max-age=86400').type('text/plain; charset=utf-8').send(ROBOTS_TXT));
   app.get<{ Params: { file: string } }>('/static/:file', async (request, reply) => {
     const name = request.params.file;
     // The not-found handler answers browsers with the HTML page and other clients with JSON.
@@ -38,6 +58,8 @@ export function staticRoutes(app: FastifyInstance): void {
     reply.header('cache-control', 'public, max-age=31536000, immutable');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('etag', `"${file.hash}"`);
+    // Wharf's own icon, but an SVG opened as a document must still run nothing.
+    if (name.endsWith('.svg')) reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
     if (request.headers['if-none-match'] === `"${file.hash}"`) return reply.code(304).send();
     return reply.send(file.body);
   });

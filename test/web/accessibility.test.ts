@@ -91,6 +91,8 @@ const PAGES: PageCase[] = [
   { name: 'repository', path: () => `/${repo.full}` },
   { name: 'releases', path: () => `/${repo.full}/releases` },
   { name: 'release', path: () => `/${repo.full}/releases/tag/v1.0.0` },
+  { name: 'tags', path: () => `/${repo.full}/tags` },
+  { name: 'releases-search', path: () => `/${repo.full}/releases?q=first&type=release&sort=version` },
   { name: 'bare-tag', path: () => `/${repo.full}/releases/tag/bare-tag` },
   { name: 'compare', path: () => `/${repo.full}/compare/v1.0.0...v1.1.0` },
   { name: 'commits', path: () => `/${repo.full}/commits/main` },
@@ -187,6 +189,23 @@ describe.skipIf(!chromiumAvailable)('every page on a phone and with assistive te
       await page.close();
     }
     expect(small).toEqual([]);
+  });
+
+  it('searches and filters releases and opens the tags page by keyboard and mouse', async () => {
+    const page = await open({ name: 'releases', path: () => `/${repo.full}/releases` }, 390, 'light');
+    await page.getByLabel('Find a release by name or tag').fill('FIRST');
+    await page.getByLabel('Find a release by name or tag').press('Enter');
+    await page.waitForURL(/\?q=FIRST/);
+    expect(await page.locator('article.release h2').allTextContents()).toEqual(['First']);
+    await page.getByLabel('Type').selectOption('prerelease');
+    await page.getByLabel('Find a release by name or tag').fill('');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/type=prerelease/);
+    expect(await page.locator('article.release h2').allTextContents()).toEqual(['v1.1.0']);
+    await page.getByRole('link', { name: 'Tags', exact: true }).click();
+    await page.waitForURL(`${server.base}/${repo.full}/tags`);
+    expect(await page.locator('.tag-row h2').allTextContents()).toEqual(['v1.1.0', 'v1.0.0', 'bare-tag']);
+    await page.close();
   });
 
   it('demotes headings in release notes below the release title', async () => {

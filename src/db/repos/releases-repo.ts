@@ -47,6 +47,15 @@ export interface ReleaseListFilter {
   prefix?: string;
   /** `created` (GitHub's order, the default) or `version` (highest first; releases without a version last). */
   sort?: 'created' | 'version';
+  /** The pages' search: releases whose name or tag contains this text (case-insensitive for ASCII). */
+  text?: string;
+  /** The pages' kind filter: only full releases, only pre-releases, or only drafts (drafts still need `includeDrafts`). */
+  kind?: 'release' | 'prerelease' | 'draft';
+}
+
+/** `LIKE` treats `%`, `_` and the escape character specially; searched text matches literally. */
+function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** One page of releases, newest first (by `created_at`, then id), or highest version first. */
@@ -62,6 +71,12 @@ export async function listReleasesPage(
   if (!includeDrafts) q = q.where('draft', '=', 0);
   if (filter.channels) q = q.where('channel', 'in', filter.channels);
   if (filter.prefix !== undefined) q = q.where('tag_prefix', '=', filter.prefix);
+  if (filter.text) {
+    const pattern = containsPattern(filter.text);
+    q = q.where(sql<boolean>`(lower(tag_name) like ${pattern} escape '\\' or lower(coalesce(name, '')) like ${pattern} escape '\\')`);
+  }
+  if (filter.kind === 'draft') q = q.where('draft', '=', 1);
+  else if (filter.kind) q = q.where('draft', '=', 0).where('prerelease', '=', filter.kind === 'prerelease' ? 1 : 0);
   const totalRow = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
   if (filter.sort === 'version') {
     // Both dialects put releases without a version last (PostgreSQL would sort NULL first in desc).

@@ -35,11 +35,13 @@ export function archivePath(r: RepoRef, tag: string, format: 'zip' | 'tar.gz'): 
   return `${repoPath(r.owner.login, r.repo.name, 'archive', 'refs', 'tags', tag)}.${format}`;
 }
 
-function markers(release: Release, latestId: number | null): Html {
+function markers(r: RepoRef, release: Release, latestId: number | null): Html {
   return html`${release.id === latestId ? html`<span class="badge latest">Latest</span>` : ''}${
     release.prerelease === 1 ? html`<span class="badge pre">Pre-release</span>` : ''
   }${release.draft === 1 ? html`<span class="badge draft">Draft</span>` : ''}${
-    release.channel && release.channel !== 'stable' && release.channel !== 'prerelease' ? html`<span class="badge channel">${release.channel}</span>` : ''
+    release.channel && release.channel !== 'stable' && release.channel !== 'prerelease'
+      ? html`<a class="badge channel" href="${repoPath(r.owner.login, r.repo.name, 'releases')}?channel=${encodeURIComponent(release.channel)}" title="Releases in this channel">${release.channel}</a>`
+      : ''
   }`;
 }
 
@@ -107,7 +109,7 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
   return html`<article class="release card" data-release-id="${release.id}">
 <header>
   ${heading}
-  <p class="markers">${markers(release, o.latestId)}</p>
+  <p class="markers">${markers(r, release, o.latestId)}</p>
   <p class="meta"><span class="tag" title="Tag">${release.tag_name}</span>
   ${author ? html`<a class="author" href="${webPath(author.login)}">${author.login}</a>` : ''}
   ${release.published_at ? html`released ${timeTag(release.published_at)}` : html`drafted ${timeTag(release.created_at)}`}</p>

@@ -48,9 +48,29 @@ function bareTagPage(request: FastifyRequest, reply: FastifyReply, access: RepoA
   return sendPage(request, reply, { title: `${name} · ${owner.login}/${repo.name}`, body });
 }
 
+const KINDS = ['release', 'prerelease', 'draft'] as const;
+type Kind = (typeof KINDS)[number];
+const MAX_SEARCH_LENGTH = 256;
+
+/**
+ * The API's list filter (`channel`, `prefix`, `sort`) plus the pages' own: `q` (name or tag
+ * contains) and `type` (full releases, pre-releases, drafts; drafts only for push users, as
+ * everywhere else). Unknown `type` values show everything, as a form would never send them.
+ */
+function parsePageFilter(query: unknown, canWrite: boolean): ReleaseListFilter {
+  const filter = parseListFilter(query);
+  const q = (query ?? {}) as Record<string, unknown>;
+  if (typeof q.q === 'string' && q.q.trim() !== '') filter.text = q.q.trim().slice(0, MAX_SEARCH_LENGTH);
+  const kind = KINDS.find((k) => k === q.type);
+  if (kind && (kind !== 'draft' || canWrite)) filter.kind = kind;
+  return filter;
+}
+
 /** The list's own parameters, to keep them from page to page. */
 function filterQuery(filter: ReleaseListFilter): string {
   const params = new URLSearchParams();
+  if (filter.text) params.set('q', filter.text);
+  if (filter.kind) params.set('type', filter.kind);
   if (filter.channels) params.set('channel', filter.channels.join(','));
   if (filter.prefix !== undefined) params.set('prefix', filter.prefix);
   if (filter.sort) params.set('sort', filter.sort);
@@ -58,24 +78,38 @@ function filterQuery(filter: ReleaseListFilter): string {
   return text ? `${text}&` : '';
 }
 
-/** Order (newest or highest version) and the channel filter in force, with a way back to all. */
-function listControls(base: string, filter: ReleaseListFilter): Html {
-  const keep = (sort: 'created' | 'version') => `${base}?${filterQuery({ ...filter, sort })}`.replace(/&$/, '');
-  const narrowed = filter.channels || filter.prefix !== undefined;
-  return html`<p class="list-controls muted">Order: ${filter.sort === 'version' ? html`<a href="${keep('created')}">newest</a> · <strong>highest version</strong>` : html`<strong>newest</strong> · <a href="${keep('version')}">highest version</a>`}${
-    narrowed
-      ? html` — showing ${filter.channels ? html`channel <strong>${filter.channels.join(', ')}</strong>` : ''}${filter.prefix !== undefined ? html` prefix <strong>${filter.prefix}</strong>` : ''} · <a href="${base}">all releases</a>`
-      : ''
-  }</p>`;
+function narrowed(filter: ReleaseListFilter): boolean {
+  return Boolean(filter.text || filter.kind || filter.channels || filter.prefix !== undefined);
+}
+
+/** Search, kind and order (a GET form, so results have shareable addresses), and the channel in force. */
+function listControls(base: string, filter: ReleaseListFilter, canWrite: boolean): Html {
+  const kindOption = (value: Kind | '', label: string) => html`<option value="${value}"${(filter.kind ?? '') === value ? html` selected` : ''}>${label}</option>`;
+  const sortOption = (value: 'created' | 'version', label: string) =>
+    html`<option value="${value}"${(filter.sort ?? 'created') === value ? html` selected` : ''}>${label}</option>`;
+  return html`<form class="filters" method="get" action="${base}" role="search" aria-label="Releases">
+<label class="search"><span class="visually-hidden">Find a release by name or tag</span><input type="search" name="q" value="${filter.text ?? ''}" placeholder="Find a release by name or tag" maxlength="${MAX_SEARCH_LENGTH}"></label>
+<label>Type <select name="type">${kindOption('', 'All')}${kindOption('release', 'Full releases')}${kindOption('prerelease', 'Pre-releases')}${canWrite ? kindOption('draft', 'Drafts') : ''}</select></label>
+<label>Order <select name="sort">${sortOption('created', 'Newest')}${sortOption('version', 'Highest version')}</select></label>
+${filter.channels ? html`<input type="hidden" name="channel" value="${filter.channels.join(',')}">` : ''}${filter.prefix !== undefined ? html`<input type="hidden" name="prefix" value="${filter.prefix}">` : ''}
+<button type="submit">Search</button>
+</form>
+${
+  narrowed(filter)
+    ? html`<p class="list-controls muted">Showing ${filter.text ? html`releases matching <strong>${filter.text}</strong>` : 'releases'}${filter.channels ? html` in channel <strong>${filter.channels.join(', ')}</strong>` : ''}${
+        filter.prefix !== undefined ? html` with prefix <strong>${filter.prefix}</strong>` : ''
+      } · <a href="${base}">all releases</a></p>`
+    : ''
+}`;
 }
 
 export function releasePages(app: FastifyInstance, ctx: AppContext): void {
   app.get('/:owner/:repo/releases', async (request, reply) => {
     const access = await repoAccess(ctx, request);
     const page = parsePage({ page: (request.query as Record<string, unknown>).page, per_page: String(RELEASES_PER_PAGE) });
-    const filter = parseListFilter(request.query);
-    const [{ releases, total }, latestId] = await Promise.all([listReleases(ctx, access, page, filter), latestReleaseId(ctx, access.repo)]);
     const canWrite = canSeeDrafts(access);
+    const filter = parsePageFilter(request.query, canWrite);
+    const [{ releases, total }, latestId] = await Promise.all([listReleases(ctx, access, page, filter), latestReleaseId(ctx, access.repo)]);
     const details = await loadReleaseDetails(ctx, releases, { includeIncompleteAssets: canWrite });
     const r = { owner: access.owner, repo: access.repo };
     const base = repoPath(access.owner.login, access.repo.name, 'releases');
@@ -86,8 +120,8 @@ export function releasePages(app: FastifyInstance, ctx: AppContext): void {
 <div class="toolbar"><h1 class="grow">Releases</h1>
 ${canWrite ? html`<a class="button primary" href="${repoPath(access.owner.login, access.repo.name, 'releases', 'new')}">Draft a new release</a>` : ''}
 <a class="button" href="${base}.atom">Atom feed</a></div>
-${listControls(base, filter)}
-${cards.length ? cards : html`<p class="empty card">${filter.channels || filter.prefix !== undefined ? 'No releases match.' : 'There are no releases yet.'}</p>`}
+${listControls(base, filter, canWrite)}
+${cards.length ? cards : html`<p class="empty card">${narrowed(filter) ? 'No releases match.' : 'There are no releases yet.'}</p>`}
 ${pager(base, page.page, page.offset + releases.length < total, filterQuery(filter))}`;
     const feed = html`<link rel="alternate" type="application/atom+xml" title="Releases" href="${base}.atom">`;
     return sendPage(request, reply, { title: `Releases · ${access.owner.login}/${access.repo.name}`, body, head: feed });

@@ -9,7 +9,7 @@ import type { RepoAccess } from '../../services/repositories.ts';
 import { repoPath, webPath } from '../format.ts';
 import { html, type Html } from '../html.ts';
 
-export type RepoTab = 'overview' | 'releases' | 'compare' | 'settings';
+export type RepoTab = 'overview' | 'releases' | 'tags' | 'compare' | 'settings';
 
 export function repoHeader(_request: FastifyRequest, access: RepoAccess, tab: RepoTab): Html {
   const { owner, repo } = access;
@@ -17,8 +17,10 @@ export function repoHeader(_request: FastifyRequest, access: RepoAccess, tab: Re
   return html`<div class="repo-head">
 <p class="repo-name"><a href="${webPath(owner.login)}">${owner.login}</a> / <a href="${repoPath(owner.login, repo.name)}"><strong>${repo.name}</strong></a>
 <span class="badge">${repo.private === 1 ? 'Private' : 'Public'}</span></p>
-<nav class="tabs">${tabLink('overview', 'Overview', repoPath(owner.login, repo.name))}${tabLink('releases', 'Releases', repoPath(owner.login, repo.name, 'releases'))}${
-    access.principal && atLeast(access.permission, 'admin') ? tabLink('settings', 'Webhooks', repoPath(owner.login, repo.name, 'settings', 'hooks')) : ''
-  }</nav>
+<nav class="tabs" aria-label="Repository">${tabLink('overview', 'Overview', repoPath(owner.login, repo.name))}${tabLink('releases', 'Releases', repoPath(owner.login, repo.name, 'releases'))}${tabLink(
+    'tags',
+    'Tags',
+    repoPath(owner.login, repo.name, 'tags'),
+  )}${access.principal && atLeast(access.permission, 'admin') ? tabLink('settings', 'Webhooks', repoPath(owner.login, repo.name, 'settings', 'hooks')) : ''}</nav>
 </div>`;
 }

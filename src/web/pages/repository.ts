@@ -54,7 +54,7 @@ ${repo.description ? html`<p class="description">${repo.description}</p>` : ''}
 <section class="card">
   <h2>Tags</h2>
   ${tagItems.length ? html`<ul class="plain">${tagItems}</ul>` : html`<p class="muted">No tags yet.</p>`}
-  <p><a href="${repoPath(owner.login, repo.name, 'tags.atom')}">Tags feed</a></p>
+  <p><a href="${repoPath(owner.login, repo.name, 'tags')}">All tags</a> · <a href="${repoPath(owner.login, repo.name, 'tags.atom')}">Tags feed</a></p>
 </section>`;
     return sendPage(request, reply, { title: `${owner.login}/${repo.name}`, body });
   });
