@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from './context.ts';
 import { accountsFeature } from './features/accounts.ts';
 import { assetsFeature } from './features/assets.ts';
+import { attestationsFeature } from './features/attestations.ts';
 import { auditFeature } from './features/audit.ts';
 import { gitFeature } from './features/git.ts';
 import { metaFeature } from './features/meta.ts';
@@ -52,6 +53,7 @@ export const features: Feature[] = [
   releasesFeature,
   releaseNotesFeature,
   assetsFeature,
+  attestationsFeature,
   graphqlFeature,
   webhooksFeature,
   auditFeature,

@@ -11,6 +11,8 @@
  *   wharf token list LOGIN | revoke LOGIN --last-eight XXXXXXXX
  *   wharf org create LOGIN --owner USER
  *   wharf backup DIR | restore DIR | check [--repair]
+ *   wharf keys list | rotate
+ *   wharf verify FILE --repo OWNER/REPO --tag TAG [--bundle B --trusted-root R] [--server URL]
  *   wharf audit [--action A] [--actor LOGIN] [--user LOGIN] [--repo OWNER/NAME] [--since 7d] [--limit N] [--json]
  *   wharf serve
  *
@@ -29,14 +31,14 @@ import { GITHUB_SCOPES, unknownScopes } from '../domain/oauth-scopes.ts';
 import type { AuditActor } from '../services/audit.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { registerBackupCommands } from './backup-commands.ts';
+import { CliError } from './cli-error.ts';
+import { registerKeysCommands } from './keys-commands.ts';
+import { registerVerifyCommand } from './verify-command.ts';
 import { table } from './table.ts';
 import { WHARF_VERSION } from '../version.ts';
 
 /** Scopes a CLI-issued token gets unless told otherwise: what gh and release tools need. */
 const DEFAULT_CLI_SCOPES = ['repo', 'read:org', 'workflow'];
-
-/** A refusal the operator can act on; printed as is. */
-class CliError extends Error {}
 
 interface GlobalOptions {
   init?: boolean;
@@ -322,6 +324,8 @@ export function buildCli(): Command {
 
   registerAuditCommand(program, run);
   registerBackupCommands(program, run);
+  registerKeysCommands(program, run);
+  registerVerifyCommand(program, run);
 
   program
     .command('serve')

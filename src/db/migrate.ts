@@ -18,6 +18,7 @@ import * as refSnapshots from './migrations/010-ref-snapshots.ts';
 import * as auditLog from './migrations/011-audit-log.ts';
 import * as releaseChannels from './migrations/012-release-channels.ts';
 import * as immutableReleases from './migrations/013-immutable-releases.ts';
+import * as attestations from './migrations/014-attestations.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -34,6 +35,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '011-audit-log': { up: (db) => auditLog.up(db, handle.kind), down: (db) => auditLog.down(db) },
     '012-release-channels': { up: (db) => releaseChannels.up(db, handle.kind), down: (db) => releaseChannels.down(db) },
     '013-immutable-releases': { up: (db) => immutableReleases.up(db), down: (db) => immutableReleases.down(db) },
+    '014-attestations': { up: (db) => attestations.up(db, handle.kind), down: (db) => attestations.down(db) },
   };
 }
 

@@ -356,6 +356,39 @@ export interface TokenAddressesTable {
   first_seen_ms: number;
 }
 
+export interface SigningKeysTable {
+  /** 1, 2, …: the highest signs; the key so two nodes cannot both create or rotate at once. */
+  generation: number;
+  /** sha256 hex of the DER public key (the bundles' key hint). */
+  key_id: string;
+  public_key_pem: string;
+  /** PKCS#8 PEM sealed with the instance key (util/secret-box): never stored in clear. */
+  private_key_sealed: string;
+  valid_from: string;
+  /** When it was rotated out; null for the signing key. */
+  valid_until: string | null;
+}
+
+export interface AttestationsTable {
+  id: Generated<number>;
+  repository_id: number;
+  /** The immutable release it attests (made by Wharf); null for one a client stored. */
+  release_id: number | null;
+  predicate_type: string;
+  /** The Sigstore bundle, JSON. */
+  bundle: string;
+  /** `release` (made by Wharf when publishing) or `api` (stored by a client). */
+  initiator: string;
+  created_at: string;
+}
+
+export interface AttestationSubjectsTable {
+  attestation_id: number;
+  repository_id: number;
+  /** `sha256:<hex>`, as GitHub's subject_digest path parameter spells it. */
+  digest: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   org_members: OrgMembersTable;
@@ -381,6 +414,9 @@ export interface Database {
   webhook_attempts: WebhookAttemptsTable;
   audit_log: AuditLogTable;
   token_addresses: TokenAddressesTable;
+  signing_keys: SigningKeysTable;
+  attestations: AttestationsTable;
+  attestation_subjects: AttestationSubjectsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -401,3 +437,5 @@ export type Webhook = Selectable<WebhooksTable>;
 export type WebhookJob = Selectable<WebhookJobsTable>;
 export type WebhookAttempt = Selectable<WebhookAttemptsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type AttestationRow = Selectable<AttestationsTable>;

@@ -54,6 +54,9 @@ const TABLE: Record<string, ScopeRule> = {
   'POST /user/repos': CREATE_REPO,
   'POST /orgs/{}/repos': CREATE_REPO,
 
+  'GET /repos/{}/{}/attestations/{}': REPO_READ,
+  'POST /repos/{}/{}/attestations': REPO_WRITE,
+
   'GET /repos/{}/{}/immutable-releases': REPO_WRITE,
   'PUT /repos/{}/{}/immutable-releases': REPO_WRITE,
   'DELETE /repos/{}/{}/immutable-releases': REPO_WRITE,

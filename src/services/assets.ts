@@ -307,6 +307,12 @@ export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: 
   }
   try {
     const updated = await ctx.db.transaction().execute(async (trx) => {
+      // Release before asset, as every transaction touching both; re-read under the lock, so a
+      // publish that made the release immutable since the check above wins (its attestation
+      // names the assets as they were).
+      const current = await lockRelease(trx, release.id);
+      if (!current) throw new NotFoundError();
+      if (isImmutablePublished(current)) throw new InvalidRequestError('Cannot modify assets of an immutable release');
       const row = await updateAssetFields(trx, asset.id, set);
       if (row && row.state === 'uploaded' && row.name !== asset.name) await recordAssetEvent(trx, access, release, row, 'renamed', { name: { from: asset.name } });
       return row;
@@ -326,8 +332,11 @@ export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: 
   requirePermission(access, 'push');
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
   const deleted = await ctx.db.transaction().execute(async (trx) => {
-    // Release before asset, the order every transaction that touches both takes them in.
-    await lockRelease(trx, release.id);
+    // Release before asset, the order every transaction that touches both takes them in; re-read
+    // under the lock, so a publish that made the release immutable since the check above wins.
+    const current = await lockRelease(trx, release.id);
+    if (!current) throw new NotFoundError();
+    if (isImmutablePublished(current)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
     const row = await deleteAssetRow(trx, asset.id);
     // The release's representation embeds its assets, and its Last-Modified is the newest of its
     // own and its assets' times: a removal leaves no newer time behind, so it moves the release's.

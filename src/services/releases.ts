@@ -9,7 +9,8 @@
  * - drafts are invisible without push access; the by-tag lookup never returns drafts;
  * - a pushed deletion of a tag turns its published release back into a draft (Gitea's rule);
  * - a release published while immutable releases are on (services/immutable-releases.ts) is
- *   `immutable`: its tag and target stay, it stays published, and its tag name is reserved.
+ *   `immutable`: its tag and target stay, it stays published, and its tag name is reserved;
+ *   publishing it signs its release attestation in the same transaction (services/attestations.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { gitDirFor, type AppContext } from '../context.ts';
@@ -48,6 +49,7 @@ import { prepareRefCreation } from './refs.ts';
 import { versionColumns } from './release-channels.ts';
 import { immutableStatus, refuseReservedTag } from './immutable-releases.ts';
 import { reserveTag } from '../db/repos/immutable-releases-repo.ts';
+import { attestRelease } from './attestations.ts';
 
 /** GitHub's limit on release notes. */
 export const MAX_BODY_LENGTH = 125_000;
@@ -279,7 +281,10 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
       updated_at: now,
     });
     if (!draft) await applyLatest(trx, access.repo, release, fields.make_latest, true);
-    if (immutable) await reserveTag(trx, access.repo, tag);
+    if (immutable) {
+      await reserveTag(trx, access.repo, tag);
+      await attestRelease(ctx, trx, access.owner, access.repo, release, placement.commitSha!);
+    }
     // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`.
     const actions: ReleaseAction[] = draft ? ['created'] : ['created', 'published', prerelease ? 'prereleased' : 'released'];
     await recordReleaseEvents(trx, access.repo, access.principal!.user.id, release, actions);
@@ -332,6 +337,8 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
     // On PostgreSQL a delete can still commit between the check above and the update.
     if (!updated) throw new NotFoundError();
     if (immutable) await reserveTag(trx, access.repo, tag);
+    // Signed here, in the publish's transaction: a published immutable release always has its attestation.
+    if (immutable && publishing) await attestRelease(ctx, trx, access.owner, access.repo, updated, placement.commitSha!);
     await applyLatest(trx, access.repo, updated, fields.make_latest, publishing);
     const changes = releaseChanges(release, updated, fields.make_latest);
     await recordReleaseEvents(trx, access.repo, access.principal!.user.id, updated, releaseUpdateActions(release, updated, changes), changes);

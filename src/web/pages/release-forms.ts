@@ -15,6 +15,7 @@ import { loadReleaseDetails } from '../../services/release-details.ts';
 import { getReleaseByWebTag } from '../../services/release-pages.ts';
 import { createRelease, deleteRelease, latestReleaseId, updateRelease } from '../../services/releases.ts';
 import { requirePermission, type RepoAccess } from '../../services/repositories.ts';
+import { immutableStatus } from '../../services/immutable-releases.ts';
 import { validationMessages } from '../error-pages.ts';
 import { humanSize, repoPath } from '../format.ts';
 import { checked, formFields, type FormFields } from '../forms.ts';
@@ -108,14 +109,18 @@ function formPage(
   request: FastifyRequest,
   reply: FastifyReply,
   access: RepoAccess,
-  o: { release: Release | null; state: FormState; errors: string[]; assets: Asset[] },
+  o: { release: Release | null; state: FormState; errors: string[]; assets: Asset[]; immutable: boolean },
   status = 200,
 ): FastifyReply {
   const { owner, repo } = access;
   const release = o.release;
   const action = release ? repoPath(owner.login, repo.name, 'releases', 'edit', releaseWebTag(release)) : repoPath(owner.login, repo.name, 'releases');
+  // With immutable releases on, publishing freezes the assets: the way in is draft, upload, publish.
   const buttons = !release
-    ? html`<button type="submit" name="intent" value="publish" class="primary">Publish release</button>
+    ? o.immutable
+      ? html`<button type="submit" name="intent" value="draft" class="primary">Save draft and add assets</button>
+<button type="submit" name="intent" value="publish">Publish now, without assets</button>`
+      : html`<button type="submit" name="intent" value="publish" class="primary">Publish release</button>
 <button type="submit" name="intent" value="draft">Save draft</button>`
     : release.draft === 1
       ? html`<button type="submit" name="intent" value="publish" class="primary">Publish release</button>
@@ -124,6 +129,7 @@ function formPage(
   const title = release ? `Edit ${releaseTitle(release)}` : 'New release';
   const body = html`${repoHeader(request, access, 'releases')}
 <h1>${title}</h1>
+${o.immutable && (!release || release.draft === 1) ? immutableNotice(release !== null) : ''}
 ${errorList(o.errors)}
 <form method="post" action="${action}" class="stack card release-form">
 ${csrfField(request)}
@@ -133,6 +139,17 @@ ${fieldsHtml(o.state, repo.default_branch)}
 </form>
 ${release ? uploader(request, access, release, o.assets) : html`<p class="muted">Save a draft to attach binaries before publishing.</p>`}`;
   return sendPage(request, reply, { title: `${title} · ${owner.login}/${repo.name}`, body }, status);
+}
+
+/** Steers to draft → upload → publish when what is published can never change again. */
+function immutableNotice(editingDraft: boolean): Html {
+  return html`<div class="notice immutable-notice"><p><strong>Immutable releases are on in this repository.</strong> Once published, a release's assets and tag can never change, and Wharf signs an attestation of exactly what it holds. ${
+    editingDraft ? 'Upload every asset below before you publish.' : 'Save a draft first, upload every asset, then publish.'
+  }</p></div>`;
+}
+
+async function immutableOn(ctx: AppContext, access: RepoAccess): Promise<boolean> {
+  return (await immutableStatus(ctx, access.repo)).enabled;
 }
 
 /** Service failures a form can show next to its fields; anything else propagates. */
@@ -173,7 +190,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
       prerelease: false,
       make_latest: true,
     };
-    return formPage(request, reply, access, { release: null, state, errors: [], assets: [] });
+    return formPage(request, reply, access, { release: null, state, errors: [], assets: [], immutable: await immutableOn(ctx, access) });
   });
 
   app.post('/:owner/:repo/releases', async (request, reply) => {
@@ -188,7 +205,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
     } catch (err) {
       const errors = formErrors(err);
       if (!errors) throw err;
-      return formPage(request, reply, access, { release: null, state, errors, assets: [] }, 422);
+      return formPage(request, reply, access, { release: null, state, errors, assets: [], immutable: await immutableOn(ctx, access) }, 422);
     }
   });
 
@@ -197,7 +214,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
     const release = await getReleaseByWebTag(ctx, access, request.params['*']);
     const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true }), latestReleaseId(ctx, access.repo)]);
     const state = stateFromRelease(release, latestId === release.id);
-    return formPage(request, reply, access, { release, state, errors: [], assets: details.assets.get(release.id) ?? [] });
+    return formPage(request, reply, access, { release, state, errors: [], assets: details.assets.get(release.id) ?? [], immutable: await immutableOn(ctx, access) });
   });
 
   app.post<{ Params: TagParams }>('/:owner/:repo/releases/edit/*', async (request, reply) => {
@@ -217,7 +234,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
       const errors = formErrors(err);
       if (!errors) throw err;
       const details = await loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true });
-      return formPage(request, reply, access, { release, state, errors, assets: details.assets.get(release.id) ?? [] }, 422);
+      return formPage(request, reply, access, { release, state, errors, assets: details.assets.get(release.id) ?? [], immutable: await immutableOn(ctx, access) }, 422);
     }
   });
 

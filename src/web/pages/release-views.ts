@@ -12,6 +12,7 @@ import { renderNotes } from '../notes-cache.ts';
 import { humanSize, repoPath, timeTag, webPath } from '../format.ts';
 import { html, trustedHtml, type Html } from '../html.ts';
 import { csrfField } from '../layout.ts';
+import type { AttestationSummary } from '../../services/attestations.ts';
 
 export interface RepoRef {
   owner: Account;
@@ -39,6 +40,8 @@ function markers(r: RepoRef, release: Release, latestId: number | null): Html {
   return html`${release.id === latestId ? html`<span class="badge latest">Latest</span>` : ''}${
     release.prerelease === 1 ? html`<span class="badge pre">Pre-release</span>` : ''
   }${release.draft === 1 ? html`<span class="badge draft">Draft</span>` : ''}${
+    release.immutable === 1 && release.draft === 0 ? html`<span class="badge immutable" title="Its assets and tag cannot change">Immutable</span>` : ''
+  }${
     release.channel && release.channel !== 'stable' && release.channel !== 'prerelease'
       ? html`<a class="badge channel" href="${repoPath(r.owner.login, r.repo.name, 'releases')}?channel=${encodeURIComponent(release.channel)}" title="Releases in this channel">${release.channel}</a>`
       : ''
@@ -87,6 +90,25 @@ export interface ReleaseCardOptions {
   canWrite: boolean;
   /** Heading level: the list uses h2, the release page h1. */
   heading: 'h1' | 'h2';
+  /** The release attestation of a published immutable release (its own page shows it). */
+  attestation?: AttestationSummary | null;
+}
+
+/** What the attestation signed, with the bundle and the trusted root to verify it with. */
+function attestationSection(r: RepoRef, release: Release, a: AttestationSummary): Html {
+  const bundle = repoPath(r.owner.login, r.repo.name, 'attestations', String(a.id), 'bundle.json');
+  return html`<section class="attestation">
+<h2>Release attestation</h2>
+<p>When this release was published, this Wharf signed which files it holds under tag <span class="tag">${release.tag_name}</span>${
+    a.commit ? html` at commit <code>${a.commit.slice(0, 12)}</code>` : ''
+  }. <a href="${bundle}" download>Download the Sigstore bundle</a> · <a href="/.well-known/wharf/trusted-root.json">trusted root</a></p>
+${
+  a.subjects.length
+    ? html`<table class="attested"><tbody>${a.subjects.map((s) => html`<tr><td class="name">${s.name}</td><td class="digest"><code title="sha256:${s.sha256}">sha256:${s.sha256}</code></td></tr>`)}</tbody></table>`
+    : html`<p class="muted">It was published without assets.</p>`
+}
+<p class="muted">Verify a download offline: <code>wharf verify FILE --repo ${r.owner.login}/${r.repo.name} --tag ${release.tag_name} --bundle BUNDLE --trusted-root trusted-root.json</code></p>
+</section>`;
 }
 
 export function releaseCard(request: FastifyRequest, r: RepoRef, release: Release, assets: Asset[], author: Account | undefined, o: ReleaseCardOptions): Html {
@@ -118,6 +140,7 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
 ${notes ? html`<div class="notes markdown">${trustedHtml(notes)}</div>` : ''}
 ${assetRows(r, release, assets)}
 ${o.heading === 'h1' ? feedWarnings(assets) : ''}
+${o.attestation ? attestationSection(r, release, o.attestation) : ''}
 </article>`;
 }
 

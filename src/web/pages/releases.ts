@@ -20,6 +20,7 @@ import { html, type Html } from '../html.ts';
 import { getLatestInLine, parseLineQuery, parseListFilter } from '../../services/release-channels.ts';
 import type { ReleaseListFilter } from '../../db/repos/releases-repo.ts';
 import { sendPage } from '../layout.ts';
+import { releaseAttestationSummary } from '../../services/attestations.ts';
 import { archivePath, releaseTitle, pager, releaseCard, releasePagePath } from './release-views.ts';
 import { repoHeader } from './repo-header.ts';
 
@@ -162,11 +163,16 @@ ${pager(base, page.page, page.offset + releases.length < total, filterQuery(filt
     // A published release reached through its old `untagged-…` address moves to its tag.
     if (release.draft === 0 && request.params['*'] !== release.tag_name) return reply.redirect(releasePagePath(access, release), 301);
     const canWrite = canSeeDrafts(access);
-    const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], { includeIncompleteAssets: canWrite }), latestReleaseId(ctx, access.repo)]);
+    const [details, latestId, attestation] = await Promise.all([
+      loadReleaseDetails(ctx, [release], { includeIncompleteAssets: canWrite }),
+      latestReleaseId(ctx, access.repo),
+      releaseAttestationSummary(ctx, release),
+    ]);
     const card = releaseCard(request, access, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), {
       latestId,
       canWrite,
       heading: 'h1',
+      attestation,
     });
     const body = html`${repoHeader(request, access, 'releases')}
 <p class="crumbs"><a href="${repoPath(access.owner.login, access.repo.name, 'releases')}">Releases</a> / ${release.tag_name}</p>
