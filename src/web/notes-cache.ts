@@ -14,11 +14,21 @@ const cache = new Map<string, string>();
  * A release's notes for a page. `headingsBelow`: the level of the release's title on that page
  * (1 on its own page, 2 in a list), so the notes' headings nest under it instead of competing
  * with it (`# Changes` becomes an h2 or h3). Feeds pass nothing and keep the levels of
- * `body_html`.
+ * `body_html`. `scope`: unique on the page (the release's id), for the task lists' ids.
  */
-export function renderNotes(body: string | null, headingsBelow = 0): string {
+export function renderNotes(body: string | null, headingsBelow = 0, scope?: string): string {
   const rendered = renderCached(body);
-  return headingsBelow > 0 ? focusableCode(demoteHeadings(rendered, headingsBelow)) : rendered;
+  if (headingsBelow === 0) return rendered;
+  const page = focusableCode(demoteHeadings(rendered, headingsBelow));
+  return scope ? scopeTaskIds(page, scope) : page;
+}
+
+/**
+ * Task-list checkboxes are numbered from 0 in each release's notes; a list page shows several
+ * releases, so each release's numbers get its own scope to keep ids (and labels) unique.
+ */
+function scopeTaskIds(sanitized: string, scope: string): string {
+  return sanitized.replace(/ (id|for)="user-content-task-item-(\d+)"/g, ` $1="user-content-${scope}-task-item-$2"`);
 }
 
 /** Code blocks and tables scroll sideways on narrow screens; keyboard users must reach them. */

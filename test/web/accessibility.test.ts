@@ -179,7 +179,11 @@ describe.skipIf(!chromiumAvailable)('every page on a phone and with assistive te
     for (const pageCase of PAGES) {
       const page = await open(pageCase, 390, 'light');
       const found = await page.evaluate(() =>
-        [...document.querySelectorAll('main button, main .button, main input[type="checkbox"], main summary, header.site a, header.site button, nav.pager a, .tabs a')]
+        [
+          ...document.querySelectorAll(
+            'main button, main .button, main input[type="checkbox"]:not(:disabled), main summary, header.site a, header.site button, nav.pager a, .tabs a',
+          ),
+        ]
           // A checkbox's target is its label, which the browser makes clickable too.
           .map((el) => ({ el, box: (el.matches('input[type="checkbox"]') ? (el.closest('label') ?? el) : el).getBoundingClientRect() }))
           .filter(({ box }) => box.width > 0 && (box.width < 44 || box.height < 44))

@@ -29,6 +29,9 @@ const XSS_NOTES = [
   '<a href="javascript:window.__xss=\'link\'" id="evil-link">click</a>',
   '<iframe src="javascript:alert(1)"></iframe><svg onload="alert(1)"></svg>',
   '<style>body{display:none}</style>',
+  '```html\n<script>window.__xss="code"</script><img src=x onerror="window.__xss=\'code-img\'">\n```',
+  '```js\n"</span></code></pre><script>window.__xss=\'hl\'</script>"\n```',
+  '- [x] <img src=x onerror="window.__xss=\'task\'">\n- [ ] <input autofocus onfocus="window.__xss=\'input\'">',
 ].join('\n\n');
 
 /** Every page is watched for dialogs, console CSP violations and page errors. */
