@@ -34,7 +34,9 @@ export function registerBackupCommands(program: Command, run: <T>(fn: (ctx: AppC
           return;
         }
         const manifest = await backupInstance(ctx, dir, say);
-        say(`the instance key (${ctx.config.instanceKeyFile}) is not in the backup: keep a copy of it elsewhere`);
+        say(
+          `the instance key (${ctx.config.instanceKeyFile}) is not in the backup: keep a copy of it elsewhere; a restored instance needs it to open the attestation signing keys and webhook secrets the backup holds sealed`,
+        );
         process.stdout.write(
           `backed up ${manifest.repositories} repositories, ${manifest.releases} releases, ${manifest.assets} assets (${manifest.blobs} blobs) into ${dir} in ${manifest.rounds} round(s)\n`,
         );
@@ -50,6 +52,7 @@ export function registerBackupCommands(program: Command, run: <T>(fn: (ctx: AppC
       say(`restoring into ${config.dataDir}`);
       const { restoreInstance } = await import('../services/backup.ts');
       const { check } = await restoreInstance(config, dir, say);
+      say(`before starting Wharf, put the instance key kept with this backup at ${config.instanceKeyFile}`);
       printReport(check);
     });
 

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -122,8 +122,15 @@ describe.skipIf(external)('backup and restore', { timeout: 300_000 }, () => {
     // Restoring over an instance is refused.
     expect((await wharf({ WHARF_DATA_DIR: restoredDir }, 'restore', dir)).code).toBe(1);
 
+    // The instance key is kept apart from backups (it opens the signing keys and webhook
+    // secrets the database holds sealed); the operator puts their copy back, as `backup` says.
+    expect(backup.stderr).toContain('the instance key');
+    await copyFile(path.join(server.dataDir, 'instance.key'), path.join(restoredDir, 'instance.key'));
     const copy = await startServer({ dataDir: restoredDir });
     try {
+      // The signing keys came along: the copy publishes the same trusted root.
+      const roots = await Promise.all([server.base, copy.base].map(async (base) => (await fetch(`${base}/.well-known/wharf/trusted-root.json`)).json()));
+      expect(roots[1]).toEqual(roots[0]);
       const restored = (await call('GET', `${copy.api}/repos/${repo.full}/releases?per_page=100`, { token: owner.token })).body as any[];
       // Everything that existed before the backup began is there.
       expect(restored.map((r) => r.id)).toEqual(expect.arrayContaining(before));
