@@ -51,8 +51,59 @@ export interface PresignOptions {
   expiresIn?: number;
 }
 
+/** What one `ResumableStaging.append` made durable. */
+export interface StagedAppend {
+  /** The staging state to record (opaque to callers; only the store reads it). */
+  state: string;
+  /** Bytes of the source now durably staged after `offset` (fewer than sent when it was cut off). */
+  written: number;
+}
+
+export interface AppendInput {
+  /** The durable offset `state` describes; bytes past it from an interrupted earlier append are discarded. */
+  offset: number;
+  /** The whole upload's length: an append reaching it closes the staging (the last, short S3 part). */
+  length: number;
+  source: Readable;
+  /** Aborting stops the append and throws: nothing it wrote may be recorded. */
+  signal: AbortSignal;
+}
+
+/**
+ * Writes that arrive in pieces over many requests, possibly on different nodes, and that survive
+ * a crash at their last durable offset: the bytes of a resumable (tus) upload. The caller keeps
+ * the returned state (in the database) and passes it back; the store keeps nothing in memory.
+ * One writer at a time per `id` (the caller's lock); staging lives apart from `put`'s temporary
+ * files, since an idle resumable upload may wait hours between requests.
+ */
+export interface ResumableStaging {
+  /** Starts staging `id` (a caller-chosen unique token); returns its initial state. */
+  begin(id: string): Promise<string>;
+  /**
+   * Appends the source at `offset` and resolves once those bytes are durable (fsync, or parts
+   * acknowledged by the object store). A source that fails or ends early is not an error: the
+   * bytes that arrived are kept and `written` says how many.
+   */
+  append(id: string, state: string, input: AppendInput): Promise<StagedAppend>;
+  /** Removes what only `previous` referenced, once the caller durably recorded `next`. */
+  superseded(id: string, previous: string, next: string): Promise<void>;
+  /** The sha256 (lowercase hex) of the complete staging (`size` bytes), read back from the store. */
+  digest(id: string, state: string, size: number): Promise<string>;
+  /**
+   * Stores the complete staging (`size` bytes whose sha256 is `sha256`) as a blob. Repeatable
+   * after a crash (the blob may already be in place).
+   */
+  complete(id: string, state: string, options: { size: number; sha256: string }): Promise<StoredBlob>;
+  /** Removes the staging of `id` and all its bytes (finished, terminated, expired or orphaned). */
+  discard(id: string, state?: string): Promise<void>;
+  /** Every staging present, for the sweeper to remove those no upload records. */
+  list(): AsyncIterable<{ id: string; modifiedAt: Date }>;
+}
+
 export interface BlobStore {
   readonly capabilities: BlobStoreCapabilities;
+  /** Chunked, resumable writes (tus uploads). */
+  readonly resumable: ResumableStaging;
   /**
    * Streams `source` into the store, hashing it on the way. Resolves only once the bytes are
    * durable (fsync or the object store's acknowledgement). On any failure nothing is left behind.

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobNotFoundError, BlobStorageFullError, type BlobInfo, type BlobStore, type ByteRange, type PutOptions, type StoredBlob } from './blob-store.ts';
+import { FsResumableStaging } from './fs-resumable-staging.ts';
 import { MeteringStream } from './metering-stream.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -38,6 +39,7 @@ export class FsBlobStore implements BlobStore {
   readonly #tmp: string;
 
   readonly #fileMode: number;
+  readonly resumable: FsResumableStaging;
 
   /**
    * `fileMode`: blobs are private (0600, whatever the umask); 0640 lets a proxy in Wharf's group
@@ -47,6 +49,7 @@ export class FsBlobStore implements BlobStore {
     this.#root = path.resolve(root);
     this.#tmp = path.join(this.#root, 'tmp');
     this.#fileMode = options.fileMode ?? 0o600;
+    this.resumable = new FsResumableStaging({ root: this.#root, fileMode: this.#fileMode, pathOf: (key) => this.pathOf(key), fsyncPath });
   }
 
   /** The file of a key; keys are validated so no value can escape the root. */

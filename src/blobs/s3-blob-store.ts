@@ -32,6 +32,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BlobNotFoundError, type BlobInfo, type BlobStore, type ByteRange, type PresignOptions, type PutOptions, type StoredBlob } from './blob-store.ts';
 import { MeteringStream } from './metering-stream.ts';
+import { S3ResumableStaging } from './s3-resumable-staging.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
 const BLOB_PREFIX = 'blobs/';
@@ -79,6 +80,7 @@ export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
   readonly #bucket: string;
   readonly #presignTtl: number;
+  readonly resumable: S3ResumableStaging;
 
   constructor(options: S3BlobStoreOptions) {
     this.#bucket = options.bucket;
@@ -94,6 +96,7 @@ export class S3BlobStore implements BlobStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    this.resumable = new S3ResumableStaging({ client: this.client, bucket: this.#bucket, objectKey: (key) => this.#objectKey(key), stat: (key) => this.stat(key) });
   }
 
   #objectKey(key: string): string {

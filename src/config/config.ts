@@ -91,6 +91,10 @@ export interface WharfConfig {
   maxAssetSize: number;
   /** Largest JSON request body accepted, in bytes. */
   maxJsonBodySize: number;
+  /** An unfinished resumable upload expires this long after its last received byte. */
+  resumableUploadExpiryMs: number;
+  /** Unexpired resumable uploads one user may have open at once. */
+  maxOpenResumableUploads: number;
   logLevel: (typeof LOG_LEVELS)[number];
   /** `auto`: pretty when stdout is a terminal, JSON otherwise (`config/logger.ts`). */
   logFormat: 'auto' | 'json' | 'pretty';
@@ -213,6 +217,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     },
     maxAssetSize: v.maxAssetSize,
     maxJsonBodySize: v.maxJsonBody,
+    resumableUploadExpiryMs: v.resumableUploadExpiry * 1000,
+    maxOpenResumableUploads: v.maxOpenResumableUploads,
     logLevel: v.logLevel,
     logFormat: v.logFormat,
     auditRetentionDays: v.auditRetentionDays,

@@ -262,6 +262,18 @@ export const SETTINGS = {
     default: 2 * 1024 * 1024 * 1024,
     doc: "Largest release asset accepted, in bytes (GitHub's limit). At most 5368709120 with `s3`.",
   }),
+  resumableUploadExpiry: setting({
+    env: 'WHARF_RESUMABLE_UPLOAD_EXPIRY',
+    type: integer(60),
+    default: 24 * 60 * 60,
+    doc: 'Seconds after its last received byte that an unfinished resumable (tus) upload expires; the sweeper then removes it, its claim on the asset name and its bytes.',
+  }),
+  maxOpenResumableUploads: setting({
+    env: 'WHARF_MAX_OPEN_RESUMABLE_UPLOADS',
+    type: integer(1),
+    default: 20,
+    doc: 'Unfinished, unexpired resumable uploads one user may have at once; creating one more is refused (422) until some finish, are terminated or expire.',
+  }),
   maxJsonBody: setting({ env: 'WHARF_MAX_JSON_BODY', type: integer(1024), default: 1024 * 1024, doc: 'Largest JSON request body, in bytes.' }),
   databaseUrl: setting({
     env: 'WHARF_DATABASE_URL',

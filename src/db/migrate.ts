@@ -19,6 +19,7 @@ import * as auditLog from './migrations/011-audit-log.ts';
 import * as releaseChannels from './migrations/012-release-channels.ts';
 import * as immutableReleases from './migrations/013-immutable-releases.ts';
 import * as attestations from './migrations/014-attestations.ts';
+import * as resumableUploads from './migrations/015-resumable-uploads.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -36,6 +37,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '012-release-channels': { up: (db) => releaseChannels.up(db, handle.kind), down: (db) => releaseChannels.down(db) },
     '013-immutable-releases': { up: (db) => immutableReleases.up(db), down: (db) => immutableReleases.down(db) },
     '014-attestations': { up: (db) => attestations.up(db, handle.kind), down: (db) => attestations.down(db) },
+    '015-resumable-uploads': { up: (db) => resumableUploads.up(db), down: (db) => resumableUploads.down(db) },
   };
 }
 

@@ -133,6 +133,26 @@ export interface AssetsTable {
   updated_at: string;
 }
 
+/** A resumable (tus) upload in progress; its asset row is `open` until the last byte is stored. */
+export interface ResumableUploadsTable {
+  /** Random token, the last segment of the upload's URL. */
+  id: string;
+  asset_id: number;
+  release_id: number;
+  uploader_id: number;
+  upload_length: number;
+  /** Bytes durably staged. */
+  upload_offset: number;
+  /** The blob store's record of the staged bytes (`ResumableStaging`). */
+  staging: string;
+  /** The request appending now, and until when (epoch ms) its lock holds. */
+  lock_token: string | null;
+  locked_until: number;
+  /** Epoch ms after which the sweeper removes the upload. */
+  expires_at: number;
+  created_at: string;
+}
+
 /** A deletion of a shared blob in progress (see services/blob-gc). */
 export interface BlobDeletionsTable {
   blob_key: string;
@@ -397,6 +417,7 @@ export interface Database {
   collaborators: CollaboratorsTable;
   releases: ReleasesTable;
   assets: AssetsTable;
+  resumable_uploads: ResumableUploadsTable;
   rate_limits: RateLimitsTable;
   blob_deletions: BlobDeletionsTable;
   sessions: SessionsTable;
@@ -429,6 +450,7 @@ export type NewRelease = Insertable<ReleasesTable>;
 export type ReleaseUpdate = Updateable<ReleasesTable>;
 export type Asset = Selectable<AssetsTable>;
 export type NewAsset = Insertable<AssetsTable>;
+export type ResumableUpload = Selectable<ResumableUploadsTable>;
 export type Session = Selectable<SessionsTable>;
 export type ReleaseReaction = Selectable<ReleaseReactionsTable>;
 export type RefIntent = Selectable<RefIntentsTable>;

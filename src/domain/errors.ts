@@ -86,6 +86,20 @@ export class OverloadedError extends WharfError {
 /** 409: the resource is in a state that forbids the change. */
 export class ConflictError extends WharfError {}
 
+/** 423: another request is writing to the same resumable upload right now. */
+export class LockedError extends WharfError {
+  constructor(message = 'The upload is locked by another request; retry shortly') {
+    super(message);
+  }
+}
+
+/** 460 (tus `checksum` extension): the bytes sent do not match the checksum sent with them. */
+export class ChecksumMismatchError extends WharfError {
+  constructor(message = 'Checksum Mismatch') {
+    super(message);
+  }
+}
+
 /** 507: the storage is full. */
 export class InsufficientStorageError extends WharfError {}
 

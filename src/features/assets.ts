@@ -8,6 +8,7 @@ import { AssetSweeper } from '../services/asset-sweeper.ts';
 import { assetDownloadRoutes } from '../web/asset-downloads.ts';
 import { assetUploadRoutes } from '../http/routes/asset-uploads.ts';
 import { releaseAssetRoutes } from '../http/routes/release-assets.ts';
+import { tusUploadRoutes } from '../http/routes/tus-uploads.ts';
 import type { AppContext } from '../context.ts';
 
 const sweepers = new WeakMap<AppContext, AssetSweeper>();
@@ -15,7 +16,10 @@ const sweepers = new WeakMap<AppContext, AssetSweeper>();
 export const assetsFeature: Feature = {
   name: 'assets',
   api: releaseAssetRoutes,
-  uploads: assetUploadRoutes,
+  uploads(app, ctx) {
+    assetUploadRoutes(app, ctx);
+    tusUploadRoutes(app, ctx);
+  },
   web: assetDownloadRoutes,
   async start(ctx) {
     const sweeper = new AssetSweeper(ctx);

@@ -111,6 +111,13 @@ const TABLE: Record<string, ScopeRule> = {
   'POST /repos/{}/{}/releases/generate-notes': REPO_WRITE,
   'GET /repos/{}/{}/releases/{}/assets': REPO_READ,
   'POST /repos/{}/{}/releases/{}/assets': REPO_WRITE,
+  // Resumable (tus) uploads; HEAD of an upload is keyed as GET.
+  'OPTIONS /repos/{}/{}/releases/{}/assets/resumable': NONE,
+  'OPTIONS /repos/{}/{}/releases/{}/assets/resumable/{}': NONE,
+  'POST /repos/{}/{}/releases/{}/assets/resumable': REPO_WRITE,
+  'GET /repos/{}/{}/releases/{}/assets/resumable/{}': REPO_WRITE,
+  'PATCH /repos/{}/{}/releases/{}/assets/resumable/{}': REPO_WRITE,
+  'DELETE /repos/{}/{}/releases/{}/assets/resumable/{}': REPO_WRITE,
   'GET /repos/{}/{}/releases/assets/{}': REPO_READ,
   'PATCH /repos/{}/{}/releases/assets/{}': REPO_WRITE,
   'DELETE /repos/{}/{}/releases/assets/{}': REPO_WRITE,

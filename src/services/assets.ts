@@ -11,7 +11,7 @@
  */
 import { getLatestInLine, type LineQuery } from './release-channels.ts';
 import type { Readable } from 'node:stream';
-import { BlobSizeMismatchError, BlobStorageFullError, BlobTooLargeError } from '../blobs/blob-store.ts';
+import { BlobSizeMismatchError, BlobStorageFullError, BlobTooLargeError, type StoredBlob } from '../blobs/blob-store.ts';
 import type { AppContext } from '../context.ts';
 import type { Asset, Release } from '../db/schema.ts';
 import {
@@ -112,27 +112,41 @@ export interface UploadRequest {
   received: () => number;
 }
 
-export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
-  // Visibility first: a draft (or its assets) that the caller cannot see is 404, never 401/403.
-  const release = await getVisibleRelease(ctx, access, req.releaseId);
-  requirePermission(access, 'push');
-  if (!req.name) throw new BadRequestError('Bad Request: the name query parameter is required');
-  if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot upload assets to an immutable release');
-  checkUploadSize(ctx, req.size);
-  const name = sanitizeAssetName(req.name);
+/** The stored form of a requested asset name, or a 422 for one too long. */
+export function validAssetName(requested: string): string {
+  const name = sanitizeAssetName(requested);
   if (name.length > MAX_ASSET_NAME_LENGTH) {
     throw new ValidationError([{ resource: 'ReleaseAsset', field: 'name', code: 'custom', message: `name is too long (maximum is ${MAX_ASSET_NAME_LENGTH} characters)` }]);
   }
+  return name;
+}
 
+/** Refuses uploads to a published immutable release. */
+export function checkReleaseTakesUploads(release: Release): void {
+  if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot upload assets to an immutable release');
+}
+
+export interface AssetClaim {
+  name: string;
+  label: string | null;
+  contentType: string;
+  size: number;
+}
+
+/**
+ * Claims an asset name with an `open` row (the unique key settles races: `already_exists`),
+ * within the release's asset cap. `db` may be a transaction.
+ */
+export async function claimAssetName(ctx: AppContext, access: RepoAccess, release: Release, claim: AssetClaim, db: AppContext['db'] = ctx.db): Promise<Asset> {
   let row: Asset;
   try {
-    row = await insertOpenAsset(ctx.db, {
+    row = await insertOpenAsset(db, {
       releaseId: release.id,
       repositoryId: access.repo.id,
-      name,
-      label: req.label === null ? null : sanitizeAssetLabel(req.label),
-      contentType: req.contentType,
-      size: req.size,
+      name: claim.name,
+      label: claim.label === null ? null : sanitizeAssetLabel(claim.label),
+      contentType: claim.contentType,
+      size: claim.size,
       uploaderId: access.principal!.user.id,
       now: isoSeconds(),
     });
@@ -143,10 +157,60 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
     throw err;
   }
   // Counting after the insert keeps the cap under concurrent uploads (each sees the others).
-  if ((await countAssets(ctx.db, release.id)) > MAX_ASSETS_PER_RELEASE) {
-    await deleteAssetRow(ctx.db, row.id, true);
+  if ((await countAssets(db, release.id)) > MAX_ASSETS_PER_RELEASE) {
+    await deleteAssetRow(db, row.id, true);
     throw new ValidationError([{ resource: 'ReleaseAsset', field: 'file_count', code: 'custom', message: `file_count limited to ${MAX_ASSETS_PER_RELEASE} assets` }]);
   }
+  return row;
+}
+
+/**
+ * Makes an `open` asset `uploaded` with the blob its bytes became: records the blob on the row,
+ * confirms the bytes survived any concurrent blob deletion, then flips the row in a transaction
+ * that locks the release first (release, then asset: the order every such transaction takes).
+ * `alsoInTransaction` runs in that transaction (a resumable upload removes its record there).
+ * Throws NotFound when the row vanished (its release deleted) and 422 when the release became
+ * immutable meanwhile; the caller cleans up.
+ */
+export async function recordUploadedBlob(
+  ctx: AppContext,
+  access: RepoAccess,
+  release: Release,
+  assetId: number,
+  stored: StoredBlob,
+  alsoInTransaction?: (trx: AppContext['db']) => Promise<void>,
+): Promise<Asset> {
+  if (!(await attachBlob(ctx.db, assetId, stored.key, isoSeconds()))) throw new NotFoundError();
+  if (!(await confirmBlobStored(ctx, stored.key))) {
+    // Bytes attached and then gone: a delete of the release (and with it this row) won the
+    // race and removed them, so the upload answers as if it had come after the delete; with
+    // the row still there, the store lost them, which is a server fault.
+    throw (await findAssetInRepository(ctx.db, access.repo.id, assetId)) ? new AssetSaveError() : new NotFoundError();
+  }
+  const done = await ctx.db.transaction().execute(async (trx) => {
+    // The release may have been published as immutable while the bytes were arriving.
+    const current = await lockRelease(trx, release.id);
+    if (current) checkReleaseTakesUploads(current);
+    const uploaded = await markUploaded(trx, assetId, { digest: stored.sha256, size: stored.size, now: isoSeconds() });
+    if (uploaded) {
+      await recordAssetEvent(trx, access, release, uploaded, 'uploaded');
+      await alsoInTransaction?.(trx);
+    }
+    return uploaded;
+  });
+  if (!done) throw new NotFoundError();
+  return done;
+}
+
+export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
+  // Visibility first: a draft (or its assets) that the caller cannot see is 404, never 401/403.
+  const release = await getVisibleRelease(ctx, access, req.releaseId);
+  requirePermission(access, 'push');
+  if (!req.name) throw new BadRequestError('Bad Request: the name query parameter is required');
+  checkReleaseTakesUploads(release);
+  checkUploadSize(ctx, req.size);
+  const name = validAssetName(req.name);
+  const row = await claimAssetName(ctx, access, release, { name, label: req.label, contentType: req.contentType, size: req.size });
 
   const abort = new AbortController();
   const onClientAbort = () => abort.abort(req.signal.reason);
@@ -170,22 +234,7 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   try {
     const stored = await ctx.blobs.put(req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: abort.signal });
     blobKey = stored.key;
-    if (!(await attachBlob(ctx.db, row.id, stored.key, isoSeconds()))) throw new NotFoundError();
-    if (!(await confirmBlobStored(ctx, stored.key))) {
-      // Bytes attached and then gone: a delete of the release (and with it this row) won the
-      // race and removed them, so the upload answers as if it had come after the delete; with
-      // the row still there, the store lost them, which is a server fault.
-      throw (await findAssetInRepository(ctx.db, access.repo.id, row.id)) ? new AssetSaveError() : new NotFoundError();
-    }
-    const done = await ctx.db.transaction().execute(async (trx) => {
-      // The release may have been published as immutable while the bytes were arriving.
-      const current = await lockRelease(trx, release.id);
-      if (current && isImmutablePublished(current)) throw new InvalidRequestError('Cannot upload assets to an immutable release');
-      const uploaded = await markUploaded(trx, row.id, { digest: stored.sha256, size: stored.size, now: isoSeconds() });
-      if (uploaded) await recordAssetEvent(trx, access, release, uploaded, 'uploaded');
-      return uploaded;
-    });
-    if (!done) throw new NotFoundError();
+    const done = await recordUploadedBlob(ctx, access, release, row.id, stored);
     return { asset: done, release };
   } catch (err) {
     await deleteAssetRow(ctx.db, row.id, true).catch((e: unknown) => ctx.log.error({ err: e, asset: row.id }, 'could not remove failed upload'));
@@ -197,8 +246,8 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   }
 }
 
-function translateUploadError(err: unknown, signal: AbortSignal): unknown {
-  if (signal.aborted && signal.reason instanceof WharfError) return signal.reason;
+export function translateUploadError(err: unknown, signal?: AbortSignal): unknown {
+  if (signal?.aborted && signal.reason instanceof WharfError) return signal.reason;
   if (err instanceof WharfError) return err;
   if (err instanceof BlobSizeMismatchError) return new BadRequestError('Bad Content-Length: ');
   if (err instanceof BlobTooLargeError) return sizeError('size must be less than or equal to the limit');

@@ -591,6 +591,24 @@ function releaseRoutes(state: ReleaseState): RouteCase[] {
       prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/${pick(fx).id}/assets?name=${uniqueName(state === 'draft' ? 'dup-' : 'pup-')}.bin`, raw: 'uploaded bytes' }),
     },
     {
+      name: `POST ${state} resumable (tus) upload`,
+      kind: 'uploads',
+      method: 'POST',
+      need: 'push',
+      release: state,
+      success: 201,
+      prepare: async (fx) => ({
+        path: `/repos/${fx.full}/releases/${pick(fx).id}/assets/resumable`,
+        raw: 'uploaded bytes',
+        headers: {
+          'tus-resumable': '1.0.0',
+          'upload-length': '14',
+          'upload-metadata': `name ${Buffer.from(`${uniqueName(state === 'draft' ? 'dtus-' : 'ptus-')}.bin`).toString('base64')}`,
+          'content-type': 'application/offset+octet-stream',
+        },
+      }),
+    },
+    {
       name: `POST ${state} asset upload without a name`,
       kind: 'uploads',
       method: 'POST',

@@ -133,9 +133,19 @@ export async function releaseBlobKeys(db: Kysely<Database>, releaseId: number): 
   return rows.map((r) => r.blob_key!);
 }
 
-/** Uploads whose lease ran out (the uploading process died or stalled). */
+/**
+ * Uploads whose lease ran out (the uploading process died or stalled). A resumable upload's
+ * asset is not among them: it lives until the upload itself expires.
+ */
 export async function listExpiredOpenAssets(db: Kysely<Database>, before: string, limit = 500): Promise<Asset[]> {
-  return db.selectFrom('assets').selectAll().where('state', '=', 'open').where('updated_at', '<', before).limit(limit).execute();
+  return db
+    .selectFrom('assets')
+    .selectAll()
+    .where('state', '=', 'open')
+    .where('updated_at', '<', before)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('resumable_uploads').select('resumable_uploads.id').whereRef('resumable_uploads.asset_id', '=', 'assets.id'))))
+    .limit(limit)
+    .execute();
 }
 
 /** Which of `keys` some asset (in any state) still references. */

@@ -49,7 +49,7 @@ export function parseUploadQuery(rawUrl: string): Map<string, string> {
 /** Errors whose body GitHub's upload host sends without a documentation link. */
 const LOW_LEVEL = /^(Bad Content-Length|Error saving asset)/;
 
-function rewriteErrorBody(request: FastifyRequest, payload: unknown): unknown {
+export function rewriteErrorBody(request: FastifyRequest, payload: unknown): unknown {
   if (typeof payload !== 'string') return payload;
   let parsed: { message?: string; errors?: unknown };
   try {
