@@ -66,7 +66,7 @@ function patch(location: string, offset: number, body: Buffer, headers: Record<s
   return fetch(location, {
     method: 'PATCH',
     headers: { authorization: `token ${token}`, 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', ...headers },
-    body,
+    body: new Uint8Array(body),
   });
 }
 
@@ -188,7 +188,7 @@ describe('tus protocol', () => {
         'upload-metadata': `name ${b64('small.bin')}`,
         'content-type': 'application/offset+octet-stream',
       },
-      body: data.subarray(0, 100_000),
+      body: new Uint8Array(data.subarray(0, 100_000)),
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('upload-offset')).toBe('100000');
