@@ -14,7 +14,7 @@ import type { BlobStore } from './blobs/blob-store.ts';
 import type { WharfConfig } from './config/config.ts';
 import { createLogger } from './config/logger.ts';
 import { checkDirectories, databaseError, loadTlsFiles } from './config/preflight.ts';
-import type { AppContext } from './context.ts';
+import { newCaches, type AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
 import { configureGit } from './git/git.ts';
 import { sweepQuarantines } from './git/quarantine-sweep.ts';
@@ -117,6 +117,7 @@ async function openContext(config: WharfConfig, log: Logger, options: BuildOptio
     blobs: options.blobStore ?? (await createBlobStore(config)),
     log,
     pushListeners: new PushListeners(),
+    ...newCaches(config),
     dbPool: () => handle.poolStats?.() ?? null,
   };
   await ensureBootstrapAdmin(ctx);

@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 import type { BlobStore } from './blobs/blob-store.ts';
 import type { WharfConfig } from './config/config.ts';
 import type { Database, Repository } from './db/schema.ts';
+import { PrincipalCache } from './services/principal-cache.ts';
 import type { PushListeners } from './services/push-events.ts';
+import { ReadCache } from './services/read-cache.ts';
 
 export interface AppContext {
   config: WharfConfig;
@@ -17,8 +19,17 @@ export interface AppContext {
   blobs: BlobStore;
   log: Logger;
   pushListeners: PushListeners;
+  /** Remembered API answers, keyed by repository generation (docs/performance.md#the-read-cache). */
+  readCache: ReadCache;
+  /** Who presented tokens are, for a few seconds. */
+  principals: PrincipalCache;
   /** Connections of the database pool (PostgreSQL), for metrics; absent with SQLite. */
   dbPool?: () => { total: number; idle: number; waiting: number } | null;
+}
+
+/** A context's caches, empty, sized by the configuration. */
+export function newCaches(config: WharfConfig): Pick<AppContext, 'readCache' | 'principals'> {
+  return { readCache: new ReadCache(config.readCache.maxBytes, config.readCache.ttlMs), principals: new PrincipalCache(config.readCache.principalTtlMs) };
 }
 
 /** Bare repositories live under their numeric id, so renaming or transferring never moves files. */

@@ -25,7 +25,7 @@ import { ConfigError, loadConfig, type WharfConfig } from '../config/config.ts';
 import { describeStoreLine } from '../config/describe.ts';
 import { SETTINGS, shown } from '../config/settings.ts';
 import { checkDirectories, databaseError } from '../config/preflight.ts';
-import type { AppContext } from '../context.ts';
+import { newCaches, type AppContext } from '../context.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { GITHUB_SCOPES, unknownScopes } from '../domain/oauth-scopes.ts';
 import type { AuditActor } from '../services/audit.ts';
@@ -88,6 +88,7 @@ async function withContext<T>(program: Command, fn: (ctx: AppContext) => Promise
       blobs: await createBlobStore(config),
       log: pino({ level: 'warn' }, pino.destination(2)),
       pushListeners: new PushListeners(),
+      ...newCaches(config),
     };
     return await fn(ctx);
   } finally {

@@ -133,6 +133,8 @@ export interface WharfConfig {
   metricsToken: string | null;
   /** What the header's value starts with, followed by the blob's path under the blob directory. */
   sendfilePrefix: string;
+  /** The read cache (`services/read-cache.ts`): bytes (0: off), answer lifetime, and the principal cache's lifetime. */
+  readCache: { maxBytes: number; ttlMs: number; principalTtlMs: number };
   /** Run the outbox's consumers (webhook deliveries) on this node. */
   eventConsumers: boolean;
   /** How often an idle consumer looks for new events or due deliveries. */
@@ -243,6 +245,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     metricsPort: v.metricsPort,
     metricsToken: v.metricsToken,
     sendfilePrefix: v.sendfilePrefix,
+    readCache: { maxBytes: v.readCacheSize, ttlMs: v.readCacheTtlMs, principalTtlMs: v.principalCacheTtlMs },
     eventConsumers: v.eventConsumers,
     eventsPollMs: v.eventsPollMs,
     outboundAllowedHosts: v.outboundAllowedHosts,

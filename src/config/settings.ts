@@ -447,6 +447,24 @@ export const SETTINGS = {
     default: '/_wharf/blobs/',
     doc: "What the header's value starts with, followed by `ab/cd/<sha256>`: nginx's internal location mapped to `WHARF_DATA_DIR/blobs/`, or for `X-Sendfile` that directory's absolute path.",
   }),
+  readCacheSize: setting({
+    env: 'WHARF_READ_CACHE_SIZE',
+    type: integer(0),
+    default: 64 * 1024 * 1024,
+    doc: "Memory for remembered API answers (releases, latest, lists) and callers' repository access, in bytes; `0` turns the read cache off. Correct on several nodes: every answer is keyed by its repository's generation, read from the database on each request. See [performance](performance.md#the-read-cache).",
+  }),
+  readCacheTtlMs: setting({
+    env: 'WHARF_READ_CACHE_TTL_MS',
+    type: integer(0, 60_000),
+    default: 5000,
+    doc: 'Longest a remembered API answer is served. Every change bumps its repository\'s generation and is seen at once; downloads do not, so this bounds how far `download_count` lags behind.',
+  }),
+  principalCacheTtlMs: setting({
+    env: 'WHARF_PRINCIPAL_CACHE_TTL_MS',
+    type: integer(0, 10_000),
+    default: 2000,
+    doc: 'How long the user behind a token is remembered (`0`: looked up on every request). A token revoked or a user suspended through this node stops working at once; through another node or the CLI, within this time.',
+  }),
   eventConsumers: setting({
     env: 'WHARF_EVENT_CONSUMERS',
     type: boolean(),

@@ -20,6 +20,7 @@ import * as releaseChannels from './migrations/012-release-channels.ts';
 import * as immutableReleases from './migrations/013-immutable-releases.ts';
 import * as attestations from './migrations/014-attestations.ts';
 import * as resumableUploads from './migrations/015-resumable-uploads.ts';
+import * as readGenerations from './migrations/016-read-generations.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -38,6 +39,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '013-immutable-releases': { up: (db) => immutableReleases.up(db), down: (db) => immutableReleases.down(db) },
     '014-attestations': { up: (db) => attestations.up(db, handle.kind), down: (db) => attestations.down(db) },
     '015-resumable-uploads': { up: (db) => resumableUploads.up(db), down: (db) => resumableUploads.down(db) },
+    '016-read-generations': { up: (db) => readGenerations.up(db, handle.kind), down: (db) => readGenerations.down(db, handle.kind) },
   };
 }
 

@@ -216,6 +216,16 @@ export interface RepositoryRefsTable {
 }
 
 /**
+ * A repository's read-cache generation (docs/performance.md#the-read-cache): bumped by triggers in
+ * the transaction of every change an API answer about the repository could show. Written only by
+ * those triggers (migration 016).
+ */
+export interface RepositoryGenerationsTable {
+  repository_id: number;
+  generation: number;
+}
+
+/**
  * `release`: the tag of a release being published, made inside the release's transaction (rolled
  * back when that never committed); `change`: an API or push update, remembered for who made it.
  */
@@ -423,6 +433,7 @@ export interface Database {
   sessions: SessionsTable;
   leases: LeasesTable;
   repository_refs: RepositoryRefsTable;
+  repository_generations: RepositoryGenerationsTable;
   immutable_release_policies: ImmutableReleasePoliciesTable;
   immutable_release_repositories: ImmutableReleaseRepositoriesTable;
   immutable_tags: ImmutableTagsTable;

@@ -71,7 +71,26 @@ function notModifiedSince(request: FastifyRequest, reply: FastifyReply): boolean
 export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload: unknown, urlsFixed: boolean): unknown {
   if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
   if (typeof payload !== 'string' || reply.getHeader('etag')) return payload;
-  const etag = `"${createHash('sha256').update(payload).digest('hex').slice(0, 32)}"`;
+  if (answerConditionally(request, reply, etagOf(payload), urlsFixed)) {
+    reply.code(304);
+    reply.removeHeader('content-type');
+    reply.removeHeader('content-length');
+    return '';
+  }
+  return payload;
+}
+
+/** The strong ETag of a JSON answer. */
+export function etagOf(payload: string): string {
+  return `"${createHash('sha256').update(payload).digest('hex').slice(0, 32)}"`;
+}
+
+/**
+ * Sets `etag` and the caching headers of a successful GET (see `applyEtag`) and tells whether the
+ * client already has this answer (the caller then answers 304). Also used by remembered answers
+ * (`http/cached-reads.ts`), whose ETag is known without the body being hashed again.
+ */
+export function answerConditionally(request: FastifyRequest, reply: FastifyReply, etag: string, urlsFixed: boolean): boolean {
   reply.header('etag', etag);
   if (request.principal) reply.header('cache-control', 'private, max-age=60, s-maxage=60');
   else if (urlsFixed) reply.header('cache-control', 'public, max-age=60, s-maxage=60');
@@ -80,11 +99,5 @@ export function applyEtag(request: FastifyRequest, reply: FastifyReply, payload:
     reply.header('vary', `${String(reply.getHeader('vary') ?? 'Accept')}, Host, X-Forwarded-Host`);
   }
   const inm = request.headers['if-none-match'];
-  if (inm ? inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag) : notModifiedSince(request, reply)) {
-    reply.code(304);
-    reply.removeHeader('content-type');
-    reply.removeHeader('content-length');
-    return '';
-  }
-  return payload;
+  return inm ? inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag) : notModifiedSince(request, reply);
 }

@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import { noteTokenAddress } from '../services/audit.ts';
-import { authenticateToken, type Principal } from '../services/tokens.ts';
+import { authenticateToken, hashToken, type Principal } from '../services/tokens.ts';
 
 export type Credentials = { kind: 'none' } | { kind: 'token'; candidates: string[] } | { kind: 'malformed' };
 
@@ -37,11 +37,22 @@ export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest)
   if (creds.kind === 'none') return null;
   if (creds.kind === 'token') {
     for (const candidate of creds.candidates) {
-      const principal = await authenticateToken(ctx.db, candidate);
+      const principal = await authenticateRemembered(ctx, candidate);
       if (principal) return atAddress(ctx, principal, request.ip);
     }
   }
   throw new UnauthorizedError('Bad credentials');
+}
+
+/** `authenticateToken`, through the few seconds' memory of `ctx.principals`. */
+async function authenticateRemembered(ctx: AppContext, presented: string): Promise<Principal | null> {
+  if (presented.length === 0 || presented.length > 512) return null;
+  const hash = hashToken(presented);
+  const remembered = ctx.principals.get(hash);
+  if (remembered) return remembered;
+  const principal = await authenticateToken(ctx.db, presented);
+  if (principal) ctx.principals.set(hash, principal);
+  return principal;
 }
 
 /** Notes where the caller is (for the audit log), auditing a token's first use from an address. */

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { createBlobStore } from '../blobs/create-blob-store.ts';
 import { FsBlobStore } from '../blobs/fs-blob-store.ts';
 import type { WharfConfig } from '../config/config.ts';
-import { gitDirFor, type AppContext } from '../context.ts';
+import { gitDirFor, newCaches, type AppContext } from '../context.ts';
 import { backupSqliteFile, openDatabase, sqliteFileOf } from '../db/dialect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import * as git from '../git/git.ts';
@@ -212,7 +212,7 @@ export async function restoreInstance(config: WharfConfig, dir: string, say: Bac
     await migrateToLatest(handle);
     const { pino } = await import('pino');
     const { PushListeners } = await import('./push-events.ts');
-    const ctx: AppContext = { config, db: handle.db, blobs: await createBlobStore(config), log: pino({ level: 'silent' }), pushListeners: new PushListeners() };
+    const ctx: AppContext = { config, db: handle.db, blobs: await createBlobStore(config), log: pino({ level: 'silent' }), pushListeners: new PushListeners(), ...newCaches(config) };
     return { manifest, check: await checkInstance(ctx) };
   } finally {
     await handle.close();

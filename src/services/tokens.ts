@@ -105,11 +105,6 @@ export async function recordTokenUse(db: Kysely<Database>, token: Token, now = D
 export const IMPERSONATION_NOTE = 'impersonation token';
 
 /**
- * Revokes one token. Its owner and site administrators may; anyone else gets Not Found, so token
- * ids do not reveal whose they are. Revocation takes effect on the very next request: tokens are
- * looked up on every request, never cached.
- */
-/**
  * `DELETE /authorizations/{id}`. A token may always revoke itself. Another token of the same user
  * it may revoke only when it holds every scope that token holds: a scopeless or `public_repo`
  * token must not disable the `repo` token beside it. A site administrator (with the `site_admin`

@@ -9,6 +9,7 @@ import type { Release } from '../../db/schema.ts';
 import { loadReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { createRelease, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../services/releases.ts';
+import { cachedRepoAccess, sendCached } from '../cached-reads.ts';
 import { docsConfig } from '../errors.ts';
 import { parsePage } from '../../domain/page.ts';
 import { parsePathId, repoAccess, sendPage } from '../route-helpers.ts';
@@ -18,6 +19,11 @@ import { getLatestInLine, getReleaseRules, listChannels, parseLineQuery, parseLi
 type IdParams = { owner: string; repo: string; release_id: string };
 
 async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release, status = 200) {
+  return reply.code(status).send(await renderOne(ctx, access, request, reply, release));
+}
+
+/** One release as JSON, with its `X-GitHub-Media-Type` and `Last-Modified` set on `reply`. */
+async function renderOne(ctx: AppContext, access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release) {
   const format = bodyFormatFromAccept(request.headers.accept);
   reply.header('x-github-media-type', format.mediaType);
   const details = await loadReleaseDetails(ctx, [release], { reactions: true });
@@ -28,18 +34,23 @@ async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequ
   const reacted = release.reactions_changed_at ? Date.parse(release.reactions_changed_at) : 0;
   const modified = Math.max(Date.parse(release.updated_at), reacted, ...json.assets.map((a) => Date.parse(a.updated_at)));
   reply.header('last-modified', new Date(modified).toUTCString());
-  return reply.code(status).send(json);
+  return json;
 }
 
 export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
+  // The reads below are remembered per repository generation (http/cached-reads.ts).
   app.get('/repos/:owner/:repo/releases', async (request, reply) => {
-    const access = await repoAccess(ctx, request);
+    const cached = await cachedRepoAccess(ctx, request);
+    const { access } = cached;
     const page = parsePage(request.query);
-    const { releases, total } = await listReleases(ctx, access, page, parseListFilter(request.query));
-    const format = bodyFormatFromAccept(request.headers.accept);
-    reply.header('x-github-media-type', format.mediaType);
-    const details = await loadReleaseDetails(ctx, releases, { reactions: true });
-    return sendPage(request, reply, page, total, releasesJson(access, releases, details, request.urls, format));
+    const filter = parseListFilter(request.query);
+    return sendCached(ctx, request, reply, cached, async () => {
+      const { releases, total } = await listReleases(ctx, access, page, filter);
+      const format = bodyFormatFromAccept(request.headers.accept);
+      reply.header('x-github-media-type', format.mediaType);
+      const details = await loadReleaseDetails(ctx, releases, { reactions: true });
+      return sendPage(request, reply, page, total, releasesJson(access, releases, details, request.urls, format));
+    });
   });
 
   app.post('/repos/:owner/:repo/releases', docsConfig('releases/releases#create-a-release'), async (request, reply) => {
@@ -51,9 +62,12 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   // `?channel=beta&major=2&prefix=cli-` (Wharf's extension) asks for the latest of one line.
   app.get('/repos/:owner/:repo/releases/latest', async (request, reply) => {
-    const access = await repoAccess(ctx, request);
+    const cached = await cachedRepoAccess(ctx, request);
+    const { access } = cached;
     const line = parseLineQuery(request.query);
-    return sendOne(ctx, access, request, reply, line ? await getLatestInLine(ctx, access, line) : await getLatestRelease(ctx, access));
+    return sendCached(ctx, request, reply, cached, async () =>
+      renderOne(ctx, access, request, reply, line ? await getLatestInLine(ctx, access, line) : await getLatestRelease(ctx, access)),
+    );
   });
 
   app.get('/repos/:owner/:repo/releases/channels', async (request, reply) => {
@@ -87,13 +101,16 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   // The tag is multi-segment: `release/1.0` arrives raw or as `release%2F1.0`.
   app.get<{ Params: { owner: string; repo: string; '*': string } }>('/repos/:owner/:repo/releases/tags/*', async (request, reply) => {
-    const access = await repoAccess(ctx, request);
-    return sendOne(ctx, access, request, reply, await getReleaseByTag(ctx, access, request.params['*']));
+    const cached = await cachedRepoAccess(ctx, request);
+    const { access } = cached;
+    return sendCached(ctx, request, reply, cached, async () => renderOne(ctx, access, request, reply, await getReleaseByTag(ctx, access, request.params['*'])));
   });
 
   app.get<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', async (request, reply) => {
-    const access = await repoAccess(ctx, request);
-    return sendOne(ctx, access, request, reply, await getReleaseById(ctx, access, parsePathId(request.params.release_id)));
+    const cached = await cachedRepoAccess(ctx, request);
+    const { access } = cached;
+    const id = parsePathId(request.params.release_id);
+    return sendCached(ctx, request, reply, cached, async () => renderOne(ctx, access, request, reply, await getReleaseById(ctx, access, id)));
   });
 
   app.patch<{ Params: IdParams }>('/repos/:owner/:repo/releases/:release_id', docsConfig('releases/releases#update-a-release'), async (request, reply) => {

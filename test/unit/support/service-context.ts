@@ -8,7 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createBlobStore } from '../../../src/blobs/create-blob-store.ts';
 import { loadConfig } from '../../../src/config/config.ts';
-import type { AppContext } from '../../../src/context.ts';
+import { newCaches, type AppContext } from '../../../src/context.ts';
 import type { Account } from '../../../src/db/schema.ts';
 import { openDatabase } from '../../../src/db/dialect.ts';
 import { migrateToLatest } from '../../../src/db/migrate.ts';
@@ -31,7 +31,7 @@ export async function createServiceContext(): Promise<ServiceFixture> {
   const config = loadConfig({ WHARF_DATA_DIR: dataDir });
   const handle = await openDatabase(config.databaseUrl);
   await migrateToLatest(handle);
-  const ctx: AppContext = { config, db: handle.db, blobs: await createBlobStore(config), log: pino({ level: 'silent' }), pushListeners: new PushListeners() };
+  const ctx: AppContext = { config, db: handle.db, blobs: await createBlobStore(config), log: pino({ level: 'silent' }), pushListeners: new PushListeners(), ...newCaches(config) };
   return {
     ctx,
     async close() {

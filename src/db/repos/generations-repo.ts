@@ -1,0 +1,19 @@
+/**
+ * @module db/repos/generations-repo
+ * A repository's read-cache generation (migration 016: triggers bump it in the transaction of
+ * every change an API answer could show), found by the names in a request path.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/** The repository `owner/name` names and its generation: one indexed query (three primary/unique keys). */
+export async function findGenerationByName(db: Kysely<Database>, ownerLogin: string, name: string): Promise<{ repositoryId: number; generation: number } | undefined> {
+  return db
+    .selectFrom('repositories as r')
+    .innerJoin('accounts as a', 'a.id', 'r.owner_id')
+    .innerJoin('repository_generations as g', 'g.repository_id', 'r.id')
+    .select(['r.id as repositoryId', 'g.generation'])
+    .where('a.login_lower', '=', ownerLogin.toLowerCase())
+    .where('r.name_lower', '=', name.toLowerCase())
+    .executeTakeFirst();
+}

@@ -1,0 +1,85 @@
+/**
+ * @module http/cached-reads
+ * Remembered answers to the API's hottest reads (a release, the latest, a page of releases): what
+ * every reader of a release gets is rendered, serialized and hashed once per repository generation
+ * instead of on every request (docs/performance.md#the-read-cache).
+ *
+ * Each request still reads its repository's generation from the database first — one indexed
+ * query, before anything else it reads — and every key holds that generation, so a change made
+ * on any node (its triggers bump the generation in the change's own transaction) is seen by the
+ * next request everywhere. Reading the generation before the data matters: an answer rendered
+ * from data newer than its generation is harmless (it is filed under an older generation no later
+ * request reads), the other way round would be a stale answer kept.
+ *
+ * Remembered per generation: the caller's access to the repository (by token and scopes, since
+ * permission depends on nothing else that does not bump the generation) and the answer, per
+ * viewer class (with or without push access: drafts), URL, representation and URL bases.
+ * `If-None-Match` on a remembered answer is answered from its ETag, without rendering.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { findGenerationByName } from '../db/repos/generations-repo.ts';
+import { canSeeDrafts } from '../services/releases.ts';
+import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
+import { answerConditionally, etagOf } from './api-headers.ts';
+import type { OwnerRepoParams } from './route-helpers.ts';
+
+/** Headers a rendering sets that belong to the answer (the rest are per request). */
+const ANSWER_HEADERS = ['x-github-media-type', 'last-modified', 'link'] as const;
+
+interface RememberedAnswer {
+  body: string;
+  etag: string;
+  headers: Array<[string, string]>;
+}
+
+/** Repository access for a read whose answer may be remembered, and the generation it was read at (null: do not remember). */
+export interface CachedAccess {
+  access: RepoAccess;
+  generation: number | null;
+}
+
+export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest): Promise<CachedAccess> {
+  const { owner, repo } = request.params as OwnerRepoParams;
+  const principal = request.principal;
+  if (!ctx.readCache.enabled) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
+  const found = await findGenerationByName(ctx.db, owner, repo.replace(/\.git$/i, ''));
+  if (!found) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
+  // A token's scopes never change; its user's site administration bumps every generation.
+  const who = principal ? `${principal.token.id}:${principal.user.id}:${principal.user.site_admin}:${[...principal.scopes].join(',')}` : '-';
+  const key = `access\0${found.repositoryId}\0${found.generation}\0${who}`;
+  const remembered = ctx.readCache.get<Omit<RepoAccess, 'principal'>>(key);
+  if (remembered) return { access: { ...remembered, principal }, generation: found.generation };
+  const access = await getRepoAccess(ctx, principal, owner, repo);
+  // Renamed between the two reads: answer, but remember nothing.
+  if (access.repo.id !== found.repositoryId) return { access, generation: null };
+  ctx.readCache.set(key, { owner: access.owner, repo: access.repo, permission: access.permission }, 2048);
+  return { access, generation: found.generation };
+}
+
+/**
+ * Sends the remembered answer to this request, or renders one with `render` (which sets the
+ * answer's headers on `reply` and returns the JSON body), remembers and sends it. Only 200s are
+ * remembered; a rendering that throws (404) throws as it did.
+ */
+export async function sendCached(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, cached: CachedAccess, render: () => Promise<unknown>): Promise<FastifyReply> {
+  const { access, generation } = cached;
+  if (generation === null) return reply.send(await render());
+  const u = request.urls;
+  const key = `answer\0${access.repo.id}\0${generation}\0${canSeeDrafts(access) ? 'push' : 'read'}\0${request.url}\0${request.headers.accept ?? ''}\0${u.api}\0${u.uploads}\0${u.web}`;
+  let answer = ctx.readCache.get<RememberedAnswer>(key);
+  if (!answer) {
+    const body = JSON.stringify(await render());
+    const headers: Array<[string, string]> = [];
+    for (const name of ANSWER_HEADERS) {
+      const value = reply.getHeader(name);
+      if (typeof value === 'string') headers.push([name, value]);
+    }
+    answer = { body, etag: etagOf(body), headers };
+    ctx.readCache.set(key, answer, body.length + 512);
+  } else {
+    for (const [name, value] of answer.headers) reply.header(name, value);
+  }
+  if (answerConditionally(request, reply, answer.etag, ctx.config.externalUrl !== null)) return reply.code(304).send();
+  return reply.type('application/json; charset=utf-8').send(answer.body);
+}

@@ -1,0 +1,60 @@
+/**
+ * @module services/read-cache
+ * The in-process memory of what readers of the API were last answered (docs/performance.md#the-read-cache).
+ * It only remembers; it decides nothing about freshness. Callers put the repository's generation
+ * (read from the database on every request, `db/repos/generations-repo.ts`) into every key, so an
+ * entry of an older generation is never found again and simply ages out: a change on any node is
+ * seen by every node on its next request. The lifetime bounds what is allowed to lag without
+ * bumping a generation (download counts); the byte bound keeps memory flat, oldest used first out.
+ */
+export class ReadCache {
+  private readonly entries = new Map<string, { value: unknown; bytes: number; expires: number }>();
+  private bytes = 0;
+
+  /** `maxBytes` 0 turns the cache off (every `get` misses, `set` keeps nothing). */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get enabled(): boolean {
+    return this.maxBytes > 0;
+  }
+
+  get<T>(key: string): T | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expires <= this.now()) {
+      this.remove(key, entry.bytes);
+      return undefined;
+    }
+    // Most recently used last: the Map's order is the eviction order.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.value as T;
+  }
+
+  /** Keeps `value`, which costs about `bytes` of memory; nothing when it alone is over a quarter of the bound. */
+  set(key: string, value: unknown, bytes: number): void {
+    if (!this.enabled || bytes > this.maxBytes / 4) return;
+    const old = this.entries.get(key);
+    if (old) this.remove(key, old.bytes);
+    this.entries.set(key, { value, bytes, expires: this.now() + this.ttlMs });
+    this.bytes += bytes;
+    for (const [oldest, entry] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.remove(oldest, entry.bytes);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  private remove(key: string, bytes: number): void {
+    this.entries.delete(key);
+    this.bytes -= bytes;
+  }
+}
