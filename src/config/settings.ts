@@ -457,13 +457,13 @@ export const SETTINGS = {
     env: 'WHARF_READ_CACHE_TTL_MS',
     type: integer(0, 60_000),
     default: 5000,
-    doc: 'Longest a remembered API answer is served. Every change bumps its repository\'s generation and is seen at once; downloads do not, so this bounds how far `download_count` lags behind.',
+    doc: "Longest a remembered API answer is served. Every change bumps its repository's generation and is seen at once; downloads do not, so this bounds how far `download_count` lags behind.",
   }),
   principalCacheTtlMs: setting({
     env: 'WHARF_PRINCIPAL_CACHE_TTL_MS',
-    type: integer(0, 10_000),
-    default: 2000,
-    doc: 'How long the user behind a token is remembered (`0`: looked up on every request). A token revoked or a user suspended through this node stops working at once; through another node or the CLI, within this time.',
+    type: integer(0, 60_000),
+    default: 30_000,
+    doc: "How long the user behind a token is remembered (`0`: looked up on every request). Revocation, suspension and site administration changes are seen at once on every node whatever this is (a generation read on each request); it bounds how far a token's `last_used_at` lags behind.",
   }),
   eventConsumers: setting({
     env: 'WHARF_EVENT_CONSUMERS',

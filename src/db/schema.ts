@@ -225,6 +225,12 @@ export interface RepositoryGenerationsTable {
   generation: number;
 }
 
+/** One row (`id` 1): bumped by triggers when a token or an account's standing changes (migration 016). */
+export interface CredentialGenerationsTable {
+  id: number;
+  generation: number;
+}
+
 /**
  * `release`: the tag of a release being published, made inside the release's transaction (rolled
  * back when that never committed); `change`: an API or push update, remembered for who made it.
@@ -434,6 +440,7 @@ export interface Database {
   leases: LeasesTable;
   repository_refs: RepositoryRefsTable;
   repository_generations: RepositoryGenerationsTable;
+  credential_generations: CredentialGenerationsTable;
   immutable_release_policies: ImmutableReleasePoliciesTable;
   immutable_release_repositories: ImmutableReleaseRepositoriesTable;
   immutable_tags: ImmutableTagsTable;

@@ -7,6 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
+import { readCredentialGeneration } from '../db/repos/generations-repo.ts';
 import { noteTokenAddress } from '../services/audit.ts';
 import { authenticateToken, hashToken, type Principal } from '../services/tokens.ts';
 
@@ -44,14 +45,20 @@ export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest)
   throw new UnauthorizedError('Bad credentials');
 }
 
-/** `authenticateToken`, through the few seconds' memory of `ctx.principals`. */
+/**
+ * `authenticateToken`, through `ctx.principals`: a principal remembered at the current
+ * credentials' generation (one primary-key read) is still who the token is.
+ */
 async function authenticateRemembered(ctx: AppContext, presented: string): Promise<Principal | null> {
+  if (!ctx.principals.enabled) return authenticateToken(ctx.db, presented);
   if (presented.length === 0 || presented.length > 512) return null;
   const hash = hashToken(presented);
-  const remembered = ctx.principals.get(hash);
+  // Read before the token: a principal looked up after a change is never filed under an older generation.
+  const generation = await readCredentialGeneration(ctx.db);
+  const remembered = ctx.principals.get(hash, generation);
   if (remembered) return remembered;
   const principal = await authenticateToken(ctx.db, presented);
-  if (principal) ctx.principals.set(hash, principal);
+  if (principal) ctx.principals.set(hash, principal, generation);
   return principal;
 }
 

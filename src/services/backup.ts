@@ -212,7 +212,14 @@ export async function restoreInstance(config: WharfConfig, dir: string, say: Bac
     await migrateToLatest(handle);
     const { pino } = await import('pino');
     const { PushListeners } = await import('./push-events.ts');
-    const ctx: AppContext = { config, db: handle.db, blobs: await createBlobStore(config), log: pino({ level: 'silent' }), pushListeners: new PushListeners(), ...newCaches(config) };
+    const ctx: AppContext = {
+      config,
+      db: handle.db,
+      blobs: await createBlobStore(config),
+      log: pino({ level: 'silent' }),
+      pushListeners: new PushListeners(),
+      ...newCaches(config),
+    };
     return { manifest, check: await checkInstance(ctx) };
   } finally {
     await handle.close();

@@ -105,6 +105,12 @@ export async function recordTokenUse(db: Kysely<Database>, token: Token, now = D
 export const IMPERSONATION_NOTE = 'impersonation token';
 
 /**
+ * Revokes one token. Its owner and site administrators may; anyone else gets Not Found, so token
+ * ids do not reveal whose they are. Revocation takes effect on the very next request on every node:
+ * a remembered principal is used only while the credentials' generation it was looked up at is
+ * current, and revoking bumps it (`services/principal-cache.ts`).
+ */
+/**
  * `DELETE /authorizations/{id}`. A token may always revoke itself. Another token of the same user
  * it may revoke only when it holds every scope that token holds: a scopeless or `public_repo`
  * token must not disable the `repo` token beside it. A site administrator (with the `site_admin`

@@ -22,7 +22,7 @@ export async function listUsers(ctx: AppContext): Promise<Account[]> {
 export async function setSuspended(ctx: AppContext, login: string, suspended: boolean, actor: AuditActor): Promise<Account> {
   const user = await getUser(ctx, login);
   const now = isoSeconds();
-  const account = await ctx.db.transaction().execute(async (trx) => {
+  return ctx.db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('accounts')
       .set({ suspended_at: suspended ? (user.suspended_at ?? now) : null, updated_at: now })
@@ -32,8 +32,6 @@ export async function setSuspended(ctx: AppContext, login: string, suspended: bo
     if (Boolean(user.suspended_at) !== suspended) await recordAudit(trx, { action: suspended ? 'user.suspend' : 'user.unsuspend', actor, user });
     return updated;
   });
-  ctx.principals.forgetAll();
-  return account;
 }
 
 export interface UserDeletionPlan {
@@ -73,6 +71,5 @@ export async function deleteUser(ctx: AppContext, plan: UserDeletionPlan, actor:
     await trx.deleteFrom('accounts').where('id', '=', plan.user.id).execute();
     await recordAudit(trx, { action: 'user.destroy', actor, user: plan.user, data: { repositories: plan.repositories.map((r) => r.name) } });
   });
-  ctx.principals.forgetAll();
   for (const repo of plan.repositories) await rm(gitDirFor(ctx, repo), { recursive: true, force: true });
 }

@@ -12,6 +12,11 @@
  * - `accounts`: login, name, e-mail, type, site administrator or suspension, every repository
  *   (the account may be an author or uploader anywhere).
  *
+ *
+ * `credential_generations` (one row) is the same for callers: bumped when a token is revoked,
+ * expires early, changes or goes, and when an account's suspension or site administration
+ * changes, so a principal remembered by any node is never used after that commit.
+ *
  * On PostgreSQL the triggers are deferred to commit (constraint triggers), so the counter's row
  * lock is the last lock a transaction takes: a bump can never be part of a lock cycle with the
  * rows a transaction writes before it. SQLite has one writer at a time; its triggers run inline.
@@ -31,6 +36,8 @@ const ROW_TABLES: ReadonlyArray<{ table: string; repo: string; columns?: string 
 ];
 
 const ACCOUNT_COLUMNS = 'login, login_lower, name, email, type, site_admin, suspended_at';
+/** What a remembered principal holds of its token (not `last_used_*`, written as tokens are used). */
+const TOKEN_COLUMNS = 'user_id, token_hash, scopes, revoked_at, expires_at';
 
 export async function up(db: AnyDb, kind: DialectKind): Promise<void> {
   await sql`create table repository_generations (
@@ -38,6 +45,11 @@ export async function up(db: AnyDb, kind: DialectKind): Promise<void> {
     generation bigint not null default 0
   )`.execute(db);
   await sql`insert into repository_generations (repository_id, generation) select id, 0 from repositories`.execute(db);
+  await sql`create table credential_generations (
+    id integer primary key,
+    generation bigint not null default 0
+  )`.execute(db);
+  await sql`insert into credential_generations (id, generation) values (1, 0)`.execute(db);
   if (kind === 'postgres') await postgresTriggers(db);
   else await sqliteTriggers(db);
 }
@@ -46,6 +58,7 @@ const bumpOne = (ref: RawBuilder<unknown>) => sql`update repository_generations 
 const bumpOrg = (ref: RawBuilder<unknown>) =>
   sql`update repository_generations set generation = generation + 1 where repository_id in (select id from repositories where owner_id = ${ref})`;
 const bumpAll = sql`update repository_generations set generation = generation + 1`;
+const bumpCredentials = sql`update credential_generations set generation = generation + 1 where id = 1`;
 
 async function sqliteTriggers(db: AnyDb): Promise<void> {
   await sql`create trigger repository_generations_new after insert on repositories begin
@@ -55,7 +68,9 @@ async function sqliteTriggers(db: AnyDb): Promise<void> {
   for (const { table, repo, columns } of ROW_TABLES) {
     const of = columns ? sql.raw(` of ${columns}`) : sql``;
     await sql`create trigger ${sql.raw(`repository_generations_${table}_i`)} after insert on ${sql.table(table)} begin ${bumpOne(sql.raw(`new.${repo}`))}; end`.execute(db);
-    await sql`create trigger ${sql.raw(`repository_generations_${table}_u`)} after update${of} on ${sql.table(table)} begin ${bumpOne(sql.raw(`new.${repo}`))}; ${bumpOne(sql.raw(`old.${repo}`))}; end`.execute(db);
+    await sql`create trigger ${sql.raw(`repository_generations_${table}_u`)} after update${of} on ${sql.table(table)} begin ${bumpOne(sql.raw(`new.${repo}`))}; ${bumpOne(sql.raw(`old.${repo}`))}; end`.execute(
+      db,
+    );
     await sql`create trigger ${sql.raw(`repository_generations_${table}_d`)} after delete on ${sql.table(table)} begin ${bumpOne(sql.raw(`old.${repo}`))}; end`.execute(db);
   }
   for (const [suffix, event, row] of [
@@ -63,9 +78,14 @@ async function sqliteTriggers(db: AnyDb): Promise<void> {
     ['u', 'update', 'new'],
     ['d', 'delete', 'old'],
   ] as const) {
-    await sql`create trigger ${sql.raw(`repository_generations_org_members_${suffix}`)} after ${sql.raw(event)} on org_members begin ${bumpOrg(sql.raw(`${row}.org_id`))}; end`.execute(db);
+    await sql`create trigger ${sql.raw(`repository_generations_org_members_${suffix}`)} after ${sql.raw(event)} on org_members begin ${bumpOrg(sql.raw(`${row}.org_id`))}; end`.execute(
+      db,
+    );
   }
-  await sql`create trigger repository_generations_accounts after update of ${sql.raw(ACCOUNT_COLUMNS)} on accounts begin ${bumpAll}; end`.execute(db);
+  await sql`create trigger repository_generations_accounts after update of ${sql.raw(ACCOUNT_COLUMNS)} on accounts begin ${bumpAll}; ${bumpCredentials}; end`.execute(db);
+  await sql`create trigger repository_generations_accounts_d after delete on accounts begin ${bumpCredentials}; end`.execute(db);
+  await sql`create trigger repository_generations_tokens_u after update of ${sql.raw(TOKEN_COLUMNS)} on tokens begin ${bumpCredentials}; end`.execute(db);
+  await sql`create trigger repository_generations_tokens_d after delete on tokens begin ${bumpCredentials}; end`.execute(db);
 }
 
 async function postgresTriggers(db: AnyDb): Promise<void> {
@@ -100,8 +120,12 @@ async function postgresTriggers(db: AnyDb): Promise<void> {
     end $$`.execute(db);
   await constraintTrigger(db, 'repository_generations_org_members', 'insert or delete or update', 'org_members', 'repository_generations_org()');
   await sql`create function repository_generations_all() returns trigger language plpgsql as $$
-    begin ${bumpAll}; return null; end $$`.execute(db);
+    begin ${bumpAll}; ${bumpCredentials}; return null; end $$`.execute(db);
   await constraintTrigger(db, 'repository_generations_accounts', `update of ${ACCOUNT_COLUMNS}`, 'accounts', 'repository_generations_all()');
+  await sql`create function credential_generations_bump() returns trigger language plpgsql as $$
+    begin ${bumpCredentials}; return null; end $$`.execute(db);
+  await constraintTrigger(db, 'repository_generations_accounts_d', 'delete', 'accounts', 'credential_generations_bump()');
+  await constraintTrigger(db, 'repository_generations_tokens', `delete or update of ${TOKEN_COLUMNS}`, 'tokens', 'credential_generations_bump()');
 }
 
 async function constraintTrigger(db: AnyDb, name: string, events: string, table: string, call: string): Promise<void> {
@@ -117,15 +141,18 @@ export async function down(db: AnyDb, kind: DialectKind): Promise<void> {
       ...ROW_TABLES.map(({ table }) => [`repository_generations_${table}`, table]),
       ['repository_generations_org_members', 'org_members'],
       ['repository_generations_accounts', 'accounts'],
+      ['repository_generations_accounts_d', 'accounts'],
+      ['repository_generations_tokens', 'tokens'],
     ] as const) {
       await sql`drop trigger if exists ${sql.raw(name)} on ${sql.table(table)}`.execute(db);
     }
-    for (const fn of ['repository_generations_new', 'repository_generations_bump', 'repository_generations_org', 'repository_generations_all']) {
+    for (const fn of ['repository_generations_new', 'repository_generations_bump', 'repository_generations_org', 'repository_generations_all', 'credential_generations_bump']) {
       await sql`drop function if exists ${sql.raw(fn)}()`.execute(db);
     }
   } else {
     const triggers = await sql<{ name: string }>`select name from sqlite_master where type = 'trigger' and name like 'repository_generations%'`.execute(db);
     for (const { name } of triggers.rows) await sql`drop trigger ${sql.raw(name)}`.execute(db);
   }
+  await db.schema.dropTable('credential_generations').execute();
   await db.schema.dropTable('repository_generations').execute();
 }

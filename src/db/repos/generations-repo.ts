@@ -1,7 +1,8 @@
 /**
  * @module db/repos/generations-repo
  * A repository's read-cache generation (migration 016: triggers bump it in the transaction of
- * every change an API answer could show), found by the names in a request path.
+ * every change an API answer could show), found by the names in a request path; and the
+ * credentials' generation, bumped whenever a token or an account's standing changes.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
@@ -16,4 +17,10 @@ export async function findGenerationByName(db: Kysely<Database>, ownerLogin: str
     .where('a.login_lower', '=', ownerLogin.toLowerCase())
     .where('r.name_lower', '=', name.toLowerCase())
     .executeTakeFirst();
+}
+
+/** The credentials' generation: one row by primary key. */
+export async function readCredentialGeneration(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('credential_generations').select('generation').where('id', '=', 1).executeTakeFirst();
+  return row?.generation ?? 0;
 }

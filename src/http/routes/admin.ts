@@ -77,7 +77,6 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     const caller = requireSiteAdmin(request);
     const user = await getUser(ctx, request.params.username);
     await revokeImpersonationTokens(ctx.db, user, actorOf(caller));
-    ctx.principals.forgetAll();
     return reply.code(204).send();
   });
 
@@ -85,7 +84,6 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.delete<{ Params: { authorization_id: string } }>('/authorizations/:authorization_id', async (request, reply) => {
     const caller = requireUser(request);
     await revokeTokenAs(ctx.db, caller, parsePathId(request.params.authorization_id), actorOf(caller));
-    ctx.principals.forgetAll();
     return reply.code(204).send();
   });
 
