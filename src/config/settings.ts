@@ -489,7 +489,7 @@ export const SETTINGS = {
     type: nullable(text()),
     default: null,
     defaultDoc: '`$WHARF_DATA_DIR/instance.key`',
-    doc: 'Key that encrypts stored secrets (webhook signing secrets); created on first start. Every node must read the same file; keep it out of database backups.',
+    doc: 'Key that encrypts stored secrets (webhook signing secrets, the attestation signing keys); created on first start. Every node must read the same file; keep it out of database backups, and put it back beside a restored instance.',
   }),
   webhookTimeoutMs: setting({ env: 'WHARF_WEBHOOK_TIMEOUT_MS', type: integer(100), default: 10_000, doc: 'A webhook receiver must answer within this time (GitHub: 10 s).' }),
   webhookRetryBaseMs: setting({

@@ -13,7 +13,7 @@ import { currentSigningKey, insertSigningKey, listSigningKeys, retireSigningKey 
 import { generateSigningKey, privateKeyFromPem } from '../attestations/key-material.ts';
 import type { SigningKey } from '../attestations/sign-bundle.ts';
 import { trustedRootJson, type WharfTrustedRootJson } from '../attestations/trusted-root.ts';
-import { secretBoxFor } from '../webhooks/runtime.ts';
+import { secretBoxAt } from '../util/secret-box.ts';
 import { isUniqueViolation } from './db-errors.ts';
 
 /** A signing key whose private half cannot be opened with this instance key. */
@@ -25,7 +25,7 @@ function newRow(ctx: Pick<AppContext, 'config'>, generation: number, now: string
     generation,
     key_id: key.keyId,
     public_key_pem: key.publicKeyPem,
-    private_key_sealed: secretBoxFor(ctx.config).seal(key.privateKeyPem),
+    private_key_sealed: secretBoxAt(ctx.config.instanceKeyFile).seal(key.privateKeyPem),
     valid_from: now,
     valid_until: null,
   };
@@ -53,7 +53,7 @@ export async function signingKey(ctx: Pick<AppContext, 'config' | 'db'>): Promis
   if (!row) throw new SigningKeyUnavailable('there is no attestation signing key yet (Wharf makes one when it starts)');
   let pem: string;
   try {
-    pem = secretBoxFor(ctx.config).open(row.private_key_sealed);
+    pem = secretBoxAt(ctx.config.instanceKeyFile).open(row.private_key_sealed);
   } catch {
     throw new SigningKeyUnavailable(
       `the attestation signing key ${row.key_id.slice(0, 16)}… cannot be opened with the instance key ${ctx.config.instanceKeyFile}: restore the instance key this database was used with, or make a new signing key with \`wharf keys rotate\``,

@@ -51,3 +51,15 @@ export class SecretBox {
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
   }
 }
+
+const boxes = new Map<string, SecretBox>();
+
+/** The box of the key file `file`, read (or created) once per process. */
+export function secretBoxAt(file: string): SecretBox {
+  let box = boxes.get(file);
+  if (!box) {
+    box = SecretBox.fromFile(file);
+    boxes.set(file, box);
+  }
+  return box;
+}
