@@ -13,6 +13,9 @@ import { tasklist } from '@mdit/plugin-tasklist';
 import hljs from 'highlight.js/lib/common';
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
+import { shortReferenceLinks, type NotesContext, type NotesEnv } from './reference-links.ts';
+
+export type { NotesContext } from './reference-links.ts';
 
 /** Larger code blocks are shown plain: highlighting is linear but not free, and notes are read, not studied. */
 const MAX_HIGHLIGHTED = 20_000;
@@ -24,7 +27,7 @@ function highlight(code: string, lang: string): string {
   return hljs.highlight(code, { language, ignoreIllegals: true }).value;
 }
 
-const md = new MarkdownIt({ html: true, linkify: true, breaks: false, highlight }).use(tasklist, { disabled: true, label: true });
+const md = new MarkdownIt({ html: true, linkify: true, breaks: false, highlight }).use(tasklist, { disabled: true, label: true }).use(shortReferenceLinks);
 
 const USER_CONTENT = 'user-content-';
 
@@ -132,10 +135,14 @@ const SANITIZE: sanitizeHtml.IOptions = {
 };
 SANITIZE.allowedAttributes = { ...SANITIZE.allowedAttributes, a: ['href', 'title', 'name', 'rel'] };
 
-/** Markdown → sanitized HTML. */
-export function renderMarkdown(text: string | null): string {
+/**
+ * Markdown → sanitized HTML. `context`: the repository the notes belong to, so links to its
+ * commits and comparisons read like GitHub's (`585460c`, `v1.0.0...v1.1.0`).
+ */
+export function renderMarkdown(text: string | null, context?: NotesContext): string {
   if (!text) return '';
-  return sanitizeHtml(md.render(text), SANITIZE);
+  const env: NotesEnv = context ? { repo: context } : {};
+  return sanitizeHtml(md.render(text, env), SANITIZE);
 }
 
 /** Markdown → plain text (what GitHub's `body_text` carries). */

@@ -1,26 +1,34 @@
 /**
  * @module web/notes-cache
  * Rendering Markdown costs about a millisecond per release, which dominates a page of ten. The
- * rendered HTML depends only on the text, so it is cached by the text's hash (bounded, derived
- * data: safe with several nodes and never stale).
+ * rendered HTML depends only on the text and the repository it belongs to, so it is cached by
+ * their hash (bounded, derived data: safe with several nodes and never stale).
  */
 import { createHash } from 'node:crypto';
-import { renderMarkdown } from '../render/markdown.ts';
+import { renderMarkdown, type NotesContext } from '../render/markdown.ts';
+
+export interface NotesOptions {
+  /** The repository and web origin, so links to its commits read `585460c` (as in `body_html`). */
+  context: NotesContext;
+  /**
+   * The level of the release's title on the page (1 on its own page, 2 in a list), so the
+   * notes' headings nest under it instead of competing with it (`# Changes` becomes an h2 or
+   * h3). Feeds leave it out and keep the levels of `body_html`.
+   */
+  headingsBelow?: number;
+  /** Unique on the page (the release's id), for the task lists' ids. */
+  scope?: string;
+}
 
 const MAX_ENTRIES = 1000;
 const cache = new Map<string, string>();
 
-/**
- * A release's notes for a page. `headingsBelow`: the level of the release's title on that page
- * (1 on its own page, 2 in a list), so the notes' headings nest under it instead of competing
- * with it (`# Changes` becomes an h2 or h3). Feeds pass nothing and keep the levels of
- * `body_html`. `scope`: unique on the page (the release's id), for the task lists' ids.
- */
-export function renderNotes(body: string | null, headingsBelow = 0, scope?: string): string {
-  const rendered = renderCached(body);
-  if (headingsBelow === 0) return rendered;
-  const page = focusableCode(demoteHeadings(rendered, headingsBelow));
-  return scope ? scopeTaskIds(page, scope) : page;
+/** A release's notes for a page or a feed: `body_html`, adapted to the page it sits in. */
+export function renderNotes(body: string | null, options: NotesOptions): string {
+  const rendered = renderCached(body, options.context);
+  if (!options.headingsBelow) return rendered;
+  const page = focusableCode(demoteHeadings(rendered, options.headingsBelow));
+  return options.scope ? scopeTaskIds(page, options.scope) : page;
 }
 
 /**
@@ -45,9 +53,11 @@ export function demoteHeadings(sanitized: string, by: number): string {
   return sanitized.replace(/<(\/?)h([1-6])\b/g, (_m, close: string, level: string) => `<${close}h${Math.min(6, Number(level) + by)}`);
 }
 
-function renderCached(body: string | null): string {
+function renderCached(body: string | null, context: NotesContext): string {
   if (!body) return '';
-  const key = createHash('sha256').update(body).digest('base64');
+  const key = createHash('sha256')
+    .update(JSON.stringify([context.web, context.owner, context.repo, body]))
+    .digest('base64');
   const hit = cache.get(key);
   if (hit !== undefined) {
     // Refresh its position so the oldest unused entry is the one evicted.
@@ -55,7 +65,7 @@ function renderCached(body: string | null): string {
     cache.set(key, hit);
     return hit;
   }
-  const rendered = renderMarkdown(body);
+  const rendered = renderMarkdown(body, context);
   cache.set(key, rendered);
   if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
   return rendered;

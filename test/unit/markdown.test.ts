@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, renderPlainText } from '../../src/render/markdown.ts';
 import { demoteHeadings, renderNotes } from '../../src/web/notes-cache.ts';
 
+const CONTEXT = { web: 'https://wharf.example', owner: 'octo', repo: 'tool' };
+
 /** Nothing in rendered notes may run, submit, or load from an unexpected scheme. */
 function expectInert(rendered: string): void {
   expect(rendered).not.toMatch(/<script|<style|<iframe|<svg|<form|<button|<textarea|<select/i);
@@ -78,12 +80,41 @@ describe('syntax highlighting', () => {
 describe('notes on pages', () => {
   it('nests headings under the release title and scopes task ids per release', () => {
     expect(demoteHeadings('<h1 id="a">A</h1><hr /><h5>B</h5><h6>C</h6>', 2)).toBe('<h3 id="a">A</h3><hr /><h6>B</h6><h6>C</h6>');
-    const page = renderNotes('# Top\n\n- [x] one\n\n```\ncode\n```', 1, 'r42');
+    const page = renderNotes('# Top\n\n- [x] one\n\n```\ncode\n```', { context: CONTEXT, headingsBelow: 1, scope: 'r42' });
     expect(page).toContain('<h2>Top</h2>');
     expect(page).toContain('id="user-content-r42-task-item-0"');
     expect(page).toContain('for="user-content-r42-task-item-0"');
     expect(page).toContain('<pre tabindex="0">');
     // Feeds (no level given) keep body_html exactly.
-    expect(renderNotes('# Top')).toBe(renderMarkdown('# Top'));
+    expect(renderNotes('# Top', { context: CONTEXT })).toBe(renderMarkdown('# Top', CONTEXT));
+  });
+});
+
+describe('links to commits and comparisons', () => {
+  const sha = '585460c0123456789abcdef0123456789abcdef0';
+  it("shows this instance's commit and compare URLs the way GitHub does, linking the full URL", () => {
+    const out = renderMarkdown(
+      [
+        `* Fix by @alice in https://wharf.example/octo/tool/commit/${sha}`,
+        `* Port in https://wharf.example/other/lib/commit/${sha}`,
+        '**Full Changelog**: https://wharf.example/octo/tool/compare/v1.0.0...v1.1.0',
+        `Elsewhere: https://elsewhere.example/octo/tool/commit/${sha} and [named](https://wharf.example/octo/tool/commit/${sha})`,
+      ].join('\n'),
+      CONTEXT,
+    );
+    expect(out).toContain(`<a href="https://wharf.example/octo/tool/commit/${sha}" rel="nofollow noopener noreferrer"><code>585460c</code></a>`);
+    expect(out).toContain(`<a href="https://wharf.example/other/lib/commit/${sha}" rel="nofollow noopener noreferrer"><code>other/lib@585460c</code></a>`);
+    expect(out).toContain('<a href="https://wharf.example/octo/tool/compare/v1.0.0...v1.1.0" rel="nofollow noopener noreferrer"><code>v1.0.0...v1.1.0</code></a>');
+    // Other hosts and links with their own text are left as written.
+    expect(out).toContain(`>https://elsewhere.example/octo/tool/commit/${sha}</a>`);
+    expect(out).toContain('>named</a>');
+    // Without a repository (no context), nothing is shortened.
+    expect(renderMarkdown(`https://wharf.example/octo/tool/commit/${sha}`)).toContain(`>https://wharf.example/octo/tool/commit/${sha}</a>`);
+  });
+
+  it('escapes what it shows', () => {
+    const out = renderMarkdown('https://wharf.example/octo/tool/compare/v1%3Cscript%3E...v2', CONTEXT);
+    expect(out).toContain('<code>v1&lt;script&gt;...v2</code>');
+    expectInert(out);
   });
 });

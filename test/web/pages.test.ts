@@ -201,6 +201,27 @@ describe('release pages for anonymous visitors', () => {
     }
   });
 
+  it("shows generated notes' commit and compare links short, as GitHub does, on the page and in body_html", async () => {
+    const repo = await createRepo(server, alice);
+    await work.push(server, repo.full, alice.token, 'main', '--tags');
+    await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: 'v1.0.0' } });
+    const created = await call('POST', `${server.api}/repos/${repo.full}/releases`, {
+      token: alice.token,
+      body: { tag_name: 'v1.1.0', generate_release_notes: true },
+    });
+    expect(created.status).toBe(201);
+    const commit = /\/commit\/([0-9a-f]{40})/.exec(created.body.body as string)![1]!;
+    const short = `<code>${commit.slice(0, 7)}</code></a>`;
+    const api = await call('GET', `${server.api}/repos/${repo.full}/releases/${created.body.id}`, { headers: { accept: 'application/vnd.github.html+json' } });
+    expect(api.body.body_html).toContain(short);
+    expect(api.body.body_html).toContain('<code>v1.0.0...v1.1.0</code></a>');
+    expect(api.body.body_html).toContain(`href="${server.base}/${repo.full}/commit/${commit}"`);
+    const page = await new WebClient(server.base).get(`/${repo.full}/releases/tag/v1.1.0`);
+    expect(page.text).toContain(short);
+    // The link leads to a page that exists.
+    expect((await new WebClient(server.base).get(`/${repo.full}/commit/${commit}`)).status).toBe(200);
+  });
+
   it('serves Atom feeds of releases and tags', async () => {
     const web = new WebClient(server.base);
     const feed = await web.get(`/${pub.full}/releases.atom`);

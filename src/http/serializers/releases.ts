@@ -102,7 +102,7 @@ export function releaseJsonFrom(input: ReleaseJsonInput) {
     tarball_url: `${api}/tarball/${encodePathValue(release.tag_name)}`,
     zipball_url: `${api}/zipball/${encodePathValue(release.tag_name)}`,
     ...(fmt.raw ? { body: release.body } : {}),
-    ...(fmt.html ? { body_html: renderMarkdown(release.body) } : {}),
+    ...(fmt.html ? { body_html: renderMarkdown(release.body, { web: urls.web, owner: owner.login, repo: repo.name }) } : {}),
     ...(fmt.text ? { body_text: renderPlainText(release.body) } : {}),
     reactions: reactionRollup(`${api}/releases/${release.id}/reactions`, input.reactions),
     ...(mentions > 0 ? { mentions_count: mentions } : {}),

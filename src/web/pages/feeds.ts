@@ -89,7 +89,7 @@ export function feedRoutes(app: FastifyInstance, ctx: AppContext): void {
       updated: toIsoSeconds(release.published_at ?? release.updated_at),
       link: web + releasePagePath(access, release),
       author: details.accounts.get(release.author_id)?.login ?? 'unknown',
-      content: renderNotes(release.body) || `<p>${release.tag_name}</p>`,
+      content: renderNotes(release.body, { context: { web: request.urls.web, owner: access.owner.login, repo: access.repo.name } }) || `<p>${release.tag_name}</p>`,
     }));
     const base = web + repoPath(access.owner.login, access.repo.name);
     const feed = atom(`${base}/releases.atom`, `${base}/releases`, `${tag}${base}/releases`, `Releases from ${access.repo.name}`, entries, access.repo.updated_at);

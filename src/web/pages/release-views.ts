@@ -116,7 +116,11 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
   const link = releasePagePath(r, release);
   const heading = o.heading === 'h1' ? html`<h1><a href="${link}">${title}</a></h1>` : html`<h2><a href="${link}">${title}</a></h2>`;
   const tag = releaseWebTag(release);
-  const notes = renderNotes(release.body, o.heading === 'h1' ? 1 : 2, `r${release.id}`);
+  const notes = renderNotes(release.body, {
+    context: { web: request.urls.web, owner: r.owner.login, repo: r.repo.name },
+    headingsBelow: o.heading === 'h1' ? 1 : 2,
+    scope: `r${release.id}`,
+  });
   const actions = o.canWrite
     ? html`<div class="actions">
   <a class="button" href="${repoPath(r.owner.login, r.repo.name, 'releases', 'edit', tag)}">Edit</a>

@@ -103,7 +103,7 @@ export function updateFeedRoutes(app: FastifyInstance, ctx: AppContext): void {
     <pubDate>${new Date(pubDate(release)).toUTCString()}</pubDate>
     <sparkle:version>${release.version}</sparkle:version>
     <sparkle:shortVersionString>${release.version}</sparkle:shortVersionString>
-${feed.channel !== 'stable' ? html`    <sparkle:channel>${feed.channel}</sparkle:channel>\n` : ''}    <description>${renderNotes(release.body)}</description>
+${feed.channel !== 'stable' ? html`    <sparkle:channel>${feed.channel}</sparkle:channel>\n` : ''}    <description>${renderNotes(release.body, { context: { web: request.urls.web, owner: access.owner.login, repo: access.repo.name } })}</description>
     <enclosure url="${downloadUrl(request, access, release, artifact.asset)}" length="${artifact.asset.size}" type="application/octet-stream" sparkle:edSignature="${signature}"/>
   </item>
 `);
