@@ -110,6 +110,8 @@ export interface UploadRequest {
   signal: AbortSignal;
   /** Bytes of the body that have arrived so far: the lease is renewed only while this grows. */
   received: () => number;
+  /** `replace=true`: an uploaded asset of this name gets the new bytes instead of `already_exists`. */
+  replace?: boolean;
 }
 
 /** The stored form of a requested asset name, or a 422 for one too long. */
@@ -210,6 +212,10 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   checkReleaseTakesUploads(release);
   checkUploadSize(ctx, req.size);
   const name = validAssetName(req.name);
+  if (req.replace) {
+    const existing = await findAssetByName(ctx.db, release.id, name);
+    if (existing?.state === 'uploaded') return replaceAssetBytes(ctx, access, release, existing, req);
+  }
   const row = await claimAssetName(ctx, access, release, { name, label: req.label, contentType: req.contentType, size: req.size });
 
   const abort = new AbortController();
@@ -243,6 +249,49 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   } finally {
     clearInterval(lease);
     req.signal.removeEventListener('abort', onClientAbort);
+  }
+}
+
+/**
+ * `replace=true` on an uploaded asset (a documented extension): the new bytes are stored beside
+ * the old ones (content-addressed, so never over them), then the row is switched to them in one
+ * transaction, under the release's lock (refused once the release is immutable). Readers get the
+ * old bytes until that commit and the new ones after it; never a 404. The asset keeps its id,
+ * name and download count; the old bytes are collected once nothing references them.
+ */
+async function replaceAssetBytes(ctx: AppContext, access: RepoAccess, release: Release, existing: Asset, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
+  let stored: StoredBlob | null = null;
+  try {
+    stored = await ctx.blobs.put(req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: req.signal });
+    const fresh = stored;
+    const swap = (to: { blob_key: string; digest: string; size: number; content_type: string; label: string | null }) =>
+      ctx.db.transaction().execute(async (trx) => {
+        const current = await lockRelease(trx, release.id);
+        if (current && isImmutablePublished(current)) throw new InvalidRequestError('Cannot modify assets of an immutable release');
+        const row = await trx
+          .updateTable('assets')
+          .set({ ...to, updated_at: isoSeconds() })
+          .where('id', '=', existing.id)
+          .where('state', '=', 'uploaded')
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) throw new NotFoundError();
+        await updateReleaseRow(trx, release.id, { updated_at: isoSeconds() });
+        await recordAssetEvent(trx, access, release, row, 'uploaded');
+        return row;
+      });
+    const label = req.label === null ? existing.label : sanitizeAssetLabel(req.label);
+    const asset = await swap({ blob_key: fresh.key, digest: fresh.sha256, size: fresh.size, content_type: req.contentType, label });
+    if (!(await confirmBlobStored(ctx, fresh.key))) {
+      // A deletion of identical bytes (another asset's) raced the swap and won: put the old bytes back.
+      await swap({ blob_key: existing.blob_key!, digest: existing.digest!, size: existing.size, content_type: existing.content_type, label: existing.label });
+      throw new AssetSaveError();
+    }
+    if (existing.blob_key && existing.blob_key !== fresh.key) await deleteUnreferencedBlobs(ctx, [existing.blob_key]);
+    return { asset, release };
+  } catch (err) {
+    if (stored && stored.key !== existing.blob_key) await deleteUnreferencedBlobs(ctx, [stored.key]);
+    throw translateUploadError(err, req.signal);
   }
 }
 

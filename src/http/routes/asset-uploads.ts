@@ -91,6 +91,8 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
           // GitHub stores an empty `label=` (gh always sends one) as "", and no label as null.
           label: label ?? null,
           contentType: declaredContentType(request),
+          // A documented extension (docs/assets.md): swap an uploaded asset's bytes in place.
+          replace: query.get('replace') === 'true',
           ...upload,
         });
         const [json] = await assetsJson(ctx, request, access, release, [asset]);
