@@ -8,11 +8,14 @@
  * signs in through the sign-in form and then sends only its session cookie (and, on writes, the
  * session's CSRF secret); the bad-token caller sends a session cookie Wharf never issued.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { bundleToJSON } from '@sigstore/bundle';
+import { DSSEBundleBuilder } from '@sigstore/sign';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { assertDotcomResponse } from '../support/webhook-schemas.ts';
 import { atLeast, makeCallers, permissionOf, type Caller, type Perm } from './support/callers.ts';
 import { basicAuth } from './support/git-probe.ts';
 import { runLimited } from './support/limit.ts';
@@ -131,7 +134,37 @@ const ACCESS_RULES: Record<string, { wording: string | null; need: Need; refusal
   'PATCH /repos/{owner}/{repo}/releases/{release_id}': { wording: 'Users with push access to the repository can edit a release.', need: 'push' },
   'DELETE /repos/{owner}/{repo}/releases/{release_id}': { wording: 'Users with push access to the repository can delete a release.', need: 'push' },
   'PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}': { wording: 'Users with push access to the repository can edit a release asset.', need: 'push' },
+  // api.github.com's routes (GHES's description has not got them yet).
+  'GET /repos/{owner}/{repo}/attestations/{subject_digest}': { wording: 'The authenticated user making the request must have read access to the repository.', need: 'read' },
+  'POST /repos/{owner}/{repo}/attestations': { wording: 'The authenticated user must have write permission to the repository', need: 'push' },
+  'DELETE /repos/{owner}/{repo}/immutable-releases': { wording: 'The authenticated user must have admin access to the repository.', need: 'admin' },
 };
+
+/** A CI-style attestation bundle (a statement about some bytes, signed by a key of its own), made once. */
+const DOTCOM_ROUTES = new Set(['GET attestations', 'POST attestation', 'DELETE immutable-releases']);
+let ciBundle: Promise<unknown> | null = null;
+function attestationBundle(): Promise<unknown> {
+  ciBundle ??= (async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const builder = new DSSEBundleBuilder({
+      signer: {
+        sign: async (data: Buffer) => ({
+          signature: sign('sha256', data, privateKey),
+          key: { $case: 'publicKey', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), hint: 'ci' },
+        }),
+      },
+      witnesses: [],
+    });
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'x', digest: { sha256: '0'.repeat(64) } }],
+      predicateType: 'https://slsa.dev/provenance/v1',
+      predicate: {},
+    };
+    return bundleToJSON(await builder.create({ data: Buffer.from(JSON.stringify(statement)), type: 'application/vnd.in-toto+json' }));
+  })();
+  return ciBundle;
+}
 
 let server: TestServer;
 let owner: TestUser;
@@ -358,6 +391,45 @@ const repoRoutes: RouteCase[] = [
     rule: 'GET /repos/{owner}/{repo}/releases',
     success: 200,
     prepare: async (fx) => ({ path: `/repos/${fx.full}/releases` }),
+  },
+  {
+    name: 'GET attestations',
+    kind: 'api',
+    method: 'GET',
+    need: 'read',
+    rule: 'GET /repos/{owner}/{repo}/attestations/{subject_digest}',
+    success: 200,
+    prepare: async (fx) => ({
+      path: `/repos/${fx.full}/attestations/sha256:${'0'.repeat(64)}`,
+      check: async (status, text) => {
+        if (status === 200) assertDotcomResponse('GET', '/repos/{owner}/{repo}/attestations/{subject_digest}', 200, JSON.parse(text));
+      },
+    }),
+  },
+  {
+    name: 'POST attestation',
+    kind: 'api',
+    method: 'POST',
+    need: 'push',
+    rule: 'POST /repos/{owner}/{repo}/attestations',
+    success: 201,
+    prepare: async (fx) => ({
+      path: `/repos/${fx.full}/attestations`,
+      body: { bundle: await attestationBundle() },
+      check: async (status, text) => {
+        if (status === 201) assertDotcomResponse('POST', '/repos/{owner}/{repo}/attestations', 201, JSON.parse(text));
+      },
+    }),
+  },
+  {
+    // Off already: turning it off again changes nothing the other cells depend on.
+    name: 'DELETE immutable-releases',
+    kind: 'api',
+    method: 'DELETE',
+    need: 'admin',
+    rule: 'DELETE /repos/{owner}/{repo}/immutable-releases',
+    success: 204,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/immutable-releases` }),
   },
   { name: 'GET latest release', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/latest` }) },
   { name: 'GET release channels', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/channels` }) },
@@ -1008,7 +1080,8 @@ async function runCell(route: RouteCase, caller: Caller, fx: Fixture): Promise<s
     body: prepared.body,
     raw,
     headers,
-    skipSchema: !['api', 'uploads'].includes(route.kind) || route.name === 'GET tarball' || headers.accept === 'application/octet-stream',
+    // api.github.com's routes are checked against its description by their own `check`.
+    skipSchema: !['api', 'uploads'].includes(route.kind) || DOTCOM_ROUTES.has(route.name) || route.name === 'GET tarball' || headers.accept === 'application/octet-stream',
   });
   const session = authOf(route) === 'session' && !route.attack;
   const perm = session && caller.badToken ? permissionOf({ ...caller, token: null, badToken: false }, fx.isPrivate) : permissionOf(caller, fx.isPrivate);
@@ -1041,10 +1114,11 @@ describe('access rules', () => {
     const { createRequire } = await import('node:module');
     const require = createRequire(import.meta.url);
     const description = require('@octokit/openapi/generated/ghes-3.19.json') as { paths: Record<string, Record<string, { description?: string }>> };
+    const dotcom = require('@octokit/openapi/generated/api.github.com.json') as { paths: Record<string, Record<string, { description?: string }>> };
     const flat = (text: string) => text.replace(/\s+/g, ' ');
     for (const [operation, rule] of Object.entries(ACCESS_RULES)) {
       const [method, path] = operation.split(' ') as [string, string];
-      const op = description.paths[path]?.[method.toLowerCase()];
+      const op = description.paths[path]?.[method.toLowerCase()] ?? dotcom.paths[path]?.[method.toLowerCase()];
       expect(op, operation).toBeDefined();
       if (rule.wording) expect(flat(op!.description ?? ''), operation).toContain(rule.wording);
     }
