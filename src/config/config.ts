@@ -113,12 +113,16 @@ export interface WharfConfig {
   keepAliveTimeoutMs: number;
   /** A connection on which nothing moves for this long is closed (uploads included). */
   idleTimeoutMs: number;
+  /** How long one GraphQL query may run before its remaining reads are refused. */
+  graphqlTimeoutMs: number;
   /** An upload's lease on its `open` asset row: renewed while bytes arrive, swept once it runs out. */
   uploadLeaseMs: number;
   /** The bounded pool of git processes (`git/git-slots.ts`) and their deadlines. */
   git: { maxProcesses: number; maxStreams: number; queueTimeoutMs: number; timeoutMs: number; streamTimeoutMs: number };
   /** Largest source archive served, in bytes of the files it holds. */
   maxArchiveSize: number;
+  /** Most files a source archive may hold. */
+  maxArchiveFiles: number;
   /** Open connections accepted at once; further ones are refused until some close. 0 = no limit. */
   maxConnections: number;
   /**
@@ -232,6 +236,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     keepAliveTimeoutMs: v.keepAliveTimeoutMs,
     idleTimeoutMs: v.idleTimeoutMs,
     uploadLeaseMs: v.uploadLeaseMs,
+    graphqlTimeoutMs: v.graphqlTimeoutMs,
     maxConnections: v.maxConnections,
     git: {
       maxProcesses: v.gitMaxProcesses,
@@ -241,6 +246,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
       streamTimeoutMs: v.gitStreamTimeoutMs,
     },
     maxArchiveSize: v.maxArchiveSize,
+    maxArchiveFiles: v.maxArchiveFiles,
     sendfileHeader: v.sendfileHeader,
     metricsPort: v.metricsPort,
     metricsToken: v.metricsToken,

@@ -379,6 +379,12 @@ export const SETTINGS = {
     default: 120_000,
     doc: 'A connection on which no byte moves for this long is closed (a stalled upload included).',
   }),
+  graphqlTimeoutMs: setting({
+    env: 'WHARF_GRAPHQL_TIMEOUT_MS',
+    type: integer(100),
+    default: 10_000,
+    doc: "How long one GraphQL query may run (GitHub's 10 s): lookups and git reads it would start later are refused, and it answers the data it read with a `RESOURCE_LIMITS_EXCEEDED` error.",
+  }),
   uploadLeaseMs: setting({
     env: 'WHARF_UPLOAD_LEASE_MS',
     type: integer(1000),
@@ -420,6 +426,12 @@ export const SETTINGS = {
     type: integer(1),
     default: 2 * 1024 * 1024 * 1024,
     doc: 'Largest source archive served, in bytes of the files it holds (before compression); larger ones are refused with `413` before git starts.',
+  }),
+  maxArchiveFiles: setting({
+    env: 'WHARF_MAX_ARCHIVE_FILES',
+    type: integer(1),
+    default: 200_000,
+    doc: "Most files a source archive may hold; trees with more are refused with `413` before git starts. git's zip format sets up compression for every file: a zip of 20,000 one-line files cost 15 s of CPU.",
   }),
   maxConnections: setting({ env: 'WHARF_MAX_CONNECTIONS', type: integer(0), default: 4096, doc: 'Connections open at once; more are refused until some close (`0`: no limit).' }),
   metricsPort: setting({

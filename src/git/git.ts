@@ -399,7 +399,7 @@ export async function archive(gitDir: string, commitSha: string, format: 'tar.gz
  * repeats one large blob thousands of times is small to push and huge to archive. Null when the
  * listing itself is larger than `maxListingBytes` (millions of files).
  */
-export async function treeContentSize(gitDir: string, commitSha: string, maxListingBytes = 16 * 1024 * 1024): Promise<number | null> {
+export async function treeContentSize(gitDir: string, commitSha: string, maxListingBytes = 16 * 1024 * 1024): Promise<{ bytes: number; files: number } | null> {
   let out: Buffer;
   try {
     out = (await runGit(gitDir, ['ls-tree', '-r', '-l', '-z', '--end-of-options', userValue(commitSha)], { maxOutputBytes: maxListingBytes })).stdout;
@@ -407,13 +407,17 @@ export async function treeContentSize(gitDir: string, commitSha: string, maxList
     if (err instanceof GitError && err.exitCode === null && /wrote more than/.test(err.message)) return null;
     throw err;
   }
-  let total = 0;
+  let bytes = 0;
+  let files = 0;
   for (const entry of out.toString('latin1').split('\0')) {
     // `<mode> SP <type> SP <object> SP+ <size> TAB <path>`; submodules have size "-".
     const size = /^\d+ blob [0-9a-f]+ +(\d+)\t/.exec(entry)?.[1];
-    if (size) total += Number(size);
+    if (size) {
+      bytes += Number(size);
+      files++;
+    }
   }
-  return total;
+  return { bytes, files };
 }
 
 /** Several commits by SHA, in the order given, in one git process (`--no-walk` reads them from stdin). */

@@ -59,7 +59,7 @@ export class BatchLoader<K, V> {
   }
 }
 
-export function createGraphQLContext(app: AppContext, principal: Principal, urls: Urls, clientIp: string): GraphQLContext {
+export function createGraphQLContext(app: AppContext, principal: Principal, urls: Urls, clientIp: string, budget = new QueryBudget(app.config.graphqlTimeoutMs)): GraphQLContext {
   return {
     app,
     principal,
@@ -67,7 +67,7 @@ export function createGraphQLContext(app: AppContext, principal: Principal, urls
     clientIp,
     accounts: new BatchLoader((ids) => findAccountsByIds(app.db, ids)),
     assetsByRelease: new BatchLoader((ids) => listAssetsForReleases(app.db, ids)),
-    budget: new QueryBudget(),
+    budget,
     rate: null,
   };
 }

@@ -21,11 +21,24 @@ export const MAX_DEPTH = 25;
  */
 export const MAX_GIT_READS = 250;
 export const MAX_LOOKUPS = 1_000;
+/**
+ * Lookups one query runs at once. A query's resolvers start all their lookups together; without
+ * this, sixteen hostile queries put over a thousand queries in the database pool's line (measured
+ * on PostgreSQL), and every other request, pages and sign-ins included, waited behind them.
+ */
+export const LOOKUPS_AT_ONCE = 4;
 
 function resourceLimit(what: string, max: number): GitHubGraphQLError {
   return new GitHubGraphQLError(
     'RESOURCE_LIMITS_EXCEEDED',
     `This query needs more than ${max.toLocaleString('en-US')} ${what}, the most one query may use. Ask for fewer fields, aliases or items.`,
+  );
+}
+
+function timedOut(ms: number): GitHubGraphQLError {
+  return new GitHubGraphQLError(
+    'RESOURCE_LIMITS_EXCEEDED',
+    `This query ran longer than ${ms.toLocaleString('en-US')} ms, the most one query may run; what was read in time is answered. Ask for fewer fields, aliases or items.`,
   );
 }
 
@@ -37,20 +50,54 @@ export class QueryBudget {
   private gitReads = 0;
   private lookups = 0;
   private readonly gitResults = new Map<string, Promise<unknown>>();
+  private lookupsRunning = 0;
+  private readonly lookupsWaiting: Array<() => void> = [];
+  private readonly deadline: number;
+
+  /**
+   * `timeoutMs`: how long the query may run (`WHARF_GRAPHQL_TIMEOUT_MS`, GitHub's 10 s): lookups
+   * and git reads that would start later are refused, and the query answers what it has.
+   */
+  constructor(readonly timeoutMs = 10_000) {
+    this.deadline = Date.now() + timeoutMs;
+  }
+
+  private expired(): boolean {
+    return Date.now() > this.deadline;
+  }
 
   /** Runs a git read once per request and key; throws once the request has used its share. */
   git<T>(key: string, read: () => Promise<T>): Promise<T> {
     const known = this.gitResults.get(key);
     if (known) return known as Promise<T>;
     if (++this.gitReads > MAX_GIT_READS) throw resourceLimit('git reads', MAX_GIT_READS);
-    const result = read();
+    if (this.expired()) throw timedOut(this.timeoutMs);
+    // A read still waiting for its git turn at the deadline gives up (the request's git work runs
+    // under a signal that fires then, see graphql/feature.ts): it failed for lack of time.
+    const result = read().catch((err: unknown) => {
+      throw this.expired() ? timedOut(this.timeoutMs) : err;
+    });
     this.gitResults.set(key, result);
     return result;
   }
 
-  /** Counts one unbatched database lookup; throws once the request has used its share. */
-  lookup(): void {
+  /**
+   * Runs one unbatched database lookup, at most `LOOKUPS_AT_ONCE` of this request's at a time;
+   * refuses once the request has used its share.
+   */
+  async lookup<T>(run: () => Promise<T>): Promise<T> {
     if (++this.lookups > MAX_LOOKUPS) throw resourceLimit('lookups', MAX_LOOKUPS);
+    if (this.lookupsRunning >= LOOKUPS_AT_ONCE) await new Promise<void>((resolve) => this.lookupsWaiting.push(resolve));
+    else this.lookupsRunning++;
+    try {
+      if (this.expired()) throw timedOut(this.timeoutMs);
+      return await run();
+    } finally {
+      // The slot passes straight to the next waiter, if any.
+      const next = this.lookupsWaiting.shift();
+      if (next) next();
+      else this.lookupsRunning--;
+    }
   }
 }
 

@@ -15,14 +15,16 @@ import { findRepository } from './nodes/lookups.ts';
 import { RepositoryNode } from './nodes/repository.ts';
 
 async function accountByLogin(c: GraphQLContext, login: string): Promise<AccountNode | null> {
-  c.budget.lookup();
-  const account = await findAccountByLogin(c.app.db, login);
+  const account = await c.budget.lookup(() => findAccountByLogin(c.app.db, login));
   return account ? new AccountNode(account, c) : null;
 }
 
 /** Resolves a global id to the object, or null when it names nothing the caller can see. */
-async function nodeById(c: GraphQLContext, id: string): Promise<AccountNode | RepositoryNode | null> {
-  c.budget.lookup();
+function nodeById(c: GraphQLContext, id: string): Promise<AccountNode | RepositoryNode | null> {
+  return c.budget.lookup(() => resolveNodeId(c, id));
+}
+
+async function resolveNodeId(c: GraphQLContext, id: string): Promise<AccountNode | RepositoryNode | null> {
   const parsed = parseNodeId(id);
   if (!parsed || !/^\d+$/.test(parsed.id)) return null;
   const numeric = Number(parsed.id);

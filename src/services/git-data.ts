@@ -122,16 +122,18 @@ export function resolveArchiveRef(ctx: AppContext, repo: Repository, ref: string
 /**
  * `git archive` of a resolved commit, with `top` as the folder everything sits in. Refused with 413
  * before git starts when the files it would hold add up to more than `WHARF_MAX_ARCHIVE_SIZE`
- * (a tree repeating one large blob is cheap to push and ruinous to archive); the archive itself
+ * (a tree repeating one large blob is cheap to push and ruinous to archive) or number more than
+ * `WHARF_MAX_ARCHIVE_FILES` (each file of a zip costs its own compressor); the archive itself
  * is also cut off should it grow past that size.
  */
 export async function archive(ctx: AppContext, repo: Repository, sha: string, format: 'tar.gz' | 'zip', top: string): Promise<{ stream: Readable; process: ChildProcess }> {
   const gitDir = gitDirFor(ctx, repo);
   const max = ctx.config.maxArchiveSize;
   const size = await git.treeContentSize(gitDir, sha);
-  if (size === null || size > max) {
-    throw new TooLargeError(`This archive would hold ${size === null ? 'too many files' : `${size} bytes`}, more than this server's limit of ${max} bytes.`);
+  if (size === null || size.files > ctx.config.maxArchiveFiles) {
+    throw new TooLargeError(`This archive would hold ${size === null ? 'too many' : size.files} files, more than this server's limit of ${ctx.config.maxArchiveFiles} files.`);
   }
+  if (size.bytes > max) throw new TooLargeError(`This archive would hold ${size.bytes} bytes, more than this server's limit of ${max} bytes.`);
   const made = await git.archive(gitDir, sha, format, top);
   let sent = 0;
   const counted = new Transform({

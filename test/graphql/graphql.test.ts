@@ -18,7 +18,9 @@ async function gql(token: string | null, query: string, variables?: Record<strin
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  // The counted limits are checked below, not the time limit: on a loaded machine 250 git reads
+  // may take longer than GitHub's 10 s (that limit has its own test).
+  server = await startServer({ env: { WHARF_GRAPHQL_TIMEOUT_MS: '600000' } });
   alice = await createUser(server, uniqueName('alice'));
   bob = await createUser(server, uniqueName('bob'));
   repo = await createRepo(server, alice);
@@ -293,6 +295,30 @@ describe('GraphQL endpoint', () => {
     expect(partial.body.data.r0).toEqual({ name: repo.name });
     expect(partial.body.errors).toHaveLength(5);
     expect(partial.body.errors[0].type).toBe('RESOURCE_LIMITS_EXCEEDED');
+    // 270 git processes and 1,005 lookups: a minute on a loaded machine.
+  }, 180_000);
+
+  it('stops a query at its time limit and answers what it read in time', async () => {
+    const hurried = await startServer({ env: { WHARF_GRAPHQL_TIMEOUT_MS: '1500', WHARF_GIT_MAX_PROCESSES: '1' } });
+    try {
+      const user = await createUser(hurried, uniqueName('hurried'));
+      const own = await createRepo(hurried, user, { auto_init: true });
+      const refs = Array.from({ length: 240 }, (_, i) => `a${i}: ref(qualifiedName: "refs/tags/none-${i}") { name }`).join(' ');
+      const res = await call('POST', `${hurried.base}/api/graphql`, {
+        token: user.token,
+        body: { query: `query($o:String!,$n:String!){repository(owner:$o,name:$n){ name ${refs} }}`, variables: { o: user.login, n: own.name } },
+        skipSchema: true,
+      });
+      expect(res.status).toBe(200);
+      expect('data' in res.body).toBe(true);
+      // One git process at a time does not make 240 reads in 1.5 s: what was left is refused
+      // (on a very loaded machine even the repository's lookup may come too late).
+      const late = res.body.errors.filter((e: { type: string; message: string }) => e.type === 'RESOURCE_LIMITS_EXCEEDED' && /ran longer than 1,500 ms/.test(e.message));
+      expect(late.length).toBeGreaterThan(0);
+      expect(res.body.errors).toHaveLength(late.length);
+    } finally {
+      await hurried.close();
+    }
   });
 
   it('supports introspection', async () => {

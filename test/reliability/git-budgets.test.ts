@@ -212,5 +212,5 @@ describe('turns in the git pool', () => {
       streamSlots.acquire = streamAcquire;
       await single.close();
     }
-  });
+  }, 240_000);
 });

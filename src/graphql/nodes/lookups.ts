@@ -10,9 +10,8 @@ import { notFound } from '../errors.ts';
 import { RepositoryNode } from './repository.ts';
 
 export async function findRepository(c: GraphQLContext, owner: string, name: string): Promise<RepositoryNode> {
-  c.budget.lookup();
   try {
-    return new RepositoryNode(await getRepoAccess(c.app, c.principal, owner, name), c);
+    return new RepositoryNode(await c.budget.lookup(() => getRepoAccess(c.app, c.principal, owner, name)), c);
   } catch (err) {
     if (err instanceof NotFoundError) throw notFound(`Could not resolve to a Repository with the name '${owner}/${name}'.`);
     throw err;

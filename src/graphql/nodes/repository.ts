@@ -118,23 +118,20 @@ export class RepositoryNode {
   /** The id of the release GitHub would mark latest (read once per repository per request). */
   latestReleaseId(): Promise<number | null> {
     if (!this.latestId) {
-      this.c.budget.lookup();
-      this.latestId = releaseData.latestReleaseId(this.c.app, this.access);
+      this.latestId = this.c.budget.lookup(() => releaseData.latestReleaseId(this.c.app, this.access));
     }
     return this.latestId;
   }
 
   /** By tag, drafts included for callers who may see them (gh resolves drafts this way). */
   async release(args: { tagName: string }): Promise<ReleaseNode | null> {
-    this.c.budget.lookup();
-    const release = await releaseData.releaseByTagIncludingDrafts(this.c.app, this.access, args.tagName);
+    const release = await this.c.budget.lookup(() => releaseData.releaseByTagIncludingDrafts(this.c.app, this.access, args.tagName));
     return release ? new ReleaseNode(release, this) : null;
   }
 
   async releases(args: ConnectionArgs & { orderBy?: ReleaseOrder | null }) {
     const order = args.orderBy ?? { field: 'CREATED_AT', direction: 'DESC' };
-    this.c.budget.lookup();
-    const page = await releaseData.releasePage(this.c.app, this.access, args, order);
+    const page = await this.c.budget.lookup(() => releaseData.releasePage(this.c.app, this.access, args, order));
     return connection(
       page.items.map((release) => new ReleaseNode(release, this)),
       page.window,
@@ -143,8 +140,7 @@ export class RepositoryNode {
   }
 
   async latestRelease(): Promise<ReleaseNode | null> {
-    this.c.budget.lookup();
-    const release = await releaseData.latestRelease(this.c.app, this.access);
+    const release = await this.c.budget.lookup(() => releaseData.latestRelease(this.c.app, this.access));
     return release ? new ReleaseNode(release, this) : null;
   }
 }
