@@ -208,11 +208,11 @@ describe('channels and latest', () => {
 
     // The releases page: a channel's badge, the filter, and the version order.
     const list = await (await fetch(`${web}?channel=beta`)).text();
-    expect(list).toContain('<span class="badge channel">beta</span>');
+    expect(list).toContain(`<a class="badge channel" href="/${r.full}/releases?channel=beta" title="Releases in this channel">beta</a>`);
     expect(list).toContain('v1.1.0-beta.1');
     expect(list).not.toContain('/releases/tag/v1.0.0"');
     const sorted = await (await fetch(`${web}?sort=version`)).text();
     expect(sorted.indexOf('v1.1.0-beta.1')).toBeLessThan(sorted.indexOf('/releases/tag/v1.0.0"'));
-    expect(sorted).toContain('<strong>highest version</strong>');
+    expect(sorted).toContain('<option value="version" selected>Highest version</option>');
   });
 });
