@@ -83,7 +83,9 @@ async function signedIn(user: TestUser, repo: string): Promise<{ cookie: string;
 }
 
 beforeAll(async () => {
-  server = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '1000', WHARF_HEADERS_TIMEOUT_MS: '2000' } });
+  // The read cache (callers' repository access, API answers) is bounded memory by design; kept
+  // small so that filling it does not read as heap growth.
+  server = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '1000', WHARF_HEADERS_TIMEOUT_MS: '2000', WHARF_READ_CACHE_SIZE: String(4 * 1024 * 1024) } });
   pool = new Pool(server.base, { connections: 16, headersTimeout: 30_000, bodyTimeout: 30_000, keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 });
   owner = await createUser(server, uniqueName('fwowner'));
   reader = await createUser(server, uniqueName('fwreader'));
