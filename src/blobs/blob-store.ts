@@ -12,6 +12,12 @@ export interface PutOptions {
   /** When given, a body of any other length is refused (a lying or truncated upload). */
   expectedSize?: number;
   signal?: AbortSignal;
+  /**
+   * Called once the bytes are durable and their key known, before they are stored under that
+   * key: blob collection uses it to reference the key first (see services/blob-gc). Throwing
+   * discards the bytes and fails the put.
+   */
+  beforeCommit?: (blob: StoredBlob) => Promise<void>;
 }
 
 export interface StoredBlob {

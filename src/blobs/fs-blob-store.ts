@@ -70,6 +70,7 @@ export class FsBlobStore implements BlobStore {
       await pipeline(source, meter, createWriteStream(tmpFile, { flags: 'wx', mode: this.#fileMode }), { signal: options.signal });
       const key = meter.finish();
       await fsyncPath(tmpFile);
+      await options.beforeCommit?.({ key, size: meter.size, sha256: key });
       const final = this.pathOf(key);
       await mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
       await rename(tmpFile, final); // same content under the same name: replacing is harmless

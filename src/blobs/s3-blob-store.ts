@@ -135,6 +135,7 @@ export class S3BlobStore implements BlobStore {
       if (results[1].status === 'rejected') throw results[1].reason;
       uploaded = true;
       const key = meter.finish();
+      await options.beforeCommit?.({ key, size: meter.size, sha256: key });
       const existing = await this.stat(key);
       // The same content is already stored (content addressing): nothing to copy.
       if (!existing || existing.size !== meter.size) {

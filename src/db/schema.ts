@@ -159,6 +159,13 @@ export interface BlobDeletionsTable {
   started_at: string;
 }
 
+/** A reference to a blob taken before its bytes are stored under their key (see services/blob-gc). */
+export interface BlobHoldsTable {
+  id: string;
+  blob_key: string;
+  held_at: string;
+}
+
 export interface RateLimitsTable {
   bucket: string;
   window_start: number;
@@ -436,6 +443,7 @@ export interface Database {
   resumable_uploads: ResumableUploadsTable;
   rate_limits: RateLimitsTable;
   blob_deletions: BlobDeletionsTable;
+  blob_holds: BlobHoldsTable;
   sessions: SessionsTable;
   leases: LeasesTable;
   repository_refs: RepositoryRefsTable;

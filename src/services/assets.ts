@@ -34,7 +34,7 @@ import type { AssetAction } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
 import { isoSeconds } from '../util/time.ts';
 import { MAX_ASSET_NAME_LENGTH, sanitizeAssetLabel, sanitizeAssetName } from './asset-names.ts';
-import { confirmBlobStored, deleteUnreferencedBlobs } from './blob-gc.ts';
+import { type BlobHold, confirmBlobStored, deleteUnreferencedBlobs, putHeld } from './blob-gc.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors.ts';
 import { atLeast } from './permissions.ts';
 import { getLatestRelease, getReleaseById, getReleaseByTag } from './releases.ts';
@@ -237,16 +237,21 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   lease.unref();
 
   let blobKey: string | null = null;
+  let hold: BlobHold | null = null;
   try {
-    const stored = await ctx.blobs.put(req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: abort.signal });
-    blobKey = stored.key;
-    const done = await recordUploadedBlob(ctx, access, release, row.id, stored);
+    const held = await putHeld(ctx, req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: abort.signal });
+    ({ hold } = held);
+    blobKey = held.stored.key;
+    const done = await recordUploadedBlob(ctx, access, release, row.id, held.stored);
     return { asset: done, release };
   } catch (err) {
     await deleteAssetRow(ctx.db, row.id, true).catch((e: unknown) => ctx.log.error({ err: e, asset: row.id }, 'could not remove failed upload'));
+    await hold?.release();
+    hold = null;
     if (blobKey) await deleteUnreferencedBlobs(ctx, [blobKey]);
     throw translateUploadError(err, abort.signal);
   } finally {
+    await hold?.release();
     clearInterval(lease);
     req.signal.removeEventListener('abort', onClientAbort);
   }
@@ -261,8 +266,9 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
  */
 async function replaceAssetBytes(ctx: AppContext, access: RepoAccess, release: Release, existing: Asset, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
   let stored: StoredBlob | null = null;
+  let hold: BlobHold | null = null;
   try {
-    stored = await ctx.blobs.put(req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: req.signal });
+    ({ stored, hold } = await putHeld(ctx, req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: req.signal }));
     const fresh = stored;
     const swap = (to: { blob_key: string; digest: string; size: number; content_type: string; label: string | null }) =>
       ctx.db.transaction().execute(async (trx) => {
@@ -287,9 +293,12 @@ async function replaceAssetBytes(ctx: AppContext, access: RepoAccess, release: R
       await swap({ blob_key: existing.blob_key!, digest: existing.digest!, size: existing.size, content_type: existing.content_type, label: existing.label });
       throw new AssetSaveError();
     }
+    await hold.release();
+    hold = null;
     if (existing.blob_key && existing.blob_key !== fresh.key) await deleteUnreferencedBlobs(ctx, [existing.blob_key]);
     return { asset, release };
   } catch (err) {
+    await hold?.release();
     if (stored && stored.key !== existing.blob_key) await deleteUnreferencedBlobs(ctx, [stored.key]);
     throw translateUploadError(err, req.signal);
   }

@@ -7,14 +7,29 @@
  *
  * - the deleter claims the key in `blob_deletions`, then re-checks references, deletes the blob
  *   only if none appeared, and releases the claim;
- * - an upload first records its key on its (still `open`) asset row, then waits while a deletion
- *   of that key is claimed, and only then checks that its bytes exist ({@link confirmBlobStored}).
+ * - a writer references the key before its bytes are stored under it: once the bytes are durable
+ *   and their key known, but before they are renamed or copied into place, it takes a hold on the
+ *   key ({@link holdBlob}: a `blob_holds` row, which counts as a reference) and waits while a
+ *   deletion of that key is claimed; it releases the hold once a row references the blob.
  *
- * Either the deleter sees the upload's reference and keeps the blob, or the upload sees the claim
- * and checks the file after the deletion finished (failing cleanly if its bytes went with it).
+ * Either the deleter sees the hold and keeps the blob, or the writer sees the claim and puts its
+ * bytes in place after the deletion finished. (Holding only after the bytes were in place, as
+ * uploads once did, lost them to a deletion of identical bytes that ran in between.)
  */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { PutOptions, StoredBlob } from '../blobs/blob-store.ts';
 import type { AppContext } from '../context.ts';
-import { beginBlobDeletion, deleteStaleBlobDeletions, endBlobDeletion, findBlobDeletion, referencedBlobKeys } from '../db/repos/assets-repo.ts';
+import {
+  beginBlobDeletion,
+  deleteBlobHold,
+  deleteStaleBlobDeletions,
+  deleteStaleBlobHolds,
+  endBlobDeletion,
+  findBlobDeletion,
+  insertBlobHold,
+  referencedBlobKeys,
+} from '../db/repos/assets-repo.ts';
 import { isoSeconds } from '../util/time.ts';
 
 /** A deletion claim older than this belongs to a process that died; it is ignored and swept. */
@@ -44,21 +59,66 @@ export async function deleteUnreferencedBlobs(ctx: AppContext, keys: string[]): 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Called by an upload after its asset row references `key`: waits out any deletion of that key
- * in progress, then reports whether the bytes are (still) stored.
- */
-export async function confirmBlobStored(ctx: AppContext, key: string): Promise<boolean> {
+/** Waits while a deletion of `key` is claimed (at most as long as a claim can live). */
+async function waitOutDeletion(ctx: AppContext, key: string): Promise<void> {
   const deadline = Date.now() + STALE_DELETION_MS;
   for (;;) {
     const claim = await findBlobDeletion(ctx.db, key);
-    if (!claim || Date.parse(claim.started_at) < Date.now() - STALE_DELETION_MS || Date.now() > deadline) break;
+    if (!claim || Date.parse(claim.started_at) < Date.now() - STALE_DELETION_MS || Date.now() > deadline) return;
     await sleep(25);
   }
+}
+
+/** A reference to a blob held until a row references it; release it either way. */
+export interface BlobHold {
+  release(): Promise<void>;
+}
+
+/**
+ * References `key` ahead of its bytes being put in place: after this resolves, no deletion of
+ * `key` that began earlier is still running and none that begins later deletes it.
+ */
+export async function holdBlob(ctx: AppContext, key: string): Promise<BlobHold> {
+  const id = randomUUID();
+  await insertBlobHold(ctx.db, id, key, isoSeconds());
+  await waitOutDeletion(ctx, key);
+  return {
+    release: () => deleteBlobHold(ctx.db, id).catch((err: unknown) => ctx.log.warn({ err, key }, 'could not release a blob hold; the sweeper will')),
+  };
+}
+
+/**
+ * `BlobStore.put` with a hold on the bytes' key taken before they are stored under it. The
+ * caller releases the hold once a row references the blob (or it gave up).
+ */
+export async function putHeld(ctx: AppContext, source: Readable, options: PutOptions): Promise<{ stored: StoredBlob; hold: BlobHold }> {
+  let hold: BlobHold | null = null;
+  try {
+    const stored = await ctx.blobs.put(source, {
+      ...options,
+      beforeCommit: async (blob) => {
+        hold = await holdBlob(ctx, blob.key);
+      },
+    });
+    if (!hold) throw new Error('the blob store did not call beforeCommit');
+    return { stored, hold };
+  } catch (err) {
+    await (hold as BlobHold | null)?.release();
+    throw err;
+  }
+}
+
+/** Reports whether the bytes of `key`, which a row references, are stored (after any deletion in progress). */
+export async function confirmBlobStored(ctx: AppContext, key: string): Promise<boolean> {
+  await waitOutDeletion(ctx, key);
   return (await ctx.blobs.stat(key)) !== null;
 }
 
-/** `now` is the sweeper's clock, so that a claim left by a killed process ages with everything else. */
+/**
+ * `now` is the sweeper's clock, so that a claim left by a killed process ages with everything
+ * else. Holds live from storing bytes to recording them: an upload's lease bounds that.
+ */
 export async function sweepStaleDeletionClaims(ctx: AppContext, now = Date.now()): Promise<void> {
   await deleteStaleBlobDeletions(ctx.db, isoSeconds(new Date(now - STALE_DELETION_MS)));
+  await deleteStaleBlobHolds(ctx.db, isoSeconds(new Date(now - Math.max(STALE_DELETION_MS, ctx.config.uploadLeaseMs))));
 }

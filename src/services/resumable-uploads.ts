@@ -34,6 +34,7 @@ import {
   unlockResumableUpload,
 } from '../db/repos/resumable-uploads-repo.ts';
 import { BadRequestError, ChecksumMismatchError, ConflictError, LockedError, NotFoundError, ValidationError, WharfError } from '../domain/errors.ts';
+import { holdBlob } from './blob-gc.ts';
 import { checkReleaseTakesUploads, checkUploadSize, claimAssetName, getVisibleRelease, recordUploadedBlob, translateUploadError, validAssetName } from './assets.ts';
 import { isoSeconds } from '../util/time.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
@@ -274,10 +275,17 @@ async function finish(ctx: AppContext, access: RepoAccess, release: Release, row
     const cached = runningHashes.get(row.id);
     const sha256 = cached && cached.offset === row.upload_length ? cached.hash.digest('hex') : await staging.digest(row.id, row.staging, row.upload_length);
     runningHashes.delete(row.id);
-    const stored = await staging.complete(row.id, row.staging, { size: row.upload_length, sha256 });
-    const asset = await recordUploadedBlob(ctx, access, release, row.asset_id, stored, async (trx) => {
-      await trx.deleteFrom('resumable_uploads').where('id', '=', row.id).where('lock_token', '=', token).execute();
-    });
+    // The key is known before the bytes are in place: hold it first (see services/blob-gc).
+    const hold = await holdBlob(ctx, sha256);
+    let asset: Asset;
+    try {
+      const stored = await staging.complete(row.id, row.staging, { size: row.upload_length, sha256 });
+      asset = await recordUploadedBlob(ctx, access, release, row.asset_id, stored, async (trx) => {
+        await trx.deleteFrom('resumable_uploads').where('id', '=', row.id).where('lock_token', '=', token).execute();
+      });
+    } finally {
+      await hold.release();
+    }
     await staging.discard(row.id, row.staging).catch((err: unknown) => ctx.log.warn({ err, upload: row.id }, 'could not remove a finished staging'));
     return asset;
   } catch (err) {

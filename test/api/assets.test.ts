@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { confirmBlobStored, deleteUnreferencedBlobs } from '../../src/services/blob-gc.ts';
+import { confirmBlobStored, deleteUnreferencedBlobs, putHeld } from '../../src/services/blob-gc.ts';
 import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { addCollaborator, createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { call, expectGitHubError } from '../support/http.ts';
@@ -612,6 +612,42 @@ describe('bytes and cleanup', () => {
     const kept = await ctx.blobs.put(Readable.from([Buffer.from('kept bytes')]));
     expect(await confirmBlobStored(ctx, kept.key)).toBe(true);
     await ctx.blobs.delete(kept.key);
+  });
+
+  it('keeps bytes that are being stored while a deletion of identical bytes runs (holds)', async () => {
+    const ctx = server.wharf.ctx;
+    const { Readable } = await import('node:stream');
+    const bytes = Buffer.from(`held bytes ${Date.now()}`);
+    const key = sha256(bytes);
+    // Stored, in place, not yet referenced by any row: the window between an upload's put and its
+    // row recording the key. A deletion of the same key (the last other asset with these bytes
+    // was just deleted) must leave them; a plain put lost them here.
+    const { stored, hold } = await putHeld(ctx, Readable.from([bytes]), {});
+    expect(stored.key).toBe(key);
+    expect(await deleteUnreferencedBlobs(ctx, [key])).toBe(0);
+    expect(await ctx.blobs.stat(key)).not.toBeNull();
+    await hold.release();
+    expect(await deleteUnreferencedBlobs(ctx, [key])).toBe(1);
+    expect(await ctx.blobs.stat(key)).toBeNull();
+
+    // A deletion claimed before the bytes are put in place: the put waits for it to finish, so
+    // the deletion cannot remove the bytes after they arrived.
+    await ctx.blobs.put(Readable.from([bytes]));
+    await ctx.db
+      .insertInto('blob_deletions')
+      .values({ blob_key: key, started_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
+      .execute();
+    let settled = false;
+    const second = putHeld(ctx, Readable.from([bytes]), {}).then((v) => ((settled = true), v));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(settled).toBe(false);
+    await ctx.blobs.delete(key);
+    await ctx.db.deleteFrom('blob_deletions').where('blob_key', '=', key).execute();
+    const { hold: secondHold } = await second;
+    expect(await ctx.blobs.stat(key)).not.toBeNull();
+    await secondHold.release();
+    expect(await deleteUnreferencedBlobs(ctx, [key])).toBe(1);
+    expect(await ctx.db.selectFrom('blob_holds').select('id').where('blob_key', '=', key).execute()).toEqual([]);
   });
 
   it('sweeps expired uploads, stale temporary files and orphan blobs', async () => {

@@ -151,8 +151,28 @@ export async function listExpiredOpenAssets(db: Kysely<Database>, before: string
 /** Which of `keys` some asset (in any state) still references. */
 export async function referencedBlobKeys(db: Kysely<Database>, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const rows = await db.selectFrom('assets').select('blob_key').distinct().where('blob_key', 'in', keys).execute();
+  const rows = await db
+    .selectFrom('assets')
+    .select('blob_key')
+    .where('blob_key', 'in', keys)
+    .union(db.selectFrom('blob_holds').select('blob_key').where('blob_key', 'in', keys))
+    .execute();
   return new Set(rows.map((r) => r.blob_key).filter((k): k is string => k !== null));
+}
+
+// ---- blob holds ----
+
+export async function insertBlobHold(db: Kysely<Database>, id: string, key: string, now: string): Promise<void> {
+  await db.insertInto('blob_holds').values({ id, blob_key: key, held_at: now }).execute();
+}
+
+export async function deleteBlobHold(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom('blob_holds').where('id', '=', id).execute();
+}
+
+/** Holds left by a process that died between storing bytes and referencing them. */
+export async function deleteStaleBlobHolds(db: Kysely<Database>, before: string): Promise<void> {
+  await db.deleteFrom('blob_holds').where('held_at', '<', before).execute();
 }
 
 // ---- blob deletion markers ----
