@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { commandSlots, configureGitSlots, currentCaller, streamSlots } from './git-slots.ts';
+import { isValidRefName } from './ref-format.ts';
 
 export class GitError extends Error {
   constructor(
@@ -177,15 +178,13 @@ export async function initBare(gitDir: string, defaultBranch: string): Promise<v
 /** Whether `name` is a valid tag name by git's own rules (`git check-ref-format`). */
 export async function isValidTagName(name: string): Promise<boolean> {
   if (name.length === 0 || name.length > 255 || name.startsWith('-')) return false;
-  const { exitCode } = await runGit(null, ['check-ref-format', `refs/tags/${name}`], { okExitCodes: [1] });
-  return exitCode === 0;
+  return isValidRefName(`refs/tags/${name}`);
 }
 
 /** Whether `name` is a valid branch name by git's rules. */
 export async function isValidBranchName(name: string): Promise<boolean> {
   if (name.length === 0 || name.length > 255 || name.startsWith('-')) return false;
-  const { exitCode } = await runGit(null, ['check-ref-format', `refs/heads/${name}`], { okExitCodes: [1] });
-  return exitCode === 0;
+  return isValidRefName(`refs/heads/${name}`);
 }
 
 /** Resolves a ref expression to a commit SHA, or null when it names no commit. */
