@@ -5,7 +5,7 @@
 import type { AppContext } from '../context.ts';
 import type { Account } from '../db/schema.ts';
 import { addOrgMember, findAccountByLogin, insertAccount, setSiteAdmin } from '../db/repos/accounts-repo.ts';
-import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 import { isValidLogin } from './names.ts';
 import { recordAudit, SYSTEM_ACTOR, type AuditActor } from './audit.ts';
@@ -105,4 +105,31 @@ export async function ensureBootstrapAdmin(ctx: AppContext): Promise<void> {
     if (!isUniqueViolation(err)) throw err; // another node inserted it first
   }
   ctx.log.info({ login: adminLogin }, 'bootstrap administrator ready');
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+/**
+ * A user changes their own display name and e-mail address (`user.update_profile`, a Wharf
+ * action). The e-mail address attributes commits in generated release notes, so it is checked
+ * for shape; empty fields clear the value.
+ */
+export async function updateProfile(ctx: AppContext, user: Account, input: { name: string; email: string }, actor: AuditActor): Promise<Account> {
+  const name = input.name.trim();
+  const email = input.email.trim();
+  const errors: FieldError[] = [];
+  if (name.length > 255) errors.push({ resource: 'User', field: 'name', code: 'invalid', message: 'The name is longer than 255 characters.' });
+  if (email !== '' && (email.length > 255 || !EMAIL.test(email)))
+    errors.push({ resource: 'User', field: 'email', code: 'invalid', message: `"${email}" is not an e-mail address.` });
+  if (errors.length) throw new ValidationError(errors);
+  return ctx.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('accounts')
+      .set({ name: name || null, email: email || null, updated_at: isoSeconds() })
+      .where('id', '=', user.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordAudit(trx, { action: 'user.update_profile', actor, user, data: { name: updated.name, email: updated.email } });
+    return updated;
+  });
 }

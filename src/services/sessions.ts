@@ -11,7 +11,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../context.ts';
-import { deleteExpiredSessions, deleteSession, findSessionWithPrincipal, forgetStoredCsrfSecrets, insertSession } from '../db/repos/sessions-repo.ts';
+import { deleteExpiredSessions, deleteSession, deleteSessionsOfUser, findSessionWithPrincipal, forgetStoredCsrfSecrets, insertSession } from '../db/repos/sessions-repo.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 import { actorOf, recordAudit } from './audit.ts';
@@ -99,4 +99,16 @@ export async function resolveSession(ctx: AppContext, id: string): Promise<WebSe
 
 export async function signOut(ctx: AppContext, id: string): Promise<void> {
   await deleteSession(ctx.db, hashId(id));
+}
+
+/**
+ * Ends every browser session of the caller, this one included (`user.logout_everywhere`, a Wharf
+ * action). Their tokens keep working: a token is revoked on the tokens page.
+ */
+export async function signOutEverywhere(ctx: AppContext, caller: Principal): Promise<number> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const ended = await deleteSessionsOfUser(trx, caller.user.id);
+    await recordAudit(trx, { action: 'user.logout_everywhere', actor: actorOf(caller), user: caller.user, data: { sessions: ended } });
+    return ended;
+  });
 }

@@ -7,10 +7,11 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Database, Token } from '../db/schema.ts';
 import { findAccountById } from '../db/repos/accounts-repo.ts';
-import { findTokenById, findTokenWithUser, insertToken, revokeToken, revokeTokensByNote, touchToken } from '../db/repos/tokens-repo.ts';
-import { NotFoundError } from '../domain/errors.ts';
+import { findTokenById, findTokenWithUser, insertToken, listTokensForUser, revokeToken, revokeTokensByNote, touchToken } from '../db/repos/tokens-repo.ts';
+import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { unknownScopes } from '../domain/oauth-scopes.ts';
 import { isoSeconds } from '../util/time.ts';
-import { recordAudit, type AuditActor } from './audit.ts';
+import { actorOf, recordAudit, type AuditActor } from './audit.ts';
 import { actsAsSiteAdmin, hasScope, missingScope } from './oauth-scopes.ts';
 
 export interface Principal {
@@ -61,6 +62,36 @@ export async function issueToken(
     return inserted;
   });
   return { token, row };
+}
+
+/** A user's tokens, revoked and expired ones included, oldest first (never their values: only hashes are kept). */
+export function listTokensOf(db: Kysely<Database>, user: Pick<Account, 'id'>): Promise<Token[]> {
+  return listTokensForUser(db, user.id);
+}
+
+/**
+ * A token the caller issues to themselves (the settings page). It may carry only scopes the
+ * caller's own token holds, directly or through a wider scope: a session signed in with a
+ * `public_repo` token must not mint a `repo` or `site_admin` token, any more than that token
+ * could revoke a wider one (`revokeTokenAs`). Audited as `oauth_access.create`.
+ */
+export async function issueOwnToken(db: Kysely<Database>, caller: Principal, scopes: string[], options: { note: string | null; expiresAt: string | null }): Promise<IssuedToken> {
+  const unknown = unknownScopes(scopes);
+  if (unknown.length) throw new ValidationError([{ resource: 'OauthAccess', field: 'scopes', code: 'invalid', message: `Unknown scope ${unknown.join(', ')}.` }]);
+  const lacking = scopes.filter((s) => !hasScope(caller, s));
+  if (lacking.length) {
+    throw new ValidationError([
+      {
+        resource: 'OauthAccess',
+        field: 'scopes',
+        code: 'invalid',
+        message: `You are signed in with a token that lacks ${lacking.join(', ')}; a new token cannot have more than it.`,
+      },
+    ]);
+  }
+  if (options.note !== null && options.note.length > 255)
+    throw new ValidationError([{ resource: 'OauthAccess', field: 'note', code: 'invalid', message: 'The note is longer than 255 characters.' }]);
+  return issueToken(db, caller.user, scopes, { ...options, actor: actorOf(caller) });
 }
 
 /** What the audit log says about a token: never the token, nor its hash. */

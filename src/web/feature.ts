@@ -11,6 +11,7 @@ import type { Feature } from '../features.ts';
 import { avatarRoutes } from './avatars.ts';
 import { renderErrorPage, webErrorHandler } from './error-pages.ts';
 import { registerFormParser } from './forms.ts';
+import { accountSettingsPages } from './pages/account-settings.ts';
 import { archiveRoutes } from './pages/archives.ts';
 import { assetUploadPage } from './pages/asset-uploads.ts';
 import { comparePages } from './pages/compare.ts';
@@ -22,6 +23,7 @@ import { releasePages } from './pages/releases.ts';
 import { updateFeedRoutes } from './pages/update-feeds.ts';
 import { repositoryPages } from './pages/repository.ts';
 import { signInRoutes } from './pages/sign-in.ts';
+import { siteAdminPages } from './pages/site-admin.ts';
 import { tagPages } from './pages/tags.ts';
 import { staticRoutes } from './static-files.ts';
 import { identifyVisitor } from './web-auth.ts';
@@ -53,6 +55,8 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   avatarRoutes(app, ctx);
   assetUploadPage(app, ctx);
   hookSettingsPages(app, ctx);
+  accountSettingsPages(app, ctx);
+  siteAdminPages(app, ctx);
 }
 
 /** Browsers asking for a page that does not exist get an HTML 404; API clients keep GitHub's JSON. */

@@ -26,6 +26,7 @@ function header(request: FastifyRequest): Html {
   const returnTo = request.url.startsWith('/') && !request.url.startsWith('//') ? request.url : '/';
   const account = user
     ? html`<a class="who" href="${webPath(user.login)}">${user.login}</a>
+        ${request.webSession ? html`<a href="/settings/profile">Settings</a>` : ''}
         ${request.webSession ? html`<form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Sign out</button></form>` : ''}`
     : html`<a href="/login?return_to=${encodeURIComponent(returnTo)}">Sign in</a>`;
   return html`<header class="site"><nav aria-label="Site"><a class="brand" href="/">Wharf</a><span class="grow"></span>${account}</nav></header>`;

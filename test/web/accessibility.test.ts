@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
-import { startServer, type TestServer } from '../support/server.ts';
+import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
 import { artifactPath, chromiumAvailable, openBrowser, type BrowserSession } from './browser.ts';
 import { WebClient } from './web-client.ts';
 
@@ -21,6 +21,7 @@ let alice: TestUser;
 let repo: { name: string; full: string };
 let browser: BrowserSession;
 let sessionCookie: string;
+let adminCookie: string;
 let hookId: number;
 let draftTag: string;
 
@@ -70,6 +71,11 @@ beforeAll(async () => {
   const web = new WebClient(server.base);
   await web.signIn(alice.login, alice.token);
   sessionCookie = web.cookies.get('wharf_session')!;
+  const adminWeb = new WebClient(server.base);
+  await adminWeb.signIn('admin', ADMIN_TOKEN);
+  adminCookie = adminWeb.cookies.get('wharf_session')!;
+  const orgForm = await adminWeb.get('/site_admin/organizations');
+  expect((await adminWeb.post('/site_admin/organizations', { _csrf: WebClient.csrfOf(orgForm), login: 'a11y-org', admin: alice.login, name: 'Accessible' })).status).toBe(303);
   browser = await openBrowser();
 });
 
@@ -82,6 +88,8 @@ interface PageCase {
   name: string;
   path: () => string;
   signedIn?: boolean;
+  /** Signed in as the site administrator (with the `site_admin` scope). */
+  admin?: boolean;
   status?: number;
 }
 
@@ -106,6 +114,12 @@ const PAGES: PageCase[] = [
   { name: 'hooks', path: () => `/${repo.full}/settings/hooks`, signedIn: true },
   { name: 'new-hook', path: () => `/${repo.full}/settings/hooks/new`, signedIn: true },
   { name: 'hook', path: () => `/${repo.full}/settings/hooks/${hookId}`, signedIn: true },
+  { name: 'settings-profile', path: () => '/settings/profile', signedIn: true },
+  { name: 'settings-tokens', path: () => '/settings/tokens', signedIn: true },
+  { name: 'admin-users', path: () => '/site_admin/users', admin: true },
+  { name: 'admin-organizations', path: () => '/site_admin/organizations', admin: true },
+  { name: 'admin-organization', path: () => '/site_admin/organizations/a11y-org', admin: true },
+  { name: 'admin-repositories', path: () => '/site_admin/repositories', admin: true },
 ];
 
 interface AxeViolation {
@@ -141,7 +155,7 @@ async function overflow(page: Page): Promise<{ scrollWidth: number; innerWidth: 
 
 async function open(pageCase: PageCase, width: number, scheme: 'light' | 'dark'): Promise<Page> {
   await browser.context.clearCookies();
-  if (pageCase.signedIn) await browser.context.addCookies([{ name: 'wharf_session', value: sessionCookie, url: server.base }]);
+  if (pageCase.signedIn || pageCase.admin) await browser.context.addCookies([{ name: 'wharf_session', value: pageCase.admin ? adminCookie : sessionCookie, url: server.base }]);
   const page = await browser.context.newPage();
   await page.setViewportSize({ width, height: 800 });
   await page.emulateMedia({ colorScheme: scheme });

@@ -96,6 +96,12 @@ export async function deleteSession(db: Kysely<Database>, idHash: string): Promi
   await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
 }
 
+/** Ends every session of a user; returns how many there were. */
+export async function deleteSessionsOfUser(db: Kysely<Database>, userId: number): Promise<number> {
+  const res = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
 export async function deleteExpiredSessions(db: Kysely<Database>, now: string): Promise<number> {
   const res = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
   return Number(res.numDeletedRows);

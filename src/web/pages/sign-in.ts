@@ -30,6 +30,8 @@ function signInPage(request: FastifyRequest, reply: FastifyReply, returnTo: stri
     <button type="submit" class="primary">Sign in</button>
   </form>
   <p class="muted">The session acts with that token's scopes; revoking the token signs you out.</p>
+  <h2>No token yet?</h2>
+  <p>Wharf signs people in with a personal access token. Your first one comes from a site administrator: they create it on the site administration pages, or on the server with <code>wharf token create YOUR-LOGIN</code>. Once signed in, you make and revoke your own under <a href="/settings/tokens">Settings → Personal access tokens</a>.</p>
 </section>`;
   return sendPage(request, reply, { title: 'Sign in', body }, status);
 }
