@@ -95,6 +95,8 @@ export interface WharfConfig {
   resumableUploadExpiryMs: number;
   /** Unexpired resumable uploads one user may have open at once. */
   maxOpenResumableUploads: number;
+  /** An `Idempotency-Key` is remembered this long after its request. */
+  idempotencyKeyExpiryMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   /** `auto`: pretty when stdout is a terminal, JSON otherwise (`config/logger.ts`). */
   logFormat: 'auto' | 'json' | 'pretty';
@@ -225,6 +227,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     maxJsonBodySize: v.maxJsonBody,
     resumableUploadExpiryMs: v.resumableUploadExpiry * 1000,
     maxOpenResumableUploads: v.maxOpenResumableUploads,
+    idempotencyKeyExpiryMs: v.idempotencyKeyExpiry * 1000,
     logLevel: v.logLevel,
     logFormat: v.logFormat,
     auditRetentionDays: v.auditRetentionDays,

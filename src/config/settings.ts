@@ -274,6 +274,12 @@ export const SETTINGS = {
     default: 20,
     doc: 'Unfinished, unexpired resumable uploads one user may have at once; creating one more is refused (422) until some finish, are terminated or expire.',
   }),
+  idempotencyKeyExpiry: setting({
+    env: 'WHARF_IDEMPOTENCY_KEY_EXPIRY',
+    type: integer(60),
+    default: 24 * 60 * 60,
+    doc: 'Seconds an `Idempotency-Key` sent with a release creation or an upload is remembered: a retry with the same key within that time gets the original answer instead of a second release or `already_exists`.',
+  }),
   maxJsonBody: setting({ env: 'WHARF_MAX_JSON_BODY', type: integer(1024), default: 1024 * 1024, doc: 'Largest JSON request body, in bytes.' }),
   databaseUrl: setting({
     env: 'WHARF_DATABASE_URL',

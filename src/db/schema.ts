@@ -153,6 +153,29 @@ export interface ResumableUploadsTable {
   created_at: string;
 }
 
+/**
+ * An `Idempotency-Key` sent with a release creation or an upload (migration 018): `in_progress`
+ * while its request holds it (until `lease_until`), then `completed` with what it made.
+ */
+export interface IdempotencyKeysTable {
+  user_id: number;
+  idempotency_key: string;
+  /** sha256 hex of the operation and what it asked for. */
+  fingerprint: string;
+  state: 'in_progress' | 'completed';
+  /** The holding request's random token: only it completes or abandons the row. */
+  token: string;
+  /** Epoch ms until which an `in_progress` row is held. */
+  lease_until: number;
+  /** Epoch ms after which the key is forgotten. */
+  expires_at: number;
+  release_id: number | null;
+  asset_id: number | null;
+  /** sha256 hex of an upload's bytes. */
+  content_digest: string | null;
+  created_at: string;
+}
+
 /** A deletion of a shared blob in progress (see services/blob-gc). */
 export interface BlobDeletionsTable {
   blob_key: string;
@@ -441,6 +464,7 @@ export interface Database {
   releases: ReleasesTable;
   assets: AssetsTable;
   resumable_uploads: ResumableUploadsTable;
+  idempotency_keys: IdempotencyKeysTable;
   rate_limits: RateLimitsTable;
   blob_deletions: BlobDeletionsTable;
   blob_holds: BlobHoldsTable;
@@ -477,6 +501,7 @@ export type ReleaseUpdate = Updateable<ReleasesTable>;
 export type Asset = Selectable<AssetsTable>;
 export type NewAsset = Insertable<AssetsTable>;
 export type ResumableUpload = Selectable<ResumableUploadsTable>;
+export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;
 export type Session = Selectable<SessionsTable>;
 export type ReleaseReaction = Selectable<ReleaseReactionsTable>;
 export type RefIntent = Selectable<RefIntentsTable>;

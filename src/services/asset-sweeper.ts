@@ -4,11 +4,12 @@
  * process died, or the client stalled), temporary files of interrupted writes, abandoned blob
  * deletion claims, and blobs no asset references (a crash between storing bytes and recording
  * them); resumable uploads past their expiry, and staged bytes whose upload is gone. Each round
- * also drops the rate-limit windows that ended. Runs once at start-up and then periodically;
+ * also drops the rate-limit windows that ended and the expired idempotency keys. Runs once at start-up and then periodically;
  * safe to run in several processes at once.
  */
 import type { AppContext } from '../context.ts';
 import { deleteAssetRow, listExpiredOpenAssets, referencedBlobKeys } from '../db/repos/assets-repo.ts';
+import { deleteExpiredIdempotencyKeys } from '../db/repos/idempotency-keys-repo.ts';
 import { existingResumableUploadIds, listExpiredResumableUploads } from '../db/repos/resumable-uploads-repo.ts';
 import { isoSeconds } from '../util/time.ts';
 import { acquire } from './leases.ts';
@@ -25,6 +26,8 @@ export interface SweepResult {
   orphanBlobs: number;
   /** Rate-limit windows that had ended. */
   rateLimitWindows: number;
+  /** `Idempotency-Key`s expired, or held by a request that died. */
+  idempotencyKeys: number;
 }
 
 export interface SweepOptions {
@@ -36,7 +39,7 @@ export interface SweepOptions {
 export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): Promise<SweepResult> {
   const now = options.now ?? Date.now();
   const leaseMs = ctx.config.uploadLeaseMs;
-  const result: SweepResult = { expiredUploads: 0, expiredResumableUploads: 0, orphanStagings: 0, temporaryFiles: 0, orphanBlobs: 0, rateLimitWindows: 0 };
+  const result: SweepResult = { expiredUploads: 0, expiredResumableUploads: 0, orphanStagings: 0, temporaryFiles: 0, orphanBlobs: 0, rateLimitWindows: 0, idempotencyKeys: 0 };
   const expired = await listExpiredOpenAssets(ctx.db, isoSeconds(new Date(now - leaseMs)));
   const keys: string[] = [];
   for (const row of expired) {
@@ -55,6 +58,7 @@ export async function sweepAssets(ctx: AppContext, options: SweepOptions = {}): 
   if (options.orphans) result.orphanBlobs = await sweepOrphanBlobs(ctx, now, leaseMs);
   // Counted against the real clock, as the requests were (`now` moves forward only in tests).
   result.rateLimitWindows = await pruneEndedWindows(ctx);
+  result.idempotencyKeys = await deleteExpiredIdempotencyKeys(ctx.db, now);
   return result;
 }
 
@@ -137,7 +141,7 @@ export class AssetSweeper {
     if (this.#running) return;
     this.#running = this.#sweepOnOneNode()
       .then((r) => {
-        if (r && (r.expiredUploads || r.expiredResumableUploads || r.orphanStagings || r.temporaryFiles || r.orphanBlobs || r.rateLimitWindows))
+        if (r && (r.expiredUploads || r.expiredResumableUploads || r.orphanStagings || r.temporaryFiles || r.orphanBlobs || r.rateLimitWindows || r.idempotencyKeys))
           this.ctx.log.info(r, 'asset sweeper cleaned up');
       })
       .catch((err: unknown) => this.ctx.log.warn({ err }, 'asset sweeper failed'))

@@ -36,6 +36,7 @@ import { isoSeconds } from '../util/time.ts';
 import { MAX_ASSET_NAME_LENGTH, sanitizeAssetLabel, sanitizeAssetName } from './asset-names.ts';
 import { type BlobHold, confirmBlobStored, deleteUnreferencedBlobs, putHeld } from './blob-gc.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors.ts';
+import { checkReplayedDigest, digestOfBody, parseIdempotencyKey, requestFingerprint, takeIdempotencyKey, type IdempotencyClaim } from './idempotency.ts';
 import { atLeast } from './permissions.ts';
 import { getLatestRelease, getReleaseById, getReleaseByTag } from './releases.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
@@ -112,6 +113,8 @@ export interface UploadRequest {
   received: () => number;
   /** `replace=true`: an uploaded asset of this name gets the new bytes instead of `already_exists`. */
   replace?: boolean;
+  /** The `Idempotency-Key` header as sent (services/idempotency.ts). */
+  idempotencyKey?: string | string[];
 }
 
 /** The stored form of a requested asset name, or a 422 for one too long. */
@@ -204,17 +207,58 @@ export async function recordUploadedBlob(
   return done;
 }
 
-export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
+export interface UploadResult {
+  asset: Asset;
+  release: Release;
+  /** The answer of an earlier request with the same `Idempotency-Key`; nothing was stored. */
+  replayed?: boolean;
+}
+
+export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: UploadRequest): Promise<UploadResult> {
   // Visibility first: a draft (or its assets) that the caller cannot see is 404, never 401/403.
   const release = await getVisibleRelease(ctx, access, req.releaseId);
   requirePermission(access, 'push');
   if (!req.name) throw new BadRequestError('Bad Request: the name query parameter is required');
+  const key = parseIdempotencyKey(req.idempotencyKey);
+  if (!key) return storeUpload(ctx, access, release, req, null);
+  // The key is taken before the name is claimed: a retry racing its original gets 409, not `already_exists`.
+  const fingerprint = requestFingerprint('upload-asset', {
+    repository: access.repo.id,
+    release: release.id,
+    name: req.name,
+    label: req.label,
+    contentType: req.contentType,
+    size: req.size,
+    replace: req.replace === true,
+  });
+  const taken = await takeIdempotencyKey(ctx, access.principal!.user.id, key, fingerprint);
+  if (taken.kind === 'replay') {
+    // Read the bytes (the client sends them anyway), and answer only if they are the original's.
+    let digest: string;
+    try {
+      digest = await digestOfBody(req.body, req.signal);
+    } catch (err) {
+      throw translateUploadError(err, req.signal);
+    }
+    checkReplayedDigest(taken.made, digest);
+    const original = await getAsset(ctx, access, taken.made.asset_id!);
+    return { ...original, replayed: true };
+  }
+  try {
+    return await storeUpload(ctx, access, release, req, taken.claim);
+  } finally {
+    await taken.claim.finish();
+  }
+}
+
+/** The upload proper; `claim` (an `Idempotency-Key` held) is completed in the transaction that makes the asset `uploaded`. */
+async function storeUpload(ctx: AppContext, access: RepoAccess, release: Release, req: UploadRequest, claim: IdempotencyClaim | null): Promise<UploadResult> {
   checkReleaseTakesUploads(release);
   checkUploadSize(ctx, req.size);
   const name = validAssetName(req.name);
   if (req.replace) {
     const existing = await findAssetByName(ctx.db, release.id, name);
-    if (existing?.state === 'uploaded') return replaceAssetBytes(ctx, access, release, existing, req);
+    if (existing?.state === 'uploaded') return replaceAssetBytes(ctx, access, release, existing, req, claim);
   }
   const row = await claimAssetName(ctx, access, release, { name, label: req.label, contentType: req.contentType, size: req.size });
 
@@ -241,8 +285,16 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
   try {
     const held = await putHeld(ctx, req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: abort.signal });
     ({ hold } = held);
-    blobKey = held.stored.key;
-    const done = await recordUploadedBlob(ctx, access, release, row.id, held.stored);
+    const stored = held.stored;
+    blobKey = stored.key;
+    const done = await recordUploadedBlob(
+      ctx,
+      access,
+      release,
+      row.id,
+      stored,
+      claim ? (trx) => claim.complete(trx, { asset_id: row.id, content_digest: stored.sha256 }) : undefined,
+    );
     return { asset: done, release };
   } catch (err) {
     await deleteAssetRow(ctx.db, row.id, true).catch((e: unknown) => ctx.log.error({ err: e, asset: row.id }, 'could not remove failed upload'));
@@ -264,13 +316,20 @@ export async function uploadAsset(ctx: AppContext, access: RepoAccess, req: Uplo
  * old bytes until that commit and the new ones after it; never a 404. The asset keeps its id,
  * name and download count; the old bytes are collected once nothing references them.
  */
-async function replaceAssetBytes(ctx: AppContext, access: RepoAccess, release: Release, existing: Asset, req: UploadRequest): Promise<{ asset: Asset; release: Release }> {
+async function replaceAssetBytes(
+  ctx: AppContext,
+  access: RepoAccess,
+  release: Release,
+  existing: Asset,
+  req: UploadRequest,
+  claim: IdempotencyClaim | null,
+): Promise<{ asset: Asset; release: Release }> {
   let stored: StoredBlob | null = null;
   let hold: BlobHold | null = null;
   try {
     ({ stored, hold } = await putHeld(ctx, req.body, { expectedSize: req.size, maxSize: ctx.config.maxAssetSize, signal: req.signal }));
     const fresh = stored;
-    const swap = (to: { blob_key: string; digest: string; size: number; content_type: string; label: string | null }) =>
+    const swap = (to: { blob_key: string; digest: string; size: number; content_type: string; label: string | null }, completing: IdempotencyClaim | null) =>
       ctx.db.transaction().execute(async (trx) => {
         const current = await lockRelease(trx, release.id);
         if (current && isImmutablePublished(current)) throw new InvalidRequestError('Cannot modify assets of an immutable release');
@@ -284,13 +343,16 @@ async function replaceAssetBytes(ctx: AppContext, access: RepoAccess, release: R
         if (!row) throw new NotFoundError();
         await updateReleaseRow(trx, release.id, { updated_at: isoSeconds() });
         await recordAssetEvent(trx, access, release, row, 'uploaded');
+        await completing?.complete(trx, { asset_id: row.id, content_digest: to.digest });
         return row;
       });
     const label = req.label === null ? existing.label : sanitizeAssetLabel(req.label);
-    const asset = await swap({ blob_key: fresh.key, digest: fresh.sha256, size: fresh.size, content_type: req.contentType, label });
+    const asset = await swap({ blob_key: fresh.key, digest: fresh.sha256, size: fresh.size, content_type: req.contentType, label }, claim);
     if (!(await confirmBlobStored(ctx, fresh.key))) {
-      // A deletion of identical bytes (another asset's) raced the swap and won: put the old bytes back.
-      await swap({ blob_key: existing.blob_key!, digest: existing.digest!, size: existing.size, content_type: existing.content_type, label: existing.label });
+      // A deletion of identical bytes (another asset's) raced the swap and won: put the old bytes back
+      // (and forget the key, which now names bytes the asset no longer has).
+      await claim?.revoke();
+      await swap({ blob_key: existing.blob_key!, digest: existing.digest!, size: existing.size, content_type: existing.content_type, label: existing.label }, null);
       throw new AssetSaveError();
     }
     await hold.release();

@@ -37,6 +37,7 @@ import { isoSeconds, toIsoSeconds } from '../util/time.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import { currentLatest, designateLatest, isEligibleForLatest, latestByDefault, recomputeLatest } from './latest-release.ts';
 import { deleteUnreferencedBlobs } from './blob-gc.ts';
+import { parseIdempotencyKey, requestFingerprint, takeIdempotencyKey } from './idempotency.ts';
 import { atLeast } from './permissions.ts';
 import { mergeGeneratedNotes, roomForGeneratedNotes } from '../notes/merge.ts';
 import { parseReleaseFields, type MakeLatest } from './release-input.ts';
@@ -229,6 +230,33 @@ async function applyLatest(trx: AppContext['db'], repo: Repository, release: Rel
 export interface CreateReleaseOptions {
   /** `{web}` of the request, for the links in generated notes. */
   webUrl?: string;
+  /** Runs in the transaction that inserts the release (an `Idempotency-Key` is completed there). */
+  alsoInTransaction?: (trx: AppContext['db'], release: Release) => Promise<void>;
+}
+
+/**
+ * `createRelease` with the `Idempotency-Key` header as sent (services/idempotency.ts): a retry of
+ * the same request with the same key answers the release the first one created (`replayed`).
+ */
+export async function createReleaseIdempotently(
+  ctx: AppContext,
+  access: RepoAccess,
+  input: unknown,
+  idempotencyKey: string | string[] | undefined,
+  options: CreateReleaseOptions = {},
+): Promise<{ release: Release; replayed: boolean }> {
+  requireWrite(access, true);
+  const key = parseIdempotencyKey(idempotencyKey);
+  if (!key) return { release: await createRelease(ctx, access, input, options), replayed: false };
+  const taken = await takeIdempotencyKey(ctx, access.principal!.user.id, key, requestFingerprint('create-release', { repository: access.repo.id, body: input ?? null }));
+  if (taken.kind === 'replay') return { release: await getReleaseById(ctx, access, taken.made.release_id!), replayed: true };
+  const { claim } = taken;
+  try {
+    const release = await createRelease(ctx, access, input, { ...options, alsoInTransaction: (trx, made) => claim.complete(trx, { release_id: made.id }) });
+    return { release, replayed: false };
+  } finally {
+    await claim.finish();
+  }
 }
 
 /** `input`: the request's body, read only once the caller is known to be allowed to create. */
@@ -288,6 +316,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
     // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`.
     const actions: ReleaseAction[] = draft ? ['created'] : ['created', 'published', prerelease ? 'prereleased' : 'released'];
     await recordReleaseEvents(trx, access.repo, access.principal!.user.id, release, actions);
+    await options.alsoInTransaction?.(trx, release);
     return release;
   });
 }

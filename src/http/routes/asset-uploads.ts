@@ -84,7 +84,7 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
         const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
         const name = query.get('name');
         const label = query.get('label');
-        const { asset, release } = await uploadAsset(ctx, access, {
+        const { asset, release, replayed } = await uploadAsset(ctx, access, {
           releaseId: parsePathId(request.params.release_id),
           // A missing name is refused by the service, after the permission check.
           name: name ?? '',
@@ -93,8 +93,11 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
           contentType: declaredContentType(request),
           // A documented extension (docs/assets.md): swap an uploaded asset's bytes in place.
           replace: query.get('replace') === 'true',
+          // Another documented extension: a retry with the same key gets this request's answer.
+          idempotencyKey: request.headers['idempotency-key'],
           ...upload,
         });
+        if (replayed) reply.header('idempotent-replayed', 'true');
         const [json] = await assetsJson(ctx, request, access, release, [asset]);
         // uploads.github.com answers its 201 with a weak ETag and Last-Modified (no Location).
         const payload = JSON.stringify(json);

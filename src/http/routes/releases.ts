@@ -8,7 +8,7 @@ import type { AppContext } from '../../context.ts';
 import type { Release } from '../../db/schema.ts';
 import { loadReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
-import { createRelease, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../services/releases.ts';
+import { createReleaseIdempotently, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../services/releases.ts';
 import { cachedRepoAccess, sendCached } from '../cached-reads.ts';
 import { docsConfig } from '../errors.ts';
 import { parsePage } from '../../domain/page.ts';
@@ -55,7 +55,9 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/repos/:owner/:repo/releases', docsConfig('releases/releases#create-a-release'), async (request, reply) => {
     const access = await repoAccess(ctx, request);
-    const release = await createRelease(ctx, access, request.body, { webUrl: request.urls.web });
+    // `Idempotency-Key` (a documented extension): a retry of this request gets the same release back.
+    const { release, replayed } = await createReleaseIdempotently(ctx, access, request.body, request.headers['idempotency-key'], { webUrl: request.urls.web });
+    if (replayed) reply.header('idempotent-replayed', 'true');
     reply.header('location', `${request.urls.api}/repos/${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}/releases/${release.id}`);
     return sendOne(ctx, access, request, reply, release, 201);
   });
