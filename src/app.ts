@@ -27,6 +27,7 @@ import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors, uploadRule
 import { errorHandler, sendError } from './http/errors.ts';
 import { closeOnlyIdleConnections } from './http/idle-connections.ts';
 import { trackGitCallers } from './http/git-callers.ts';
+import { killGitUnder } from './git/git-processes.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
 import { logRequest } from './http/request-log.ts';
@@ -91,6 +92,9 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       const closing = app.close();
       closeSessions();
       await closing;
+      // Requests have all ended: a git process still working in this server's repositories
+      // serves nobody (and would keep a pack or a lock half-written).
+      killGitUnder(config.repositoriesDir);
       await closeStore();
     },
   };

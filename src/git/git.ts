@@ -5,9 +5,10 @@
  * leading `-` so a value can never be read as an option. Every process takes a slot of the bounded
  * pool (`git-slots.ts`), has a deadline, and is killed when the request it works for is abandoned.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { killGitGroup, startGitProcess } from './git-processes.ts';
 import { commandSlots, configureGitSlots, currentCaller, streamSlots } from './git-slots.ts';
 import { isValidRefName } from './ref-format.ts';
 
@@ -85,9 +86,13 @@ export async function runGit(gitDir: string | null, args: string[], options: Run
 function runGitNow(gitDir: string | null, args: string[], options: RunOptions, abandoned: AbortSignal | undefined): Promise<RunResult> {
   const fullArgs = gitDir ? ['--git-dir', gitDir, ...args] : args;
   return new Promise((resolve, reject) => {
-    const child = spawn('git', fullArgs, { env: gitEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    if (abandoned?.aborted) {
+      reject(new GitError('request abandoned', null, ''));
+      return;
+    }
+    const child = startGitProcess(fullArgs, gitEnv(options.env), gitDir);
     // The request it works for was abandoned (the client went away): nobody needs the answer.
-    const onAbandoned = () => child.kill('SIGKILL');
+    const onAbandoned = () => killGitGroup(child);
     abandoned?.addEventListener('abort', onAbandoned, { once: true });
     child.once('close', () => abandoned?.removeEventListener('abort', onAbandoned));
     const out: Buffer[] = [];
@@ -95,14 +100,14 @@ function runGitNow(gitDir: string | null, args: string[], options: RunOptions, a
     const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     let outBytes = 0;
     let overflow = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
+    const timer = setTimeout(() => killGitGroup(child), options.timeoutMs ?? defaultTimeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       if (overflow) return;
       outBytes += chunk.length;
       if (outBytes > maxOutput) {
         overflow = true;
         out.length = 0;
-        child.kill('SIGKILL');
+        killGitGroup(child);
         return;
       }
       out.push(chunk);
@@ -135,23 +140,32 @@ async function text(gitDir: string, args: string[], options?: RunOptions): Promi
   return (await runGit(gitDir, args, options)).stdout.toString('utf8');
 }
 
+/** Kills a process `spawnGit` started, with everything it started in turn (once it has exited: nothing). */
+export const stopGit = killGitGroup;
+
 /**
  * Starts a long-running git process whose output is streamed (archives, smart HTTP), once a
- * stream slot is free. It is killed at its deadline and when the request it serves is abandoned,
- * and gives its slot back when it exits.
+ * stream slot is free. It (with everything it starts) is killed at its deadline and when the
+ * request it serves is abandoned, and gives its slot back when it exits. `root` is the directory
+ * it works in when `gitDir` is null (smart HTTP's project root), for `killGitUnder` at close.
  */
-export async function spawnGit(gitDir: string | null, args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
+export async function spawnGit(gitDir: string | null, args: string[], env: Record<string, string> = {}, root: string | null = gitDir): Promise<ChildProcess> {
   const caller = currentCaller();
   const release = await streamSlots.acquire(caller);
+  // Abandoned while its slot was being granted: nobody is left to read what git would write.
+  if (caller?.signal.aborted) {
+    release();
+    throw new Error('request abandoned');
+  }
   const fullArgs = gitDir ? ['--git-dir', gitDir, ...args] : args;
   let child: ChildProcess;
   try {
-    child = spawn('git', fullArgs, { env: gitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    child = startGitProcess(fullArgs, gitEnv(env), root);
   } catch (err) {
     release();
     throw err;
   }
-  const kill = () => child.kill('SIGKILL');
+  const kill = () => killGitGroup(child);
   const timer = setTimeout(kill, streamTimeoutMs);
   timer.unref();
   caller?.signal.addEventListener('abort', kill, { once: true });
@@ -385,11 +399,17 @@ export async function writeInitialCommit(gitDir: string, files: Record<string, s
   return (await text(gitDir, ['commit-tree', tree, '-m', message], { env: identityEnv })).trim();
 }
 
+/** Output of a running git process, and how to stop it (and everything it started) early. */
+export interface GitStream {
+  stream: Readable;
+  stop: () => void;
+}
+
 /** Streams `git archive` of a commit as tar.gz or zip with the given top folder. */
-export async function archive(gitDir: string, commitSha: string, format: 'tar.gz' | 'zip', prefix: string): Promise<{ stream: Readable; process: ChildProcess }> {
+export async function archive(gitDir: string, commitSha: string, format: 'tar.gz' | 'zip', prefix: string): Promise<GitStream> {
   const child = await spawnGit(gitDir, ['archive', `--format=${format === 'zip' ? 'zip' : 'tar.gz'}`, `--prefix=${prefix}/`, userValue(commitSha)]);
   child.stdin?.end();
-  return { stream: child.stdout as Readable, process: child };
+  return { stream: child.stdout as Readable, stop: () => killGitGroup(child) };
 }
 
 /**

@@ -19,6 +19,9 @@ export function trackGitCallers(app: FastifyInstance): void {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abandoned.abort();
     });
+    // Gone before its handler runs (a body cut off by its deadline while a hook waited): the
+    // 'close' above came and went, and no git process may start for it.
+    if (reply.raw.destroyed || request.raw.socket?.destroyed) abandoned.abort();
     // The key is read when git work asks for a turn, not now: some routes learn their caller only
     // in the handler (GraphQL, browser downloads), and a signed-in caller is a user wherever it
     // connects from, so its turns are its own and not its address's.

@@ -124,21 +124,28 @@ async function handle(ctx: AppContext, checks: PushChecks, request: FastifyReque
   };
   if (request.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(request.headers['content-encoding']);
   if (request.headers['git-protocol']) env.GIT_PROTOCOL = String(request.headers['git-protocol']);
-  if (request.headers['content-length']) env.CONTENT_LENGTH = String(request.headers['content-length']);
+  // No CONTENT_LENGTH: Node already hands git exactly the declared body and then its end. Given a
+  // length, git-http-backend copies a push's body in a loop that never ends (at full CPU) when
+  // its input closes short of that length: a body cut off by its deadline.
 
   // A push's pre-receive hook asks the refs door (through `checks`) before any ref moves.
   const actor = { user: principal?.user ?? null, via: 'push' as const };
   const check = isPush && request.method === 'POST' ? checks.register(ctx, access.repo, actor) : null;
-  const child = await git.spawnGit(null, ['http-backend'], { ...env, ...check?.env });
+  const child = await git.spawnGit(null, ['http-backend'], { ...env, ...check?.env }, gitDir);
   child.on('close', () => check?.done());
   child.stderr?.on('data', (d: Buffer) => request.log.debug({ stderr: d.toString() }, 'git http-backend'));
   const bodyStream = request.body as Readable | undefined;
   if (bodyStream && typeof bodyStream.pipe === 'function') bodyStream.pipe(child.stdin!);
   else child.stdin!.end();
   child.stdin!.on('error', () => undefined);
-  // A client that goes away mid-response stops git (the request's own 'close' only means its body was read).
-  reply.raw.on('close', () => {
-    if (child.exitCode === null && !reply.raw.writableFinished) child.kill('SIGKILL');
+  // A body cut off (its deadline, a client gone) is not ended by `pipe`: git sees its end here.
+  request.raw.once('close', () => {
+    if (!request.raw.complete) child.stdin!.destroy();
+  });
+  // A client that goes away mid-response stops git and everything it started (the request's own
+  // 'close' only means its body was read).
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) git.stopGit(child);
   });
 
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));

@@ -10,8 +10,7 @@
  * comparing runs of digits as numbers (`v1.10.0`, `v1.9.0`, `v1.2.0`, `light/1.0`), as GitHub's
  * REST API lists tags. GraphQL's default direction (ASC) is the same order reversed.
  */
-import { Transform, type Readable } from 'node:stream';
-import type { ChildProcess } from 'node:child_process';
+import { Transform } from 'node:stream';
 import { bodyMembers } from '../domain/request-body.ts';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Repository } from '../db/schema.ts';
@@ -126,7 +125,7 @@ export function resolveArchiveRef(ctx: AppContext, repo: Repository, ref: string
  * `WHARF_MAX_ARCHIVE_FILES` (each file of a zip costs its own compressor); the archive itself
  * is also cut off should it grow past that size.
  */
-export async function archive(ctx: AppContext, repo: Repository, sha: string, format: 'tar.gz' | 'zip', top: string): Promise<{ stream: Readable; process: ChildProcess }> {
+export async function archive(ctx: AppContext, repo: Repository, sha: string, format: 'tar.gz' | 'zip', top: string): Promise<git.GitStream> {
   const gitDir = gitDirFor(ctx, repo);
   const max = ctx.config.maxArchiveSize;
   const size = await git.treeContentSize(gitDir, sha);
@@ -141,11 +140,11 @@ export async function archive(ctx: AppContext, repo: Repository, sha: string, fo
       sent += chunk.length;
       // Headers and compression make an archive of at most `max` bytes of files only a little larger.
       if (sent > max + 1024 * 1024) {
-        made.process.kill('SIGKILL');
+        made.stop();
         done(new Error('archive larger than its limit'));
       } else done(null, chunk);
     },
   });
   made.stream.pipe(counted);
-  return { stream: counted, process: made.process };
+  return { stream: counted, stop: made.stop };
 }

@@ -18,6 +18,7 @@ import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../
 import { call, expectGitHubError } from '../support/http.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { WebClient } from '../web/web-client.ts';
+import { processesIn } from '../support/processes.ts';
 import { openDescriptors } from './support/fuzz-kit.ts';
 import { basicAuth } from './support/git-probe.ts';
 import { connect, portOf, trickle, type RawResponse } from './support/raw-http.ts';
@@ -104,8 +105,11 @@ describe('bodies trickling below the minimum rate', () => {
       // GitHub's error shape where the route speaks JSON.
       if (name.startsWith('API') || name === 'GraphQL') expect(JSON.parse(answer.body), name).toMatchObject({ message: expect.any(String), documentation_url: expect.any(String) });
     }
-    // Nothing is left: no git process, no unfinished upload, no descriptor.
-    expect(await settled(() => childGits() === 0)).toBe(true);
+    // Nothing is left: no git process, no unfinished upload, no descriptor. Not only the processes
+    // Wharf started: `git http-backend` runs `git receive-pack` as its own child, and a
+    // `git-http-backend` whose body was cut off copied nothing forever at full CPU, outliving the
+    // server, when only the process Wharf started was killed.
+    expect(await settled(() => childGits() === 0 && processesIn(server.dataDir).length === 0, 5_000), JSON.stringify(processesIn(server.dataDir))).toBe(true);
     const openAssets = () => server.wharf.ctx.db.selectFrom('assets').select('id').where('release_id', '=', releaseId).execute();
     expect(await settled(async () => (await openAssets()).length === 0)).toBe(true);
     expect(await settled(() => openDescriptors() <= descriptorsBefore + 2)).toBe(true);

@@ -67,10 +67,9 @@ async function sendArchive(ctx: AppContext, request: FastifyRequest<{ Params: Wi
   reply.header('content-disposition', attachmentDisposition(`${top}.${format}`));
   reply.header('etag', `"${sha}"`);
   if (request.method === 'HEAD') return reply.send();
-  const { stream, process: child } = await gitData.archive(ctx, access.repo, sha, format, top);
-  reply.raw.on('close', () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  const { stream, stop } = await gitData.archive(ctx, access.repo, sha, format, top);
+  // Stopped when the client goes away; stopping a finished archive does nothing.
+  reply.raw.on('close', stop);
   return reply.send(stream);
 }
 

@@ -42,10 +42,9 @@ export function archiveRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (request.method === 'HEAD') return reply.send();
     // An archive is expensive: it counts against the caller's rate limit, as API requests do.
     await countExpensiveRequest(ctx, request.principal, request.ip);
-    const { stream, process: child } = await gitData.archive(ctx, access.repo, sha, parsed.format, top);
-    reply.raw.on('close', () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
+    const { stream, stop } = await gitData.archive(ctx, access.repo, sha, parsed.format, top);
+    // Stopped when the client goes away; stopping a finished archive does nothing.
+    reply.raw.on('close', stop);
     return reply.send(stream);
   });
 }
