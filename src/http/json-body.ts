@@ -6,6 +6,7 @@
  * refused like invalid UTF-8: PostgreSQL cannot store it in text, and SQLite and PostgreSQL must
  * agree. (GraphQL variables may hold one: they only look things up, and GraphQL answers null.)
  */
+import { closeAfterAnswer } from './progress-deadline.ts';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, TooLargeError } from '../domain/errors.ts';
@@ -85,7 +86,7 @@ export function deferJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   // A body refused before it was read is not drained: close the connection instead.
   app.addHook('onSend', async (request, reply) => {
-    if (!request.raw.complete) reply.header('connection', 'close');
+    closeAfterAnswer(request, reply);
   });
 }
 

@@ -11,6 +11,7 @@
  * loop spent starved (beyond one check interval) is not counted against the client.
  */
 import type { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ProgressRule {
   /** Longest time without a new byte. */
@@ -98,4 +99,25 @@ export function closeGracefully(socket: Socket, answer?: string): void {
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+const lingering = new WeakSet<Socket>();
+
+/**
+ * Closes the connection of a request whose body was not read to its end once its answer is
+ * written (a refused upload is not drained: the rest of a 2 GiB file would otherwise still
+ * arrive), without a reset. Node closes a `Connection: close` socket right after the answer
+ * (`destroySoon`); with the body still arriving, the kernel then resets the connection and a
+ * client that has not read the answer yet gets none at all. Here the socket lingers instead
+ * (`closeGracefully`). HTTP/2 ends the stream alone and needs nothing.
+ */
+export function closeAfterAnswer(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.complete || request.raw.httpVersionMajor !== 1) return;
+  reply.header('connection', 'close');
+  // The answer's socket: a request stream destroyed by its reader (an upload cut off) has let go of its own.
+  const socket = (reply.raw.socket ?? request.raw.socket) as Socket | null;
+  if (!socket || lingering.has(socket)) return;
+  lingering.add(socket);
+  // Node calls it (when present) after the last byte of a `Connection: close` answer.
+  socket.destroySoon = () => closeGracefully(socket);
 }

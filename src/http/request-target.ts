@@ -7,6 +7,7 @@
  * would drop the connection instead. 8 KiB is what nginx and most front ends accept by default
  * (`large_client_header_buffers 4 8k`), and far more than any GitHub client sends.
  */
+import { closeAfterAnswer } from './progress-deadline.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UriTooLongError } from '../domain/errors.ts';
 
@@ -20,6 +21,6 @@ export const MAX_REQUEST_TARGET_BYTES = 8192;
 export function refuseLongTarget(request: FastifyRequest, reply: FastifyReply): void {
   if (Buffer.byteLength(request.url) <= MAX_REQUEST_TARGET_BYTES) return;
   // A body that may follow (an upload) is not read: the connection ends with the answer.
-  if (request.raw.httpVersionMajor === 1 && !request.raw.complete) reply.header('connection', 'close');
+  closeAfterAnswer(request, reply);
   throw new UriTooLongError();
 }

@@ -11,6 +11,7 @@
  * `request_id` in every body, `documentation_url` pointing at the generic REST docs, and low-level
  * failures as `{message, request_id}` only.
  */
+import { closeAfterAnswer } from '../progress-deadline.ts';
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
@@ -71,7 +72,7 @@ export function assetUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
     uploads.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
       if (reply.statusCode < 400) return payload;
       // An unread body (refused early) is not drained: a 2 GiB upload would otherwise still arrive.
-      if (!request.raw.complete) reply.header('connection', 'close');
+      closeAfterAnswer(request, reply);
       return rewriteErrorBody(request, payload);
     });
 

@@ -17,6 +17,7 @@
  * the same JSON body. The protocol is written here rather than with `@tus/server`: see
  * docs/assets.md ("Why not @tus/server").
  */
+import { closeAfterAnswer } from '../progress-deadline.ts';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
@@ -97,7 +98,7 @@ export function tusUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
     tus.addHook('onSend', async (request, reply, payload) => {
       if (reply.statusCode < 400) return payload;
       // A refused body is not drained: a large chunk would otherwise still arrive.
-      if (!request.raw.complete) reply.header('connection', 'close');
+      closeAfterAnswer(request, reply);
       return rewriteErrorBody(request, payload);
     });
 

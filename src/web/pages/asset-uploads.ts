@@ -7,6 +7,7 @@
  * uses, and the answer is the API's `release-asset` JSON (so the page can show the digest).
  * Errors here are JSON in GitHub's shapes too, since a script reads them, not a person.
  */
+import { closeAfterAnswer } from '../../http/progress-deadline.ts';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
@@ -31,7 +32,7 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
     acceptRawBodies(uploads);
     uploads.setErrorHandler((err, request, reply) => {
       // A refused upload is not drained: the rest of a large file would otherwise still arrive.
-      if (!request.raw.complete) reply.header('connection', 'close');
+      closeAfterAnswer(request, reply);
       return errorHandler(err as FastifyError, request, reply);
     });
 
