@@ -67,7 +67,12 @@ describe('bodies trickling below the minimum rate', () => {
       { name: 'release form', target: `/${full}/releases`, headers: { 'content-type': form }, body: 'tag_name=' },
       // An upload's own watch (it renews the upload's lease on progress) ends it the same way,
       // and removes its `open` asset.
-      { name: 'API upload', target: `/api/uploads/repos/${full}/releases/${releaseId}/assets?name=trickled.bin`, headers: { authorization: token, 'content-type': 'application/octet-stream' }, body: '' },
+      {
+        name: 'API upload',
+        target: `/api/uploads/repos/${full}/releases/${releaseId}/assets?name=trickled.bin`,
+        headers: { authorization: token, 'content-type': 'application/octet-stream' },
+        body: '',
+      },
       {
         name: 'git fetch',
         target: `/${full}.git/git-upload-pack`,
@@ -105,7 +110,8 @@ describe('bodies trickling below the minimum rate', () => {
       // Ended soon after the grace period, not when the 100,000 bytes would have come.
       expect(answer.elapsed, name).toBeLessThan(20_000);
       // GitHub's error shape where the route speaks JSON.
-      if (name.startsWith('API') || name === 'GraphQL') expect(JSON.parse(answer.body), `${name}: ${answer.body}`).toMatchObject({ message: expect.any(String), documentation_url: expect.any(String) });
+      if (name.startsWith('API') || name === 'GraphQL')
+        expect(JSON.parse(answer.body), `${name}: ${answer.body}`).toMatchObject({ message: expect.any(String), documentation_url: expect.any(String) });
     }
     // Nothing is left: no git process, no unfinished upload, no descriptor. Not only the processes
     // Wharf started: `git http-backend` runs `git receive-pack` as its own child, and a
