@@ -18,6 +18,7 @@ import { comparePages } from './pages/compare.ts';
 import { feedRoutes } from './pages/feeds.ts';
 import { homePages } from './pages/home.ts';
 import { hookSettingsPages } from './pages/hook-settings.ts';
+import { releaseEditorRoutes } from './pages/release-editor.ts';
 import { releaseFormRoutes } from './pages/release-forms.ts';
 import { releasePages } from './pages/releases.ts';
 import { updateFeedRoutes } from './pages/update-feeds.ts';
@@ -49,6 +50,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   tagPages(app, ctx);
   updateFeedRoutes(app, ctx);
   releaseFormRoutes(app, ctx);
+  releaseEditorRoutes(app, ctx);
   comparePages(app, ctx);
   feedRoutes(app, ctx);
   archiveRoutes(app, ctx);

@@ -1,6 +1,6 @@
 /**
  * @module web/static-files
- * The stylesheet, the one script and the icon, read once at start-up and served from `/static/` with a
+ * The stylesheet, the scripts and the icon, read once at start-up and served from `/static/` with a
  * content hash in the query string, so browsers may cache them for a year.
  */
 import { createHash } from 'node:crypto';
@@ -21,6 +21,7 @@ function load(name: string, type: string): StaticFile {
 const FILES = {
   'wharf.css': load('wharf.css', 'text/css; charset=utf-8'),
   'wharf.js': load('wharf.js', 'text/javascript; charset=utf-8'),
+  'release-editor.js': load('release-editor.js', 'text/javascript; charset=utf-8'),
   'favicon.svg': load('favicon.svg', 'image/svg+xml'),
 } satisfies Record<string, StaticFile>;
 

@@ -780,6 +780,22 @@ const repoFormRoutes: RouteCase[] = [
         },
       };
     },
+  }, // The release form's notes helpers: they store nothing, but read the repository's history.
+  {
+    name: 'form: preview notes',
+    kind: 'form',
+    method: 'POST',
+    need: 'push',
+    success: 200,
+    prepare: async (fx) => ({ path: `/${fx.full}/releases/preview`, form: { body: '**notes**' } }),
+  },
+  {
+    name: 'form: generate notes',
+    kind: 'form',
+    method: 'POST',
+    need: 'push',
+    success: 200,
+    prepare: async (fx) => ({ path: `/${fx.full}/releases/notes`, form: { tag_name: 'v-matrix-notes', target_commitish: 'main' } }),
   },
 ];
 

@@ -21,7 +21,9 @@ import { humanSize, repoPath } from '../format.ts';
 import { checked, formFields, type FormFields } from '../forms.ts';
 import { html, type Html } from '../html.ts';
 import { csrfField, sendPage } from '../layout.ts';
+import { staticUrl } from '../static-files.ts';
 import { requireCsrf } from '../web-auth.ts';
+import { editorTags, notesTools, tagSuggestions } from './release-editor.ts';
 import { releasePagePath, releaseTitle } from './release-views.ts';
 import { repoHeader } from './repo-header.ts';
 
@@ -76,12 +78,14 @@ function errorList(errors: string[]): Html {
   return errors.length ? html`<div class="flash error" role="alert"><ul>${errors.map((e) => html`<li>${e}</li>`)}</ul></div>` : html``;
 }
 
-function fieldsHtml(state: FormState, defaultBranch: string): Html {
-  return html`<label>Tag <input name="tag_name" required value="${state.tag_name}" placeholder="v1.0.0" autocomplete="off" spellcheck="false"></label>
+function fieldsHtml(state: FormState, defaultBranch: string, editor: Html): Html {
+  return html`<label>Tag <input name="tag_name" required value="${state.tag_name}" placeholder="v1.0.0" autocomplete="off" spellcheck="false" list="existing-tags">
+<small class="muted">An existing tag, or a new one created at the target when the release is published.</small></label>
 <label>Target <input name="target_commitish" value="${state.target_commitish}" placeholder="${defaultBranch}" spellcheck="false">
 <small class="muted">A branch or commit; used when the tag does not exist yet.</small></label>
 <label>Release title <input name="name" value="${state.name}"></label>
 <label>Notes (Markdown) <textarea name="body" rows="12">${state.body}</textarea></label>
+${editor}
 <label class="check"><input type="checkbox" name="prerelease" value="1"${state.prerelease ? html` checked` : ''}> This is a pre-release</label>
 <label class="check"><input type="checkbox" name="make_latest" value="1"${state.make_latest ? html` checked` : ''}> Set as the latest release</label>`;
 }
@@ -109,7 +113,7 @@ function formPage(
   request: FastifyRequest,
   reply: FastifyReply,
   access: RepoAccess,
-  o: { release: Release | null; state: FormState; errors: string[]; assets: Asset[]; immutable: boolean },
+  o: { release: Release | null; state: FormState; errors: string[]; assets: Asset[]; immutable: boolean; tags: string[] },
   status = 200,
 ): FastifyReply {
   const { owner, repo } = access;
@@ -133,12 +137,14 @@ ${o.immutable && (!release || release.draft === 1) ? immutableNotice(release !==
 ${errorList(o.errors)}
 <form method="post" action="${action}" class="stack card release-form">
 ${csrfField(request)}
-${fieldsHtml(o.state, repo.default_branch)}
+${fieldsHtml(o.state, repo.default_branch, notesTools(request, access, o.tags, ''))}
+${tagSuggestions(o.tags)}
 <div class="actions">${buttons}
 <a class="button" href="${release ? releasePagePath(access, release) : repoPath(owner.login, repo.name, 'releases')}">Cancel</a></div>
 </form>
 ${release ? uploader(request, access, release, o.assets) : html`<p class="muted">Save a draft to attach binaries before publishing.</p>`}`;
-  return sendPage(request, reply, { title: `${title} · ${owner.login}/${repo.name}`, body }, status);
+  const head = html`<script src="${staticUrl('release-editor.js')}" defer></script>`;
+  return sendPage(request, reply, { title: `${title} · ${owner.login}/${repo.name}`, body, head }, status);
 }
 
 /** Steers to draft → upload → publish when what is published can never change again. */
@@ -190,7 +196,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
       prerelease: false,
       make_latest: true,
     };
-    return formPage(request, reply, access, { release: null, state, errors: [], assets: [], immutable: await immutableOn(ctx, access) });
+    return formPage(request, reply, access, { release: null, state, errors: [], assets: [], immutable: await immutableOn(ctx, access), tags: await editorTags(ctx, access) });
   });
 
   app.post('/:owner/:repo/releases', async (request, reply) => {
@@ -205,7 +211,7 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
     } catch (err) {
       const errors = formErrors(err);
       if (!errors) throw err;
-      return formPage(request, reply, access, { release: null, state, errors, assets: [], immutable: await immutableOn(ctx, access) }, 422);
+      return formPage(request, reply, access, { release: null, state, errors, assets: [], immutable: await immutableOn(ctx, access), tags: await editorTags(ctx, access) }, 422);
     }
   });
 
@@ -214,7 +220,14 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
     const release = await getReleaseByWebTag(ctx, access, request.params['*']);
     const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true }), latestReleaseId(ctx, access.repo)]);
     const state = stateFromRelease(release, latestId === release.id);
-    return formPage(request, reply, access, { release, state, errors: [], assets: details.assets.get(release.id) ?? [], immutable: await immutableOn(ctx, access) });
+    return formPage(request, reply, access, {
+      release,
+      state,
+      errors: [],
+      assets: details.assets.get(release.id) ?? [],
+      immutable: await immutableOn(ctx, access),
+      tags: await editorTags(ctx, access),
+    });
   });
 
   app.post<{ Params: TagParams }>('/:owner/:repo/releases/edit/*', async (request, reply) => {
@@ -234,7 +247,13 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
       const errors = formErrors(err);
       if (!errors) throw err;
       const details = await loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true });
-      return formPage(request, reply, access, { release, state, errors, assets: details.assets.get(release.id) ?? [], immutable: await immutableOn(ctx, access) }, 422);
+      return formPage(
+        request,
+        reply,
+        access,
+        { release, state, errors, assets: details.assets.get(release.id) ?? [], immutable: await immutableOn(ctx, access), tags: await editorTags(ctx, access) },
+        422,
+      );
     }
   });
 
