@@ -412,8 +412,11 @@ export const SETTINGS = {
   gitQueueTimeoutMs: setting({
     env: 'WHARF_GIT_QUEUE_TIMEOUT_MS',
     type: integer(100),
-    default: 60_000,
-    doc: 'A request that waited this long for a git slot is answered `503` with `Retry-After` (load shed on purpose) instead of waiting on.',
+    // Well under common client timeouts (10 s for many HTTP libraries and load tools): a client
+    // that gave up already is not served an answer it will never read, and one that waits hears
+    // the 503 and when to retry rather than nothing.
+    default: 5_000,
+    doc: 'A request that waited this long for a git slot is answered `503` with `Retry-After` (load shed on purpose) instead of waiting on. Keep it below your clients\' timeouts: a client that gives up first gets no answer at all.',
   }),
   gitTimeoutMs: setting({
     env: 'WHARF_GIT_TIMEOUT_MS',

@@ -130,9 +130,9 @@ export class Slots {
 }
 
 /** Short git commands (ref reads, logs, object reads): each holds its slot for one process. */
-export const commandSlots = new Slots(16, 60_000);
+export const commandSlots = new Slots(16, 5_000);
 /** Long git streams (smart HTTP, archives): each holds its slot while it streams. */
-export const streamSlots = new Slots(16, 60_000);
+export const streamSlots = new Slots(16, 5_000);
 
 export interface GitLimits {
   maxProcesses: number;

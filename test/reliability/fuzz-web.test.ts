@@ -45,7 +45,7 @@ import { addCollaborator, createRepo, createUser, uniqueName, type TestUser } fr
 import { startServer, type TestServer } from '../support/server.ts';
 import { WebClient } from '../web/web-client.ts';
 import { recordFigure } from './support/figures.ts';
-import { encodeAny, FUZZ_SEED, materialize, NUMBERS, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
+import { encodeAny, FUZZ_SEED, materialize, NUMBERS, runFuzz, serverFault, weirdSegment } from './support/fuzz-kit.ts';
 
 const TOTAL = Number(process.env.WHARF_FUZZ_WEB_REQUESTS ?? (process.env.WHARF_SOAK ? 50_000 : 5_100));
 /** GraphQL requests cost about five times a page's (the hostile ones far more), so they are fewer. */
@@ -518,7 +518,7 @@ const graphqlRequestArb: fc.Arbitrary<FuzzRequest> = fc
   });
 
 function checkGraphQL(r: FuzzRequest, a: Answer): string | null {
-  if (a.status >= 500) return `${a.status} for ${describeRequest(r)}: ${a.text.slice(0, 300)}`;
+  if (serverFault(a.status, a.headers)) return `${a.status} for ${describeRequest(r)}: ${a.text.slice(0, 300)}`;
   if (r.method === 'HEAD' || a.status === 204 || (a.status === 413 && a.text === '')) return null;
   if (!String(a.headers['content-type'] ?? '').startsWith('application/json')) return `${a.status} not JSON for ${describeRequest(r)}: ${String(a.headers['content-type'])}`;
   if (a.status !== 200) {
@@ -794,7 +794,7 @@ const seen = { redirects: 0, htmlWithMarkup: 0, posts: 0, resourceLimited: 0 };
 
 function checkWeb(r: FuzzRequest, a: Answer): string | null {
   const what = () => `${a.status} for ${describeRequest(r)}`;
-  if (a.status >= 500) return `${what()}: ${a.text.slice(0, 300)}`;
+  if (serverFault(a.status, a.headers)) return `${what()}: ${a.text.slice(0, 300)}`;
   if (r.method === 'POST') seen.posts++;
   const location = a.headers.location;
   if (location !== undefined) {

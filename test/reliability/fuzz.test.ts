@@ -17,7 +17,7 @@ import { call } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { recordFigure } from './support/figures.ts';
-import { encodeAny, FUZZ_SEED, materialize, NUMBERS, printable, runFuzz, weirdSegment } from './support/fuzz-kit.ts';
+import { encodeAny, FUZZ_SEED, materialize, NUMBERS, printable, runFuzz, serverFault, weirdSegment } from './support/fuzz-kit.ts';
 import { runLimited } from './support/limit.ts';
 import { connect, portOf } from './support/raw-http.ts';
 import { releaseOperations, type SpecOperation } from './support/spec-operations.ts';
@@ -248,7 +248,7 @@ async function send(r: FuzzRequest): Promise<string | null> {
   }
   const text = await res.body.text();
   const status = res.statusCode;
-  if (status >= 500) return `${status} for ${describeRequest(r)}: ${text.slice(0, 300)}`;
+  if (serverFault(status, res.headers)) return `${status} for ${describeRequest(r)}: ${text.slice(0, 300)}`;
   if (r.method === 'HEAD' || status === 304 || status === 204) return null;
   const type = String(res.headers['content-type'] ?? '');
   if (status >= 400) {

@@ -132,3 +132,11 @@ export async function runFuzz<T>(items: T[], send: (item: T) => Promise<string |
     warnings,
   };
 }
+
+/**
+ * A 5xx that is a fault. A `503` with `Retry-After` is load shed on purpose (a request that waited
+ * its queue timeout for a git slot on a loaded machine): an answer, not a failure.
+ */
+export function serverFault(status: number, headers: Record<string, unknown>): boolean {
+  return status >= 500 && !(status === 503 && headers['retry-after'] !== undefined);
+}
