@@ -416,7 +416,7 @@ export const SETTINGS = {
     // that gave up already is not served an answer it will never read, and one that waits hears
     // the 503 and when to retry rather than nothing.
     default: 5_000,
-    doc: 'A request that waited this long for a git slot is answered `503` with `Retry-After` (load shed on purpose) instead of waiting on. Keep it below your clients\' timeouts: a client that gives up first gets no answer at all.',
+    doc: "A request that waited this long for a git slot is answered `503` with `Retry-After` (load shed on purpose) instead of waiting on. Keep it below your clients' timeouts: a client that gives up first gets no answer at all.",
   }),
   gitTimeoutMs: setting({
     env: 'WHARF_GIT_TIMEOUT_MS',
