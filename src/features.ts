@@ -20,6 +20,7 @@ import { healthFeature } from './features/health.ts';
 import { metricsFeature } from './features/metrics.ts';
 import { webFeature } from './web/feature.ts';
 import { webhooksFeature } from './features/webhooks.ts';
+import { mirrorsFeature } from './features/mirrors.ts';
 import { refReconciliationFeature } from './features/ref-reconciliation.ts';
 
 export interface Feature {
@@ -56,6 +57,7 @@ export const features: Feature[] = [
   attestationsFeature,
   graphqlFeature,
   webhooksFeature,
+  mirrorsFeature,
   auditFeature,
   webFeature,
   // After every feature that listens to ref changes (releases): its start-up round may record some.

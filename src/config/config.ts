@@ -153,6 +153,8 @@ export interface WharfConfig {
   /** File holding the key that encrypts stored secrets (webhook signing secrets). */
   instanceKeyFile: string;
   webhooks: WebhookConfig;
+  /** Pull mirrors (services/mirror-sync.ts). */
+  mirrors: { pollMs: number; requestTimeoutMs: number; gitTimeoutMs: number; maxRateLimitWaitMs: number; pageSize: number };
 }
 
 export { SENDFILE_HEADERS, type SendfileHeader } from './settings.ts';
@@ -259,6 +261,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     eventsPollMs: v.eventsPollMs,
     outboundAllowedHosts: v.outboundAllowedHosts,
     instanceKeyFile: path.resolve(v.instanceKeyFile ?? path.join(dataDir, 'instance.key')),
+    mirrors: {
+      pollMs: v.mirrorPollMs,
+      requestTimeoutMs: v.mirrorRequestTimeoutMs,
+      gitTimeoutMs: v.mirrorGitTimeoutMs,
+      maxRateLimitWaitMs: v.mirrorMaxRateLimitWaitMs,
+      pageSize: v.mirrorPageSize,
+    },
     webhooks: {
       timeoutMs: v.webhookTimeoutMs,
       retryBaseMs: v.webhookRetryBaseMs,
@@ -277,6 +286,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     s3: config.s3 ? Object.freeze({ ...config.s3 }) : null,
     outboundAllowedHosts: Object.freeze([...config.outboundAllowedHosts]),
     webhooks: Object.freeze({ ...config.webhooks }),
+    mirrors: Object.freeze({ ...config.mirrors }),
     git: Object.freeze({ ...config.git }),
   });
 }

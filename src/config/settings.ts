@@ -505,6 +505,36 @@ export const SETTINGS = {
     defaultDoc: '— (none)',
     doc: 'Internal destinations Wharf may send requests to (webhooks): CIDRs (`10.0.0.0/8`), host names (`ci.internal`, `*.corp.example`) or `*`. Loopback, link-local, private and unique-local addresses are refused unless listed; checked on the address connected to. See [webhooks](webhooks.md#ssrf).',
   }),
+  mirrorPollMs: setting({
+    env: 'WHARF_MIRROR_POLL_MS',
+    type: integer(10),
+    default: 30_000,
+    doc: 'How often a node looks for pull mirrors whose scheduled sync is due, in milliseconds. See [mirrors](mirrors.md).',
+  }),
+  mirrorRequestTimeoutMs: setting({
+    env: 'WHARF_MIRROR_REQUEST_TIMEOUT_MS',
+    type: integer(100),
+    default: 30_000,
+    doc: "A mirror's upstream must answer a request within this time (for an asset download: send some bytes at least this often).",
+  }),
+  mirrorGitTimeoutMs: setting({
+    env: 'WHARF_MIRROR_GIT_TIMEOUT_MS',
+    type: integer(1000),
+    default: 600_000,
+    doc: "Longest a mirror's `git fetch` from its upstream may take.",
+  }),
+  mirrorPageSize: setting({
+    env: 'WHARF_MIRROR_PAGE_SIZE',
+    type: integer(1, 100),
+    default: 100,
+    doc: "Releases asked of a mirror's upstream per page (`per_page`; GitHub's most is 100). Smaller pages suit upstreams with very long release notes.",
+  }),
+  mirrorMaxRateLimitWaitMs: setting({
+    env: 'WHARF_MIRROR_MAX_RATE_LIMIT_WAIT_MS',
+    type: integer(0),
+    default: 900_000,
+    doc: "Longest a sync waits for an upstream's rate limit to reset (`X-RateLimit-Reset`, `Retry-After`); a longer wait ends the sync as failed, and the next one continues.",
+  }),
   instanceKeyFile: setting({
     env: 'WHARF_INSTANCE_KEY_FILE',
     type: nullable(text()),

@@ -21,6 +21,7 @@ import * as immutableReleases from './migrations/013-immutable-releases.ts';
 import * as attestations from './migrations/014-attestations.ts';
 import * as resumableUploads from './migrations/015-resumable-uploads.ts';
 import * as readGenerations from './migrations/016-read-generations.ts';
+import * as mirrors from './migrations/017-mirrors.ts';
 import * as idempotencyKeys from './migrations/018-idempotency-keys.ts';
 import * as blobHolds from './migrations/022-blob-holds.ts';
 
@@ -42,6 +43,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '014-attestations': { up: (db) => attestations.up(db, handle.kind), down: (db) => attestations.down(db) },
     '015-resumable-uploads': { up: (db) => resumableUploads.up(db), down: (db) => resumableUploads.down(db) },
     '016-read-generations': { up: (db) => readGenerations.up(db, handle.kind), down: (db) => readGenerations.down(db, handle.kind) },
+    '017-mirrors': { up: (db) => mirrors.up(db, handle.kind), down: (db) => mirrors.down(db) },
     '018-idempotency-keys': { up: (db) => idempotencyKeys.up(db), down: (db) => idempotencyKeys.down(db) },
     '022-blob-holds': { up: (db) => blobHolds.up(db), down: (db) => blobHolds.down(db) },
   };

@@ -455,6 +455,45 @@ export interface AttestationSubjectsTable {
   digest: string;
 }
 
+/** A pull mirror of an upstream repository (docs/mirrors.md). */
+export interface MirrorsTable {
+  id: Generated<number>;
+  repository_id: number;
+  /** The upstream repository's web URL (`https://github.com/o/r`, `https://ghes.example/o/r`). */
+  upstream_url: string;
+  /** The API the upstream speaks: `github` (GitHub.com, GHES, Wharf). */
+  kind: 'github';
+  /** The upstream token, sealed with the instance key (util/secret-box.ts); null: anonymous. */
+  token_sealed: string | null;
+  schedule_ms: number;
+  /** Only tags matching this glob (and their releases) are mirrored; null: all. */
+  tag_glob: string | null;
+  /** Only the newest N releases are mirrored; null: all. */
+  last_n: number | null;
+  /** 1: releases and assets removed upstream are removed here. */
+  prune: number;
+  created_by: number;
+  created_at: string;
+  updated_at: string;
+  /** Epoch ms when the scheduler next syncs the mirror. */
+  next_sync_ms: number;
+  last_started_at: string | null;
+  last_finished_at: string | null;
+  /** `running`, `ok` or `failed`; null before the first sync. */
+  last_status: string | null;
+  last_error: string | null;
+  /** JSON: what the last sync did (counts). */
+  last_summary: string | null;
+}
+
+/** An upstream answer kept with its ETag, for conditional requests. */
+export interface MirrorHttpCacheTable {
+  mirror_id: number;
+  url: string;
+  etag: string;
+  body: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   org_members: OrgMembersTable;
@@ -488,6 +527,8 @@ export interface Database {
   signing_keys: SigningKeysTable;
   attestations: AttestationsTable;
   attestation_subjects: AttestationSubjectsTable;
+  mirrors: MirrorsTable;
+  mirror_http_cache: MirrorHttpCacheTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -511,4 +552,5 @@ export type WebhookJob = Selectable<WebhookJobsTable>;
 export type WebhookAttempt = Selectable<WebhookAttemptsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type Mirror = Selectable<MirrorsTable>;
 export type AttestationRow = Selectable<AttestationsTable>;

@@ -492,3 +492,72 @@ export async function listTags(gitDir: string): Promise<TagSummary[]> {
       return { ref, sha, type: type as RefInfo['type'], commitSha: peeled || sha, name: ref.slice('refs/tags/'.length), date, subject };
     });
 }
+
+/**
+ * How to reach a remote repository (pull mirrors): its URL and the git configuration that goes
+ * with it (an `Authorization` header, the address the host name is pinned to), passed in the
+ * environment (`GIT_CONFIG_*`) so that a token never shows in a process listing.
+ */
+export interface RemoteAccess {
+  url: string;
+  config: Record<string, string>;
+}
+
+function remoteEnv(remote: RemoteAccess): Record<string, string> {
+  // Only http(s), no redirects (each hop would escape the outbound address check), no prompts.
+  const config: Record<string, string> = {
+    'protocol.allow': 'never',
+    'protocol.http.allow': 'always',
+    'protocol.https.allow': 'always',
+    'http.followRedirects': 'false',
+    ...remote.config,
+  };
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(Object.keys(config).length) };
+  Object.entries(config).forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
+}
+
+/** The branches and tags a remote advertises (`ref → sha`, peeled lines left out). */
+export async function lsRemote(remote: RemoteAccess, timeoutMs: number): Promise<Map<string, string>> {
+  const out = (await runGit(null, ['ls-remote', '--heads', '--tags', '--end-of-options', userValue(remote.url)], { env: remoteEnv(remote), timeoutMs })).stdout.toString('utf8');
+  const refs = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [sha, ref] = line.split('\t');
+    if (!sha || !ref || ref.endsWith('^{}')) continue;
+    refs.set(ref, sha);
+  }
+  return refs;
+}
+
+/**
+ * Fetches the objects of `refs` from the remote into `gitDir` without writing any ref (only
+ * FETCH_HEAD): the refs door decides and writes the refs afterwards.
+ */
+export async function fetchObjects(gitDir: string, remote: RemoteAccess, refs: readonly string[], timeoutMs: number): Promise<void> {
+  if (refs.length === 0) return;
+  await runGit(gitDir, ['fetch', '--no-tags', '--no-write-fetch-head', '--no-auto-gc', '--stdin', '--end-of-options', userValue(remote.url)], {
+    env: remoteEnv(remote),
+    timeoutMs,
+    input: refs.map((r) => `${userValue(r)}\n`).join(''),
+  });
+}
+
+/**
+ * Moves several refs in one git transaction (all or none), each only from the value it was
+ * seen at (`before`, null: must not exist) to `after` (null: deleted).
+ */
+export async function updateRefs(gitDir: string, changes: ReadonlyArray<{ ref: string; before: string | null; after: string | null }>): Promise<void> {
+  if (changes.length === 0) return;
+  const zero = '0'.repeat(40);
+  const lines = ['start'];
+  for (const c of changes) {
+    const ref = userValue(c.ref);
+    if (c.after === null) lines.push(`delete ${ref} ${c.before ?? ''}`);
+    else lines.push(`update ${ref} ${c.after} ${c.before ?? zero}`);
+  }
+  lines.push('prepare', 'commit');
+  await runGit(gitDir, ['update-ref', '--stdin'], { input: `${lines.join('\n')}\n` });
+}

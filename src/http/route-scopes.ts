@@ -57,6 +57,12 @@ const TABLE: Record<string, ScopeRule> = {
   'GET /repos/{}/{}/attestations/{}': REPO_READ,
   'POST /repos/{}/{}/attestations': REPO_WRITE,
 
+  // Pull mirrors (a Wharf extension): the repository's administrators, capped like any repository write.
+  'GET /repos/{}/{}/mirror': REPO_WRITE,
+  'PUT /repos/{}/{}/mirror': REPO_WRITE,
+  'DELETE /repos/{}/{}/mirror': REPO_WRITE,
+  'POST /repos/{}/{}/mirror/sync': REPO_WRITE,
+
   'GET /repos/{}/{}/immutable-releases': REPO_WRITE,
   'PUT /repos/{}/{}/immutable-releases': REPO_WRITE,
   'DELETE /repos/{}/{}/immutable-releases': REPO_WRITE,

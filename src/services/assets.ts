@@ -40,6 +40,7 @@ import { checkReplayedDigest, digestOfBody, parseIdempotencyKey, requestFingerpr
 import { atLeast } from './permissions.ts';
 import { getLatestRelease, getReleaseById, getReleaseByTag } from './releases.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
+import { refuseMirroredWrite } from './mirror-guard.ts';
 
 /** GitHub caps a release at 1000 assets. */
 export const MAX_ASSETS_PER_RELEASE = 1000;
@@ -143,6 +144,7 @@ export interface AssetClaim {
  * within the release's asset cap. `db` may be a transaction.
  */
 export async function claimAssetName(ctx: AppContext, access: RepoAccess, release: Release, claim: AssetClaim, db: AppContext['db'] = ctx.db): Promise<Asset> {
+  await refuseMirroredWrite(ctx, access);
   let row: Asset;
   try {
     row = await insertOpenAsset(db, {
@@ -257,6 +259,7 @@ async function storeUpload(ctx: AppContext, access: RepoAccess, release: Release
   checkUploadSize(ctx, req.size);
   const name = validAssetName(req.name);
   if (req.replace) {
+    await refuseMirroredWrite(ctx, access);
     const existing = await findAssetByName(ctx.db, release.id, name);
     if (existing?.state === 'uploaded') return replaceAssetBytes(ctx, access, release, existing, req, claim);
   }
@@ -452,6 +455,7 @@ export interface AssetPatch {
 export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: number, body: unknown): Promise<AssetWithRelease> {
   const { asset, release } = await getAsset(ctx, access, assetId);
   requirePermission(access, 'push');
+  await refuseMirroredWrite(ctx, access);
   const patch: AssetPatch = bodyMembers(body);
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot modify assets of an immutable release');
   const set: { name?: string; label?: string | null; updated_at: string } = { updated_at: isoSeconds() };
@@ -499,6 +503,7 @@ export async function updateAsset(ctx: AppContext, access: RepoAccess, assetId: 
 export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: number): Promise<void> {
   const { asset, release } = await getAsset(ctx, access, assetId);
   requirePermission(access, 'push');
+  await refuseMirroredWrite(ctx, access);
   if (isImmutablePublished(release)) throw new InvalidRequestError('Cannot delete assets of an immutable release');
   const deleted = await ctx.db.transaction().execute(async (trx) => {
     // Release before asset, the order every transaction that touches both takes them in; re-read

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppContext } from '../context.ts';
-import { acquireLease, releaseLease } from '../db/repos/leases-repo.ts';
+import { acquireLease, findLease, releaseLease, takeOverLease } from '../db/repos/leases-repo.ts';
 
 /** This process, as a lease holder: host, pid and a random part (pids repeat across restarts). */
 export const LEASE_HOLDER = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -54,4 +54,16 @@ export function holderIsGone(holder: string, sinceMs: number, maxAgeMs: number, 
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+}
+
+/**
+ * `acquire`, and when another holder has the lease, takes it over if that holder is gone
+ * (`holderIsGone`: a dead process on this host, or a lease older than `maxAgeMs`), so that work a
+ * killed process was doing continues at once on restart instead of after the lease runs out.
+ */
+export async function acquireOrTakeOver(ctx: Pick<AppContext, 'db'>, name: string, ttlMs: number, maxAgeMs: number): Promise<boolean> {
+  if (await acquire(ctx, name, ttlMs)) return true;
+  const lease = await findLease(ctx.db, name);
+  if (!lease || !holderIsGone(lease.holder, lease.expires_at - ttlMs, maxAgeMs)) return false;
+  return takeOverLease(ctx.db, name, lease.holder, LEASE_HOLDER, Date.now() + ttlMs);
 }

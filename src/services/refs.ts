@@ -44,6 +44,7 @@ import type { Database } from '../db/schema.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { refuseAmbiguousNames } from './ambiguous-refs.ts';
 import { refuseImmutableTagChanges } from './immutable-tags.ts';
+import { refuseMirroredRefChanges } from './mirror-guard.ts';
 import { LEASE_HOLDER } from './leases.ts';
 import type { RefChange } from './push-events.ts';
 
@@ -56,9 +57,10 @@ export interface RefActor {
   /**
    * `api`: the git refs API; `release`: publishing a release creates its tag; `push`: a git
    * push; `repository`: a new repository's first commit (`auto_init`); `reconcile`: changes
-   * found in git that the database had not recorded (a process died in between).
+   * found in git that the database had not recorded (a process died in between); `mirror`: a
+   * pull mirror's sync makes the repository's refs those of its upstream (services/mirror-sync.ts).
    */
-  via: 'api' | 'release' | 'push' | 'repository' | 'reconcile';
+  via: 'api' | 'release' | 'push' | 'repository' | 'reconcile' | 'mirror';
 }
 
 /** Why one ref change may not happen, in words git can print after `remote rejected`. */
@@ -75,10 +77,10 @@ export type RefRule = (ctx: AppContext, repo: Repository, changes: readonly RefC
 
 /**
  * The rules every ref change must pass: no new tag or branch whose name is ambiguous (`HEAD`, or
- * a tag named like a branch and the reverse), and the tags of immutable releases stay as they are
- * (their names are never reused).
+ * a tag named like a branch and the reverse), the tags of immutable releases stay as they are
+ * (their names are never reused), and a pull mirror's refs move only by its sync.
  */
-const RULES: readonly RefRule[] = [refuseAmbiguousNames, refuseImmutableTagChanges];
+const RULES: readonly RefRule[] = [refuseAmbiguousNames, refuseImmutableTagChanges, refuseMirroredRefChanges];
 
 /** May these ref updates happen? The refusals, or an empty list when all of them may. */
 export async function checkRefChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<RefRefusal[]> {
@@ -166,6 +168,34 @@ export async function prepareRefCreation(ctx: AppContext, repo: Repository, ref:
       await deleteRefIntents(ctx.db, intents);
     },
   };
+}
+
+/**
+ * Makes refs of `repo` those a remote has (a pull mirror's sync): the changes are checked by the
+ * door like a push's, the intents recorded, the objects fetched from the remote without writing a
+ * ref, and then the refs moved in one git transaction, each only from the value it was seen at
+ * (a concurrent writer makes the whole update fail rather than be overwritten). `syncRefs` then
+ * records them with their events, as after a push. Returns the changes made.
+ */
+export async function applyRemoteRefs(ctx: AppContext, repo: Repository, remote: git.RemoteAccess, changes: readonly RefChange[], actor: RefActor, timeoutMs: number): Promise<RefChange[]> {
+  if (changes.length === 0) return [];
+  const refusals = await checkRefChanges(ctx, repo, changes, actor);
+  if (refusals.length) {
+    const reason = refusals.map((r) => `${r.ref}: ${r.reason}`).join('; ');
+    throw new ValidationError([{ resource: 'Reference', field: 'ref', code: 'custom', message: reason }], reason);
+  }
+  const gitDir = gitDirFor(ctx, repo);
+  await git.fetchObjects(
+    gitDir,
+    remote,
+    changes.filter((c) => c.after !== null).map((c) => c.ref),
+    timeoutMs,
+  );
+  await recordChangeIntents(ctx, repo, changes, actor);
+  await git.updateRefs(gitDir, changes);
+  crashPoint('ref-written');
+  await syncRefs(ctx, repo, actor);
+  return [...changes];
 }
 
 /** Deletes `ref`: the change made, or null when there was no such ref. */

@@ -51,6 +51,7 @@ import { versionColumns } from './release-channels.ts';
 import { immutableStatus, refuseReservedTag } from './immutable-releases.ts';
 import { reserveTag } from '../db/repos/immutable-releases-repo.ts';
 import { attestRelease } from './attestations.ts';
+import { refuseMirroredWrite } from './mirror-guard.ts';
 
 /** GitHub's limit on release notes. */
 export const MAX_BODY_LENGTH = 125_000;
@@ -262,6 +263,7 @@ export async function createReleaseIdempotently(
 /** `input`: the request's body, read only once the caller is known to be allowed to create. */
 export async function createRelease(ctx: AppContext, access: RepoAccess, input: unknown, options: CreateReleaseOptions = {}): Promise<Release> {
   requireWrite(access, true);
+  await refuseMirroredWrite(ctx, access);
   const fields = parseReleaseFields(bodyMembers(input), true);
   const tag = fields.tag_name!;
   const draft = fields.draft ?? false;
@@ -324,6 +326,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
 export async function updateRelease(ctx: AppContext, access: RepoAccess, id: number, input: unknown): Promise<Release> {
   const release = await getReleaseById(ctx, access, id);
   requireWrite(access, false);
+  await refuseMirroredWrite(ctx, access);
   const fields = parseReleaseFields(bodyMembers(input), false);
   const tag = fields.tag_name ?? release.tag_name;
   const draft = fields.draft ?? release.draft === 1;
@@ -391,6 +394,7 @@ function refuseFrozenChanges(tagChanged: boolean, targetChanged: boolean, unpubl
 export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: number): Promise<void> {
   const release = await getReleaseById(ctx, access, id);
   requireWrite(access, false);
+  await refuseMirroredWrite(ctx, access);
   const blobKeys = await ctx.db.transaction().execute(async (trx) => {
     // The release row is locked before its assets, the order an upload's last step takes them
     // in (release, then asset): the other order deadlocks against it on PostgreSQL.

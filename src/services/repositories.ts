@@ -26,6 +26,8 @@ export interface RepoAccess {
   /** The caller's effective permission (at least `pull`, or the repository would be Not Found). */
   permission: Permission;
   principal: Principal | null;
+  /** Set by a pull mirror's sync only: it may write the mirror's releases (services/mirror-guard.ts). */
+  viaMirror?: boolean;
 }
 
 /** Finds a repository the caller can see, or throws NotFound (never revealing that it exists). */

@@ -26,3 +26,14 @@ export async function acquireLease(db: Kysely<Database>, name: string, holder: s
 export async function releaseLease(db: Kysely<Database>, name: string, holder: string): Promise<void> {
   await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
 }
+
+/** The lease `name` as it stands (holder and expiry), if any. */
+export async function findLease(db: Kysely<Database>, name: string): Promise<{ holder: string; expires_at: number } | undefined> {
+  return db.selectFrom('leases').select(['holder', 'expires_at']).where('name', '=', name).executeTakeFirst();
+}
+
+/** Takes `name` over from `fromHolder` (a process known to be gone), if it still holds it. */
+export async function takeOverLease(db: Kysely<Database>, name: string, fromHolder: string, holder: string, expiresAt: number): Promise<boolean> {
+  const res = await db.updateTable('leases').set({ holder, expires_at: expiresAt }).where('name', '=', name).where('holder', '=', fromHolder).executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

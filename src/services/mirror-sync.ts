@@ -1,0 +1,295 @@
+/**
+ * @module services/mirror-sync
+ * One sync of a pull mirror (docs/mirrors.md): a reconciliation, not a replay. It compares what
+ * the upstream has now with what the mirror has, by tag, asset name, size and digest, fetches
+ * only what differs and removes what the upstream removed, so it converges from any state —
+ * including one a sync killed half-way left behind.
+ *
+ * Order of work, chosen so that nothing is ever half-visible:
+ * 1. Refs: the upstream's branches and tags (`git ls-remote`), the differences fetched and
+ *    applied through the refs door (`applyRemoteRefs`), with their normal `push`/`ref` events.
+ * 2. Releases, oldest first. A release new to the mirror is created as a **draft** (invisible
+ *    below push access), its assets are added, and only then is it published, so readers see it
+ *    with all its assets at once. A sync that dies in between leaves the draft; the next one finds
+ *    it by tag and carries on. An asset's bytes are checked against the upstream's `digest` while
+ *    they stream in, and the asset appears only once complete and verified (the upload service's
+ *    all-or-nothing rule); a leftover `open` asset of a dead sync is removed first.
+ * 3. Releases and assets the upstream no longer has (or the filters exclude) are deleted, and
+ *    the upstream's latest release is made the mirror's latest.
+ * Every change goes through the releases and assets services, so it records the same domain
+ * events (webhooks, audit) as a change made through the API, attributed to whoever set up the mirror.
+ *
+ * One node at a time syncs a mirror: the sync holds the lease `mirror:<id>` in the database and
+ * renews it while it works; a sync that loses it stops.
+ */
+import { createHash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { gitDirFor, type AppContext } from '../context.ts';
+import type { Asset, Mirror, Release } from '../db/schema.ts';
+import { findAccountById } from '../db/repos/accounts-repo.ts';
+import { deleteAssetRow, listAssetsForReleases } from '../db/repos/assets-repo.ts';
+import { findMirror, releasesOfRepository, updateMirror } from '../db/repos/mirrors-repo.ts';
+import { findRepositoryById } from '../db/repos/repositories-repo.ts';
+import { lsRemote } from '../git/git.ts';
+import { globMatcher } from '../util/glob.ts';
+import { secretBoxAt } from '../util/secret-box.ts';
+import { isoSeconds } from '../util/time.ts';
+import { crashPoint } from '../util/crash-points.ts';
+import { deleteAsset, updateAsset, uploadAsset } from './assets.ts';
+import { deleteUnreferencedBlobs } from './blob-gc.ts';
+import { acquire, acquireOrTakeOver, release as releaseLease } from './leases.ts';
+import { GithubUpstream, UpstreamError, type UpstreamAsset, type UpstreamRelease } from './mirror-upstream.ts';
+import { applyRemoteRefs, diffRefs, snapshotRefs, type RefActor } from './refs.ts';
+import { createRelease, deleteRelease, latestReleaseId, updateRelease } from './releases.ts';
+import type { RepoAccess } from './repositories.ts';
+
+/** What one sync did. */
+export interface SyncSummary {
+  refsChanged: number;
+  releasesCreated: number;
+  releasesUpdated: number;
+  releasesDeleted: number;
+  assetsStored: number;
+  assetsDeleted: number;
+  bytesStored: number;
+  requests: number;
+  notModified: number;
+  rateLimitWaits: number;
+}
+
+export type SyncOutcome = { ran: false } | { ran: true; ok: true; summary: SyncSummary } | { ran: true; ok: false; error: string; summary: SyncSummary };
+
+const LEASE_MS = 60_000;
+
+function emptySummary(): SyncSummary {
+  return { refsChanged: 0, releasesCreated: 0, releasesUpdated: 0, releasesDeleted: 0, assetsStored: 0, assetsDeleted: 0, bytesStored: 0, requests: 0, notModified: 0, rateLimitWaits: 0 };
+}
+
+export function leaseName(mirrorId: number): string {
+  return `mirror:${mirrorId}`;
+}
+
+/**
+ * Syncs mirror `mirrorId` now if no other process is syncing it; records the outcome on the
+ * mirror and schedules the next run. Never throws for an upstream's or the sync's failure: the
+ * outcome says what went wrong (and the mirror shows it). `onlyIfDueAt`: the scheduler's
+ * round, which skips a mirror that is no longer due once it holds the lease.
+ */
+export async function syncMirror(ctx: AppContext, mirrorId: number, options: { onlyIfDueAt?: number } = {}): Promise<SyncOutcome> {
+  // A sync killed with its process is continued at once by the next one (its holder is gone).
+  if (!(await acquireOrTakeOver(ctx, leaseName(mirrorId), LEASE_MS, LEASE_MS * 2))) return { ran: false };
+  const abort = new AbortController();
+  const renew = setInterval(() => {
+    acquire(ctx, leaseName(mirrorId), LEASE_MS).then(
+      (held) => held || abort.abort(new UpstreamError('another node took over this mirror (its lease ran out)')),
+      (err: unknown) => ctx.log.warn({ err, mirror: mirrorId }, 'mirror: could not renew the lease'),
+    );
+  }, LEASE_MS / 4);
+  renew.unref();
+  const summary = emptySummary();
+  try {
+    const mirror = await findMirror(ctx.db, mirrorId);
+    if (!mirror) return { ran: false };
+    // The scheduler picked it as due; another node may have synced it between that and the lease.
+    if (options.onlyIfDueAt !== undefined && mirror.next_sync_ms > options.onlyIfDueAt) return { ran: false };
+    await updateMirror(ctx.db, mirror.id, { last_status: 'running', last_started_at: isoSeconds(), last_error: null });
+    try {
+      await reconcile(ctx, mirror, summary, abort.signal);
+      await updateMirror(ctx.db, mirror.id, finished(mirror, 'ok', null, summary));
+      return { ran: true, ok: true, summary };
+    } catch (err) {
+      const error = describe(err);
+      ctx.log.warn({ err, mirror: mirror.id }, 'mirror: sync failed');
+      await updateMirror(ctx.db, mirror.id, finished(mirror, 'failed', error, summary));
+      return { ran: true, ok: false, error, summary };
+    }
+  } finally {
+    clearInterval(renew);
+    await releaseLease(ctx, leaseName(mirrorId)).catch(() => undefined);
+  }
+}
+
+function finished(mirror: Mirror, status: 'ok' | 'failed', error: string | null, summary: SyncSummary) {
+  return {
+    last_status: status,
+    last_error: error,
+    last_finished_at: isoSeconds(),
+    last_summary: JSON.stringify(summary),
+    // A failed sync is tried again sooner than the schedule, but not in a tight loop.
+    next_sync_ms: Date.now() + (status === 'ok' ? mirror.schedule_ms : Math.min(mirror.schedule_ms, 5 * 60_000)),
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+/** The mirror's writes: as the account that set it up, allowed past the read-only guard. */
+async function mirrorAccess(ctx: AppContext, mirror: Mirror): Promise<RepoAccess> {
+  const repo = await findRepositoryById(ctx.db, mirror.repository_id);
+  const owner = repo && (await findAccountById(ctx.db, repo.owner_id));
+  const user = await findAccountById(ctx.db, mirror.created_by);
+  if (!repo || !owner || !user) throw new UpstreamError('the mirrored repository or the account that set the mirror up no longer exists');
+  const now = isoSeconds();
+  return {
+    repo,
+    owner,
+    permission: 'admin',
+    viaMirror: true,
+    // No token is involved: the sync acts for the account that set the mirror up. This stands
+    // for it where the services expect a caller (nothing reads or records its fields).
+    principal: {
+      user,
+      scopes: new Set(['repo']),
+      token: { id: 0, user_id: user.id, token_hash: '', token_last_eight: 'mirror', scopes: 'repo', note: 'pull mirror', created_at: now, expires_at: null, revoked_at: null, last_used_at: null, last_used_ip: null },
+    },
+  };
+}
+
+async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, signal: AbortSignal): Promise<void> {
+  const access = await mirrorAccess(ctx, mirror);
+  const token = mirror.token_sealed ? secretBoxAt(ctx.config.instanceKeyFile).open(mirror.token_sealed) : null;
+  const upstream = new GithubUpstream(ctx, mirror, token, signal);
+  const wantsTag = globMatcher(mirror.tag_glob);
+  try {
+    summary.refsChanged = await syncGitRefs(ctx, access, upstream, wantsTag);
+    signal.throwIfAborted();
+
+    let releases = (await upstream.releases()).filter((r) => wantsTag(r.tag_name));
+    if (mirror.last_n !== null) releases = releases.slice(0, mirror.last_n);
+    const wanted = new Set(releases.map((r) => r.tag_name));
+    let locals = await releasesOfRepository(ctx.db, access.repo.id);
+    for (const up of [...releases].reverse()) {
+      signal.throwIfAborted();
+      await syncRelease(ctx, access, upstream, up, locals, summary, signal);
+    }
+    if (mirror.prune === 1) {
+      locals = await releasesOfRepository(ctx.db, access.repo.id);
+      for (const local of locals.filter((r) => !wanted.has(r.tag_name))) {
+        await deleteRelease(ctx, access, local.id);
+        summary.releasesDeleted++;
+      }
+    }
+    const latestTag = await upstream.latestTag();
+    if (latestTag && wanted.has(latestTag)) {
+      const local = (await releasesOfRepository(ctx.db, access.repo.id)).find((r) => r.published_tag === latestTag);
+      if (local && (await latestReleaseId(ctx, access.repo)) !== local.id) await updateRelease(ctx, access, local.id, { make_latest: 'true' });
+    }
+  } finally {
+    Object.assign(summary, { requests: upstream.counts.requests, notModified: upstream.counts.notModified, rateLimitWaits: upstream.counts.rateLimitWaits });
+  }
+}
+
+/** Makes the mirror's branches and tags the upstream's (tags filtered by the mirror's glob). */
+async function syncGitRefs(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, wantsTag: (tag: string) => boolean): Promise<number> {
+  const remote = await upstream.gitRemote();
+  const theirs = new Map(
+    [...(await lsRemote(remote, ctx.config.mirrors.gitTimeoutMs))].filter(([ref]) => ref.startsWith('refs/heads/') || (ref.startsWith('refs/tags/') && wantsTag(ref.slice('refs/tags/'.length)))),
+  );
+  const ours = new Map([...(await snapshotRefs(gitDirFor(ctx, access.repo)))].filter(([ref]) => ref.startsWith('refs/heads/') || ref.startsWith('refs/tags/')));
+  const actor: RefActor = { user: access.principal!.user, via: 'mirror' };
+  const changes = await applyRemoteRefs(ctx, access.repo, remote, diffRefs(ours, theirs), actor, ctx.config.mirrors.gitTimeoutMs);
+  return changes.length;
+}
+
+async function syncRelease(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, up: UpstreamRelease, locals: Release[], summary: SyncSummary, signal: AbortSignal): Promise<void> {
+  // The published release of the tag, else a draft a dead sync left for it.
+  let local = locals.find((r) => r.published_tag === up.tag_name) ?? locals.find((r) => r.draft === 1 && r.tag_name === up.tag_name);
+  if (!local) {
+    const fields = { tag_name: up.tag_name, target_commitish: up.target_commitish, name: up.name, body: up.body, prerelease: up.prerelease };
+    const hasAssets = up.assets.some((a) => a.state === 'uploaded');
+    // Without assets there is nothing to wait for: published at once (half the work of a draft).
+    // `make_latest: false`: which release is latest is the upstream's word, applied at the end.
+    local = await createRelease(ctx, access, hasAssets ? { ...fields, draft: true } : { ...fields, draft: false, make_latest: 'false' });
+    summary.releasesCreated++;
+    if (!hasAssets) return;
+  }
+  await syncAssets(ctx, access, upstream, up, local, summary, signal);
+  const differs = local.draft === 1 || local.name !== up.name || (local.body ?? '') !== (up.body ?? '') || (local.prerelease === 1) !== up.prerelease;
+  if (!differs) return;
+  await updateRelease(ctx, access, local.id, { name: up.name, body: up.body, prerelease: up.prerelease, draft: false, ...(local.draft === 1 ? { make_latest: 'false' } : {}) });
+  if (local.draft === 0) summary.releasesUpdated++;
+}
+
+function sameBytes(local: Asset, up: UpstreamAsset): boolean {
+  if (local.size !== up.size) return false;
+  // Without an upstream digest, name and size are all there is to compare.
+  return !up.digest || up.digest === `sha256:${local.digest}`;
+}
+
+async function syncAssets(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, up: UpstreamRelease, local: Release, summary: SyncSummary, signal: AbortSignal): Promise<void> {
+  const mine = (await listAssetsForReleases(ctx.db, [local.id], true)).get(local.id) ?? [];
+  // An `open` asset here is a dead sync's (only the sync writes a mirror): remove it and its bytes.
+  for (const leftover of mine.filter((a) => a.state !== 'uploaded')) {
+    const row = await deleteAssetRow(ctx.db, leftover.id, true);
+    if (row?.blob_key) await deleteUnreferencedBlobs(ctx, [row.blob_key]);
+  }
+  const uploaded = mine.filter((a) => a.state === 'uploaded');
+  const theirs = up.assets.filter((a) => a.state === 'uploaded');
+  for (const asset of theirs) {
+    signal.throwIfAborted();
+    const existing = uploaded.find((a) => a.name === asset.name);
+    if (existing && sameBytes(existing, asset)) {
+      if ((existing.label ?? '') !== (asset.label ?? '')) await updateAsset(ctx, access, existing.id, { label: asset.label });
+      continue;
+    }
+    await storeAsset(ctx, access, upstream, local, asset, existing !== undefined, signal);
+    summary.assetsStored++;
+    summary.bytesStored += asset.size;
+    crashPoint('mirror-asset-stored');
+  }
+  const names = new Set(theirs.map((a) => a.name));
+  for (const gone of uploaded.filter((a) => !names.has(a.name))) {
+    await deleteAsset(ctx, access, gone.id);
+    summary.assetsDeleted++;
+  }
+}
+
+/** Passes bytes through, and fails at the end unless their sha256 is `expected` (hex). */
+class DigestCheck extends Transform {
+  readonly #hash = createHash('sha256');
+  received = 0;
+  constructor(
+    readonly expected: string | null,
+    readonly name: string,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.#hash.update(chunk);
+    this.received += chunk.length;
+    done(null, chunk);
+  }
+  override _flush(done: TransformCallback): void {
+    const actual = this.#hash.digest('hex');
+    if (this.expected && actual !== this.expected) done(new UpstreamError(`${this.name}: the upstream's bytes have sha256 ${actual}, not the ${this.expected} it states; not stored`));
+    else done();
+  }
+}
+
+async function storeAsset(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, release: Release, asset: UpstreamAsset, replace: boolean, signal: AbortSignal): Promise<void> {
+  const expected = asset.digest?.startsWith('sha256:') ? asset.digest.slice('sha256:'.length).toLowerCase() : null;
+  const res = await upstream.download(asset);
+  const check = new DigestCheck(expected, asset.name);
+  res.body.on('error', (err) => check.destroy(err));
+  res.body.pipe(check);
+  try {
+    await uploadAsset(ctx, access, {
+      releaseId: release.id,
+      name: asset.name,
+      label: asset.label,
+      contentType: asset.content_type || 'application/octet-stream',
+      size: asset.size,
+      body: check,
+      signal,
+      received: () => check.received,
+      replace,
+    });
+  } finally {
+    res.body.destroy();
+  }
+}
