@@ -12,6 +12,7 @@
  *   wharf org create LOGIN --owner USER
  *   wharf backup DIR | restore DIR | check [--repair]
  *   wharf keys list | rotate
+ *   wharf mirror add UPSTREAM_URL OWNER/REPO [--token-stdin] [--schedule 1h] [--tags GLOB] [--last N] | list | sync OWNER/REPO | remove OWNER/REPO
  *   wharf verify FILE --repo OWNER/REPO --tag TAG [--bundle B --trusted-root R] [--server URL]
  *   wharf audit [--action A] [--actor LOGIN] [--user LOGIN] [--repo OWNER/NAME] [--since 7d] [--limit N] [--json]
  *   wharf serve
@@ -33,6 +34,7 @@ import { registerAuditCommand } from './audit-command.ts';
 import { registerBackupCommands } from './backup-commands.ts';
 import { CliError } from './cli-error.ts';
 import { registerKeysCommands } from './keys-commands.ts';
+import { registerMirrorCommands } from './mirror-commands.ts';
 import { registerVerifyCommand } from './verify-command.ts';
 import { table } from './table.ts';
 import { WHARF_VERSION } from '../version.ts';
@@ -326,6 +328,7 @@ export function buildCli(): Command {
   registerAuditCommand(program, run);
   registerBackupCommands(program, run);
   registerKeysCommands(program, run);
+  registerMirrorCommands(program, run);
   registerVerifyCommand(program, run);
 
   program

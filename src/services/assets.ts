@@ -144,7 +144,7 @@ export interface AssetClaim {
  * within the release's asset cap. `db` may be a transaction.
  */
 export async function claimAssetName(ctx: AppContext, access: RepoAccess, release: Release, claim: AssetClaim, db: AppContext['db'] = ctx.db): Promise<Asset> {
-  await refuseMirroredWrite(ctx, access);
+  await refuseMirroredWrite(ctx, access, db);
   let row: Asset;
   try {
     row = await insertOpenAsset(db, {

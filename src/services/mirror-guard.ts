@@ -15,10 +15,13 @@ function reason(upstream: string): string {
   return `This repository is a pull mirror of ${upstream}: its releases, assets and refs follow the upstream and are read-only here.`;
 }
 
-/** Throws a 403 when `access.repo` is a mirror and the writer is not its sync. */
-export async function refuseMirroredWrite(ctx: AppContext, access: RepoAccess): Promise<void> {
+/**
+ * Throws a 403 when `access.repo` is a mirror and the writer is not its sync. `db`: the caller's
+ * transaction when it has one (on SQLite a query beside it would wait for it forever).
+ */
+export async function refuseMirroredWrite(ctx: AppContext, access: RepoAccess, db: AppContext['db'] = ctx.db): Promise<void> {
   if (access.viaMirror) return;
-  const mirror = await findMirrorOfRepository(ctx.db, access.repo.id);
+  const mirror = await findMirrorOfRepository(db, access.repo.id);
   if (mirror) throw new ForbiddenError(reason(mirror.upstream_url));
 }
 

@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { gitDirFor, type AppContext } from '../context.ts';
-import type { Asset, Mirror, Release } from '../db/schema.ts';
+import type { Account, Asset, Mirror, Release } from '../db/schema.ts';
 import { findAccountById } from '../db/repos/accounts-repo.ts';
 import { deleteAssetRow, listAssetsForReleases } from '../db/repos/assets-repo.ts';
 import { findMirror, releasesOfRepository, updateMirror } from '../db/repos/mirrors-repo.ts';
@@ -42,6 +42,7 @@ import { GithubUpstream, UpstreamError, type UpstreamAsset, type UpstreamRelease
 import { applyRemoteRefs, diffRefs, snapshotRefs, type RefActor } from './refs.ts';
 import { createRelease, deleteRelease, latestReleaseId, updateRelease } from './releases.ts';
 import type { RepoAccess } from './repositories.ts';
+import type { Principal } from './tokens.ts';
 
 /** What one sync did. */
 export interface SyncSummary {
@@ -62,7 +63,18 @@ export type SyncOutcome = { ran: false } | { ran: true; ok: true; summary: SyncS
 const LEASE_MS = 60_000;
 
 function emptySummary(): SyncSummary {
-  return { refsChanged: 0, releasesCreated: 0, releasesUpdated: 0, releasesDeleted: 0, assetsStored: 0, assetsDeleted: 0, bytesStored: 0, requests: 0, notModified: 0, rateLimitWaits: 0 };
+  return {
+    refsChanged: 0,
+    releasesCreated: 0,
+    releasesUpdated: 0,
+    releasesDeleted: 0,
+    assetsStored: 0,
+    assetsDeleted: 0,
+    bytesStored: 0,
+    requests: 0,
+    notModified: 0,
+    rateLimitWaits: 0,
+  };
 }
 
 export function leaseName(mirrorId: number): string {
@@ -128,26 +140,38 @@ function describe(err: unknown): string {
   return String(err);
 }
 
+/**
+ * A caller standing for `user` where no token is involved (a mirror's sync, the CLI): the
+ * services expect a principal, and nothing reads or records its token's fields.
+ */
+export function actingPrincipal(user: Account): Principal {
+  const now = isoSeconds();
+  return {
+    user,
+    scopes: new Set(['repo']),
+    token: {
+      id: 0,
+      user_id: user.id,
+      token_hash: '',
+      token_last_eight: 'mirror',
+      scopes: 'repo',
+      note: 'pull mirror',
+      created_at: now,
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: null,
+      last_used_ip: null,
+    },
+  };
+}
+
 /** The mirror's writes: as the account that set it up, allowed past the read-only guard. */
 async function mirrorAccess(ctx: AppContext, mirror: Mirror): Promise<RepoAccess> {
   const repo = await findRepositoryById(ctx.db, mirror.repository_id);
   const owner = repo && (await findAccountById(ctx.db, repo.owner_id));
   const user = await findAccountById(ctx.db, mirror.created_by);
   if (!repo || !owner || !user) throw new UpstreamError('the mirrored repository or the account that set the mirror up no longer exists');
-  const now = isoSeconds();
-  return {
-    repo,
-    owner,
-    permission: 'admin',
-    viaMirror: true,
-    // No token is involved: the sync acts for the account that set the mirror up. This stands
-    // for it where the services expect a caller (nothing reads or records its fields).
-    principal: {
-      user,
-      scopes: new Set(['repo']),
-      token: { id: 0, user_id: user.id, token_hash: '', token_last_eight: 'mirror', scopes: 'repo', note: 'pull mirror', created_at: now, expires_at: null, revoked_at: null, last_used_at: null, last_used_ip: null },
-    },
-  };
+  return { repo, owner, permission: 'admin', viaMirror: true, principal: actingPrincipal(user) };
 }
 
 async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, signal: AbortSignal): Promise<void> {
@@ -188,7 +212,9 @@ async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, 
 async function syncGitRefs(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, wantsTag: (tag: string) => boolean): Promise<number> {
   const remote = await upstream.gitRemote();
   const theirs = new Map(
-    [...(await lsRemote(remote, ctx.config.mirrors.gitTimeoutMs))].filter(([ref]) => ref.startsWith('refs/heads/') || (ref.startsWith('refs/tags/') && wantsTag(ref.slice('refs/tags/'.length)))),
+    [...(await lsRemote(remote, ctx.config.mirrors.gitTimeoutMs))].filter(
+      ([ref]) => ref.startsWith('refs/heads/') || (ref.startsWith('refs/tags/') && wantsTag(ref.slice('refs/tags/'.length))),
+    ),
   );
   const ours = new Map([...(await snapshotRefs(gitDirFor(ctx, access.repo)))].filter(([ref]) => ref.startsWith('refs/heads/') || ref.startsWith('refs/tags/')));
   const actor: RefActor = { user: access.principal!.user, via: 'mirror' };
@@ -196,7 +222,15 @@ async function syncGitRefs(ctx: AppContext, access: RepoAccess, upstream: Github
   return changes.length;
 }
 
-async function syncRelease(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, up: UpstreamRelease, locals: Release[], summary: SyncSummary, signal: AbortSignal): Promise<void> {
+async function syncRelease(
+  ctx: AppContext,
+  access: RepoAccess,
+  upstream: GithubUpstream,
+  up: UpstreamRelease,
+  locals: Release[],
+  summary: SyncSummary,
+  signal: AbortSignal,
+): Promise<void> {
   // The published release of the tag, else a draft a dead sync left for it.
   let local = locals.find((r) => r.published_tag === up.tag_name) ?? locals.find((r) => r.draft === 1 && r.tag_name === up.tag_name);
   if (!local) {
@@ -221,7 +255,15 @@ function sameBytes(local: Asset, up: UpstreamAsset): boolean {
   return !up.digest || up.digest === `sha256:${local.digest}`;
 }
 
-async function syncAssets(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, up: UpstreamRelease, local: Release, summary: SyncSummary, signal: AbortSignal): Promise<void> {
+async function syncAssets(
+  ctx: AppContext,
+  access: RepoAccess,
+  upstream: GithubUpstream,
+  up: UpstreamRelease,
+  local: Release,
+  summary: SyncSummary,
+  signal: AbortSignal,
+): Promise<void> {
   const mine = (await listAssetsForReleases(ctx.db, [local.id], true)).get(local.id) ?? [];
   // An `open` asset here is a dead sync's (only the sync writes a mirror): remove it and its bytes.
   for (const leftover of mine.filter((a) => a.state !== 'uploaded')) {
@@ -266,12 +308,21 @@ class DigestCheck extends Transform {
   }
   override _flush(done: TransformCallback): void {
     const actual = this.#hash.digest('hex');
-    if (this.expected && actual !== this.expected) done(new UpstreamError(`${this.name}: the upstream's bytes have sha256 ${actual}, not the ${this.expected} it states; not stored`));
+    if (this.expected && actual !== this.expected)
+      done(new UpstreamError(`${this.name}: the upstream's bytes have sha256 ${actual}, not the ${this.expected} it states; not stored`));
     else done();
   }
 }
 
-async function storeAsset(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, release: Release, asset: UpstreamAsset, replace: boolean, signal: AbortSignal): Promise<void> {
+async function storeAsset(
+  ctx: AppContext,
+  access: RepoAccess,
+  upstream: GithubUpstream,
+  release: Release,
+  asset: UpstreamAsset,
+  replace: boolean,
+  signal: AbortSignal,
+): Promise<void> {
   const expected = asset.digest?.startsWith('sha256:') ? asset.digest.slice('sha256:'.length).toLowerCase() : null;
   const res = await upstream.download(asset);
   const check = new DigestCheck(expected, asset.name);

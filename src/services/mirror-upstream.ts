@@ -72,11 +72,19 @@ export function locateUpstream(url: string): UpstreamLocation {
     throw new UpstreamError(`${url} is not a URL`);
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new UpstreamError('the upstream URL must be http(s)');
-  if (parsed.username || parsed.password || parsed.search || parsed.hash) throw new UpstreamError('the upstream URL takes no credentials, query or fragment (give a token separately)');
-  const parts = parsed.pathname.replace(/\/+$/, '').replace(/\.git$/, '').split('/').filter(Boolean);
+  if (parsed.username || parsed.password || parsed.search || parsed.hash)
+    throw new UpstreamError('the upstream URL takes no credentials, query or fragment (give a token separately)');
+  const parts = parsed.pathname
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .split('/')
+    .filter(Boolean);
   if (parts.length < 2) throw new UpstreamError('the upstream URL must name a repository: https://host/OWNER/REPO');
   const [owner, repo] = parts.slice(-2) as [string, string];
-  const prefix = parts.slice(0, -2).map((p) => `/${p}`).join('');
+  const prefix = parts
+    .slice(0, -2)
+    .map((p) => `/${p}`)
+    .join('');
   const web = `${parsed.origin}${prefix}/${owner}/${repo}`;
   const api = parsed.hostname === 'github.com' ? 'https://api.github.com' : `${parsed.origin}${prefix}/api/v3`;
   return { owner, repo, api, git: `${web}.git` };

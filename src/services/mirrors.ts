@@ -84,7 +84,8 @@ export function parseMirrorInput(body: unknown): MirrorInput {
     else schedule = parsed;
   }
   if (b.tags !== undefined && b.tags !== null && (typeof b.tags !== 'string' || b.tags === '')) errors.push(invalid('tags', 'tags must be a glob such as v*'));
-  if (b.last !== undefined && b.last !== null && (typeof b.last !== 'number' || !Number.isInteger(b.last) || b.last < 1)) errors.push(invalid('last', 'last must be a whole number of at least 1'));
+  if (b.last !== undefined && b.last !== null && (typeof b.last !== 'number' || !Number.isInteger(b.last) || b.last < 1))
+    errors.push(invalid('last', 'last must be a whole number of at least 1'));
   if (b.prune !== undefined && typeof b.prune !== 'boolean') errors.push(invalid('prune', 'prune must be true or false'));
   if (errors.length) throw new ValidationError(errors);
   return {

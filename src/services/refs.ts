@@ -177,7 +177,14 @@ export async function prepareRefCreation(ctx: AppContext, repo: Repository, ref:
  * (a concurrent writer makes the whole update fail rather than be overwritten). `syncRefs` then
  * records them with their events, as after a push. Returns the changes made.
  */
-export async function applyRemoteRefs(ctx: AppContext, repo: Repository, remote: git.RemoteAccess, changes: readonly RefChange[], actor: RefActor, timeoutMs: number): Promise<RefChange[]> {
+export async function applyRemoteRefs(
+  ctx: AppContext,
+  repo: Repository,
+  remote: git.RemoteAccess,
+  changes: readonly RefChange[],
+  actor: RefActor,
+  timeoutMs: number,
+): Promise<RefChange[]> {
   if (changes.length === 0) return [];
   const refusals = await checkRefChanges(ctx, repo, changes, actor);
   if (refusals.length) {

@@ -35,7 +35,10 @@ async function uploadAsset(releaseId: number, name: string, bytes: Buffer): Prom
 }
 
 async function createUpstreamRelease(tag: string, extra: Record<string, unknown> = {}): Promise<number> {
-  const res = await call('POST', `${up.api}/repos/${upUser.login}/${upRepo}/releases`, { token: upUser.token, body: { tag_name: tag, name: `Release ${tag}`, body: `Notes of ${tag}`, ...extra } });
+  const res = await call('POST', `${up.api}/repos/${upUser.login}/${upRepo}/releases`, {
+    token: upUser.token,
+    body: { tag_name: tag, name: `Release ${tag}`, body: `Notes of ${tag}`, ...extra },
+  });
   expect(res.status, res.text).toBe(201);
   return res.body.id as number;
 }
@@ -59,7 +62,9 @@ function shape(releases: any[]) {
       body: r.body,
       draft: r.draft,
       prerelease: r.prerelease,
-      assets: r.assets.map((a: any) => ({ name: a.name, size: a.size, digest: a.digest, label: a.label, content_type: a.content_type })).sort((a: any, b: any) => a.name.localeCompare(b.name)),
+      assets: r.assets
+        .map((a: any) => ({ name: a.name, size: a.size, digest: a.digest, label: a.label, content_type: a.content_type }))
+        .sort((a: any, b: any) => a.name.localeCompare(b.name)),
     }))
     .sort((a, b) => a.tag.localeCompare(b.tag));
 }
@@ -158,7 +163,11 @@ describe('pull mirror of another Wharf', () => {
     expect(latestDown.body.tag_name).toBe(latestUp.body.tag_name);
 
     // The mirrored changes recorded the normal domain events.
-    const published = await down.wharf.ctx.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'release.published').executeTakeFirstOrThrow();
+    const published = await down.wharf.ctx.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('type', '=', 'release.published')
+      .executeTakeFirstOrThrow();
     expect(Number(published.n)).toBe(RELEASES + 2);
     // The token is stored sealed, never in clear.
     const row = await down.wharf.ctx.db.selectFrom('mirrors').select('token_sealed').executeTakeFirstOrThrow();

@@ -435,6 +435,20 @@ const repoRoutes: RouteCase[] = [
   { name: 'GET release channels', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/channels` }) },
   { name: 'GET release rules', kind: 'api', method: 'GET', need: 'read', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/rules` }) },
   { name: 'PATCH release rules', kind: 'api', method: 'PATCH', need: 'admin', success: 200, prepare: async (fx) => ({ path: `/repos/${fx.full}/releases/rules`, body: {} }) },
+  // Pull mirrors (a Wharf extension, not in GitHub's description): administrators only. The
+  // fixtures are no mirrors, so an administrator's read is 404 and a bad setting 422 — after the
+  // access check, which is what the cells test; nothing is changed.
+  { name: 'GET mirror', kind: 'api', method: 'GET', need: 'admin', success: 404, prepare: async (fx) => ({ path: `/repos/${fx.full}/mirror` }) },
+  {
+    name: 'PUT mirror',
+    kind: 'api',
+    method: 'PUT',
+    need: 'admin',
+    success: 422,
+    prepare: async (fx) => ({ path: `/repos/${fx.full}/mirror`, body: { upstream_url: 'not a url' } }),
+  },
+  { name: 'DELETE mirror', kind: 'api', method: 'DELETE', need: 'admin', success: 404, prepare: async (fx) => ({ path: `/repos/${fx.full}/mirror` }) },
+  { name: 'POST mirror sync', kind: 'api', method: 'POST', need: 'admin', success: 404, prepare: async (fx) => ({ path: `/repos/${fx.full}/mirror/sync` }) },
   {
     name: 'POST release',
     kind: 'api',

@@ -65,6 +65,10 @@ export async function releasesOfRepository(db: Kysely<Database>, repositoryId: n
 }
 
 export async function countReleasesOfRepository(db: Kysely<Database>, repositoryId: number): Promise<number> {
-  const row = await db.selectFrom('releases').select((eb) => eb.fn.countAll<number>().as('n')).where('repository_id', '=', repositoryId).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('releases')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('repository_id', '=', repositoryId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
