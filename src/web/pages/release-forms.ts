@@ -79,8 +79,7 @@ function errorList(errors: string[]): Html {
 }
 
 function fieldsHtml(state: FormState, defaultBranch: string, editor: Html): Html {
-  return html`<label>Tag <input name="tag_name" required value="${state.tag_name}" placeholder="v1.0.0" autocomplete="off" spellcheck="false" list="existing-tags">
-<small class="muted">An existing tag, or a new one created at the target when the release is published.</small></label>
+  return html`<label>Tag <input name="tag_name" required value="${state.tag_name}" placeholder="v1.0.0" autocomplete="off" spellcheck="false" list="existing-tags"></label>
 <label>Target <input name="target_commitish" value="${state.target_commitish}" placeholder="${defaultBranch}" spellcheck="false">
 <small class="muted">A branch or commit; used when the tag does not exist yet.</small></label>
 <label>Release title <input name="name" value="${state.name}"></label>
