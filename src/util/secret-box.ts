@@ -6,7 +6,7 @@
  * secret. Several nodes must share the file (they share the data directory). AES-256-GCM, so a
  * tampered or foreign ciphertext is refused rather than decrypted to garbage.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -18,6 +18,14 @@ export class SecretBox {
   constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('instance key must be 32 bytes');
     this.#key = key;
+  }
+
+  /**
+   * A key for one purpose (signing image-proxy URLs, …), derived from the instance key so that
+   * no second secret has to be kept in step across nodes, and useless for anything else.
+   */
+  derivedKey(purpose: string): Buffer {
+    return createHmac('sha256', this.#key).update(`wharf derived key: ${purpose}`, 'utf8').digest();
   }
 
   /** Reads the key file, creating it (owner-only) on first start. Two nodes racing both end up with the winner's key. */

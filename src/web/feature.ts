@@ -11,6 +11,7 @@ import type { Feature } from '../features.ts';
 import { avatarRoutes } from './avatars.ts';
 import { renderErrorPage, webErrorHandler } from './error-pages.ts';
 import { registerFormParser } from './forms.ts';
+import { imageProxyRoutes, ImageProxySigner } from './image-proxy.ts';
 import { accountSettingsPages } from './pages/account-settings.ts';
 import { archiveRoutes } from './pages/archives.ts';
 import { assetUploadPage } from './pages/asset-uploads.ts';
@@ -34,16 +35,20 @@ const FORM_BODY_LIMIT = 1024 * 1024;
 
 async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.decorateRequest('webSession', null);
+  app.decorateRequest('imageProxy', null);
+  const signer = ImageProxySigner.forContext(ctx);
   app.setErrorHandler(webErrorHandler);
   // `/api/…` is the API's, whatever the method: `GET /api/graphql` or `/api/foo` must not be taken
   // for the page of a repository `graphql` of an owner `api` (an HTML page, or a sign-in redirect
   // for an API client whose token is wrong), but get the API's JSON 404.
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/api/')) return reply.callNotFound();
+    request.imageProxy = signer;
     return identifyVisitor(ctx, request);
   });
   registerFormParser(app, FORM_BODY_LIMIT);
   signInRoutes(app, ctx);
+  imageProxyRoutes(app, ctx);
   homePages(app, ctx);
   repositoryPages(app, ctx);
   releasePages(app, ctx);

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { renderMarkdown, type NotesContext } from '../render/markdown.ts';
+import { proxyImages, type ImageProxySigner } from './image-proxy.ts';
 
 export interface NotesOptions {
   /** The repository and web origin, so links to its commits read `585460c` (as in `body_html`). */
@@ -18,6 +19,8 @@ export interface NotesOptions {
   headingsBelow?: number;
   /** Unique on the page (the release's id), for the task lists' ids. */
   scope?: string;
+  /** Serve images on other hosts through the image proxy (pages; feeds keep the original URLs). */
+  images?: { origin: string; signer: ImageProxySigner } | null;
 }
 
 const MAX_ENTRIES = 1000;
@@ -27,7 +30,8 @@ const cache = new Map<string, string>();
 export function renderNotes(body: string | null, options: NotesOptions): string {
   const rendered = renderCached(body, options.context);
   if (!options.headingsBelow) return rendered;
-  const page = focusableCode(demoteHeadings(rendered, options.headingsBelow));
+  const demoted = focusableCode(demoteHeadings(rendered, options.headingsBelow));
+  const page = options.images ? proxyImages(demoted, options.images.origin, options.images.signer) : demoted;
   return options.scope ? scopeTaskIds(page, options.scope) : page;
 }
 

@@ -44,6 +44,7 @@ Disallow: /*/*/releases/download/
 Disallow: /*/*/releases/new
 Disallow: /*/*/releases/edit/
 Disallow: /*/*/settings/
+Disallow: /_image-proxy/
 `;
 
 export function staticRoutes(app: FastifyInstance): void {

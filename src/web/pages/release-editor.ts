@@ -76,7 +76,12 @@ export function releaseEditorRoutes(app: FastifyInstance, ctx: AppContext): void
     const { access, fields } = await pushFormAccess(ctx, request);
     const body = (fields.body ?? '').replace(/\r\n/g, '\n');
     if (body.length > MAX_BODY) throw new ValidationError([{ resource: 'Release', field: 'body', code: 'custom', message: 'body is too long (maximum is 125000 characters)' }]);
-    const rendered = renderNotes(body, { context: { web: request.urls.web, owner: access.owner.login, repo: access.repo.name }, headingsBelow: 1, scope: 'preview' });
+    const rendered = renderNotes(body, {
+      context: { web: request.urls.web, owner: access.owner.login, repo: access.repo.name },
+      headingsBelow: 1,
+      scope: 'preview',
+      images: request.imageProxy ? { origin: new URL(request.urls.web).origin, signer: request.imageProxy } : null,
+    });
     setPageSecurityHeaders(reply);
     reply.header('cache-control', 'no-store');
     return reply

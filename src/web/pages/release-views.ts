@@ -120,6 +120,7 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
     context: { web: request.urls.web, owner: r.owner.login, repo: r.repo.name },
     headingsBelow: o.heading === 'h1' ? 1 : 2,
     scope: `r${release.id}`,
+    images: request.imageProxy ? { origin: new URL(request.urls.web).origin, signer: request.imageProxy } : null,
   });
   const actions = o.canWrite
     ? html`<div class="actions">
