@@ -70,7 +70,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   configureGit(config.git);
   const tlsFiles = config.tls ? loadTlsFiles(config.tls) : null;
   const { ctx, closeStore } = await openContext(config, log, options);
-  const { app, closeSessions } = createServer(ctx, tlsFiles);
+  const { app, closeSessions, closeStalled } = createServer(ctx, tlsFiles);
   await app.register((api) => apiScope(api, ctx), { prefix: '/api/v3' });
   await app.register((uploads) => uploadsScope(uploads, ctx), { prefix: '/api/uploads' });
   for (const feature of features) {
@@ -91,7 +91,9 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       for (const feature of features) await feature.stop?.(ctx);
       const closing = app.close();
       closeSessions();
+      const stopWatching = closeStalled();
       await closing;
+      stopWatching();
       // Requests have all ended: a git process still working in this server's repositories
       // serves nobody (and would keep a pack or a lock half-written).
       killGitUnder(config.repositoriesDir);
@@ -132,7 +134,7 @@ async function openContext(config: WharfConfig, log: Logger, options: BuildOptio
  * The server: transport (HTTP/1.1, or HTTP/2 with HTTP/1.1 over TLS), timeouts, request ids, and
  * what every request passes through before any scope (request URLs, over-long targets, NUL).
  */
-function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | null): { app: FastifyInstance; closeSessions: () => void } {
+function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | null): { app: FastifyInstance; closeSessions: () => void; closeStalled: () => () => void } {
   const { config } = ctx;
   // HTTP/2 only over TLS and only with HTTP/1.1 still offered: ALPN lets each client pick.
   const http2 = Boolean(https && config.tls?.http2);
@@ -170,7 +172,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
     ...(http2 ? {} : { forceCloseConnections: 'idle' as const }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
-  if (!http2) closeOnlyIdleConnections(app.server);
+  const connections = http2 ? null : closeOnlyIdleConnections(app.server);
   trackGitCallers(app);
 
   // Idle HTTP/2 sessions would hold the server open on shutdown until their timeout (72 s).
@@ -204,7 +206,9 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   });
 
   // GOAWAY on close: streams in flight finish, no new ones start.
-  return { app, closeSessions: () => sessions.forEach((session) => session.close()) };
+  // An answer the client stopped reading does not hold the close for the idle timeout.
+  const closeStalled = () => connections?.closeStalledWhileClosing() ?? (() => undefined);
+  return { app, closeSessions: () => sessions.forEach((session) => session.close()), closeStalled };
 }
 
 /**

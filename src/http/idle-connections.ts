@@ -7,12 +7,29 @@
  * requests, or while an answer is being sent and the client does not read it. While Wharf is
  * still preparing an answer it waits; request bodies have their own progress watch
  * (`progress-deadline.ts`), so a client that stops sending is still cut off.
+ *
+ * On close, the same judgement runs faster (`closeStalledWhileClosing`): a server closing waits
+ * for answers in flight, but an answer the client has stopped reading (a download whose response
+ * was never consumed) would otherwise hold the close for the whole idle timeout.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-export function closeOnlyIdleConnections(server: Server): void {
+/** While closing, an answer whose bytes stopped moving to the client for this long is dropped. */
+export const STALLED_WHILE_CLOSING_MS = 5_000;
+
+export interface ConnectionWatch {
+  /** While the server closes: drops connections whose answer stalled on the client's side. */
+  closeStalledWhileClosing(): () => void;
+}
+
+export function closeOnlyIdleConnections(server: Server): ConnectionWatch {
   const current = new WeakMap<Socket, ServerResponse>();
+  const open = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => current.set(request.socket, response));
   // A listener here replaces Node's default, which destroys the socket.
   server.on('timeout', (socket: Socket) => {
@@ -20,4 +37,27 @@ export function closeOnlyIdleConnections(server: Server): void {
     if (response && !response.headersSent && !response.writableEnded) return;
     socket.destroy();
   });
+  return {
+    closeStalledWhileClosing() {
+      const seen = new Map<Socket, { mark: string; since: number }>();
+      const timer = setInterval(() => {
+        const now = Date.now();
+        for (const socket of open) {
+          const response = current.get(socket);
+          // Only answers being sent, with bytes waiting that the client does not take.
+          if (!response || !response.headersSent || response.writableFinished || socket.writableLength === 0) {
+            seen.delete(socket);
+            continue;
+          }
+          // Bytes move when the response writes more, or the kernel takes buffered ones.
+          const mark = `${socket.bytesWritten}/${socket.writableLength}`;
+          const last = seen.get(socket);
+          if (!last || last.mark !== mark) seen.set(socket, { mark, since: now });
+          else if (now - last.since >= STALLED_WHILE_CLOSING_MS) socket.destroy();
+        }
+      }, 250);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
 }
