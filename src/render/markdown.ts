@@ -13,6 +13,7 @@ import { tasklist } from '@mdit/plugin-tasklist';
 import hljs from 'highlight.js/lib/common';
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
+import { mentionLinks } from './mentions.ts';
 import { shortReferenceLinks, type NotesContext, type NotesEnv } from './reference-links.ts';
 
 export type { NotesContext } from './reference-links.ts';
@@ -27,7 +28,7 @@ function highlight(code: string, lang: string): string {
   return hljs.highlight(code, { language, ignoreIllegals: true }).value;
 }
 
-const md = new MarkdownIt({ html: true, linkify: true, breaks: false, highlight }).use(tasklist, { disabled: true, label: true }).use(shortReferenceLinks);
+const md = new MarkdownIt({ html: true, linkify: true, breaks: false, highlight }).use(tasklist, { disabled: true, label: true }).use(shortReferenceLinks).use(mentionLinks);
 
 const USER_CONTENT = 'user-content-';
 
@@ -139,9 +140,9 @@ SANITIZE.allowedAttributes = { ...SANITIZE.allowedAttributes, a: ['href', 'title
  * Markdown → sanitized HTML. `context`: the repository the notes belong to, so links to its
  * commits and comparisons read like GitHub's (`585460c`, `v1.0.0...v1.1.0`).
  */
-export function renderMarkdown(text: string | null, context?: NotesContext): string {
+export function renderMarkdown(text: string | null, context?: NotesContext, mentions?: ReadonlySet<string>): string {
   if (!text) return '';
-  const env: NotesEnv = context ? { repo: context } : {};
+  const env: NotesEnv = { ...(context ? { repo: context } : {}), ...(mentions ? { mentions } : {}) };
   return sanitizeHtml(md.render(text, env), SANITIZE);
 }
 

@@ -18,6 +18,8 @@ export interface NotesContext {
 
 export interface NotesEnv {
   repo?: NotesContext;
+  /** Lower-cased logins that exist, so `@login` becomes a link (`render/mentions.ts`). */
+  mentions?: ReadonlySet<string>;
 }
 
 const COMMIT = /^([^/?#]+)\/([^/?#]+)\/commit\/([0-9a-f]{7,40})$/;

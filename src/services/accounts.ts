@@ -133,3 +133,11 @@ export async function updateProfile(ctx: AppContext, user: Account, input: { nam
     return updated;
   });
 }
+
+/** Which of `logins` name an account (users and organizations), lower-cased: `@mentions` link only to those. */
+export async function existingLogins(ctx: AppContext, logins: readonly string[]): Promise<Set<string>> {
+  const wanted = [...new Set(logins.map((l) => l.toLowerCase()))].slice(0, 500);
+  if (wanted.length === 0) return new Set();
+  const rows = await ctx.db.selectFrom('accounts').select('login_lower').where('login_lower', 'in', wanted).execute();
+  return new Set(rows.map((r) => r.login_lower));
+}

@@ -19,6 +19,8 @@ export interface NotesOptions {
   headingsBelow?: number;
   /** Unique on the page (the release's id), for the task lists' ids. */
   scope?: string;
+  /** Lower-cased logins that exist among those the notes mention (`@login` becomes a link). */
+  mentions?: ReadonlySet<string>;
   /** Serve images on other hosts through the image proxy (pages; feeds keep the original URLs). */
   images?: { origin: string; signer: ImageProxySigner } | null;
 }
@@ -28,7 +30,7 @@ const cache = new Map<string, string>();
 
 /** A release's notes for a page or a feed: `body_html`, adapted to the page it sits in. */
 export function renderNotes(body: string | null, options: NotesOptions): string {
-  const rendered = renderCached(body, options.context);
+  const rendered = renderCached(body, options.context, options.mentions);
   if (!options.headingsBelow) return rendered;
   const demoted = focusableCode(demoteHeadings(rendered, options.headingsBelow));
   const page = options.images ? proxyImages(demoted, options.images.origin, options.images.signer) : demoted;
@@ -57,10 +59,10 @@ export function demoteHeadings(sanitized: string, by: number): string {
   return sanitized.replace(/<(\/?)h([1-6])\b/g, (_m, close: string, level: string) => `<${close}h${Math.min(6, Number(level) + by)}`);
 }
 
-function renderCached(body: string | null, context: NotesContext): string {
+function renderCached(body: string | null, context: NotesContext, mentions: ReadonlySet<string> | undefined): string {
   if (!body) return '';
   const key = createHash('sha256')
-    .update(JSON.stringify([context.web, context.owner, context.repo, body]))
+    .update(JSON.stringify([context.web, context.owner, context.repo, body, mentions ? [...mentions].sort() : []]))
     .digest('base64');
   const hit = cache.get(key);
   if (hit !== undefined) {
@@ -69,7 +71,7 @@ function renderCached(body: string | null, context: NotesContext): string {
     cache.set(key, hit);
     return hit;
   }
-  const rendered = renderMarkdown(body, context);
+  const rendered = renderMarkdown(body, context, mentions);
   cache.set(key, rendered);
   if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
   return rendered;

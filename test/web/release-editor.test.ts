@@ -58,6 +58,20 @@ describe('notes helpers over HTTP', () => {
     expect(script.headers.get('content-type')).toContain('javascript');
   });
 
+  it('links @mentions of existing accounts on the release page and in the preview, and nobody else', async () => {
+    const body = `Thanks @${alice.login} and @no-such-user-here, and \`@${reader.login}\` in code.`;
+    expect((await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: alice.token, body: { tag_name: 'mentions', body, prerelease: true } })).status).toBe(201);
+    const web = await signedIn(alice);
+    for (const text of [
+      (await web.get(`/${repo.full}/releases/tag/mentions`)).text,
+      (await web.post(`/${repo.full}/releases/preview`, { body }, { 'x-csrf-token': WebClient.csrfOf(await web.get(`/${repo.full}/releases/new`)) })).text,
+    ]) {
+      expect(text).toContain(`<a href="${server.base}/${alice.login}" rel="nofollow noopener noreferrer">@${alice.login}</a>`);
+      expect(text).toContain('and @no-such-user-here,');
+      expect(text).toContain(`<code>@${reader.login}</code>`);
+    }
+  });
+
   it('preview with the sanitizer of body_html and generate with the API generator, for writers only', async () => {
     const web = await signedIn(alice);
     const csrf = WebClient.csrfOf(await web.get(`/${repo.full}/releases/new`));

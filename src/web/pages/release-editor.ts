@@ -16,6 +16,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { InvalidRequestError, ValidationError } from '../../domain/errors.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
+import { mentionCandidates } from '../../render/mentions.ts';
+import { existingLogins } from '../../services/accounts.ts';
 import { listTags } from '../../services/git-data.ts';
 import { generateReleaseNotes } from '../../services/release-notes.ts';
 import { requirePermission, type RepoAccess } from '../../services/repositories.ts';
@@ -76,7 +78,9 @@ export function releaseEditorRoutes(app: FastifyInstance, ctx: AppContext): void
     const { access, fields } = await pushFormAccess(ctx, request);
     const body = (fields.body ?? '').replace(/\r\n/g, '\n');
     if (body.length > MAX_BODY) throw new ValidationError([{ resource: 'Release', field: 'body', code: 'custom', message: 'body is too long (maximum is 125000 characters)' }]);
+    const mentions = await existingLogins(ctx, mentionCandidates(body));
     const rendered = renderNotes(body, {
+      mentions,
       context: { web: request.urls.web, owner: access.owner.login, repo: access.repo.name },
       headingsBelow: 1,
       scope: 'preview',

@@ -92,6 +92,8 @@ export interface ReleaseCardOptions {
   heading: 'h1' | 'h2';
   /** The release attestation of a published immutable release (its own page shows it). */
   attestation?: AttestationSummary | null;
+  /** Accounts the notes mention that exist (`@login` becomes a link). */
+  mentions?: ReadonlySet<string>;
 }
 
 /** What the attestation signed, with the bundle and the trusted root to verify it with. */
@@ -120,6 +122,7 @@ export function releaseCard(request: FastifyRequest, r: RepoRef, release: Releas
     context: { web: request.urls.web, owner: r.owner.login, repo: r.repo.name },
     headingsBelow: o.heading === 'h1' ? 1 : 2,
     scope: `r${release.id}`,
+    mentions: o.mentions,
     images: request.imageProxy ? { origin: new URL(request.urls.web).origin, signer: request.imageProxy } : null,
   });
   const actions = o.canWrite

@@ -7,6 +7,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
+import { mentionCandidates } from '../../render/mentions.ts';
+import { existingLogins } from '../../services/accounts.ts';
 import { getRef, type RefInfo } from '../../services/git-data.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { parsePage } from '../../domain/page.ts';
@@ -111,11 +113,17 @@ export function releasePages(app: FastifyInstance, ctx: AppContext): void {
     const canWrite = canSeeDrafts(access);
     const filter = parsePageFilter(request.query, canWrite);
     const [{ releases, total }, latestId] = await Promise.all([listReleases(ctx, access, page, filter), latestReleaseId(ctx, access.repo)]);
-    const details = await loadReleaseDetails(ctx, releases, { includeIncompleteAssets: canWrite });
+    const [details, mentions] = await Promise.all([
+      loadReleaseDetails(ctx, releases, { includeIncompleteAssets: canWrite }),
+      existingLogins(
+        ctx,
+        releases.flatMap((release) => mentionCandidates(release.body)),
+      ),
+    ]);
     const r = { owner: access.owner, repo: access.repo };
     const base = repoPath(access.owner.login, access.repo.name, 'releases');
     const cards = releases.map((release) =>
-      releaseCard(request, r, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), { latestId, canWrite, heading: 'h2' }),
+      releaseCard(request, r, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), { latestId, canWrite, heading: 'h2', mentions }),
     );
     const body = html`${repoHeader(request, access, 'releases')}
 <div class="toolbar"><h1 class="grow">Releases</h1>
@@ -163,16 +171,18 @@ ${pager(base, page.page, page.offset + releases.length < total, filterQuery(filt
     // A published release reached through its old `untagged-…` address moves to its tag.
     if (release.draft === 0 && request.params['*'] !== release.tag_name) return reply.redirect(releasePagePath(access, release), 301);
     const canWrite = canSeeDrafts(access);
-    const [details, latestId, attestation] = await Promise.all([
+    const [details, latestId, attestation, mentions] = await Promise.all([
       loadReleaseDetails(ctx, [release], { includeIncompleteAssets: canWrite }),
       latestReleaseId(ctx, access.repo),
       releaseAttestationSummary(ctx, release),
+      existingLogins(ctx, mentionCandidates(release.body)),
     ]);
     const card = releaseCard(request, access, release, details.assets.get(release.id) ?? [], details.accounts.get(release.author_id), {
       latestId,
       canWrite,
       heading: 'h1',
       attestation,
+      mentions,
     });
     const body = html`${repoHeader(request, access, 'releases')}
 <p class="crumbs"><a href="${repoPath(access.owner.login, access.repo.name, 'releases')}">Releases</a> / ${release.tag_name}</p>
