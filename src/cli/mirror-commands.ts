@@ -1,7 +1,7 @@
 /**
  * @module cli/mirror-commands
  * `wharf mirror add UPSTREAM_REPO_URL OWNER/REPO [--token-stdin] [--schedule 1h] [--tags GLOB]
- * [--last N] [--no-prune]`, `wharf mirror list`, `wharf mirror sync OWNER/REPO` (one sync now, in
+ * [--assets GLOB] [--last N] [--no-prune]`, `wharf mirror list`, `wharf mirror sync OWNER/REPO` (one sync now, in
  * this process; exit 1 if it failed) and `wharf mirror remove OWNER/REPO` (docs/mirrors.md).
  * The commands act as the repository's owner (or `--as LOGIN`, needed for an organization's).
  */
@@ -51,15 +51,24 @@ export function registerMirrorCommands(program: Command, run: <T>(fn: (ctx: AppC
     .option('--token-stdin', 'read a token for the upstream from standard input (stored encrypted)')
     .option('--schedule <duration>', 'how often to sync: 15m, 1h, 1d', '1h')
     .option('--tags <glob>', 'mirror only tags (and their releases) matching this glob, such as v*')
+    .option('--assets <glob>', 'mirror only assets whose names match this glob, such as *.tar.gz')
     .option('--last <n>', 'mirror only the newest N releases')
     .option('--no-prune', 'keep releases and assets the upstream deleted')
     .option('--as <login>', 'the administrator the mirror acts as (default: the owner)')
-    .action(async (url: string, full: string, opts: { tokenStdin?: boolean; schedule: string; tags?: string; last?: string; prune: boolean; as?: string }) => {
+    .action(async (url: string, full: string, opts: { tokenStdin?: boolean; schedule: string; tags?: string; assets?: string; last?: string; prune: boolean; as?: string }) => {
       const token = opts.tokenStdin ? await readStdin() : null;
       await run(async (ctx) => {
         const { setMirror, formatSchedule } = await import('../services/mirrors.ts');
         const access = await adminAccess(ctx, full, opts.as);
-        const body = { upstream_url: url, token, schedule: opts.schedule, tags: opts.tags ?? null, last: opts.last === undefined ? null : Number(opts.last), prune: opts.prune };
+        const body = {
+          upstream_url: url,
+          token,
+          schedule: opts.schedule,
+          tags: opts.tags ?? null,
+          assets: opts.assets ?? null,
+          last: opts.last === undefined ? null : Number(opts.last),
+          prune: opts.prune,
+        };
         const { mirror: row, created } = await setMirror(ctx, access, body).catch((err: unknown) => {
           throw explain(err);
         });

@@ -23,6 +23,7 @@ import * as resumableUploads from './migrations/015-resumable-uploads.ts';
 import * as readGenerations from './migrations/016-read-generations.ts';
 import * as mirrors from './migrations/017-mirrors.ts';
 import * as idempotencyKeys from './migrations/018-idempotency-keys.ts';
+import * as mirrorAssetFilter from './migrations/021-mirror-asset-filter.ts';
 import * as blobHolds from './migrations/022-blob-holds.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
@@ -45,6 +46,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '016-read-generations': { up: (db) => readGenerations.up(db, handle.kind), down: (db) => readGenerations.down(db, handle.kind) },
     '017-mirrors': { up: (db) => mirrors.up(db, handle.kind), down: (db) => mirrors.down(db) },
     '018-idempotency-keys': { up: (db) => idempotencyKeys.up(db), down: (db) => idempotencyKeys.down(db) },
+    '021-mirror-asset-filter': { up: (db) => mirrorAssetFilter.up(db), down: (db) => mirrorAssetFilter.down(db) },
     '022-blob-holds': { up: (db) => blobHolds.up(db), down: (db) => blobHolds.down(db) },
   };
 }

@@ -470,6 +470,8 @@ export interface MirrorsTable {
   tag_glob: string | null;
   /** Only the newest N releases are mirrored; null: all. */
   last_n: number | null;
+  /** Only assets whose names match this glob are mirrored; null: all. */
+  asset_glob: string | null;
   /** 1: releases and assets removed upstream are removed here. */
   prune: number;
   created_by: number;

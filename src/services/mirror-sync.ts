@@ -179,6 +179,7 @@ async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, 
   const token = mirror.token_sealed ? secretBoxAt(ctx.config.instanceKeyFile).open(mirror.token_sealed) : null;
   const upstream = new GithubUpstream(ctx, mirror, token, signal);
   const wantsTag = globMatcher(mirror.tag_glob);
+  const assetRules: AssetRules = { wanted: globMatcher(mirror.asset_glob), prune: mirror.prune === 1 };
   try {
     summary.refsChanged = await syncGitRefs(ctx, access, upstream, wantsTag);
     signal.throwIfAborted();
@@ -189,7 +190,7 @@ async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, 
     let locals = await releasesOfRepository(ctx.db, access.repo.id);
     for (const up of [...releases].reverse()) {
       signal.throwIfAborted();
-      await syncRelease(ctx, access, upstream, up, locals, summary, signal);
+      await syncRelease(ctx, access, upstream, up, locals, assetRules, summary, signal);
     }
     if (mirror.prune === 1) {
       locals = await releasesOfRepository(ctx.db, access.repo.id);
@@ -222,12 +223,19 @@ async function syncGitRefs(ctx: AppContext, access: RepoAccess, upstream: Github
   return changes.length;
 }
 
+/** Which of a release's assets the mirror keeps (the `assets` glob) and whether it deletes the others. */
+interface AssetRules {
+  wanted: (name: string) => boolean;
+  prune: boolean;
+}
+
 async function syncRelease(
   ctx: AppContext,
   access: RepoAccess,
   upstream: GithubUpstream,
   up: UpstreamRelease,
   locals: Release[],
+  rules: AssetRules,
   summary: SyncSummary,
   signal: AbortSignal,
 ): Promise<void> {
@@ -235,14 +243,14 @@ async function syncRelease(
   let local = locals.find((r) => r.published_tag === up.tag_name) ?? locals.find((r) => r.draft === 1 && r.tag_name === up.tag_name);
   if (!local) {
     const fields = { tag_name: up.tag_name, target_commitish: up.target_commitish, name: up.name, body: up.body, prerelease: up.prerelease };
-    const hasAssets = up.assets.some((a) => a.state === 'uploaded');
+    const hasAssets = up.assets.some((a) => a.state === 'uploaded' && rules.wanted(a.name));
     // Without assets there is nothing to wait for: published at once (half the work of a draft).
     // `make_latest: false`: which release is latest is the upstream's word, applied at the end.
     local = await createRelease(ctx, access, hasAssets ? { ...fields, draft: true } : { ...fields, draft: false, make_latest: 'false' });
     summary.releasesCreated++;
     if (!hasAssets) return;
   }
-  await syncAssets(ctx, access, upstream, up, local, summary, signal);
+  await syncAssets(ctx, access, upstream, up, local, rules, summary, signal);
   const differs = local.draft === 1 || local.name !== up.name || (local.body ?? '') !== (up.body ?? '') || (local.prerelease === 1) !== up.prerelease;
   if (!differs) return;
   await updateRelease(ctx, access, local.id, { name: up.name, body: up.body, prerelease: up.prerelease, draft: false, ...(local.draft === 1 ? { make_latest: 'false' } : {}) });
@@ -261,6 +269,7 @@ async function syncAssets(
   upstream: GithubUpstream,
   up: UpstreamRelease,
   local: Release,
+  rules: AssetRules,
   summary: SyncSummary,
   signal: AbortSignal,
 ): Promise<void> {
@@ -271,7 +280,7 @@ async function syncAssets(
     if (row?.blob_key) await deleteUnreferencedBlobs(ctx, [row.blob_key]);
   }
   const uploaded = mine.filter((a) => a.state === 'uploaded');
-  const theirs = up.assets.filter((a) => a.state === 'uploaded');
+  const theirs = up.assets.filter((a) => a.state === 'uploaded' && rules.wanted(a.name));
   for (const asset of theirs) {
     signal.throwIfAborted();
     const existing = uploaded.find((a) => a.name === asset.name);
@@ -284,6 +293,7 @@ async function syncAssets(
     summary.bytesStored += asset.size;
     crashPoint('mirror-asset-stored');
   }
+  if (!rules.prune) return;
   const names = new Set(theirs.map((a) => a.name));
   for (const gone of uploaded.filter((a) => !names.has(a.name))) {
     await deleteAsset(ctx, access, gone.id);

@@ -56,6 +56,7 @@ export interface MirrorInput {
   schedule_ms: number;
   tag_glob: string | null;
   last_n: number | null;
+  asset_glob: string | null;
   prune: boolean;
 }
 
@@ -63,7 +64,7 @@ function invalid(field: string, message: string): FieldError {
   return { resource: 'Mirror', field, code: 'invalid', message };
 }
 
-/** Reads a mirror's settings from a request body (`upstream_url`, `token`, `schedule`, `tags`, `last`, `prune`). */
+/** Reads a mirror's settings from a request body (`upstream_url`, `token`, `schedule`, `tags`, `assets`, `last`, `prune`). */
 export function parseMirrorInput(body: unknown): MirrorInput {
   const b = bodyMembers(body);
   const errors: FieldError[] = [];
@@ -84,6 +85,7 @@ export function parseMirrorInput(body: unknown): MirrorInput {
     else schedule = parsed;
   }
   if (b.tags !== undefined && b.tags !== null && (typeof b.tags !== 'string' || b.tags === '')) errors.push(invalid('tags', 'tags must be a glob such as v*'));
+  if (b.assets !== undefined && b.assets !== null && (typeof b.assets !== 'string' || b.assets === '')) errors.push(invalid('assets', 'assets must be a glob such as *.tar.gz'));
   if (b.last !== undefined && b.last !== null && (typeof b.last !== 'number' || !Number.isInteger(b.last) || b.last < 1))
     errors.push(invalid('last', 'last must be a whole number of at least 1'));
   if (b.prune !== undefined && typeof b.prune !== 'boolean') errors.push(invalid('prune', 'prune must be true or false'));
@@ -94,6 +96,7 @@ export function parseMirrorInput(body: unknown): MirrorInput {
     schedule_ms: schedule,
     tag_glob: typeof b.tags === 'string' ? b.tags : null,
     last_n: typeof b.last === 'number' ? b.last : null,
+    asset_glob: typeof b.assets === 'string' ? b.assets : null,
     prune: b.prune !== false,
   };
 }
@@ -111,6 +114,7 @@ export async function setMirror(ctx: AppContext, access: RepoAccess, body: unkno
     schedule_ms: input.schedule_ms,
     tag_glob: input.tag_glob,
     last_n: input.last_n,
+    asset_glob: input.asset_glob,
     prune: input.prune ? 1 : 0,
     updated_at: now,
     next_sync_ms: Date.now(),

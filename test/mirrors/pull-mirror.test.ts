@@ -238,6 +238,38 @@ describe('pull mirror of another Wharf', () => {
   });
 });
 
+describe('filters', () => {
+  it('mirrors only the tags, the newest releases and the assets the filters name', async () => {
+    const { full } = await createRepo(down, downUser);
+    const set = await call('PUT', `${down.api}/repos/${full}/mirror`, {
+      token: downUser.token,
+      skipSchema: true,
+      body: { upstream_url: `${up.base}/${upUser.login}/${upRepo}`, token: upUser.token, tags: 'v[12].*', assets: '*.tar.gz', last: 2 },
+    });
+    expect(set.status, set.text).toBe(201);
+    expect(set.body).toMatchObject({ tags: 'v[12].*', assets: '*.tar.gz', last: 2 });
+    const mirror = await waitForSync(down, full, downUser.token, null);
+    expect(mirror.last_sync.error).toBeNull();
+    // `[` is literal (these globs know `*` and `?` only): no tag matches, nothing is mirrored.
+    expect(await allReleases(down, full, downUser.token)).toHaveLength(0);
+
+    const again = await call('PUT', `${down.api}/repos/${full}/mirror`, {
+      token: downUser.token,
+      skipSchema: true,
+      body: { upstream_url: `${up.base}/${upUser.login}/${upRepo}`, token: upUser.token, tags: 'v2.*', assets: '*.tar.gz', last: 1 },
+    });
+    expect(again.status).toBe(200);
+    const synced = await waitForSync(down, full, downUser.token, mirror.last_sync.finished_at, mirror.last_sync.started_at);
+    expect(synced.last_sync.error).toBeNull();
+    const ours = await allReleases(down, full, downUser.token);
+    expect(ours.map((r) => r.tag_name)).toEqual(['v2.0.0']);
+    expect(ours[0].assets.map((a: any) => a.name)).toEqual(['tool-linux-amd64.tar.gz']);
+    const tags = await lsRemote(down, full, downUser.token);
+    expect(tags).toContain('refs/tags/v2.0.0');
+    expect(tags).not.toContain('refs/tags/v1.0.0');
+  }, 60_000);
+});
+
 describe('outbound address rules', () => {
   it('refuses a loopback upstream unless WHARF_OUTBOUND_ALLOWED_HOSTS allows it, and says so', async () => {
     const strict = await startServer({ env: { WHARF_MIRROR_POLL_MS: '200' } });
