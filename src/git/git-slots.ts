@@ -7,9 +7,9 @@
  *
  * Waiting callers are served round-robin by caller (a user, or an anonymous client address): one
  * GraphQL query starting 250 git reads waits behind itself, not in front of everyone else. A
- * request that waits longer than the queue timeout is refused with 503 and `Retry-After`
- * (load shed on purpose, not a dropped connection), and a request whose client went away gives
- * up its place at once.
+ * caller that waits longer than the queue timeout for others is refused with 503 and
+ * `Retry-After` (load shed on purpose, not a dropped connection), and a request whose client went
+ * away gives up its place at once.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { OverloadedError } from '../domain/errors.ts';
@@ -36,7 +36,9 @@ const WHARF = 'wharf';
 
 interface Waiter {
   grant: (release: () => void) => void;
-  fail: (err: unknown) => void;
+  fail: (err: Error) => void;
+  /** Starts the queue timeout (once this waiter is the first of its caller's line). */
+  startClock: () => void;
 }
 
 export class Slots {
@@ -65,45 +67,72 @@ export class Slots {
     return n;
   }
 
-  /** Resolves with a release function once a slot is free; the caller must call it exactly once. */
+  /**
+   * Resolves with a release function once a slot is free; the caller must call it exactly once.
+   *
+   * The queue timeout is the caller's wait for others, not for itself: its clock runs for the
+   * first of a caller's waiting requests only (the next to be served when the caller's turn comes),
+   * so a GraphQL query's 250th read is not refused for having waited behind the 249 before it. When
+   * that first one times out, the caller's whole line does (everything behind it would wait as
+   * long): all are refused at once, with 503 and `Retry-After`.
+   */
   acquire(caller: GitCaller | undefined): Promise<() => void> {
     if (caller?.signal.aborted) return Promise.reject(new Error('request abandoned'));
     if (this.running < this.max && this.waiting === 0) return Promise.resolve(this.take());
     const key = caller?.key ?? WHARF;
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const leave = () => {
-        const queue = this.queues.get(key);
-        const i = queue?.indexOf(waiter) ?? -1;
-        if (queue && i >= 0) queue.splice(i, 1);
-        if (queue?.length === 0) this.queues.delete(key);
+      const settle = () => {
+        clearTimeout(timer);
+        caller?.signal.removeEventListener('abort', onAbort);
       };
       const onAbort = () => {
-        leave();
-        clearTimeout(timer);
+        settle();
+        this.leave(key, waiter);
         reject(new Error('request abandoned'));
       };
       const waiter: Waiter = {
         grant: (release) => {
-          clearTimeout(timer);
-          caller?.signal.removeEventListener('abort', onAbort);
+          settle();
           resolve(release);
         },
-        fail: reject,
+        fail: (err) => {
+          settle();
+          reject(err);
+        },
+        startClock: () => {
+          if (!caller || timer) return;
+          timer = setTimeout(() => this.refuseLine(key), this.queueTimeoutMs);
+          timer.unref();
+        },
       };
-      if (caller) {
-        timer = setTimeout(() => {
-          leave();
-          caller.signal.removeEventListener('abort', onAbort);
-          reject(new OverloadedError('Too many git operations are running; retry later', Math.max(1, Math.ceil(this.queueTimeoutMs / 1000))));
-        }, this.queueTimeoutMs);
-        timer.unref();
-        caller.signal.addEventListener('abort', onAbort, { once: true });
-      }
+      caller?.signal.addEventListener('abort', onAbort, { once: true });
       const queue = this.queues.get(key);
       if (queue) queue.push(waiter);
-      else this.queues.set(key, [waiter]);
+      else {
+        this.queues.set(key, [waiter]);
+        waiter.startClock();
+      }
     });
+  }
+
+  /** Takes `waiter` out of `key`'s line; the clock of whoever is first now starts. */
+  private leave(key: string, waiter: Waiter): void {
+    const queue = this.queues.get(key);
+    const i = queue?.indexOf(waiter) ?? -1;
+    if (!queue || i < 0) return;
+    queue.splice(i, 1);
+    if (queue.length === 0) this.queues.delete(key);
+    else queue[0]!.startClock();
+  }
+
+  /** The first of `key`'s line waited the queue timeout: the whole line is refused. */
+  private refuseLine(key: string): void {
+    const queue = this.queues.get(key);
+    if (!queue) return;
+    this.queues.delete(key);
+    const retryAfter = Math.max(1, Math.ceil(this.queueTimeoutMs / 1000));
+    for (const waiter of queue) waiter.fail(new OverloadedError('Too many git operations are running; retry later', retryAfter));
   }
 
   private take(): () => void {
@@ -123,7 +152,10 @@ export class Slots {
       const [key, queue] = this.queues.entries().next().value as [string, Waiter[]];
       const waiter = queue.shift()!;
       this.queues.delete(key);
-      if (queue.length > 0) this.queues.set(key, queue);
+      if (queue.length > 0) {
+        this.queues.set(key, queue);
+        queue[0]!.startClock();
+      }
       waiter.grant(this.take());
     }
   }

@@ -131,7 +131,14 @@ async function handle(ctx: AppContext, checks: PushChecks, request: FastifyReque
   // A push's pre-receive hook asks the refs door (through `checks`) before any ref moves.
   const actor = { user: principal?.user ?? null, via: 'push' as const };
   const check = isPush && request.method === 'POST' ? checks.register(ctx, access.repo, actor) : null;
-  const child = await git.spawnGit(null, ['http-backend'], { ...env, ...check?.env }, gitDir);
+  let child;
+  try {
+    child = await git.spawnGit(null, ['http-backend'], { ...env, ...check?.env }, gitDir);
+  } catch (err) {
+    // Refused (no slot in time) or abandoned: the push's check is never asked.
+    check?.done();
+    throw err;
+  }
   child.on('close', () => check?.done());
   child.stderr?.on('data', (d: Buffer) => request.log.debug({ stderr: d.toString() }, 'git http-backend'));
   const bodyStream = request.body as Readable | undefined;
