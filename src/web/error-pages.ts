@@ -8,6 +8,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { knownFailure, type KnownFailure } from '../domain/error-catalogue.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { errorHandler } from '../http/errors.ts';
 import { noteFailure } from '../http/request-log.ts';
 import { asDomainError } from '../services/db-errors.ts';
 import { html } from './html.ts';
@@ -68,6 +69,9 @@ export function renderErrorPage(request: FastifyRequest, reply: FastifyReply, st
 }
 
 export function webErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // `/api/…` is the API's even when a page route matched its path (`GET /api/graphql` fits
+  // `/:owner/:repo`) and a hook before the pages' own refused it (an over-long URL's 414): JSON.
+  if (request.url.startsWith('/api/')) return errorHandler(err, request, reply);
   const failure = failureOf(err);
   const status = failure?.status ?? 500;
   // A browser is sent to sign in; a script or feed reader that sent bad credentials gets the 401.

@@ -69,6 +69,8 @@ describe('long request targets', () => {
       ['GET', `/api/v3/repos/${full}/releases`],
       ['POST', `/api/uploads/repos/${full}/releases/1/assets`],
       ['POST', `/api/graphql`],
+      // GET /api/graphql fits a page route's path (/:owner/:repo); it is the API's all the same.
+      ['GET', `/api/graphql`],
       ['GET', `/${full}.git/info/refs`],
     ];
     for (const [method, path] of targets) {

@@ -185,7 +185,7 @@ describe('pull mirror of another Wharf', () => {
     expect(s.requests).toBeGreaterThan(1);
     expect(s.notModified).toBe(s.requests);
     expect(s).toMatchObject({ refsChanged: 0, releasesCreated: 0, releasesUpdated: 0, releasesDeleted: 0, assetsStored: 0, assetsDeleted: 0 });
-  }, 60_000);
+  }, 180_000);
 
   it('reconciles upstream changes: edited notes, deleted asset, new release, deleted release', async () => {
     const upFull = `${upUser.login}/${upRepo}`;
@@ -204,7 +204,7 @@ describe('pull mirror of another Wharf', () => {
     expect(shape(await allReleases(down, full, downUser.token))).toEqual(shape(await allReleases(up, upFull, upUser.token)));
     const latestDown = await call('GET', `${down.api}/repos/${full}/releases/latest`, { token: downUser.token });
     expect(latestDown.body.tag_name).toBe('v3.0.0');
-  }, 60_000);
+  }, 180_000);
 
   it('is read-only to everyone but its sync, and says why', async () => {
     const res = await call('POST', `${down.api}/repos/${full}/releases`, { token: downUser.token, body: { tag_name: 'v9.9.9' } });
@@ -267,7 +267,7 @@ describe('filters', () => {
     const tags = await lsRemote(down, full, downUser.token);
     expect(tags).toContain('refs/tags/v2.0.0');
     expect(tags).not.toContain('refs/tags/v1.0.0');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('outbound address rules', () => {
