@@ -86,6 +86,12 @@ async function syncAndWait(server: TestServer, full: string, token: string): Pro
   const before = await call('GET', `${server.api}/repos/${full}/mirror`, { token, skipSchema: true });
   const previous = before.body.last_sync?.finished_at ?? null;
   const previousStarted = before.body.last_sync?.started_at ?? null;
+  // Sync times are in whole seconds: a sync of an unchanged upstream can start and finish within
+  // the second the previous one did, and would look like it. Ask once that second has passed.
+  const nowSeconds = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  while ((previousStarted !== null && nowSeconds() <= previousStarted) || (previous !== null && nowSeconds() <= previous)) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const asked = await call('POST', `${server.api}/repos/${full}/mirror/sync`, { token, skipSchema: true });
   expect(asked.status).toBe(202);
   return waitForSync(server, full, token, previous, previousStarted);
