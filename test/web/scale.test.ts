@@ -100,7 +100,9 @@ async function get(url: string): Promise<Response> {
 
 async function measure(path: string, runs = 15): Promise<{ medianMs: number; queries: number; status: number }> {
   const times: number[] = [];
-  let perRequest = 0;
+  // The fewest queries any run counted: the server's background work (sweeper, event consumers,
+  // mirror scheduler) runs its own queries now and then, which only ever add to a request's.
+  let perRequest = Number.POSITIVE_INFINITY;
   let status = 0;
   for (let i = 0; i < runs; i++) {
     queries = 0;
@@ -108,7 +110,7 @@ async function measure(path: string, runs = 15): Promise<{ medianMs: number; que
     const res = await get(server.base + path);
     await res.arrayBuffer();
     times.push(performance.now() - t0);
-    perRequest = queries;
+    perRequest = Math.min(perRequest, queries);
     status = res.status;
   }
   times.sort((a, b) => a - b);
