@@ -293,9 +293,9 @@ describe('fuzzing the releases and assets operations', () => {
       // RSS includes what the allocator keeps after bursts of bodies (it measured 221 MiB once on
       // a loaded machine); a leak shows in the heap after GC, bounded tightly below (plus what the
       // read cache may keep, which is bounded by its setting).
-      // Node 24's allocator keeps more than Node 20's did (262 MiB once in CI): RSS is bounded
-      // loosely, the heap tightly.
-      expect(rssGrowth).toBeLessThan(384);
+      // On Node 24 RSS keeps much more after the bursts than on Node 20 (262 and 361 MiB measured,
+      // with heap growth under 6 MiB): RSS is bounded loosely, the heap tightly.
+      expect(rssGrowth).toBeLessThan(512);
       expect(heapGrowthMiB).toBeLessThan(32 + READ_CACHE_MIB);
       // The server still serves normally.
       expect((await call('GET', `${server.api}/repos/${owner.login}/${repos[0]}/releases`, { token: owner.token })).status).toBe(200);
