@@ -76,6 +76,23 @@ export function blobStoreContract(name: string, makeSubject: () => Promise<Contr
       expect(await keys(store)).toEqual([a.key, empty.key].sort());
     });
 
+    it('keeps a blob readable from the moment its put resolves while identical puts run', async () => {
+      // Two uploads of the same file race to the same key; an upload that has finished must never
+      // find its bytes missing because another one is writing them again.
+      const data = randomBytes(200_000);
+      const missing: number[] = [];
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const stored = await store.put(chunked(data, 16 * 1024), { expectedSize: data.length });
+          for (let look = 0; look < 20; look++) {
+            if ((await store.stat(stored.key))?.size !== data.length) missing.push(i);
+          }
+        }),
+      );
+      expect(missing).toEqual([]);
+      expect(sha256(await buffer(await store.get(sha256(data))))).toBe(sha256(data));
+    });
+
     it('streams a blob larger than one multipart part', async () => {
       const data = randomBytes(17 * 1024 * 1024 + 123);
       const stored = await store.put(chunked(data, 1024 * 1024), { maxSize: data.length, expectedSize: data.length });
