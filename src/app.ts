@@ -31,12 +31,13 @@ import { killGitUnder } from './git/git-processes.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
 import { logRequest } from './http/request-log.ts';
-import { consume, enforceContentLimit, peek, rateHeaders, refund } from './http/rate-limit.ts';
+import { consume, enforceContentLimit, flushRateCounts, peek, rateHeaders, refund } from './http/rate-limit.ts';
 import './http/request-context.ts';
 import { enforceScopes, requireScopeRules, ruleOfRequest, sendAcceptedScopes } from './http/route-scopes.ts';
 import { requestUrls } from './http/urls.ts';
 import { refuseLongTarget } from './http/request-target.ts';
 import { ensureBootstrapAdmin } from './services/accounts.ts';
+import { RATE_FLUSH_INTERVAL_MS } from './services/rate-counts.ts';
 import { PushListeners } from './services/push-events.ts';
 import { features } from './features.ts';
 
@@ -83,6 +84,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   }
   await app.register((web) => webScope(web, ctx));
   for (const feature of features) await feature.start?.(ctx);
+  const rateFlusher = flushRateCountsEvery(ctx);
 
   return {
     app,
@@ -97,7 +99,30 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       // Requests have all ended: a git process still working in this server's repositories
       // serves nobody (and would keep a pack or a lock half-written).
       killGitUnder(config.repositoriesDir);
+      await rateFlusher.stop();
       await closeStore();
+    },
+  };
+}
+
+/**
+ * Writes the rate-limit counts gathered in memory about once a second, and a last time on close,
+ * so no counted request is lost (`services/rate-counts.ts`). A failed write is retried next time.
+ */
+function flushRateCountsEvery(ctx: AppContext): { stop(): Promise<void> } {
+  if (!ctx.config.rateLimit.enabled) return { stop: async () => undefined };
+  const flush = () =>
+    flushRateCounts(ctx).catch((err: unknown) => {
+      ctx.log.warn({ err }, 'could not write rate-limit counts; retrying');
+    });
+  const timer = setInterval(() => void flush(), RATE_FLUSH_INTERVAL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      // A flush already under way may have started before the last requests were counted.
+      await flush();
+      await flush();
     },
   };
 }
@@ -232,7 +257,7 @@ async function apiScope(api: FastifyInstance, ctx: AppContext): Promise<void> {
   });
   api.addHook('onSend', async (request, reply, payload) => {
     const result = applyEtag(request, reply, payload, ctx.config.externalUrl !== null);
-    if (reply.statusCode === 304 && request.rate) await refund(ctx, request.rate);
+    if (reply.statusCode === 304 && request.rate) refund(ctx, request.rate);
     return result;
   });
   // An unknown API path (a trailing slash, an unsupported method) is GitHub's JSON 404 with

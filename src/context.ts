@@ -11,6 +11,7 @@ import type { WharfConfig } from './config/config.ts';
 import type { Database, Repository } from './db/schema.ts';
 import { PrincipalCache } from './services/principal-cache.ts';
 import type { PushListeners } from './services/push-events.ts';
+import { RateCounts } from './services/rate-counts.ts';
 import { ReadCache } from './services/read-cache.ts';
 
 export interface AppContext {
@@ -23,13 +24,19 @@ export interface AppContext {
   readCache: ReadCache;
   /** Who presented tokens are, for a few seconds. */
   principals: PrincipalCache;
+  /** Rate-limit counts gathered in memory between writes to the database. */
+  rateCounts: RateCounts;
   /** Connections of the database pool (PostgreSQL), for metrics; absent with SQLite. */
   dbPool?: () => { total: number; idle: number; waiting: number } | null;
 }
 
 /** A context's caches, empty, sized by the configuration. */
-export function newCaches(config: WharfConfig): Pick<AppContext, 'readCache' | 'principals'> {
-  return { readCache: new ReadCache(config.readCache.maxBytes, config.readCache.ttlMs), principals: new PrincipalCache(config.readCache.principalTtlMs) };
+export function newCaches(config: WharfConfig): Pick<AppContext, 'readCache' | 'principals' | 'rateCounts'> {
+  return {
+    readCache: new ReadCache(config.readCache.maxBytes, config.readCache.ttlMs),
+    principals: new PrincipalCache(config.readCache.principalTtlMs),
+    rateCounts: new RateCounts(),
+  };
 }
 
 /** Bare repositories live under their numeric id, so renaming or transferring never moves files. */

@@ -2,6 +2,8 @@
  * @module http/rate-limit
  * GitHub's primary rate limit, counted in the database (so several Wharf nodes share one count):
  * per user for authenticated callers, per client address for anonymous ones, in fixed windows.
+ * A node writes a caller's first request of a window at once and the rest about once a second,
+ * batched (`services/rate-counts.ts`): reads do not pay a database write each.
  * Every counted response carries `x-ratelimit-*`; once exhausted, 403 with `retry-after`.
  * Disabled (as GHES ships), no headers are sent and `/rate_limit` answers 404. Windows that
  * ended are deleted by the background sweeper (`services/rate-limit-windows.ts`).
@@ -13,7 +15,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { countBy, countIn, countOne, giveOneBack } from '../db/repos/rate-limits-repo.ts';
+import { countBy, countIn, countOne } from '../db/repos/rate-limits-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import { CONTENT_WINDOW_SECONDS, windowStartOf } from '../services/rate-limit-windows.ts';
 import type { Principal } from '../services/tokens.ts';
@@ -45,19 +47,25 @@ function stateFrom(ctx: AppContext, principal: Principal | null, bucket: string,
 export async function consume(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
   const bucket = bucketFor(principal, clientIp);
   const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
-  return stateFrom(ctx, principal, bucket, windowStart, await countOne(ctx.db, bucket, windowStart));
+  return stateFrom(ctx, principal, bucket, windowStart, await ctx.rateCounts.countOne(ctx.db, bucket, windowStart));
 }
 
 /** Gives a request back (a 304 does not count against the limit, as on GitHub). */
-export async function refund(ctx: AppContext, state: RateState): Promise<void> {
-  await giveOneBack(ctx.db, state.bucket, state.windowStart);
+export function refund(ctx: AppContext, state: RateState): void {
+  ctx.rateCounts.giveOneBack(state.bucket, state.windowStart);
+}
+
+/** Writes the counts gathered since the last flush (`services/rate-counts.ts`). */
+export function flushRateCounts(ctx: AppContext): Promise<void> {
+  return ctx.rateCounts.flush(ctx.db, windowOf(ctx, Math.floor(Date.now() / 1000)));
 }
 
 /** The current state without counting (for `GET /rate_limit`). */
 export async function peek(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
   const bucket = bucketFor(principal, clientIp);
   const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
-  return stateFrom(ctx, principal, bucket, windowStart, await countIn(ctx.db, bucket, windowStart));
+  const used = (await countIn(ctx.db, bucket, windowStart)) + ctx.rateCounts.unwritten(bucket, windowStart);
+  return stateFrom(ctx, principal, bucket, windowStart, used);
 }
 
 export function rateHeaders(state: RateState): Record<string, string> {

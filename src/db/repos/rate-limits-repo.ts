@@ -11,26 +11,18 @@ export function countOne(db: Kysely<Database>, bucket: string, windowStart: numb
   return countBy(db, bucket, windowStart, 1);
 }
 
-/** Adds `points` to a bucket's count in a window (a GraphQL query's cost) and returns the new count. */
+/**
+ * Adds `points` to a bucket's count in a window (a GraphQL query's cost, or the requests a node
+ * gathered since its last write; negative after refunds) and returns the new count.
+ */
 export async function countBy(db: Kysely<Database>, bucket: string, windowStart: number, points: number): Promise<number> {
   const row = await db
     .insertInto('rate_limits')
-    .values({ bucket, window_start: windowStart, used: points })
+    .values({ bucket, window_start: windowStart, used: Math.max(0, points) })
     .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ used: sql`rate_limits.used + ${points}` }))
     .returning('used')
     .executeTakeFirstOrThrow();
   return Number(row.used);
-}
-
-/** Takes one back from a bucket's count in a window (never below zero). */
-export async function giveOneBack(db: Kysely<Database>, bucket: string, windowStart: number): Promise<void> {
-  await db
-    .updateTable('rate_limits')
-    .set({ used: sql`used - 1` })
-    .where('bucket', '=', bucket)
-    .where('window_start', '=', windowStart)
-    .where('used', '>', 0)
-    .execute();
 }
 
 export async function countIn(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {
