@@ -25,6 +25,8 @@ import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers
 import { resolvePrincipal } from './http/auth.ts';
 import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors, uploadRule } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
+import { admissionFor, admit, leaveAdmission } from './http/admission.ts';
+import { checkHeaderDeadlinesAfterReading } from './http/header-deadline.ts';
 import { closeOnlyIdleConnections } from './http/idle-connections.ts';
 import { trackGitCallers } from './http/git-callers.ts';
 import { killGitUnder } from './git/git-processes.ts';
@@ -198,6 +200,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
   const connections = http2 ? null : closeOnlyIdleConnections(app.server);
+  if (!http2) checkHeaderDeadlinesAfterReading(app.server, timeouts.connectionsCheckingInterval);
   trackGitCallers(app);
 
   // Idle HTTP/2 sessions would hold the server open on shutdown until their timeout (72 s).
@@ -222,12 +225,20 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
     }
     return sendError(reply, 404, 'Not Found');
   });
+  const admission = admissionFor(ctx);
   app.addHook('onRequest', async (request, reply) => {
     request.urls = requestUrls(config, request);
     refuseLongTarget(request, reply);
     // No name on GitHub contains NUL, and PostgreSQL cannot even compare text holding one.
     // (The not-found handler answers browsers with the HTML page and other clients with JSON.)
     if (!request.is404 && /%00/.test(request.url.split('?')[0] ?? '')) return reply.callNotFound();
+    // Past what this process can prepare in time: wait briefly for a place, or a 503 at once.
+    await admit(admission, request, reply);
+  });
+  // The answer is prepared: its place goes to the next request while its bytes are sent.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    leaveAdmission(request);
+    return payload;
   });
 
   // GOAWAY on close: streams in flight finish, no new ones start.

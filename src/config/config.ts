@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parse as parseToml } from 'smol-toml';
 import { ConfigError, readSettings, type LOG_LEVELS, type SendfileHeader, type TrustProxy } from './settings.ts';
 
@@ -127,6 +128,8 @@ export interface WharfConfig {
   maxArchiveFiles: number;
   /** Open connections accepted at once; further ones are refused until some close. 0 = no limit. */
   maxConnections: number;
+  /** Admission control (`http/admission.ts`): requests prepared at once (0: no limit), how many may wait, and for how long. */
+  admission: { maxInProgress: number; queueSize: number; queueTimeoutMs: number };
   /**
    * Behind a reverse proxy: answer authorized downloads with this header naming the blob
    * (`X-Accel-Redirect` for nginx, `X-Sendfile` for Apache and lighttpd) so the proxy sends the
@@ -243,6 +246,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     uploadLeaseMs: v.uploadLeaseMs,
     graphqlTimeoutMs: v.graphqlTimeoutMs,
     maxConnections: v.maxConnections,
+    admission: admissionLimits(v.maxRequestsInProgress, v.requestQueueSize, v.requestQueueTimeoutMs),
     git: {
       maxProcesses: v.gitMaxProcesses,
       maxStreams: v.gitMaxStreams,
@@ -288,7 +292,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     webhooks: Object.freeze({ ...config.webhooks }),
     mirrors: Object.freeze({ ...config.mirrors }),
     git: Object.freeze({ ...config.git }),
+    admission: Object.freeze({ ...config.admission }),
   });
+}
+
+/** Requests in progress per CPU core by default: enough to keep the cores and the database busy. */
+const REQUESTS_PER_CORE = 32;
+
+function admissionLimits(maxInProgress: number | null, queueSize: number | null, queueTimeoutMs: number): WharfConfig['admission'] {
+  const limit = maxInProgress ?? REQUESTS_PER_CORE * availableParallelism();
+  return { maxInProgress: limit, queueSize: queueSize ?? limit, queueTimeoutMs };
 }
 
 /** Origin and path prefix, without a trailing slash (the type has checked it is an http(s) URL). */

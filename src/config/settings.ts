@@ -442,6 +442,26 @@ export const SETTINGS = {
     default: 200_000,
     doc: "Most files a source archive may hold; trees with more are refused with `413` before git starts. git's zip format sets up compression for every file: a zip of 20,000 one-line files cost 15 s of CPU.",
   }),
+  maxRequestsInProgress: setting({
+    env: 'WHARF_MAX_REQUESTS_IN_PROGRESS',
+    type: nullable(integer(0)),
+    default: null,
+    defaultDoc: '32 per CPU core',
+    doc: "Requests this process prepares at once, counted from their headers until their answer is handed over for sending (an upload stops counting once its body streams; health checks and metrics never count). More wait in a short queue (`WHARF_REQUEST_QUEUE_SIZE`, `WHARF_REQUEST_QUEUE_TIMEOUT_MS`); beyond it they are answered `503` with `Retry-After` at once (load shed on purpose: GitHub's JSON error on the API, the error page on pages). `0`: no limit.",
+  }),
+  requestQueueSize: setting({
+    env: 'WHARF_REQUEST_QUEUE_SIZE',
+    type: nullable(integer(0)),
+    default: null,
+    defaultDoc: 'as `WHARF_MAX_REQUESTS_IN_PROGRESS`',
+    doc: 'Requests that may wait for a place once `WHARF_MAX_REQUESTS_IN_PROGRESS` are in progress; further ones are answered `503` with `Retry-After` at once.',
+  }),
+  requestQueueTimeoutMs: setting({
+    env: 'WHARF_REQUEST_QUEUE_TIMEOUT_MS',
+    type: integer(1),
+    default: 2_000,
+    doc: "Longest a request waits in that queue before it is answered `503` with `Retry-After` (this time in seconds, rounded up). Keep it well below your clients' timeouts.",
+  }),
   maxConnections: setting({ env: 'WHARF_MAX_CONNECTIONS', type: integer(0), default: 4096, doc: 'Connections open at once; more are refused until some close (`0`: no limit).' }),
   metricsPort: setting({
     env: 'WHARF_METRICS_PORT',

@@ -1,7 +1,7 @@
 /**
  * @module features/metrics
  * Prometheus metrics (prom-client): requests by route and status with their latency, bytes up and
- * down, uploads in flight, the sweeper's and the event queues' backlog, the database pool, and
+ * down, requests in progress, queued and shed by admission control, uploads in flight, the sweeper's and the event queues' backlog, the database pool, and
  * Node's own metrics (event-loop lag, memory, CPU, handles). Served on a port of their own
  * (`WHARF_METRICS_PORT`), or on the main listener at `/metrics` to callers presenting
  * `Authorization: Bearer $WHARF_METRICS_TOKEN`; off when neither is set.
@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppContext } from '../context.ts';
 import type { Feature } from '../features.ts';
+import { admissionFor, type ShedReason } from '../http/admission.ts';
 
 interface Instruments {
   registry: Registry;
@@ -81,6 +82,37 @@ function instrument(app: FastifyInstance, ctx: AppContext): Instruments {
       this.set({ queue: 'blob_deletions' }, blobs);
       this.set({ queue: 'events' }, events);
       this.set({ queue: 'webhook_deliveries' }, webhooks);
+    },
+  });
+  const admission = admissionFor(ctx);
+  new Gauge({
+    name: 'wharf_http_requests_in_progress',
+    help: 'Requests being prepared now (admission control; health checks and metrics not counted)',
+    registers: [registry],
+    collect() {
+      this.set(admission.running);
+    },
+  });
+  new Gauge({
+    name: 'wharf_http_requests_queued',
+    help: 'Requests waiting for a place among those in progress',
+    registers: [registry],
+    collect() {
+      this.set(admission.queued);
+    },
+  });
+  const reported: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0 };
+  new Counter({
+    name: 'wharf_http_requests_shed_total',
+    help: 'Requests answered 503 with Retry-After by admission control: the queue was full, or the wait for a place ran out',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const reason of Object.keys(reported) as ShedReason[]) {
+        const now = admission.shedCount(reason);
+        this.inc({ reason }, now - reported[reason]);
+        reported[reason] = now;
+      }
     },
   });
   new Gauge({

@@ -31,11 +31,20 @@ export function closeOnlyIdleConnections(server: Server): ConnectionWatch {
     socket.once('close', () => open.delete(socket));
   });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => current.set(request.socket, response));
-  // A listener here replaces Node's default, which destroys the socket.
+  // A listener here replaces Node's default, which destroys the socket. The keep-alive timeout
+  // arrives here too. A socket timer fires in the timers phase, before the loop reads the sockets:
+  // after a starved loop, a request that arrived in time may still wait in the kernel, and closing
+  // its connection now would drop it unanswered (a reset, since its bytes are unread). So the
+  // judgement waits for the poll phase (`setImmediate`) and spares a connection that received
+  // bytes meanwhile; Node re-arms the timer on that activity.
   server.on('timeout', (socket: Socket) => {
-    const response = current.get(socket);
-    if (response && !response.headersSent && !response.writableEnded) return;
-    socket.destroy();
+    const bytesRead = socket.bytesRead;
+    setImmediate(() => {
+      if (socket.destroyed || socket.bytesRead !== bytesRead) return;
+      const response = current.get(socket);
+      if (response && !response.headersSent && !response.writableEnded) return;
+      socket.destroy();
+    });
   });
   return {
     closeStalledWhileClosing() {

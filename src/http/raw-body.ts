@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, RequestTimeoutError } from '../domain/errors.ts';
 import { watchProgress, type ProgressRule } from './progress-deadline.ts';
+import { leaveAdmission } from './admission.ts';
 
 const declaredTypes = new WeakMap<object, string | undefined>();
 
@@ -40,6 +41,9 @@ export function uploadBody(request: FastifyRequest, rule: ProgressRule): { size:
   if (request.headers['transfer-encoding'] !== undefined || length === undefined || !/^\d{1,16}$/.test(length)) {
     throw new BadRequestError('Bad Content-Length: ');
   }
+  // From here the request moves bytes, bounded by the connection limit and the body watch: it
+  // gives its place among the requests in progress to the next one.
+  leaveAdmission(request);
   const controller = new AbortController();
   const raw = request.raw;
   const socket = raw.socket;

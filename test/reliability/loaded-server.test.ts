@@ -124,6 +124,90 @@ describe('a starved event loop', () => {
   });
 });
 
+describe('header and keep-alive deadlines on a starved loop', () => {
+  /** A server whose connections are checked often, and a connection to it accepted and settled. */
+  async function settled(env: Record<string, string>): Promise<{ s: TestServer; ex: Exchange }> {
+    const s = await startServer({ env });
+    const ex = await new Promise<Exchange>((resolve, reject) => {
+      const socket = net.connect(portOf(s.base), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      let error: string | null = null;
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+      const answer = new Promise<{ status: number; body: string; error: string | null }>((done) => {
+        socket.on('close', () => {
+          const text = Buffer.concat(chunks).toString('latin1');
+          // The last answer on the connection (a keep-alive connection may carry two).
+          const last = text.lastIndexOf('HTTP/1.1 ');
+          const res = parseRaw(last >= 0 ? text.slice(last) : text, 0);
+          done({ status: res.status, body: res.body, error });
+        });
+      });
+      socket.once('connect', () => resolve({ socket, answer }));
+      socket.once('error', reject);
+    });
+    // The server has accepted the connection: its header clock runs from here.
+    await new Promise((r) => setTimeout(r, 100));
+    return { s, ex };
+  }
+
+  it('answers a request whose headers arrived while the loop was busy past the header timeout', async () => {
+    const { s, ex } = await settled({ WHARF_HEADERS_TIMEOUT_MS: '300' });
+    try {
+      // The headers reach the kernel at once, while the loop is busy for three header timeouts:
+      // Node's own check, on a timer, ran before the sockets were read and answered 408.
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          ex.socket.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+          starveLoop(1000);
+          resolve();
+        }),
+      );
+      const answer = await ex.answer;
+      expect(answer.error).toBeNull();
+      expect(answer.status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('still answers 408 to a client whose headers never finish', async () => {
+    const { s, ex } = await settled({ WHARF_HEADERS_TIMEOUT_MS: '300' });
+    try {
+      ex.socket.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\n');
+      const answer = await ex.answer;
+      expect(answer.error).toBeNull();
+      expect(answer.status).toBe(408);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('serves a request sent on a keep-alive connection just before its timeout while the loop was busy', async () => {
+    const { s, ex } = await settled({ WHARF_KEEPALIVE_TIMEOUT_MS: '1000' });
+    try {
+      ex.socket.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => ex.socket.once('data', resolve));
+      await new Promise((r) => setTimeout(r, 500));
+      // The next request reaches the kernel before the keep-alive timeout; the loop is then busy
+      // until well past it (and past Node's grace beyond it). Closed on the timer, the connection
+      // was reset with the request unread: no answer at all.
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          ex.socket.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+          starveLoop(2500);
+          resolve();
+        }),
+      );
+      const answer = await ex.answer;
+      expect(answer.error).toBeNull();
+      expect(answer.status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('the idle timeout', () => {
   it('does not close a connection while its answer is being prepared', async () => {
     const idle = await startServer({ env: { WHARF_IDLE_TIMEOUT_MS: '300' } });

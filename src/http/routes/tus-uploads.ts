@@ -29,6 +29,7 @@ import { acceptRawBodies, declaredContentType } from '../raw-body.ts';
 import { parsePathId } from '../route-helpers.ts';
 import { requestUrls } from '../urls.ts';
 import { rewriteErrorBody } from './asset-uploads.ts';
+import { leaveAdmission } from '../admission.ts';
 
 const TUS_VERSION = '1.0.0';
 const EXTENSIONS = 'creation,creation-with-upload,expiration,checksum,termination';
@@ -165,6 +166,8 @@ export function tusUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
         if (offset === null) throw new BadRequestError('Bad Request: Upload-Offset is required');
         const checksum = parseChecksum(request);
         const access = await getRepoAccess(ctx, request.principal, request.params.owner, request.params.repo);
+        // The chunk streams from here on, bounded by the connection limit and the body watch.
+        leaveAdmission(request);
         const state = await appendToResumableUpload(ctx, access, parsePathId(request.params.release_id), request.params.upload_id, {
           offset,
           body: (request.body as Readable | undefined) ?? request.raw,

@@ -1,0 +1,164 @@
+/**
+ * @module http/admission
+ * Admission control: at most `maxInProgress` requests of this process are being prepared at once,
+ * up to `queueSize` more wait their turn (first come, first served) for at most `queueTimeoutMs`,
+ * and anything beyond is answered at once with `503` and `Retry-After` — GitHub's JSON error on
+ * the API, the HTML error page on pages. Without it, a server past its capacity keeps accepting
+ * work it cannot finish within any client's timeout: every answer comes late, and clients that
+ * gave up see no answer at all. Shed requests cost a few microseconds and say when to retry.
+ *
+ * A request holds its place while its answer is being prepared: from its headers to the moment its
+ * answer is handed over for sending (or it ends). Moving bytes afterwards (a download, an archive)
+ * does not hold it, nor does receiving an upload's body once the route has checked it
+ * (`leaveAdmission`): those are bounded by the connection limit and the body watch, and a few large
+ * uploads must not shut out every reader. Health checks and metrics are never shed, so a balancer
+ * or a scraper still sees a loaded node as alive.
+ *
+ * The budget is per process, held in memory: it protects this process's CPU and event loop, which
+ * is what it measures. Several nodes each have their own; nothing else depends on it.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { OverloadedError } from '../domain/errors.ts';
+
+export interface AdmissionLimits {
+  /** Requests being prepared at once; 0: no limit. */
+  maxInProgress: number;
+  /** Requests waiting for a place at most; beyond, `503` at once. */
+  queueSize: number;
+  /** Longest wait for a place; then `503`. */
+  queueTimeoutMs: number;
+}
+
+/** Paths never shed: liveness, readiness and metrics must answer on a loaded node. */
+const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
+
+export type ShedReason = 'queue_full' | 'queue_timeout';
+
+interface Waiter {
+  admit(): void;
+  timer: NodeJS.Timeout;
+}
+
+export class Admission {
+  private inProgress = 0;
+  private readonly waiting = new Set<Waiter>();
+  private readonly shed: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0 };
+  /** Seconds a shed request is told to wait before retrying. */
+  readonly retryAfterSeconds: number;
+
+  constructor(readonly limits: AdmissionLimits) {
+    this.retryAfterSeconds = Math.max(1, Math.ceil(limits.queueTimeoutMs / 1000));
+  }
+
+  /** Requests holding a place now. */
+  get running(): number {
+    return this.inProgress;
+  }
+
+  /** Requests waiting for a place now. */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
+  /** Requests shed since start, by why. */
+  shedCount(reason: ShedReason): number {
+    return this.shed[reason];
+  }
+
+  /**
+   * A place for one request: resolves with the function that gives it back (call it once), or
+   * rejects with `OverloadedError` when the queue is full or the wait ran out. Thrown at once
+   * (not a rejected promise) when the queue is full, so a shed request costs no further turn.
+   */
+  enter(): Promise<() => void> | (() => void) {
+    const { maxInProgress, queueSize, queueTimeoutMs } = this.limits;
+    if (maxInProgress === 0 || this.inProgress < maxInProgress) {
+      this.inProgress++;
+      return this.releaser();
+    }
+    if (this.waiting.size >= queueSize) {
+      this.shed.queue_full++;
+      throw this.refusal();
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        admit: () => {
+          clearTimeout(waiter.timer);
+          this.waiting.delete(waiter);
+          this.inProgress++;
+          resolve(this.releaser());
+        },
+        timer: setTimeout(() => {
+          this.waiting.delete(waiter);
+          this.shed.queue_timeout++;
+          reject(this.refusal());
+        }, queueTimeoutMs),
+      };
+      this.waiting.add(waiter);
+    });
+  }
+
+  /** Gives a place back once, handing it to the longest waiter. */
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inProgress--;
+      // First come, first served: a Set iterates in insertion order.
+      const next = this.waiting.values().next();
+      if (!next.done) next.value.admit();
+    };
+  }
+
+  private refusal(): OverloadedError {
+    return new OverloadedError('Server is busy; retry later', this.retryAfterSeconds);
+  }
+}
+
+const byContext = new WeakMap<AppContext, Admission>();
+
+/** The admission budget of one server (one per app: several in one process keep theirs apart). */
+export function admissionFor(ctx: AppContext): Admission {
+  let admission = byContext.get(ctx);
+  if (!admission) {
+    admission = new Admission(ctx.config.admission);
+    byContext.set(ctx, admission);
+  }
+  return admission;
+}
+
+const places = new WeakMap<FastifyRequest, () => void>();
+
+/** True for requests admission never sheds. */
+export function exemptFromAdmission(request: FastifyRequest): boolean {
+  return EXEMPT.has(request.url.split('?')[0] ?? '');
+}
+
+/**
+ * The root `onRequest` step: waits for a place (or throws `OverloadedError`, which each part of the
+ * server answers in its own shape), and gives the place back once the answer is handed over for
+ * sending or the request ends, whichever comes first.
+ */
+export async function admit(admission: Admission, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (exemptFromAdmission(request)) return;
+  let ended = false;
+  reply.raw.once('close', () => {
+    ended = true;
+    leaveAdmission(request);
+  });
+  const entered = admission.enter();
+  const release = typeof entered === 'function' ? entered : await entered;
+  // The client left while it waited: its place goes to the next one at once.
+  if (ended) return release();
+  places.set(request, release);
+}
+
+/** Gives the request's place back (idempotent): its answer is on its way, or it now only moves bytes. */
+export function leaveAdmission(request: FastifyRequest): void {
+  const release = places.get(request);
+  if (!release) return;
+  places.delete(request);
+  release();
+}
