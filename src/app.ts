@@ -21,7 +21,7 @@ import { sweepQuarantines } from './git/quarantine-sweep.ts';
 import { preparePrivateDirs, restrictDatabaseFiles } from './config/data-permissions.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ForbiddenError } from './domain/errors.ts';
-import { applyEtag, checkApiVersion, setCommonHeaders } from './http/api-headers.ts';
+import { applyEtag, checkApiVersion, setCommonHeaders, setPrincipalHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
 import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors, uploadRule } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
@@ -55,10 +55,20 @@ export interface Wharf {
   close(): Promise<void>;
 }
 
-function makeRequestId(): string {
-  // GitHub's request ids look like `0681:23DC:3690DD:57E9DF:62D635A5`.
-  const hex = randomBytes(10).toString('hex').toUpperCase();
-  return `${hex.slice(0, 4)}:${hex.slice(4, 8)}:${hex.slice(8, 14)}:${hex.slice(14, 20)}`;
+/** GitHub-shaped request ids, from random bytes drawn a few kilobytes at a time rather than per request. */
+function requestIds(): () => string {
+  const size = 10;
+  let entropy = Buffer.alloc(0);
+  let offset = 0;
+  return () => {
+    if (offset + size > entropy.length) {
+      entropy = randomBytes(size * 512);
+      offset = 0;
+    }
+    // GitHub's request ids look like `0681:23DC:3690DD:57E9DF:62D635A5`.
+    const hex = entropy.toString('hex', offset, (offset += size)).toUpperCase();
+    return `${hex.slice(0, 4)}:${hex.slice(4, 8)}:${hex.slice(8, 14)}:${hex.slice(14, 20)}`;
+  };
 }
 
 /** Routes under `/api/v3` that do not count against the rate limit. */
@@ -176,7 +186,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
     ...(config.trustProxy === false ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
     routerOptions: { maxParamLength: 4096, ignoreDuplicateSlashes: true },
     bodyLimit: config.maxJsonBodySize,
-    genReqId: makeRequestId,
+    genReqId: requestIds(),
     requestIdHeader: false,
     return503OnClosing: true,
     // An idle socket (a client that stops sending mid-request) is dropped after the idle timeout;
@@ -261,7 +271,7 @@ async function apiScope(api: FastifyInstance, ctx: AppContext): Promise<void> {
     sendAcceptedScopes(reply, scopes);
     checkApiVersion(request);
     request.principal = await resolvePrincipal(ctx, request);
-    setCommonHeaders(request, reply);
+    setPrincipalHeaders(request, reply);
     await countRequest(ctx, request, reply);
     enforceScopes(request, scopes);
     await enforceContentLimit(ctx, request);

@@ -39,9 +39,15 @@ export function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): 
     'x-xss-protection': '0',
     vary: 'Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding',
   });
-  if (request.principal) reply.header('x-oauth-scopes', [...request.principal.scopes].join(', '));
+  setPrincipalHeaders(request, reply);
+}
+
+/** The headers that depend on the caller (once credentials are resolved, after `setCommonHeaders`). */
+export function setPrincipalHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  if (!request.principal) return;
+  reply.header('x-oauth-scopes', [...request.principal.scopes].join(', '));
   // GitHub tells clients when the token they used will stop working.
-  const expires = request.principal?.token.expires_at;
+  const expires = request.principal.token.expires_at;
   if (expires) reply.header('github-authentication-token-expiration', `${expires.slice(0, 10)} ${expires.slice(11, 19)} UTC`);
 }
 

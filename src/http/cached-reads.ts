@@ -28,7 +28,8 @@ import type { OwnerRepoParams } from './route-helpers.ts';
 const ANSWER_HEADERS = ['x-github-media-type', 'last-modified', 'link'] as const;
 
 interface RememberedAnswer {
-  body: string;
+  /** The JSON as bytes: sent as they are, without encoding the text again for every request. */
+  body: Buffer;
   etag: string;
   headers: Array<[string, string]>;
 }
@@ -59,27 +60,32 @@ export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest)
 
 /**
  * Sends the remembered answer to this request, or renders one with `render` (which sets the
- * answer's headers on `reply` and returns the JSON body), remembers and sends it. Only 200s are
- * remembered; a rendering that throws (404) throws as it did.
+ * answer's headers on `reply` and returns the JSON body), remembers and sends it. Requests asking
+ * while it renders wait for that rendering. Only 200s are remembered; a rendering that throws
+ * (404) throws as it did, for the requests that waited on it too.
  */
 export async function sendCached(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, cached: CachedAccess, render: () => Promise<unknown>): Promise<FastifyReply> {
   const { access, generation } = cached;
   if (generation === null) return reply.send(await render());
   const u = request.urls;
   const key = `answer\0${access.repo.id}\0${generation}\0${canSeeDrafts(access) ? 'push' : 'read'}\0${request.url}\0${request.headers.accept ?? ''}\0${u.api}\0${u.uploads}\0${u.web}`;
-  let answer = ctx.readCache.get<RememberedAnswer>(key);
-  if (!answer) {
-    const body = JSON.stringify(await render());
-    const headers: Array<[string, string]> = [];
-    for (const name of ANSWER_HEADERS) {
-      const value = reply.getHeader(name);
-      if (typeof value === 'string') headers.push([name, value]);
-    }
-    answer = { body, etag: etagOf(body), headers };
-    ctx.readCache.set(key, answer, body.length + 512);
-  } else {
-    for (const [name, value] of answer.headers) reply.header(name, value);
-  }
+  // The request that renders sets the answer's headers itself; the others take them from the answer.
+  let rendered = false;
+  const answer = await ctx.readCache.remember<RememberedAnswer>(
+    key,
+    async () => {
+      rendered = true;
+      const json = JSON.stringify(await render());
+      const headers: Array<[string, string]> = [];
+      for (const name of ANSWER_HEADERS) {
+        const value = reply.getHeader(name);
+        if (typeof value === 'string') headers.push([name, value]);
+      }
+      return { body: Buffer.from(json), etag: etagOf(json), headers };
+    },
+    (a) => a.body.length + 512,
+  );
+  if (!rendered) for (const [name, value] of answer.headers) reply.header(name, value);
   if (answerConditionally(request, reply, answer.etag, ctx.config.externalUrl !== null)) return reply.code(304).send();
   return reply.type('application/json; charset=utf-8').send(answer.body);
 }

@@ -12,16 +12,27 @@ import { runAsCaller } from '../git/git-slots.ts';
 export function trackGitCallers(app: FastifyInstance): void {
   // A callback hook: the handler then runs inside `runAsCaller`, and so does all it awaits.
   app.addHook('preHandler', (request, reply, done) => {
-    const abandoned = new AbortController();
-    // One request may run many git processes at once (a GraphQL query reads many releases' tags),
-    // each listening for the abandonment: that is not a leak, so no listener limit applies.
-    setMaxListeners(0, abandoned.signal);
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abandoned.abort();
-    });
-    // Gone before its handler runs (a body cut off by its deadline while a hook waited): the
-    // 'close' above came and went, and no git process may start for it.
-    if (reply.raw.destroyed || request.raw.socket?.destroyed) abandoned.abort();
+    // Most requests never run git: the signal (a controller and a 'close' listener) is made only
+    // when git work first asks for it.
+    let abandoned: AbortController | null = null;
+    const signal = (): AbortSignal => {
+      if (!abandoned) {
+        abandoned = new AbortController();
+        const controller = abandoned;
+        // One request may run many git processes at once (a GraphQL query reads many releases' tags),
+        // each listening for the abandonment: that is not a leak, so no listener limit applies.
+        setMaxListeners(0, controller.signal);
+        // Already gone (a body cut off by its deadline while a hook waited, or the client hung up
+        // while a query ran): no git process may start for it.
+        if ((reply.raw.destroyed && !reply.raw.writableFinished) || request.raw.socket?.destroyed) controller.abort();
+        else {
+          reply.raw.once('close', () => {
+            if (!reply.raw.writableFinished) controller.abort();
+          });
+        }
+      }
+      return abandoned.signal;
+    };
     // The key is read when git work asks for a turn, not now: some routes learn their caller only
     // in the handler (GraphQL, browser downloads), and a signed-in caller is a user wherever it
     // connects from, so its turns are its own and not its address's.
@@ -29,7 +40,9 @@ export function trackGitCallers(app: FastifyInstance): void {
       get key() {
         return request.principal ? `user:${request.principal.user.id}` : `ip:${request.ip}`;
       },
-      signal: abandoned.signal,
+      get signal() {
+        return signal();
+      },
     };
     runAsCaller(caller, done);
   });

@@ -9,6 +9,8 @@
  */
 export class ReadCache {
   private readonly entries = new Map<string, { value: unknown; bytes: number; expires: number }>();
+  /** Values being computed (`remember`), so concurrent readers of an expired entry compute it once. */
+  private readonly computing = new Map<string, Promise<unknown>>();
   private bytes = 0;
 
   /** `maxBytes` 0 turns the cache off (every `get` misses, `set` keeps nothing). */
@@ -45,6 +47,28 @@ export class ReadCache {
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.remove(oldest, entry.bytes);
+    }
+  }
+
+  /**
+   * The value under `key`, or the one `compute` resolves to, kept at the size `bytesOf` gives.
+   * Readers asking while it is being computed share that computation (and its failure): when an
+   * entry every client polls expires, it is rendered once, not once per waiting request.
+   */
+  async remember<T>(key: string, compute: () => Promise<T>, bytesOf: (value: T) => number): Promise<T> {
+    const found = this.get<T>(key);
+    if (found !== undefined) return found;
+    const pending = this.computing.get(key) as Promise<T> | undefined;
+    if (pending) return pending;
+    const computed = compute().then((value) => {
+      this.set(key, value, bytesOf(value));
+      return value;
+    });
+    this.computing.set(key, computed);
+    try {
+      return await computed;
+    } finally {
+      this.computing.delete(key);
     }
   }
 

@@ -5,22 +5,29 @@
  * credentials' generation, bumped whenever a token or an account's standing changes.
  */
 import type { Kysely } from 'kysely';
+import { compiledOnce } from '../compiled-once.ts';
 import type { Database } from '../schema.ts';
 
-/** The repository `owner/name` names and its generation: one indexed query (three primary/unique keys). */
-export async function findGenerationByName(db: Kysely<Database>, ownerLogin: string, name: string): Promise<{ repositoryId: number; generation: number } | undefined> {
-  return db
+// Both are read on every API request: compiled once (`db/compiled-once.ts`).
+const generationByName = compiledOnce((db, ownerLower: string, nameLower: string) =>
+  db
     .selectFrom('repositories as r')
     .innerJoin('accounts as a', 'a.id', 'r.owner_id')
     .innerJoin('repository_generations as g', 'g.repository_id', 'r.id')
     .select(['r.id as repositoryId', 'g.generation'])
-    .where('a.login_lower', '=', ownerLogin.toLowerCase())
-    .where('r.name_lower', '=', name.toLowerCase())
-    .executeTakeFirst();
+    .where('a.login_lower', '=', ownerLower)
+    .where('r.name_lower', '=', nameLower),
+);
+const credentialGeneration = compiledOnce((db) => db.selectFrom('credential_generations').select('generation').where('id', '=', 1));
+
+/** The repository `owner/name` names and its generation: one indexed query (three primary/unique keys). */
+export async function findGenerationByName(db: Kysely<Database>, ownerLogin: string, name: string): Promise<{ repositoryId: number; generation: number } | undefined> {
+  const [row] = await generationByName(db, ownerLogin.toLowerCase(), name.toLowerCase());
+  return row;
 }
 
 /** The credentials' generation: one row by primary key. */
 export async function readCredentialGeneration(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('credential_generations').select('generation').where('id', '=', 1).executeTakeFirst();
+  const [row] = await credentialGeneration(db);
   return row?.generation ?? 0;
 }

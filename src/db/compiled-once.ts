@@ -1,0 +1,32 @@
+/**
+ * @module db/compiled-once
+ * Kysely builds and compiles a query's SQL on every call. For the few reads every API request
+ * makes (the generations the read cache checks), that costs more than running them: here the
+ * query is compiled once per database handle and later calls only bind their values. The SQL
+ * text is then identical on every call, so SQLite reuses its prepared statement
+ * (`sqlite-statement-cache.ts`).
+ */
+import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+/**
+ * Wraps `build` (a query over string values) so that its SQL is compiled on the first call with a
+ * handle and reused, with each call's values bound in their places. Constants in the query stay.
+ */
+export function compiledOnce<P extends string[], R>(build: (db: Kysely<Database>, ...values: P) => Compilable<R>): (db: Kysely<Database>, ...values: P) => Promise<R[]> {
+  const compiled = new WeakMap<Kysely<Database>, { query: CompiledQuery<R>; slots: number[] }>();
+  return async (db, ...values) => {
+    let entry = compiled.get(db);
+    if (!entry) {
+      // Placeholders no caller's value can equal, to find where each value lands among the parameters.
+      const placeholders = values.map((_, i) => `\u0000value ${i}\u0000`) as P;
+      const query = build(db, ...placeholders).compile();
+      entry = { query, slots: query.parameters.map((p) => placeholders.indexOf(p as string)) };
+      compiled.set(db, entry);
+    }
+    const { query, slots } = entry;
+    const parameters = slots.map((slot, i) => (slot >= 0 ? values[slot] : query.parameters[i]));
+    const result = await db.executeQuery<R>({ ...query, parameters });
+    return result.rows;
+  };
+}
