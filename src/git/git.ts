@@ -237,6 +237,31 @@ export async function getRef(gitDir: string, fullRef: string): Promise<RefInfo |
   return refs.find((r) => r.ref === fullRef) ?? null;
 }
 
+export interface RefWithDate extends RefInfo {
+  /** The committer date (ISO 8601) of `commitSha`; null when the ref does not peel to a commit in one step. */
+  commitDate: string | null;
+}
+
+/**
+ * Reads the given full ref names, each with the commit it points at and that commit's committer
+ * date, in one git process (where a ref read, a `rev-parse` and a `log -1` would take three).
+ * Refs that do not exist are absent from the map.
+ */
+export async function readRefs(gitDir: string, fullRefs: readonly string[]): Promise<Map<string, RefWithDate>> {
+  const wanted = new Set(fullRefs);
+  const format = '--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)%00%(committerdate:iso-strict)%00%(*committerdate:iso-strict)';
+  const out = await text(gitDir, ['for-each-ref', format, '--', ...wanted]);
+  const found = new Map<string, RefWithDate>();
+  for (const line of out.split('\n')) {
+    const [ref = '', sha = '', type = '', peeled = '', peeledType = '', date = '', peeledDate = ''] = line.split('\0');
+    // for-each-ref matches patterns as prefixes (and globs): only the exact names asked for count.
+    if (!wanted.has(ref)) continue;
+    const commitDate = type === 'commit' ? date : type === 'tag' && peeledType === 'commit' ? peeledDate : '';
+    found.set(ref, { ref, sha, type: type as RefInfo['type'], commitSha: peeled || sha, commitDate: commitDate || null });
+  }
+  return found;
+}
+
 /**
  * Creates `fullRef` at `sha` only if it does not exist yet. The empty old-value makes
  * `update-ref` take the ref's lock file and fail atomically when another writer got there first,

@@ -142,28 +142,47 @@ function latestErrors(makeLatest: MakeLatest | undefined, draft: boolean, prerel
  * Resolves where a new tag would point: a branch, a tag or a full commit SHA. GitHub refuses
  * partial SHAs, `HEAD` and `refs/…` spellings, and so does Wharf.
  */
-async function resolveTarget(gitDir: string, target: string): Promise<string | null> {
-  if (target === 'HEAD' || target.startsWith('-') || target.startsWith('refs/tags/')) return null;
-  if (/^[0-9a-f]{40}$/.test(target)) return git.resolveCommit(gitDir, target);
-  const branch = target.startsWith('refs/heads/') ? target : `refs/heads/${target}`;
-  return (await git.resolveCommit(gitDir, branch)) ?? (target.startsWith('refs/') ? null : git.resolveCommit(gitDir, `refs/tags/${target}`));
-}
-
 interface Placement {
   /** The commit the release points at, when known. */
   commitSha: string | null;
+  /** That commit's committer date (ISO 8601), when it was read with it. */
+  commitDate: string | null;
   /** Whether the tag already exists in the repository. */
   tagExists: boolean;
 }
 
-/** Where a release with this tag/target would live; 422 when the target names nothing. */
+/**
+ * Where a release with this tag/target would live; 422 when the target names nothing. The tag,
+ * the target branch (or tag) and their commits' dates are read in one git process: a branch
+ * first, then a tag of that name, as `git rev-parse` would not be asked (a full SHA is a commit).
+ */
 async function place(ctx: AppContext, repo: Repository, tag: string, target: string, mustResolve: boolean): Promise<Placement> {
   const gitDir = gitDirFor(ctx, repo);
-  const existing = await git.getRef(gitDir, `refs/tags/${tag}`);
-  if (existing) return { commitSha: existing.commitSha, tagExists: true };
-  const sha = await resolveTarget(gitDir, target);
-  if (!sha && mustResolve) throw new ValidationError([{ resource: 'Release', code: 'invalid', field: 'target_commitish' }]);
-  return { commitSha: sha, tagExists: false };
+  const tagRef = `refs/tags/${tag}`;
+  const named = target !== 'HEAD' && !target.startsWith('-') && !target.includes('\0') && !target.startsWith('refs/tags/') && !/^[0-9a-f]{40}$/.test(target);
+  const branchRef = target.startsWith('refs/heads/') ? target : `refs/heads/${target}`;
+  const targetTagRef = target.startsWith('refs/') ? null : `refs/tags/${target}`;
+  const refs = await git.readRefs(gitDir, named ? [tagRef, branchRef, ...(targetTagRef ? [targetTagRef] : [])] : [tagRef]);
+  const existing = refs.get(tagRef);
+  if (existing) return { commitSha: existing.commitSha, commitDate: existing.commitDate, tagExists: true };
+  let resolved: { sha: string; date: string | null } | null = null;
+  if (/^[0-9a-f]{40}$/.test(target)) {
+    // `git log` of a full object id checks that it is a commit (peeling a tag object) and gives its date.
+    const commit = await git.getCommit(gitDir, target);
+    resolved = commit ? { sha: commit.sha, date: commit.committerDate } : null;
+  } else if (named) {
+    const ref = refs.get(branchRef) ?? (targetTagRef ? refs.get(targetTagRef) : undefined);
+    if (ref && ref.commitDate) resolved = { sha: ref.commitSha, date: ref.commitDate };
+    // A ref that does not peel to a commit in one step (a tag of a tag): git resolves it.
+    else if (ref) resolved = await resolveWithGit(gitDir, ref.ref);
+  }
+  if (!resolved && mustResolve) throw new ValidationError([{ resource: 'Release', code: 'invalid', field: 'target_commitish' }]);
+  return { commitSha: resolved?.sha ?? null, commitDate: resolved?.date ?? null, tagExists: false };
+}
+
+async function resolveWithGit(gitDir: string, ref: string): Promise<{ sha: string; date: string | null } | null> {
+  const sha = await git.resolveCommit(gitDir, ref);
+  return sha ? { sha, date: null } : null;
 }
 
 async function commitDate(ctx: AppContext, repo: Repository, sha: string): Promise<string> {
@@ -291,7 +310,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
     ({ name, body } = mergeGeneratedNotes({ name, body }, generated));
   }
   const now = isoSeconds();
-  const createdAt = !draft && placement.commitSha ? await commitDate(ctx, access.repo, placement.commitSha) : now;
+  const createdAt = draft || !placement.commitSha ? now : placement.commitDate ? toIsoSeconds(placement.commitDate) : await commitDate(ctx, access.repo, placement.commitSha);
   return withTag(ctx, access, tag, placement, !draft, async (trx) => {
     const release = await insertRelease(trx, {
       repository_id: access.repo.id,
