@@ -23,6 +23,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { ForbiddenError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders, setPrincipalHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
+import { readGenerationsFirst } from './http/cached-reads.ts';
 import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors, uploadRule } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
 import { admissionFor, admit, leaveAdmission } from './http/admission.ts';
@@ -225,6 +226,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   for (const feature of features) feature.server?.(app, ctx);
   app.decorateRequest('principal', null);
   app.decorateRequest('rate', null);
+  app.decorateRequest('generations', null);
   app.decorateRequest('urls', null as never);
   app.setErrorHandler(errorHandler);
   app.addHook('onResponse', logRequest);
@@ -270,6 +272,7 @@ async function apiScope(api: FastifyInstance, ctx: AppContext): Promise<void> {
     const scopes = ruleOfRequest(request, '/api/v3');
     sendAcceptedScopes(reply, scopes);
     checkApiVersion(request);
+    await readGenerationsFirst(ctx, request);
     request.principal = await resolvePrincipal(ctx, request);
     setPrincipalHeaders(request, reply);
     await countRequest(ctx, request, reply);

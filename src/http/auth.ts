@@ -38,7 +38,7 @@ export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest)
   if (creds.kind === 'none') return null;
   if (creds.kind === 'token') {
     for (const candidate of creds.candidates) {
-      const principal = await authenticateRemembered(ctx, candidate);
+      const principal = await authenticateRemembered(ctx, candidate, request.generations?.credentials);
       if (principal) return atAddress(ctx, principal, request.ip);
     }
   }
@@ -47,14 +47,15 @@ export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest)
 
 /**
  * `authenticateToken`, through `ctx.principals`: a principal remembered at the current
- * credentials' generation (one primary-key read) is still who the token is.
+ * credentials' generation (one primary-key read, or read already with a remembered read's
+ * repository generation) is still who the token is.
  */
-async function authenticateRemembered(ctx: AppContext, presented: string): Promise<Principal | null> {
+async function authenticateRemembered(ctx: AppContext, presented: string, generationRead?: number): Promise<Principal | null> {
   if (!ctx.principals.enabled) return authenticateToken(ctx.db, presented);
   if (presented.length === 0 || presented.length > 512) return null;
   const hash = hashToken(presented);
   // Read before the token: a principal looked up after a change is never filed under an older generation.
-  const generation = await readCredentialGeneration(ctx.db);
+  const generation = generationRead ?? (await readCredentialGeneration(ctx.db));
   const remembered = ctx.principals.get(hash, generation);
   if (remembered) return remembered;
   const principal = await authenticateToken(ctx.db, presented);

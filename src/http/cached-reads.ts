@@ -18,7 +18,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { findGenerationByName } from '../db/repos/generations-repo.ts';
+import { findGenerationByName, findGenerationsByName } from '../db/repos/generations-repo.ts';
 import { canSeeDrafts } from '../services/releases.ts';
 import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
 import { answerConditionally, etagOf } from './api-headers.ts';
@@ -34,6 +34,19 @@ interface RememberedAnswer {
   headers: Array<[string, string]>;
 }
 
+/** The routes whose answers are remembered (`releases.ts`). */
+const REMEMBERED_ROUTE = /^\/api\/v3\/repos\/:owner\/:repo\/releases(?:\/latest|\/tags\/\*|\/:release_id)?$/;
+
+/**
+ * Before anything else of a remembered read (credentials included) is read: its repository's
+ * generation and the credentials' in one query, one round trip where there were two.
+ */
+export async function readGenerationsFirst(ctx: AppContext, request: FastifyRequest): Promise<void> {
+  if (!ctx.readCache.enabled || request.method !== 'GET' || !REMEMBERED_ROUTE.test(request.routeOptions.url ?? '')) return;
+  const { owner, repo } = request.params as OwnerRepoParams;
+  request.generations = (await findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''))) ?? null;
+}
+
 /** Repository access for a read whose answer may be remembered, and the generation it was read at (null: do not remember). */
 export interface CachedAccess {
   access: RepoAccess;
@@ -44,7 +57,7 @@ export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest)
   const { owner, repo } = request.params as OwnerRepoParams;
   const principal = request.principal;
   if (!ctx.readCache.enabled) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
-  const found = await findGenerationByName(ctx.db, owner, repo.replace(/\.git$/i, ''));
+  const found = request.generations ?? (await findGenerationByName(ctx.db, owner, repo.replace(/\.git$/i, '')));
   if (!found) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
   // A token's scopes never change; its user's site administration bumps every generation.
   const who = principal ? `${principal.token.id}:${principal.user.id}:${principal.user.site_admin}:${[...principal.scopes].join(',')}` : '-';

@@ -1,7 +1,7 @@
 /**
  * @module http/request-context
  * What Wharf attaches to each request: the caller (null = anonymous), the URL bases for this
- * request, and the rate-limit state once counted.
+ * request, the rate-limit state once counted, and the generations a remembered read was read at.
  */
 import type { Principal } from '../services/tokens.ts';
 import type { RateState } from './rate-limit.ts';
@@ -12,6 +12,8 @@ declare module 'fastify' {
     principal: Principal | null;
     urls: Urls;
     rate: RateState | null;
+    /** For a remembered read: its repository's and the credentials' generations, read together first (`http/cached-reads.ts`). */
+    generations: { repositoryId: number; generation: number; credentials: number } | null;
   }
 }
 

@@ -18,6 +18,16 @@ const generationByName = compiledOnce((db, ownerLower: string, nameLower: string
     .where('a.login_lower', '=', ownerLower)
     .where('r.name_lower', '=', nameLower),
 );
+const bothGenerations = compiledOnce((db, ownerLower: string, nameLower: string) =>
+  db
+    .selectFrom('repositories as r')
+    .innerJoin('accounts as a', 'a.id', 'r.owner_id')
+    .innerJoin('repository_generations as g', 'g.repository_id', 'r.id')
+    .select(['r.id as repositoryId', 'g.generation'])
+    .select((eb) => eb.selectFrom('credential_generations').select('generation').where('id', '=', 1).as('credentials'))
+    .where('a.login_lower', '=', ownerLower)
+    .where('r.name_lower', '=', nameLower),
+);
 const credentialGeneration = compiledOnce((db) => db.selectFrom('credential_generations').select('generation').where('id', '=', 1));
 
 /** The repository `owner/name` names and its generation: one indexed query (three primary/unique keys). */
@@ -30,4 +40,17 @@ export async function findGenerationByName(db: Kysely<Database>, ownerLogin: str
 export async function readCredentialGeneration(db: Kysely<Database>): Promise<number> {
   const [row] = await credentialGeneration(db);
   return row?.generation ?? 0;
+}
+
+/**
+ * `findGenerationByName` and `readCredentialGeneration` in one query (one round trip, both read
+ * at one moment); undefined when the repository does not exist.
+ */
+export async function findGenerationsByName(
+  db: Kysely<Database>,
+  ownerLogin: string,
+  name: string,
+): Promise<{ repositoryId: number; generation: number; credentials: number } | undefined> {
+  const [row] = await bothGenerations(db, ownerLogin.toLowerCase(), name.toLowerCase());
+  return row ? { repositoryId: row.repositoryId, generation: row.generation, credentials: Number(row.credentials ?? 0) } : undefined;
 }
