@@ -11,7 +11,8 @@
  *   wharf token list LOGIN | revoke LOGIN --last-eight XXXXXXXX
  *   wharf org create LOGIN --owner USER
  *   wharf backup DIR | restore DIR | check [--repair]
- *   wharf keys list | rotate
+ *   wharf keys list | rotate | trust URL_OR_FILE | untrust ROOT_ID
+ *   wharf bundle export OWNER/REPO [--since TAG] [--tags GLOB] -o FILE | import FILE [--into OWNER/REPO] [--as LOGIN] | detach OWNER/REPO
  *   wharf mirror add UPSTREAM_URL OWNER/REPO [--token-stdin] [--schedule 1h] [--tags GLOB] [--last N] | list | sync OWNER/REPO | remove OWNER/REPO
  *   wharf verify FILE --repo OWNER/REPO --tag TAG [--bundle B --trusted-root R] [--server URL]
  *   wharf audit [--action A] [--actor LOGIN] [--user LOGIN] [--repo OWNER/NAME] [--since 7d] [--limit N] [--json]
@@ -32,6 +33,7 @@ import { GITHUB_SCOPES, unknownScopes } from '../domain/oauth-scopes.ts';
 import type { AuditActor } from '../services/audit.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { registerBackupCommands } from './backup-commands.ts';
+import { registerBundleCommands } from './bundle-commands.ts';
 import { CliError } from './cli-error.ts';
 import { registerKeysCommands } from './keys-commands.ts';
 import { registerMirrorCommands } from './mirror-commands.ts';
@@ -327,6 +329,7 @@ export function buildCli(): Command {
 
   registerAuditCommand(program, run);
   registerBackupCommands(program, run);
+  registerBundleCommands(program, run);
   registerKeysCommands(program, run);
   registerMirrorCommands(program, run);
   registerVerifyCommand(program, run);

@@ -496,6 +496,26 @@ export interface MirrorHttpCacheTable {
   body: string;
 }
 
+/** Another instance's trusted root, trusted here for its offline bundles (`wharf keys trust`). */
+export interface TrustedRootsTable {
+  /** sha256 hex of `document`. */
+  id: string;
+  /** The URL or file it was read from. */
+  source: string;
+  /** The trusted-root JSON as read. */
+  document: string;
+  added_at: string;
+}
+
+/** Where a repository's imported releases come from (offline bundles); such a repository is read-only. */
+export interface BundleOriginsTable {
+  repository_id: number;
+  origin_repository: string;
+  origin_instance: string | null;
+  key_id: string;
+  imported_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   org_members: OrgMembersTable;
@@ -531,6 +551,8 @@ export interface Database {
   attestation_subjects: AttestationSubjectsTable;
   mirrors: MirrorsTable;
   mirror_http_cache: MirrorHttpCacheTable;
+  trusted_roots: TrustedRootsTable;
+  bundle_origins: BundleOriginsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -556,3 +578,5 @@ export type AuditLogRow = Selectable<AuditLogTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type Mirror = Selectable<MirrorsTable>;
 export type AttestationRow = Selectable<AttestationsTable>;
+export type TrustedRootRow = Selectable<TrustedRootsTable>;
+export type BundleOrigin = Selectable<BundleOriginsTable>;

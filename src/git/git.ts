@@ -586,3 +586,41 @@ export async function updateRefs(gitDir: string, changes: ReadonlyArray<{ ref: s
   lines.push('prepare', 'commit');
   await runGit(gitDir, ['update-ref', '--stdin'], { input: `${lines.join('\n')}\n` });
 }
+
+/**
+ * Writes a git bundle of `revs` (refs to include, `^<sha>` for commits the receiver already has)
+ * to `file` (offline bundles). Returns false when there is nothing to bundle (every ref is
+ * already in what is excluded): git refuses to write an empty bundle.
+ */
+export async function createBundle(gitDir: string, file: string, revs: readonly string[], timeoutMs: number): Promise<boolean> {
+  if (revs.filter((r) => !r.startsWith('^')).length === 0) return false;
+  try {
+    await runGit(gitDir, ['bundle', 'create', '--quiet', userValue(file), '--stdin'], {
+      input: revs.map((r) => `${r.startsWith('^') ? `^${userValue(r.slice(1))}` : userValue(r)}\n`).join(''),
+      timeoutMs,
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof GitError && /empty bundle/i.test(err.stderr)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Checks a bundle file against `gitDir` (`git bundle verify`): it is a bundle and the commits it
+ * builds on are present. The failure's message is git's own.
+ */
+export async function verifyBundle(gitDir: string, file: string, timeoutMs: number): Promise<void> {
+  await runGit(gitDir, ['bundle', 'verify', '--quiet', userValue(file)], { timeoutMs });
+}
+
+/** The refs a bundle file carries (`ref → sha`). */
+export async function bundleHeads(gitDir: string | null, file: string, timeoutMs: number): Promise<Map<string, string>> {
+  const out = (await runGit(gitDir, ['bundle', 'list-heads', userValue(file)], { timeoutMs })).stdout.toString('utf8');
+  const refs = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [sha, ref] = line.split(' ');
+    if (sha && ref && /^[0-9a-f]{40,64}$/.test(sha)) refs.set(ref, sha);
+  }
+  return refs;
+}

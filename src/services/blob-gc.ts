@@ -23,6 +23,7 @@ import type { AppContext } from '../context.ts';
 import {
   beginBlobDeletion,
   deleteBlobHold,
+  renewBlobHold,
   deleteStaleBlobDeletions,
   deleteStaleBlobHolds,
   endBlobDeletion,
@@ -72,6 +73,8 @@ async function waitOutDeletion(ctx: AppContext, key: string): Promise<void> {
 /** A reference to a blob held until a row references it; release it either way. */
 export interface BlobHold {
   release(): Promise<void>;
+  /** Renews the hold, for a holder that keeps it longer than an upload's lease (a bundle import staging many blobs). */
+  renew(): Promise<void>;
 }
 
 /**
@@ -84,6 +87,7 @@ export async function holdBlob(ctx: AppContext, key: string): Promise<BlobHold> 
   await waitOutDeletion(ctx, key);
   return {
     release: () => deleteBlobHold(ctx.db, id).catch((err: unknown) => ctx.log.warn({ err, key }, 'could not release a blob hold; the sweeper will')),
+    renew: () => renewBlobHold(ctx.db, id, isoSeconds()),
   };
 }
 

@@ -2,11 +2,14 @@
  * @module services/mirror-guard
  * A pull mirror's releases, assets and refs follow its upstream, so nobody else writes them:
  * every release and asset write, and every ref change through the door (pushes, the refs API),
- * is refused with a 403 that says why, except the mirror's own sync.
+ * is refused with a 403 that says why, except the mirror's own sync. A repository whose releases
+ * are imported from offline bundles follows their origin in the same way, and only an import
+ * writes it (services/bundle-import.ts).
  */
 import type { AppContext } from '../context.ts';
 import type { Repository } from '../db/schema.ts';
 import { findMirrorOfRepository } from '../db/repos/mirrors-repo.ts';
+import { findBundleOrigin } from '../db/repos/bundles-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import type { RefActor, RefChange, RefRefusal } from './refs.ts';
 import type { RepoAccess } from './repositories.ts';
@@ -15,20 +18,33 @@ function reason(upstream: string): string {
   return `This repository is a pull mirror of ${upstream}: its releases, assets and refs follow the upstream and are read-only here.`;
 }
 
+function importedReason(origin: string): string {
+  return `This repository's releases are imported from offline bundles of ${origin}: its releases, assets and refs follow the origin and are read-only here.`;
+}
+
+/** Why nobody but its sync or import writes the repository, or null when anyone with access may. */
+async function readOnlyReason(db: AppContext['db'], repositoryId: number): Promise<string | null> {
+  const mirror = await findMirrorOfRepository(db, repositoryId);
+  if (mirror) return reason(mirror.upstream_url);
+  const origin = await findBundleOrigin(db, repositoryId);
+  if (origin) return importedReason(origin.origin_instance ? `${origin.origin_repository} on ${origin.origin_instance}` : origin.origin_repository);
+  return null;
+}
+
 /**
  * Throws a 403 when `access.repo` is a mirror and the writer is not its sync. `db`: the caller's
  * transaction when it has one (on SQLite a query beside it would wait for it forever).
  */
 export async function refuseMirroredWrite(ctx: AppContext, access: RepoAccess, db: AppContext['db'] = ctx.db): Promise<void> {
   if (access.viaMirror) return;
-  const mirror = await findMirrorOfRepository(db, access.repo.id);
-  if (mirror) throw new ForbiddenError(reason(mirror.upstream_url));
+  const why = await readOnlyReason(db, access.repo.id);
+  if (why) throw new ForbiddenError(why);
 }
 
 /** The refs door's rule: only the mirror's sync changes a mirror's refs. */
 export async function refuseMirroredRefChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<RefRefusal[]> {
-  if (actor.via === 'mirror' || actor.via === 'reconcile' || changes.length === 0) return [];
-  const mirror = await findMirrorOfRepository(ctx.db, repo.id);
-  if (!mirror) return [];
-  return changes.map((c) => ({ ref: c.ref, reason: reason(mirror.upstream_url) }));
+  if (actor.via === 'mirror' || actor.via === 'bundle' || actor.via === 'reconcile' || changes.length === 0) return [];
+  const why = await readOnlyReason(ctx.db, repo.id);
+  if (!why) return [];
+  return changes.map((c) => ({ ref: c.ref, reason: why }));
 }

@@ -58,9 +58,10 @@ export interface RefActor {
    * `api`: the git refs API; `release`: publishing a release creates its tag; `push`: a git
    * push; `repository`: a new repository's first commit (`auto_init`); `reconcile`: changes
    * found in git that the database had not recorded (a process died in between); `mirror`: a
-   * pull mirror's sync makes the repository's refs those of its upstream (services/mirror-sync.ts).
+   * pull mirror's sync makes the repository's refs those of its upstream (services/mirror-sync.ts);
+   * `bundle`: an offline bundle's import (services/bundle-import.ts).
    */
-  via: 'api' | 'release' | 'push' | 'repository' | 'reconcile' | 'mirror';
+  via: 'api' | 'release' | 'push' | 'repository' | 'reconcile' | 'mirror' | 'bundle';
 }
 
 /** Why one ref change may not happen, in words git can print after `remote rejected`. */

@@ -26,7 +26,7 @@ export interface RepoAccess {
   /** The caller's effective permission (at least `pull`, or the repository would be Not Found). */
   permission: Permission;
   principal: Principal | null;
-  /** Set by a pull mirror's sync only: it may write the mirror's releases (services/mirror-guard.ts). */
+  /** Set by a pull mirror's sync and a bundle import only: they may write a read-only repository's releases (services/mirror-guard.ts). */
   viaMirror?: boolean;
 }
 

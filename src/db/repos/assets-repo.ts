@@ -166,6 +166,11 @@ export async function insertBlobHold(db: Kysely<Database>, id: string, key: stri
   await db.insertInto('blob_holds').values({ id, blob_key: key, held_at: now }).execute();
 }
 
+/** Keeps a hold fresh: the sweeper removes holds older than an upload's lease as a dead process's. */
+export async function renewBlobHold(db: Kysely<Database>, id: string, now: string): Promise<void> {
+  await db.updateTable('blob_holds').set({ held_at: now }).where('id', '=', id).execute();
+}
+
 export async function deleteBlobHold(db: Kysely<Database>, id: string): Promise<void> {
   await db.deleteFrom('blob_holds').where('id', '=', id).execute();
 }
