@@ -6,6 +6,7 @@
 import type { Feature } from '../features.ts';
 import { AssetSweeper } from '../services/asset-sweeper.ts';
 import { assetDownloadRoutes } from '../web/asset-downloads.ts';
+import { authenticatePageScript } from '../web/web-auth.ts';
 import { assetUploadRoutes } from '../http/routes/asset-uploads.ts';
 import { releaseAssetRoutes } from '../http/routes/release-assets.ts';
 import { tusUploadRoutes } from '../http/routes/tus-uploads.ts';
@@ -18,7 +19,8 @@ export const assetsFeature: Feature = {
   api: releaseAssetRoutes,
   uploads(app, ctx) {
     assetUploadRoutes(app, ctx);
-    tusUploadRoutes(app, ctx);
+    // The web uploader sends tus requests with the page's session and CSRF token.
+    tusUploadRoutes(app, ctx, { authenticate: (request, rule) => authenticatePageScript(ctx, request, rule) });
   },
   web: assetDownloadRoutes,
   async start(ctx) {

@@ -51,6 +51,8 @@ const ID = /^[0-9a-f]{32}$/;
 
 export interface ResumableUploadState {
   id: string;
+  /** The asset the upload fills (claimed, `open`, at creation). */
+  assetId: number;
   offset: number;
   length: number;
   expiresAt: number;
@@ -90,7 +92,7 @@ function rememberHash(id: string, offset: number, hash: Hash): void {
 }
 
 function toState(row: ResumableUpload): ResumableUploadState {
-  return { id: row.id, offset: row.upload_offset, length: row.upload_length, expiresAt: row.expires_at };
+  return { id: row.id, assetId: row.asset_id, offset: row.upload_offset, length: row.upload_length, expiresAt: row.expires_at };
 }
 
 function openUploadsError(max: number): ValidationError {
@@ -112,9 +114,11 @@ export async function createResumableUpload(ctx: AppContext, access: RepoAccess,
   });
   const now = Date.now();
   const expiresAt = now + ctx.config.resumableUploadExpiryMs;
+  let assetId = 0;
   try {
     await ctx.db.transaction().execute(async (trx) => {
       const asset = await claimAssetName(ctx, access, release, { name, label: req.label, contentType: req.contentType, size: req.length }, trx);
+      assetId = asset.id;
       await insertResumableUpload(trx, {
         id,
         asset_id: asset.id,
@@ -135,7 +139,7 @@ export async function createResumableUpload(ctx: AppContext, access: RepoAccess,
     await ctx.blobs.resumable.discard(id, staging).catch((e: unknown) => ctx.log.warn({ err: e, upload: id }, 'could not discard a refused upload'));
     throw err;
   }
-  return { state: { id, offset: 0, length: req.length, expiresAt }, release };
+  return { state: { id, assetId, offset: 0, length: req.length, expiresAt }, release };
 }
 
 /** The caller's own upload `id` on a release it may write to; 404 otherwise. */

@@ -1,10 +1,11 @@
 /**
  * @module web/static-files
- * The stylesheet, the scripts and the icon, read once at start-up and served from `/static/` with a
+ * The stylesheet, the scripts (Wharf's own and the tus client's) and the icon, read once at start-up and served from `/static/` with a
  * content hash in the query string, so browsers may cache them for a year.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 
 interface StaticFile {
@@ -13,15 +14,31 @@ interface StaticFile {
   hash: string;
 }
 
-function load(name: string, type: string): StaticFile {
-  const body = readFileSync(new URL(`./static/${name}`, import.meta.url));
+function fromBytes(body: Buffer, type: string): StaticFile {
   return { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 12) };
+}
+
+function load(name: string, type: string): StaticFile {
+  return fromBytes(readFileSync(new URL(`./static/${name}`, import.meta.url)), type);
+}
+
+/**
+ * tus-js-client's browser bundle, served from Wharf's own origin (the pages' CSP allows no other
+ * script source, and a page must work without any CDN). Its source-map comment is dropped: the
+ * map is not served, and a browser asking for it would only get a 404.
+ */
+function tusClientBundle(): StaticFile {
+  const file = createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js');
+  const text = readFileSync(file, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');
+  return fromBytes(Buffer.from(text, 'utf8'), 'text/javascript; charset=utf-8');
 }
 
 const FILES = {
   'wharf.css': load('wharf.css', 'text/css; charset=utf-8'),
   'wharf.js': load('wharf.js', 'text/javascript; charset=utf-8'),
   'release-editor.js': load('release-editor.js', 'text/javascript; charset=utf-8'),
+  'uploader.js': load('uploader.js', 'text/javascript; charset=utf-8'),
+  'tus.js': tusClientBundle(),
   'favicon.svg': load('favicon.svg', 'image/svg+xml'),
 } satisfies Record<string, StaticFile>;
 

@@ -13,6 +13,7 @@ import type { AppContext } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
 import { atAddress, resolvePrincipal } from '../http/auth.ts';
 import { MAX_REQUEST_TARGET_BYTES } from '../http/request-target.ts';
+import { enforceScopes, type ScopeRule } from '../http/route-scopes.ts';
 import { resolveSession, secretsEqual, type WebSession } from '../services/sessions.ts';
 import type { Principal } from '../services/tokens.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
@@ -51,11 +52,32 @@ function originMatches(request: FastifyRequest): boolean {
 export function requireCsrf(request: FastifyRequest, provided: unknown): WebSession {
   const session = request.webSession;
   if (!session) throw new UnauthorizedError();
+  checkCsrf(request, session, provided);
+  return session;
+}
+
+function checkCsrf(request: FastifyRequest, session: WebSession, provided: unknown): void {
   if (!originMatches(request)) throw new ForbiddenError('Cross-origin request refused.');
   const header = request.headers['x-csrf-token'];
   const value = typeof provided === 'string' && provided !== '' ? provided : typeof header === 'string' ? header : '';
   if (!secretsEqual(value, session.csrfSecret)) throw new ForbiddenError('Invalid or missing CSRF token. Reload the page and try again.');
-  return session;
+}
+
+/**
+ * Lets a page's script call an uploads-host endpoint (the web uploader's tus requests) as the
+ * signed-in user. A request with an `Authorization` header is the API's and is left alone; one
+ * without it whose session cookie resolves acts as that session only with the CSRF proof (the
+ * `X-CSRF-Token` header, from Wharf's own origin): a cookie without it is refused with 403, never
+ * taken as a credential, so another site cannot make a browser upload with its cookie. The
+ * session's token scopes are then checked as a token's would be (`rule`: the route's).
+ */
+export async function authenticatePageScript(ctx: AppContext, request: FastifyRequest, rule: ScopeRule | undefined): Promise<void> {
+  if (request.principal || request.headers.authorization !== undefined) return;
+  const session = await sessionOf(ctx, request);
+  if (!session) return;
+  checkCsrf(request, session, undefined);
+  request.principal = session.principal;
+  enforceScopes(request, rule);
 }
 
 /** Checks the pre-session (sign-in) CSRF token: a cookie and a form field that must agree. */

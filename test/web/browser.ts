@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
-import type { BlobStore, PutOptions } from '../../src/blobs/blob-store.ts';
+import type { AppendInput } from '../../src/blobs/blob-store.ts';
 import type { AppContext } from '../../src/context.ts';
 import { CHROMIUM, needs, TOOLS } from '../support/tools.ts';
 
@@ -47,26 +47,26 @@ export async function artifactPath(name: string): Promise<string> {
 }
 
 /**
- * Slows the server's blob writes to `rate` bytes a second (null: full speed). Loopback uploads
- * finish too fast to watch a progress bar move or to press Cancel in time; backpressure from a
- * slow store makes the browser's upload progress follow the server, as on a real network.
+ * Slows the server's resumable (tus) appends, where the web uploader's bytes go, to `rate` bytes
+ * a second (null: full speed). Loopback uploads finish too fast to watch a progress bar move, to
+ * press Cancel, to cut the network or to reload the page in time; backpressure from a slow store
+ * makes the browser's upload progress follow the server, as on a real network.
  */
-export function throttleBlobWrites(ctx: AppContext): { rate: number | null } {
+export function throttleResumableWrites(ctx: AppContext): { rate: number | null } {
   const control: { rate: number | null } = { rate: null };
-  const store: BlobStore = ctx.blobs;
-  const put = store.put.bind(store);
-  Object.assign(store, {
-    put(source: Readable, options?: PutOptions) {
-      if (control.rate === null) return put(source, options);
+  const staging = ctx.blobs.resumable;
+  const append = staging.append.bind(staging);
+  Object.assign(staging, {
+    append(id: string, state: string, input: AppendInput) {
+      if (control.rate === null) return append(id, state, input);
       const rate = control.rate;
       const slow = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           setTimeout(() => done(null, chunk), (chunk.length / rate) * 1000);
         },
       });
-      source.on('error', (err) => slow.destroy(err));
-      source.on('aborted', () => slow.destroy(new Error('aborted')));
-      return put(source.pipe(slow), options);
+      input.source.on('error', (err) => slow.destroy(err));
+      return append(id, state, { ...input, source: input.source.pipe(slow) });
     },
   });
   return control;

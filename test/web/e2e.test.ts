@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
-import { artifactPath, chromiumAvailable, openBrowser, throttleBlobWrites, type BrowserSession } from './browser.ts';
+import { artifactPath, chromiumAvailable, openBrowser, throttleResumableWrites, type BrowserSession } from './browser.ts';
 
 let server: TestServer;
 let alice: TestUser;
@@ -65,7 +65,7 @@ async function injected(page: Page): Promise<unknown> {
 beforeAll(async () => {
   if (!chromiumAvailable) return;
   server = await startServer();
-  throttle = throttleBlobWrites(server.wharf.ctx);
+  throttle = throttleResumableWrites(server.wharf.ctx);
   alice = await createUser(server);
   repo = await createRepo(server, alice, { description: 'Browser-tested tool' });
   const work = await WorkRepo.create();
@@ -197,7 +197,7 @@ describe.skipIf(!chromiumAvailable)('release pages in Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('.uploads > li.failed').length === 1);
     expect(await cancelRow.locator('.status').textContent()).toBe('Cancelled');
     throttle.rate = null;
-    const releaseId = Number(await page.evaluate(() => /upload\/(\d+)$/.exec(document.querySelector('.uploader')!.getAttribute('data-upload-url')!)![1]));
+    const releaseId = Number(await page.evaluate(() => /releases\/(\d+)\/assets\/resumable$/.exec(document.querySelector('.uploader')!.getAttribute('data-endpoint')!)![1]));
     let names: string[] = [];
     // The server notices the cancel when the connection closes; give a loaded machine time.
     for (let i = 0; i < 200; i++) {

@@ -27,6 +27,7 @@ import { appendToResumableUpload, createResumableUpload, getResumableUpload, ter
 import { sendError } from '../errors.ts';
 import { acceptRawBodies, declaredContentType } from '../raw-body.ts';
 import { parsePathId } from '../route-helpers.ts';
+import { ruleOfRequest, type ScopeRule } from '../route-scopes.ts';
 import { requestUrls } from '../urls.ts';
 import { rewriteErrorBody } from './asset-uploads.ts';
 import { leaveAdmission } from '../admission.ts';
@@ -70,6 +71,8 @@ function parseChecksum(request: FastifyRequest): Buffer | null {
 }
 
 function setStateHeaders(reply: FastifyReply, state: ResumableUploadState): void {
+  // A Wharf extension: the asset the upload fills, so a client can rename it or read its digest.
+  reply.header('x-wharf-asset-id', String(state.assetId));
   reply.header('upload-offset', String(state.offset));
   reply.header('upload-expires', new Date(state.expiresAt).toUTCString());
 }
@@ -83,18 +86,30 @@ function isChunk(request: FastifyRequest): boolean {
   return declaredContentType(request).split(';')[0]!.trim().toLowerCase() === CHUNK_TYPE;
 }
 
-export function tusUploadRoutes(app: FastifyInstance, ctx: AppContext): void {
+export interface TusRouteOptions {
+  /**
+   * Identifies callers the uploads host's `Authorization` header did not (the web uploader's
+   * signed-in session with its CSRF proof); runs before every request but `OPTIONS`.
+   */
+  authenticate?: (request: FastifyRequest, rule: ScopeRule | undefined) => Promise<void>;
+}
+
+export function tusUploadRoutes(app: FastifyInstance, ctx: AppContext, routeOptions: TusRouteOptions = {}): void {
   app.register(async (tus) => {
     acceptRawBodies(tus);
     tus.addHook('onRequest', async (request, reply) => {
       reply.header('tus-resumable', TUS_VERSION);
       // Browsers (the web uploader) must be able to read tus's headers.
-      reply.header('access-control-expose-headers', 'Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size');
+      reply.header(
+        'access-control-expose-headers',
+        'Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, X-Wharf-Asset-Id',
+      );
       if (request.method === 'OPTIONS') return;
       if (request.headers['tus-resumable'] !== TUS_VERSION) {
         reply.header('tus-version', TUS_VERSION);
         return sendError(reply, 412, 'Precondition Failed: Tus-Resumable must be 1.0.0');
       }
+      await routeOptions.authenticate?.(request, ruleOfRequest(request, '/api/uploads'));
     });
     tus.addHook('onSend', async (request, reply, payload) => {
       if (reply.statusCode < 400) return payload;

@@ -89,20 +89,41 @@ ${editor}
 <label class="check"><input type="checkbox" name="make_latest" value="1"${state.make_latest ? html` checked` : ''}> Set as the latest release</label>`;
 }
 
-function uploader(request: FastifyRequest, access: RepoAccess, release: Release, assets: Asset[]): Html {
-  const uploadUrl = repoPath(access.owner.login, access.repo.name, 'releases', 'upload', String(release.id));
-  const rows = assets.map(
-    (a) => html`<li class="asset-row"><span class="name">${a.name}</span> <span class="muted">${humanSize(a.size)}</span>
+/** The tus endpoint of a release's resumable uploads, on this origin (the pages' CSP: `connect-src 'self'`). */
+function resumableEndpoint(request: FastifyRequest, access: RepoAccess, releaseId: number): string {
+  const uploads = new URL(request.urls.uploads).pathname;
+  return `${uploads}/repos/${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}/releases/${releaseId}/assets/resumable`;
+}
+
+function assetRow(request: FastifyRequest, access: RepoAccess, a: Asset): Html {
+  const base = repoPath(access.owner.login, access.repo.name, 'releases', 'assets', String(a.id));
+  return html`<li class="asset-row" data-asset-id="${String(a.id)}"><span class="name">${a.name}</span>${a.label ? html` <span class="asset-label muted">${a.label}</span>` : ''} <span class="muted">${humanSize(a.size)}</span>
 ${a.digest ? html`<code class="digest">sha256:${a.digest}</code>` : html`<span class="badge draft">incomplete</span>`}
-<form method="post" action="${repoPath(access.owner.login, access.repo.name, 'releases', 'assets', String(a.id), 'delete')}" class="inline confirm" data-confirm="Delete this asset?">${csrfField(request)}<button type="submit" class="danger small">Delete</button></form></li>`,
-  );
+<details><summary>Rename or relabel</summary>
+<form method="post" action="${base}" class="asset-edit">${csrfField(request)}
+<label class="inline-field">Name <input name="name" required value="${a.name}" spellcheck="false"></label>
+<label class="inline-field">Label <input name="label" value="${a.label ?? ''}"></label>
+<button type="submit" class="small">Save</button></form></details>
+<form method="post" action="${base}/delete" class="inline confirm" data-confirm="Delete this asset?">${csrfField(request)}<button type="submit" class="danger small">Delete</button></form></li>`;
+}
+
+/**
+ * The assets card: the release's assets (renamed and relabelled in place) and the uploader. On
+ * the new-release form there is no release yet: the script saves a draft from the form's
+ * fields (`data-draft-url`) when the first file arrives and uploads into it.
+ */
+function uploader(request: FastifyRequest, access: RepoAccess, release: Release | null, assets: Asset[]): Html {
+  const { owner, repo } = access;
+  const endpoint = release ? resumableEndpoint(request, access, release.id) : '';
+  const draftUrl = release ? '' : repoPath(owner.login, repo.name, 'releases', 'drafts');
   return html`<section class="card">
 <h2>Assets</h2>
-<ul class="plain assets-list">${rows}</ul>
-<div class="uploader" data-upload-url="${uploadUrl}" data-csrf="${request.webSession?.csrfSecret ?? ''}">
+${release ? html`<ul class="plain assets-list">${assets.map((a) => assetRow(request, access, a))}</ul>` : html`<p class="muted">Files upload at once into a draft of this release, saved from the fields above; publishing publishes them with it.</p>`}
+<div class="uploader" data-endpoint="${endpoint}" data-draft-url="${draftUrl}" data-asset-url="${repoPath(owner.login, repo.name, 'releases', 'assets')}/" data-csrf="${request.webSession?.csrfSecret ?? ''}">
   <label class="dropzone">Drop files here or <span class="link">choose files</span>
     <input type="file" multiple class="file-input">
   </label>
+  <p class="uploader-status muted" role="status"></p>
   <ul class="uploads plain" aria-live="polite"></ul>
 </div>
 </section>`;
@@ -141,9 +162,31 @@ ${tagSuggestions(o.tags)}
 <div class="actions">${buttons}
 <a class="button" href="${release ? releasePagePath(access, release) : repoPath(owner.login, repo.name, 'releases')}">Cancel</a></div>
 </form>
-${release ? uploader(request, access, release, o.assets) : html`<p class="muted">Save a draft to attach binaries before publishing.</p>`}`;
-  const head = html`<script src="${staticUrl('release-editor.js')}" defer></script>`;
+${uploader(request, access, release, o.assets)}`;
+  const head = html`<script src="${staticUrl('release-editor.js')}" defer></script>
+<script src="${staticUrl('tus.js')}" defer></script>
+<script src="${staticUrl('uploader.js')}" defer></script>`;
   return sendPage(request, reply, { title: `${title} · ${owner.login}/${repo.name}`, body, head }, status);
+}
+
+/** A release's edit page as stored, with `errors` above the form (422 when there are any). */
+export async function releaseEditPage(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  access: RepoAccess,
+  release: Release,
+  errors: string[],
+): Promise<FastifyReply> {
+  const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true }), latestReleaseId(ctx, access.repo)]);
+  const state = stateFromRelease(release, latestId === release.id);
+  return formPage(
+    request,
+    reply,
+    access,
+    { release, state, errors, assets: details.assets.get(release.id) ?? [], immutable: await immutableOn(ctx, access), tags: await editorTags(ctx, access) },
+    errors.length ? 422 : 200,
+  );
 }
 
 /** Steers to draft → upload → publish when what is published can never change again. */
@@ -158,7 +201,7 @@ async function immutableOn(ctx: AppContext, access: RepoAccess): Promise<boolean
 }
 
 /** Service failures a form can show next to its fields; anything else propagates. */
-function formErrors(err: unknown): string[] | null {
+export function formErrors(err: unknown): string[] | null {
   if (err instanceof ValidationError) return validationMessages(err);
   if (err instanceof InvalidRequestError) return [err.message.replace(/^Invalid request\.\s*/, '')];
   return null;
@@ -214,19 +257,31 @@ export function releaseFormRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
   });
 
+  // The new-release form's uploader: a draft from the form's fields, for files to upload into.
+  app.post('/:owner/:repo/releases/drafts', async (request, reply) => {
+    const fields = formFields(request.body);
+    const access = await writableFormAccess(ctx, request, fields._csrf);
+    reply.header('cache-control', 'no-store').type('application/json; charset=utf-8');
+    try {
+      const release = await createRelease(ctx, access, releaseFields(stateFromFields(fields), true, false));
+      return reply.code(201).send(
+        JSON.stringify({
+          id: release.id,
+          upload_url: resumableEndpoint(request, access, release.id),
+          edit_url: repoPath(access.owner.login, access.repo.name, 'releases', 'edit', releaseWebTag(release)),
+        }),
+      );
+    } catch (err) {
+      const errors = formErrors(err);
+      if (!errors) throw err;
+      return reply.code(422).send(JSON.stringify({ errors }));
+    }
+  });
+
   app.get<{ Params: TagParams }>('/:owner/:repo/releases/edit/*', async (request, reply) => {
     const access = await writableAccess(ctx, request);
     const release = await getReleaseByWebTag(ctx, access, request.params['*']);
-    const [details, latestId] = await Promise.all([loadReleaseDetails(ctx, [release], { includeIncompleteAssets: true }), latestReleaseId(ctx, access.repo)]);
-    const state = stateFromRelease(release, latestId === release.id);
-    return formPage(request, reply, access, {
-      release,
-      state,
-      errors: [],
-      assets: details.assets.get(release.id) ?? [],
-      immutable: await immutableOn(ctx, access),
-      tags: await editorTags(ctx, access),
-    });
+    return releaseEditPage(ctx, request, reply, access, release, []);
   });
 
   app.post<{ Params: TagParams }>('/:owner/:repo/releases/edit/*', async (request, reply) => {
