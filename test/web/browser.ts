@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import type { AppendInput } from '../../src/blobs/blob-store.ts';
 import type { AppContext } from '../../src/context.ts';

@@ -191,7 +191,7 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     await page.goto(server.base + editPath);
     throttle.rate = 8 * MiB;
     await page.locator('input.file-input').setInputFiles(big.path);
-    await page.waitForFunction(() => ((document.querySelector('.uploads progress') as HTMLProgressElement | null)?.value ?? 0) >= 10, null, WAIT);
+    await page.waitForFunction(() => (document.querySelector<HTMLProgressElement>('.uploads progress')?.value ?? 0) >= 10, null, WAIT);
     // Chromium's offline mode lets a request under way finish and fails the next: the uploader
     // sends 16 MiB requests, so the second one meets the dead network.
     await browser.context.setOffline(true);
@@ -221,7 +221,7 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     throttle.rate = 8 * MiB;
     await page.locator('input.file-input').setInputFiles(big.path);
     // Past the first 16 MiB request (40%), so the server holds some of the file for certain.
-    await page.waitForFunction(() => ((document.querySelector('.uploads progress') as HTMLProgressElement | null)?.value ?? 0) >= 45, null, WAIT);
+    await page.waitForFunction(() => (document.querySelector<HTMLProgressElement>('.uploads progress')?.value ?? 0) >= 45, null, WAIT);
     await page.reload();
     // The page offers the unfinished upload of this release, with what the server holds of it.
     const offer = page.locator('.uploads > li.unfinished');

@@ -1,11 +1,17 @@
 /**
  * @module web/pages/asset-uploads
- * Uploads and deletions of release assets from the edit page. The page's script sends each file
- * with `XMLHttpRequest` (for its progress events) to
- * `POST /{owner}/{repo}/releases/upload/{release_id}?name=…` with the session's CSRF token in
- * `X-CSRF-Token`; the body streams into the same `uploadAsset` service the API's upload host
- * uses, and the answer is the API's `release-asset` JSON (so the page can show the digest).
- * Errors here are JSON in GitHub's shapes too, since a script reads them, not a person.
+ * The pages' asset routes beside the release form:
+ * - `POST /{owner}/{repo}/releases/upload/{release_id}?name=…`: a single-request upload with the
+ *   session's CSRF token in `X-CSRF-Token`, streamed into the `uploadAsset` service the API's
+ *   upload host uses; the answer is the API's `release-asset` JSON. (The form's uploader uses
+ *   tus on the uploads host instead: `static/uploader.js`, docs/assets.md.)
+ * - `GET /{owner}/{repo}/releases/assets/{id}`: the asset's `release-asset` JSON (the uploader
+ *   reads a finished upload's digest there).
+ * - `POST /{owner}/{repo}/releases/assets/{id}`: rename and relabel through the service of
+ *   `PATCH /repos/{o}/{r}/releases/assets/{id}`; JSON for a script that asks for it, else a
+ *   redirect to the edit page (or the page with the service's errors).
+ * - `POST /{owner}/{repo}/releases/assets/{id}/delete`.
+ * Errors for scripts are JSON in GitHub's shapes, since a script reads them, not a person.
  */
 import { closeAfterAnswer } from '../../http/progress-deadline.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
