@@ -97,6 +97,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   }
   await app.register((web) => webScope(web, ctx));
   for (const feature of features) await feature.start?.(ctx);
+  admissionFor(ctx).start();
   const rateFlusher = flushRateCountsEvery(ctx);
 
   return {
@@ -104,6 +105,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
     ctx,
     async close() {
       for (const feature of features) await feature.stop?.(ctx);
+      admissionFor(ctx).stop();
       const closing = app.close();
       closeSessions();
       const stopWatching = closeStalled();

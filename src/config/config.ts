@@ -129,7 +129,7 @@ export interface WharfConfig {
   /** Open connections accepted at once; further ones are refused until some close. 0 = no limit. */
   maxConnections: number;
   /** Admission control (`http/admission.ts`): requests prepared at once (0: no limit), how many may wait, and for how long. */
-  admission: { maxInProgress: number; queueSize: number; queueTimeoutMs: number };
+  admission: { maxInProgress: number; maxLoopDelayMs: number; queueSize: number; queueTimeoutMs: number };
   /**
    * Behind a reverse proxy: answer authorized downloads with this header naming the blob
    * (`X-Accel-Redirect` for nginx, `X-Sendfile` for Apache and lighttpd) so the proxy sends the
@@ -153,6 +153,8 @@ export interface WharfConfig {
    * Loopback, link-local, private and unique-local addresses are refused unless listed here.
    */
   outboundAllowedHosts: readonly string[];
+  /** The image proxy of release notes (`web/image-proxy.ts`): upstream fetches at once, and its in-memory cache's bytes and entries. */
+  imageProxy: { maxFetches: number; cacheBytes: number; cacheEntries: number };
   /** File holding the key that encrypts stored secrets (webhook signing secrets). */
   instanceKeyFile: string;
   webhooks: WebhookConfig;
@@ -246,7 +248,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     uploadLeaseMs: v.uploadLeaseMs,
     graphqlTimeoutMs: v.graphqlTimeoutMs,
     maxConnections: v.maxConnections,
-    admission: admissionLimits(v.maxRequestsInProgress, v.requestQueueSize, v.requestQueueTimeoutMs),
+    admission: { ...admissionLimits(v.maxRequestsInProgress, v.requestQueueSize, v.requestQueueTimeoutMs), maxLoopDelayMs: v.maxEventLoopDelayMs },
     git: {
       maxProcesses: v.gitMaxProcesses,
       maxStreams: v.gitMaxStreams,
@@ -264,6 +266,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     eventConsumers: v.eventConsumers,
     eventsPollMs: v.eventsPollMs,
     outboundAllowedHosts: v.outboundAllowedHosts,
+    imageProxy: { maxFetches: v.imageProxyMaxFetches, cacheBytes: v.imageProxyCacheSize, cacheEntries: v.imageProxyCacheEntries },
     instanceKeyFile: path.resolve(v.instanceKeyFile ?? path.join(dataDir, 'instance.key')),
     mirrors: {
       pollMs: v.mirrorPollMs,
@@ -293,13 +296,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     mirrors: Object.freeze({ ...config.mirrors }),
     git: Object.freeze({ ...config.git }),
     admission: Object.freeze({ ...config.admission }),
+    imageProxy: Object.freeze({ ...config.imageProxy }),
   });
 }
 
 /** Requests in progress per CPU core by default: enough to keep the cores and the database busy. */
 const REQUESTS_PER_CORE = 32;
 
-function admissionLimits(maxInProgress: number | null, queueSize: number | null, queueTimeoutMs: number): WharfConfig['admission'] {
+function admissionLimits(maxInProgress: number | null, queueSize: number | null, queueTimeoutMs: number): Omit<WharfConfig['admission'], 'maxLoopDelayMs'> {
   const limit = maxInProgress ?? REQUESTS_PER_CORE * availableParallelism();
   return { maxInProgress: limit, queueSize: queueSize ?? limit, queueTimeoutMs };
 }

@@ -449,6 +449,12 @@ export const SETTINGS = {
     defaultDoc: '32 per CPU core',
     doc: "Requests this process prepares at once, counted from their headers until their answer is handed over for sending (an upload stops counting once its body streams; health checks and metrics never count). More wait in a short queue (`WHARF_REQUEST_QUEUE_SIZE`, `WHARF_REQUEST_QUEUE_TIMEOUT_MS`); beyond it they are answered `503` with `Retry-After` at once (load shed on purpose: GitHub's JSON error on the API, the error page on pages). `0`: no limit.",
   }),
+  maxEventLoopDelayMs: setting({
+    env: 'WHARF_MAX_EVENT_LOOP_DELAY_MS',
+    type: integer(0),
+    default: 3_000,
+    doc: "A request read after this process's event loop has been busy this long without a break (it waited about as long unread, and the requests behind it longer) is answered `503` with `Retry-After` at once, so the loop catches up and its other answers come in time. Keep it well below your clients' timeouts. `0`: never.",
+  }),
   requestQueueSize: setting({
     env: 'WHARF_REQUEST_QUEUE_SIZE',
     type: nullable(integer(0)),
@@ -517,6 +523,24 @@ export const SETTINGS = {
     type: integer(10),
     default: 500,
     doc: 'How often an idle consumer looks for new events and due webhook deliveries, in milliseconds.',
+  }),
+  imageProxyMaxFetches: setting({
+    env: 'WHARF_IMAGE_PROXY_MAX_FETCHES',
+    type: integer(1),
+    default: 16,
+    doc: 'Images the image proxy of release notes fetches from other hosts at once in this process; a request beyond that (for an image not in its cache) is answered `503` with `Retry-After`.',
+  }),
+  imageProxyCacheSize: setting({
+    env: 'WHARF_IMAGE_PROXY_CACHE_SIZE',
+    type: integer(0),
+    default: 32 * 1024 * 1024,
+    doc: "Bytes of proxied images each process keeps in memory (least recently used dropped first; `0`: no cache). Only images served `200` are kept, never those their host marks `no-store`, `no-cache` or `private`, at most as long as the host's `max-age` says and an hour. A cache of each node's own: an image is fetched again where it is not held.",
+  }),
+  imageProxyCacheEntries: setting({
+    env: 'WHARF_IMAGE_PROXY_CACHE_ENTRIES',
+    type: integer(0),
+    default: 1000,
+    doc: 'Most proxied images each process keeps in memory (with `WHARF_IMAGE_PROXY_CACHE_SIZE`).',
   }),
   outboundAllowedHosts: setting({
     env: 'WHARF_OUTBOUND_ALLOWED_HOSTS',

@@ -101,10 +101,10 @@ function instrument(app: FastifyInstance, ctx: AppContext): Instruments {
       this.set(admission.queued);
     },
   });
-  const reported: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0 };
+  const reported: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0, loop_delay: 0 };
   new Counter({
     name: 'wharf_http_requests_shed_total',
-    help: 'Requests answered 503 with Retry-After by admission control: the queue was full, or the wait for a place ran out',
+    help: 'Requests answered 503 with Retry-After by admission control: the queue was full, the wait for a place ran out, or the event loop was too far behind',
     labelNames: ['reason'],
     registers: [registry],
     collect() {

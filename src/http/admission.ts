@@ -24,6 +24,8 @@ import { OverloadedError } from '../domain/errors.ts';
 export interface AdmissionLimits {
   /** Requests being prepared at once; 0: no limit. */
   maxInProgress: number;
+  /** Shed a request read after the event loop has been busy this long without a break; 0: never. */
+  maxLoopDelayMs: number;
   /** Requests waiting for a place at most; beyond, `503` at once. */
   queueSize: number;
   /** Longest wait for a place; then `503`. */
@@ -33,7 +35,42 @@ export interface AdmissionLimits {
 /** Paths never shed: liveness, readiness and metrics must answer on a loaded node. */
 const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
 
-export type ShedReason = 'queue_full' | 'queue_timeout';
+export type ShedReason = 'queue_full' | 'queue_timeout' | 'loop_delay';
+
+/** How often the event loop is looked at. */
+const LOOP_SAMPLE_MS = 50;
+
+/**
+ * How long the event loop has been busy without a break: a timer ticks every `LOOP_SAMPLE_MS`, and
+ * a tick overdue by more than the limit means the loop has been running one stretch of work that
+ * long. Requests answered without waiting on anything (SQLite reads) never show in the count of
+ * requests in progress: during such a stretch, the requests behind it wait unread in the kernel,
+ * and one read at its end has waited about as long. Only the stretch still running counts: once
+ * the loop has had a break, a request arriving afterwards waited for nothing.
+ */
+class LoopStretch {
+  private last = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+
+  start(): void {
+    if (this.timer) return;
+    this.last = performance.now();
+    this.timer = setInterval(() => {
+      this.last = performance.now();
+    }, LOOP_SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Milliseconds the loop has been busy without a break, beyond one tick. */
+  current(): number {
+    return this.timer ? Math.max(0, performance.now() - this.last - LOOP_SAMPLE_MS) : 0;
+  }
+}
 
 interface Waiter {
   admit(): void;
@@ -43,12 +80,22 @@ interface Waiter {
 export class Admission {
   private inProgress = 0;
   private readonly waiting = new Set<Waiter>();
-  private readonly shed: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0 };
+  private readonly shed: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0, loop_delay: 0 };
+  private readonly loop = new LoopStretch();
   /** Seconds a shed request is told to wait before retrying. */
   readonly retryAfterSeconds: number;
 
   constructor(readonly limits: AdmissionLimits) {
     this.retryAfterSeconds = Math.max(1, Math.ceil(limits.queueTimeoutMs / 1000));
+  }
+
+  /** Starts sampling the event loop (when a delay limit is set); `stop` ends it. */
+  start(): void {
+    if (this.limits.maxLoopDelayMs > 0) this.loop.start();
+  }
+
+  stop(): void {
+    this.loop.stop();
   }
 
   /** Requests holding a place now. */
@@ -72,7 +119,14 @@ export class Admission {
    * (not a rejected promise) when the queue is full, so a shed request costs no further turn.
    */
   enter(): Promise<() => void> | (() => void) {
-    const { maxInProgress, queueSize, queueTimeoutMs } = this.limits;
+    const { maxInProgress, maxLoopDelayMs, queueSize, queueTimeoutMs } = this.limits;
+    // The loop has been busy this long without a break: this request waited about that long before
+    // it was even read, and those behind it wait longer. A refusal costs microseconds and lets the
+    // loop catch up.
+    if (maxLoopDelayMs > 0 && this.loop.current() > maxLoopDelayMs) {
+      this.shed.loop_delay++;
+      throw this.refusal();
+    }
     if (maxInProgress === 0 || this.inProgress < maxInProgress) {
       this.inProgress++;
       return this.releaser();

@@ -11,6 +11,11 @@
  * or credentials are sent, the body is capped at 5 MiB and the exchange at 10 s, at most three
  * redirects are followed. Only raster image types are served (never SVG, which is a document
  * that can run script), with `nosniff` and a sandboxing CSP; anything else is refused.
+ *
+ * Each process fetches at most `WHARF_IMAGE_PROXY_MAX_FETCHES` images at once (beyond, `503` with
+ * `Retry-After`: a page full of images on slow hosts must not tie up the server), and keeps images
+ * it served in a small cache of its own (`image-cache.ts`), following their hosts' `Cache-Control`.
+ * Proxied images are pages' resources: they never count against the API's rate limits.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -18,12 +23,15 @@ import type { AppContext } from '../context.ts';
 import { OutboundRefusedError } from '../net/outbound-policy.ts';
 import { outboundRequest, type OutboundResponse } from '../net/outbound-request.ts';
 import { outboundPolicyFor, secretBoxFor } from '../webhooks/runtime.ts';
+import { cacheLifetimeMs, ImageCache, type CachedImage } from './image-cache.ts';
 
 export const IMAGE_PROXY_PREFIX = '/_image-proxy/';
 export const MAX_PROXIED_IMAGE_BYTES = 5 * 1024 * 1024;
 const TIMEOUT_MS = 10_000;
 const MAX_REDIRECTS = 3;
 const MAX_URL_LENGTH = 2048;
+/** Seconds a visitor is told to wait when every fetch slot is taken. */
+const RETRY_AFTER_SECONDS = 5;
 /** Raster types browsers show; SVG is left out on purpose. */
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/apng', 'image/bmp', 'image/x-icon', 'image/vnd.microsoft.icon']);
 
@@ -109,17 +117,56 @@ async function fetchImage(ctx: AppContext, url: string): Promise<OutboundRespons
   }
 }
 
+/** Upstream fetches running now, at most `max`. */
+class FetchSlots {
+  private running = 0;
+
+  constructor(private readonly max: number) {}
+
+  tryTake(): boolean {
+    if (this.running >= this.max) return false;
+    this.running++;
+    return true;
+  }
+
+  give(): void {
+    this.running--;
+  }
+}
+
+function sendImage(reply: FastifyReply, image: CachedImage, cacheControl: string): FastifyReply {
+  reply.header('content-type', image.type);
+  reply.header('content-security-policy', "default-src 'none'; sandbox");
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('cache-control', cacheControl);
+  reply.header('cross-origin-resource-policy', 'same-origin');
+  return reply.code(200).send(image.body);
+}
+
+const SHARED = 'public, max-age=86400';
+
 export function imageProxyRoutes(app: FastifyInstance, ctx: AppContext): void {
   const signer = ImageProxySigner.forContext(ctx);
+  const { maxFetches, cacheBytes, cacheEntries } = ctx.config.imageProxy;
+  const cache = new ImageCache(cacheBytes, cacheEntries);
+  const slots = new FetchSlots(maxFetches);
   app.get<{ Params: { signature: string; url: string } }>(`${IMAGE_PROXY_PREFIX}:signature/:url`, async (request, reply) => {
     const url = signer.verify(request.params.signature, request.params.url);
     if (!url || !/^https?:\/\//i.test(url)) return refuse(reply, 404, 'Unknown image.');
+    const cached = cache.get(url);
+    if (cached) return sendImage(reply, cached, SHARED);
+    if (!slots.tryTake()) {
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return refuse(reply, 503, 'Too many images are being fetched right now; retry shortly.');
+    }
     let res: OutboundResponse;
     try {
       res = await fetchImage(ctx, url);
     } catch (err) {
       if (err instanceof OutboundRefusedError) return refuse(reply, 403, 'The image is on an internal address.');
       return refuse(reply, 502, 'The image could not be fetched.');
+    } finally {
+      slots.give();
     }
     if (res.status !== 200) return refuse(reply, 502, `The image's host answered ${res.status}.`);
     const type = String(res.headers['content-type'] ?? '')
@@ -130,11 +177,11 @@ export function imageProxyRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (res.body.length > MAX_PROXIED_IMAGE_BYTES) return refuse(reply, 413, 'The image is too large.');
     // A body that is markup whatever its label (an SVG or HTML page called image/png) is refused.
     if (/^\s*</.test(res.body.subarray(0, 64).toString('latin1'))) return refuse(reply, 415, 'Not an image Wharf shows.');
-    reply.header('content-type', type);
-    reply.header('content-security-policy', "default-src 'none'; sandbox");
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', 'public, max-age=86400');
-    reply.header('cross-origin-resource-policy', 'same-origin');
-    return reply.code(200).send(res.body);
+    const image = { type, body: res.body };
+    // What its host allows no shared cache to keep, Wharf neither keeps nor lets browsers keep.
+    const lifetime = cacheLifetimeMs(res.headers['cache-control']);
+    if (lifetime === 0) return sendImage(reply, image, 'no-store');
+    cache.set(url, image, lifetime);
+    return sendImage(reply, image, SHARED);
   });
 }

@@ -34,6 +34,14 @@ async function start(env: Record<string, string>): Promise<TestServer> {
   return server;
 }
 
+/** Keeps the event loop busy, as a long synchronous stretch of work does. */
+function starveLoop(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // busy
+  }
+}
+
 /** Admission's figures from `/metrics` (never shed itself). */
 async function figures(s: TestServer): Promise<{ inProgress: number; queued: number; full: number; timedOut: number; uploads: number }> {
   const res = await fetch(`${s.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -152,6 +160,27 @@ describe('admission control', () => {
     expect(f.timedOut).toBe(2);
     expect(f.full).toBe(0);
     expect((await holder.finish()).status).toBe(201);
+    expect((await ask(s, 'api')).status).toBe(200);
+  });
+
+  it('sheds a request read after the event loop was busy past its limit without a break, and serves the next', async () => {
+    const s = await startServer({ env: { WHARF_MAX_EVENT_LOOP_DELAY_MS: '200' } });
+    server = s;
+    const conn = await connect(portOf(s.base));
+    // Two pipelined requests arrive together; the first keeps the loop busy for 1 s as it is
+    // read (a long synchronous stretch), so the second is read at its end, having waited.
+    s.wharf.app.server.once('request', () => starveLoop(1000));
+    conn.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v3/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const first = await conn.closed;
+    // The first may have been admitted before the stretch began, or shed at its end.
+    expect([200, 503]).toContain(first.status);
+    const answers = first.body.split(/(?=HTTP\/1\.1 )/).filter((part) => part.startsWith('HTTP/1.1 '));
+    expect(answers).toHaveLength(1);
+    // `closed` parsed the first answer; the second follows it in the body.
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answers[0]).toMatch(/\r\nretry-after: \d+\r\n/i);
+    expect(JSON.parse(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: '503' });
+    // Once the loop has had a break, requests are served again.
     expect((await ask(s, 'api')).status).toBe(200);
   });
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { ImageProxySigner } from '../../src/web/image-proxy.ts';
 import { chromiumAvailable, openBrowser } from './browser.ts';
 
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
@@ -22,7 +23,7 @@ const seen: IncomingHttpHeaders[] = [];
 let allowed: TestServer;
 let strict: TestServer;
 
-const ROUTES: Record<string, { type: string; body: Buffer | string; status?: number; location?: string }> = {
+const ROUTES: Record<string, { type: string; body: Buffer | string; status?: number; location?: string; cacheControl?: string }> = {
   '/a.png': { type: 'image/png', body: PNG },
   '/redirect': { type: 'text/plain', body: '', status: 302, location: '/a.png' },
   '/drawing.svg': { type: 'image/svg+xml', body: '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>' },
@@ -30,13 +31,28 @@ const ROUTES: Record<string, { type: string; body: Buffer | string; status?: num
   '/fake.png': { type: 'image/png', body: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' },
   '/big.png': { type: 'image/png', body: Buffer.concat([PNG, Buffer.alloc(5 * 1024 * 1024)]) },
   '/missing.png': { type: 'text/plain', body: 'no', status: 404 },
+  '/cached.png': { type: 'image/png', body: PNG },
+  '/private.png': { type: 'image/png', body: PNG, cacheControl: 'no-store' },
+  '/brief.png': { type: 'image/png', body: PNG, cacheControl: 'public, max-age=0' },
 };
+
+/** Answers to `/slow/…` held until the test lets them go. */
+const held: Array<() => void> = [];
 
 beforeAll(async () => {
   images = createServer((req, res) => {
-    seen.push(req.headers);
-    const route = ROUTES[req.url ?? ''] ?? ROUTES['/missing.png']!;
-    res.writeHead(route.status ?? 200, { 'content-type': route.type, ...(route.location ? { location: route.location } : {}), 'set-cookie': 'tracker=1' });
+    seen.push({ ...req.headers, url: req.url });
+    if (req.url?.startsWith('/slow/')) {
+      held.push(() => res.writeHead(200, { 'content-type': 'image/png' }).end(PNG));
+      return;
+    }
+    const route = ROUTES[(req.url ?? '').split('?')[0]!] ?? ROUTES['/missing.png']!;
+    res.writeHead(route.status ?? 200, {
+      'content-type': route.type,
+      ...(route.location ? { location: route.location } : {}),
+      ...(route.cacheControl ? { 'cache-control': route.cacheControl } : {}),
+      'set-cookie': 'tracker=1',
+    });
     res.end(route.body);
   });
   await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
@@ -45,6 +61,7 @@ beforeAll(async () => {
   strict = await startServer();
 });
 afterAll(async () => {
+  for (const release of held.splice(0)) release();
   await allowed?.close();
   await strict?.close();
   await new Promise((resolve) => images?.close(resolve));
@@ -152,6 +169,79 @@ describe('image proxy', () => {
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('internal address');
     expect(seen).toHaveLength(0);
+  });
+
+  it('keeps images it served in its cache, not those their host marks no-store or max-age=0, nor refusals', async () => {
+    const signer = ImageProxySigner.forContext(allowed.wharf.ctx);
+    const proxied = (path: string) => fetch(`${allowed.base}${signer.path(`${imageBase}${path}`)}`);
+    const fetchesOf = (path: string) => seen.filter((h) => h.url === path).length;
+
+    for (let i = 0; i < 3; i++) {
+      const res = await proxied('/cached.png');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/png');
+      expect(res.headers.get('cache-control')).toBe('public, max-age=86400');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(PNG);
+    }
+    // Served three times, fetched once.
+    expect(fetchesOf('/cached.png')).toBe(1);
+
+    for (const path of ['/private.png', '/brief.png']) {
+      for (let i = 0; i < 2; i++) {
+        const res = await proxied(path);
+        expect(res.status, path).toBe(200);
+        // What its host lets no shared cache keep, browsers are not told to keep either.
+        expect(res.headers.get('cache-control'), path).toBe('no-store');
+        expect(Buffer.from(await res.arrayBuffer())).toEqual(PNG);
+      }
+      expect(fetchesOf(path), path).toBe(2);
+    }
+    // Refusals are not kept either: the host is asked again.
+    expect((await proxied('/missing.png')).status).toBe(502);
+    const missing = fetchesOf('/missing.png');
+    expect((await proxied('/missing.png')).status).toBe(502);
+    expect(fetchesOf('/missing.png')).toBe(missing + 1);
+  });
+
+  it('fetches at most WHARF_IMAGE_PROXY_MAX_FETCHES images at once, 503 with Retry-After beyond, and never counts them against the API rate limit', async () => {
+    const bounded = await startServer({
+      env: { WHARF_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', WHARF_IMAGE_PROXY_MAX_FETCHES: '2', WHARF_RATE_LIMIT: 'true', WHARF_RATE_LIMIT_ANONYMOUS: '3' },
+    });
+    try {
+      const signer = ImageProxySigner.forContext(bounded.wharf.ctx);
+      const proxied = (path: string) => fetch(`${bounded.base}${signer.path(`${imageBase}${path}`)}`);
+      const slowSeen = () => seen.filter((h) => String(h.url).startsWith('/slow/')).length;
+      const before = slowSeen();
+      const slow = [proxied('/slow/1.png'), proxied('/slow/2.png')];
+      // Both fetches have reached the image host and wait there.
+      const deadline = Date.now() + 30_000;
+      while (slowSeen() < before + 2) {
+        if (Date.now() > deadline) throw new Error('the slow fetches never reached the image host');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const refused = await proxied('/slow/3.png');
+      expect(refused.status).toBe(503);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('cache-control')).toBe('no-store');
+      expect(await refused.text()).not.toContain('<');
+      expect(slowSeen()).toBe(before + 2);
+
+      for (const release of held.splice(0)) release();
+      for (const res of await Promise.all(slow)) {
+        expect(res.status).toBe(200);
+        expect(Buffer.from(await res.arrayBuffer())).toEqual(PNG);
+      }
+      // Slots are free again; more images than the anonymous API allowance, all served.
+      for (let i = 0; i < 5; i++) expect((await proxied(`/cached.png?${i}`)).status).toBe(200);
+      const limit = await fetch(`${bounded.api}/rate_limit`);
+      expect(limit.status).toBe(200);
+      const body = (await limit.json()) as { resources: { core: { remaining: number; limit: number } } };
+      expect(body.resources.core).toMatchObject({ limit: 3, remaining: 3 });
+    } finally {
+      for (const release of held.splice(0)) release();
+      await bounded.close();
+    }
   });
 
   it.skipIf(!chromiumAvailable)('shows the proxied image in Chromium under the strict CSP', async () => {
