@@ -151,7 +151,7 @@ export async function wrk(
     script?: { file: string; args: string[] };
     timeoutSeconds?: number;
   },
-): Promise<LoadResult & { socketErrors: SocketErrors }> {
+): Promise<LoadResult & { socketErrors: SocketErrors; output: string }> {
   const args = [
     '--threads',
     String(options.threads ?? 2),
@@ -169,7 +169,7 @@ export async function wrk(
   if (options.script) args.push('--', ...options.script.args);
   const r = await runTimed('wrk', args, (options.seconds + 60) * 1000);
   if (r.code !== 0) throw new Error(`wrk ${url}: exit ${r.code}: ${r.stderr.slice(0, 500)}`);
-  return { ...parseWrk(r.stdout), socketErrors: wrkSocketErrors(r.stdout), clientCores: r.cpuSeconds / options.seconds };
+  return { ...parseWrk(r.stdout), socketErrors: wrkSocketErrors(r.stdout), clientCores: r.cpuSeconds / options.seconds, output: r.stdout };
 }
 
 /** wrk's "Socket errors" line: connections refused, reset or closed without an answer, writes refused, answers later than `--timeout`. */
