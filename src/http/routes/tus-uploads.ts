@@ -151,6 +151,7 @@ export function tusUploadRoutes(app: FastifyInstance, ctx: AppContext, routeOpti
         reply.header('location', uploadLocation(ctx, request, request.params, state.id));
         let current: ResumableUploadState = state;
         if (withUpload) {
+          leaveAdmission(request);
           current = await appendToResumableUpload(ctx, access, releaseId, state.id, {
             offset: 0,
             body: (request.body as Readable | undefined) ?? request.raw,
