@@ -7,7 +7,9 @@
  * renamed and relabelled; no page overflows a phone's width.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -26,6 +28,21 @@ let privateRepo: { name: string; full: string };
 let throttle: { rate: number | null };
 let dir: string;
 const problems: string[] = [];
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Serious and critical axe-core violations of the page as it is now (upload rows included). */
+async function axeProblems(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol, so the page's CSP (no inline scripts) does not apply.
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    type Violation = { id: string; impact: string | null; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Violation[] }> } }).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id} (${v.targets.join(', ')})`);
+}
 
 /** Generous: a loaded CI machine is slow, and every wait below polls for a condition. */
 const WAIT = { timeout: 60_000 };
@@ -230,6 +247,7 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     const stored = Number(/(\d+)% stored/.exec((await offer.locator('.status').textContent())!)![1]);
     expect(stored).toBeGreaterThanOrEqual(40);
     expect(stored).toBeLessThan(100);
+    expect(await axeProblems(page)).toEqual([]);
     throttle.rate = 32 * MiB;
     await page.locator('input.file-input').setInputFiles(big.path);
     await offer.waitFor({ state: 'detached', ...WAIT });
@@ -277,6 +295,7 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     }
     expect(await rows.nth(1).locator('.file-name').textContent()).toBe('SHA256SUMS');
     await noOverflow(page);
+    expect(await axeProblems(page)).toEqual([]);
     await page.screenshot({ path: await artifactPath('release-new-uploads-390.png'), fullPage: true });
 
     await page.getByLabel('Notes (Markdown)').fill('Uploaded from the form.');
@@ -333,6 +352,7 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     await page.locator('.flash.error').waitFor(WAIT);
     expect(await page.locator('.flash.error').textContent()).toContain('name already exists');
     await noOverflow(page);
+    expect(await axeProblems(page)).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
   });
