@@ -6,7 +6,7 @@
  * creates a new, empty instance unless told to (`--init`): a mistyped or unset WHARF_DATA_DIR
  * must not quietly start a second Wharf beside the real one.
  *
- *   wharf user list | create LOGIN | promote LOGIN | suspend LOGIN | unsuspend LOGIN | delete LOGIN --yes
+ *   wharf user list | create LOGIN [--password-stdin] | reset-link LOGIN | promote LOGIN | suspend LOGIN | unsuspend LOGIN | delete LOGIN --yes
  *   wharf token create LOGIN [--scopes repo,read:org] [--note N] [--expires 30d|2027-01-31|never]
  *   wharf token list LOGIN | revoke LOGIN --last-eight XXXXXXXX
  *   wharf org create LOGIN --owner USER
@@ -146,6 +146,19 @@ export function parseExpiry(value: string, now = Date.now()): string | null {
   return new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** A password piped in (`--password-stdin`): one line, its line break dropped, checked against the rules. */
+async function readPassword(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const password = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  const { passwordProblems } = await import('../services/passwords.ts');
+  const problems = passwordProblems(password);
+  if (problems.length) throw new CliError(`the password on standard input is refused: ${problems.join('; ')}`);
+  return password;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('use a whole number of at least 1');
@@ -191,13 +204,37 @@ export function buildCli(): Command {
     .option('--email <email>', 'e-mail address (used to attribute commits)')
     .option('--name <name>', 'display name')
     .option('--admin', 'make the user a site administrator', false)
-    .action(async (login: string, opts: { email?: string; name?: string; admin: boolean }) => {
+    .option('--password-stdin', 'read the password to sign in with from standard input (stored as an argon2id hash)', false)
+    .action(async (login: string, opts: { email?: string; name?: string; admin: boolean; passwordStdin: boolean }) => {
+      // Read and checked before anything is created: a refused password must not leave a user behind.
+      const password = opts.passwordStdin ? await readPassword() : null;
       await run(async (ctx) => {
-        const { createUser } = await import('../services/accounts.ts');
-        const account = await createUser(ctx, { login, email: opts.email ?? null, name: opts.name ?? null, siteAdmin: opts.admin }, await operator()).catch((err: unknown) => {
+        const [{ createUser }, { setPassword }] = await Promise.all([import('../services/accounts.ts'), import('../services/passwords.ts')]);
+        const actor = await operator();
+        const account = await createUser(ctx, { login, email: opts.email ?? null, name: opts.name ?? null, siteAdmin: opts.admin }, actor).catch((err: unknown) => {
           throw accountProblem(err, login, 'user');
         });
-        process.stdout.write(`created user ${account.login} (id ${account.id})${opts.admin ? ' as site administrator' : ''}\n`);
+        if (password !== null) await setPassword(ctx, { user: account, password, actor, via: 'cli', endSessions: 'none' });
+        process.stdout.write(`created user ${account.login} (id ${account.id})${opts.admin ? ' as site administrator' : ''}${password !== null ? ' with a password' : ''}\n`);
+      });
+    });
+
+  user
+    .command('reset-link <login>')
+    .description("print a one-time link that lets the user choose a password (voids the user's earlier links)")
+    .action(async (login: string) => {
+      await run(async (ctx) => {
+        const { createResetLink, RESET_LINK_TTL_MS } = await import('../services/passwords.ts');
+        const account = await userNamed(ctx, login);
+        const link = await createResetLink(ctx, account, await operator());
+        const hours = RESET_LINK_TTL_MS / 3_600_000;
+        if (ctx.config.externalUrl) {
+          process.stdout.write(`${ctx.config.externalUrl}${link.path}\n`);
+        } else {
+          process.stdout.write(`${link.path}\n`);
+          process.stderr.write("wharf: WHARF_EXTERNAL_URL is not set, so this is the path only: open it on your Wharf's address\n");
+        }
+        process.stderr.write(`wharf: the link works once, for ${hours} hours (until ${link.expiresAt})\n`);
       });
     });
   user

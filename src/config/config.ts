@@ -27,6 +27,9 @@ export interface RateLimitConfig {
    * per minute (GitHub: about 80).
    */
   contentPerMinute: number;
+  /** Failed browser sign-ins per login, and per client address, in a 15-minute window (always on). */
+  signInFailuresPerAccount: number;
+  signInFailuresPerAddress: number;
 }
 
 export interface TlsConfig {
@@ -229,6 +232,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
       anonymous: v.rateLimitAnonymous,
       windowSeconds: v.rateLimitWindow,
       contentPerMinute: v.rateLimitContentPerMinute,
+      signInFailuresPerAccount: v.signInFailuresPerAccount,
+      signInFailuresPerAddress: v.signInFailuresPerAddress,
     },
     maxAssetSize: v.maxAssetSize,
     maxJsonBodySize: v.maxJsonBody,

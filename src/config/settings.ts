@@ -250,6 +250,18 @@ export const SETTINGS = {
   rateLimitAuthenticated: setting({ env: 'WHARF_RATE_LIMIT_AUTHENTICATED', type: integer(1), default: 5000, doc: 'Requests per window for each authenticated user.' }),
   rateLimitAnonymous: setting({ env: 'WHARF_RATE_LIMIT_ANONYMOUS', type: integer(1), default: 60, doc: 'Requests per window for each anonymous client address.' }),
   rateLimitWindow: setting({ env: 'WHARF_RATE_LIMIT_WINDOW', type: integer(1), default: 3600, doc: 'Window length in seconds.' }),
+  signInFailuresPerAccount: setting({
+    env: 'WHARF_SIGN_IN_FAILURES_PER_ACCOUNT',
+    type: integer(1),
+    default: 10,
+    doc: 'Failed browser sign-ins (password or token) one login may have in 15 minutes; further attempts are refused (429) until the window ends, whatever the rate-limit settings.',
+  }),
+  signInFailuresPerAddress: setting({
+    env: 'WHARF_SIGN_IN_FAILURES_PER_ADDRESS',
+    type: integer(1),
+    default: 30,
+    doc: 'Failed browser sign-ins one client address may have in 15 minutes (people behind one NAT share an address).',
+  }),
   rateLimitContentPerMinute: setting({
     env: 'WHARF_RATE_LIMIT_CONTENT_PER_MINUTE',
     type: integer(1),

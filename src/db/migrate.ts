@@ -25,6 +25,7 @@ import * as mirrors from './migrations/017-mirrors.ts';
 import * as idempotencyKeys from './migrations/018-idempotency-keys.ts';
 import * as mirrorAssetFilter from './migrations/021-mirror-asset-filter.ts';
 import * as blobHolds from './migrations/022-blob-holds.ts';
+import * as passwords from './migrations/024-passwords.ts';
 import * as bundles from './migrations/025-bundles.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
@@ -49,6 +50,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '018-idempotency-keys': { up: (db) => idempotencyKeys.up(db), down: (db) => idempotencyKeys.down(db) },
     '021-mirror-asset-filter': { up: (db) => mirrorAssetFilter.up(db), down: (db) => mirrorAssetFilter.down(db) },
     '022-blob-holds': { up: (db) => blobHolds.up(db), down: (db) => blobHolds.down(db) },
+    '024-passwords': { up: (db) => passwords.up(db), down: (db) => passwords.down(db) },
     '025-bundles': { up: (db) => bundles.up(db), down: (db) => bundles.down(db) },
   };
 }

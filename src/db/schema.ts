@@ -47,6 +47,26 @@ export interface TokensTable {
   last_used_at: string | null;
   /** The address of the latest use from a new address (see `token_addresses`). */
   last_used_ip: string | null;
+  /** `personal`, or `session`: the token a password sign-in made for its session, never shown. */
+  kind: Generated<TokenKind>;
+}
+
+export type TokenKind = 'personal' | 'session';
+
+export interface PasswordsTable {
+  user_id: number;
+  /** An argon2id hash in PHC string form (`$argon2id$v=19$m=…`). */
+  hash: string;
+  changed_at: string;
+}
+
+export interface PasswordResetLinksTable {
+  /** sha256 hex of the link's secret; the secret itself is never stored. */
+  secret_hash: string;
+  user_id: number;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 }
 
 export interface RepositoriesTable {
@@ -205,7 +225,13 @@ export interface SessionsTable {
   csrf_secret: string;
   created_at: string;
   expires_at: string;
+  /** How the session signed in. */
+  method: Generated<SessionMethod>;
+  address: string | null;
+  user_agent: string | null;
 }
+
+export type SessionMethod = 'token' | 'password';
 
 export interface LeasesTable {
   name: string;
@@ -530,6 +556,8 @@ export interface Database {
   blob_deletions: BlobDeletionsTable;
   blob_holds: BlobHoldsTable;
   sessions: SessionsTable;
+  passwords: PasswordsTable;
+  password_reset_links: PasswordResetLinksTable;
   leases: LeasesTable;
   repository_refs: RepositoryRefsTable;
   repository_generations: RepositoryGenerationsTable;
@@ -568,6 +596,7 @@ export type NewAsset = Insertable<AssetsTable>;
 export type ResumableUpload = Selectable<ResumableUploadsTable>;
 export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;
 export type Session = Selectable<SessionsTable>;
+export type PasswordResetLink = Selectable<PasswordResetLinksTable>;
 export type ReleaseReaction = Selectable<ReleaseReactionsTable>;
 export type RefIntent = Selectable<RefIntentsTable>;
 export type StoredEvent = Selectable<EventsTable>;

@@ -19,6 +19,7 @@ import {
   OverloadedError,
   RequestTimeoutError,
   TooLargeError,
+  TooManyRequestsError,
   UnauthorizedError,
   UriTooLongError,
   ValidationError,
@@ -53,6 +54,7 @@ const CATALOGUE: ReadonlyArray<readonly [ErrorClass, ErrorMeaning]> = [
   [AssetSaveError, { status: 500, graphqlType: 'INTERNAL' }],
   [RequestTimeoutError, { status: 408, graphqlType: 'UNPROCESSABLE' }],
   [OverloadedError, { status: 503, graphqlType: 'SERVICE_UNAVAILABLE' }],
+  [TooManyRequestsError, { status: 429, graphqlType: 'FORBIDDEN' }],
 ];
 
 /** A failure as every layer reports it: what it means, the message it may show, and GitHub's `errors[]`. */

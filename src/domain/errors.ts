@@ -83,6 +83,16 @@ export class OverloadedError extends WharfError {
   }
 }
 
+/** 429: too many attempts of something limited per caller (sign-ins); retry after `retryAfter` seconds. */
+export class TooManyRequestsError extends WharfError {
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super(message);
+  }
+}
+
 /** 409: the resource is in a state that forbids the change. */
 export class ConflictError extends WharfError {}
 

@@ -161,6 +161,7 @@ export function actingPrincipal(user: Account): Principal {
       revoked_at: null,
       last_used_at: null,
       last_used_ip: null,
+      kind: 'personal',
     },
   };
 }

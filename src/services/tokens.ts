@@ -113,6 +113,8 @@ export async function authenticateToken(db: Kysely<Database>, presented: string)
   const b = Buffer.from(hash, 'hex');
   if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
   if (found.token.revoked_at) return null;
+  // A password session's token is never given out; should its value leak anyway, it is no API credential.
+  if (found.token.kind !== 'personal') return null;
   if (found.token.expires_at && Date.parse(found.token.expires_at) <= Date.now()) return null;
   if (found.user.suspended_at) return null;
   await recordTokenUse(db, found.token);

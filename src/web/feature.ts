@@ -13,6 +13,8 @@ import { renderErrorPage, webErrorHandler } from './error-pages.ts';
 import { registerFormParser } from './forms.ts';
 import { imageProxyRoutes, ImageProxySigner } from './image-proxy.ts';
 import { accountSettingsPages } from './pages/account-settings.ts';
+import { passwordSettingsPages } from './pages/password-settings.ts';
+import { sessionSettingsPages } from './pages/session-settings.ts';
 import { archiveRoutes } from './pages/archives.ts';
 import { assetUploadPage } from './pages/asset-uploads.ts';
 import { comparePages } from './pages/compare.ts';
@@ -63,6 +65,8 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   assetUploadPage(app, ctx);
   hookSettingsPages(app, ctx);
   accountSettingsPages(app, ctx);
+  passwordSettingsPages(app, ctx);
+  sessionSettingsPages(app, ctx);
   siteAdminPages(app, ctx);
 }
 

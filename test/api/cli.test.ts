@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { gitDirFor } from '../../src/context.ts';
 import { call } from '../support/http.ts';
 import { testDatabaseServer } from '../support/database.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, type TestServer } from '../support/server.ts';
+import { WebClient } from '../web/web-client.ts';
 
 const exec = promisify(execFile);
 // The sources, through tsx (bin/wharf.js runs the compiled copy, which may be stale here).
@@ -24,6 +25,21 @@ async function wharfIn(env: Record<string, string>, ...args: string[]): Promise<
     const e = err as { stdout: string; stderr: string; code: number };
     return { stdout: e.stdout, stderr: e.stderr, code: e.code };
   }
+}
+
+/** Runs the CLI with `input` on its standard input. */
+async function wharfWithInput(input: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const env = { ...process.env, ...(await storeEnv(dataDir)) };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
+    child.stdin.end(input);
+  });
 }
 
 async function wharf(...args: string[]) {
@@ -176,5 +192,46 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
       "wharf: erin published 1 release(s) in other accounts' repositories, which would lose their author; suspend the user instead (wharf user suspend erin)",
     );
     expect((await call('GET', `${server!.api}/users/erin`, {})).status).toBe(200);
+  });
+
+  it('creates a user with a password from standard input and prints one-time reset links', async () => {
+    const refused = await wharfWithInput('short\n', 'user', 'create', 'frank', '--password-stdin');
+    expect(refused.code).toBe(1);
+    expect(said(refused)).toBe('wharf: the password on standard input is refused: Password is too short (minimum is 8 characters)');
+    expect((await wharf('user', 'list')).stdout).not.toContain('frank');
+    const created = await wharfWithInput('harbour-light-9\n', 'user', 'create', 'frank', '--password-stdin');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^created user frank \(id \d+\) with a password\n$/);
+
+    const signIn = async (password: string) => {
+      const web = new WebClient(server!.base);
+      const form = await web.get('/login');
+      return (await web.post('/session', { _csrf: WebClient.csrfOf(form), login: 'frank', password, return_to: '/' })).status;
+    };
+    expect(await signIn('harbour-light-9')).toBe(303);
+
+    const first = await wharf('user', 'reset-link', 'frank');
+    expect(first.code).toBe(0);
+    // Without WHARF_EXTERNAL_URL only the path is known, and the CLI says so.
+    expect(first.stdout).toMatch(/^\/password_reset\/[A-Za-z0-9_-]{43}\n$/);
+    expect(first.stderr).toContain('WHARF_EXTERNAL_URL is not set');
+    expect(said(first)).toMatch(/^wharf: the link works once, for 24 hours \(until \d{4}-\d\d-\d\dT[\d:]+Z\)$/);
+    const second = await wharfWithInput('', 'user', 'reset-link', 'frank');
+    expect(second.code).toBe(0);
+    const web = new WebClient(server!.base);
+    expect((await web.get(first.stdout.trim())).status).toBe(404);
+    const form = await web.get(second.stdout.trim());
+    expect(form.status).toBe(200);
+    const done = await web.post(second.stdout.trim(), { _csrf: WebClient.csrfOf(form), password: 'harbour-light-10', password_confirmation: 'harbour-light-10' });
+    expect(done.status).toBe(303);
+    expect((await web.get(second.stdout.trim())).status).toBe(404);
+    expect(await signIn('harbour-light-9')).toBe(401);
+    expect(await signIn('harbour-light-10')).toBe(303);
+
+    const withUrl = await wharfIn({ ...(await storeEnv(dataDir)), WHARF_EXTERNAL_URL: 'https://releases.example.com' }, 'user', 'reset-link', 'frank');
+    expect(withUrl.stdout).toMatch(/^https:\/\/releases\.example\.com\/password_reset\/[A-Za-z0-9_-]{43}\n$/);
+    const nobody = await wharf('user', 'reset-link', 'nobody-at-all');
+    expect(nobody.code).toBe(1);
+    expect(said(nobody)).toBe('wharf: there is no user nobody-at-all; `wharf user list` shows the users');
   });
 });

@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findAccountByLogin } from '../../src/db/repos/accounts-repo.ts';
+import { createResetLink } from '../../src/services/passwords.ts';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
@@ -24,6 +26,7 @@ let sessionCookie: string;
 let adminCookie: string;
 let hookId: number;
 let draftTag: string;
+let resetPath: string;
 
 const LONG_NAME = 'wharf-release-server-super-long-asset-name-linux-x86_64-musl-static-1.0.0.tar.gz';
 const NOTES = [
@@ -76,6 +79,8 @@ beforeAll(async () => {
   adminCookie = adminWeb.cookies.get('wharf_session')!;
   const orgForm = await adminWeb.get('/site_admin/organizations');
   expect((await adminWeb.post('/site_admin/organizations', { _csrf: WebClient.csrfOf(orgForm), login: 'a11y-org', admin: alice.login, name: 'Accessible' })).status).toBe(303);
+  const bob = await findAccountByLogin(server.wharf.ctx.db, (await createUser(server)).login);
+  resetPath = (await createResetLink(server.wharf.ctx, bob!, { id: null, login: 'test', ip: null })).path;
   browser = await openBrowser();
 });
 
@@ -116,6 +121,9 @@ const PAGES: PageCase[] = [
   { name: 'hook', path: () => `/${repo.full}/settings/hooks/${hookId}`, signedIn: true },
   { name: 'settings-profile', path: () => '/settings/profile', signedIn: true },
   { name: 'settings-tokens', path: () => '/settings/tokens', signedIn: true },
+  { name: 'settings-password', path: () => '/settings/password', signedIn: true },
+  { name: 'settings-sessions', path: () => '/settings/sessions', signedIn: true },
+  { name: 'password-reset', path: () => resetPath },
   { name: 'admin-users', path: () => '/site_admin/users', admin: true },
   { name: 'admin-organizations', path: () => '/site_admin/organizations', admin: true },
   { name: 'admin-organization', path: () => '/site_admin/organizations/a11y-org', admin: true },

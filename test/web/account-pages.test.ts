@@ -42,11 +42,13 @@ async function audit(phrase: string): Promise<Array<Record<string, unknown>>> {
 }
 
 describe('sign-in page', () => {
-  it('says how to get a first token and where to make more', async () => {
+  it('offers a password or a token, and says how to get a first password and where to make tokens', async () => {
     const page = await new WebClient(server.base).get('/login');
     expect(page.status).toBe(200);
-    expect(page.text).toContain('No token yet?');
-    expect(page.text).toContain('wharf token create');
+    expect(page.text).toContain('name="password"');
+    expect(page.text).toContain('name="token"');
+    expect(page.text).toContain('No password yet?');
+    expect(page.text).toContain('wharf user reset-link');
     expect(page.text).toContain('href="/settings/tokens"');
   });
 });

@@ -4,9 +4,9 @@
  * and user it acts for, in one query.
  */
 import type { Kysely } from 'kysely';
-import type { Account, Database, Session, Token } from '../schema.ts';
+import type { Account, Database, Session, SessionMethod, Token } from '../schema.ts';
 
-export async function insertSession(db: Kysely<Database>, row: Session): Promise<void> {
+export async function insertSession(db: Kysely<Database>, row: Omit<Session, 'method'> & { method: SessionMethod }): Promise<void> {
   await db.insertInto('sessions').values(row).execute();
 }
 
@@ -28,6 +28,9 @@ export async function findSessionWithPrincipal(db: Kysely<Database>, idHash: str
       'sessions.csrf_secret',
       'sessions.created_at as session_created_at',
       'sessions.expires_at as session_expires_at',
+      'sessions.method',
+      'sessions.address',
+      'sessions.user_agent',
     ])
     .select([
       'tokens.token_hash',
@@ -40,6 +43,7 @@ export async function findSessionWithPrincipal(db: Kysely<Database>, idHash: str
       'tokens.last_used_at',
       'tokens.last_used_ip',
       'tokens.user_id as token_user_id',
+      'tokens.kind',
     ])
     .select([
       'accounts.login',
@@ -63,6 +67,9 @@ export async function findSessionWithPrincipal(db: Kysely<Database>, idHash: str
       csrf_secret: row.csrf_secret,
       created_at: row.session_created_at,
       expires_at: row.session_expires_at,
+      method: row.method,
+      address: row.address,
+      user_agent: row.user_agent,
     },
     token: {
       id: row.token_id,
@@ -76,6 +83,7 @@ export async function findSessionWithPrincipal(db: Kysely<Database>, idHash: str
       revoked_at: row.revoked_at,
       last_used_at: row.last_used_at,
       last_used_ip: row.last_used_ip,
+      kind: row.kind,
     },
     user: {
       id: row.user_id,
@@ -96,9 +104,39 @@ export async function deleteSession(db: Kysely<Database>, idHash: string): Promi
   await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
 }
 
-/** Ends every session of a user; returns how many there were. */
-export async function deleteSessionsOfUser(db: Kysely<Database>, userId: number): Promise<number> {
-  const res = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+/** Ends every session of a user but `keepIdHash` (when given); returns how many ended. */
+export async function deleteSessionsOfUser(db: Kysely<Database>, userId: number, keepIdHash?: string): Promise<number> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepIdHash !== undefined) query = query.where('id_hash', '<>', keepIdHash);
+  const res = await query.executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
+/** A user's live sessions, newest first, with the token each acts with. */
+export async function listSessionsOfUser(db: Kysely<Database>, userId: number, now: string): Promise<(Session & { token_last_eight: string; token_kind: Token['kind'] })[]> {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('tokens', 'tokens.id', 'sessions.token_id')
+    .selectAll('sessions')
+    .select(['tokens.token_last_eight', 'tokens.kind as token_kind'])
+    .where('sessions.user_id', '=', userId)
+    .where('sessions.expires_at', '>', now)
+    .orderBy('sessions.created_at', 'desc')
+    .orderBy('sessions.id_hash')
+    .execute();
+}
+
+/**
+ * Deletes the tokens password sign-ins made for sessions that no longer exist (signed out,
+ * expired, ended everywhere); `userId` limits it to one user.
+ */
+export async function deleteOrphanSessionTokens(db: Kysely<Database>, userId?: number): Promise<number> {
+  let query = db
+    .deleteFrom('tokens')
+    .where('kind', '=', 'session')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('sessions').select('sessions.id_hash').whereRef('sessions.token_id', '=', 'tokens.id'))));
+  if (userId !== undefined) query = query.where('user_id', '=', userId);
+  const res = await query.executeTakeFirst();
   return Number(res.numDeletedRows);
 }
 

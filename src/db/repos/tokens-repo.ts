@@ -3,7 +3,7 @@
  * SQL for access tokens. Only hashes are stored; lookups go by hash through a unique index.
  */
 import type { Kysely } from 'kysely';
-import type { Account, Database, Token } from '../schema.ts';
+import type { Account, Database, Token, TokenKind } from '../schema.ts';
 
 export interface NewTokenRow {
   userId: number;
@@ -13,6 +13,8 @@ export interface NewTokenRow {
   note: string | null;
   expiresAt: string | null;
   now: string;
+  /** `personal` unless given. */
+  kind?: TokenKind;
 }
 
 export async function insertToken(db: Kysely<Database>, row: NewTokenRow): Promise<Token> {
@@ -28,6 +30,7 @@ export async function insertToken(db: Kysely<Database>, row: NewTokenRow): Promi
       expires_at: row.expiresAt,
       revoked_at: null,
       last_used_at: null,
+      kind: row.kind ?? 'personal',
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -45,8 +48,9 @@ export async function revokeToken(db: Kysely<Database>, id: number, now: string)
   return Number(res.numUpdatedRows) > 0;
 }
 
+/** A user's personal access tokens (not the tokens password sign-ins make for their sessions). */
 export async function listTokensForUser(db: Kysely<Database>, userId: number): Promise<Token[]> {
-  return db.selectFrom('tokens').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+  return db.selectFrom('tokens').selectAll().where('user_id', '=', userId).where('kind', '=', 'personal').orderBy('id').execute();
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * @module web/pages/account-settings
- * A signed-in user's own settings, at GitHub's addresses: `/settings/profile` (display name,
- * e-mail address, and "sign out everywhere") and `/settings/tokens` (personal access tokens:
+ * A signed-in user's own settings, at GitHub's addresses: `/settings/profile` (display name and
+ * e-mail address) and `/settings/tokens` (personal access tokens:
  * create with scopes and an expiry, the value shown once; the list with last use; revoke).
+ * Passwords and sessions have their own modules (`password-settings.ts`, `session-settings.ts`).
  *
  * Everything goes through the services the API and the CLI use (`services/tokens.ts`,
  * `services/accounts.ts`, `services/sessions.ts`), audited as they are. A session acts with the
@@ -17,7 +18,7 @@ import { GITHUB_SCOPES } from '../../domain/oauth-scopes.ts';
 import { updateProfile } from '../../services/accounts.ts';
 import { actorOf } from '../../services/audit.ts';
 import { actsAsSiteAdmin, hasScope } from '../../services/oauth-scopes.ts';
-import { signOutEverywhere, type WebSession } from '../../services/sessions.ts';
+import type { WebSession } from '../../services/sessions.ts';
 import { issueOwnToken, listTokensOf, revokeTokenAs, type IssuedToken } from '../../services/tokens.ts';
 import { clearCookie, SESSION_COOKIE } from '../cookies.ts';
 import { validationMessages } from '../error-pages.ts';
@@ -37,15 +38,17 @@ function signedInSession(request: FastifyRequest): WebSession {
   return request.webSession;
 }
 
-export function settingsNav(request: FastifyRequest, current: 'profile' | 'tokens'): Html {
+export function settingsNav(request: FastifyRequest, current: 'profile' | 'password' | 'sessions' | 'tokens'): Html {
   const admin = actsAsSiteAdmin(request.webSession?.principal ?? null);
   const link = (name: typeof current, href: string, label: string) => html`<a href="${href}"${name === current ? html` class="current" aria-current="page"` : ''}>${label}</a>`;
-  return html`<nav class="tabs" aria-label="Settings">${link('profile', '/settings/profile', 'Profile')}${link('tokens', '/settings/tokens', 'Personal access tokens')}${
-    admin ? html`<a href="/site_admin/users">Site administration</a>` : ''
-  }</nav>`;
+  return html`<nav class="tabs" aria-label="Settings">${link('profile', '/settings/profile', 'Profile')}${link('password', '/settings/password', 'Password')}${link('sessions', '/settings/sessions', 'Sessions')}${link(
+    'tokens',
+    '/settings/tokens',
+    'Personal access tokens',
+  )}${admin ? html`<a href="/site_admin/users">Site administration</a>` : ''}</nav>`;
 }
 
-function errorList(errors: string[]): Html | '' {
+export function errorList(errors: string[]): Html | '' {
   if (!errors.length) return '';
   return html`<div class="flash error" role="alert"><ul>${errors.map((e) => html`<li>${e}</li>`)}</ul></div>`;
 }
@@ -75,16 +78,8 @@ ${o.notice ? html`<p class="flash" role="status">${o.notice}</p>` : ''}
   </form>
 </section>
 <section class="card narrow">
-  <h2>Sessions</h2>
-  <p>Signs this browser and every other one out. Your tokens keep working; revoke them on the <a href="/settings/tokens">tokens page</a>.</p>
-  <form method="post" action="/settings/sessions/delete" class="confirm" data-confirm="Sign out of every browser?">
-    ${csrfField(request)}
-    <button type="submit" class="danger">Sign out everywhere</button>
-  </form>
-</section>
-<section class="card narrow">
-  <h2>Password</h2>
-  <p class="muted">Wharf signs people in with a personal access token, not a password: create and revoke tokens on the <a href="/settings/tokens">tokens page</a>.</p>
+  <h2>Sign-in</h2>
+  <p>Change your password on the <a href="/settings/password">password page</a>; see your browser sessions and sign out everywhere on the <a href="/settings/sessions">sessions page</a>.</p>
 </section>`;
   return sendPage(request, reply, { title: 'Your profile', body }, status);
 }
@@ -220,14 +215,6 @@ export function accountSettingsPages(app: FastifyInstance, ctx: AppContext): voi
       if (err instanceof ValidationError) return profilePage(request, reply, values, { errors: validationMessages(err) }, 422);
       throw err;
     }
-  });
-
-  app.post('/settings/sessions/delete', async (request, reply) => {
-    const fields = formFields(request.body);
-    const session = requireCsrf(request, fields._csrf);
-    await signOutEverywhere(ctx, session.principal);
-    clearCookie(request, reply, SESSION_COOKIE);
-    return reply.redirect('/login', 303);
   });
 
   app.get('/settings/tokens', async (request, reply) => tokensPage(ctx, request, reply));

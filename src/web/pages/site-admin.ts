@@ -1,7 +1,8 @@
 /**
  * @module web/pages/site-admin
  * Site administration in the browser, at GHES-style addresses under `/site_admin`: users (create,
- * with a first token shown once; issue another token; suspend and unsuspend; delete),
+ * with a first token shown once; issue another token; a one-time password reset link; suspend
+ * and unsuspend; delete),
  * organizations (create; members and their role) and every repository.
  *
  * Only a site administrator acting as one sees these pages: signed in with a token that holds the
@@ -18,6 +19,7 @@ import { unknownScopes } from '../../domain/oauth-scopes.ts';
 import { createOrganization, createUser, getUser } from '../../services/accounts.ts';
 import { actorOf } from '../../services/audit.ts';
 import { actsAsSiteAdmin } from '../../services/oauth-scopes.ts';
+import { createResetLink } from '../../services/passwords.ts';
 import type { WebSession } from '../../services/sessions.ts';
 import { addOrganizationMember, getOrganization, listAllRepositories, listOrganizationMembers, listOrganizations, SITE_LIST_LIMIT } from '../../services/site-admin.ts';
 import { issueToken, type IssuedToken } from '../../services/tokens.ts';
@@ -80,6 +82,14 @@ function issuedNotice(login: string, issued: IssuedToken): Html {
 </section>`;
 }
 
+function resetLinkNotice(login: string, url: string, expiresAt: string): Html {
+  return html`<section class="flash issued" role="status">
+  <p><strong>Password reset link for ${login}: hand it over safely. It works once, until ${timeTag(expiresAt)}, and is not shown again.</strong></p>
+  <p class="token-value"><code id="reset-link">${url}</code> <button type="button" class="copy" data-copy="${url}" aria-label="Copy the reset link for ${login}">Copy</button></p>
+  <p class="muted">Making another link voids this one.</p>
+</section>`;
+}
+
 function parseScopes(value: string | undefined): string[] {
   const scopes = (value ?? '').split(/[\s,]+/).filter(Boolean);
   const unknown = unknownScopes(scopes);
@@ -116,6 +126,7 @@ function userRow(request: FastifyRequest, user: Account, self: boolean): Html {
   <p class="muted">${user.email ?? 'No e-mail address'} · created ${timeTag(user.created_at)}</p>
   <div class="actions">
     <form method="post" action="${base}/tokens" class="inline">${csrfField(request)}<input type="hidden" name="scopes" value="${DEFAULT_SCOPES}"><button type="submit" class="small" aria-label="Issue token for ${user.login}">Issue token</button></form>
+    <form method="post" action="${base}/reset_link" class="inline">${csrfField(request)}<button type="submit" class="small" aria-label="Password reset link for ${user.login}">Reset link</button></form>
     ${
       self
         ? ''
@@ -130,7 +141,13 @@ async function usersPage(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  o: { state?: NewUserState; errors?: string[]; issued?: { login: string; token: IssuedToken }; notice?: string } = {},
+  o: {
+    state?: NewUserState;
+    errors?: string[];
+    issued?: { login: string; token: IssuedToken };
+    notice?: string;
+    resetLink?: { login: string; url: string; expiresAt: string };
+  } = {},
   status = 200,
 ): Promise<FastifyReply> {
   const me = adminSession(request).principal.user;
@@ -139,6 +156,7 @@ async function usersPage(
   const body = html`${errorList(o.errors ?? [])}
 ${o.notice ? html`<p class="flash" role="status">${o.notice}</p>` : ''}
 ${o.issued ? issuedNotice(o.issued.login, o.issued.token) : ''}
+${o.resetLink ? resetLinkNotice(o.resetLink.login, o.resetLink.url, o.resetLink.expiresAt) : ''}
 <section class="card narrow">
   <h2>Create a user</h2>
   <form method="post" action="/site_admin/users" class="stack">
@@ -313,6 +331,13 @@ export function siteAdminPages(app: FastifyInstance, ctx: AppContext): void {
       if (err instanceof ValidationError) return usersPage(ctx, request, reply, { errors: validationMessages(err) }, 422);
       throw err;
     }
+  });
+
+  app.post<{ Params: LoginParams }>('/site_admin/users/:login/reset_link', async (request, reply) => {
+    const { session } = adminForm(request);
+    const user = await getUser(ctx, request.params.login);
+    const link = await createResetLink(ctx, user, actorOf(session.principal));
+    return usersPage(ctx, request, reply, { resetLink: { login: user.login, url: `${request.urls.web}${link.path}`, expiresAt: link.expiresAt } }, 201);
   });
 
   for (const [action, suspended] of [
