@@ -7,7 +7,7 @@
  * when it succeeds: concurrent guesses cannot slip past the limit while each is being checked.
  */
 import type { AppContext } from '../context.ts';
-import { countOne, giveOneBack } from '../db/repos/rate-limits-repo.ts';
+import { countBy, countOne } from '../db/repos/rate-limits-repo.ts';
 import { TooManyRequestsError } from '../domain/errors.ts';
 import { SIGN_IN_WINDOW_SECONDS, windowStartOf } from './rate-limit-windows.ts';
 
@@ -42,5 +42,5 @@ export async function beginSignInAttempt(ctx: Pick<AppContext, 'db' | 'config'>,
 
 /** Gives a successful attempt's counts back: only failures use up the limit. */
 export async function succeeded(ctx: Pick<AppContext, 'db'>, attempt: SignInAttempt): Promise<void> {
-  for (const bucket of attempt.buckets) await giveOneBack(ctx.db, bucket, attempt.windowStart);
+  for (const bucket of attempt.buckets) await countBy(ctx.db, bucket, attempt.windowStart, -1);
 }
