@@ -93,6 +93,9 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       WHARF_PORT: '0',
       WHARF_ADMIN_TOKEN: ADMIN_TOKEN,
       WHARF_RATE_LIMIT: 'false',
+      // Shedding by event-loop stretch depends on how loaded the machine running the tests is;
+      // only the tests about shedding turn it on (test/reliability/admission.test.ts).
+      WHARF_MAX_EVENT_LOOP_DELAY_MS: '0',
       ...(stores.database ? { WHARF_DATABASE_URL: stores.database.url } : {}),
       // The API suites assert on bytes Wharf itself serves (Range, ETag, download counting);
       // presigned redirects have their own suite (s3-downloads.test.ts).
