@@ -7,7 +7,7 @@ import { bodyMembers } from '../domain/request-body.ts';
 import { rm } from 'node:fs/promises';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Permission, Repository } from '../db/schema.ts';
-import { findAccountByLogin, findOrgRole } from '../db/repos/accounts-repo.ts';
+import { findAccountByLogin, findOrgRole, listAdministeredOrganizations } from '../db/repos/accounts-repo.ts';
 import { deleteRepository, findRepository, findRepositoryById, insertRepository, updateRepository } from '../db/repos/repositories-repo.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
@@ -143,6 +143,11 @@ export async function requireOrgRepositoryCreator(ctx: AppContext, org: Account,
   const role = actsAsSiteAdmin(caller) ? 'admin' : await findOrgRole(ctx.db, org.id, caller.user.id);
   if (!role) throw new NotFoundError();
   if (role !== 'admin') throw new ForbiddenError('You need admin access to the organization to create repositories.');
+}
+
+/** The owners a caller may create repositories for: themselves, then the organizations they administer. */
+export async function repositoryOwnersFor(ctx: AppContext, caller: Principal): Promise<Account[]> {
+  return [caller.user, ...(await listAdministeredOrganizations(ctx.db, caller.user.id))];
 }
 
 export interface UpdateRepositoryInput {

@@ -13,6 +13,7 @@ import { renderErrorPage, webErrorHandler } from './error-pages.ts';
 import { registerFormParser } from './forms.ts';
 import { imageProxyRoutes, ImageProxySigner } from './image-proxy.ts';
 import { accountSettingsPages } from './pages/account-settings.ts';
+import { newRepositoryPages } from './pages/new-repository.ts';
 import { passwordSettingsPages } from './pages/password-settings.ts';
 import { sessionSettingsPages } from './pages/session-settings.ts';
 import { archiveRoutes } from './pages/archives.ts';
@@ -67,6 +68,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   accountSettingsPages(app, ctx);
   passwordSettingsPages(app, ctx);
   sessionSettingsPages(app, ctx);
+  newRepositoryPages(app, ctx);
   siteAdminPages(app, ctx);
 }
 

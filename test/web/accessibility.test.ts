@@ -124,6 +124,7 @@ const PAGES: PageCase[] = [
   { name: 'settings-password', path: () => '/settings/password', signedIn: true },
   { name: 'settings-sessions', path: () => '/settings/sessions', signedIn: true },
   { name: 'password-reset', path: () => resetPath },
+  { name: 'new-repository', path: () => '/new', signedIn: true },
   { name: 'admin-users', path: () => '/site_admin/users', admin: true },
   { name: 'admin-organizations', path: () => '/site_admin/organizations', admin: true },
   { name: 'admin-organization', path: () => '/site_admin/organizations/a11y-org', admin: true },

@@ -74,3 +74,15 @@ export async function findOrgRole(db: Kysely<Database>, orgId: number, userId: n
   const row = await db.selectFrom('org_members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
   return row?.role ?? null;
 }
+
+/** The organizations a user administers (where they may create repositories), by login. */
+export async function listAdministeredOrganizations(db: Kysely<Database>, userId: number): Promise<Account[]> {
+  return db
+    .selectFrom('accounts')
+    .innerJoin('org_members', 'org_members.org_id', 'accounts.id')
+    .selectAll('accounts')
+    .where('org_members.user_id', '=', userId)
+    .where('org_members.role', '=', 'admin')
+    .orderBy('accounts.login_lower')
+    .execute();
+}
