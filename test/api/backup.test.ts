@@ -140,7 +140,16 @@ describe.skipIf(external)('backup and restore', { timeout: 300_000 }, () => {
           expect(original.status).toBe(404);
           continue;
         }
-        expect(essentials(r)).toEqual(essentials(original.body));
+        if (before.includes(r.id)) {
+          expect(essentials(r)).toEqual(essentials(original.body));
+        } else {
+          // Made while the backup ran: the copy holds it as it was at the snapshot, which may fall
+          // between the release's creation and its asset's upload — never a half-stored asset.
+          const { assets, ...rest } = essentials(r);
+          const { assets: originalAssets, ...originalRest } = essentials(original.body);
+          expect(rest).toEqual(originalRest);
+          expect(originalAssets).toEqual(expect.arrayContaining(assets));
+        }
         const tag = await call('GET', `${copy.api}/repos/${repo.full}/git/ref/tags/${r.tag_name}`, { token: owner.token, skipSchema: true });
         if (!r.draft) expect(tag.status).toBe(200);
         for (const asset of r.assets) {

@@ -823,7 +823,9 @@ function checkWeb(r: FuzzRequest, a: Answer): string | null {
     const pageRequest = (r.headers.accept ?? '').includes('text/html') && !r.path.includes('/releases/download/') && !r.path.startsWith('/api/');
     if (type.includes('text/html')) return null;
     if (pageRequest && a.status !== 431 && a.status !== 400 && a.status !== 408) return `${what()} is not an HTML page: ${type} ${a.text.slice(0, 200)}`;
-    if (!isGitHubError(a.text)) return `${what()} is neither an HTML page nor GitHub-shaped: ${type} ${a.text.slice(0, 200)}`;
+    // GitHub's web answer for a repository with no latest release, asked for JSON (docs/channels.md).
+    const latestAsJson = a.status === 404 && /\/releases\/latest$/.test(r.path.split('?')[0] ?? '') && a.text === '{"error":"Not Found"}';
+    if (!isGitHubError(a.text) && !latestAsJson) return `${what()} is neither an HTML page nor GitHub-shaped: ${type} ${a.text.slice(0, 200)}`;
   }
   return null;
 }
