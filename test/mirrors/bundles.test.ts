@@ -22,6 +22,7 @@ import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, storeEnv, type TestServer } from '../support/server.ts';
 import { freshCompiledEntry } from '../reliability/support/server-process.ts';
+import { releaseShape } from './release-shape.ts';
 
 /** The compiled CLI when the build is fresh (it starts in half the time), else the sources through tsx. */
 const cliArgs = freshCompiledEntry() ? [path.resolve('dist/cli/run.js')] : ['--import', 'tsx', path.resolve('src/cli/run.ts')];
@@ -57,19 +58,6 @@ async function uploadAsset(releaseId: number, name: string, bytes: Buffer, label
     body: new Uint8Array(bytes),
   });
   expect(res.status).toBe(201);
-}
-
-function shape(releases: any[]) {
-  return releases
-    .map((r) => ({
-      tag: r.tag_name,
-      name: r.name,
-      body: r.body,
-      draft: r.draft,
-      prerelease: r.prerelease,
-      assets: r.assets.map((x: any) => `${x.name}:${x.size}:${x.digest}:${x.label}:${x.content_type}`).sort(),
-    }))
-    .sort((x, y) => x.tag.localeCompare(y.tag));
 }
 
 async function releasesOf(server: TestServer, repo: string, token: string): Promise<any[]> {
@@ -266,7 +254,7 @@ describe('offline bundles', () => {
     );
     const ours = await releasesOf(a, full, aUser.token);
     const theirs = await releasesOf(b, full, bUser.token);
-    expect(shape(theirs)).toEqual(shape(ours));
+    expect(releaseShape(theirs)).toEqual(releaseShape(ours));
     // The bytes B serves are A's.
     const linux = theirs.find((r) => r.tag_name === 'v1.0.0').assets.find((x: any) => x.name === 'tool-linux.tar.gz');
     const download = await fetch(linux.browser_download_url.replace(/^https?:\/\/[^/]+/, b.base));
@@ -303,11 +291,11 @@ describe('offline bundles', () => {
             .executeTakeFirstOrThrow()
         ).n,
       );
-    const before = { events: await events(), holdings: await holdings(b), releases: shape(await releasesOf(b, full, bUser.token)) };
+    const before = { events: await events(), holdings: await holdings(b), releases: releaseShape(await releasesOf(b, full, bUser.token)) };
     const out = await wharf(b, 'bundle', 'import', bundleFile);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/nothing to change \(already imported\)/);
-    expect({ events: await events(), holdings: await holdings(b), releases: shape(await releasesOf(b, full, bUser.token)) }).toEqual(before);
+    expect({ events: await events(), holdings: await holdings(b), releases: releaseShape(await releasesOf(b, full, bUser.token)) }).toEqual(before);
   }, 60_000);
 
   it('applies an incremental bundle on top of the earlier one, and refuses it where that is missing', async () => {
@@ -329,7 +317,7 @@ describe('offline bundles', () => {
     const out = await wharf(b, 'bundle', 'import', incremental);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/releases 1 created \/ 0 updated, assets 2 stored/);
-    expect(shape(await releasesOf(b, full, bUser.token))).toEqual(shape(await releasesOf(a, full, aUser.token)));
+    expect(releaseShape(await releasesOf(b, full, bUser.token))).toEqual(releaseShape(await releasesOf(a, full, aUser.token)));
     const latest = await call('GET', `${b.api}/repos/${full}/releases/latest`, { token: bUser.token });
     expect(latest.body.tag_name).toBe('v1.2.0');
   }, 120_000);

@@ -17,6 +17,7 @@ import { call } from '../support/http.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, type TestServer } from '../support/server.ts';
 import { freePort, startServerProcess, type ServerProcess } from '../reliability/support/server-process.ts';
+import { releaseShape } from './release-shape.ts';
 
 const exec = promisify(execFile);
 const bin = path.resolve('src/cli/run.ts');
@@ -32,19 +33,6 @@ async function uploadAsset(releaseId: number, name: string, bytes: Buffer): Prom
     body: new Uint8Array(bytes),
   });
   expect(res.status).toBe(201);
-}
-
-function shape(releases: any[]) {
-  return releases
-    .map((r) => ({
-      tag: r.tag_name,
-      name: r.name,
-      body: r.body,
-      draft: r.draft,
-      prerelease: r.prerelease,
-      assets: r.assets.map((a: any) => `${a.name}:${a.size}:${a.digest}`).sort(),
-    }))
-    .sort((a, b) => a.tag.localeCompare(b.tag));
 }
 
 async function releasesOf(api: string, full: string, token: string | null): Promise<any[]> {
@@ -120,7 +108,7 @@ describe('a sync killed half-way', () => {
     expect(mirror.last_sync.error).toBeNull();
     // The stored asset was kept, the draft carried on: five more assets, one release created.
     expect(mirror.last_sync.summary).toMatchObject({ assetsStored: 5, releasesCreated: 1 });
-    expect(shape(await releasesOf(srv.api, full, ADMIN_TOKEN))).toEqual(shape(await releasesOf(up.api, upFull, upUser.token)));
+    expect(releaseShape(await releasesOf(srv.api, full, ADMIN_TOKEN))).toEqual(releaseShape(await releasesOf(up.api, upFull, upUser.token)));
   }, 120_000);
 });
 
@@ -190,7 +178,7 @@ describe('wharf mirror (CLI)', () => {
       expect(proxy.limited()).toBe(1);
       expect(Date.now() - started).toBeGreaterThan(1000);
       expect(synced.stdout).toMatch(/releases 2 created .* assets 6 stored/);
-      expect(shape(await releasesOf(down.api, full, downUser.token))).toEqual(shape(await releasesOf(up.api, upFull, upUser.token)));
+      expect(releaseShape(await releasesOf(down.api, full, downUser.token))).toEqual(releaseShape(await releasesOf(up.api, upFull, upUser.token)));
       const row = await down.wharf.ctx.db.selectFrom('mirrors').select(['last_summary']).executeTakeFirstOrThrow();
       expect(JSON.parse(row.last_summary!).rateLimitWaits).toBe(1);
       const listed = await cli(['mirror', 'list']);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { releaseShape } from './release-shape.ts';
 
 const run = promisify(execFile);
 /** Three pages of 20 (WHARF_MIRROR_PAGE_SIZE): the mirror must follow `Link: rel="next"`. */
@@ -51,22 +52,6 @@ async function allReleases(server: TestServer, full: string, token: string): Pro
     out.push(...res.body);
     if (res.body.length < 100) return out;
   }
-}
-
-/** What a reader compares: every release's tag, texts, flags and assets (name, size, digest, label). */
-function shape(releases: any[]) {
-  return releases
-    .map((r) => ({
-      tag: r.tag_name,
-      name: r.name,
-      body: r.body,
-      draft: r.draft,
-      prerelease: r.prerelease,
-      assets: r.assets
-        .map((a: any) => ({ name: a.name, size: a.size, digest: a.digest, label: a.label, content_type: a.content_type }))
-        .sort((a: any, b: any) => a.name.localeCompare(b.name)),
-    }))
-    .sort((a, b) => a.tag.localeCompare(b.tag));
 }
 
 async function lsRemote(server: TestServer, full: string, token: string): Promise<string> {
@@ -155,7 +140,7 @@ describe('pull mirror of another Wharf', () => {
     const theirs = await allReleases(up, `${upUser.login}/${upRepo}`, upUser.token);
     const ours = await allReleases(down, full, downUser.token);
     expect(ours).toHaveLength(RELEASES + 2);
-    expect(shape(ours)).toEqual(shape(theirs));
+    expect(releaseShape(ours)).toEqual(releaseShape(theirs));
     // Bytes: each asset downloads to the upstream's bytes, and its digest says so.
     for (const release of ours.filter((r) => r.assets.length)) {
       for (const asset of release.assets) {
@@ -209,7 +194,7 @@ describe('pull mirror of another Wharf', () => {
     const mirror = await syncAndWait(down, full, downUser.token);
     expect(mirror.last_sync.error).toBeNull();
     expect(mirror.last_sync.summary).toMatchObject({ releasesCreated: 1, releasesUpdated: 1, releasesDeleted: 1, assetsStored: 1, assetsDeleted: 1 });
-    expect(shape(await allReleases(down, full, downUser.token))).toEqual(shape(await allReleases(up, upFull, upUser.token)));
+    expect(releaseShape(await allReleases(down, full, downUser.token))).toEqual(releaseShape(await allReleases(up, upFull, upUser.token)));
     const latestDown = await call('GET', `${down.api}/repos/${full}/releases/latest`, { token: downUser.token });
     expect(latestDown.body.tag_name).toBe('v3.0.0');
   }, 180_000);
