@@ -4,7 +4,7 @@
  * on every node; every later write of the holder is guarded by its `token`, so a request that
  * lost its hold (its lease ran out and another request took the key) records nothing.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import type { Database, IdempotencyKeyRow } from '../schema.ts';
 
 export async function insertIdempotencyKey(db: Kysely<Database>, row: IdempotencyKeyRow): Promise<void> {
@@ -25,15 +25,13 @@ export async function deleteStaleIdempotencyKey(db: Kysely<Database>, userId: nu
     .execute();
 }
 
+/** An update of the key `token`'s request still holds (in progress, not taken over). */
+function heldKey(update: UpdateQueryBuilder<Database, 'idempotency_keys', 'idempotency_keys', UpdateResult>, userId: number, key: string, token: string) {
+  return update.where('user_id', '=', userId).where('idempotency_key', '=', key).where('token', '=', token).where('state', '=', 'in_progress');
+}
+
 export async function renewIdempotencyLease(db: Kysely<Database>, userId: number, key: string, token: string, untilMs: number): Promise<boolean> {
-  const r = await db
-    .updateTable('idempotency_keys')
-    .set({ lease_until: untilMs })
-    .where('user_id', '=', userId)
-    .where('idempotency_key', '=', key)
-    .where('token', '=', token)
-    .where('state', '=', 'in_progress')
-    .executeTakeFirst();
+  const r = await heldKey(db.updateTable('idempotency_keys').set({ lease_until: untilMs }), userId, key, token).executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -45,14 +43,7 @@ export async function completeIdempotencyKey(
   token: string,
   made: { release_id?: number; asset_id?: number; content_digest?: string },
 ): Promise<boolean> {
-  const r = await db
-    .updateTable('idempotency_keys')
-    .set({ ...made, state: 'completed' })
-    .where('user_id', '=', userId)
-    .where('idempotency_key', '=', key)
-    .where('token', '=', token)
-    .where('state', '=', 'in_progress')
-    .executeTakeFirst();
+  const r = await heldKey(db.updateTable('idempotency_keys').set({ ...made, state: 'completed' }), userId, key, token).executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
