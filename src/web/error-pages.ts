@@ -62,6 +62,21 @@ export function validationMessages(err: unknown): string[] {
   return ['Unknown error'];
 }
 
+/** The statuses of refusals a form shows beside its fields (a fault or a sign-in request becomes a page of its own). */
+const FORM_REFUSALS = new Set([403, 404, 409, 422]);
+
+/**
+ * A service's refusal of what a form asked, as the messages to show beside the form and the
+ * status the catalogue gives it (the API answers the same request with that status); null for
+ * anything else, which the caller rethrows to the error page.
+ */
+export function formRefusal(err: unknown): { status: number; messages: string[] } | null {
+  const domain = asDomainError(err);
+  const known = knownFailure(domain);
+  if (!known || !FORM_REFUSALS.has(known.status)) return null;
+  return { status: known.status, messages: known.status === 422 ? validationMessages(domain) : [known.message] };
+}
+
 export function renderErrorPage(request: FastifyRequest, reply: FastifyReply, status: number, detail?: string): FastifyReply {
   const title = TITLES[status] ?? 'Error';
   noteFailure(reply, detail ?? title);

@@ -27,6 +27,7 @@ import { releaseFormRoutes } from './pages/release-forms.ts';
 import { releasePages } from './pages/releases.ts';
 import { updateFeedRoutes } from './pages/update-feeds.ts';
 import { repositoryPages } from './pages/repository.ts';
+import { repositorySettingsPages } from './pages/repository-settings.ts';
 import { signInRoutes } from './pages/sign-in.ts';
 import { siteAdminPages } from './pages/site-admin.ts';
 import { tagPages } from './pages/tags.ts';
@@ -65,6 +66,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   avatarRoutes(app, ctx);
   assetUploadPage(app, ctx);
   hookSettingsPages(app, ctx);
+  repositorySettingsPages(app, ctx);
   accountSettingsPages(app, ctx);
   passwordSettingsPages(app, ctx);
   sessionSettingsPages(app, ctx);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAccountByLogin } from '../../src/db/repos/accounts-repo.ts';
 import { createResetLink } from '../../src/services/passwords.ts';
 import { call } from '../support/http.ts';
-import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { addCollaborator, createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
 import { artifactPath, chromiumAvailable, openBrowser, type BrowserSession } from './browser.ts';
 import { WebClient } from './web-client.ts';
@@ -79,7 +79,10 @@ beforeAll(async () => {
   adminCookie = adminWeb.cookies.get('wharf_session')!;
   const orgForm = await adminWeb.get('/site_admin/organizations');
   expect((await adminWeb.post('/site_admin/organizations', { _csrf: WebClient.csrfOf(orgForm), login: 'a11y-org', admin: alice.login, name: 'Accessible' })).status).toBe(303);
-  const bob = await findAccountByLogin(server.wharf.ctx.db, (await createUser(server)).login);
+  const bobUser = await createUser(server);
+  // A collaborator, so the settings page lists someone besides the owner.
+  await addCollaborator(server, alice, repo.name, bobUser, 'triage');
+  const bob = await findAccountByLogin(server.wharf.ctx.db, bobUser.login);
   resetPath = (await createResetLink(server.wharf.ctx, bob!, { id: null, login: 'test', ip: null })).path;
   browser = await openBrowser();
 });
@@ -116,6 +119,7 @@ const PAGES: PageCase[] = [
   { name: 'draft', path: () => `/${repo.full}/releases/tag/${draftTag}`, signedIn: true },
   { name: 'new-release', path: () => `/${repo.full}/releases/new`, signedIn: true },
   { name: 'edit-release', path: () => `/${repo.full}/releases/edit/v1.0.0`, signedIn: true },
+  { name: 'repo-settings', path: () => `/${repo.full}/settings`, signedIn: true },
   { name: 'hooks', path: () => `/${repo.full}/settings/hooks`, signedIn: true },
   { name: 'new-hook', path: () => `/${repo.full}/settings/hooks/new`, signedIn: true },
   { name: 'hook', path: () => `/${repo.full}/settings/hooks/${hookId}`, signedIn: true },

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import type { AppendInput } from '../../src/blobs/blob-store.ts';
 import type { AppContext } from '../../src/context.ts';
 import { CHROMIUM, needs, TOOLS } from '../support/tools.ts';
@@ -39,6 +39,14 @@ export async function openBrowser(options: BrowserContextOptions = {}): Promise<
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One Chromium for tests that need several people at once: each `newContext()` is a separate,
+ * cookie-isolated browser profile in memory, far cheaper than a browser process each.
+ */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
 }
 
 export async function artifactPath(name: string): Promise<string> {

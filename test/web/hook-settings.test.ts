@@ -63,11 +63,12 @@ describe('webhook settings over HTTP', () => {
     const hookId = await createThroughForm(admin, pub.full, { url: receiver.url(), event_release: '1' });
     const privHook = await createThroughForm(admin, priv.full, { url: receiver.url(), event_push: '1' });
 
-    // The admin sees the tab; nobody else does.
-    expect((await admin.get(`/${pub.full}`)).text).toContain(`href="/${pub.full}/settings/hooks"`);
+    // The admin sees the Settings tab, whose navigation leads to the webhooks; nobody else does.
+    expect((await admin.get(`/${pub.full}`)).text).toContain(`href="/${pub.full}/settings"`);
+    expect((await admin.get(`/${pub.full}/settings`)).text).toContain(`href="/${pub.full}/settings/hooks"`);
     for (const user of [pusher, reader, stranger]) {
       const web = await signedIn(user);
-      expect((await web.get(`/${pub.full}`)).text).not.toContain('/settings/hooks');
+      expect((await web.get(`/${pub.full}`)).text).not.toContain(`/${pub.full}/settings`);
     }
 
     const visitors = [await signedIn(pusher), await signedIn(reader), await signedIn(stranger), new WebClient(server.base)];
@@ -181,7 +182,9 @@ describe.skipIf(!chromiumAvailable)('webhook settings in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${server.base}/${repo.full}`);
 
-    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('navigation', { name: 'Repository' }).getByRole('link', { name: 'Settings' }).click();
+    await page.waitForURL(`${server.base}/${repo.full}/settings`);
+    await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Webhooks' }).click();
     await page.waitForURL(`${server.base}/${repo.full}/settings/hooks`);
     await page.getByRole('link', { name: 'Add webhook' }).click();
     await page.getByLabel('Payload URL').fill(receiver.url());

@@ -6,14 +6,12 @@
  * rules, the SSRF check on the URL and the errors are the API's; the form only translates fields.
  *
  * Repository admins only: everyone else, signed in or not, gets the same 404 as for a page that
- * does not exist (the API's hook routes answer so too), before any CSRF or form check.
+ * does not exist (the API's hook routes answer so too), before any CSRF or form check (`repo-admin.ts`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Account, Webhook } from '../../db/schema.ts';
-import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import { repoAccess } from '../../http/route-helpers.ts';
-import { atLeast } from '../../services/permissions.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import {
   createHook,
@@ -29,11 +27,11 @@ import {
   type HookPlace,
 } from '../../webhooks/hooks.ts';
 import { validationMessages } from '../error-pages.ts';
-import { checked, formFields, type FormFields } from '../forms.ts';
+import { checked, type FormFields } from '../forms.ts';
 import { html, type Html } from '../html.ts';
 import { sendPage } from '../layout.ts';
-import { requireCsrf } from '../web-auth.ts';
 import { deliveryList, errorList, hookActions, hookForm, hookList, hooksPath, stateOfHook, type HookFormState } from './hook-views.ts';
+import { repoAdminAccess, repoAdminForm, settingsNav, type AdminRepoAccess } from './repo-admin.ts';
 import { repoHeader } from './repo-header.ts';
 
 type HookParams = { owner: string; repo: string; hook_id: string };
@@ -52,17 +50,17 @@ interface AdminAccess {
 
 /** The repository, if the caller administers it; a 404 otherwise, as if there were no such page. */
 async function adminAccess(ctx: AppContext, request: FastifyRequest): Promise<AdminAccess> {
-  const access = await repoAccess(ctx, request);
-  if (!access.principal || !atLeast(access.permission, 'admin')) throw new NotFoundError();
+  return hookAdmin(request, await repoAdminAccess(ctx, request));
+}
+
+function hookAdmin(request: FastifyRequest, access: AdminRepoAccess): AdminAccess {
   return { access, place: repositoryHooksPlace(access.owner, access.repo, request.urls.api), sender: access.principal.user };
 }
 
 /** The same, for a form post: the admin check first, then the CSRF checks. */
 async function adminFormAccess(ctx: AppContext, request: FastifyRequest): Promise<AdminAccess & { fields: FormFields }> {
-  const admin = await adminAccess(ctx, request);
-  const fields = formFields(request.body);
-  requireCsrf(request, fields._csrf);
-  return { ...admin, fields };
+  const { access, fields } = await repoAdminForm(ctx, request);
+  return { ...hookAdmin(request, access), fields };
 }
 
 function stateOfFields(fields: FormFields, hook: Webhook | null): HookFormState {
@@ -88,6 +86,7 @@ function hookBody(fields: FormFields, state: HookFormState): Record<string, unkn
 
 function settingsPage(request: FastifyRequest, reply: FastifyReply, access: RepoAccess, title: string, body: Html, status = 200): FastifyReply {
   const page = html`${repoHeader(request, access, 'settings')}
+${settingsNav(access, 'hooks')}
 ${body}`;
   return sendPage(request, reply, { title: `${title} · ${access.owner.login}/${access.repo.name}`, body: page }, status);
 }

@@ -1,7 +1,7 @@
 /**
  * @module web/pages/repo-header
  * The heading every repository page shares: `owner / repo`, visibility, and the tabs (the
- * webhook settings only for the repository's admins).
+ * settings only for the repository's admins).
  */
 import type { FastifyRequest } from 'fastify';
 import { atLeast } from '../../services/permissions.ts';
@@ -21,6 +21,6 @@ export function repoHeader(_request: FastifyRequest, access: RepoAccess, tab: Re
     'tags',
     'Tags',
     repoPath(owner.login, repo.name, 'tags'),
-  )}${access.principal && atLeast(access.permission, 'admin') ? tabLink('settings', 'Webhooks', repoPath(owner.login, repo.name, 'settings', 'hooks')) : ''}</nav>
+  )}${access.principal && atLeast(access.permission, 'admin') ? tabLink('settings', 'Settings', repoPath(owner.login, repo.name, 'settings')) : ''}</nav>
 </div>`;
 }
