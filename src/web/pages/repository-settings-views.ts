@@ -102,7 +102,7 @@ ${refusalOf(view, 'collaborators')}
 ${
   view.collaborators.length
     ? html`<ul class="list collaborators">${view.collaborators.map((c) => collaboratorRow(request, access, c))}</ul>`
-    : html`<p class="muted">Only the organization's owners and teams can reach this repository; add people below.</p>`
+    : html`<p class="muted">No collaborators yet: the organization's owners administer this repository.</p>`
 }
 <form method="post" action="${settingsPath(access, 'collaborators')}" class="stack add-collaborator">
 ${csrfField(request)}
