@@ -31,6 +31,7 @@ import { checkHeaderDeadlinesAfterReading } from './http/header-deadline.ts';
 import { closeOnlyIdleConnections } from './http/idle-connections.ts';
 import { trackGitCallers } from './http/git-callers.ts';
 import { killGitUnder } from './git/git-processes.ts';
+import { stopResidentGit } from './git/git.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { redactedRequest } from './http/log-redaction.ts';
 import { logRequest } from './http/request-log.ts';
@@ -112,7 +113,8 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
       await closing;
       stopWatching();
       // Requests have all ended: a git process still working in this server's repositories
-      // serves nobody (and would keep a pack or a lock half-written).
+      // serves nobody (and would keep a pack or a lock half-written); nor does a resident one.
+      stopResidentGit(config.repositoriesDir);
       killGitUnder(config.repositoriesDir);
       await rateFlusher.stop();
       await closeStore();

@@ -11,6 +11,8 @@ import type { Readable } from 'node:stream';
 import { killGitGroup, startGitProcess } from './git-processes.ts';
 import { commandSlots, configureGitSlots, currentCaller, streamSlots } from './git-slots.ts';
 import { isValidRefName } from './ref-format.ts';
+import { readRefFile } from './ref-files.ts';
+import { lineAnswer, residentFor, ResidentGone, stopResidentsUnder, type AnswerParser } from './resident-git.ts';
 
 export class GitError extends Error {
   constructor(
@@ -144,6 +146,14 @@ async function text(gitDir: string, args: string[], options?: RunOptions): Promi
 export const stopGit = killGitGroup;
 
 /**
+ * Stops the resident git processes (`resident-git.ts`) working in `dir` or any repository below
+ * it: before a repository's directory is removed or made afresh, and when a server closes.
+ */
+export function stopResidentGit(dir: string): void {
+  stopResidentsUnder(dir);
+}
+
+/**
  * Starts a long-running git process whose output is streamed (archives, smart HTTP), once a
  * stream slot is free. It (with everything it starts) is killed at its deadline and when the
  * request it serves is abandoned, and gives its slot back when it exits. `root` is the directory
@@ -237,43 +247,110 @@ export async function getRef(gitDir: string, fullRef: string): Promise<RefInfo |
   return refs.find((r) => r.ref === fullRef) ?? null;
 }
 
-export interface RefWithDate extends RefInfo {
-  /** The committer date (ISO 8601) of `commitSha`; null when the ref does not peel to a commit in one step. */
-  commitDate: string | null;
-}
-
-/**
- * Reads the given full ref names, each with the commit it points at and that commit's committer
- * date, in one git process (where a ref read, a `rev-parse` and a `log -1` would take three).
- * Refs that do not exist are absent from the map.
- */
-export async function readRefs(gitDir: string, fullRefs: readonly string[]): Promise<Map<string, RefWithDate>> {
-  const wanted = new Set(fullRefs);
-  const format = '--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)%00%(committerdate:iso-strict)%00%(*committerdate:iso-strict)';
-  const out = await text(gitDir, ['for-each-ref', format, '--', ...wanted]);
-  const found = new Map<string, RefWithDate>();
-  for (const line of out.split('\n')) {
-    const [ref = '', sha = '', type = '', peeled = '', peeledType = '', date = '', peeledDate = ''] = line.split('\0');
-    // for-each-ref matches patterns as prefixes (and globs): only the exact names asked for count.
-    if (!wanted.has(ref)) continue;
-    const commitDate = type === 'commit' ? date : type === 'tag' && peeledType === 'commit' ? peeledDate : '';
-    found.set(ref, { ref, sha, type: type as RefInfo['type'], commitSha: peeled || sha, commitDate: commitDate || null });
-  }
-  return found;
-}
-
 /**
  * Creates `fullRef` at `sha` only if it does not exist yet. The empty old-value makes
  * `update-ref` take the ref's lock file and fail atomically when another writer got there first,
  * which holds across processes and across nodes sharing the repositories over a filesystem with
  * atomic exclusive create (local disks, NFSv3+). Returns false on that lost race.
+ *
+ * The transaction goes to the repository's resident `git update-ref --stdin` (`resident-git.ts`)
+ * when there is one to be had, else to a one-shot `git update-ref`: the same command either way.
  */
 export async function createRefIfAbsent(gitDir: string, fullRef: string, sha: string): Promise<boolean> {
-  const { exitCode, stderr } = await runGitWithStderr(gitDir, ['update-ref', '--end-of-options', userValue(fullRef), sha, '']);
-  if (exitCode === 0) return true;
+  const ref = userValue(fullRef);
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(sha)) throw new GitError(`refusing object id "${sha}"`, null, '');
+  let failure: { exitCode: number | null; stderr: string };
+  // Ref names go into a line protocol: only names git would accept (no spaces or newlines) take that way.
+  const resident = isValidRefName(ref) ? residentFor(gitDir, 'refs', gitEnv()) : null;
+  try {
+    if (!resident) throw new ResidentGone('no resident git', '', false);
+    // A lost race makes git print `fatal: …` and exit (the process is then replaced): no `prepare: ok`.
+    await resident.request(`start\ncreate ${ref} ${sha}\nprepare\ncommit\n`, lineAnswer(3));
+    return true;
+  } catch (err) {
+    if (!(err instanceof ResidentGone)) throw err;
+    // Never read by git (queued behind a failure, or no process to be had): run it on its own.
+    if (!err.current) failure = await runGitWithStderr(gitDir, ['update-ref', '--end-of-options', ref, sha, '']);
+    else failure = { exitCode: 128, stderr: err.stderr };
+  }
+  if (failure.exitCode === 0) return true;
   // Lost the race (the ref exists now, or its lock is held by the winner): not an error.
-  if ((await getRef(gitDir, fullRef)) !== null || /\.lock'?: File exists|unable to create .*\.lock|cannot lock ref|reference already exists/i.test(stderr)) return false;
-  throw new GitError(`git update-ref failed (${exitCode}): ${stderr.trim()}`, exitCode, stderr);
+  if ((await readRefFile(gitDir, fullRef)) !== null || /\.lock'?: File exists|unable to create .*\.lock|cannot lock ref|reference already exists/i.test(failure.stderr))
+    return false;
+  throw new GitError(`git update-ref failed (${failure.exitCode}): ${failure.stderr.trim()}`, failure.exitCode, failure.stderr);
+}
+
+/**
+ * The object id `fullRef` points at (following symbolic refs), read from the repository's files
+ * without a git process (`ref-files.ts`); null when there is no such ref.
+ */
+export function readRef(gitDir: string, fullRef: string): Promise<string | null> {
+  return readRefFile(gitDir, fullRef);
+}
+
+/** Largest commit or tag object read through the resident process; bigger ones go to `git log`. */
+const MAX_RESIDENT_OBJECT = 1024 * 1024;
+
+interface ObjectInfo {
+  type: string;
+  size: number;
+}
+
+const infoAnswer: AnswerParser<ObjectInfo | null> = (buf) => {
+  const answer = lineAnswer(1)(buf);
+  if (!answer) return null;
+  const [, type = '', size = ''] = answer.value[0]!.split(' ');
+  const known = /^\d+$/.test(size) && type !== 'missing' && type !== 'ambiguous';
+  return { value: known ? { type, size: Number(size) } : null, used: answer.used };
+};
+
+const contentsAnswer: AnswerParser<string> = (buf) => {
+  const header = buf.indexOf(10);
+  if (header < 0) return null;
+  const size = Number(buf.subarray(0, header).toString('latin1').split(' ')[2]);
+  const end = header + 1 + size + 1;
+  if (!Number.isSafeInteger(size) || buf.length < end) return null;
+  return { value: buf.subarray(header + 1, header + 1 + size).toString('utf8'), used: end };
+};
+
+/**
+ * The commit `sha` names (peeling annotated tags) and its committer date (ISO 8601, UTC), read
+ * through the repository's resident `git cat-file --batch-command`; null when it names no commit.
+ * Falls back to a one-shot git when no resident process is to be had or the object is unusual
+ * (very large, or a commit whose date git would have to interpret).
+ */
+export async function peelCommit(gitDir: string, sha: string): Promise<{ sha: string; date: string | null } | null> {
+  const viaLog = async () => {
+    const commit = await getCommit(gitDir, sha);
+    return commit ? { sha: commit.sha, date: commit.committerDate } : null;
+  };
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(sha)) return null;
+  const resident = residentFor(gitDir, 'objects', gitEnv());
+  if (!resident) return viaLog();
+  try {
+    let id = sha;
+    // Tags of tags are peeled one level at a time, as `^{commit}` would.
+    for (let depth = 0; depth < 8; depth++) {
+      const info = await resident.request(`info ${id}\n`, infoAnswer);
+      if (!info || (info.type !== 'commit' && info.type !== 'tag')) return null;
+      if (info.size > MAX_RESIDENT_OBJECT) return viaLog();
+      const body = await resident.request(`contents ${id}\n`, contentsAnswer);
+      const blank = body.indexOf('\n\n');
+      const headers = blank < 0 ? body : body.slice(0, blank);
+      if (info.type === 'commit') {
+        const date = /^committer .* (\d+) [+-]\d{4}$/m.exec(headers);
+        if (!date) return viaLog();
+        return { sha: id, date: new Date(Number(date[1]) * 1000).toISOString() };
+      }
+      const target = /^object ([0-9a-f]+)$/m.exec(headers);
+      if (!target) return null;
+      id = target[1]!;
+    }
+    return viaLog();
+  } catch (err) {
+    if (err instanceof ResidentGone) return viaLog();
+    throw err;
+  }
 }
 
 /** Creates `refs/tags/<tag>` at `sha` only if absent; false when another writer got there first. */

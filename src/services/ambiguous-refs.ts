@@ -29,7 +29,7 @@ export async function refuseAmbiguousNames(ctx: AppContext, repo: Repository, ch
       continue;
     }
     const twin = `${kind.other}${name}`;
-    if (created.has(twin) || (await git.getRef(gitDirFor(ctx, repo), twin))) {
+    if (created.has(twin) || (await git.readRef(gitDirFor(ctx, repo), twin)) !== null) {
       refusals.push({ ref, reason: `${kind.what} name ${name} is ambiguous: a ${kind.otherWhat} has that name` });
     }
   }

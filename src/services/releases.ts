@@ -152,37 +152,28 @@ interface Placement {
 }
 
 /**
- * Where a release with this tag/target would live; 422 when the target names nothing. The tag,
- * the target branch (or tag) and their commits' dates are read in one git process: a branch
- * first, then a tag of that name, as `git rev-parse` would not be asked (a full SHA is a commit).
+ * Where a release with this tag/target would live; 422 when the target names nothing. The tag
+ * and the target branch (or a tag of that name, as `git rev-parse` would not be asked: a full
+ * SHA is a commit) are read from the repository's files, and the commit with its date from the
+ * repository's resident `git cat-file` (`git/resident-git.ts`): no git process is started.
  */
 async function place(ctx: AppContext, repo: Repository, tag: string, target: string, mustResolve: boolean): Promise<Placement> {
   const gitDir = gitDirFor(ctx, repo);
-  const tagRef = `refs/tags/${tag}`;
-  const named = target !== 'HEAD' && !target.startsWith('-') && !target.includes('\0') && !target.startsWith('refs/tags/') && !/^[0-9a-f]{40}$/.test(target);
-  const branchRef = target.startsWith('refs/heads/') ? target : `refs/heads/${target}`;
-  const targetTagRef = target.startsWith('refs/') ? null : `refs/tags/${target}`;
-  const refs = await git.readRefs(gitDir, named ? [tagRef, branchRef, ...(targetTagRef ? [targetTagRef] : [])] : [tagRef]);
-  const existing = refs.get(tagRef);
-  if (existing) return { commitSha: existing.commitSha, commitDate: existing.commitDate, tagExists: true };
-  let resolved: { sha: string; date: string | null } | null = null;
-  if (/^[0-9a-f]{40}$/.test(target)) {
-    // `git log` of a full object id checks that it is a commit (peeling a tag object) and gives its date.
-    const commit = await git.getCommit(gitDir, target);
-    resolved = commit ? { sha: commit.sha, date: commit.committerDate } : null;
-  } else if (named) {
-    const ref = refs.get(branchRef) ?? (targetTagRef ? refs.get(targetTagRef) : undefined);
-    if (ref && ref.commitDate) resolved = { sha: ref.commitSha, date: ref.commitDate };
-    // A ref that does not peel to a commit in one step (a tag of a tag): git resolves it.
-    else if (ref) resolved = await resolveWithGit(gitDir, ref.ref);
+  const existing = await git.readRef(gitDir, `refs/tags/${tag}`);
+  if (existing) {
+    const commit = await git.peelCommit(gitDir, existing);
+    return { commitSha: commit?.sha ?? existing, commitDate: commit?.date ?? null, tagExists: true };
   }
+  let sha: string | null = null;
+  if (/^[0-9a-f]{40}$/.test(target)) sha = target;
+  else if (target !== 'HEAD' && !target.startsWith('-') && !target.includes('\0') && !target.startsWith('refs/tags/')) {
+    const branchRef = target.startsWith('refs/heads/') ? target : `refs/heads/${target}`;
+    sha = (await git.readRef(gitDir, branchRef)) ?? (target.startsWith('refs/') ? null : await git.readRef(gitDir, `refs/tags/${target}`));
+  }
+  // Peeling checks that the object is a commit (a tag's target may be a tree) and gives its date.
+  const resolved = sha ? await git.peelCommit(gitDir, sha) : null;
   if (!resolved && mustResolve) throw new ValidationError([{ resource: 'Release', code: 'invalid', field: 'target_commitish' }]);
   return { commitSha: resolved?.sha ?? null, commitDate: resolved?.date ?? null, tagExists: false };
-}
-
-async function resolveWithGit(gitDir: string, ref: string): Promise<{ sha: string; date: string | null } | null> {
-  const sha = await git.resolveCommit(gitDir, ref);
-  return sha ? { sha, date: null } : null;
 }
 
 async function commitDate(ctx: AppContext, repo: Repository, sha: string): Promise<string> {

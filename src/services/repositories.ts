@@ -111,6 +111,7 @@ export async function createRepository(ctx: AppContext, owner: Account, caller: 
   // The row exists first so the name is claimed; if git fails, the row goes again.
   const gitDir = gitDirFor(ctx, repo);
   try {
+    git.stopResidentGit(gitDir);
     await rm(gitDir, { recursive: true, force: true });
     await git.initBare(gitDir, defaultBranch);
     if (autoInit) {
@@ -126,6 +127,7 @@ export async function createRepository(ctx: AppContext, owner: Account, caller: 
     }
   } catch (err) {
     await deleteRepository(ctx.db, repo.id);
+    git.stopResidentGit(gitDir);
     await rm(gitDir, { recursive: true, force: true });
     throw err;
   }
@@ -216,5 +218,6 @@ export async function deleteRepositoryAndData(ctx: AppContext, access: RepoAcces
     await deleteRepository(trx, access.repo.id);
     await recordAudit(trx, { action: 'repo.destroy', actor: actorOrSystem(access.principal), repo: auditRepo(access.owner, access.repo) });
   });
+  git.stopResidentGit(gitDirFor(ctx, access.repo));
   await rm(gitDirFor(ctx, access.repo), { recursive: true, force: true });
 }

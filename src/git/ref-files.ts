@@ -1,0 +1,104 @@
+/**
+ * @module git/ref-files
+ * Reads one ref straight from a bare repository's files, as git's `files` ref backend stores it:
+ * a loose file `refs/…` holding an object id (or `ref: <other ref>`), else a line of
+ * `packed-refs`. Release creation asks for a handful of exact ref names per request (does the tag
+ * exist? where is the target branch? is there a branch named like the new tag?); reading two
+ * small files answers that without starting a git process, which on a loaded machine costs far
+ * more than the request's database work.
+ *
+ * Reading the loose file first and `packed-refs` second is git's own order, and is safe against
+ * `git pack-refs` running meanwhile: it writes `packed-refs` before it removes loose files, so a
+ * ref missing from the first read is in the second. `packed-refs` is parsed once per version of
+ * the file (its inode, size and modification time: git replaces it by renaming a new file over
+ * it), for a few repositories at a time.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isValidRefName } from './ref-format.ts';
+
+const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+/** Symbolic refs followed before giving up (git's own limit is 5). */
+const MAX_SYMREF_DEPTH = 5;
+/** Repositories whose parsed `packed-refs` is kept. */
+const PACKED_CACHE_SIZE = 16;
+
+interface PackedRefs {
+  version: string;
+  refs: Map<string, string>;
+}
+
+const packedCache = new Map<string, PackedRefs>();
+
+/**
+ * The object id `fullRef` (e.g. `refs/tags/v1.0`) points at, following symbolic refs; null when
+ * there is no such ref, it is broken (not an object id) or its name is not a valid ref name (no
+ * such ref can exist, and the name must not become a path outside the repository).
+ */
+export async function readRefFile(gitDir: string, fullRef: string): Promise<string | null> {
+  let ref = fullRef;
+  for (let depth = 0; depth <= MAX_SYMREF_DEPTH; depth++) {
+    if (!ref.startsWith('refs/') || !isValidRefName(ref)) return null;
+    const loose = await readLoose(gitDir, ref);
+    if (loose === null) return (await packedRefs(gitDir)).get(ref) ?? null;
+    if (OBJECT_ID.test(loose)) return loose;
+    const target = /^ref: (\S+)$/.exec(loose);
+    if (!target) return null;
+    ref = target[1]!;
+  }
+  return null;
+}
+
+/** The trimmed content of the loose ref file, or null when there is none (a directory is not a ref). */
+async function readLoose(gitDir: string, ref: string): Promise<string | null> {
+  try {
+    return (await readFile(path.join(gitDir, ref), 'utf8')).trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
+    throw err;
+  }
+}
+
+async function packedRefs(gitDir: string): Promise<Map<string, string>> {
+  const file = path.join(gitDir, 'packed-refs');
+  let version: string;
+  try {
+    const s = await stat(file, { bigint: true });
+    version = `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw err;
+  }
+  const cached = packedCache.get(file);
+  if (cached?.version === version) {
+    packedCache.delete(file);
+    packedCache.set(file, cached);
+    return cached.refs;
+  }
+  let text: string;
+  try {
+    // Read after the stat: the content is at least as new as the version it is kept under.
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw err;
+  }
+  const refs = parsePackedRefs(text);
+  packedCache.set(file, { version, refs });
+  if (packedCache.size > PACKED_CACHE_SIZE) packedCache.delete(packedCache.keys().next().value!);
+  return refs;
+}
+
+/** `packed-refs` lines are `<id> <ref>`; `#` starts the header, `^<id>` peels the ref above. */
+export function parsePackedRefs(text: string): Map<string, string> {
+  const refs = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.startsWith('^')) continue;
+    const space = line.indexOf(' ');
+    if (space < 0) continue;
+    const id = line.slice(0, space);
+    if (OBJECT_ID.test(id)) refs.set(line.slice(space + 1), id);
+  }
+  return refs;
+}
