@@ -23,7 +23,8 @@
  *   whose process died between git and the database still gets its events, once.
  *
  * Git cannot join a database transaction, so every writer records its intent first
- * (`ref_intents`, committed before git is touched): a release's tag whose transaction never
+ * (`ref_intents`, committed before git is touched; concurrent writers' intents share a commit,
+ * `services/ref-intent-commits.ts`): a release's tag whose transaction never
  * committed is removed after a crash, and a change found by the reconciler is attributed to
  * whoever intended it.
  *
@@ -33,7 +34,7 @@
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, RefIntent, Repository } from '../db/schema.ts';
 import { updateRepository } from '../db/repos/repositories-repo.ts';
-import { deleteRefIntents, insertRefIntents, knownRefs, lockRepositoryRefs, markRefsKnown, refIntentsOf, setKnownRefs } from '../db/repos/refs-repo.ts';
+import { deleteRefIntents, knownRefs, lockRepositoryRefs, markRefsKnown, refIntentsOf, setKnownRefs } from '../db/repos/refs-repo.ts';
 import { ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
 import { isoSeconds } from '../util/time.ts';
@@ -43,6 +44,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { refuseAmbiguousNames } from './ambiguous-refs.ts';
+import { commitRefIntents } from './ref-intent-commits.ts';
 import { refuseImmutableTagChanges } from './immutable-tags.ts';
 import { refuseMirroredRefChanges } from './mirror-guard.ts';
 import { LEASE_HOLDER } from './leases.ts';
@@ -101,7 +103,7 @@ async function requireAllowed(ctx: AppContext, repo: Repository, change: RefChan
  */
 export async function recordChangeIntents(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<number[]> {
   const now = Date.now();
-  return insertRefIntents(
+  return commitRefIntents(
     ctx.db,
     changes.map((c) => ({ repositoryId: repo.id, ref: c.ref, sha: c.after, purpose: 'change' as const, actorId: actor.user?.id ?? null, holder: LEASE_HOLDER, now })),
   );
@@ -147,7 +149,7 @@ export async function prepareRefCreation(ctx: AppContext, repo: Repository, ref:
   await requireAllowed(ctx, repo, change, actor);
   const gitDir = gitDirFor(ctx, repo);
   const actorId = actor.user?.id ?? null;
-  const intents = await insertRefIntents(ctx.db, [{ repositoryId: repo.id, ref, sha, purpose: 'release', actorId, holder: LEASE_HOLDER, now: Date.now() }]);
+  const intents = await commitRefIntents(ctx.db, [{ repositoryId: repo.id, ref, sha, purpose: 'release', actorId, holder: LEASE_HOLDER, now: Date.now() }]);
   let created = false;
   return {
     change,
