@@ -226,8 +226,8 @@ describe.skipIf(!chromiumAvailable)('every page on a phone and with assistive te
     expect(small).toEqual([]);
   });
 
-  it('searches and filters releases and opens the tags page by keyboard and mouse', async () => {
-    const page = await open({ name: 'releases', path: () => `/${repo.full}/releases` }, 390, 'light');
+  it.each([390, 1280])('searches and filters releases and opens the tags page by keyboard and mouse (%i px)', async (width) => {
+    const page = await open({ name: 'releases', path: () => `/${repo.full}/releases` }, width, 'light');
     await page.getByLabel('Find a release by name or tag').fill('FIRST');
     await page.getByLabel('Find a release by name or tag').press('Enter');
     await page.waitForURL(/\?q=FIRST/);
