@@ -24,6 +24,7 @@ import { ForbiddenError } from './domain/errors.ts';
 import { applyEtag, checkApiVersion, setCommonHeaders, setPrincipalHeaders } from './http/api-headers.ts';
 import { resolvePrincipal } from './http/auth.ts';
 import { readGenerationsFirst } from './http/cached-reads.ts';
+import { answerRememberedReadsFirst } from './http/remembered-reads.ts';
 import { bodyDeadline, bodyRule, clientErrorHandler, frameworkErrors, uploadRule } from './http/client-errors.ts';
 import { errorHandler, sendError } from './http/errors.ts';
 import { admissionFor, admit, leaveAdmission } from './http/admission.ts';
@@ -183,6 +184,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   // Headers must arrive within their timeout, checked every second (Node's default is 30 s).
   const timeouts = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) };
   const transport = !https ? { http: timeouts } : http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https: { ...https, ...timeouts } };
+  const nextRequestId = requestIds();
   const app = Fastify({
     loggerInstance: ctx.log,
     // One line per request (`logRequest`, registered below) instead of Fastify's two.
@@ -191,7 +193,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
     ...(config.trustProxy === false ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
     routerOptions: { maxParamLength: 4096, ignoreDuplicateSlashes: true },
     bodyLimit: config.maxJsonBodySize,
-    genReqId: requestIds(),
+    genReqId: nextRequestId,
     requestIdHeader: false,
     return503OnClosing: true,
     // An idle socket (a client that stops sending mid-request) is dropped after the idle timeout;
@@ -217,6 +219,8 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   const connections = http2 ? null : closeOnlyIdleConnections(app.server);
   if (!http2) checkHeaderDeadlinesAfterReading(app.server, timeouts.connectionsCheckingInterval);
   trackGitCallers(app);
+  // Remembered reads are answered ahead of Fastify, once admitted (`http/remembered-reads.ts`).
+  if (!http2) answerRememberedReadsFirst(app, ctx, nextRequestId);
 
   // Idle HTTP/2 sessions would hold the server open on shutdown until their timeout (72 s).
   const sessions = new Set<ServerHttp2Session>();

@@ -146,7 +146,7 @@ export interface WharfConfig {
   /** What the header's value starts with, followed by the blob's path under the blob directory. */
   sendfilePrefix: string;
   /** The read cache (`services/read-cache.ts`): bytes (0: off), answer lifetime, and the principal cache's lifetime. */
-  readCache: { maxBytes: number; ttlMs: number; principalTtlMs: number };
+  readCache: { maxBytes: number; ttlMs: number; principalTtlMs: number; fastPath: boolean };
   /** Run the outbox's consumers (webhook deliveries) on this node. */
   eventConsumers: boolean;
   /** How often an idle consumer looks for new events or due deliveries. */
@@ -267,7 +267,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
     metricsPort: v.metricsPort,
     metricsToken: v.metricsToken,
     sendfilePrefix: v.sendfilePrefix,
-    readCache: { maxBytes: v.readCacheSize, ttlMs: v.readCacheTtlMs, principalTtlMs: v.principalCacheTtlMs },
+    readCache: { maxBytes: v.readCacheSize, ttlMs: v.readCacheTtlMs, principalTtlMs: v.principalCacheTtlMs, fastPath: v.readFastPath },
     eventConsumers: v.eventConsumers,
     eventsPollMs: v.eventsPollMs,
     outboundAllowedHosts: v.outboundAllowedHosts,

@@ -518,6 +518,12 @@ export const SETTINGS = {
     default: 5000,
     doc: "Longest a remembered API answer is served. Every change bumps its repository's generation and is seen at once; downloads do not, so this bounds how far `download_count` lags behind.",
   }),
+  readFastPath: setting({
+    env: 'WHARF_READ_FAST_PATH',
+    type: boolean(),
+    default: true,
+    doc: "Answer remembered reads (a release, the latest, by tag, a page of releases) ahead of the web framework, with the same access checks, headers, rate limit and request log; off, they take the framework's way. Not used behind a trusted proxy or with metrics on. See [performance](performance.md#the-fast-path).",
+  }),
   principalCacheTtlMs: setting({
     env: 'WHARF_PRINCIPAL_CACHE_TTL_MS',
     type: integer(0, 60_000),

@@ -154,6 +154,19 @@ export class Admission {
   }
 
   /** Gives a place back once, handing it to the longest waiter. */
+  /**
+   * A place if one is free at once (no one waiting, the loop not stretched), or null, counting
+   * nothing: the caller then takes the usual way (`admit`), which waits or sheds as for any request.
+   * For answers made ahead of Fastify (`http/remembered-reads.ts`), which must not be shed twice.
+   */
+  tryEnter(): (() => void) | null {
+    const { maxInProgress, maxLoopDelayMs } = this.limits;
+    if (maxLoopDelayMs > 0 && this.loop.current() > maxLoopDelayMs) return null;
+    if (this.waiting.size > 0 || (maxInProgress !== 0 && this.inProgress >= maxInProgress)) return null;
+    this.inProgress++;
+    return this.releaser();
+  }
+
   private releaser(): () => void {
     let released = false;
     return () => {

@@ -24,26 +24,40 @@ export function checkApiVersion(request: FastifyRequest): void {
   }
 }
 
-export function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): void {
-  reply.headers({
-    'x-github-request-id': request.id,
-    'x-github-media-type': 'github.v3; format=json',
-    'x-github-api-version-selected': SUPPORTED_API_VERSIONS[0],
-    'x-github-enterprise-version': ENTERPRISE_VERSION,
-    'access-control-allow-origin': '*',
-    'access-control-expose-headers': EXPOSED,
-    'x-content-type-options': 'nosniff',
-    'x-frame-options': 'deny',
-    'content-security-policy': "default-src 'none'",
-    'referrer-policy': 'origin-when-cross-origin, strict-origin-when-cross-origin',
-    'x-xss-protection': '0',
-    vary: 'Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding',
-  });
+/**
+ * Where an answer's headers are set: a Fastify reply, or the header list of a remembered read
+ * answered ahead of Fastify (`http/remembered-reads.ts`), so both get them from the same code.
+ */
+export interface HeaderTarget {
+  header(name: string, value: string): unknown;
+  getHeader(name: string): string | number | string[] | undefined;
+}
+
+/** What of the request the headers depend on. */
+export type HeaderSource = Pick<FastifyRequest, 'id' | 'principal' | 'headers'>;
+
+const COMMON_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['x-github-media-type', 'github.v3; format=json'],
+  ['x-github-api-version-selected', SUPPORTED_API_VERSIONS[0]!],
+  ['x-github-enterprise-version', ENTERPRISE_VERSION],
+  ['access-control-allow-origin', '*'],
+  ['access-control-expose-headers', EXPOSED],
+  ['x-content-type-options', 'nosniff'],
+  ['x-frame-options', 'deny'],
+  ['content-security-policy', "default-src 'none'"],
+  ['referrer-policy', 'origin-when-cross-origin, strict-origin-when-cross-origin'],
+  ['x-xss-protection', '0'],
+  ['vary', 'Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding'],
+];
+
+export function setCommonHeaders(request: HeaderSource, reply: HeaderTarget): void {
+  reply.header('x-github-request-id', request.id);
+  for (const [name, value] of COMMON_HEADERS) reply.header(name, value);
   setPrincipalHeaders(request, reply);
 }
 
 /** The headers that depend on the caller (once credentials are resolved, after `setCommonHeaders`). */
-export function setPrincipalHeaders(request: FastifyRequest, reply: FastifyReply): void {
+export function setPrincipalHeaders(request: HeaderSource, reply: HeaderTarget): void {
   if (!request.principal) return;
   reply.header('x-oauth-scopes', [...request.principal.scopes].join(', '));
   // GitHub tells clients when the token they used will stop working.
@@ -56,7 +70,7 @@ export function setPrincipalHeaders(request: FastifyRequest, reply: FastifyReply
  * 304). Ignored when `If-None-Match` is present, as RFC 9110 §13.1.3 says, and on replies without
  * a `Last-Modified` (lists).
  */
-function notModifiedSince(request: FastifyRequest, reply: FastifyReply): boolean {
+function notModifiedSince(request: HeaderSource, reply: HeaderTarget): boolean {
   const since = request.headers['if-modified-since'];
   const modified = reply.getHeader('last-modified');
   if (typeof since !== 'string' || typeof modified !== 'string') return false;
@@ -96,7 +110,7 @@ export function etagOf(payload: string): string {
  * client already has this answer (the caller then answers 304). Also used by remembered answers
  * (`http/cached-reads.ts`), whose ETag is known without the body being hashed again.
  */
-export function answerConditionally(request: FastifyRequest, reply: FastifyReply, etag: string, urlsFixed: boolean): boolean {
+export function answerConditionally(request: HeaderSource, reply: HeaderTarget, etag: string, urlsFixed: boolean): boolean {
   reply.header('etag', etag);
   if (request.principal) reply.header('cache-control', 'private, max-age=60, s-maxage=60');
   else if (urlsFixed) reply.header('cache-control', 'public, max-age=60, s-maxage=60');

@@ -34,12 +34,20 @@ export function readCredentials(header: string | undefined): Credentials {
 
 /** Resolves the request's principal: null for anonymous; throws 401 for bad credentials. */
 export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest): Promise<Principal | null> {
-  const creds = readCredentials(request.headers.authorization);
+  return principalOf(ctx, request.headers.authorization, request.ip, request.generations?.credentials);
+}
+
+/**
+ * `resolvePrincipal` from the `Authorization` header and the client's address, with the
+ * credentials' generation when it was read already (with a remembered read's repository).
+ */
+export async function principalOf(ctx: AppContext, authorization: string | undefined, address: string, generationRead?: number): Promise<Principal | null> {
+  const creds = readCredentials(authorization);
   if (creds.kind === 'none') return null;
   if (creds.kind === 'token') {
     for (const candidate of creds.candidates) {
-      const principal = await authenticateRemembered(ctx, candidate, request.generations?.credentials);
-      if (principal) return atAddress(ctx, principal, request.ip);
+      const principal = await authenticateRemembered(ctx, candidate, generationRead);
+      if (principal) return atAddress(ctx, principal, address);
     }
   }
   throw new UnauthorizedError('Bad credentials');

@@ -21,21 +21,25 @@ import type { AppContext } from '../context.ts';
 import { findGenerationByName, findGenerationsByName } from '../db/repos/generations-repo.ts';
 import { canSeeDrafts } from '../services/releases.ts';
 import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
+import type { Principal } from '../services/tokens.ts';
 import { answerConditionally, etagOf } from './api-headers.ts';
 import type { OwnerRepoParams } from './route-helpers.ts';
+import type { Urls } from './urls.ts';
 
 /** Headers a rendering sets that belong to the answer (the rest are per request). */
 const ANSWER_HEADERS = ['x-github-media-type', 'last-modified', 'link'] as const;
 
-interface RememberedAnswer {
+export interface RememberedAnswer {
   /** The JSON as bytes: sent as they are, without encoding the text again for every request. */
   body: Buffer;
   etag: string;
   headers: Array<[string, string]>;
+  /** The route that rendered it (`/api/v3/repos/:owner/:repo/releases/latest`): its scopes, and the request log's route. */
+  route: string;
 }
 
 /** The routes whose answers are remembered (`releases.ts`). */
-const REMEMBERED_ROUTE = /^\/api\/v3\/repos\/:owner\/:repo\/releases(?:\/latest|\/tags\/\*|\/:release_id)?$/;
+export const REMEMBERED_ROUTE = /^\/api\/v3\/repos\/:owner\/:repo\/releases(?:\/latest|\/tags\/\*|\/:release_id)?$/;
 
 /**
  * Before anything else of a remembered read (credentials included) is read: its repository's
@@ -59,16 +63,30 @@ export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest)
   if (!ctx.readCache.enabled) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
   const found = request.generations ?? (await findGenerationByName(ctx.db, owner, repo.replace(/\.git$/i, '')));
   if (!found) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
-  // A token's scopes never change; its user's site administration bumps every generation.
-  const who = principal ? `${principal.token.id}:${principal.user.id}:${principal.user.site_admin}:${[...principal.scopes].join(',')}` : '-';
-  const key = `access\0${found.repositoryId}\0${found.generation}\0${who}`;
-  const remembered = ctx.readCache.get<Omit<RepoAccess, 'principal'>>(key);
-  if (remembered) return { access: { ...remembered, principal }, generation: found.generation };
+  const remembered = rememberedAccess(ctx, principal, found);
+  if (remembered) return remembered;
   const access = await getRepoAccess(ctx, principal, owner, repo);
   // Renamed between the two reads: answer, but remember nothing.
   if (access.repo.id !== found.repositoryId) return { access, generation: null };
-  ctx.readCache.set(key, { owner: access.owner, repo: access.repo, permission: access.permission }, 2048);
+  ctx.readCache.set(accessKey(principal, found), { owner: access.owner, repo: access.repo, permission: access.permission }, 2048);
   return { access, generation: found.generation };
+}
+
+/** The caller's access remembered at the repository's generation `found`, if any. */
+export function rememberedAccess(ctx: AppContext, principal: Principal | null, found: { repositoryId: number; generation: number }): CachedAccess | null {
+  const remembered = ctx.readCache.get<Omit<RepoAccess, 'principal'>>(accessKey(principal, found));
+  return remembered ? { access: { ...remembered, principal }, generation: found.generation } : null;
+}
+
+function accessKey(principal: Principal | null, found: { repositoryId: number; generation: number }): string {
+  // A token's scopes never change; its user's site administration bumps every generation.
+  const who = principal ? `${principal.token.id}:${principal.user.id}:${principal.user.site_admin}:${[...principal.scopes].join(',')}` : '-';
+  return `access\0${found.repositoryId}\0${found.generation}\0${who}`;
+}
+
+/** The key of an answer: what it depends on besides the repository's generation (the URL holds the route and its query). */
+export function answerKey(url: string, accept: string | undefined, u: Urls, access: RepoAccess, generation: number): string {
+  return `answer\0${access.repo.id}\0${generation}\0${canSeeDrafts(access) ? 'push' : 'read'}\0${url}\0${accept ?? ''}\0${u.api}\0${u.uploads}\0${u.web}`;
 }
 
 /**
@@ -80,8 +98,7 @@ export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest)
 export async function sendCached(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, cached: CachedAccess, render: () => Promise<unknown>): Promise<FastifyReply> {
   const { access, generation } = cached;
   if (generation === null) return reply.send(await render());
-  const u = request.urls;
-  const key = `answer\0${access.repo.id}\0${generation}\0${canSeeDrafts(access) ? 'push' : 'read'}\0${request.url}\0${request.headers.accept ?? ''}\0${u.api}\0${u.uploads}\0${u.web}`;
+  const key = answerKey(request.url, request.headers.accept, request.urls, access, generation);
   // The request that renders sets the answer's headers itself; the others take them from the answer.
   let rendered = false;
   const answer = await ctx.readCache.remember<RememberedAnswer>(
@@ -94,11 +111,20 @@ export async function sendCached(ctx: AppContext, request: FastifyRequest, reply
         const value = reply.getHeader(name);
         if (typeof value === 'string') headers.push([name, value]);
       }
-      return { body: Buffer.from(json), etag: etagOf(json), headers };
+      return { body: Buffer.from(json), etag: etagOf(json), headers, route: request.routeOptions.url ?? '' };
     },
     (a) => a.body.length + 512,
   );
-  if (!rendered) for (const [name, value] of answer.headers) reply.header(name, value);
+  return sendRemembered(ctx, request, reply, answer, rendered);
+}
+
+/**
+ * Sends a remembered answer: its own headers (unless the rendering request set them already),
+ * ETag and caching headers, and 304 when the client has it. The one way a remembered answer is
+ * sent, by the route and by the fast path alike, so both send the same bytes.
+ */
+export function sendRemembered(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, answer: RememberedAnswer, headersSet = false): FastifyReply {
+  if (!headersSet) for (const [name, value] of answer.headers) reply.header(name, value);
   if (answerConditionally(request, reply, answer.etag, ctx.config.externalUrl !== null)) return reply.code(304).send();
   return reply.type('application/json; charset=utf-8').send(answer.body);
 }

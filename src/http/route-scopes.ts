@@ -14,8 +14,9 @@
  *   neither for reading public ones). Checked there, because whether the repository is private,
  *   and so whether the caller may even learn that it exists (404), is known only there.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { hasAnyScope, missingScope } from '../services/oauth-scopes.ts';
+import type { HeaderTarget } from './api-headers.ts';
 
 export interface ScopeRule {
   /** `X-Accepted-OAuth-Scopes`, as GitHub sends it for the route. */
@@ -196,7 +197,7 @@ export function ruleOfRequest(request: FastifyRequest, prefix: string): ScopeRul
 }
 
 /** GitHub names the route's accepted scopes on every answer it gives, errors included. */
-export function sendAcceptedScopes(reply: FastifyReply, rule: ScopeRule | undefined): void {
+export function sendAcceptedScopes(reply: HeaderTarget, rule: ScopeRule | undefined): void {
   if (rule) reply.header('x-accepted-oauth-scopes', rule.accepted);
 }
 

@@ -27,13 +27,16 @@ export function urlsFromBase(web: string): Urls {
 const HOST_PATTERN = /^[A-Za-z0-9.\-_]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 export function requestUrls(config: WharfConfig, request: FastifyRequest): Urls {
-  if (config.externalUrl) return urlsFromBase(config.externalUrl);
   // Fastify reads `X-Forwarded-Proto`/`-Host` only from a trusted proxy, and then the entry that
   // proxy added (the last), never one the client sent ahead of it. HTTP/2 carries the host in
   // `:authority`, which Fastify's `host` falls back to.
-  const forwardedProto = request.protocol as string;
-  const proto = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : 'http';
-  let host: string | undefined = request.host;
+  return requestUrlsOf(config, request.host, request.protocol);
+}
+
+/** `requestUrls` from the request's host and protocol (as Fastify reads them). */
+export function requestUrlsOf(config: WharfConfig, host: string | undefined, protocol: string): Urls {
+  if (config.externalUrl) return urlsFromBase(config.externalUrl);
+  const proto = protocol === 'https' || protocol === 'http' ? protocol : 'http';
   // A Host header is attacker-controlled; anything odd falls back to the listening address.
   if (!host || !HOST_PATTERN.test(host)) host = `${config.host}:${config.port}`;
   return urlsFromBase(`${proto}://${host}`);
