@@ -247,6 +247,15 @@ function reads(w: World, releases: Array<{ id: number; tag_name: string }>): str
   return paths;
 }
 
+/** All headers but the request id and the date. */
+function headersOf(res: { headers: Headers }): Record<string, string> {
+  const out: Record<string, string> = {};
+  res.headers.forEach((value, name) => {
+    if (name !== 'x-github-request-id' && name !== 'date') out[name] = value;
+  });
+  return out;
+}
+
 const ACCEPTS = ['application/vnd.github+json', 'application/vnd.github.full+json'];
 
 async function compareAll(w: World, step: string): Promise<number> {
@@ -273,7 +282,8 @@ async function compareAll(w: World, step: string): Promise<number> {
         const where = `${step}: GET ${p} as ${who} (${accept}), read ${round}`;
         expect(got.status, where).toBe(expected.status);
         expect(got.text, where).toBe(expected.text);
-        for (const h of ['etag', 'link', 'last-modified', 'x-github-media-type', 'cache-control']) expect(got.headers.get(h), `${where}: ${h}`).toBe(expected.headers.get(h));
+        // Every header (the remembered answers come ahead of Fastify, http/remembered-reads.ts) but the request's own.
+        expect(headersOf(got), where).toEqual(headersOf(expected));
       }
       // A client holding the fresh answer's ETag gets 304 exactly when the answers agree.
       const etag = expected.headers.get('etag');
