@@ -263,15 +263,17 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     await page.close();
   });
 
-  it('publishes a release from the new-release form with two files uploaded into its draft, renamed and labelled', async () => {
+  it.each([390, 1280])('publishes a release from the new-release form with two files uploaded into its draft, renamed and labelled (%i px)', async (width) => {
+    const tag = `v3.${width}.0`;
+    const title = `Three at ${width} px`;
     throttle.rate = 16 * MiB;
     const one = await file('tool-linux-amd64.tar.gz', 6 * MiB + 5);
     const two = await file('checksums.txt', 300);
     const page = await newPage();
-    await page.setViewportSize({ width: 390, height: 844 });
+    await page.setViewportSize({ width, height: 844 });
     await page.goto(`${server.base}/${repo.full}/releases/new`);
-    await page.getByLabel('Tag', { exact: true }).fill('v3.0.0');
-    await page.getByLabel('Release title').fill('Three');
+    await page.getByLabel('Tag', { exact: true }).fill(tag);
+    await page.getByLabel('Release title').fill(title);
     await page.locator('input.file-input').setInputFiles([one.path, two.path]);
     // The form saved a draft and the page now edits it (a reload would open it).
     await page.waitForURL(/\/releases\/edit\/untagged-[0-9a-f]{20}$/, WAIT);
@@ -296,14 +298,14 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     expect(await rows.nth(1).locator('.file-name').textContent()).toBe('SHA256SUMS');
     await noOverflow(page);
     expect(await axeProblems(page)).toEqual([]);
-    await page.screenshot({ path: await artifactPath('release-new-uploads-390.png'), fullPage: true });
+    await page.screenshot({ path: await artifactPath(`release-new-uploads-${width}.png`), fullPage: true });
 
     await page.getByLabel('Notes (Markdown)').fill('Uploaded from the form.');
     await page.getByRole('button', { name: 'Publish release' }).click();
-    await page.waitForURL(`${server.base}/${repo.full}/releases/tag/v3.0.0`, WAIT);
-    expect(await page.locator('h1').textContent()).toBe('Three');
+    await page.waitForURL(`${server.base}/${repo.full}/releases/tag/${tag}`, WAIT);
+    expect(await page.locator('h1').textContent()).toBe(title);
     await noOverflow(page);
-    const release = await call('GET', `${server.api}/repos/${repo.full}/releases/tags/v3.0.0`, { token: alice.token });
+    const release = await call('GET', `${server.api}/repos/${repo.full}/releases/tags/${tag}`, { token: alice.token });
     expect(release.body.draft).toBe(false);
     expect(release.body.body).toBe('Uploaded from the form.');
     const byName = Object.fromEntries((release.body.assets as Array<{ name: string; label: string | null; digest: string }>).map((a) => [a.name, a]));
@@ -312,7 +314,7 @@ describe.skipIf(!chromiumAvailable)('the web uploader in Chromium', { timeout: T
     expect(byName.SHA256SUMS).toMatchObject({ digest: `sha256:${two.sha256}` });
     // One release: the draft the form created is the one published.
     const all = await call('GET', `${server.api}/repos/${repo.full}/releases`, { token: alice.token });
-    expect((all.body as Array<{ name: string | null }>).filter((r) => r.name === 'Three')).toHaveLength(1);
+    expect((all.body as Array<{ name: string | null }>).filter((r) => r.name === title)).toHaveLength(1);
     expect(problems).toEqual([]);
     await page.close();
   });
