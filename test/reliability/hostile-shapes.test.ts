@@ -18,7 +18,7 @@ import { createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../
 import { call, expectGitHubError } from '../support/http.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { WebClient } from '../web/web-client.ts';
-import { processesIn } from '../support/processes.ts';
+import { workingChildGits as childGits, workingProcessesIn } from '../support/processes.ts';
 import { openDescriptors } from './support/fuzz-kit.ts';
 import { basicAuth } from './support/git-probe.ts';
 import { connect, portOf, trickle, type RawResponse } from './support/raw-http.ts';
@@ -29,11 +29,6 @@ let server: TestServer;
 let owner: TestUser;
 
 /** git processes this test process started (the server runs in it). */
-function childGits(): number {
-  const out = execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out.split('\n').filter((name) => name.startsWith('git')).length;
-}
-
 async function settled(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
   const until = Date.now() + ms;
   while (!(await check()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
@@ -117,7 +112,7 @@ describe('bodies trickling below the minimum rate', () => {
     // Wharf started: `git http-backend` runs `git receive-pack` as its own child, and a
     // `git-http-backend` whose body was cut off copied nothing forever at full CPU, outliving the
     // server, when only the process Wharf started was killed.
-    expect(await settled(() => childGits() === 0 && processesIn(server.dataDir).length === 0, 5_000), JSON.stringify(processesIn(server.dataDir))).toBe(true);
+    expect(await settled(() => childGits() === 0 && workingProcessesIn(server.dataDir).length === 0, 5_000), JSON.stringify(workingProcessesIn(server.dataDir))).toBe(true);
     const openAssets = () => server.wharf.ctx.db.selectFrom('assets').select('id').where('release_id', '=', releaseId).execute();
     expect(await settled(async () => (await openAssets()).length === 0)).toBe(true);
     expect(await settled(() => openDescriptors() <= descriptorsBefore + 2)).toBe(true);

@@ -6,10 +6,10 @@
  * (`read ECONNRESET`). Deadlines here are judged on bytes that arrived, and a connection is only
  * ever closed after its answer, gracefully.
  */
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepo, createUser, uniqueName } from '../support/fixtures.ts';
+import { workingChildGits as childGits } from '../support/processes.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { parseRaw, portOf } from './support/raw-http.ts';
 
@@ -229,11 +229,6 @@ describe('the idle timeout', () => {
 
 describe('git smart HTTP bodies', () => {
   /** git processes this test process started (the server runs in it). */
-  function childGits(): number {
-    const out = execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-    return out.split('\n').filter((name) => name.startsWith('git')).length;
-  }
-
   it('cuts off a trickled git request body and stops its git process', async () => {
     const gitServer = await startServer({ env: { WHARF_BODY_TIMEOUT_MS: '300', WHARF_BODY_MIN_RATE: '1024' } });
     try {
