@@ -2,9 +2,12 @@
  * `node --import tsx bench/overload.ts [--quick]` — the overload scenario alone
  * (`scenarios/overload.ts`; the same as `npm run bench -- --only overload`): wrk in processes of
  * its own saturates both cores with more clients than Wharf can serve in time, against the read
- * API and a mixed set of routes, and counts every answer and every socket error. Target: zero
- * socket errors, and every request answered 2xx/3xx or 503 with `Retry-After`. Results are
- * printed and written to bench/results/overload.json (and .md).
+ * API and a mixed set of routes, one connection per wrk thread, and a Lua script keeps the books:
+ * requests sent, answered 2xx/3xx, answered 503 with `Retry-After`, anything else, the latency of
+ * answered requests as measured, and requests still in flight at the end with their age; wrk's
+ * socket errors by kind. Targets: zero socket errors, zero requests unanswered within the bound
+ * (`ANSWER_BOUND_SECONDS`, docs/reliability.md), every answer 2xx/3xx or 503 with `Retry-After`.
+ * Results are printed and written to bench/results/overload.json (and .md).
  *
  * Not a test: a performance figure, run by hand (the machine's load decides the throughput; the
  * answers must be complete whatever it is).

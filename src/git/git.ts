@@ -13,6 +13,7 @@ import { commandSlots, configureGitSlots, currentCaller, streamSlots } from './g
 import { isValidRefName } from './ref-format.ts';
 import { readRefFile } from './ref-files.ts';
 import { lineAnswer, residentFor, ResidentGone, stopResidentsUnder, type AnswerParser } from './resident-git.ts';
+import { waitForTurn } from '../util/loop-turns.ts';
 
 export class GitError extends Error {
   constructor(
@@ -79,6 +80,8 @@ export async function runGit(gitDir: string | null, args: string[], options: Run
   const caller = currentCaller();
   const release = await commandSlots.acquire(caller);
   try {
+    // Starting a process blocks the event loop: one turn starts only so many.
+    await waitForTurn();
     return await runGitNow(gitDir, args, options, caller?.signal);
   } finally {
     release();

@@ -14,12 +14,21 @@
  * uploads must not shut out every reader. Health checks and metrics are never shed, so a balancer
  * or a scraper still sees a loaded node as alive.
  *
+ * Work is also spread over turns of the event loop (`util/loop-turns.ts`): a turn starts requests
+ * for at most `TURN_BUDGET_MS`, and those read after that wait in the same queue for a later
+ * turn. Node takes one new connection from the kernel per turn, so a turn that prepared every
+ * request its busy keep-alive connections sent (a few hundred SQLite reads) left new connections
+ * waiting, unseen and unanswered, in the kernel's accept queue for seconds. Short turns take them
+ * in promptly, and their requests then wait where admission sees them: in order, with the queue
+ * timeout.
+ *
  * The budget is per process, held in memory: it protects this process's CPU and event loop, which
  * is what it measures. Several nodes each have their own; nothing else depends on it.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { OverloadedError } from '../domain/errors.ts';
+import { turnHasBudget } from '../util/loop-turns.ts';
 
 export interface AdmissionLimits {
   /** Requests being prepared at once; 0: no limit. */
@@ -82,6 +91,9 @@ export class Admission {
   private readonly waiting = new Set<Waiter>();
   private readonly shed: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0, loop_delay: 0 };
   private readonly loop = new LoopStretch();
+  /** `setImmediate` callbacks pending that each admit the longest waiter, budget allowing. */
+  private slotsPending = 0;
+  private nextTurn: NodeJS.Timeout | null = null;
   /** Seconds a shed request is told to wait before retrying. */
   readonly retryAfterSeconds: number;
 
@@ -96,6 +108,8 @@ export class Admission {
 
   stop(): void {
     this.loop.stop();
+    if (this.nextTurn) clearTimeout(this.nextTurn);
+    this.nextTurn = null;
   }
 
   /** Requests holding a place now. */
@@ -117,6 +131,7 @@ export class Admission {
    * A place for one request: resolves with the function that gives it back (call it once), or
    * rejects with `OverloadedError` when the queue is full or the wait ran out. Thrown at once
    * (not a rejected promise) when the queue is full, so a shed request costs no further turn.
+   * The wait is counted from here: the request's headers have just been read.
    */
   enter(): Promise<() => void> | (() => void) {
     const { maxInProgress, maxLoopDelayMs, queueSize, queueTimeoutMs } = this.limits;
@@ -127,11 +142,13 @@ export class Admission {
       this.shed.loop_delay++;
       throw this.refusal();
     }
-    if (maxInProgress === 0 || this.inProgress < maxInProgress) {
-      this.inProgress++;
-      return this.releaser();
-    }
-    if (this.waiting.size >= queueSize) {
+    if (maxInProgress === 0) return this.take();
+    const placeFree = this.inProgress < maxInProgress;
+    // First come, first served: nobody passes a request already waiting.
+    if (placeFree && this.waiting.size === 0 && turnHasBudget()) return this.take();
+    // Waiting for a place is bounded by the queue's size; waiting for a later turn only by the
+    // timeout (each connection has at most one request being prepared).
+    if (!placeFree && this.waiting.size >= queueSize) {
       this.shed.queue_full++;
       throw this.refusal();
     }
@@ -140,8 +157,7 @@ export class Admission {
         admit: () => {
           clearTimeout(waiter.timer);
           this.waiting.delete(waiter);
-          this.inProgress++;
-          resolve(this.releaser());
+          resolve(this.take());
         },
         timer: setTimeout(() => {
           this.waiting.delete(waiter);
@@ -150,32 +166,67 @@ export class Admission {
         }, queueTimeoutMs),
       };
       this.waiting.add(waiter);
+      this.offerSlots();
     });
   }
 
-  /** Gives a place back once, handing it to the longest waiter. */
   /**
-   * A place if one is free at once (no one waiting, the loop not stretched), or null, counting
-   * nothing: the caller then takes the usual way (`admit`), which waits or sheds as for any request.
-   * For answers made ahead of Fastify (`http/remembered-reads.ts`), which must not be shed twice.
+   * A place if one is free at once (no one waiting, the loop not stretched, the turn's budget not
+   * spent), or null, counting nothing: the caller then takes the usual way (`admit`), which waits
+   * or sheds as for any request. For answers made ahead of Fastify (`http/remembered-reads.ts`),
+   * which must not be shed twice.
    */
   tryEnter(): (() => void) | null {
     const { maxInProgress, maxLoopDelayMs } = this.limits;
     if (maxLoopDelayMs > 0 && this.loop.current() > maxLoopDelayMs) return null;
-    if (this.waiting.size > 0 || (maxInProgress !== 0 && this.inProgress >= maxInProgress)) return null;
+    if (maxInProgress === 0) return this.take();
+    if (this.waiting.size > 0 || this.inProgress >= maxInProgress || !turnHasBudget()) return null;
+    return this.take();
+  }
+
+  private take(): () => void {
     this.inProgress++;
     return this.releaser();
   }
 
+  /**
+   * One `setImmediate` callback per waiter: each admits the longest waiter if a place is free and
+   * the turn has budget left. Callbacks of their own, because a request started runs its
+   * synchronous part in the microtasks after the callback that admitted it: the next callback
+   * then sees the time it took.
+   */
+  private offerSlots(): void {
+    while (this.slotsPending < this.waiting.size) {
+      this.slotsPending++;
+      setImmediate(this.slot);
+    }
+  }
+
+  private readonly slot = (): void => {
+    this.slotsPending--;
+    const next = this.waiting.values().next();
+    // No waiter, or no place: a place given back offers slots again.
+    if (next.done || this.inProgress >= this.limits.maxInProgress) return;
+    if (turnHasBudget()) {
+      next.value.admit();
+      return;
+    }
+    // The turn is spent: the waiters' slots are offered again in the next turn, once the loop
+    // has polled the sockets (and taken in a new connection).
+    this.nextTurn ??= setTimeout(() => {
+      this.nextTurn = null;
+      this.offerSlots();
+    }, 0);
+  };
+
+  /** Gives a place back once; the longest waiter gets it in a slot of its own. */
   private releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.inProgress--;
-      // First come, first served: a Set iterates in insertion order.
-      const next = this.waiting.values().next();
-      if (!next.done) next.value.admit();
+      this.offerSlots();
     };
   }
 

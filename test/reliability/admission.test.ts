@@ -6,6 +6,8 @@
  * held in progress deterministically by sending their headers and part of their body: a request
  * holds its place until its answer is prepared, and that needs the rest of its body.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import net, { type Socket } from 'node:net';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRepo, createUser, uniqueName } from '../support/fixtures.ts';
@@ -43,7 +45,7 @@ function starveLoop(ms: number): void {
 }
 
 /** Admission's figures from `/metrics` (never shed itself). */
-async function figures(s: TestServer): Promise<{ inProgress: number; queued: number; full: number; timedOut: number; uploads: number }> {
+async function figures(s: TestServer): Promise<{ inProgress: number; queued: number; full: number; timedOut: number; loopDelay: number; uploads: number }> {
   const res = await fetch(`${s.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   expect(res.status).toBe(200);
   const families = parsePrometheus(await res.text());
@@ -57,6 +59,7 @@ async function figures(s: TestServer): Promise<{ inProgress: number; queued: num
     queued: value('wharf_http_requests_queued'),
     full: value('wharf_http_requests_shed_total', { reason: 'queue_full' }),
     timedOut: value('wharf_http_requests_shed_total', { reason: 'queue_timeout' }),
+    loopDelay: value('wharf_http_requests_shed_total', { reason: 'loop_delay' }),
     uploads: value('wharf_uploads_in_flight'),
   };
 }
@@ -182,6 +185,77 @@ describe('admission control', () => {
     expect(JSON.parse(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: '503' });
     // Once the loop has had a break, requests are served again.
     expect((await ask(s, 'api')).status).toBe(200);
+  });
+
+  it('answers every connection of a burst read after the event loop was blocked: its result or 503 with Retry-After', async () => {
+    // One place and a short wait: a burst of a hundred and fifty requests, all in the kernel while
+    // the loop is blocked, is far more than the server takes in time. Which ones are served and
+    // which are shed depends on the machine; that each gets one or the other does not.
+    const s = await start({
+      WHARF_MAX_REQUESTS_IN_PROGRESS: '1',
+      WHARF_REQUEST_QUEUE_SIZE: '1',
+      WHARF_REQUEST_QUEUE_TIMEOUT_MS: '200',
+      WHARF_MAX_EVENT_LOOP_DELAY_MS: '300',
+    });
+    const port = portOf(s.base);
+    const before = await figures(s);
+    const connections: RawConnection[] = [];
+    for (let i = 0; i < 150; i++) connections.push(await connect(port));
+    for (const conn of connections) conn.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    // The server runs in this process: blocking this loop blocks it, and every request above
+    // waits unread in the kernel, as behind a long synchronous stretch of work.
+    starveLoop(1000);
+    const answers = await Promise.all(connections.map((conn) => conn.closed));
+
+    const served = answers.filter((a) => a.status === 200);
+    const shed = answers.filter((a) => a.status === 503);
+    // Never closed without an answer (status 0), never anything else.
+    expect(answers.filter((a) => a.status !== 200 && a.status !== 503).map((a) => a.status)).toEqual([]);
+    for (const answer of shed) {
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(answer.body)).toMatchObject({ message: 'Server is busy; retry later', status: '503' });
+    }
+    for (const answer of served) expect(JSON.parse(answer.body)).toHaveProperty('installed_version');
+    // Every 503 is one admission counted as shed, for one of its reasons.
+    const after = await until(s, (f) => f.inProgress === 0 && f.queued === 0);
+    expect(after.full + after.timedOut + after.loopDelay - (before.full + before.timedOut + before.loopDelay)).toBe(shed.length);
+    // And the server serves again.
+    expect((await ask(s, 'api')).status).toBe(200);
+  });
+
+  it('takes in a new connection while a burst read in one turn of the event loop is still being prepared', async () => {
+    // Node takes one new connection from the kernel per turn of its event loop. A turn that
+    // prepared every request it had read left a connection opened meanwhile waiting in the kernel
+    // until all were answered: behind a few hundred busy keep-alive connections, for seconds.
+    const s = await start({});
+    const port = portOf(s.base);
+    let accepted = 0;
+    s.wharf.app.server.on('connection', () => accepted++);
+    const burst: RawConnection[] = [];
+    for (let i = 0; i < 150; i++) burst.push(await connect(port));
+    // Every connection of the burst taken in by the server, so that their requests are read together.
+    await until(s, () => accepted >= burst.length);
+    let answered = 0;
+    s.wharf.app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => response.once('finish', () => answered++));
+    let answeredWhenAccepted = -1;
+    const late = net.connect(port, '127.0.0.1');
+    late.on('error', () => undefined);
+    s.wharf.app.server.on('connection', (socket: Socket) => {
+      if (socket.remotePort === late.localPort) answeredWhenAccepted = answered;
+    });
+    for (const conn of burst) conn.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    // net.connect opens its socket on the next tick; then the loop is blocked until every request
+    // above and the new connection wait in the kernel, to be found by one poll of the sockets.
+    await new Promise((resolve) => process.nextTick(resolve));
+    starveLoop(300);
+    try {
+      const answers = await Promise.all(burst.map((conn) => conn.closed));
+      expect(answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.body}`)).toEqual([]);
+      await until(s, () => answeredWhenAccepted >= 0);
+    } finally {
+      late.destroy();
+    }
+    expect(answeredWhenAccepted).toBeLessThan(burst.length);
   });
 
   it('does not count an upload whose body is streaming against the requests in progress', async () => {
