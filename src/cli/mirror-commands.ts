@@ -1,7 +1,7 @@
 /**
  * @module cli/mirror-commands
- * `wharf mirror add UPSTREAM_REPO_URL OWNER/REPO [--token-stdin] [--schedule 1h] [--tags GLOB]
- * [--assets GLOB] [--last N] [--no-prune]`, `wharf mirror list`, `wharf mirror sync OWNER/REPO` (one sync now, in
+ * `wharf mirror add UPSTREAM_REPO_URL OWNER/REPO [--kind github|gitea|auto] [--token-stdin]
+ * [--schedule 1h] [--tags GLOB] [--channels LIST] [--assets GLOB] [--last N] [--no-prune]`, `wharf mirror list`, `wharf mirror sync OWNER/REPO` (one sync now, in
  * this process; exit 1 if it failed) and `wharf mirror remove OWNER/REPO` (docs/mirrors.md).
  * The commands act as the repository's owner (or `--as LOGIN`, needed for an organization's).
  */
@@ -44,39 +44,59 @@ function explain(err: unknown): unknown {
 }
 
 export function registerMirrorCommands(program: Command, run: <T>(fn: (ctx: AppContext) => Promise<T>) => Promise<T>): void {
-  const mirror = program.command('mirror').description('pull mirrors of repositories on other servers (GitHub, GHES, Wharf)');
+  const mirror = program.command('mirror').description('pull mirrors of repositories on other servers (GitHub, GHES, Wharf, Gitea, Forgejo)');
   mirror
     .command('add <upstream_repo_url> <owner_repo>')
     .description('make OWNER/REPO (with no releases yet) a mirror of the upstream repository; its first sync runs on the server at once')
-    .option('--token-stdin', 'read a token for the upstream from standard input (stored encrypted)')
+    .option('--kind <kind>', 'the API the upstream speaks: github (GitHub, GHES, Wharf), gitea (Gitea, Forgejo) or auto (asked at the first sync)', 'auto')
+    .option('--token-stdin', 'read a token for the upstream from standard input (stored encrypted; without it a mirror being changed keeps its token)')
     .option('--schedule <duration>', 'how often to sync: 15m, 1h, 1d', '1h')
     .option('--tags <glob>', 'mirror only tags (and their releases) matching this glob, such as v*')
+    .option('--channels <list>', "mirror only releases of these channels, such as stable or stable,beta (derived by the repository's release rules)")
     .option('--assets <glob>', 'mirror only assets whose names match this glob, such as *.tar.gz')
     .option('--last <n>', 'mirror only the newest N releases')
     .option('--no-prune', 'keep releases and assets the upstream deleted')
     .option('--as <login>', 'the administrator the mirror acts as (default: the owner)')
-    .action(async (url: string, full: string, opts: { tokenStdin?: boolean; schedule: string; tags?: string; assets?: string; last?: string; prune: boolean; as?: string }) => {
-      const token = opts.tokenStdin ? await readStdin() : null;
-      await run(async (ctx) => {
-        const { setMirror, formatSchedule } = await import('../services/mirrors.ts');
-        const access = await adminAccess(ctx, full, opts.as);
-        const body = {
-          upstream_url: url,
-          token,
-          schedule: opts.schedule,
-          tags: opts.tags ?? null,
-          assets: opts.assets ?? null,
-          last: opts.last === undefined ? null : Number(opts.last),
-          prune: opts.prune,
-        };
-        const { mirror: row, created } = await setMirror(ctx, access, body).catch((err: unknown) => {
-          throw explain(err);
+    .action(
+      async (
+        url: string,
+        full: string,
+        opts: {
+          kind: string;
+          tokenStdin?: boolean;
+          schedule: string;
+          tags?: string;
+          channels?: string;
+          assets?: string;
+          last?: string;
+          prune: boolean;
+          as?: string;
+        },
+      ) => {
+        const token = opts.tokenStdin ? await readStdin() : undefined;
+        await run(async (ctx) => {
+          const { setMirror, formatSchedule } = await import('../services/mirrors.ts');
+          const access = await adminAccess(ctx, full, opts.as);
+          const body = {
+            upstream_url: url,
+            kind: opts.kind,
+            token,
+            schedule: opts.schedule,
+            tags: opts.tags ?? null,
+            channels: opts.channels ?? null,
+            assets: opts.assets ?? null,
+            last: opts.last === undefined ? null : /^\d+$/.test(opts.last) ? Number(opts.last) : opts.last,
+            prune: opts.prune,
+          };
+          const { mirror: row, created } = await setMirror(ctx, access, body).catch((err: unknown) => {
+            throw explain(err);
+          });
+          process.stdout.write(
+            `${created ? 'mirroring' : 'updated the mirror of'} ${row.upstream_url} into ${full}, every ${formatSchedule(row.schedule_ms)}${row.token_sealed ? ' (with a token)' : ''}\n`,
+          );
         });
-        process.stdout.write(
-          `${created ? 'mirroring' : 'updated the mirror of'} ${row.upstream_url} into ${full}, every ${formatSchedule(row.schedule_ms)}${row.token_sealed ? ' (with a token)' : ''}\n`,
-        );
-      });
-    });
+      },
+    );
   mirror
     .command('list')
     .description('list the mirrors with their upstream, schedule and last sync')

@@ -27,6 +27,7 @@ import * as mirrorAssetFilter from './migrations/021-mirror-asset-filter.ts';
 import * as blobHolds from './migrations/022-blob-holds.ts';
 import * as passwords from './migrations/024-passwords.ts';
 import * as bundles from './migrations/025-bundles.ts';
+import * as mirrorChannels from './migrations/028-mirror-channels.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -52,6 +53,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '022-blob-holds': { up: (db) => blobHolds.up(db), down: (db) => blobHolds.down(db) },
     '024-passwords': { up: (db) => passwords.up(db), down: (db) => passwords.down(db) },
     '025-bundles': { up: (db) => bundles.up(db), down: (db) => bundles.down(db) },
+    '028-mirror-channels': { up: (db) => mirrorChannels.up(db), down: (db) => mirrorChannels.down(db) },
   };
 }
 

@@ -482,13 +482,18 @@ export interface AttestationSubjectsTable {
 }
 
 /** A pull mirror of an upstream repository (docs/mirrors.md). */
+export type MirrorKind = 'github' | 'gitea' | 'auto';
+
 export interface MirrorsTable {
   id: Generated<number>;
   repository_id: number;
   /** The upstream repository's web URL (`https://github.com/o/r`, `https://ghes.example/o/r`). */
   upstream_url: string;
-  /** The API the upstream speaks: `github` (GitHub.com, GHES, Wharf). */
-  kind: 'github';
+  /**
+   * The API the upstream speaks: `github` (GitHub.com, GHES, Wharf) or `gitea` (Gitea, Forgejo);
+   * `auto` until the first sync has asked the upstream (`/api/v1/version`) and stored the answer.
+   */
+  kind: MirrorKind;
   /** The upstream token, sealed with the instance key (util/secret-box.ts); null: anonymous. */
   token_sealed: string | null;
   schedule_ms: number;
@@ -498,6 +503,8 @@ export interface MirrorsTable {
   last_n: number | null;
   /** Only assets whose names match this glob are mirrored; null: all. */
   asset_glob: string | null;
+  /** Only releases of these channels (comma-separated, as derived by the repository's rules) are mirrored; null: all. */
+  channels: string | null;
   /** 1: releases and assets removed upstream are removed here. */
   prune: number;
   created_by: number;

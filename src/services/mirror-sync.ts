@@ -29,6 +29,7 @@ import type { Account, Asset, Mirror, Release } from '../db/schema.ts';
 import { findAccountById } from '../db/repos/accounts-repo.ts';
 import { deleteAssetRow, listAssetsForReleases } from '../db/repos/assets-repo.ts';
 import { findMirror, releasesOfRepository, updateMirror } from '../db/repos/mirrors-repo.ts';
+import { updateReleaseRow } from '../db/repos/releases-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { lsRemote } from '../git/git.ts';
 import { globMatcher } from '../util/glob.ts';
@@ -38,7 +39,8 @@ import { crashPoint } from '../util/crash-points.ts';
 import { deleteAsset, updateAsset, uploadAsset } from './assets.ts';
 import { deleteUnreferencedBlobs } from './blob-gc.ts';
 import { acquire, acquireOrTakeOver, release as releaseLease } from './leases.ts';
-import { GithubUpstream, UpstreamError, type UpstreamAsset, type UpstreamRelease } from './mirror-upstream.ts';
+import { detectKind, upstreamOf, UpstreamError, type Upstream, type UpstreamAsset, type UpstreamRelease } from './mirror-upstream.ts';
+import { versionColumns } from './release-channels.ts';
 import { applyRemoteRefs, diffRefs, snapshotRefs, type RefActor } from './refs.ts';
 import { createRelease, deleteRelease, latestReleaseId, updateRelease } from './releases.ts';
 import type { RepoAccess } from './repositories.ts';
@@ -178,14 +180,23 @@ async function mirrorAccess(ctx: AppContext, mirror: Mirror): Promise<RepoAccess
 async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, signal: AbortSignal): Promise<void> {
   const access = await mirrorAccess(ctx, mirror);
   const token = mirror.token_sealed ? secretBoxAt(ctx.config.instanceKeyFile).open(mirror.token_sealed) : null;
-  const upstream = new GithubUpstream(ctx, mirror, token, signal);
+  let kind = mirror.kind;
+  if (kind === 'auto') {
+    // Asked once; the answer is kept, so later syncs cost no extra request.
+    kind = await detectKind(ctx, mirror.upstream_url);
+    await updateMirror(ctx.db, mirror.id, { kind });
+  }
+  const upstream = upstreamOf(ctx, mirror, kind, token, signal);
   const wantsTag = globMatcher(mirror.tag_glob);
+  const channels = mirror.channels === null ? null : new Set(mirror.channels.split(','));
+  // The channel as this repository's release rules derive it, as its own releases get theirs.
+  const wantsChannel = (r: UpstreamRelease) => channels === null || channels.has(versionColumns(access.repo, r.tag_name, r.prerelease, null).channel);
   const assetRules: AssetRules = { wanted: globMatcher(mirror.asset_glob), prune: mirror.prune === 1 };
   try {
     summary.refsChanged = await syncGitRefs(ctx, access, upstream, wantsTag);
     signal.throwIfAborted();
 
-    let releases = (await upstream.releases()).filter((r) => wantsTag(r.tag_name));
+    let releases = (await upstream.releases()).filter((r) => wantsTag(r.tag_name) && wantsChannel(r));
     if (mirror.last_n !== null) releases = releases.slice(0, mirror.last_n);
     const wanted = new Set(releases.map((r) => r.tag_name));
     let locals = await releasesOfRepository(ctx.db, access.repo.id);
@@ -211,7 +222,7 @@ async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, 
 }
 
 /** Makes the mirror's branches and tags the upstream's (tags filtered by the mirror's glob). */
-async function syncGitRefs(ctx: AppContext, access: RepoAccess, upstream: GithubUpstream, wantsTag: (tag: string) => boolean): Promise<number> {
+async function syncGitRefs(ctx: AppContext, access: RepoAccess, upstream: Upstream, wantsTag: (tag: string) => boolean): Promise<number> {
   const remote = await upstream.gitRemote();
   const theirs = new Map(
     [...(await lsRemote(remote, ctx.config.mirrors.gitTimeoutMs))].filter(
@@ -233,7 +244,7 @@ interface AssetRules {
 async function syncRelease(
   ctx: AppContext,
   access: RepoAccess,
-  upstream: GithubUpstream,
+  upstream: Upstream,
   up: UpstreamRelease,
   locals: Release[],
   rules: AssetRules,
@@ -249,13 +260,34 @@ async function syncRelease(
     // `make_latest: false`: which release is latest is the upstream's word, applied at the end.
     local = await createRelease(ctx, access, hasAssets ? { ...fields, draft: true } : { ...fields, draft: false, make_latest: 'false' });
     summary.releasesCreated++;
-    if (!hasAssets) return;
+    if (!hasAssets) return keepPublishedAt(ctx, local, up);
   }
   await syncAssets(ctx, access, upstream, up, local, rules, summary, signal);
   const differs = local.draft === 1 || local.name !== up.name || (local.body ?? '') !== (up.body ?? '') || (local.prerelease === 1) !== up.prerelease;
-  if (!differs) return;
-  await updateRelease(ctx, access, local.id, { name: up.name, body: up.body, prerelease: up.prerelease, draft: false, ...(local.draft === 1 ? { make_latest: 'false' } : {}) });
-  if (local.draft === 0) summary.releasesUpdated++;
+  if (differs) {
+    const wasDraft = local.draft === 1;
+    local = await updateRelease(ctx, access, local.id, { name: up.name, body: up.body, prerelease: up.prerelease, draft: false, ...(wasDraft ? { make_latest: 'false' } : {}) });
+    if (!wasDraft) summary.releasesUpdated++;
+  }
+  await keepPublishedAt(ctx, local, up);
+}
+
+/** The upstream's publication time in Wharf's form (UTC, whole seconds), or null when it gives none. */
+export function upstreamPublishedAt(up: Pick<UpstreamRelease, 'published_at'>): string | null {
+  const at = up.published_at ? Date.parse(up.published_at) : NaN;
+  return Number.isFinite(at) ? new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+}
+
+/**
+ * A mirrored release says when the upstream published it, not when this sync did: set on the row
+ * once it is published (the releases service keeps a published release's time on later edits).
+ * Not an edit of the release, so no event: readers see it through the read generation the row's
+ * update bumps.
+ */
+async function keepPublishedAt(ctx: AppContext, local: Release, up: UpstreamRelease): Promise<void> {
+  const publishedAt = upstreamPublishedAt(up);
+  if (local.draft === 1 || publishedAt === null || local.published_at === publishedAt) return;
+  await updateReleaseRow(ctx.db, local.id, { published_at: publishedAt });
 }
 
 function sameBytes(local: Asset, up: UpstreamAsset): boolean {
@@ -267,7 +299,7 @@ function sameBytes(local: Asset, up: UpstreamAsset): boolean {
 async function syncAssets(
   ctx: AppContext,
   access: RepoAccess,
-  upstream: GithubUpstream,
+  upstream: Upstream,
   up: UpstreamRelease,
   local: Release,
   rules: AssetRules,
@@ -325,15 +357,7 @@ class DigestCheck extends Transform {
   }
 }
 
-async function storeAsset(
-  ctx: AppContext,
-  access: RepoAccess,
-  upstream: GithubUpstream,
-  release: Release,
-  asset: UpstreamAsset,
-  replace: boolean,
-  signal: AbortSignal,
-): Promise<void> {
+async function storeAsset(ctx: AppContext, access: RepoAccess, upstream: Upstream, release: Release, asset: UpstreamAsset, replace: boolean, signal: AbortSignal): Promise<void> {
   const expected = asset.digest?.startsWith('sha256:') ? asset.digest.slice('sha256:'.length).toLowerCase() : null;
   const res = await upstream.download(asset);
   const check = new DigestCheck(expected, asset.name);

@@ -10,7 +10,7 @@
  * - Removing the mirror keeps everything synced so far; the repository is an ordinary one again.
  */
 import type { AppContext } from '../context.ts';
-import type { Mirror } from '../db/schema.ts';
+import type { Mirror, MirrorKind } from '../db/schema.ts';
 import {
   countReleasesOfRepository,
   deleteMirrorRow,
@@ -23,6 +23,7 @@ import {
 } from '../db/repos/mirrors-repo.ts';
 import { InvalidRequestError, NotFoundError, ValidationError, type FieldError } from '../domain/errors.ts';
 import { bodyMembers } from '../domain/request-body.ts';
+import { CHANNEL_NAME } from '../domain/release-version.ts';
 import { secretBoxAt } from '../util/secret-box.ts';
 import { isoSeconds } from '../util/time.ts';
 import { locateUpstream, UpstreamError } from './mirror-upstream.ts';
@@ -52,19 +53,37 @@ export function formatSchedule(ms: number): string {
 
 export interface MirrorInput {
   upstream_url: string;
-  token: string | null;
+  kind: MirrorKind;
+  /** undefined: keep the token the mirror has (it is never shown, so it cannot be sent back); null: none. */
+  token: string | null | undefined;
   schedule_ms: number;
   tag_glob: string | null;
   last_n: number | null;
   asset_glob: string | null;
+  channels: string | null;
   prune: boolean;
+}
+
+const KINDS: readonly MirrorKind[] = ['github', 'gitea', 'auto'];
+
+/** `"stable, beta"` → `"stable,beta"`; null when not a list of channel names. */
+export function normaliseChannels(value: string): string | null {
+  const names = value
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  if (names.length === 0 || names.some((c) => !CHANNEL_NAME.test(c))) return null;
+  return [...new Set(names)].join(',');
 }
 
 function invalid(field: string, message: string): FieldError {
   return { resource: 'Mirror', field, code: 'invalid', message };
 }
 
-/** Reads a mirror's settings from a request body (`upstream_url`, `token`, `schedule`, `tags`, `assets`, `last`, `prune`). */
+/**
+ * Reads a mirror's settings from a request body (`upstream_url`, `kind`, `token`, `schedule`,
+ * `tags`, `channels`, `assets`, `last`, `prune`).
+ */
 export function parseMirrorInput(body: unknown): MirrorInput {
   const b = bodyMembers(body);
   const errors: FieldError[] = [];
@@ -76,6 +95,12 @@ export function parseMirrorInput(body: unknown): MirrorInput {
     } catch (err) {
       errors.push(invalid('upstream_url', (err as Error).message));
     }
+  }
+  if (b.kind !== undefined && b.kind !== null && !KINDS.includes(b.kind as MirrorKind)) errors.push(invalid('kind', 'kind must be "github", "gitea" or "auto"'));
+  let channels: string | null = null;
+  if (b.channels !== undefined && b.channels !== null) {
+    channels = typeof b.channels === 'string' ? normaliseChannels(b.channels) : null;
+    if (channels === null) errors.push(invalid('channels', 'channels must be a comma-separated list of channel names such as stable or stable,beta'));
   }
   if (b.token !== undefined && b.token !== null && (typeof b.token !== 'string' || b.token === '')) errors.push(invalid('token', 'token must be a non-empty string or null'));
   let schedule = DEFAULT_SCHEDULE_MS;
@@ -92,11 +117,13 @@ export function parseMirrorInput(body: unknown): MirrorInput {
   if (errors.length) throw new ValidationError(errors);
   return {
     upstream_url: url as string,
-    token: typeof b.token === 'string' ? b.token : null,
+    kind: typeof b.kind === 'string' ? (b.kind as MirrorKind) : 'auto',
+    token: typeof b.token === 'string' ? b.token : b.token === null ? null : undefined,
     schedule_ms: schedule,
     tag_glob: typeof b.tags === 'string' ? b.tags : null,
     last_n: typeof b.last === 'number' ? b.last : null,
     asset_glob: typeof b.assets === 'string' ? b.assets : null,
+    channels,
     prune: b.prune !== false,
   };
 }
@@ -105,21 +132,22 @@ export function parseMirrorInput(body: unknown): MirrorInput {
 export async function setMirror(ctx: AppContext, access: RepoAccess, body: unknown): Promise<{ mirror: Mirror; created: boolean }> {
   requirePermission(access, 'admin');
   const input = parseMirrorInput(body);
-  const sealed = input.token === null ? null : secretBoxAt(ctx.config.instanceKeyFile).seal(input.token);
+  const existing = await findMirrorOfRepository(ctx.db, access.repo.id);
+  const sealed = input.token === undefined ? (existing?.token_sealed ?? null) : input.token === null ? null : secretBoxAt(ctx.config.instanceKeyFile).seal(input.token);
   const now = isoSeconds();
   const settings = {
     upstream_url: input.upstream_url,
-    kind: 'github' as const,
+    kind: input.kind,
     token_sealed: sealed,
     schedule_ms: input.schedule_ms,
     tag_glob: input.tag_glob,
     last_n: input.last_n,
     asset_glob: input.asset_glob,
+    channels: input.channels,
     prune: input.prune ? 1 : 0,
     updated_at: now,
     next_sync_ms: Date.now(),
   };
-  const existing = await findMirrorOfRepository(ctx.db, access.repo.id);
   if (existing) {
     // Other settings, other answers: the conditional-request cache starts afresh.
     await forgetAnswers(ctx.db, existing.id);

@@ -12,6 +12,7 @@ import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { releaseShape } from './release-shape.ts';
+import { allReleases, syncAndWait, waitForSync } from './sync-helpers.ts';
 
 const run = promisify(execFile);
 /** Three pages of 20 (WHARF_MIRROR_PAGE_SIZE): the mirror must follow `Link: rel="next"`. */
@@ -44,16 +45,6 @@ async function createUpstreamRelease(tag: string, extra: Record<string, unknown>
   return res.body.id as number;
 }
 
-async function allReleases(server: TestServer, full: string, token: string): Promise<any[]> {
-  const out: any[] = [];
-  for (let page = 1; ; page++) {
-    const res = await call('GET', `${server.api}/repos/${full}/releases?per_page=100&page=${page}`, { token });
-    expect(res.status).toBe(200);
-    out.push(...res.body);
-    if (res.body.length < 100) return out;
-  }
-}
-
 async function lsRemote(server: TestServer, full: string, token: string): Promise<string> {
   const url = new URL(`${server.base}/${full}.git`);
   url.username = 'x';
@@ -64,35 +55,6 @@ async function lsRemote(server: TestServer, full: string, token: string): Promis
     .filter((l) => /\trefs\/(heads|tags)\//.test(l))
     .sort()
     .join('\n');
-}
-
-/** Asks for a sync and waits for it to finish; returns the mirror as the API shows it then. */
-async function syncAndWait(server: TestServer, full: string, token: string): Promise<any> {
-  const before = await call('GET', `${server.api}/repos/${full}/mirror`, { token, skipSchema: true });
-  const previous = before.body.last_sync?.finished_at ?? null;
-  const previousStarted = before.body.last_sync?.started_at ?? null;
-  // Sync times are in whole seconds: a sync of an unchanged upstream can start and finish within
-  // the second the previous one did, and would look like it. Ask once that second has passed.
-  const nowSeconds = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  while ((previousStarted !== null && nowSeconds() <= previousStarted) || (previous !== null && nowSeconds() <= previous)) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const asked = await call('POST', `${server.api}/repos/${full}/mirror/sync`, { token, skipSchema: true });
-  expect(asked.status).toBe(202);
-  return waitForSync(server, full, token, previous, previousStarted);
-}
-
-async function waitForSync(server: TestServer, full: string, token: string, previousFinished: string | null, previousStarted: string | null = null): Promise<any> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const res = await call('GET', `${server.api}/repos/${full}/mirror`, { token, skipSchema: true });
-    expect(res.status).toBe(200);
-    const last = res.body.last_sync;
-    const done = last && last.status !== 'running' && (last.finished_at !== previousFinished || last.started_at !== previousStarted);
-    if (done) return res.body;
-    if (Date.now() > deadline) throw new Error(`no sync finished: ${JSON.stringify(res.body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 beforeAll(async () => {
@@ -141,6 +103,9 @@ describe('pull mirror of another Wharf', () => {
     const ours = await allReleases(down, full, downUser.token);
     expect(ours).toHaveLength(RELEASES + 2);
     expect(releaseShape(ours)).toEqual(releaseShape(theirs));
+    // Published when the upstream published them, not when the sync did.
+    const publishedAt = (releases: any[]) => Object.fromEntries(releases.map((r) => [r.tag_name, r.published_at]));
+    expect(publishedAt(ours)).toEqual(publishedAt(theirs));
     // Bytes: each asset downloads to the upstream's bytes, and its digest says so.
     for (const release of ours.filter((r) => r.assets.length)) {
       for (const asset of release.assets) {

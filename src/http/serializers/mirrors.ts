@@ -14,6 +14,7 @@ export function mirrorJson(mirror: Mirror, url: string) {
     has_token: mirror.token_sealed !== null,
     schedule: formatSchedule(mirror.schedule_ms),
     tags: mirror.tag_glob,
+    channels: mirror.channels,
     assets: mirror.asset_glob,
     last: mirror.last_n,
     prune: mirror.prune === 1,
