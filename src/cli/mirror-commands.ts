@@ -120,15 +120,18 @@ export function registerMirrorCommands(program: Command, run: <T>(fn: (ctx: AppC
     .option('--as <login>', 'the administrator asking (default: the owner)')
     .action(async (full: string, opts: { as?: string }) => {
       await run(async (ctx) => {
-        const [{ syncNow }, { onRefsChanged }] = await Promise.all([import('../services/mirrors.ts'), import('../services/releases.ts')]);
+        const [{ syncNow }, { onRefsChanged }, { describeSummary }] = await Promise.all([
+          import('../services/mirrors.ts'),
+          import('../services/releases.ts'),
+          import('../services/mirror-sync.ts'),
+        ]);
         // As on the server: releases follow their tags (a tag the upstream deleted unpublishes its release).
         ctx.pushListeners.add((trx, set) => onRefsChanged(trx, set.repo, set.changes, set.actorId));
         const outcome = await syncNow(ctx, await adminAccess(ctx, full, opts.as)).catch((err: unknown) => {
           throw explain(err);
         });
         if (!outcome.ran) throw new CliError(`${full} is being synced by another process right now; try again when it is done`);
-        const s = outcome.summary;
-        const line = `${s.refsChanged} refs changed, releases ${s.releasesCreated} created / ${s.releasesUpdated} updated / ${s.releasesDeleted} deleted, assets ${s.assetsStored} stored (${s.bytesStored} bytes) / ${s.assetsDeleted} deleted; ${s.requests} requests (${s.notModified} not modified)`;
+        const line = describeSummary(outcome.summary);
         if (!outcome.ok) throw new CliError(`sync of ${full} failed: ${outcome.error} (${line})`);
         process.stdout.write(`synced ${full}: ${line}\n`);
       });

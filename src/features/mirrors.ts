@@ -12,6 +12,11 @@ import { PollLoop } from '../util/poll-loop.ts';
 
 const loops = new WeakMap<AppContext, PollLoop>();
 
+/** Has this node's scheduler look for due mirrors now (after "Sync now"); nothing when it runs none. */
+export function wakeMirrorScheduler(ctx: AppContext): void {
+  loops.get(ctx)?.wake();
+}
+
 export const mirrorsFeature: Feature = {
   name: 'mirrors',
   api: (app, ctx) => mirrorRoutes(app, ctx, () => loops.get(ctx)?.wake()),

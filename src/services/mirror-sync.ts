@@ -58,6 +58,17 @@ export interface SyncSummary {
   requests: number;
   notModified: number;
   rateLimitWaits: number;
+  /** Progress: the upstream releases the filters keep, and how many of them this sync has compared so far. */
+  releasesTotal: number;
+  releasesDone: number;
+}
+
+/** How often a running sync writes its progress to the mirror's row (the page and the API show it). */
+const PROGRESS_EVERY_MS = 1000;
+
+/** One line saying what a sync did (the CLI prints it, the settings page shows it). */
+export function describeSummary(s: SyncSummary): string {
+  return `${s.refsChanged} refs changed, releases ${s.releasesCreated} created / ${s.releasesUpdated} updated / ${s.releasesDeleted} deleted, assets ${s.assetsStored} stored (${s.bytesStored} bytes) / ${s.assetsDeleted} deleted; ${s.requests} requests (${s.notModified} not modified)`;
 }
 
 export type SyncOutcome = { ran: false } | { ran: true; ok: true; summary: SyncSummary } | { ran: true; ok: false; error: string; summary: SyncSummary };
@@ -76,6 +87,8 @@ function emptySummary(): SyncSummary {
     requests: 0,
     notModified: 0,
     rateLimitWaits: 0,
+    releasesTotal: 0,
+    releasesDone: 0,
   };
 }
 
@@ -106,7 +119,8 @@ export async function syncMirror(ctx: AppContext, mirrorId: number, options: { o
     if (!mirror) return { ran: false };
     // The scheduler picked it as due; another node may have synced it between that and the lease.
     if (options.onlyIfDueAt !== undefined && mirror.next_sync_ms > options.onlyIfDueAt) return { ran: false };
-    await updateMirror(ctx.db, mirror.id, { last_status: 'running', last_started_at: isoSeconds(), last_error: null });
+    // The summary of the previous sync gives way to this one's progress.
+    await updateMirror(ctx.db, mirror.id, { last_status: 'running', last_started_at: isoSeconds(), last_error: null, last_summary: null });
     try {
       await reconcile(ctx, mirror, summary, abort.signal);
       await updateMirror(ctx.db, mirror.id, finished(mirror, 'ok', null, summary));
@@ -200,9 +214,16 @@ async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, 
     if (mirror.last_n !== null) releases = releases.slice(0, mirror.last_n);
     const wanted = new Set(releases.map((r) => r.tag_name));
     let locals = await releasesOfRepository(ctx.db, access.repo.id);
+    summary.releasesTotal = releases.length;
+    let progressAt = Date.now();
     for (const up of [...releases].reverse()) {
       signal.throwIfAborted();
       await syncRelease(ctx, access, upstream, up, locals, assetRules, summary, signal);
+      summary.releasesDone++;
+      if (Date.now() - progressAt >= PROGRESS_EVERY_MS) {
+        progressAt = Date.now();
+        await updateMirror(ctx.db, mirror.id, { last_summary: JSON.stringify(summary) });
+      }
     }
     if (mirror.prune === 1) {
       locals = await releasesOfRepository(ctx.db, access.repo.id);

@@ -22,6 +22,7 @@ import { comparePages } from './pages/compare.ts';
 import { feedRoutes } from './pages/feeds.ts';
 import { homePages } from './pages/home.ts';
 import { hookSettingsPages } from './pages/hook-settings.ts';
+import { mirrorSettingsPages } from './pages/mirror-settings.ts';
 import { releaseEditorRoutes } from './pages/release-editor.ts';
 import { releaseFormRoutes } from './pages/release-forms.ts';
 import { releasePages } from './pages/releases.ts';
@@ -67,6 +68,7 @@ async function pages(app: FastifyInstance, ctx: AppContext): Promise<void> {
   assetUploadPage(app, ctx);
   hookSettingsPages(app, ctx);
   repositorySettingsPages(app, ctx);
+  mirrorSettingsPages(app, ctx);
   accountSettingsPages(app, ctx);
   passwordSettingsPages(app, ctx);
   sessionSettingsPages(app, ctx);

@@ -104,7 +104,7 @@ beforeAll(async () => {
   await gitea.setTags(tags);
   down = await startServer({ env: { WHARF_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', WHARF_MIRROR_POLL_MS: '200' } });
   user = await createUser(down);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await down?.close();
@@ -189,7 +189,7 @@ describe('pull mirror of a Gitea upstream', () => {
     // Unchanged: nothing stored, nothing changed.
     const again = await syncAndWait(down, full, user.token);
     expect(again.last_sync.summary).toMatchObject({ refsChanged: 0, releasesCreated: 0, releasesUpdated: 0, releasesDeleted: 0, assetsStored: 0, assetsDeleted: 0 });
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('filters', () => {
@@ -241,7 +241,7 @@ describe('filters', () => {
         .map((r) => r.tag_name)
         .sort(),
     ).toEqual(['v0.157.0', 'v0.159.0-rc.1']);
-  }, 120_000);
+  }, 300_000);
 
   it('takes --kind and --channels on the CLI', async () => {
     // No scheduler on this node: only the CLI syncs (it writes the same database).
@@ -266,5 +266,5 @@ describe('filters', () => {
     } finally {
       await node.close();
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -109,7 +109,7 @@ describe('a sync killed half-way', () => {
     // The stored asset was kept, the draft carried on: five more assets, one release created.
     expect(mirror.last_sync.summary).toMatchObject({ assetsStored: 5, releasesCreated: 1 });
     expect(releaseShape(await releasesOf(srv.api, full, ADMIN_TOKEN))).toEqual(releaseShape(await releasesOf(up.api, upFull, upUser.token)));
-  }, 120_000);
+  }, 300_000);
 });
 
 /** Passes everything to the upstream, but answers the first releases listing "rate limit spent, resets in 2 s". */
@@ -197,5 +197,5 @@ describe('wharf mirror (CLI)', () => {
     } finally {
       await proxy.close().catch(() => undefined);
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -131,7 +131,7 @@ describe('pull mirror of another Wharf', () => {
     const row = await down.wharf.ctx.db.selectFrom('mirrors').select('token_sealed').executeTakeFirstOrThrow();
     expect(row.token_sealed).toMatch(/^v1:/);
     expect(row.token_sealed).not.toContain(upUser.token);
-  }, 120_000);
+  }, 300_000);
 
   it('syncs an unchanged upstream with conditional requests only (all answered 304)', async () => {
     // The first sync's downloads moved the upstream's download counts (a changed page, as on
@@ -143,7 +143,7 @@ describe('pull mirror of another Wharf', () => {
     expect(s.requests).toBeGreaterThan(1);
     expect(s.notModified).toBe(s.requests);
     expect(s).toMatchObject({ refsChanged: 0, releasesCreated: 0, releasesUpdated: 0, releasesDeleted: 0, assetsStored: 0, assetsDeleted: 0 });
-  }, 180_000);
+  }, 300_000);
 
   it('reconciles upstream changes: edited notes, deleted asset, new release, deleted release', async () => {
     const upFull = `${upUser.login}/${upRepo}`;
@@ -162,7 +162,7 @@ describe('pull mirror of another Wharf', () => {
     expect(releaseShape(await allReleases(down, full, downUser.token))).toEqual(releaseShape(await allReleases(up, upFull, upUser.token)));
     const latestDown = await call('GET', `${down.api}/repos/${full}/releases/latest`, { token: downUser.token });
     expect(latestDown.body.tag_name).toBe('v3.0.0');
-  }, 180_000);
+  }, 300_000);
 
   it('is read-only to everyone but its sync, and says why', async () => {
     const res = await call('POST', `${down.api}/repos/${full}/releases`, { token: downUser.token, body: { tag_name: 'v9.9.9' } });
@@ -225,7 +225,7 @@ describe('filters', () => {
     const tags = await lsRemote(down, full, downUser.token);
     expect(tags).toContain('refs/tags/v2.0.0');
     expect(tags).not.toContain('refs/tags/v1.0.0');
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('outbound address rules', () => {

@@ -17,7 +17,7 @@ export async function allReleases(server: TestServer, full: string, token: strin
 }
 
 /** Asks for a sync and waits for it to finish; returns the mirror as the API shows it then. */
-export async function syncAndWait(server: TestServer, full: string, token: string, deadlineMs = 60_000): Promise<any> {
+export async function syncAndWait(server: TestServer, full: string, token: string, deadlineMs = 240_000): Promise<any> {
   const before = await call('GET', `${server.api}/repos/${full}/mirror`, { token, skipSchema: true });
   const previous = before.body.last_sync?.finished_at ?? null;
   const previousStarted = before.body.last_sync?.started_at ?? null;
@@ -38,7 +38,7 @@ export async function waitForSync(
   token: string,
   previousFinished: string | null,
   previousStarted: string | null = null,
-  deadlineMs = 60_000,
+  deadlineMs = 240_000,
 ): Promise<any> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
