@@ -123,12 +123,12 @@ export async function syncMirror(ctx: AppContext, mirrorId: number, options: { o
     await updateMirror(ctx.db, mirror.id, { last_status: 'running', last_started_at: isoSeconds(), last_error: null, last_summary: null });
     try {
       await reconcile(ctx, mirror, summary, abort.signal);
-      await updateMirror(ctx.db, mirror.id, finished(mirror, 'ok', null, summary));
+      await updateMirror(ctx.db, mirror.id, finished(await currentRow(ctx, mirror), mirror, 'ok', null, summary));
       return { ran: true, ok: true, summary };
     } catch (err) {
       const error = describe(err);
       ctx.log.warn({ err, mirror: mirror.id }, 'mirror: sync failed');
-      await updateMirror(ctx.db, mirror.id, finished(mirror, 'failed', error, summary));
+      await updateMirror(ctx.db, mirror.id, finished(await currentRow(ctx, mirror), mirror, 'failed', error, summary));
       return { ran: true, ok: false, error, summary };
     }
   } finally {
@@ -137,14 +137,25 @@ export async function syncMirror(ctx: AppContext, mirrorId: number, options: { o
   }
 }
 
-function finished(mirror: Mirror, status: 'ok' | 'failed', error: string | null, summary: SyncSummary) {
+/** The mirror's row as it is now (its settings may have changed during the sync). */
+async function currentRow(ctx: AppContext, started: Mirror): Promise<Mirror> {
+  return (await findMirror(ctx.db, started.id)) ?? started;
+}
+
+/**
+ * The row's outcome of a sync that started from `started`. A sync asked for while this one ran
+ * (settings saved, "Sync now") moved `next_sync_ms`: that request stands rather than being
+ * pushed back by the schedule.
+ */
+function finished(current: Mirror, started: Mirror, status: 'ok' | 'failed', error: string | null, summary: SyncSummary) {
+  // A failed sync is tried again sooner than the schedule, but not in a tight loop.
+  const scheduled = Date.now() + (status === 'ok' ? current.schedule_ms : Math.min(current.schedule_ms, 5 * 60_000));
   return {
     last_status: status,
     last_error: error,
     last_finished_at: isoSeconds(),
     last_summary: JSON.stringify(summary),
-    // A failed sync is tried again sooner than the schedule, but not in a tight loop.
-    next_sync_ms: Date.now() + (status === 'ok' ? mirror.schedule_ms : Math.min(mirror.schedule_ms, 5 * 60_000)),
+    next_sync_ms: current.next_sync_ms !== started.next_sync_ms ? Math.min(current.next_sync_ms, scheduled) : scheduled,
   };
 }
 
