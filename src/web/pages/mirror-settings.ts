@@ -8,24 +8,22 @@
  * translates fields.
  *
  * Repository admins only: everyone else, signed in or not, gets the same 404 as for a page that
- * does not exist, before any CSRF or form check (as the webhook settings).
+ * does not exist, before any CSRF or form check (`repo-admin.ts`, as every settings page).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Mirror, MirrorKind } from '../../db/schema.ts';
 import { InvalidRequestError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { wakeMirrorScheduler } from '../../features/mirrors.ts';
-import { repoAccess } from '../../http/route-helpers.ts';
 import { describeSummary, type SyncSummary } from '../../services/mirror-sync.ts';
 import { formatSchedule, getMirror, removeMirror, requestSync, setMirror } from '../../services/mirrors.ts';
-import { atLeast } from '../../services/permissions.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { validationMessages } from '../error-pages.ts';
-import { checked, formFields, type FormFields } from '../forms.ts';
+import { checked, type FormFields } from '../forms.ts';
 import { repoPath, timeTag } from '../format.ts';
 import { html, type Html } from '../html.ts';
 import { csrfField, sendPage } from '../layout.ts';
-import { requireCsrf } from '../web-auth.ts';
+import { repoAdminAccess, repoAdminForm, settingsNav } from './repo-admin.ts';
 import { repoHeader } from './repo-header.ts';
 
 /** What the form shows: a mirror's settings, or what was sent when the service refused it. */
@@ -49,21 +47,6 @@ const KIND_LABELS: Array<[MirrorKind, string]> = [
 
 function mirrorPath(access: RepoAccess, ...rest: string[]): string {
   return repoPath(access.owner.login, access.repo.name, 'settings', 'mirror', ...rest);
-}
-
-/** The repository, if the caller administers it; a 404 otherwise, as if there were no such page. */
-async function adminAccess(ctx: AppContext, request: FastifyRequest): Promise<RepoAccess> {
-  const access = await repoAccess(ctx, request);
-  if (!access.principal || !atLeast(access.permission, 'admin')) throw new NotFoundError();
-  return access;
-}
-
-/** The same, for a form post: the admin check first, then the CSRF check. */
-async function adminFormAccess(ctx: AppContext, request: FastifyRequest): Promise<{ access: RepoAccess; fields: FormFields }> {
-  const access = await adminAccess(ctx, request);
-  const fields = formFields(request.body);
-  requireCsrf(request, fields._csrf);
-  return { access, fields };
 }
 
 /** The repository's mirror, or null when it is not one. */
@@ -192,6 +175,7 @@ function mirrorPage(request: FastifyRequest, reply: FastifyReply, access: RepoAc
     ? mirrorOverview(request, access, mirror)
     : html`<p>Make this repository follow a repository on GitHub, GitHub Enterprise Server, another Wharf, Gitea or Forgejo: its branches, tags and releases with their assets, on a schedule. Only a repository without releases can become a mirror.</p>`;
   const body = html`${repoHeader(request, access, 'settings')}
+${settingsNav(access, 'mirror')}
 <h1>Mirror</h1>
 ${errorList(errors)}
 ${intro}
@@ -209,13 +193,13 @@ function formErrors(err: unknown): string[] | null {
 
 export function mirrorSettingsPages(app: FastifyInstance, ctx: AppContext): void {
   app.get('/:owner/:repo/settings/mirror', async (request, reply) => {
-    const access = await adminAccess(ctx, request);
+    const access = await repoAdminAccess(ctx, request);
     const mirror = await mirrorOf(ctx, access);
     return mirrorPage(request, reply, access, mirror, stateOfMirror(mirror), []);
   });
 
   app.post('/:owner/:repo/settings/mirror', async (request, reply) => {
-    const { access, fields } = await adminFormAccess(ctx, request);
+    const { access, fields } = await repoAdminForm(ctx, request);
     const mirror = await mirrorOf(ctx, access);
     const state = stateOfFields(fields, mirror);
     try {
@@ -230,14 +214,14 @@ export function mirrorSettingsPages(app: FastifyInstance, ctx: AppContext): void
   });
 
   app.post('/:owner/:repo/settings/mirror/sync', async (request, reply) => {
-    const { access } = await adminFormAccess(ctx, request);
+    const { access } = await repoAdminForm(ctx, request);
     await requestSync(ctx, access);
     wakeMirrorScheduler(ctx);
     return reply.redirect(mirrorPath(access), 303);
   });
 
   app.post('/:owner/:repo/settings/mirror/delete', async (request, reply) => {
-    const { access } = await adminFormAccess(ctx, request);
+    const { access } = await repoAdminForm(ctx, request);
     await removeMirror(ctx, access);
     return reply.redirect(mirrorPath(access), 303);
   });
