@@ -17,6 +17,8 @@ export interface ClientCheck {
   client: string;
   unit: string;
   ceiling: number;
+  /** What answered at the ceiling; nginx unless said. */
+  ceilingFrom?: string;
   measured: number;
   /** ceiling ÷ measured; below HEADROOM_NEEDED the measurement may be client-bound. */
   headroom: number;
@@ -98,5 +100,5 @@ export function clientCheckLine(c: ClientCheck): string {
     : c.headroom >= HEADROOM_NEEDED
       ? 'the client is not the limit'
       : `the client is not the limit (idle ${Math.round((1 - busy) * 100)}% of the time: the server, or the shared machine, set the pace)`;
-  return `${c.what}: ${c.client} reached ${fig(c.ceiling)} ${c.unit} from nginx, ${c.headroom.toFixed(2)}× the fastest figure measured with it (${fig(c.measured)} ${c.unit}), using ${c.clientCores.toFixed(2)} of ${c.clientCoreLimit} core(s): ${verdict}`;
+  return `${c.what}: ${c.client} reached ${fig(c.ceiling)} ${c.unit} from ${c.ceilingFrom ?? 'nginx'}, ${c.headroom.toFixed(2)}× the fastest figure measured with it (${fig(c.measured)} ${c.unit}), using ${c.clientCores.toFixed(2)} of ${c.clientCoreLimit} core(s): ${verdict}`;
 }

@@ -1,6 +1,7 @@
 -- wrk script: POST requests that each create something new. Every request carries a number
 -- unique over threads and requests (thread id, request count), so every release gets its own
--- tag and every asset its own name.
+-- tag and every asset its own name, and every body of SIZE bytes starts with that name (distinct
+-- bodies: a content-addressed store cannot skip a write by finding the bytes already stored).
 --
 --   wrk -s wrk-unique-posts.lua URL -- release PREFIX
 --       body {"tag_name": "PREFIX-T-N", ...} to URL's path
@@ -29,8 +30,14 @@ function init(args)
     ids = {}
     for i = 5, #args do ids[#ids + 1] = args[i] end
   else
+    prefix = "body"
     blob = string.rep("x", tonumber(args[2]))
   end
+end
+
+-- SIZE bytes, the first of them `name`.
+local function unique(name)
+  return name .. string.sub(blob, #name + 1)
 end
 
 function request()
@@ -40,8 +47,9 @@ function request()
     return wrk.format("POST", nil, nil, string.format('{"tag_name":"%s","name":"Release %s","body":"Notes for %s"}', tag, tag, tag))
   elseif mode == "asset" then
     local id = ids[(n % #ids) + 1]
-    return wrk.format("POST", string.format(template, id, string.format("%s-%d-%d.bin", prefix, tid, n)), nil, blob)
+    local name = string.format("%s-%d-%d.bin", prefix, tid, n)
+    return wrk.format("POST", string.format(template, id, name), nil, unique(name))
   else
-    return wrk.format("POST", nil, nil, blob)
+    return wrk.format("POST", nil, nil, unique(string.format("%s-%d-%d", prefix, tid, n)))
   end
 end

@@ -1,22 +1,27 @@
 /**
  * Scenario 4 — write API. Releases created per second and small (4 KiB) assets uploaded per
- * second, each by 16 concurrent clients in closed loops. Every create makes a new tag in the
- * real git repository. The baseline is the floor of any acknowledged write on this disk: a bare
- * Node server making the same request body durable (file + sha256 + fsync + rename).
- * Also the blob store's size on disk after the small uploads.
+ * second, each driven by `wrk` in its own process (16 connections, `wrk-unique-posts.lua` giving
+ * every request its own tag, or its own asset name and bytes). Every create makes a new tag in
+ * the real git repository. The baseline is the floor of any acknowledged write on this disk: a
+ * bare Node server making the same request body durable (file + sha256 + fsync + rename). The
+ * same wrk against a bare Node server that only reads each body and answers is the client's
+ * ceiling: the bench shows it lies well above every figure here. Also the blob store's size on
+ * disk after the small uploads.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { startUploadBaseline, type BaselineServer } from '../lib/baselines.ts';
+import { startHookReceiver, startUploadBaseline, type BaselineServer } from '../lib/baselines.ts';
 import type { BenchContext } from '../lib/context.ts';
-import { closedLoop, type LoadResult } from '../lib/load.ts';
-import { Body, upload } from '../lib/transfer.ts';
-import { api, assetUploadUrl, createRelease, createRepo, createUser, startWharf, uploadHeaders, type WharfServer } from '../lib/wharf.ts';
+import { wrk, type LoadResult } from '../lib/native-clients.ts';
+import { createRelease, createRepo, createUser, ROOT, startWharf, type WharfServer } from '../lib/wharf.ts';
 
 const SMALL = 4096;
+const SCRIPT = path.join(ROOT, 'bench/lib/wrk-unique-posts.lua');
 /** Release creation against the durable-write floor (issue target). */
 const CREATE_TARGET = { on: 'ratio', op: '>=', value: 0.3 } as const;
+/** A create waits its turn behind others on a loaded machine: seconds, not wrk's default 2. */
+const TIMEOUT_SECONDS = 30;
 
 /** Bytes a directory takes on disk (allocated blocks, not apparent sizes). */
 export function diskUsage(dir: string): number {
@@ -28,6 +33,12 @@ export function diskUsage(dir: string): number {
   }
 }
 
+/** A run with any error answer or socket error is no figure: the scenario fails loudly instead. */
+function checked(what: string, r: LoadResult): LoadResult {
+  if (r.errors > 0 || r.non2xx > 0 || r.requests === 0) throw new Error(`${what}: ${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} socket errors`);
+  return r;
+}
+
 function latencyNote(wharf: LoadResult, baseline: LoadResult): string {
   return `p50 ${wharf.p50Ms.toFixed(1)} ms, p99 ${wharf.p99Ms.toFixed(1)} ms per request (baseline ${baseline.p50Ms.toFixed(1)} / ${baseline.p99Ms.toFixed(1)} ms)`;
 }
@@ -35,26 +46,26 @@ function latencyNote(wharf: LoadResult, baseline: LoadResult): string {
 export async function writeApiScenario(ctx: BenchContext): Promise<void> {
   const { profile, work } = ctx;
   const clients = profile.writeClients;
-  ctx.log(`write API: ${clients} clients, ${profile.writeSeconds} s each`);
+  // Release creation costs git work and durable commits: a few seconds would count a handful of
+  // requests on a busy machine.
+  const seconds = Math.max(profile.writeSeconds, 10);
+  ctx.log(`write API: wrk, ${clients} connections, ${seconds} s per run`);
   const server: WharfServer = await startWharf(work, work.dir('write-data'));
   const baselineDir = work.dir('write-baseline');
   let baseline: BaselineServer | null = null;
+  let receiver: BaselineServer | null = null;
   try {
     baseline = await startUploadBaseline(work, baselineDir);
+    receiver = await startHookReceiver(work);
     const owner = await createUser(server, 'bench');
     const repo = await createRepo(server, owner, 'writes');
     const baselineUrl = `${baseline.base}/write`;
+    const run = (what: string, url: string, headers: Record<string, string>, args: string[]) =>
+      wrk(url, { connections: clients, seconds, headers, timeoutSeconds: TIMEOUT_SECONDS, script: { file: SCRIPT, args } }).then((r) => checked(what, r));
 
-    const createBody = (n: number) => ({ tag_name: `w${n}`, name: `Release w${n}`, body: `Notes for w${n}` });
-    const releases = await closedLoop(clients, profile.writeSeconds, async (n) => {
-      const res = await api('POST', `${server.api}/repos/${repo.full}/releases`, owner.token, createBody(n));
-      if (res.status !== 201) throw new Error(`create release: ${res.status} ${res.text.slice(0, 300)}`);
-    });
-    const releasesBaseline = await closedLoop(clients, profile.writeSeconds, async (n) => {
-      const res = await fetch(baselineUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(createBody(n)) });
-      await res.arrayBuffer();
-      if (res.status !== 201) throw new Error(`baseline: ${res.status}`);
-    });
+    const json = { 'content-type': 'application/json' };
+    const releases = await run('create releases', `${server.api}/repos/${repo.full}/releases`, { ...json, authorization: `token ${owner.token}` }, ['release', 'w']);
+    const releasesBaseline = await run('durable write floor (release bodies)', baselineUrl, json, ['release', 'w']);
     ctx.record({
       scenario: 'write',
       name: `Create release (new tag), ${clients} clients`,
@@ -66,21 +77,20 @@ export async function writeApiScenario(ctx: BenchContext): Promise<void> {
       note: latencyNote(releases, releasesBaseline),
     });
 
-    // One release per client keeps every release far below GitHub's assets-per-release limit.
-    const targets: { id: number }[] = [];
-    for (let i = 0; i < clients; i++) targets.push(await createRelease(server, repo, `assets-${i}`));
-    const headers = uploadHeaders(owner.token);
+    // One release per connection keeps every release far below GitHub's assets-per-release limit.
+    const ids: string[] = [];
+    for (let i = 0; i < clients; i++) ids.push(String((await createRelease(server, repo, `assets-${i}`)).id));
+    const octets = { 'content-type': 'application/octet-stream' };
     const blobsBefore = diskUsage(path.join(server.dataDir, 'blobs'));
-    const assets = await closedLoop(clients, profile.writeSeconds, async (n) => {
-      const release = targets[n % clients]!;
-      const res = await upload(assetUploadUrl(server, repo, release.id, `small-${n}.bin`), headers, new Body(SMALL));
-      if (res.status !== 201) throw new Error(`upload: ${res.status} ${res.text.slice(0, 300)}`);
-    });
+    const assets = await run('upload assets', `${server.uploads}/repos/${repo.full}/releases/${ids[0]}/assets`, { ...octets, authorization: `token ${owner.token}` }, [
+      'asset',
+      'small',
+      String(SMALL),
+      `/api/uploads/repos/${repo.full}/releases/%s/assets?name=%s`,
+      ...ids,
+    ]);
     const blobBytes = diskUsage(path.join(server.dataDir, 'blobs')) - blobsBefore;
-    const assetsBaseline = await closedLoop(clients, profile.writeSeconds, async () => {
-      const res = await upload(baselineUrl, { 'content-type': 'application/octet-stream' }, new Body(SMALL));
-      if (res.status !== 201) throw new Error(`baseline: ${res.status}`);
-    });
+    const assetsBaseline = await run('durable write floor (4 KiB bodies)', baselineUrl, octets, ['body', String(SMALL)]);
     const baselineBytes = diskUsage(baselineDir);
     ctx.record({
       scenario: 'write',
@@ -99,7 +109,21 @@ export async function writeApiScenario(ctx: BenchContext): Promise<void> {
       baselineName: 'one file per upload',
       baseline: baselineBytes / assetsBaseline.requests / 1024,
     });
+
+    // The client's ceiling: the same wrk and script against a server that only reads and answers.
+    const ceiling = await run('client ceiling', `${receiver.base}/hook/ceiling`, octets, ['body', String(SMALL)]);
+    ctx.clientCheck({
+      what: 'write API (creates and 4 KiB uploads)',
+      client: `wrk (2 threads, ${clients} connections)`,
+      unit: 'req/s',
+      ceiling: ceiling.requestsPerSecond,
+      ceilingFrom: 'a bare Node server reading each 4 KiB body',
+      measured: Math.max(releases.requestsPerSecond, releasesBaseline.requestsPerSecond, assets.requestsPerSecond, assetsBaseline.requestsPerSecond),
+      clientCores: ceiling.clientCores,
+      clientCoreLimit: 2,
+    });
   } finally {
+    await receiver?.stop();
     await baseline?.stop();
     await server.stop();
   }
