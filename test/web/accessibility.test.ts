@@ -120,6 +120,7 @@ const PAGES: PageCase[] = [
   { name: 'new-release', path: () => `/${repo.full}/releases/new`, signedIn: true },
   { name: 'edit-release', path: () => `/${repo.full}/releases/edit/v1.0.0`, signedIn: true },
   { name: 'repo-settings', path: () => `/${repo.full}/settings`, signedIn: true },
+  { name: 'mirror-settings', path: () => `/${repo.full}/settings/mirror`, signedIn: true },
   { name: 'hooks', path: () => `/${repo.full}/settings/hooks`, signedIn: true },
   { name: 'new-hook', path: () => `/${repo.full}/settings/hooks/new`, signedIn: true },
   { name: 'hook', path: () => `/${repo.full}/settings/hooks/${hookId}`, signedIn: true },
