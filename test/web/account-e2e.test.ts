@@ -10,7 +10,7 @@ import { findAccountByLogin } from '../../src/db/repos/accounts-repo.ts';
 import { createResetLink, setPassword } from '../../src/services/passwords.ts';
 import { createUser, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
-import { chromiumAvailable, openBrowser, type BrowserSession } from './browser.ts';
+import { chromiumAvailable, injectedOn, openBrowser, watchPage, type BrowserSession } from './browser.ts';
 
 const HOSTILE_AGENT = `Mozilla/5.0 <img src=x onerror="window.__xss='ua'"><script>window.__xss='ua-script'</script>`;
 const operator = { id: null, login: 'test', ip: null };
@@ -36,21 +36,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-function watch(page: Page, problems: string[]): void {
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
-  });
-}
-
-async function injected(page: Page): Promise<unknown> {
-  return page.evaluate(() => ({
-    xss: (window as unknown as { __xss?: string }).__xss ?? null,
-    inlineScripts: document.querySelectorAll('script:not([src])').length,
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-  }));
-}
-
 async function signIn(page: Page, password: string): Promise<void> {
   await page.goto(`${server.base}/login`);
   await page.getByLabel('Username').fill(alice.login);
@@ -64,8 +49,8 @@ describe.skipIf(!chromiumAvailable)('accounts in the browser', { timeout: 180_00
     const problems: string[] = [];
     const page = await browser.context.newPage();
     const elsewhere = await other.context.newPage();
-    watch(page, problems);
-    watch(elsewhere, problems);
+    watchPage(page, problems);
+    watchPage(elsewhere, problems);
     await signIn(page, 'first-tide-42');
     await signIn(elsewhere, 'first-tide-42');
 
@@ -85,7 +70,7 @@ describe.skipIf(!chromiumAvailable)('accounts in the browser', { timeout: 180_00
     await expect.poll(() => page.locator('li.session-row', { hasText: 'This browser' }).count()).toBe(1);
     // The hostile User-Agent of the other browser is shown as text.
     expect(await page.locator('li.session-row').filter({ hasText: '<script>' }).count()).toBe(1);
-    expect(await injected(page)).toEqual({ xss: null, inlineScripts: 0, handlers: 0 });
+    expect(await injectedOn(page)).toEqual({ xss: null, inlineScripts: 0, handlers: 0 });
 
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();
@@ -107,7 +92,7 @@ describe.skipIf(!chromiumAvailable)('accounts in the browser', { timeout: 180_00
     const account = await findAccountByLogin(server.wharf.ctx.db, alice.login);
     const link = await createResetLink(server.wharf.ctx, account!, operator);
     const page = await browser.context.newPage();
-    watch(page, problems);
+    watchPage(page, problems);
     await page.goto(`${server.base}${link.path}`);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Choose a password for ${alice.login}`);
     await page.getByRole('textbox', { name: /^New password/ }).fill('third-tide-44');

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { AppendInput } from '../../src/blobs/blob-store.ts';
 import type { AppContext } from '../../src/context.ts';
 import { CHROMIUM, needs, TOOLS } from '../support/tools.ts';
@@ -78,4 +78,21 @@ export function throttleResumableWrites(ctx: AppContext): { rate: number | null 
     },
   });
   return control;
+}
+
+/** Collects into `problems` what must never happen on a page: script errors and CSP refusals. */
+export function watchPage(page: Page, problems: string[]): void {
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
+  });
+}
+
+/** What an injected payload would leave on the page: its marker, inline scripts, `on…` handlers. */
+export function injectedOn(page: Page): Promise<unknown> {
+  return page.evaluate(() => ({
+    xss: (window as unknown as { __xss?: string }).__xss ?? null,
+    inlineScripts: document.querySelectorAll('script:not([src])').length,
+    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
+  }));
 }

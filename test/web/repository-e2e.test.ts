@@ -13,7 +13,7 @@ import { setPassword } from '../../src/services/passwords.ts';
 import { call } from '../support/http.ts';
 import { createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
-import { artifactPath, chromiumAvailable, launchBrowser } from './browser.ts';
+import { artifactPath, chromiumAvailable, injectedOn, launchBrowser, watchPage } from './browser.ts';
 
 const HOSTILE = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>`;
 const PASSWORD = 'harbour-light-42';
@@ -46,25 +46,9 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Collects what must never happen on a page: errors, CSP refusals, dialogs nobody expected. */
-function watch(page: Page, problems: string[]): void {
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
-  });
-}
-
-async function injected(page: Page): Promise<unknown> {
-  return page.evaluate(() => ({
-    xss: (window as unknown as { __xss?: string }).__xss ?? null,
-    inlineScripts: document.querySelectorAll('script:not([src])').length,
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-  }));
-}
-
 async function signIn(context: BrowserContext, user: TestUser, problems: string[]): Promise<Page> {
   const page = await context.newPage();
-  watch(page, problems);
+  watchPage(page, problems);
   await page.goto(`${server.base}/login`);
   await page.getByLabel('Username').fill(user.login);
   await page.getByLabel('Password').fill(PASSWORD);
@@ -93,7 +77,7 @@ describe.skipIf(!chromiumAvailable)('repositories in the browser', { timeout: 18
       const page = await signIn(ownerContext, owner, problems);
       const friendPage = await signIn(friendContext, friend, problems);
       const anon = await anonContext.newPage();
-      watch(anon, problems);
+      watchPage(anon, problems);
 
       // Create the repository on /new.
       const name = uniqueName('shared');
@@ -130,7 +114,7 @@ describe.skipIf(!chromiumAvailable)('repositories in the browser', { timeout: 18
       // The hostile description and display name are text.
       expect(await page.getByLabel('Description').inputValue()).toBe(HOSTILE);
       expect(await row.textContent()).toContain('<script>');
-      expect(await injected(page)).toEqual({ xss: null, inlineScripts: 0, handlers: 0 });
+      expect(await injectedOn(page)).toEqual({ xss: null, inlineScripts: 0, handlers: 0 });
       await page.screenshot({ path: await artifactPath(`pages/repo-settings-e2e-${width}.png`), fullPage: true });
 
       // The collaborator now sees the private release; the anonymous visitor still does not.

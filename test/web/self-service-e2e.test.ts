@@ -12,7 +12,7 @@ import { setPassword } from '../../src/services/passwords.ts';
 import { call } from '../support/http.ts';
 import { createUser, uniqueName } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
-import { chromiumAvailable, launchBrowser } from './browser.ts';
+import { chromiumAvailable, injectedOn, launchBrowser, watchPage } from './browser.ts';
 
 const HOSTILE = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>`;
 const PASSWORD = 'quay-lantern-42';
@@ -32,25 +32,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-function watch(page: Page, problems: string[]): void {
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
-  });
-}
-
-async function injected(page: Page): Promise<unknown> {
-  return page.evaluate(() => ({
-    xss: (window as unknown as { __xss?: string }).__xss ?? null,
-    inlineScripts: document.querySelectorAll('script:not([src])').length,
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-  }));
-}
-
 /** Signs in on `/login` with a password or a token; returns the page, on the home page. */
 async function signIn(context: BrowserContext, problems: string[], login: string, secret: { password: string } | { token: string }): Promise<Page> {
   const page = await context.newPage();
-  watch(page, problems);
+  watchPage(page, problems);
   await page.goto(`${server.base}/login`);
   await page.getByLabel('Username').fill(login);
   if ('password' in secret) await page.getByLabel('Password', { exact: true }).fill(secret.password);
@@ -115,7 +100,7 @@ describe.skipIf(!chromiumAvailable)('self-service and administration in the brow
       await expect.poll(() => admin.locator('#new-token').count(), { timeout: 30_000 }).toBe(1);
       const token = (await admin.locator('#new-token').textContent())!.trim();
       expect(await admin.locator(`#user-${login}`).textContent()).toContain('<script>');
-      expect(await injected(admin)).toEqual({ xss: null, inlineScripts: 0, handlers: 0 });
+      expect(await injectedOn(admin)).toEqual({ xss: null, inlineScripts: 0, handlers: 0 });
 
       const theirs = await signIn(userContext, problems, login, { token });
       expect((await theirs.goto(`${server.base}/settings/profile`))?.status()).toBe(200);
