@@ -278,17 +278,17 @@ export async function createRefIfAbsent(gitDir: string, fullRef: string, sha: st
   }
   if (failure.exitCode === 0) return true;
   // Lost the race (the ref exists now, or its lock is held by the winner): not an error.
-  if ((await readRefFile(gitDir, fullRef)) !== null || /\.lock'?: File exists|unable to create .*\.lock|cannot lock ref|reference already exists/i.test(failure.stderr))
-    return false;
+  if ((await readRef(gitDir, fullRef)) !== null || /\.lock'?: File exists|unable to create .*\.lock|cannot lock ref|reference already exists/i.test(failure.stderr)) return false;
   throw new GitError(`git update-ref failed (${failure.exitCode}): ${failure.stderr.trim()}`, failure.exitCode, failure.stderr);
 }
 
 /**
  * The object id `fullRef` points at (following symbolic refs), read from the repository's files
- * without a git process (`ref-files.ts`); null when there is no such ref.
+ * without a git process (`ref-files.ts`); null when there is no such ref. A `packed-refs` too big
+ * to keep in memory is searched by `git for-each-ref` instead.
  */
 export function readRef(gitDir: string, fullRef: string): Promise<string | null> {
-  return readRefFile(gitDir, fullRef);
+  return readRefFile(gitDir, fullRef, async (ref) => (await getRef(gitDir, ref))?.sha ?? null);
 }
 
 /** Largest commit or tag object read through the resident process; bigger ones go to `git log`. */

@@ -11,7 +11,9 @@
  * `git pack-refs` running meanwhile: it writes `packed-refs` before it removes loose files, so a
  * ref missing from the first read is in the second. `packed-refs` is parsed once per version of
  * the file (its inode, size and modification time: git replaces it by renaming a new file over
- * it), for a few repositories at a time.
+ * it), for a few repositories at a time. A `packed-refs` larger than `MAX_PACKED_REFS_BYTES` (a
+ * repository with hundreds of thousands of tags) is neither read nor kept: the caller's `askGit`
+ * answers for the refs it holds, so one such repository cannot make each cache entry tens of MB.
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +24,21 @@ const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 const MAX_SYMREF_DEPTH = 5;
 /** Repositories whose parsed `packed-refs` is kept. */
 const PACKED_CACHE_SIZE = 16;
+/** Largest `packed-refs` parsed and kept (about 40,000 refs); bigger ones are left to git. */
+export const MAX_PACKED_REFS_BYTES = 4 * 1024 * 1024;
+
+let maxPackedBytes = MAX_PACKED_REFS_BYTES;
+
+/** Changes the `packed-refs` size cap (tests make a small repository cross it); returns the previous one. */
+export function setMaxPackedRefsBytes(bytes: number): number {
+  const previous = maxPackedBytes;
+  maxPackedBytes = bytes;
+  packedCache.clear();
+  return previous;
+}
+
+/** Resolves a ref that is not a loose file, by asking git (used when `packed-refs` is over the cap). */
+export type AskGit = (fullRef: string) => Promise<string | null>;
 
 interface PackedRefs {
   version: string;
@@ -35,12 +52,15 @@ const packedCache = new Map<string, PackedRefs>();
  * there is no such ref, it is broken (not an object id) or its name is not a valid ref name (no
  * such ref can exist, and the name must not become a path outside the repository).
  */
-export async function readRefFile(gitDir: string, fullRef: string): Promise<string | null> {
+export async function readRefFile(gitDir: string, fullRef: string, askGit: AskGit): Promise<string | null> {
   let ref = fullRef;
   for (let depth = 0; depth <= MAX_SYMREF_DEPTH; depth++) {
     if (!ref.startsWith('refs/') || !isValidRefName(ref)) return null;
     const loose = await readLoose(gitDir, ref);
-    if (loose === null) return (await packedRefs(gitDir)).get(ref) ?? null;
+    if (loose === null) {
+      const packed = await packedRefs(gitDir);
+      return packed ? (packed.get(ref) ?? null) : askGit(ref);
+    }
     if (OBJECT_ID.test(loose)) return loose;
     const target = /^ref: (\S+)$/.exec(loose);
     if (!target) return null;
@@ -60,11 +80,13 @@ async function readLoose(gitDir: string, ref: string): Promise<string | null> {
   }
 }
 
-async function packedRefs(gitDir: string): Promise<Map<string, string>> {
+/** The refs of `packed-refs` (empty when there is none); null when it is over the size cap. */
+async function packedRefs(gitDir: string): Promise<Map<string, string> | null> {
   const file = path.join(gitDir, 'packed-refs');
   let version: string;
   try {
     const s = await stat(file, { bigint: true });
+    if (s.size > BigInt(maxPackedBytes)) return null;
     version = `${s.ino}:${s.size}:${s.mtimeNs}`;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
@@ -84,6 +106,8 @@ async function packedRefs(gitDir: string): Promise<Map<string, string>> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
     throw err;
   }
+  // Replaced by a bigger file between the stat and the read.
+  if (text.length > maxPackedBytes) return null;
   const refs = parsePackedRefs(text);
   packedCache.set(file, { version, refs });
   if (packedCache.size > PACKED_CACHE_SIZE) packedCache.delete(packedCache.keys().next().value!);

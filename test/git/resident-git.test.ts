@@ -5,12 +5,13 @@
  * lost race, and no resident process outlives its repository or its server.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { gitDirFor } from '../../src/context.ts';
-import { createRefIfAbsent, peelCommit, readRef, stopResidentGit } from '../../src/git/git.ts';
+import { createRefIfAbsent, getRef, peelCommit, readRef, stopResidentGit } from '../../src/git/git.ts';
+import { readRefFile, setMaxPackedRefsBytes } from '../../src/git/ref-files.ts';
 import { residentCount } from '../../src/git/resident-git.ts';
 import { createRepo, createUser } from '../support/fixtures.ts';
 import { call } from '../support/http.ts';
@@ -92,6 +93,65 @@ describe('refs read from the repository files', () => {
     expect(await readRef(gitDir, 'refs/tags/a')).toBe(second);
     git(gitDir, 'update-ref', '-d', 'refs/tags/a');
     expect(await readRef(gitDir, 'refs/tags/a')).toBeNull();
+  });
+});
+
+describe('a packed-refs over the size cap', () => {
+  const CAP = 1024;
+  let previousCap = 0;
+  beforeAll(() => {
+    previousCap = setMaxPackedRefsBytes(CAP);
+  });
+  afterAll(() => {
+    setMaxPackedRefsBytes(previousCap);
+  });
+
+  /** What git itself answers for `name`. */
+  function revParse(gitDir: string, name: string): string | null {
+    try {
+      return git(gitDir, 'rev-parse', '--verify', '--quiet', name);
+    } catch {
+      return null;
+    }
+  }
+
+  it('is read from the file while under the cap and left to git once over it, with the same answers', async () => {
+    const { gitDir, first, second } = bareRepo();
+    git(gitDir, 'update-ref', 'refs/tags/v1', first);
+    git(gitDir, 'tag', '-a', '-m', 'annotated', 'v2', second);
+    git(gitDir, 'update-ref', 'refs/tags/dir/inside', first);
+    git(gitDir, 'pack-refs', '--all');
+    git(gitDir, 'symbolic-ref', 'refs/heads/alias', 'refs/heads/main');
+    const asked: string[] = [];
+    const askGit = async (ref: string) => {
+      asked.push(ref);
+      return (await getRef(gitDir, ref))?.sha ?? null;
+    };
+    // refs/tags/dir is only a prefix of a packed ref: no ref, although `for-each-ref refs/tags/dir` lists one.
+    const names = ['refs/heads/main', 'refs/heads/alias', 'refs/tags/v1', 'refs/tags/v2', 'refs/tags/dir', 'refs/tags/dir/inside', 'refs/tags/none'];
+    const check = async () => {
+      for (const name of names) {
+        expect(await readRefFile(gitDir, name, askGit), name).toBe(revParse(gitDir, name));
+        expect(await readRef(gitDir, name), name).toBe(revParse(gitDir, name));
+      }
+    };
+
+    expect(statSync(path.join(gitDir, 'packed-refs')).size).toBeLessThan(CAP);
+    await check();
+    expect(asked).toEqual([]);
+
+    // Enough tags to cross the cap, packed: the same questions now go to git.
+    const creates = Array.from({ length: 40 }, (_, i) => `create refs/tags/bulk-${i} ${i % 2 ? first : second}\n`).join('');
+    execFileSync('git', ['--git-dir', gitDir, 'update-ref', '--stdin'], { env: ENV, input: creates });
+    git(gitDir, 'pack-refs', '--all');
+    expect(statSync(path.join(gitDir, 'packed-refs')).size).toBeGreaterThan(CAP);
+    names.push('refs/tags/bulk-7', 'refs/tags/bulk-8');
+    await check();
+    // Loose refs are still read from their files; only names that are not loose reach git.
+    expect(new Set(asked)).toEqual(
+      new Set(['refs/heads/main', 'refs/tags/v1', 'refs/tags/v2', 'refs/tags/dir', 'refs/tags/dir/inside', 'refs/tags/none', 'refs/tags/bulk-7', 'refs/tags/bulk-8']),
+    );
+    expect(asked).not.toContain('refs/heads/alias');
   });
 });
 
