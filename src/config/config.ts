@@ -124,7 +124,7 @@ export interface WharfConfig {
   /** An upload's lease on its `open` asset row: renewed while bytes arrive, swept once it runs out. */
   uploadLeaseMs: number;
   /** The bounded pool of git processes (`git/git-slots.ts`) and their deadlines. */
-  git: { maxProcesses: number; maxStreams: number; queueTimeoutMs: number; timeoutMs: number; streamTimeoutMs: number };
+  git: { maxProcesses: number; maxStreams: number; queueTimeoutMs: number; timeoutMs: number; streamTimeoutMs: number; maxResidents: number; residentIdleMs: number };
   /** Largest source archive served, in bytes of the files it holds. */
   maxArchiveSize: number;
   /** Most files a source archive may hold. */
@@ -260,6 +260,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<WharfConfi
       queueTimeoutMs: v.gitQueueTimeoutMs,
       timeoutMs: v.gitTimeoutMs,
       streamTimeoutMs: v.gitStreamTimeoutMs,
+      maxResidents: v.gitMaxResidents,
+      residentIdleMs: v.gitResidentIdleMs,
     },
     maxArchiveSize: v.maxArchiveSize,
     maxArchiveFiles: v.maxArchiveFiles,

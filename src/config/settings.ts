@@ -442,6 +442,18 @@ export const SETTINGS = {
     default: 3_600_000,
     doc: 'Deadline of a streaming git process (clone, fetch, push, archive); it is killed past it. Every git process also dies with its request when the client goes away.',
   }),
+  gitMaxResidents: setting({
+    env: 'WHARF_GIT_MAX_RESIDENTS',
+    type: integer(1, 1024),
+    default: 16,
+    doc: 'Long-lived git processes (`git cat-file --batch-command` and `git update-ref --stdin`, one of each per repository in use) that answer ref and object reads and tag creations without starting a process each time. When all are busy, a one-shot git runs instead; the least recently used idle one is ended to make room.',
+  }),
+  gitResidentIdleMs: setting({
+    env: 'WHARF_GIT_RESIDENT_IDLE_MS',
+    type: integer(100),
+    default: 15_000,
+    doc: 'A long-lived git process (see `WHARF_GIT_MAX_RESIDENTS`) with nothing to do for this long is ended.',
+  }),
   maxArchiveSize: setting({
     env: 'WHARF_MAX_ARCHIVE_SIZE',
     type: integer(1),

@@ -12,7 +12,7 @@ import { killGitGroup, startGitProcess } from './git-processes.ts';
 import { commandSlots, configureGitSlots, currentCaller, streamSlots } from './git-slots.ts';
 import { isValidRefName } from './ref-format.ts';
 import { readRefFile } from './ref-files.ts';
-import { lineAnswer, residentFor, ResidentGone, stopResidentsUnder, type AnswerParser } from './resident-git.ts';
+import { configureResidents, lineAnswer, residentFor, ResidentGone, stopResidentsUnder, type AnswerParser } from './resident-git.ts';
 import { waitForTurn } from '../util/loop-turns.ts';
 
 export class GitError extends Error {
@@ -69,8 +69,17 @@ let defaultTimeoutMs = DEFAULT_TIMEOUT_MS;
 let streamTimeoutMs = 3_600_000;
 
 /** The pool sizes and deadlines of every git process this process starts (settings `WHARF_GIT_*`). */
-export function configureGit(limits: { maxProcesses: number; maxStreams: number; queueTimeoutMs: number; timeoutMs: number; streamTimeoutMs: number }): void {
+export function configureGit(limits: {
+  maxProcesses: number;
+  maxStreams: number;
+  queueTimeoutMs: number;
+  timeoutMs: number;
+  streamTimeoutMs: number;
+  maxResidents: number;
+  residentIdleMs: number;
+}): void {
   configureGitSlots(limits);
+  configureResidents(limits);
   defaultTimeoutMs = limits.timeoutMs;
   streamTimeoutMs = limits.streamTimeoutMs;
 }

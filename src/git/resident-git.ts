@@ -12,10 +12,11 @@
  * `update-ref` takes each ref's lock for every transaction as the one-shot command does: nothing
  * about who may write, or what is atomic, changes.
  *
- * Bounded: at most `MAX_RESIDENTS` processes (the least recently used idle one is ended to make
- * room; when every one is busy the caller runs a one-shot git instead), each ended after
- * `IDLE_MS` without work. They are started like every git process (`git-processes.ts`: own
- * process group, killed when their server closes and when this process exits), and a process
+ * Bounded: at most `WHARF_GIT_MAX_RESIDENTS` processes (the least recently used idle one is ended
+ * to make room; when every one is busy the caller runs a one-shot git instead), each ended after
+ * `WHARF_GIT_RESIDENT_IDLE_MS` without work. They are started like every git process
+ * (`git-processes.ts`: own process group, killed when their server closes and when this process
+ * exits), and a process
  * that fails, exits or misses a deadline is stopped (`killGitGroup`, i.e. `git.stopGit`) and
  * forgotten: the next request starts a fresh one.
  */
@@ -23,10 +24,10 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { killGitGroup, startGitProcess } from './git-processes.ts';
 
-/** Most resident processes at once (both kinds, every repository). */
-const MAX_RESIDENTS = 16;
-/** A resident process with nothing to do this long is ended. */
-const IDLE_MS = 15_000;
+/** Most resident processes at once (both kinds, every repository); setting `WHARF_GIT_MAX_RESIDENTS`. */
+let maxResidents = 16;
+/** A resident process with nothing to do this long is ended; setting `WHARF_GIT_RESIDENT_IDLE_MS`. */
+let idleMs = 15_000;
 /** An answer not complete by then means git is stuck: the process is stopped. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -133,7 +134,7 @@ class Resident {
 
   private armIdle(): void {
     this.clearIdle();
-    this.idleTimer = setTimeout(() => this.stop(), IDLE_MS);
+    this.idleTimer = setTimeout(() => this.stop(), idleMs);
     this.idleTimer.unref();
   }
 
@@ -156,6 +157,15 @@ class Resident {
 const residents = new Map<string, Resident>();
 
 /**
+ * Sets the pool's bounds. Processes already running keep their idle timer until their next
+ * request; a smaller pool shrinks as idle ones are ended to make room.
+ */
+export function configureResidents(limits: { maxResidents: number; residentIdleMs: number }): void {
+  maxResidents = limits.maxResidents;
+  idleMs = limits.residentIdleMs;
+}
+
+/**
  * The resident process of `kind` for `gitDir`, started if needed; null when the pool is full of
  * busy processes (the caller then runs a one-shot git).
  */
@@ -164,7 +174,7 @@ export function residentFor(gitDir: string, kind: ResidentKind, env: NodeJS.Proc
   const key = `${kind}\0${dir}`;
   const existing = residents.get(key);
   if (existing && !existing.gone) return existing;
-  if (residents.size >= MAX_RESIDENTS && !evictIdle()) return null;
+  if (residents.size >= maxResidents && !evictIdle()) return null;
   const resident = new Resident(key, dir, kind, env, (r) => {
     if (residents.get(r.key) === r) residents.delete(r.key);
   });

@@ -80,6 +80,12 @@ describe('start-up with a bad setting', () => {
     ['an unknown log level', () => ({ WHARF_LOG_LEVEL: 'verbose' }), /^wharf: WHARF_LOG_LEVEL="verbose": use one of fatal, error, warn, info, debug, trace, silent$/],
     ['a boolean that is not one', () => ({ WHARF_RATE_LIMIT: 'maybe' }), /^wharf: WHARF_RATE_LIMIT="maybe": use true or false$/],
     ['an external URL of another scheme', () => ({ WHARF_EXTERNAL_URL: 'ftp://x' }), /^wharf: WHARF_EXTERNAL_URL="ftp:\/\/x": use a http or https URL/],
+    ['an empty resident git pool', () => ({ WHARF_GIT_MAX_RESIDENTS: '0' }), /^wharf: WHARF_GIT_MAX_RESIDENTS="0": use a whole number from 1 to 1024$/],
+    [
+      'a resident git idle time that is not a number',
+      () => ({ WHARF_GIT_RESIDENT_IDLE_MS: '15s' }),
+      /^wharf: WHARF_GIT_RESIDENT_IDLE_MS="15s": use a whole number of at least 100$/,
+    ],
     ['an unknown blob store', () => ({ WHARF_BLOB_STORE: 'tape' }), /^wharf: WHARF_BLOB_STORE="tape": use one of fs, s3$/],
     ['a config file that is not TOML', () => ({ WHARF_CONFIG: path.join(dir, 'bad.toml') }), /^wharf: WHARF_CONFIG=".*bad\.toml": not valid TOML/],
     ['a TLS certificate without its key', () => ({ WHARF_TLS_CERT: certFile }), /^wharf: WHARF_TLS_KEY: missing while WHARF_TLS_CERT is set; give both/],
