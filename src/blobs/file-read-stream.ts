@@ -9,13 +9,16 @@
  * collecting those buffers cost about as much CPU as the copies themselves: measured on a 1 GiB
  * download from the page cache, 0.7–1.3 CPU-seconds per GiB for `createReadStream` against
  * 0.45–0.6 s for two reused 1 MiB buffers (the next chunk is read while the previous one is
- * written). A buffer may only be reused once the destination says its write is done (the write
- * callback: the bytes are in the kernel, or the destination failed), which only the code that
- * calls `write` can know; so the stream writes to its destination itself. Any other way of
- * reading it (async iteration, `read()`, a second destination) falls back to the plain stream
- * path, a fresh buffer per chunk, so it is an ordinary `Readable` for every other caller.
+ * written). A buffer may only be reused once the destination is done with it — for a socket or
+ * an HTTP response, when its write calls back (the bytes are in the kernel, or it failed) —
+ * which only the code that calls `write` can know; so the stream writes to such a destination
+ * itself. Any other way of reading it (async iteration, `read()`, a Transform, a second
+ * destination) takes the plain stream path, a fresh buffer per chunk: for every other caller it
+ * is an ordinary `Readable`.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 
 export interface FileReadStreamOptions {
@@ -25,12 +28,25 @@ export interface FileReadStreamOptions {
   end: number;
   /** Bytes per read. */
   chunkBytes: number;
+  /**
+   * Whether a destination is done with a chunk when its write calls back. True of sockets and
+   * HTTP responses (the bytes are in the kernel by then), false of a Transform, whose callback
+   * comes when it has passed the very same buffer on to a reader that may still hold it; such
+   * destinations get fresh buffers. Defaults to `ownsWrittenBytes`.
+   */
+  reuseInto?: (destination: Writable) => boolean;
+}
+
+/** A socket or an HTTP/1 response (over TCP or TLS): its write callback means the bytes left. */
+export function ownsWrittenBytes(destination: Writable): boolean {
+  return destination instanceof ServerResponse || destination instanceof Socket;
 }
 
 export class FileReadStream extends Readable {
   readonly #handle: FileHandle;
   readonly #chunkBytes: number;
   readonly #end: number;
+  readonly #reuseInto: (destination: Writable) => boolean;
   #position: number;
   #piping = false;
 
@@ -41,6 +57,7 @@ export class FileReadStream extends Readable {
     this.#chunkBytes = options.chunkBytes;
     this.#position = options.start ?? 0;
     this.#end = options.end;
+    this.#reuseInto = options.reuseInto ?? ownsWrittenBytes;
   }
 
   /** The plain path: one fresh buffer per read. */
@@ -68,8 +85,8 @@ export class FileReadStream extends Readable {
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    // Only a fresh stream piped into one ordinary Writable takes the reusing path.
-    if (this.#piping || this.readableFlowing !== null || this.readableLength > 0 || !isWritable(destination)) {
+    // Only a fresh stream piped into one destination that copies what it is given reuses buffers.
+    if (this.#piping || this.readableFlowing !== null || this.readableLength > 0 || !isWritable(destination) || !this.#reuseInto(destination)) {
       return super.pipe(destination, options);
     }
     this.#piping = true;

@@ -8,9 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileReadStream } from '../../src/blobs/file-read-stream.ts';
@@ -44,8 +46,9 @@ class HoldingWritable extends Writable {
   }
 }
 
+/** A stream that reuses its buffers into any destination, as it does into a socket. */
 async function streamOf(start: number, end: number, chunkBytes = 4096): Promise<FileReadStream> {
-  return new FileReadStream(await open(file, 'r'), { start, end, chunkBytes });
+  return new FileReadStream(await open(file, 'r'), { start, end, chunkBytes, reuseInto: () => true });
 }
 
 const ranges: [string, number, number][] = [
@@ -71,17 +74,55 @@ describe('FileReadStream', () => {
     });
   }
 
+  it('gives a Transform fresh buffers (its callback comes before its reader is done with the chunk)', async () => {
+    // By default only sockets and HTTP responses get reused buffers; a PassThrough calls back as
+    // soon as it has queued the chunk for the holding reader behind it.
+    const source = new FileReadStream(await open(file, 'r'), { start: 0, end: bytes.length - 1, chunkBytes: 4096 });
+    const sink = new HoldingWritable();
+    await pipeline(source, new PassThrough({ highWaterMark: 1 << 20 }), sink);
+    expect(sink.bytes.equals(bytes)).toBe(true);
+  });
+
+  it('serves a real HTTP response with reused buffers, byte for byte, to a slow reader', async () => {
+    const server = createServer((_request, response) => {
+      void open(file, 'r').then((handle) => {
+        response.writeHead(200, { 'content-length': String(bytes.length) });
+        new FileReadStream(handle, { end: bytes.length - 1, chunkBytes: 4096 }).pipe(response);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        get({ host: '127.0.0.1', port }, (response) => {
+          const parts: Buffer[] = [];
+          // Read slowly, so the server's writes queue behind a full socket.
+          response.on('data', (chunk: Buffer) => {
+            parts.push(chunk);
+            response.pause();
+            setTimeout(() => response.resume(), 1);
+          });
+          response.on('end', () => resolve(Buffer.concat(parts)));
+          response.on('error', reject);
+        }).on('error', reject);
+      });
+      expect(body.equals(bytes)).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+
   it('serves an empty range (an empty blob) as an empty body', async () => {
     const empty = path.join(dir, 'empty');
     writeFileSync(empty, '');
     const sink = new HoldingWritable();
-    await pipeline(new FileReadStream(await open(empty, 'r'), { start: 0, end: -1, chunkBytes: 4096 }), sink);
+    await pipeline(new FileReadStream(await open(empty, 'r'), { start: 0, end: -1, chunkBytes: 4096, reuseInto: () => true }), sink);
     expect(sink.bytes.length).toBe(0);
   });
 
   it('closes its file when the destination fails half-way, and does not write again', async () => {
     const handle = await open(file, 'r');
-    const source = new FileReadStream(handle, { start: 0, end: bytes.length - 1, chunkBytes: 4096 });
+    const source = new FileReadStream(handle, { start: 0, end: bytes.length - 1, chunkBytes: 4096, reuseInto: () => true });
     const sink = new HoldingWritable(3);
     await expect(pipeline(source, sink)).rejects.toThrow('the client went away');
     await new Promise((r) => setTimeout(r, 20));
@@ -92,7 +133,7 @@ describe('FileReadStream', () => {
 
   it('closes its file when the destination is destroyed while a write is pending', async () => {
     const handle = await open(file, 'r');
-    const source = new FileReadStream(handle, { start: 0, end: bytes.length - 1, chunkBytes: 4096 });
+    const source = new FileReadStream(handle, { start: 0, end: bytes.length - 1, chunkBytes: 4096, reuseInto: () => true });
     // A socket torn down mid-write may never call back.
     const sink = new Writable({ write: () => undefined });
     source.pipe(sink);
@@ -105,7 +146,7 @@ describe('FileReadStream', () => {
 
   it('fails, and closes its file, when the file is shorter than the range', async () => {
     const handle = await open(file, 'r');
-    const source = new FileReadStream(handle, { start: 0, end: bytes.length + 10_000, chunkBytes: 4096 });
+    const source = new FileReadStream(handle, { start: 0, end: bytes.length + 10_000, chunkBytes: 4096, reuseInto: () => true });
     await expect(pipeline(source, new HoldingWritable())).rejects.toThrow('the file ended before the range');
     expect(handle.fd).toBe(-1);
   });
