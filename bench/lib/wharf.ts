@@ -1,17 +1,20 @@
 /**
  * @module bench/lib/wharf
- * Wharf under test: a separate process (`node --import tsx src/main.ts`), exactly as it is run
- * in production, with its own data directory, an admin token and the rate limit off (the bench
+ * Wharf under test: a separate process running the compiled build (`node dist/main.js`, built
+ * from the measured checkout's sources when the bench starts), exactly as `npm start` runs it in
+ * production, with its own data directory, an admin token and the rate limit off (the bench
  * sends far more than 5,000 requests an hour). Its logs go to a file at the default level.
  */
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { startChild, waitFor, type Child } from './child.ts';
 import type { WorkDir } from './workdir.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The checkout whose `src/main.ts` is measured; `--wharf DIR` points it elsewhere. */
+/** The checkout whose server is measured; `--wharf DIR` points it elsewhere. */
 let root = ROOT;
 export function setServerRoot(dir: string): void {
   root = path.resolve(dir);
@@ -35,10 +38,26 @@ export interface WharfServer {
 
 let starts = 0;
 
+/**
+ * Compiles the checkout once per run (`scripts/build.mjs`, what `npm ci` and `npm run build` do),
+ * so the figures are the compiled server's and never a stale `dist/`'s. The TypeScript loader
+ * that `src/` would need costs tens of MiB of memory and start-up time production never pays.
+ */
+const builds = new Map<string, Promise<unknown>>();
+function buildOnce(dir: string): Promise<unknown> {
+  let build = builds.get(dir);
+  if (!build) {
+    build = promisify(execFile)(process.execPath, [path.join(dir, 'scripts/build.mjs')], { cwd: dir });
+    builds.set(dir, build);
+  }
+  return build;
+}
+
 export async function startWharf(work: WorkDir, dataDir: string, env: Record<string, string> = {}): Promise<WharfServer> {
+  await buildOnce(root);
   starts += 1;
   const started = process.hrtime.bigint();
-  const child = startChild('wharf', process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+  const child = startChild('wharf', process.execPath, [path.join(root, 'dist/main.js')], {
     cwd: root,
     logFile: work.file(`wharf-${starts}.log`),
     env: {
