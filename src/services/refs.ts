@@ -16,7 +16,8 @@
  *   settled once that transaction has ended.
  * - `syncRefs(ctx, repo, actor)` — the database learns what git has now: it compares the refs in
  *   git with the ones it knows (`repository_refs`) and, in one transaction, records the
- *   differences, the push time, a default branch for an empty repository, the domain events
+ *   differences (git is read before that transaction opens, and a snapshot git has moved past
+ *   since is read again, so no git process runs while the transaction holds the database), the push time, a default branch for an empty repository, the domain events
  *   (`ref.created`/`ref.deleted`, `push`) and the ref listeners' work (releases follow their
  *   tags). The writers above call it after git, a push calls it when git is done, and the
  *   reconciler (`services/ref-reconciler.ts`) calls it at start-up and periodically, so a change
@@ -230,9 +231,28 @@ export async function deleteRef(ctx: AppContext, repo: Repository, ref: string, 
  */
 export async function syncRefs(ctx: AppContext, repo: Repository, actor: RefActor): Promise<RefChange[]> {
   const gitDir = gitDirFor(ctx, repo);
+  let headSetTo: string | null = null;
+  for (let attempt = 0; attempt < OPTIMISTIC_SYNCS; attempt++) {
+    // Git is read before the transaction opens: a slow `for-each-ref` (a big repository, a loaded
+    // machine) must not hold a database transaction, which on SQLite holds every writer.
+    const actual = await snapshotRefs(gitDir);
+    const outcome = await ctx.db.transaction().execute(async (trx): Promise<RefChange[] | Retry> => {
+      const lock = await lockRepositoryRefs(trx, repo.id);
+      if (!lock) return [];
+      if (!lock.refsKnown) return { unknown: true };
+      return recordRefs(ctx, trx, repo, actor, actual, { gitDir, headSetTo });
+    });
+    if (Array.isArray(outcome)) return outcome;
+    if ('unknown' in outcome) break;
+    if ('adoptHead' in outcome) {
+      // HEAD is git's and is set before the database records the adopted default branch.
+      await git.setHead(gitDir, outcome.adoptHead);
+      headSetTo = outcome.adoptHead;
+    }
+  }
+  // Other writers kept moving the refs (or the repository's refs were never recorded): read git
+  // while holding the repository's lock, so this sync and any other see git one after the other.
   return ctx.db.transaction().execute(async (trx) => {
-    // Read git only while holding the repository's lock: two syncs of one repository (a push
-    // finishing, the reconciler) see git and the snapshot one after the other, never interleaved.
     const lock = await lockRepositoryRefs(trx, repo.id);
     if (!lock) return [];
     const actual = await snapshotRefs(gitDir);
@@ -246,39 +266,73 @@ export async function syncRefs(ctx: AppContext, repo: Repository, actor: RefActo
       await markRefsKnown(trx, repo.id);
       return [];
     }
-    const intents = await refIntentsOf(trx, repo.id);
-    const tagsInFlight = new Set(intents.filter((i) => i.purpose === 'release').map((i) => i.ref));
-    const changes = diffRefs(await knownRefs(trx, repo.id), actual).filter((c) => !tagsInFlight.has(c.ref));
-    // A change intent is done once git shows its ref as intended (or it is old: a push git refused).
-    const done = intents.filter((i) => i.purpose === 'change' && (actual.get(i.ref) ?? null) === i.sha);
-    await deleteRefIntents(
-      trx,
-      done.map((i) => i.id),
-    );
-    if (changes.length === 0) return [];
-    await setKnownRefs(
-      trx,
-      repo.id,
-      changes.map((c) => ({ ref: c.ref, sha: c.after })),
-    );
-
-    const update: Parameters<typeof updateRepository>[2] = {};
-    if (actor.via !== 'release') update.pushed_at = isoSeconds();
-    // A repository whose default branch does not exist adopts the first branch pushed to it.
-    // Only a change that creates a branch can do that, so tags (every release) spawn no git here.
-    const pushedBranch = changes.find((c) => c.ref.startsWith('refs/heads/') && c.after);
-    if (pushedBranch && !actual.has(`refs/heads/${repo.default_branch}`)) {
-      const branch = pushedBranch.ref.slice('refs/heads/'.length);
-      await git.setHead(gitDir, branch);
-      update.default_branch = branch;
-    }
-    const updated = Object.keys(update).length ? await updateRepository(trx, repo.id, update) : repo;
-    for (const [actorId, group] of byActor(changes, done, actor.user?.id ?? null)) {
-      await recordEvents(trx, refChangeEvents(updated, group, actorId));
-      await ctx.pushListeners.emit(trx, { repo: updated, changes: group, actorId });
-    }
-    return changes;
+    const outcome = await recordRefs(ctx, trx, repo, actor, actual, null);
+    if (Array.isArray(outcome)) return outcome;
+    throw new Error('unreachable: a locked sync is never stale');
   });
+}
+
+/** Optimistic syncs (git read before the transaction) tried before one that reads git under the lock. */
+const OPTIMISTIC_SYNCS = 3;
+
+/**
+ * Why an optimistic sync recorded nothing: git has moved since its snapshot (`stale`), the
+ * repository's refs were never recorded (`unknown`), or HEAD must first point at `adoptHead`.
+ */
+type Retry = { stale: true } | { unknown: true } | { adoptHead: string };
+
+/**
+ * Records, in `trx` (holding the repository's lock), the difference between the refs the
+ * database knows and `actual`. With `optimistic` (git read before the transaction), each change
+ * is first checked against git's files: a ref git has moved since the snapshot (another sync's
+ * push, a release's tag made and committed meanwhile) makes the whole snapshot stale, so an old
+ * snapshot never undoes a newer one. Without it, `actual` was read under the lock.
+ */
+async function recordRefs(
+  ctx: AppContext,
+  trx: Kysely<Database>,
+  repo: Repository,
+  actor: RefActor,
+  actual: Map<string, string>,
+  optimistic: { gitDir: string; headSetTo: string | null } | null,
+): Promise<RefChange[] | Retry> {
+  const intents = await refIntentsOf(trx, repo.id);
+  const tagsInFlight = new Set(intents.filter((i) => i.purpose === 'release').map((i) => i.ref));
+  const changes = diffRefs(await knownRefs(trx, repo.id), actual).filter((c) => !tagsInFlight.has(c.ref));
+  if (optimistic) {
+    // Reads of single refs from git's files: no git process while the transaction is open.
+    for (const c of changes) if ((await git.readRef(optimistic.gitDir, c.ref)) !== c.after) return { stale: true };
+  }
+  // A repository whose default branch does not exist adopts the first branch pushed to it.
+  // Only a change that creates a branch can do that, so tags (every release) spawn no git here.
+  const pushedBranch = changes.find((c) => c.ref.startsWith('refs/heads/') && c.after);
+  const adopted = pushedBranch && !actual.has(`refs/heads/${repo.default_branch}`) ? pushedBranch.ref.slice('refs/heads/'.length) : null;
+  if (adopted && optimistic && optimistic.headSetTo !== adopted) return { adoptHead: adopted };
+  // A change intent is done once git shows its ref as intended (or it is old: a push git refused).
+  const done = intents.filter((i) => i.purpose === 'change' && (actual.get(i.ref) ?? null) === i.sha);
+  await deleteRefIntents(
+    trx,
+    done.map((i) => i.id),
+  );
+  if (changes.length === 0) return [];
+  await setKnownRefs(
+    trx,
+    repo.id,
+    changes.map((c) => ({ ref: c.ref, sha: c.after })),
+  );
+
+  const update: Parameters<typeof updateRepository>[2] = {};
+  if (actor.via !== 'release') update.pushed_at = isoSeconds();
+  if (adopted) {
+    if (!optimistic) await git.setHead(gitDirFor(ctx, repo), adopted);
+    update.default_branch = adopted;
+  }
+  const updated = Object.keys(update).length ? await updateRepository(trx, repo.id, update) : repo;
+  for (const [actorId, group] of byActor(changes, done, actor.user?.id ?? null)) {
+    await recordEvents(trx, refChangeEvents(updated, group, actorId));
+    await ctx.pushListeners.emit(trx, { repo: updated, changes: group, actorId });
+  }
+  return changes;
 }
 
 /** Groups changes by who made them: the intent's actor where one matches the change, else `fallback`. */
