@@ -73,6 +73,11 @@ async function waitOutDeletion(ctx: AppContext, key: string): Promise<void> {
 /** A reference to a blob held until a row references it; release it either way. */
 export interface BlobHold {
   release(): Promise<void>;
+  /**
+   * Releases the hold in `trx`, the transaction that makes a row reference the blob: the
+   * reference replaces the hold at one commit (when it rolls back, `release()` is still owed).
+   */
+  releaseIn(trx: AppContext['db']): Promise<void>;
   /** Renews the hold, for a holder that keeps it longer than an upload's lease (a bundle import staging many blobs). */
   renew(): Promise<void>;
 }
@@ -87,6 +92,7 @@ export async function holdBlob(ctx: AppContext, key: string): Promise<BlobHold> 
   await waitOutDeletion(ctx, key);
   return {
     release: () => deleteBlobHold(ctx.db, id).catch((err: unknown) => ctx.log.warn({ err, key }, 'could not release a blob hold; the sweeper will')),
+    releaseIn: (trx) => deleteBlobHold(trx, id),
     renew: () => renewBlobHold(ctx.db, id, isoSeconds()),
   };
 }

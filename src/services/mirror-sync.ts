@@ -8,12 +8,14 @@
  * Order of work, chosen so that nothing is ever half-visible:
  * 1. Refs: the upstream's branches and tags (`git ls-remote`), the differences fetched and
  *    applied through the refs door (`applyRemoteRefs`), with their normal `push`/`ref` events.
- * 2. Releases, oldest first. A release new to the mirror is created as a **draft** (invisible
- *    below push access), its assets are added, and only then is it published, so readers see it
- *    with all its assets at once. A sync that dies in between leaves the draft; the next one finds
- *    it by tag and carries on. An asset's bytes are checked against the upstream's `digest` while
- *    they stream in, and the asset appears only once complete and verified (the upload service's
- *    all-or-nothing rule); a leftover `open` asset of a dead sync is removed first.
+ * 2. Releases, oldest first. A release new to the mirror arrives whole: its assets' bytes are
+ *    downloaded into the blob store first, each checked against the upstream's `digest` while it
+ *    streams in and held (referenced by no row, so invisible), then the release is created
+ *    published with its assets and the upstream's publication time in **one transaction** — a
+ *    sync that dies before it leaves no row, only held bytes the blob collector removes. A
+ *    release the mirror has is compared asset by asset; a changed asset appears only once
+ *    complete and verified (the upload service's all-or-nothing rule). A draft a dead sync of an
+ *    earlier version left is found by tag and carried on; a leftover `open` asset is removed first.
  * 3. Releases and assets the upstream no longer has (or the filters exclude) are deleted, and
  *    the upstream's latest release is made the mirror's latest.
  * Every change goes through the releases and assets services, so it records the same domain
@@ -24,6 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { BlobSizeMismatchError, BlobTooLargeError, type StoredBlob } from '../blobs/blob-store.ts';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Asset, Mirror, Release } from '../db/schema.ts';
 import { findAccountById } from '../db/repos/accounts-repo.ts';
@@ -37,7 +40,7 @@ import { secretBoxAt } from '../util/secret-box.ts';
 import { isoSeconds } from '../util/time.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { deleteAsset, updateAsset, uploadAsset } from './assets.ts';
-import { deleteUnreferencedBlobs } from './blob-gc.ts';
+import { deleteUnreferencedBlobs, putHeld, type BlobHold } from './blob-gc.ts';
 import { acquire, acquireOrTakeOver, release as releaseLease } from './leases.ts';
 import { detectKind, upstreamOf, UpstreamError, type Upstream, type UpstreamAsset, type UpstreamRelease } from './mirror-upstream.ts';
 import { versionColumns } from './release-channels.ts';
@@ -283,17 +286,9 @@ async function syncRelease(
   summary: SyncSummary,
   signal: AbortSignal,
 ): Promise<void> {
-  // The published release of the tag, else a draft a dead sync left for it.
+  // The published release of the tag, else a draft a dead sync (of an earlier version) left for it.
   let local = locals.find((r) => r.published_tag === up.tag_name) ?? locals.find((r) => r.draft === 1 && r.tag_name === up.tag_name);
-  if (!local) {
-    const fields = { tag_name: up.tag_name, target_commitish: up.target_commitish, name: up.name, body: up.body, prerelease: up.prerelease };
-    const hasAssets = up.assets.some((a) => a.state === 'uploaded' && rules.wanted(a.name));
-    // Without assets there is nothing to wait for: published at once (half the work of a draft).
-    // `make_latest: false`: which release is latest is the upstream's word, applied at the end.
-    local = await createRelease(ctx, access, hasAssets ? { ...fields, draft: true } : { ...fields, draft: false, make_latest: 'false' });
-    summary.releasesCreated++;
-    if (!hasAssets) return keepPublishedAt(ctx, local, up);
-  }
+  if (!local) return createWhole(ctx, access, upstream, up, rules, summary, signal);
   await syncAssets(ctx, access, upstream, up, local, rules, summary, signal);
   const differs = local.draft === 1 || local.name !== up.name || (local.body ?? '') !== (up.body ?? '') || (local.prerelease === 1) !== up.prerelease;
   if (differs) {
@@ -302,6 +297,79 @@ async function syncRelease(
     if (!wasDraft) summary.releasesUpdated++;
   }
   await keepPublishedAt(ctx, local, up);
+}
+
+/**
+ * A release new to the mirror, in one transaction once its assets' bytes are stored and verified
+ * (held until the release's rows reference them, in that same transaction). `make_latest: false`:
+ * which release is latest is the upstream's word, applied at the end of the sync.
+ */
+async function createWhole(
+  ctx: AppContext,
+  access: RepoAccess,
+  upstream: Upstream,
+  up: UpstreamRelease,
+  rules: AssetRules,
+  summary: SyncSummary,
+  signal: AbortSignal,
+): Promise<void> {
+  const staged: Array<{ asset: UpstreamAsset; stored: StoredBlob; hold: BlobHold }> = [];
+  let created = false;
+  try {
+    for (const asset of up.assets.filter((a) => a.state === 'uploaded' && rules.wanted(a.name))) {
+      signal.throwIfAborted();
+      staged.push({ asset, ...(await fetchVerified(ctx, upstream, asset, signal)) });
+      crashPoint('mirror-asset-stored');
+    }
+    const fields = { tag_name: up.tag_name, target_commitish: up.target_commitish, name: up.name, body: up.body, prerelease: up.prerelease, draft: false, make_latest: 'false' };
+    await createRelease(ctx, access, fields, {
+      assets: staged.map(({ asset, stored }) => ({
+        name: asset.name,
+        label: asset.label,
+        contentType: asset.content_type || 'application/octet-stream',
+        size: stored.size,
+        digest: stored.sha256,
+        blobKey: stored.key,
+      })),
+      origin: { publishedAt: upstreamPublishedAt(up) },
+      alsoInTransaction: async (trx) => {
+        for (const { hold } of staged) await hold.releaseIn(trx);
+      },
+    });
+    created = true;
+  } finally {
+    if (!created) {
+      for (const { hold } of staged) await hold.release();
+      await deleteUnreferencedBlobs(
+        ctx,
+        staged.map((s) => s.stored.key),
+      );
+    }
+  }
+  summary.releasesCreated++;
+  summary.assetsStored += staged.length;
+  for (const { stored } of staged) summary.bytesStored += stored.size;
+}
+
+/** An asset's bytes from the upstream into the blob store, held, refused unless of the stated size and digest. */
+async function fetchVerified(ctx: AppContext, upstream: Upstream, asset: UpstreamAsset, signal: AbortSignal): Promise<{ stored: StoredBlob; hold: BlobHold }> {
+  const res = await upstream.download(asset);
+  const check = new DigestCheck(expectedDigest(asset), asset.name);
+  res.body.on('error', (err) => check.destroy(err));
+  res.body.pipe(check);
+  try {
+    return await putHeld(ctx, check, { expectedSize: asset.size, maxSize: ctx.config.maxAssetSize, signal });
+  } catch (err) {
+    if (err instanceof BlobSizeMismatchError) throw new UpstreamError(`${asset.name}: the upstream sent ${check.received} bytes, not the ${asset.size} it states; not stored`);
+    if (err instanceof BlobTooLargeError) throw new UpstreamError(`${asset.name}: ${asset.size} bytes is more than this instance takes for an asset (WHARF_MAX_ASSET_SIZE)`);
+    throw err;
+  } finally {
+    res.body.destroy();
+  }
+}
+
+function expectedDigest(asset: UpstreamAsset): string | null {
+  return asset.digest?.startsWith('sha256:') ? asset.digest.slice('sha256:'.length).toLowerCase() : null;
 }
 
 /** The upstream's publication time in Wharf's form (UTC, whole seconds), or null when it gives none. */
@@ -390,9 +458,8 @@ class DigestCheck extends Transform {
 }
 
 async function storeAsset(ctx: AppContext, access: RepoAccess, upstream: Upstream, release: Release, asset: UpstreamAsset, replace: boolean, signal: AbortSignal): Promise<void> {
-  const expected = asset.digest?.startsWith('sha256:') ? asset.digest.slice('sha256:'.length).toLowerCase() : null;
   const res = await upstream.download(asset);
-  const check = new DigestCheck(expected, asset.name);
+  const check = new DigestCheck(expectedDigest(asset), asset.name);
   res.body.on('error', (err) => check.destroy(err));
   res.body.pipe(check);
   try {

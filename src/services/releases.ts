@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { gitDirFor, type AppContext } from '../context.ts';
-import type { Release, Repository } from '../db/schema.ts';
+import type { Asset, Release, Repository } from '../db/schema.ts';
 import {
   deleteReleaseRow,
   findNewestByTag,
@@ -27,7 +27,9 @@ import {
   updateReleaseRow,
   type ReleaseListFilter,
 } from '../db/repos/releases-repo.ts';
-import { listAssetsForReleases, releaseBlobKeys } from '../db/repos/assets-repo.ts';
+import { insertUploadedAssets, listAssetsForReleases, releaseBlobKeys } from '../db/repos/assets-repo.ts';
+import { sanitizeAssetLabel } from './asset-names.ts';
+import { MAX_ASSETS_PER_RELEASE, validAssetName } from './assets.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { NotFoundError, UnauthorizedError, ValidationError, type FieldError } from '../domain/errors.ts';
 import { bodyMembers } from '../domain/request-body.ts';
@@ -242,7 +244,26 @@ export interface CreateReleaseOptions {
   /** `{web}` of the request, for the links in generated notes. */
   webUrl?: string;
   /** Runs in the transaction that inserts the release (an `Idempotency-Key` is completed there). */
-  alsoInTransaction?: (trx: AppContext['db'], release: Release) => Promise<void>;
+  alsoInTransaction?: (trx: AppContext['db'], release: Release, assets: Asset[]) => Promise<void>;
+  /**
+   * Assets whose bytes are already in the blob store, verified and held by the caller: recorded
+   * `uploaded` in the release's own transaction (with their `release_asset` events), so a
+   * release that arrives whole (mirror sync, bundle import) is published with them in one
+   * transaction instead of draft, uploads, publish.
+   */
+  assets?: ArrivingAsset[];
+  /** The origin's dates, for a release that comes from elsewhere: kept instead of this instance's. */
+  origin?: { createdAt?: string | null; publishedAt?: string | null };
+}
+
+/** An asset of a release that arrives whole: its bytes stored under `blobKey`, their sha256 `digest`. */
+export interface ArrivingAsset {
+  name: string;
+  label: string | null;
+  contentType: string;
+  size: number;
+  digest: string;
+  blobKey: string;
 }
 
 /**
@@ -301,7 +322,10 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
     ({ name, body } = mergeGeneratedNotes({ name, body }, generated));
   }
   const now = isoSeconds();
-  const createdAt = draft || !placement.commitSha ? now : placement.commitDate ? toIsoSeconds(placement.commitDate) : await commitDate(ctx, access.repo, placement.commitSha);
+  const arriving = arrivingAssets(options.assets ?? []);
+  const createdAt =
+    options.origin?.createdAt ??
+    (draft || !placement.commitSha ? now : placement.commitDate ? toIsoSeconds(placement.commitDate) : await commitDate(ctx, access.repo, placement.commitSha));
   return withTag(ctx, access, tag, placement, !draft, async (trx) => {
     const release = await insertRelease(trx, {
       repository_id: access.repo.id,
@@ -317,20 +341,44 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
       author_id: access.principal!.user.id,
       untagged_key: randomBytes(10).toString('hex'),
       created_at: createdAt,
-      published_at: draft ? null : now,
+      published_at: draft ? null : (options.origin?.publishedAt ?? now),
       updated_at: now,
     });
+    const assets = arriving.length
+      ? await insertUploadedAssets(
+          trx,
+          arriving.map((a) => ({ ...a, releaseId: release.id, repositoryId: access.repo.id, uploaderId: access.principal!.user.id, now })),
+        )
+      : [];
     if (!draft) await applyLatest(trx, access.repo, release, fields.make_latest, true);
     if (immutable) {
       await reserveTag(trx, access.repo, tag);
       await attestRelease(ctx, trx, access.owner, access.repo, release, placement.commitSha!);
     }
-    // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`.
-    const actions: ReleaseAction[] = draft ? ['created'] : ['created', 'published', prerelease ? 'prereleased' : 'released'];
-    await recordReleaseEvents(trx, access.repo, access.principal!.user.id, release, actions);
-    await options.alsoInTransaction?.(trx, release);
+    // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`;
+    // assets arriving with it are `uploaded` in between, as if added to a draft before publishing.
+    const actorId = access.principal!.user.id;
+    await recordReleaseEvents(trx, access.repo, actorId, release, ['created']);
+    if (assets.length) {
+      await recordEvents(
+        trx,
+        assets.map((asset) => ({ kind: 'release_asset' as const, action: 'uploaded' as const, repositoryId: access.repo.id, ownerId: access.repo.owner_id, actorId, release, asset })),
+      );
+    }
+    if (!draft) await recordReleaseEvents(trx, access.repo, actorId, release, ['published', prerelease ? 'prereleased' : 'released']);
+    await options.alsoInTransaction?.(trx, release, assets);
     return release;
   });
+}
+
+/** Arriving assets with their names and labels as an upload would store them; 422 for too many or a name taken twice. */
+function arrivingAssets(assets: ArrivingAsset[]): ArrivingAsset[] {
+  if (assets.length > MAX_ASSETS_PER_RELEASE) {
+    throw new ValidationError([{ resource: 'ReleaseAsset', field: 'file_count', code: 'custom', message: `file_count limited to ${MAX_ASSETS_PER_RELEASE} assets` }]);
+  }
+  const out = assets.map((a) => ({ ...a, name: validAssetName(a.name), label: a.label === null ? null : sanitizeAssetLabel(a.label) }));
+  if (new Set(out.map((a) => a.name)).size !== out.length) throw new ValidationError([{ resource: 'ReleaseAsset', field: 'name', code: 'already_exists' }]);
+  return out;
 }
 
 export async function updateRelease(ctx: AppContext, access: RepoAccess, id: number, input: unknown): Promise<Release> {

@@ -86,12 +86,13 @@ describe('a sync killed half-way', () => {
     await new Promise<void>((resolve) => (srv!.child.exitCode !== null ? resolve() : srv!.child.once('exit', () => resolve())));
     expect(srv.child.signalCode).toBe('SIGKILL');
 
-    // What it left: a draft holding the one stored asset, nothing published.
+    // What it left: no release and no asset row (a release is created with its assets in one
+    // transaction), only the bytes of the one asset it had stored, held for the blob collector.
     const handle = await openDatabase(env.WHARF_DATABASE_URL ?? `sqlite:${path.join(dataDir, 'wharf.db')}`);
     try {
-      const releases = await handle.db.selectFrom('releases').select(['tag_name', 'draft']).execute();
-      expect(releases).toEqual([{ tag_name: 'v1.0.0', draft: 1 }]);
-      expect((await handle.db.selectFrom('assets').select('state').execute()).map((a) => a.state)).toEqual(['uploaded']);
+      expect(await handle.db.selectFrom('releases').select(['tag_name', 'draft']).execute()).toEqual([]);
+      expect(await handle.db.selectFrom('assets').select('state').execute()).toEqual([]);
+      expect(await handle.db.selectFrom('blob_holds').select('blob_key').execute()).toHaveLength(1);
     } finally {
       await handle.close();
     }
@@ -106,8 +107,8 @@ describe('a sync killed half-way', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(mirror.last_sync.error).toBeNull();
-    // The stored asset was kept, the draft carried on: five more assets, one release created.
-    expect(mirror.last_sync.summary).toMatchObject({ assetsStored: 5, releasesCreated: 1 });
+    // Everything from the start: both releases with their six assets.
+    expect(mirror.last_sync.summary).toMatchObject({ assetsStored: 6, releasesCreated: 2 });
     expect(releaseShape(await releasesOf(srv.api, full, ADMIN_TOKEN))).toEqual(releaseShape(await releasesOf(up.api, upFull, upUser.token)));
   }, 300_000);
 });

@@ -64,6 +64,53 @@ export async function insertOpenAsset(db: Kysely<Database>, a: NewOpenAsset): Pr
     .executeTakeFirstOrThrow();
 }
 
+export interface NewUploadedAsset {
+  releaseId: number;
+  repositoryId: number;
+  name: string;
+  label: string | null;
+  contentType: string;
+  size: number;
+  /** sha256 hex of the stored bytes. */
+  digest: string;
+  blobKey: string;
+  uploaderId: number;
+  now: string;
+}
+
+/**
+ * Inserts assets whose bytes are already stored, `uploaded` at once (a release that arrives whole:
+ * mirror sync, bundle import), in insertion order; throws a unique violation for a name taken.
+ */
+export async function insertUploadedAssets(db: Kysely<Database>, rows: NewUploadedAsset[]): Promise<Asset[]> {
+  const out: Asset[] = [];
+  // One row per statement: the ids come back in upload order on both databases.
+  for (const a of rows) {
+    out.push(
+      await db
+        .insertInto('assets')
+        .values({
+          release_id: a.releaseId,
+          repository_id: a.repositoryId,
+          name: a.name,
+          label: a.label,
+          content_type: a.contentType,
+          size: a.size,
+          digest: a.digest,
+          blob_key: a.blobKey,
+          state: 'uploaded',
+          download_count: 0,
+          uploader_id: a.uploaderId,
+          created_at: a.now,
+          updated_at: a.now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+  }
+  return out;
+}
+
 export async function countAssets(db: Kysely<Database>, releaseId: number): Promise<number> {
   const row = await db
     .selectFrom('assets')
