@@ -362,7 +362,15 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
     if (assets.length) {
       await recordEvents(
         trx,
-        assets.map((asset) => ({ kind: 'release_asset' as const, action: 'uploaded' as const, repositoryId: access.repo.id, ownerId: access.repo.owner_id, actorId, release, asset })),
+        assets.map((asset) => ({
+          kind: 'release_asset' as const,
+          action: 'uploaded' as const,
+          repositoryId: access.repo.id,
+          ownerId: access.repo.owner_id,
+          actorId,
+          release,
+          asset,
+        })),
       );
     }
     if (!draft) await recordReleaseEvents(trx, access.repo, actorId, release, ['published', prerelease ? 'prereleased' : 'released']);
