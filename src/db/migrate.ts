@@ -28,6 +28,7 @@ import * as blobHolds from './migrations/022-blob-holds.ts';
 import * as passwords from './migrations/024-passwords.ts';
 import * as bundles from './migrations/025-bundles.ts';
 import * as mirrorChannels from './migrations/028-mirror-channels.ts';
+import * as assetUpstreamIdentity from './migrations/030-asset-upstream-identity.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -54,6 +55,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '024-passwords': { up: (db) => passwords.up(db), down: (db) => passwords.down(db) },
     '025-bundles': { up: (db) => bundles.up(db), down: (db) => bundles.down(db) },
     '028-mirror-channels': { up: (db) => mirrorChannels.up(db), down: (db) => mirrorChannels.down(db) },
+    '030-asset-upstream-identity': { up: (db) => assetUpstreamIdentity.up(db), down: (db) => assetUpstreamIdentity.down(db) },
   };
 }
 

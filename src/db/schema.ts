@@ -151,6 +151,8 @@ export interface AssetsTable {
   uploader_id: number | null;
   created_at: string;
   updated_at: string;
+  /** A mirrored asset's upstream file (`uuid:…`, `id:…@…`), compared where the upstream gives no digest; null otherwise. */
+  upstream_identity: string | null;
 }
 
 /** A resumable (tus) upload in progress; its asset row is `open` until the last byte is stored. */

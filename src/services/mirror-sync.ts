@@ -30,7 +30,7 @@ import { BlobSizeMismatchError, BlobTooLargeError, type StoredBlob } from '../bl
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Asset, Mirror, Release } from '../db/schema.ts';
 import { findAccountById } from '../db/repos/accounts-repo.ts';
-import { deleteAssetRow, listAssetsForReleases } from '../db/repos/assets-repo.ts';
+import { deleteAssetRow, listAssetsForReleases, setUpstreamIdentity } from '../db/repos/assets-repo.ts';
 import { findMirror, releasesOfRepository, updateMirror } from '../db/repos/mirrors-repo.ts';
 import { updateReleaseRow } from '../db/repos/releases-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
@@ -42,7 +42,7 @@ import { crashPoint } from '../util/crash-points.ts';
 import { deleteAsset, updateAsset, uploadAsset } from './assets.ts';
 import { deleteUnreferencedBlobs, putHeld, type BlobHold } from './blob-gc.ts';
 import { acquire, acquireOrTakeOver, release as releaseLease } from './leases.ts';
-import { detectKind, upstreamOf, UpstreamError, type Upstream, type UpstreamAsset, type UpstreamRelease } from './mirror-upstream.ts';
+import { assetIdentity, detectKind, upstreamOf, UpstreamError, type Upstream, type UpstreamAsset, type UpstreamRelease } from './mirror-upstream.ts';
 import { versionColumns } from './release-channels.ts';
 import { applyRemoteRefs, diffRefs, snapshotRefs, type RefActor } from './refs.ts';
 import { createRelease, deleteRelease, latestReleaseId, updateRelease } from './releases.ts';
@@ -330,6 +330,7 @@ async function createWhole(
         size: stored.size,
         digest: stored.sha256,
         blobKey: stored.key,
+        upstreamIdentity: assetIdentity(asset),
       })),
       origin: { publishedAt: upstreamPublishedAt(up) },
       alsoInTransaction: async (trx) => {
@@ -392,8 +393,12 @@ async function keepPublishedAt(ctx: AppContext, local: Release, up: UpstreamRele
 
 function sameBytes(local: Asset, up: UpstreamAsset): boolean {
   if (local.size !== up.size) return false;
-  // Without an upstream digest, name and size are all there is to compare.
-  return !up.digest || up.digest === `sha256:${local.digest}`;
+  if (up.digest) return up.digest === `sha256:${local.digest}`;
+  // Without a digest, the upstream file's identity says whether it is still the one mirrored: a
+  // file replaced by another of the same name and size has a new one. An asset mirrored before
+  // identities were kept has none, and is taken to be the same file (as name and size said then).
+  const identity = assetIdentity(up);
+  return identity === null || local.upstream_identity === null || local.upstream_identity === identity;
 }
 
 async function syncAssets(
@@ -419,6 +424,8 @@ async function syncAssets(
     const existing = uploaded.find((a) => a.name === asset.name);
     if (existing && sameBytes(existing, asset)) {
       if ((existing.label ?? '') !== (asset.label ?? '')) await updateAsset(ctx, access, existing.id, { label: asset.label });
+      // Known from now on (not an edit of the asset: no event).
+      if (existing.upstream_identity === null && !asset.digest && assetIdentity(asset) !== null) await setUpstreamIdentity(ctx.db, existing.id, assetIdentity(asset));
       continue;
     }
     await storeAsset(ctx, access, upstream, local, asset, existing !== undefined, signal);
@@ -463,7 +470,7 @@ async function storeAsset(ctx: AppContext, access: RepoAccess, upstream: Upstrea
   res.body.on('error', (err) => check.destroy(err));
   res.body.pipe(check);
   try {
-    await uploadAsset(ctx, access, {
+    const { asset: stored } = await uploadAsset(ctx, access, {
       releaseId: release.id,
       name: asset.name,
       label: asset.label,
@@ -474,6 +481,8 @@ async function storeAsset(ctx: AppContext, access: RepoAccess, upstream: Upstrea
       received: () => check.received,
       replace,
     });
+    // After the bytes: a sync dying in between leaves the old identity, which the next one finds changed again.
+    await setUpstreamIdentity(ctx.db, stored.id, assetIdentity(asset));
   } finally {
     res.body.destroy();
   }

@@ -38,6 +38,9 @@ export interface UpstreamAsset {
   /** `sha256:<hex>` where the upstream gives one (GitHub since 2025, Wharf). */
   digest?: string | null;
   url: string;
+  created_at?: string | null;
+  /** Gitea's name of the stored file, new on every upload. */
+  uuid?: string | null;
 }
 
 export interface UpstreamRelease {
@@ -332,6 +335,7 @@ interface GiteaAttachment {
   name: string;
   size: number;
   uuid: string;
+  created_at?: string;
   browser_download_url: string;
 }
 
@@ -407,8 +411,22 @@ function fromGitea(r: GiteaRelease): UpstreamRelease {
       state: 'uploaded',
       digest: null,
       url: a.browser_download_url,
+      uuid: a.uuid,
+      created_at: a.created_at,
     })),
   };
+}
+
+/**
+ * Which file of the upstream an asset is, for upstreams that give no digest: Gitea's `uuid`
+ * (its stored file's name, new on every upload), else the asset's id and creation time (a
+ * GitHub asset replaced is deleted and uploaded again: a new id). Null when the upstream says
+ * neither.
+ */
+export function assetIdentity(a: UpstreamAsset): string | null {
+  if (a.uuid) return `uuid:${a.uuid}`;
+  if (typeof a.id === 'number') return a.created_at ? `id:${a.id}@${a.created_at}` : `id:${a.id}`;
+  return null;
 }
 
 /** The upstream of `mirror` in the dialect it speaks (`kind` as stored or as detected). */

@@ -264,6 +264,8 @@ export interface ArrivingAsset {
   size: number;
   digest: string;
   blobKey: string;
+  /** Which file of the origin the bytes are (a mirror's upstream identity, services/mirror-upstream.ts). */
+  upstreamIdentity?: string | null;
 }
 
 /**

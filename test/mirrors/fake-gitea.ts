@@ -119,6 +119,18 @@ export class FakeGitea {
     return release;
   }
 
+  /**
+   * Replaces an attachment as Gitea does (delete, upload again): the new file has the same name
+   * but a new `id` and `uuid`.
+   */
+  replaceAsset(tag: string, name: string, bytes: Buffer): FakeAsset {
+    const release = this.releases.find((r) => r.tag === tag)!;
+    const index = release.assets.findIndex((a) => a.name === name);
+    const asset = { name, bytes, id: this.#nextId++, uuid: randomUUID() };
+    release.assets[index] = asset;
+    return asset;
+  }
+
   /** The release as Gitea's API answers it (the recorded fixture, filled in). */
   json(r: FakeRelease): Record<string, unknown> {
     const api = `${ROOT_URL}/api/v1/repos/${this.owner}/${this.repo}`;

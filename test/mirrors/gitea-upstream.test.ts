@@ -273,3 +273,70 @@ describe('filters', () => {
     }
   }, 300_000);
 });
+
+describe('a Gitea asset replaced by another of the same name and size', () => {
+  // Its own small upstream: the 250 releases above are not synced again for this.
+  let small: FakeGitea;
+  beforeAll(async () => {
+    small = new FakeGitea();
+    await small.start(3);
+    const commits = await small.commits();
+    await small.setTags({ 'v1.0.0': commits[0]!, 'v1.1.0': commits[2]! });
+    const at = Date.UTC(2024, 5, 1);
+    small.addRelease({
+      tag: 'v1.0.0',
+      name: 'One',
+      body: '',
+      draft: false,
+      prerelease: false,
+      publishedAt: giteaTime(at),
+      assets: [{ name: 'tool.bin', bytes: randomBytes(512) }],
+    });
+    small.addRelease({
+      tag: 'v1.1.0',
+      name: 'One one',
+      body: '',
+      draft: false,
+      prerelease: false,
+      publishedAt: giteaTime(at + 3_600_000),
+      assets: [{ name: 'tool.bin', bytes: randomBytes(512) }],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('is downloaded again: its new id and uuid say it is another file, though name and size are the same', async () => {
+    const { full } = await createRepo(down, user);
+    const set = await call('PUT', `${down.api}/repos/${full}/mirror`, { token: user.token, skipSchema: true, body: { upstream_url: small.url, kind: 'gitea' } });
+    expect(set.status, set.text).toBe(201);
+    const first = await waitForSync(down, full, user.token, null);
+    expect(first.last_sync.error).toBeNull();
+    expect(first.last_sync.summary).toMatchObject({ releasesCreated: 2, assetsStored: 2 });
+    const before = await allReleases(down, full, user.token);
+
+    const original = small.releases.find((r) => r.tag === 'v1.1.0')!.assets[0]!;
+    const replacement = small.replaceAsset('v1.1.0', 'tool.bin', randomBytes(original.bytes.length));
+    expect(replacement.bytes.length).toBe(original.bytes.length);
+    const downloadsBefore = small.requests.filter((r) => r.url.includes('/releases/download/')).length;
+    const synced = await syncAndWait(down, full, user.token);
+    expect(synced.last_sync.error).toBeNull();
+    expect(synced.last_sync.summary).toMatchObject({ assetsStored: 1, assetsDeleted: 0, releasesCreated: 0 });
+    // Only the replaced file was downloaded.
+    const downloads = small.requests.filter((r) => r.url.includes('/releases/download/')).slice(downloadsBefore);
+    expect(downloads.map((r) => r.url)).toEqual(['/acme/tool/releases/download/v1.1.0/tool.bin']);
+
+    const after = await allReleases(down, full, user.token);
+    const asset = after.find((r) => r.tag_name === 'v1.1.0').assets[0];
+    expect(asset.size).toBe(512);
+    expect(asset.digest).toBe(`sha256:${createHash('sha256').update(replacement.bytes).digest('hex')}`);
+    const res = await fetch(asset.browser_download_url, { headers: { authorization: `token ${user.token}` } });
+    expect(Buffer.from(await res.arrayBuffer()).equals(replacement.bytes)).toBe(true);
+    // The other release's asset is untouched.
+    expect(after.find((r) => r.tag_name === 'v1.0.0').assets).toEqual(before.find((r: any) => r.tag_name === 'v1.0.0').assets);
+
+    // Unchanged since: nothing downloaded.
+    const again = await syncAndWait(down, full, user.token);
+    expect(again.last_sync.summary).toMatchObject({ assetsStored: 0, assetsDeleted: 0 });
+  }, 120_000);
+});

@@ -76,6 +76,7 @@ export interface NewUploadedAsset {
   blobKey: string;
   uploaderId: number;
   now: string;
+  upstreamIdentity?: string | null;
 }
 
 /**
@@ -103,12 +104,18 @@ export async function insertUploadedAssets(db: Kysely<Database>, rows: NewUpload
           uploader_id: a.uploaderId,
           created_at: a.now,
           updated_at: a.now,
+          upstream_identity: a.upstreamIdentity ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow(),
     );
   }
   return out;
+}
+
+/** Records which upstream file a mirrored asset's bytes came from. */
+export async function setUpstreamIdentity(db: Kysely<Database>, id: number, identity: string | null): Promise<void> {
+  await db.updateTable('assets').set({ upstream_identity: identity }).where('id', '=', id).execute();
 }
 
 export async function countAssets(db: Kysely<Database>, releaseId: number): Promise<number> {
