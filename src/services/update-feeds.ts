@@ -47,9 +47,16 @@ export async function channelReleases(ctx: AppContext, access: RepoAccess, feed:
 }
 
 /** The text of a small asset (a signature, Squirrel's RELEASES), trimmed; null when not uploaded or larger than `maxBytes`. */
-export async function readAssetText(ctx: AppContext, asset: Asset, maxBytes = MAX_SIGNATURE_BYTES): Promise<string | null> {
+export async function readAssetText(ctx: Pick<AppContext, 'blobs'>, asset: Asset, maxBytes = MAX_SIGNATURE_BYTES): Promise<string | null> {
   if (asset.state !== 'uploaded' || !asset.blob_key || asset.size > maxBytes) return null;
   const chunks: Buffer[] = [];
-  for await (const chunk of await ctx.blobs.get(asset.blob_key)) chunks.push(chunk as Buffer);
+  let bytes = 0;
+  // The bytes read are counted, not only the size recorded for them: whatever the store holds
+  // under the key, at most `maxBytes` of it is kept in memory (leaving the loop ends the read).
+  for await (const chunk of await ctx.blobs.get(asset.blob_key)) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > maxBytes) return null;
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8').trim();
 }
