@@ -29,6 +29,7 @@ import * as passwords from './migrations/024-passwords.ts';
 import * as bundles from './migrations/025-bundles.ts';
 import * as mirrorChannels from './migrations/028-mirror-channels.ts';
 import * as assetUpstreamIdentity from './migrations/030-asset-upstream-identity.ts';
+import * as foreignAttestations from './migrations/029-foreign-attestations.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -56,6 +57,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '025-bundles': { up: (db) => bundles.up(db), down: (db) => bundles.down(db) },
     '028-mirror-channels': { up: (db) => mirrorChannels.up(db), down: (db) => mirrorChannels.down(db) },
     '030-asset-upstream-identity': { up: (db) => assetUpstreamIdentity.up(db), down: (db) => assetUpstreamIdentity.down(db) },
+    '029-foreign-attestations': { up: (db) => foreignAttestations.up(db), down: (db) => foreignAttestations.down(db) },
   };
 }
 

@@ -474,6 +474,11 @@ export interface AttestationsTable {
   /** `release` (made by Wharf when publishing) or `api` (stored by a client). */
   initiator: string;
   created_at: string;
+  /**
+   * The `OWNER/REPO` another server's attestation names, kept beside a mirrored or imported
+   * release (migration 029); null for those made or stored here.
+   */
+  origin_repository: string | null;
 }
 
 export interface AttestationSubjectsTable {

@@ -13,7 +13,7 @@
 import { bundleFromJSON } from '@sigstore/bundle';
 import type { AppContext } from '../context.ts';
 import type { Account, AttestationRow, Release, Repository } from '../db/schema.ts';
-import { findAttestation, findReleaseAttestation, insertAttestation, listAttestationsByDigest } from '../db/repos/attestations-repo.ts';
+import { findAttestation, findReleaseAttestation, insertAttestation, listAttestationsByDigest, listForeignAttestations } from '../db/repos/attestations-repo.ts';
 import { listAssetsForReleases } from '../db/repos/assets-repo.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { IN_TOTO_PAYLOAD_TYPE, RELEASE_PREDICATE_TYPE, releaseStatement, type InTotoStatement } from '../attestations/release-statement.ts';
@@ -153,4 +153,56 @@ export async function releaseAttestationSummary(ctx: AppContext, release: Pick<R
     commit: statement.subject.find((s) => s.uri)?.digest.sha1 ?? null,
     subjects: statement.subject.filter((s) => s.name && s.digest.sha256).map((s) => ({ name: s.name!, sha256: s.digest.sha256! })),
   };
+}
+
+/**
+ * Another server's attestation of a release, kept beside the release here (a pull mirror's
+ * upstream's, an offline bundle's origin's): one representation for both, an `attestations` row
+ * with `release_id` set and `origin_repository` the `OWNER/REPO` it names there, listed by
+ * `digests` (the local assets' digests it names). `bundle` is kept as the text it arrived as.
+ * Nothing is stored twice: returns null when the release already keeps this very bundle.
+ */
+export async function keepForeignAttestation(
+  db: AppContext['db'],
+  release: Pick<Release, 'id' | 'repository_id'>,
+  foreign: { originRepository: string; bundle: string; predicateType: string; initiator: string },
+  digests: readonly string[],
+): Promise<number | null> {
+  if ((await listForeignAttestations(db, release.id)).some((row) => row.bundle === foreign.bundle)) return null;
+  return insertAttestation(
+    db,
+    {
+      repository_id: release.repository_id,
+      release_id: release.id,
+      predicate_type: foreign.predicateType,
+      bundle: foreign.bundle,
+      initiator: foreign.initiator,
+      created_at: new Date().toISOString(),
+      origin_repository: foreign.originRepository,
+    },
+    digests,
+  );
+}
+
+/**
+ * The in-toto statement a Sigstore bundle (JSON) signs, after checking its form as
+ * `POST …/attestations` does; throws a plain Error saying what is wrong.
+ */
+export function statementOfBundle(raw: unknown): InTotoStatement {
+  let bundle;
+  try {
+    bundle = bundleFromJSON(raw);
+  } catch (err) {
+    throw new Error(`not a Sigstore bundle (${(err as Error).message})`);
+  }
+  if (bundle.content.$case !== 'dsseEnvelope') throw new Error('the bundle holds no DSSE envelope');
+  if (bundle.content.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new Error(`the envelope's payload is ${bundle.content.dsseEnvelope.payloadType}`);
+  let statement: InTotoStatement;
+  try {
+    statement = JSON.parse(bundle.content.dsseEnvelope.payload.toString('utf8')) as InTotoStatement;
+  } catch {
+    throw new Error("the envelope's payload is not JSON");
+  }
+  if (!Array.isArray(statement?.subject) || typeof statement.predicateType !== 'string') throw new Error('the payload is not an in-toto statement');
+  return statement;
 }

@@ -32,6 +32,11 @@ export interface BundledRelease {
   assets: BundledAsset[];
   /** The origin's release attestation (a Sigstore bundle), when the release has one. */
   attestation: SerializedBundle | null;
+  /**
+   * The repository `attestation` names when it is not the bundle's origin: the release was
+   * mirrored (or imported) there, and the attestation is its upstream's. Absent: the origin's.
+   */
+  attestation_repository?: string;
 }
 
 export interface BundleContents {
@@ -55,6 +60,8 @@ export function parseContents(bytes: Buffer): BundleContents {
   if (!json || typeof json !== 'object' || !Array.isArray(json.releases) || typeof json.repository?.default_branch !== 'string') throw bad('not a release listing');
   for (const r of json.releases) {
     if (typeof r?.tag_name !== 'string' || r.tag_name === '' || !Array.isArray(r.assets)) throw bad('a release without a tag or assets list');
+    if (r.attestation_repository !== undefined && (typeof r.attestation_repository !== 'string' || !/^[^/\s]+\/[^/\s]+$/.test(r.attestation_repository)))
+      throw bad(`release ${r.tag_name}: attestation_repository is not OWNER/REPO`);
     for (const a of r.assets) {
       if (typeof a?.name !== 'string' || !HEX.test(a.sha256 ?? '') || !Number.isSafeInteger(a.size) || a.size < 0)
         throw bad(`release ${r.tag_name}: an asset without a name, sha256 or size`);

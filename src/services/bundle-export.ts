@@ -22,7 +22,8 @@ import { gitDirFor, type AppContext } from '../context.ts';
 import type { Asset, Release } from '../db/schema.ts';
 import { findAccountByLogin } from '../db/repos/accounts-repo.ts';
 import { listAssetsForReleases } from '../db/repos/assets-repo.ts';
-import { findReleaseAttestation } from '../db/repos/attestations-repo.ts';
+import { findReleaseAttestation, listForeignAttestations } from '../db/repos/attestations-repo.ts';
+import { RELEASE_PREDICATE_TYPE } from '../attestations/release-statement.ts';
 import { releasesOfRepository } from '../db/repos/mirrors-repo.ts';
 import { findRepository } from '../db/repos/repositories-repo.ts';
 import { bundleHeads, createBundle, resolveCommit } from '../git/git.ts';
@@ -124,7 +125,10 @@ export async function exportBundle(ctx: AppContext, options: ExportOptions): Pro
   for (const r of releases) {
     const assets = (assetsByRelease.get(r.id) ?? []).filter((a) => a.state === 'uploaded' && a.digest && a.blob_key);
     for (const a of assets) blobs.set(a.digest!, a);
-    const attestation = r.immutable === 1 ? await findReleaseAttestation(ctx.db, r.id) : undefined;
+    // This instance's own release attestation, else the one kept from where the release came from
+    // (a pull mirror's upstream, an earlier bundle's origin), which names that repository.
+    const own = r.immutable === 1 ? await findReleaseAttestation(ctx.db, r.id) : undefined;
+    const attestation = own ?? (await listForeignAttestations(ctx.db, r.id)).filter((a) => a.predicate_type === RELEASE_PREDICATE_TYPE).pop();
     bundled.push({
       tag_name: r.tag_name,
       target_commitish: r.target_commitish,
@@ -144,6 +148,7 @@ export async function exportBundle(ctx: AppContext, options: ExportOptions): Pro
         updated_at: a.updated_at,
       })),
       attestation: attestation ? (JSON.parse(attestation.bundle) as BundledRelease['attestation']) : null,
+      ...(attestation?.origin_repository ? { attestation_repository: attestation.origin_repository } : {}),
     });
   }
   const contents: BundleContents = {

@@ -34,7 +34,6 @@ import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Release, Repository } from '../db/schema.ts';
 import { findAccountByLogin } from '../db/repos/accounts-repo.ts';
 import { deleteAssetRow, listAssetsForReleases } from '../db/repos/assets-repo.ts';
-import { insertAttestation } from '../db/repos/attestations-repo.ts';
 import { deleteBundleOrigin, findBundleOrigin, upsertBundleOrigin } from '../db/repos/bundles-repo.ts';
 import { countReleasesOfRepository, findMirrorOfRepository, releasesOfRepository } from '../db/repos/mirrors-repo.ts';
 import { findRepository } from '../db/repos/repositories-repo.ts';
@@ -52,6 +51,7 @@ import {
 import { RELEASE_PREDICATE_TYPE } from '../attestations/release-statement.ts';
 import { AttestationRefused, verifyReleaseBundle } from '../attestations/verify-bundle.ts';
 import { isoSeconds } from '../util/time.ts';
+import { keepForeignAttestation } from './attestations.ts';
 import { claimAssetName, deleteAsset, leaseRenewalMs, recordUploadedBlob, updateAsset } from './assets.ts';
 import { deleteUnreferencedBlobs, putHeld, type BlobHold } from './blob-gc.ts';
 import { parseContents, type BundleContents, type BundledRelease } from './bundle-contents.ts';
@@ -210,12 +210,15 @@ async function readAndVerify(ctx: AppContext, options: ImportOptions, work: stri
     for (const asset of release.assets) {
       if (!staged.has(asset.sha256)) throw new BundleRefused(`release ${release.tag_name}: the bytes of ${asset.name} (sha256 ${asset.sha256}) are not in the bundle`);
     }
-    verifyAttestation(verified.manifest.predicate.repository, release, JSON.stringify(root));
+    verifyAttestation(release.attestation_repository ?? verified.manifest.predicate.repository, release, JSON.stringify(root));
   }
   return { ...verified, trustedFrom: origins.get(verified.keyId) ?? 'unknown', contents, gitFile, blobs: staged };
 }
 
-/** A carried release attestation must be signed by a trusted key, for this release, naming every asset. */
+/**
+ * A carried release attestation must be signed by a trusted key, for this release of the
+ * repository it names (the origin's, or the upstream's of a mirrored release), naming every asset.
+ */
 function verifyAttestation(originRepository: string, release: BundledRelease, rootText: string): void {
   if (!release.attestation) return;
   const text = JSON.stringify(release.attestation);
@@ -361,7 +364,7 @@ async function applyRelease(ctx: AppContext, access: RepoAccess, up: BundledRele
     await updateRelease(ctx, access, local.id, { name: up.name, body: up.body, prerelease: up.prerelease, draft: false, ...(local.draft === 1 ? { make_latest: 'false' } : {}) });
     if (local.draft === 0) summary.releasesUpdated++;
   }
-  if (up.attestation) summary.attestationsStored += await keepAttestation(ctx, access, local, up);
+  if (up.attestation) summary.attestationsStored += await keepAttestation(ctx, local, up, verified.manifest.predicate.repository);
 }
 
 async function applyAssets(ctx: AppContext, access: RepoAccess, local: Release, up: BundledRelease, verified: Verified, summary: ImportSummary): Promise<void> {
@@ -399,17 +402,18 @@ async function applyAssets(ctx: AppContext, access: RepoAccess, local: Release, 
   }
 }
 
-/** Keeps the origin's release attestation beside the release (once); 1 when it was new. */
-async function keepAttestation(ctx: AppContext, access: RepoAccess, local: Release, up: BundledRelease): Promise<number> {
-  const text = JSON.stringify(up.attestation);
-  const known = await ctx.db.selectFrom('attestations').select('id').where('release_id', '=', local.id).where('bundle', '=', text).executeTakeFirst();
-  if (known) return 0;
-  await insertAttestation(
+/**
+ * Keeps the carried release attestation beside the release (once), as a pull mirror keeps its
+ * upstream's (services/attestations `keepForeignAttestation`); 1 when it was new.
+ */
+async function keepAttestation(ctx: AppContext, local: Release, up: BundledRelease, originRepository: string): Promise<number> {
+  const id = await keepForeignAttestation(
     ctx.db,
-    { repository_id: access.repo.id, release_id: local.id, predicate_type: RELEASE_PREDICATE_TYPE, bundle: text, initiator: 'release', created_at: new Date().toISOString() },
+    local,
+    { originRepository: up.attestation_repository ?? originRepository, bundle: JSON.stringify(up.attestation), predicateType: RELEASE_PREDICATE_TYPE, initiator: 'release' },
     up.assets.map((a) => `sha256:${a.sha256}`),
   );
-  return 1;
+  return id === null ? 0 : 1;
 }
 
 /**

@@ -43,6 +43,7 @@ import { deleteAsset, updateAsset, uploadAsset } from './assets.ts';
 import { deleteUnreferencedBlobs, putHeld, type BlobHold } from './blob-gc.ts';
 import { acquire, acquireOrTakeOver, release as releaseLease } from './leases.ts';
 import { assetIdentity, detectKind, upstreamOf, UpstreamError, type Upstream, type UpstreamAsset, type UpstreamRelease } from './mirror-upstream.ts';
+import { removeOrphanedAttestations, syncReleaseAttestations } from './mirror-attestations.ts';
 import { versionColumns } from './release-channels.ts';
 import { applyRemoteRefs, diffRefs, snapshotRefs, type RefActor } from './refs.ts';
 import { createRelease, deleteRelease, latestReleaseId, updateRelease } from './releases.ts';
@@ -64,6 +65,10 @@ export interface SyncSummary {
   /** Progress: the upstream releases the filters keep, and how many of them this sync has compared so far. */
   releasesTotal: number;
   releasesDone: number;
+  /** The upstream's release attestations kept and removed, and those refused (services/mirror-attestations). */
+  attestationsStored: number;
+  attestationsDeleted: number;
+  attestationProblems: string[];
 }
 
 /** How often a running sync writes its progress to the mirror's row (the page and the API show it). */
@@ -92,6 +97,9 @@ function emptySummary(): SyncSummary {
     rateLimitWaits: 0,
     releasesTotal: 0,
     releasesDone: 0,
+    attestationsStored: 0,
+    attestationsDeleted: 0,
+    attestationProblems: [],
   };
 }
 
@@ -246,11 +254,14 @@ async function reconcile(ctx: AppContext, mirror: Mirror, summary: SyncSummary, 
         summary.releasesDeleted++;
       }
     }
+    summary.attestationsDeleted += await removeOrphanedAttestations(ctx, access.repo.id);
     const latestTag = await upstream.latestTag();
     if (latestTag && wanted.has(latestTag)) {
       const local = (await releasesOfRepository(ctx.db, access.repo.id)).find((r) => r.published_tag === latestTag);
       if (local && (await latestReleaseId(ctx, access.repo)) !== local.id) await updateRelease(ctx, access, local.id, { make_latest: 'true' });
     }
+    // Everything else is synced; an upstream attestation that does not attest the mirrored bytes is the sync's failure.
+    if (summary.attestationProblems.length) throw new UpstreamError(summary.attestationProblems.join('; '));
   } finally {
     Object.assign(summary, { requests: upstream.counts.requests, notModified: upstream.counts.notModified, rateLimitWaits: upstream.counts.rateLimitWaits });
   }
@@ -288,7 +299,10 @@ async function syncRelease(
 ): Promise<void> {
   // The published release of the tag, else a draft a dead sync (of an earlier version) left for it.
   let local = locals.find((r) => r.published_tag === up.tag_name) ?? locals.find((r) => r.draft === 1 && r.tag_name === up.tag_name);
-  if (!local) return createWhole(ctx, access, upstream, up, rules, summary, signal);
+  if (!local) {
+    const created = await createWhole(ctx, access, upstream, up, rules, summary, signal);
+    return syncReleaseAttestations(ctx, access, upstream, up, created, rules.wanted, summary);
+  }
   await syncAssets(ctx, access, upstream, up, local, rules, summary, signal);
   const differs = local.draft === 1 || local.name !== up.name || (local.body ?? '') !== (up.body ?? '') || (local.prerelease === 1) !== up.prerelease;
   if (differs) {
@@ -297,6 +311,7 @@ async function syncRelease(
     if (!wasDraft) summary.releasesUpdated++;
   }
   await keepPublishedAt(ctx, local, up);
+  await syncReleaseAttestations(ctx, access, upstream, up, local, rules.wanted, summary);
 }
 
 /**
@@ -312,9 +327,9 @@ async function createWhole(
   rules: AssetRules,
   summary: SyncSummary,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<Release> {
   const staged: Array<{ asset: UpstreamAsset; stored: StoredBlob; hold: BlobHold }> = [];
-  let created = false;
+  let created: Release | null = null;
   try {
     for (const asset of up.assets.filter((a) => a.state === 'uploaded' && rules.wanted(a.name))) {
       signal.throwIfAborted();
@@ -322,7 +337,7 @@ async function createWhole(
       crashPoint('mirror-asset-stored');
     }
     const fields = { tag_name: up.tag_name, target_commitish: up.target_commitish, name: up.name, body: up.body, prerelease: up.prerelease, draft: false, make_latest: 'false' };
-    await createRelease(ctx, access, fields, {
+    created = await createRelease(ctx, access, fields, {
       assets: staged.map(({ asset, stored }) => ({
         name: asset.name,
         label: asset.label,
@@ -337,9 +352,8 @@ async function createWhole(
         for (const { hold } of staged) await hold.releaseIn(trx);
       },
     });
-    created = true;
   } finally {
-    if (!created) {
+    if (created === null) {
       for (const { hold } of staged) await hold.release();
       await deleteUnreferencedBlobs(
         ctx,
@@ -350,6 +364,7 @@ async function createWhole(
   summary.releasesCreated++;
   summary.assetsStored += staged.length;
   for (const { stored } of staged) summary.bytesStored += stored.size;
+  return created;
 }
 
 /** An asset's bytes from the upstream into the blob store, held, refused unless of the stated size and digest. */

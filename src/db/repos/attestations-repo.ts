@@ -29,6 +29,8 @@ export interface NewAttestation {
   bundle: string;
   initiator: string;
   created_at: string;
+  /** Another server's attestation kept here: the `OWNER/REPO` it names there. */
+  origin_repository?: string | null;
 }
 
 export async function insertAttestation(db: Kysely<Database>, row: NewAttestation, digests: readonly string[]): Promise<number> {
@@ -65,8 +67,41 @@ export async function listAttestationsByDigest(
     .execute();
 }
 
+/** The release attestation this instance signed for `releaseId`. */
 export async function findReleaseAttestation(db: Kysely<Database>, releaseId: number): Promise<AttestationRow | undefined> {
-  return db.selectFrom('attestations').selectAll().where('release_id', '=', releaseId).where('initiator', '=', 'release').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return db
+    .selectFrom('attestations')
+    .selectAll()
+    .where('release_id', '=', releaseId)
+    .where('initiator', '=', 'release')
+    .where('origin_repository', 'is', null)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Other servers' attestations kept beside `releaseId` (a mirror's upstream's, a bundle origin's), oldest first. */
+export async function listForeignAttestations(db: Kysely<Database>, releaseId: number): Promise<AttestationRow[]> {
+  return db.selectFrom('attestations').selectAll().where('release_id', '=', releaseId).where('origin_repository', 'is not', null).orderBy('id').execute();
+}
+
+export async function deleteAttestations(db: Kysely<Database>, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.deleteFrom('attestation_subjects').where('attestation_id', 'in', [...ids]).execute();
+  await db.deleteFrom('attestations').where('id', 'in', [...ids]).execute();
+}
+
+/** Other servers' attestations of `repositoryId` whose release no longer exists here. */
+export async function orphanedForeignAttestations(db: Kysely<Database>, repositoryId: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('attestations as a')
+    .leftJoin('releases as r', 'r.id', 'a.release_id')
+    .select('a.id')
+    .where('a.repository_id', '=', repositoryId)
+    .where('a.origin_repository', 'is not', null)
+    .where('r.id', 'is', null)
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 export async function findAttestation(db: Kysely<Database>, repositoryId: number, id: number): Promise<AttestationRow | undefined> {
