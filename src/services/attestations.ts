@@ -140,11 +140,18 @@ export interface AttestationSummary {
   commit: string | null;
   /** The assets it names, as signed. */
   subjects: Array<{ name: string; sha256: string }>;
+  /** Another server's attestation (a mirror's upstream's, a bundle origin's): the `OWNER/REPO` it names there; null for this instance's own. */
+  originRepository: string | null;
 }
 
-/** What a published immutable release's attestation names, read from its signed statement (pages show it). */
+/**
+ * What a published release's attestation names, read from its signed statement (pages show it):
+ * this instance's own for an immutable release, else the newest release attestation kept from
+ * where the release came from (a pull mirror's upstream, a bundle's origin).
+ */
 export async function releaseAttestationSummary(ctx: AppContext, release: Pick<Release, 'id' | 'immutable' | 'draft'>): Promise<AttestationSummary | null> {
-  const row = await releaseAttestation(ctx, release);
+  if (release.draft === 1) return null;
+  const row = (await releaseAttestation(ctx, release)) ?? (await listForeignAttestations(ctx.db, release.id)).filter((a) => a.predicate_type === RELEASE_PREDICATE_TYPE).pop();
   if (!row) return null;
   const bundle = JSON.parse(row.bundle) as { dsseEnvelope?: { payload?: string } };
   const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as InTotoStatement;
@@ -152,6 +159,7 @@ export async function releaseAttestationSummary(ctx: AppContext, release: Pick<R
     id: row.id,
     commit: statement.subject.find((s) => s.uri)?.digest.sha1 ?? null,
     subjects: statement.subject.filter((s) => s.name && s.digest.sha256).map((s) => ({ name: s.name!, sha256: s.digest.sha256! })),
+    originRepository: row.origin_repository,
   };
 }
 

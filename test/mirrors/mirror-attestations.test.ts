@@ -164,6 +164,11 @@ describe('upstream attestations of a pull mirror', () => {
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`^verified: .*tool\\.tar\\.gz \\(sha256 ${asset.digest.slice(7)}\\) is tool\\.tar\\.gz of ${upFull} v1\\.0\\.0`));
+    // The release page shows it as the upstream's, with the command line that verifies it.
+    const page = await (await fetch(`${down.base}/${mirrorFull}/releases/tag/v1.0.0`)).text();
+    expect(page).toContain('Upstream release attestation');
+    expect(page).toContain(`wharf verify FILE --repo ${upFull} --tag v1.0.0`);
+    expect(page).toContain(`sha256:${asset.digest.slice(7)}`);
     const wrongRepo = await wharfCli('verify', file, '--repo', mirrorFull, '--tag', 'v1.0.0', '--bundle', bundleFile, '--trusted-root', upRoot);
     expect(wrongRepo.code).toBe(1);
     expect(wrongRepo.stderr).toMatch(/not verified: the attestation is for repository/);

@@ -90,7 +90,7 @@ export interface ReleaseCardOptions {
   canWrite: boolean;
   /** Heading level: the list uses h2, the release page h1. */
   heading: 'h1' | 'h2';
-  /** The release attestation of a published immutable release (its own page shows it). */
+  /** The release attestation of a published immutable release, or the one kept from its upstream (its own page shows it). */
   attestation?: AttestationSummary | null;
   /** Accounts the notes mention that exist (`@login` becomes a link). */
   mentions?: ReadonlySet<string>;
@@ -99,17 +99,20 @@ export interface ReleaseCardOptions {
 /** What the attestation signed, with the bundle and the trusted root to verify it with. */
 function attestationSection(r: RepoRef, release: Release, a: AttestationSummary): Html {
   const bundle = repoPath(r.owner.login, r.repo.name, 'attestations', String(a.id), 'bundle.json');
+  const at = a.commit ? html` at commit <code>${a.commit.slice(0, 12)}</code>` : '';
+  // Another server's attestation verifies with that server's trusted root, not this one's.
+  const intro = a.originRepository
+    ? html`<p>The server this release was mirrored or imported from signed which files it holds as <code>${a.originRepository}</code> tag <span class="tag">${release.tag_name}</span>${at}. <a href="${bundle}" download>Download the Sigstore bundle</a>; verify it with that server's trusted root.</p>`
+    : html`<p>When this release was published, this Wharf signed which files it holds under tag <span class="tag">${release.tag_name}</span>${at}. <a href="${bundle}" download>Download the Sigstore bundle</a> · <a href="/.well-known/wharf/trusted-root.json">trusted root</a></p>`;
   return html`<section class="attestation">
-<h2>Release attestation</h2>
-<p>When this release was published, this Wharf signed which files it holds under tag <span class="tag">${release.tag_name}</span>${
-    a.commit ? html` at commit <code>${a.commit.slice(0, 12)}</code>` : ''
-  }. <a href="${bundle}" download>Download the Sigstore bundle</a> · <a href="/.well-known/wharf/trusted-root.json">trusted root</a></p>
+<h2>${a.originRepository ? 'Upstream release attestation' : 'Release attestation'}</h2>
+${intro}
 ${
   a.subjects.length
     ? html`<table class="attested"><tbody>${a.subjects.map((s) => html`<tr><td class="name">${s.name}</td><td class="digest"><code title="sha256:${s.sha256}">sha256:${s.sha256}</code></td></tr>`)}</tbody></table>`
     : html`<p class="muted">It was published without assets.</p>`
 }
-<p class="muted">Verify a download offline: <code>wharf verify FILE --repo ${r.owner.login}/${r.repo.name} --tag ${release.tag_name} --bundle BUNDLE --trusted-root trusted-root.json</code></p>
+<p class="muted">Verify a download offline: <code>wharf verify FILE --repo ${a.originRepository ?? `${r.owner.login}/${r.repo.name}`} --tag ${release.tag_name} --bundle BUNDLE --trusted-root trusted-root.json</code></p>
 </section>`;
 }
 
