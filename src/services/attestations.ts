@@ -201,7 +201,7 @@ export function statementOfBundle(raw: unknown): InTotoStatement {
   try {
     bundle = bundleFromJSON(raw);
   } catch (err) {
-    throw new Error(`not a Sigstore bundle (${(err as Error).message})`);
+    throw new Error(`not a Sigstore bundle (${(err as Error).message})`, { cause: err });
   }
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('the bundle holds no DSSE envelope');
   if (bundle.content.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new Error(`the envelope's payload is ${bundle.content.dsseEnvelope.payloadType}`);

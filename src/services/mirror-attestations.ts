@@ -114,7 +114,12 @@ export async function syncReleaseAttestations(
  * sha256 subjects must be exactly the mirrored assets (names the asset filter leaves out aside),
  * with their digests; a commit it names must be the mirrored tag's.
  */
-export function subjectProblem(statement: InTotoStatement, assets: ReadonlyArray<Pick<Asset, 'name' | 'digest'>>, wanted: (name: string) => boolean, commit: string | null): string | null {
+export function subjectProblem(
+  statement: InTotoStatement,
+  assets: ReadonlyArray<Pick<Asset, 'name' | 'digest'>>,
+  wanted: (name: string) => boolean,
+  commit: string | null,
+): string | null {
   const named = new Map<string, string>();
   for (const s of statement.subject) {
     if (typeof s?.name === 'string' && typeof s.digest?.sha256 === 'string') named.set(s.name, s.digest.sha256.toLowerCase());

@@ -76,7 +76,10 @@ const PROGRESS_EVERY_MS = 1000;
 
 /** One line saying what a sync did (the CLI prints it, the settings page shows it). */
 export function describeSummary(s: SyncSummary): string {
-  return `${s.refsChanged} refs changed, releases ${s.releasesCreated} created / ${s.releasesUpdated} updated / ${s.releasesDeleted} deleted, assets ${s.assetsStored} stored (${s.bytesStored} bytes) / ${s.assetsDeleted} deleted; ${s.requests} requests (${s.notModified} not modified)`;
+  return `${s.refsChanged} refs changed, releases ${s.releasesCreated} created / ${s.releasesUpdated} updated / ${s.releasesDeleted} deleted, assets ${s.assetsStored} stored (${s.bytesStored} bytes) / ${s.assetsDeleted} deleted${
+    // Summaries stored before attestations were mirrored have no such counts.
+    s.attestationsStored || s.attestationsDeleted ? `, upstream attestations ${s.attestationsStored} kept / ${s.attestationsDeleted} removed` : ''
+  }; ${s.requests} requests (${s.notModified} not modified)`;
 }
 
 export type SyncOutcome = { ran: false } | { ran: true; ok: true; summary: SyncSummary } | { ran: true; ok: false; error: string; summary: SyncSummary };

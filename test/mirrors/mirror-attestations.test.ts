@@ -121,7 +121,7 @@ describe('upstream attestations of a pull mirror', () => {
   let upstreamBundle: any;
 
   it("keeps the upstream's release attestation beside the mirrored release, byte for byte, verifiable offline with the upstream's root", async () => {
-    v1 = await publishImmutable('v1.0.0', { 'tool.tar.gz': toolBytes, 'SHA256SUMS': sumsBytes });
+    v1 = await publishImmutable('v1.0.0', { 'tool.tar.gz': toolBytes, SHA256SUMS: sumsBytes });
     const theirs = await attestationsOf(up, upFull, v1.digests['tool.tar.gz']!, upUser.token);
     expect(theirs).toHaveLength(1);
     upstreamBundle = theirs[0].bundle;
@@ -206,13 +206,18 @@ describe('upstream attestations of a pull mirror', () => {
     const statement = statementOf(genuine);
     const real = v2.digests['v2.bin']!.slice(7);
     // Listed by v2.bin's digest (under another name) while naming v2.bin with other bytes.
-    await postUpstream({ ...statement, subject: [statement.subject[0]!, { name: 'v2.bin', digest: { sha256: '0'.repeat(64) } }, { name: 'v2.bin.copy', digest: { sha256: real } }] });
+    await postUpstream({
+      ...statement,
+      subject: [statement.subject[0]!, { name: 'v2.bin', digest: { sha256: '0'.repeat(64) } }, { name: 'v2.bin.copy', digest: { sha256: real } }],
+    });
     // The right bytes at another commit.
     await postUpstream({ ...statement, subject: [{ uri: statement.subject[0]!.uri, digest: { sha1: 'f'.repeat(40) } }, ...statement.subject.slice(1)] });
 
     const mirror = await syncAndWait(down, mirrorFull, downUser.token);
     expect(mirror.last_sync.status).toBe('failed');
-    expect(mirror.last_sync.error).toContain(`v2.0.0: the upstream's release attestation is not kept: it names v2.bin with sha256 ${'0'.repeat(64)}, the mirrored bytes have ${real}`);
+    expect(mirror.last_sync.error).toContain(
+      `v2.0.0: the upstream's release attestation is not kept: it names v2.bin with sha256 ${'0'.repeat(64)}, the mirrored bytes have ${real}`,
+    );
     expect(mirror.last_sync.error).toContain(`v2.0.0: the upstream's release attestation is not kept: it names commit ${'f'.repeat(40)}`);
     // Everything else was synced: the release, its bytes and its genuine attestation.
     expect(mirror.last_sync.summary).toMatchObject({ releasesCreated: 1, assetsStored: 1, attestationsStored: 1 });

@@ -87,8 +87,14 @@ export async function listForeignAttestations(db: Kysely<Database>, releaseId: n
 
 export async function deleteAttestations(db: Kysely<Database>, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.deleteFrom('attestation_subjects').where('attestation_id', 'in', [...ids]).execute();
-  await db.deleteFrom('attestations').where('id', 'in', [...ids]).execute();
+  await db
+    .deleteFrom('attestation_subjects')
+    .where('attestation_id', 'in', [...ids])
+    .execute();
+  await db
+    .deleteFrom('attestations')
+    .where('id', 'in', [...ids])
+    .execute();
 }
 
 /** Other servers' attestations of `repositoryId` whose release no longer exists here. */
