@@ -42,6 +42,7 @@ export function layout(request: FastifyRequest, options: PageOptions): Html {
 <link rel="icon" href="${staticUrl('favicon.svg')}" type="image/svg+xml">
 <title>${options.title} · Wharf</title>
 <link rel="stylesheet" href="${staticUrl('wharf.css')}">
+<script src="${staticUrl('dom.js')}" defer></script>
 ${options.head}
 <script src="${staticUrl('wharf.js')}" defer></script>
 </head>

@@ -35,6 +35,7 @@ function tusClientBundle(): StaticFile {
 
 const FILES = {
   'wharf.css': load('wharf.css', 'text/css; charset=utf-8'),
+  'dom.js': load('dom.js', 'text/javascript; charset=utf-8'),
   'wharf.js': load('wharf.js', 'text/javascript; charset=utf-8'),
   'release-editor.js': load('release-editor.js', 'text/javascript; charset=utf-8'),
   'uploader.js': load('uploader.js', 'text/javascript; charset=utf-8'),

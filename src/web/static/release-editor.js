@@ -3,13 +3,11 @@
 // the notes, and the title when empty, from the API's generator). Loaded on the release form
 // only; without it the form works and these buttons stay hidden. Messages go through
 // textContent; the only markup inserted is the server's sanitized preview.
+/* global WharfDom */
 'use strict';
 
 (function () {
-  function onReady(fn) {
-    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', fn);
-    else fn();
-  }
+  var onReady = WharfDom.onReady;
 
   function post(url, csrf, fields) {
     return fetch(url, {

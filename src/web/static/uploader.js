@@ -5,7 +5,7 @@
 // under the file's fingerprint; picking the same file again continues it). On the new-release
 // form the first file creates a draft from the form's fields, and the form then edits and
 // publishes that draft. Every user-visible value goes through textContent.
-/* global tus */
+/* global tus, WharfDom */
 'use strict';
 
 (() => {
@@ -16,17 +16,8 @@
   var RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000];
   var SPEED_WINDOW_MS = 5000;
 
-  function onReady(fn) {
-    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', fn);
-    else fn();
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  var onReady = WharfDom.onReady;
+  var el = WharfDom.el;
 
   function humanSize(bytes) {
     var units = ['bytes', 'KB', 'MB', 'GB', 'TB'];

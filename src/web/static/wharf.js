@@ -1,20 +1,12 @@
 // Wharf's script on every page: copy buttons and delete confirmations (the release form's
 // uploader and notes helpers have scripts of their own).
 // It never builds markup from strings: every user-visible value goes through textContent.
+/* global WharfDom */
 'use strict';
 
 (function () {
-  function onReady(fn) {
-    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', fn);
-    else fn();
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  var onReady = WharfDom.onReady;
+  var el = WharfDom.el;
 
   function setupCopyButtons() {
     document.addEventListener('click', function (event) {
