@@ -74,7 +74,9 @@ export async function startServerProcess(dataDir: string, port: number, env: Rec
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // Start-up under tsx took over 60 s at load 22 on two cores (the whole suite's workers and git
+  // processes share them); a start-up that never comes is still caught, just later.
+  const deadline = Date.now() + 150_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wharf exited with ${child.exitCode}: ${stderr}`);
     try {
