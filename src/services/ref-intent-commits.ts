@@ -9,67 +9,35 @@
  * its writer goes on to git, which is the rule that matters.
  *
  * When a shared commit fails (one writer's rows are refused, say), each writer's intents are
- * committed on their own, so a writer fails for its own rows only.
+ * committed on their own, so a writer fails for its own rows only (`util/group-commit.ts`).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { insertRefIntents, type NewRefIntent } from '../db/repos/refs-repo.ts';
+import { GroupCommit } from '../util/group-commit.ts';
 
-interface Waiting {
-  intents: readonly NewRefIntent[];
-  resolve: (ids: number[]) => void;
-  reject: (err: unknown) => void;
+/** One shared commit per database handle: the writers of one process. */
+function intentCommits(db: Kysely<Database>): GroupCommit<readonly NewRefIntent[], number[]> {
+  return new GroupCommit({
+    commit: (groups) =>
+      db.transaction().execute(async (trx) => {
+        const made: number[][] = [];
+        for (const intents of groups) made.push(await insertRefIntents(trx, intents));
+        return made;
+      }),
+    alone: (intents) => insertRefIntents(db, intents),
+  });
 }
 
-class IntentCommits {
-  readonly #db: Kysely<Database>;
-  #waiting: Waiting[] = [];
-  #committing = false;
-
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
-  }
-
-  insert(intents: readonly NewRefIntent[]): Promise<number[]> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ intents, resolve, reject });
-      void this.#commitAll();
-    });
-  }
-
-  async #commitAll(): Promise<void> {
-    if (this.#committing) return;
-    this.#committing = true;
-    try {
-      while (this.#waiting.length > 0) {
-        const group = this.#waiting.splice(0);
-        try {
-          const ids = await this.#db.transaction().execute(async (trx) => {
-            const made: number[][] = [];
-            for (const w of group) made.push(await insertRefIntents(trx, w.intents));
-            return made;
-          });
-          group.forEach((w, i) => w.resolve(ids[i]!));
-        } catch (err) {
-          if (group.length === 1) group[0]!.reject(err);
-          else for (const w of group) await insertRefIntents(this.#db, w.intents).then(w.resolve, w.reject);
-        }
-      }
-    } finally {
-      this.#committing = false;
-    }
-  }
-}
-
-const writers = new WeakMap<Kysely<Database>, IntentCommits>();
+const writers = new WeakMap<Kysely<Database>, GroupCommit<readonly NewRefIntent[], number[]>>();
 
 /** Inserts `intents` and commits them (with those of concurrent writers): their ids, in order. */
 export function commitRefIntents(db: Kysely<Database>, intents: readonly NewRefIntent[]): Promise<number[]> {
   if (intents.length === 0) return Promise.resolve([]);
   let writer = writers.get(db);
   if (!writer) {
-    writer = new IntentCommits(db);
+    writer = intentCommits(db);
     writers.set(db, writer);
   }
-  return writer.insert(intents);
+  return writer.submit(intents);
 }

@@ -25,6 +25,7 @@ import { ENTERPRISE_VERSION } from '../http/api-headers.ts';
 import { OutboundRefusedError } from '../net/outbound-policy.ts';
 import { outboundRequest, OutboundTimeoutError } from '../net/outbound-request.ts';
 import { LEASE_HOLDER, runWithLease } from '../services/leases.ts';
+import { GroupCommit } from '../util/group-commit.ts';
 import { PollLoop } from '../util/poll-loop.ts';
 import { isoSeconds } from '../util/time.ts';
 import { payloadUrls } from './hooks.ts';
@@ -169,51 +170,30 @@ async function recordAttempt(ctx: AppContext, trx: Kysely<Database>, s: Settleme
 
 /**
  * Records finished attempts in shared transactions: every attempt that ends while one commit is
- * under way goes into the next. A commit is durable (an fsync on SQLite) and, with SQLite, holds
- * the process's one connection; one per attempt made delivery cost the request handlers dearly
- * (bench: events). An attempt's promise settles once its record is committed; if the commit
- * fails, its deliveries stay leased and are attempted again when the lease expires.
+ * under way goes into the next (`util/group-commit.ts`). A commit is durable (an fsync on SQLite)
+ * and, with SQLite, holds the process's one write connection; one per attempt made delivery cost
+ * the request handlers dearly (bench: events). An attempt's promise settles once its record is
+ * committed; if that fails, its delivery stays leased and is attempted again when the lease expires.
  */
-class AttemptRecorder {
-  readonly #ctx: AppContext;
-  #waiting: Array<{ settlement: Settlement; resolve: () => void; reject: (err: unknown) => void }> = [];
-  #committing = false;
-
-  constructor(ctx: AppContext) {
-    this.#ctx = ctx;
-  }
-
-  record(settlement: Settlement): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ settlement, resolve, reject });
-      void this.#commitAll();
+function attemptRecorder(ctx: AppContext): AttemptRecorder {
+  const commit = (batch: readonly Settlement[]) =>
+    ctx.db.transaction().execute(async (trx) => {
+      for (const settlement of batch) await recordAttempt(ctx, trx, settlement);
+      return batch.map(() => undefined);
     });
-  }
-
-  async #commitAll(): Promise<void> {
-    if (this.#committing) return;
-    this.#committing = true;
-    try {
-      while (this.#waiting.length > 0) {
-        // SQLite's calls are synchronous: nothing else would run between one attempt's record and
-        // its commit. Letting the responses that have already arrived be handled first is what
-        // puts several attempts into one commit.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        const batch = this.#waiting.splice(0);
-        try {
-          await this.#ctx.db.transaction().execute(async (trx) => {
-            for (const { settlement } of batch) await recordAttempt(this.#ctx, trx, settlement);
-          });
-          for (const w of batch) w.resolve();
-        } catch (err) {
-          for (const w of batch) w.reject(err);
-        }
-      }
-    } finally {
-      this.#committing = false;
-    }
-  }
+  return new GroupCommit({
+    commit,
+    alone: async (settlement) => {
+      await commit([settlement]);
+    },
+    // SQLite's calls are synchronous: nothing else would run between one attempt's record and
+    // its commit. Letting the responses that have already arrived be handled first is what puts
+    // several attempts into one commit.
+    gather: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  });
 }
+
+type AttemptRecorder = GroupCommit<Settlement, void>;
 
 /** Makes one attempt at `job` and has it recorded; the job is settled only if this node still holds it. */
 async function deliverJob(ctx: AppContext, recorder: AttemptRecorder, job: WebhookJob): Promise<void> {
@@ -221,7 +201,7 @@ async function deliverJob(ctx: AppContext, recorder: AttemptRecorder, job: Webho
   if (!hook) return;
   const request = buildRequest(ctx, hook, job);
   const outcome = await attempt(ctx, hook, request);
-  await recorder.record({ job, hook, request, outcome, now: Date.now() });
+  await recorder.submit({ job, hook, request, outcome, now: Date.now() });
 }
 
 /** The delivery loop of one node: a bounded pool fed from the database. */
@@ -234,7 +214,7 @@ export class DeliveryWorker {
 
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
-    this.#recorder = new AttemptRecorder(ctx);
+    this.#recorder = attemptRecorder(ctx);
     this.#loop = new PollLoop(() => this.#round(), {
       idleMs: ctx.config.eventsPollMs,
       onError: (err) => ctx.log.error({ err }, 'webhook delivery loop failed; will retry'),
