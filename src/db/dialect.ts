@@ -12,10 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
-import type BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
 import type pg from 'pg';
 import type { Database } from './schema.ts';
+import { GroupCommitSqliteDriver } from './sqlite-group-commit.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
 
 export type DialectKind = 'sqlite' | 'postgres';
@@ -30,28 +30,30 @@ export interface DatabaseHandle {
 
 async function openSqlite(file: string): Promise<DatabaseHandle> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
-  const sqlite = new BetterSqlite3(file);
+  const writer = new BetterSqlite3(file);
   // WAL lets readers proceed during writes; synchronous=FULL makes every commit durable
   // before Wharf acknowledges it (an acknowledged upload must survive a power cut).
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepRollbackCause(sqlite, withStatementCache(sqlite)) }) });
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = FULL');
+  writer.pragma('foreign_keys = ON');
+  writer.pragma('busy_timeout = 5000');
+  // Each transaction of a shared commit runs in a savepoint, whose journal would otherwise spill
+  // to a temporary file once a group has changed more than 64 KiB of pages.
+  writer.pragma('temp_store = MEMORY');
+  // Reads outside transactions: committed data only, never waiting behind the writers' group.
+  const reader = new BetterSqlite3(file);
+  reader.pragma('busy_timeout = 5000');
+  reader.pragma('query_only = ON');
+  const driver = new GroupCommitSqliteDriver({ writer, writerStatements: withStatementCache(writer), readerStatements: withStatementCache(reader) });
+  const db = new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new SqliteAdapter(),
+      createDriver: () => driver,
+      createIntrospector: (k) => new SqliteIntrospector(k),
+      createQueryCompiler: () => new SqliteQueryCompiler(),
+    },
+  });
   return { db, kind: 'sqlite', close: () => db.destroy() };
-}
-
-/**
- * SQLite rolls a transaction back by itself on some errors (a full disk: SQLITE_FULL, I/O
- * errors). Kysely then sends its own ROLLBACK, which fails with "no transaction is active" and
- * replaces the error that mattered. With no transaction open, that ROLLBACK becomes a no-op, so
- * the original error reaches the caller (and a full disk is answered 507, not 500).
- */
-function keepRollbackCause(sqlite: BetterSqlite3.Database, db: SqliteDatabase): SqliteDatabase {
-  return {
-    prepare: (sql: string) => (sql === 'rollback' && !sqlite.inTransaction ? db.prepare('select 1') : db.prepare(sql)),
-    close: () => db.close(),
-  };
 }
 
 const INT8_OID = 20;
