@@ -28,10 +28,12 @@ export async function recordEvents(trx: Kysely<Database>, events: DomainEvent[])
   await auditEvents(trx, events);
   const now = Date.now();
   const createdAt = isoSeconds();
-  for (const event of events) {
-    const row = await trx
-      .insertInto('events')
-      .values({
+  // Two statements for any number of events: rows get their ids in the order of the list (the
+  // order consumers handle them in), and every id gets a queue row per consumer.
+  const rows = await trx
+    .insertInto('events')
+    .values(
+      events.map((event) => ({
         type: eventType(event),
         repository_id: event.repositoryId,
         owner_id: event.ownerId,
@@ -39,14 +41,14 @@ export async function recordEvents(trx: Kysely<Database>, events: DomainEvent[])
         data: JSON.stringify(event),
         created_at: createdAt,
         created_ms: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('event_queue')
-      .values(EVENT_CONSUMERS.map((consumer) => ({ consumer, event_id: row.id, lease_holder: null })))
-      .execute();
-  }
+      })),
+    )
+    .returning('id')
+    .execute();
+  await trx
+    .insertInto('event_queue')
+    .values(rows.flatMap((row) => EVENT_CONSUMERS.map((consumer) => ({ consumer, event_id: row.id, lease_holder: null }))))
+    .execute();
 }
 
 export interface QueuedEvent {
