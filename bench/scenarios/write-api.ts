@@ -8,7 +8,7 @@
  * ceiling: the bench shows it lies well above every figure here. Also the blob store's size on
  * disk after the small uploads.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startHookReceiver, startUploadBaseline, type BaselineServer } from '../lib/baselines.ts';
@@ -26,11 +26,11 @@ const TIMEOUT_SECONDS = 30;
 /** Bytes a directory takes on disk (allocated blocks, not apparent sizes). */
 export function diskUsage(dir: string): number {
   if (!existsSync(dir)) return 0;
-  try {
-    return Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split(/\s/)[0]) * 1024;
-  } catch {
-    return NaN;
-  }
+  // A temporary file of a request still in flight when wrk stopped may vanish while du walks the
+  // directory: du then exits 1 but still prints the total of what it found.
+  const du = spawnSync('du', ['-sk', dir], { encoding: 'utf8' });
+  const kib = Number(du.stdout.split(/\s/)[0]);
+  return du.stdout && Number.isFinite(kib) ? kib * 1024 : NaN;
 }
 
 /** A run with any error answer or socket error is no figure: the scenario fails loudly instead. */
