@@ -21,6 +21,7 @@ import {
   findAssetByName,
   findAssetInRepository,
   findDraftByUntaggedKey,
+  incrementDownloadCount,
   insertOpenAsset,
   listAssetsPage,
   markUploaded,
@@ -522,4 +523,9 @@ export async function deleteAsset(ctx: AppContext, access: RepoAccess, assetId: 
   });
   if (!deleted) throw new NotFoundError();
   if (deleted.blob_key) await deleteUnreferencedBlobs(ctx, [deleted.blob_key]);
+}
+
+/** Counts one download of an asset. A count that cannot be written is logged, never the download's failure. */
+export async function countDownload(ctx: AppContext, assetId: number): Promise<void> {
+  await incrementDownloadCount(ctx.db, assetId).catch((err: unknown) => ctx.log.warn({ err, asset: assetId }, 'could not count a download'));
 }

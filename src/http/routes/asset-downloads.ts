@@ -14,7 +14,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Asset } from '../../db/schema.ts';
-import { incrementDownloadCount } from '../../db/repos/assets-repo.ts';
+import { countDownload } from '../../services/assets.ts';
 import { presignedDownloadUrl } from '../presigned-downloads.ts';
 import { sendfileHeaderFor } from '../sendfile-downloads.ts';
 
@@ -102,7 +102,7 @@ export async function sendAssetBytes(ctx: AppContext, request: FastifyRequest, r
     // The object store serves the bytes (and honours the client's Range on the redirected
     // request); a download is counted when its whole file is asked for, as GitHub counts redirects.
     if (request.method === 'GET' && (!range || range.end === size - 1)) {
-      await incrementDownloadCount(ctx.db, asset.id).catch((err: unknown) => ctx.log.warn({ err, asset: asset.id }, 'could not count a download'));
+      await countDownload(ctx, asset.id);
     }
     reply.removeHeader('content-type');
     reply.removeHeader('accept-ranges');
@@ -114,7 +114,7 @@ export async function sendAssetBytes(ctx: AppContext, request: FastifyRequest, r
     // The proxy serves the file (and the client's Range, against the ETag above for If-Range);
     // it cannot tell Wharf when the last byte left, so the download counts when it is handed off.
     if (!range || range.end === size - 1) {
-      await incrementDownloadCount(ctx.db, asset.id).catch((err: unknown) => ctx.log.warn({ err, asset: asset.id }, 'could not count a download'));
+      await countDownload(ctx, asset.id);
     }
     reply.removeHeader('accept-ranges');
     return reply.header(handOff[0], handOff[1]).send('');
@@ -129,7 +129,7 @@ export async function sendAssetBytes(ctx: AppContext, request: FastifyRequest, r
   const completesFile = end === size - 1;
   reply.raw.once('finish', () => {
     if (!completesFile) return;
-    incrementDownloadCount(ctx.db, asset.id).catch((err: unknown) => ctx.log.warn({ err, asset: asset.id }, 'could not count a download'));
+    void countDownload(ctx, asset.id);
   });
   return reply.send(stream);
 }
