@@ -12,8 +12,9 @@
  *    against the same trust, for the origin repository and tag and every asset's digest.
  * 2. **Apply**, only then, through the same doors as every other write: the refs through the refs
  *    door (`applyRemoteRefs`, the bundle file as the remote), each release through the releases
- *    and assets services (a new release with assets is made as a draft, its assets attached from
- *    the staged blobs, then published, so readers see it whole), recording the same domain events.
+ *    and assets services, recording the same domain events: a new release is created published
+ *    with its assets (attached to the staged blobs), its attestation and the origin's dates in
+ *    one transaction, so readers see it whole or not at all.
  *    Matching is by tag, asset name and digest, so a second import of the same bundle changes
  *    nothing and an incremental one adds to what an earlier one brought.
  *
@@ -36,6 +37,7 @@ import { findAccountByLogin } from '../db/repos/accounts-repo.ts';
 import { deleteAssetRow, listAssetsForReleases } from '../db/repos/assets-repo.ts';
 import { deleteBundleOrigin, findBundleOrigin, upsertBundleOrigin } from '../db/repos/bundles-repo.ts';
 import { countReleasesOfRepository, findMirrorOfRepository, releasesOfRepository } from '../db/repos/mirrors-repo.ts';
+import { updateReleaseRow } from '../db/repos/releases-repo.ts';
 import { findRepository } from '../db/repos/repositories-repo.ts';
 import { bundleHeads, verifyBundle } from '../git/git.ts';
 import {
@@ -50,6 +52,7 @@ import {
 } from '../attestations/bundle-manifest.ts';
 import { RELEASE_PREDICATE_TYPE } from '../attestations/release-statement.ts';
 import { AttestationRefused, verifyReleaseBundle } from '../attestations/verify-bundle.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { isoSeconds } from '../util/time.ts';
 import { keepForeignAttestation } from './attestations.ts';
 import { claimAssetName, deleteAsset, leaseRenewalMs, recordUploadedBlob, updateAsset } from './assets.ts';
@@ -348,23 +351,60 @@ async function apply(ctx: AppContext, verified: Verified, where: { owner: Accoun
   return summary;
 }
 
+/** The origin's date in Wharf's form (UTC, whole seconds), or null when it is not a date. */
+function originDate(at: string | null): string | null {
+  const ms = at ? Date.parse(at) : NaN;
+  return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+}
+
 async function applyRelease(ctx: AppContext, access: RepoAccess, up: BundledRelease, verified: Verified, summary: ImportSummary): Promise<void> {
   const locals = await releasesOfRepository(ctx.db, access.repo.id);
-  // The published release of the tag, else a draft an interrupted import left for it.
-  let local: Release | undefined = locals.find((r) => r.published_tag === up.tag_name) ?? locals.find((r) => r.draft === 1 && r.tag_name === up.tag_name);
+  // The published release of the tag, else a draft an interrupted import of an earlier version left for it.
+  const local: Release | undefined = locals.find((r) => r.published_tag === up.tag_name) ?? locals.find((r) => r.draft === 1 && r.tag_name === up.tag_name);
+  const origin = { createdAt: originDate(up.created_at), publishedAt: originDate(up.published_at) };
   if (!local) {
-    const fields = { tag_name: up.tag_name, target_commitish: up.target_commitish, name: up.name, body: up.body, prerelease: up.prerelease };
-    // Without assets there is nothing to wait for; which release is latest is decided at the end.
-    local = await createRelease(ctx, access, up.assets.length ? { ...fields, draft: true } : { ...fields, draft: false, make_latest: 'false' });
+    // New here: created published with its assets (their bytes staged and verified in step 1)
+    // and its attestation in one transaction, with the origin's dates; which release is latest
+    // is decided at the end.
+    const fields = { tag_name: up.tag_name, target_commitish: up.target_commitish, name: up.name, body: up.body, prerelease: up.prerelease, draft: false, make_latest: 'false' };
+    let attested = 0;
+    await createRelease(ctx, access, fields, {
+      assets: up.assets.map((a) => {
+        const { stored } = verified.blobs.get(a.sha256)!;
+        return { name: a.name, label: a.label, contentType: a.content_type || 'application/octet-stream', size: stored.size, digest: stored.sha256, blobKey: stored.key };
+      }),
+      origin,
+      alsoInTransaction: async (trx, release) => {
+        crashPoint('bundle-release-applying');
+        if (up.attestation) attested = await keepAttestation(trx, release, up, verified.manifest.predicate.repository);
+      },
+    });
     summary.releasesCreated++;
+    summary.assetsStored += up.assets.length;
+    summary.attestationsStored += attested;
+    return;
   }
   await applyAssets(ctx, access, local, up, verified, summary);
   const differs = local.draft === 1 || local.name !== up.name || (local.body ?? '') !== (up.body ?? '') || (local.prerelease === 1) !== up.prerelease;
+  let current = local;
   if (differs) {
-    await updateRelease(ctx, access, local.id, { name: up.name, body: up.body, prerelease: up.prerelease, draft: false, ...(local.draft === 1 ? { make_latest: 'false' } : {}) });
+    current = await updateRelease(ctx, access, local.id, {
+      name: up.name,
+      body: up.body,
+      prerelease: up.prerelease,
+      draft: false,
+      ...(local.draft === 1 ? { make_latest: 'false' } : {}),
+    });
     if (local.draft === 0) summary.releasesUpdated++;
   }
-  if (up.attestation) summary.attestationsStored += await keepAttestation(ctx, local, up, verified.manifest.predicate.repository);
+  // The origin's dates, on a release imported before they were kept: not an edit, so no event
+  // (readers see it through the read generation the row's update bumps).
+  const dates = {
+    ...(origin.createdAt && current.created_at !== origin.createdAt ? { created_at: origin.createdAt } : {}),
+    ...(origin.publishedAt && current.published_at !== origin.publishedAt ? { published_at: origin.publishedAt } : {}),
+  };
+  if (Object.keys(dates).length) await updateReleaseRow(ctx.db, current.id, dates);
+  if (up.attestation) summary.attestationsStored += await keepAttestation(ctx.db, current, up, verified.manifest.predicate.repository);
 }
 
 async function applyAssets(ctx: AppContext, access: RepoAccess, local: Release, up: BundledRelease, verified: Verified, summary: ImportSummary): Promise<void> {
@@ -406,9 +446,9 @@ async function applyAssets(ctx: AppContext, access: RepoAccess, local: Release, 
  * Keeps the carried release attestation beside the release (once), as a pull mirror keeps its
  * upstream's (services/attestations `keepForeignAttestation`); 1 when it was new.
  */
-async function keepAttestation(ctx: AppContext, local: Release, up: BundledRelease, originRepository: string): Promise<number> {
+async function keepAttestation(db: AppContext['db'], local: Release, up: BundledRelease, originRepository: string): Promise<number> {
   const id = await keepForeignAttestation(
-    ctx.db,
+    db,
     local,
     { originRepository: up.attestation_repository ?? originRepository, bundle: JSON.stringify(up.attestation), predicateType: RELEASE_PREDICATE_TYPE, initiator: 'release' },
     up.assets.map((a) => `sha256:${a.sha256}`),

@@ -43,10 +43,16 @@ interface CliResult {
 }
 
 async function wharf(server: TestServer, ...args: string[]): Promise<CliResult> {
-  const env = { ...process.env, ...(await storeEnv(server.dataDir)) };
+  return wharfWith({}, server, ...args);
+}
+
+/** `wharf` with more environment; `signal` is set when the process was killed by one. */
+async function wharfWith(extra: Record<string, string>, server: TestServer, ...args: string[]): Promise<CliResult & { signal: string | null }> {
+  const env = { ...process.env, ...(await storeEnv(server.dataDir)), ...extra };
   return new Promise((resolve) => {
     execFile(process.execPath, [...cliArgs, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      const e = err as { code?: number; signal?: string | null } | null;
+      resolve({ code: e ? (e.code ?? 1) : 0, signal: e?.signal ?? null, stdout, stderr });
     });
   });
 }
@@ -204,7 +210,7 @@ describe('offline bundles', () => {
     const list = await wharf(b, 'keys', 'list');
     expect(list.stdout).toMatch(new RegExp(`${keyId}\\s+trusted for bundles`));
     expect(list.stdout).toMatch(/signing\s/);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a flipped byte in an asset, the manifest or the signature, and a truncated file, leaving nothing behind', async () => {
     const source = await readFile(bundleFile);
@@ -297,6 +303,28 @@ describe('offline bundles', () => {
     expect(out.stdout).toMatch(/nothing to change \(already imported\)/);
     expect({ events: await events(), holdings: await holdings(b), releases: releaseShape(await releasesOf(b, full, bUser.token)) }).toEqual(before);
   }, 60_000);
+
+  it('applies each release in one transaction with the dates of the origin: killed in one, it leaves no part of it, and the next import completes', async () => {
+    const into = `${bUser.login}/interrupted`;
+    const killed = await wharfWith({ WHARF_TEST_CRASH_AT: 'bundle-release-applying' }, b, 'bundle', 'import', bundleFile, '--into', into);
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    // Killed inside the first release's transaction: the repository and its refs are there, no release and no asset.
+    const db = b.wharf.ctx.db;
+    const repo = await db.selectFrom('repositories').select('id').where('name', '=', 'interrupted').executeTakeFirstOrThrow();
+    expect(await db.selectFrom('releases').select('id').where('repository_id', '=', repo.id).execute()).toEqual([]);
+    expect(await db.selectFrom('assets').select('id').where('repository_id', '=', repo.id).execute()).toEqual([]);
+
+    const out = await wharf(b, 'bundle', 'import', bundleFile, '--into', into);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/releases 2 created \/ 0 updated, assets 4 stored \/ 0 deleted, 1 attestations kept/);
+    const ours = await releasesOf(a, full, aUser.token);
+    const theirs = await releasesOf(b, into, bUser.token);
+    expect(releaseShape(theirs)).toEqual(releaseShape(ours));
+    // Created and published when the origin created and published them, not when imported.
+    const dates = (releases: any[]) =>
+      releases.map((r) => ({ tag: r.tag_name, created_at: r.created_at, published_at: r.published_at })).sort((x, y) => x.tag.localeCompare(y.tag));
+    expect(dates(theirs)).toEqual(dates(ours));
+  }, 120_000);
 
   it('applies an incremental bundle on top of the earlier one, and refuses it where that is missing', async () => {
     await work.commit('third');
