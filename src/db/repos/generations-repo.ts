@@ -9,7 +9,7 @@ import { compiledOnce } from '../compiled-once.ts';
 import type { Database } from '../schema.ts';
 
 // Both are read on every API request: compiled once (`db/compiled-once.ts`).
-const generationByName = compiledOnce((db, ownerLower: string, nameLower: string) =>
+const generationByName = compiledOnce('wharf_generation_by_name', (db, ownerLower: string, nameLower: string) =>
   db
     .selectFrom('repositories as r')
     .innerJoin('accounts as a', 'a.id', 'r.owner_id')
@@ -18,7 +18,7 @@ const generationByName = compiledOnce((db, ownerLower: string, nameLower: string
     .where('a.login_lower', '=', ownerLower)
     .where('r.name_lower', '=', nameLower),
 );
-const bothGenerations = compiledOnce((db, ownerLower: string, nameLower: string) =>
+const bothGenerations = compiledOnce('wharf_generations_by_name', (db, ownerLower: string, nameLower: string) =>
   db
     .selectFrom('repositories as r')
     .innerJoin('accounts as a', 'a.id', 'r.owner_id')
@@ -28,7 +28,7 @@ const bothGenerations = compiledOnce((db, ownerLower: string, nameLower: string)
     .where('a.login_lower', '=', ownerLower)
     .where('r.name_lower', '=', nameLower),
 );
-const credentialGeneration = compiledOnce((db) => db.selectFrom('credential_generations').select('generation').where('id', '=', 1));
+const credentialGeneration = compiledOnce('wharf_credential_generation', (db) => db.selectFrom('credential_generations').select('generation').where('id', '=', 1));
 
 /** The repository `owner/name` names and its generation: one indexed query (three primary/unique keys). */
 export async function findGenerationByName(db: Kysely<Database>, ownerLogin: string, name: string): Promise<{ repositoryId: number; generation: number } | undefined> {
@@ -42,15 +42,23 @@ export async function readCredentialGeneration(db: Kysely<Database>): Promise<nu
   return row?.generation ?? 0;
 }
 
+export interface FoundGenerations {
+  repositoryId: number;
+  generation: number;
+  credentials: number;
+}
+
 /**
  * `findGenerationByName` and `readCredentialGeneration` in one query (one round trip, both read
- * at one moment); undefined when the repository does not exist.
+ * at one moment); undefined when the repository does not exist. At once on SQLite (no promise:
+ * every API request of a remembered read makes it), a promise on PostgreSQL.
  */
-export async function findGenerationsByName(
-  db: Kysely<Database>,
-  ownerLogin: string,
-  name: string,
-): Promise<{ repositoryId: number; generation: number; credentials: number } | undefined> {
-  const [row] = await bothGenerations(db, ownerLogin.toLowerCase(), name.toLowerCase());
+export function findGenerationsByName(db: Kysely<Database>, ownerLogin: string, name: string): FoundGenerations | undefined | Promise<FoundGenerations | undefined> {
+  const rows = bothGenerations(db, ownerLogin.toLowerCase(), name.toLowerCase());
+  return rows instanceof Promise ? rows.then(firstGenerations) : firstGenerations(rows);
+}
+
+function firstGenerations(rows: Array<{ repositoryId: number; generation: number; credentials: number | null }>): FoundGenerations | undefined {
+  const row = rows[0];
   return row ? { repositoryId: row.repositoryId, generation: row.generation, credentials: Number(row.credentials ?? 0) } : undefined;
 }
