@@ -25,6 +25,7 @@
  * The budget is per process, held in memory: it protects this process's CPU and event loop, which
  * is what it measures. Several nodes each have their own; nothing else depends on it.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { OverloadedError } from '../domain/errors.ts';
@@ -170,20 +171,6 @@ export class Admission {
     });
   }
 
-  /**
-   * A place if one is free at once (no one waiting, the loop not stretched, the turn's budget not
-   * spent), or null, counting nothing: the caller then takes the usual way (`admit`), which waits
-   * or sheds as for any request. For answers made ahead of Fastify (`http/remembered-reads.ts`),
-   * which must not be shed twice.
-   */
-  tryEnter(): (() => void) | null {
-    const { maxInProgress, maxLoopDelayMs } = this.limits;
-    if (maxLoopDelayMs > 0 && this.loop.current() > maxLoopDelayMs) return null;
-    if (maxInProgress === 0) return this.take();
-    if (this.waiting.size > 0 || this.inProgress >= maxInProgress || !turnHasBudget()) return null;
-    return this.take();
-  }
-
   private take(): () => void {
     this.inProgress++;
     return this.releaser();
@@ -249,6 +236,32 @@ export function admissionFor(ctx: AppContext): Admission {
 
 const places = new WeakMap<FastifyRequest, () => void>();
 
+/** Requests refused a place ahead of Fastify (`enterAhead`): Fastify's way answers the refusal without counting it again. */
+const refusedAhead = new WeakMap<IncomingMessage, OverloadedError>();
+
+/**
+ * A place for a request answered ahead of Fastify (`http/remembered-reads.ts`), taken as any
+ * request takes it: at once, or after waiting its turn in the same queue. Null when it is refused
+ * (queue full, waited too long, the event loop stretched): the refusal is counted here, once, and
+ * kept for Fastify's way, whose admission step then answers it (503) instead of asking again.
+ * At once (no promise) when a place is free.
+ */
+export function enterAhead(admission: Admission, req: IncomingMessage): (() => void) | null | Promise<(() => void) | null> {
+  let entered: ReturnType<Admission['enter']>;
+  try {
+    entered = admission.enter();
+  } catch (err) {
+    return refusedBeforeFastify(req, err);
+  }
+  return typeof entered === 'function' ? entered : entered.catch((err: unknown) => refusedBeforeFastify(req, err));
+}
+
+function refusedBeforeFastify(req: IncomingMessage, err: unknown): null {
+  if (!(err instanceof OverloadedError)) throw err;
+  refusedAhead.set(req, err);
+  return null;
+}
+
 /** True for requests admission never sheds. */
 export function exemptFromAdmission(request: FastifyRequest): boolean {
   return EXEMPT.has(request.url.split('?')[0] ?? '');
@@ -261,6 +274,8 @@ export function exemptFromAdmission(request: FastifyRequest): boolean {
  */
 export async function admit(admission: Admission, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (exemptFromAdmission(request)) return;
+  const refused = refusedAhead.get(request.raw);
+  if (refused) throw refused;
   let ended = false;
   reply.raw.once('close', () => {
     ended = true;

@@ -39,11 +39,25 @@ export async function resolvePrincipal(ctx: AppContext, request: FastifyRequest)
 
 /**
  * `resolvePrincipal` from the `Authorization` header and the client's address, with the
- * credentials' generation when it was read already (with a remembered read's repository).
+ * credentials' generation when it was read already (with a remembered read's repository). At once
+ * (no promise) when that generation was read and the token's principal is remembered at it, from
+ * an address it was used from before: the fast path's usual case (`remembered-reads.ts`).
  */
-export async function principalOf(ctx: AppContext, authorization: string | undefined, address: string, generationRead?: number): Promise<Principal | null> {
+export function principalOf(ctx: AppContext, authorization: string | undefined, address: string, generationRead?: number): Principal | null | Promise<Principal | null> {
   const creds = readCredentials(authorization);
   if (creds.kind === 'none') return null;
+  if (creds.kind === 'token' && generationRead !== undefined && ctx.principals.enabled && creds.candidates.length === 1) {
+    const presented = creds.candidates[0]!;
+    const remembered = presented.length > 0 && presented.length <= 512 ? ctx.principals.get(hashToken(presented), generationRead) : undefined;
+    if (remembered && remembered.token.last_used_ip === address) {
+      remembered.address = address;
+      return remembered;
+    }
+  }
+  return principalLookedUp(ctx, creds, address, generationRead);
+}
+
+async function principalLookedUp(ctx: AppContext, creds: Credentials, address: string, generationRead?: number): Promise<Principal | null> {
   if (creds.kind === 'token') {
     for (const candidate of creds.candidates) {
       const principal = await authenticateRemembered(ctx, candidate, generationRead);

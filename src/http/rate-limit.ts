@@ -43,11 +43,12 @@ function stateFrom(ctx: AppContext, principal: Principal | null, bucket: string,
   return { limit, used, remaining: Math.max(0, limit - used), reset: windowStart + ctx.config.rateLimit.windowSeconds, resource: 'core', bucket, windowStart };
 }
 
-/** Counts one request and returns the state after it. */
-export async function consume(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
+/** Counts one request and returns the state after it: at once when the caller's window is counted in memory already. */
+export function consume(ctx: AppContext, principal: Principal | null, clientIp: string): RateState | Promise<RateState> {
   const bucket = bucketFor(principal, clientIp);
   const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
-  return stateFrom(ctx, principal, bucket, windowStart, await ctx.rateCounts.countOne(ctx.db, bucket, windowStart));
+  const used = ctx.rateCounts.countOne(ctx.db, bucket, windowStart);
+  return typeof used === 'number' ? stateFrom(ctx, principal, bucket, windowStart, used) : used.then((n) => stateFrom(ctx, principal, bucket, windowStart, n));
 }
 
 /** Gives a request back (a 304 does not count against the limit, as on GitHub). */

@@ -6,19 +6,21 @@
  * routing, hooks and reply machinery, which cost several times what the answer itself does.
  *
  * Nothing that decides whether and what a caller is answered is skipped; it is the same code, in
- * the same order: admission (a free place, or the usual way), the repository's and credentials'
- * generations read from the database first, the caller's credentials (the principal cache), the
- * caller's access and the answer both remembered at the generation just read, the route's
- * scopes, the rate limit, the headers (`api-headers.ts`, every one the route sends), `ETag` and
- * `If-None-Match` / `If-Modified-Since` → 304 (not counted), and one request-log line.
+ * the same order: admission (a place, waiting in the same queue as every request), the
+ * repository's and credentials' generations read from the database first, the caller's
+ * credentials (the principal cache), the caller's access and the answer both remembered at the
+ * generation just read, the route's scopes, the rate limit, the headers (`api-headers.ts`, every
+ * one the route sends), `ETag` and `If-None-Match` / `If-Modified-Since` → 304 (not counted), and
+ * one request-log line.
  *
  * Everything else goes to Fastify untouched, before anything is counted: a request that is not a
  * plain bodiless HTTP/1 `GET` of such a path, an answer or an access not remembered, credentials
  * that do not resolve, a token without the route's scope, a rate limit exhausted (its count is
- * given back; Fastify counts it again and answers 403), no free place (Fastify's admission then
- * waits or sheds), a server closing. Not used behind a trusted proxy (the client's address and
- * the URLs then come from forwarded headers, which Fastify reads) or with metrics on (their
- * hooks count every request).
+ * given back; Fastify counts it again and answers 403), a server closing. A request admission
+ * refuses (queue full, waited too long, the event loop stretched) is counted once, here, and
+ * answered by Fastify's way. Not used behind a trusted proxy (the client's address and the URLs
+ * then come from forwarded headers, which Fastify reads) or with metrics on (their hooks count
+ * every request).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -26,7 +28,7 @@ import type { AppContext } from '../context.ts';
 import { findGenerationsByName } from '../db/repos/generations-repo.ts';
 import { hasAnyScope } from '../services/oauth-scopes.ts';
 import { answerConditionally, setCommonHeaders, setPrincipalHeaders, SUPPORTED_API_VERSIONS, type HeaderSource, type HeaderTarget } from './api-headers.ts';
-import { admissionFor } from './admission.ts';
+import { admissionFor, enterAhead } from './admission.ts';
 import { principalOf } from './auth.ts';
 import { answerKey, rememberedAccess, type RememberedAnswer } from './cached-reads.ts';
 import { consume, rateHeaders, refund, type RateState } from './rate-limit.ts';
@@ -84,14 +86,23 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
 
   /** The remembered answer for `req`, sent; false (nothing sent, nothing counted) for Fastify to answer. */
   async function answer(req: IncomingMessage, res: ServerResponse, owner: string, repo: string, started: number): Promise<boolean> {
-    const release = admission.tryEnter();
+    // A place in admission's queue as any request waits for one (handing the request to Fastify
+    // for want of a place at once sent a tenth of a busy server's reads the slow way). Each step
+    // answers at once when it can (a place free, SQLite, a remembered caller, a rate count in
+    // memory) and is awaited only when it gave a promise: no microtask turn per step.
+    const entered = enterAhead(admission, req);
+    const release = entered instanceof Promise ? await entered : entered;
     if (!release) return false;
     try {
+      // The server began closing, or the client left, while it waited: Fastify's way, as always.
+      if (closing || req.socket.destroyed) return false;
       const url = req.url!;
-      const found = await findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''));
+      const read = findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''));
+      const found = read instanceof Promise ? await read : read;
       if (!found) return false;
       const address = req.socket.remoteAddress ?? '';
-      const principal = await principalOf(ctx, req.headers.authorization, address, found.credentials);
+      const who = principalOf(ctx, req.headers.authorization, address, found.credentials);
+      const principal = who instanceof Promise ? await who : who;
       const cached = rememberedAccess(ctx, principal, found);
       if (!cached) return false;
       const urls = requestUrlsOf(config, req.headers.host, 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http');
@@ -109,7 +120,8 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
       setPrincipalHeaders(caller, headers);
       let rate: RateState | null = null;
       if (config.rateLimit.enabled) {
-        rate = await consume(ctx, principal, address);
+        const counted = consume(ctx, principal, address);
+        rate = counted instanceof Promise ? await counted : counted;
         if (rate.used > rate.limit) {
           // Fastify's way counts it again and answers the 403.
           refund(ctx, rate);

@@ -106,8 +106,13 @@ export async function recordAudit(db: Kysely<Database>, ...entries: AuditEntry[]
  * Wharf action). Costs nothing while the address stays the one of the token's previous new
  * address: `last_used_ip` is read with the token on every request anyway.
  */
-export async function noteTokenAddress(db: Kysely<Database>, principal: Principal, address: string): Promise<void> {
+export function noteTokenAddress(db: Kysely<Database>, principal: Principal, address: string): void | Promise<void> {
+  // Nothing to note (the usual case): nothing to wait for.
   if (principal.token.last_used_ip === address) return;
+  return noteNewTokenAddress(db, principal, address);
+}
+
+async function noteNewTokenAddress(db: Kysely<Database>, principal: Principal, address: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const isNew = await rememberTokenAddress(trx, principal.token.id, address, Date.now());
     if (isNew) {

@@ -38,13 +38,17 @@ export class RateCounts {
    * Counts one request of `bucket` in the window starting at `windowStart` and returns the count
    * including it: from memory when this node already wrote to the window, otherwise written at once.
    */
-  async countOne(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {
+  countOne(db: Kysely<Database>, bucket: string, windowStart: number): number | Promise<number> {
     const key = `${bucket}\0${windowStart}`;
     const known = this.counts.get(key);
     if (known) {
       known.pending += 1;
       return known.stored + known.pending;
     }
+    return this.countFirst(db, key, bucket, windowStart);
+  }
+
+  private async countFirst(db: Kysely<Database>, key: string, bucket: string, windowStart: number): Promise<number> {
     const stored = await countBy(db, bucket, windowStart, 1);
     // Another request of the same bucket may have got here first while this one was writing.
     const raced = this.counts.get(key);

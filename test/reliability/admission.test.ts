@@ -10,6 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
+import { admissionFor } from '../../src/http/admission.ts';
+import { rememberedReadsAnswered } from '../../src/http/remembered-reads.ts';
 import { createRepo, createUser, uniqueName } from '../support/fixtures.ts';
 import { assertMatchesSchema } from '../support/openapi.ts';
 import { startServer, type TestServer } from '../support/server.ts';
@@ -185,6 +187,49 @@ describe('admission control', () => {
     expect(JSON.parse(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: '503' });
     // Once the loop has had a break, requests are served again.
     expect((await ask(s, 'api')).status).toBe(200);
+  });
+
+  it('counts a remembered read it sheds once, and answers it as any shed request', async () => {
+    // Metrics off: remembered reads then take the fast path ahead of Fastify (`remembered-reads.ts`),
+    // which takes its place from the same admission and hands a refusal to Fastify to answer.
+    const s = await startServer({ env: { WHARF_MAX_EVENT_LOOP_DELAY_MS: '200' } });
+    server = s;
+    const owner = await createUser(s);
+    const repo = await createRepo(s, owner, { auto_init: true });
+    const created = await fetch(`${s.api}/repos/${repo.full}/releases`, {
+      method: 'POST',
+      headers: { authorization: `token ${owner.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ tag_name: 'v1.0.0' }),
+    });
+    expect(created.status).toBe(201);
+    const latest = `/api/v3/repos/${repo.full}/releases/latest`;
+    // Rendered once, then remembered: the next one is answered on the fast path.
+    for (let i = 0; i < 2; i++) expect((await fetch(`${s.base}${latest}`)).status).toBe(200);
+    const answered = rememberedReadsAnswered(s.wharf.ctx);
+    expect((await fetch(`${s.base}${latest}`)).status).toBe(200);
+    expect(rememberedReadsAnswered(s.wharf.ctx)).toBe(answered + 1);
+
+    const admission = admissionFor(s.wharf.ctx);
+    const shedBefore = admission.shedCount('loop_delay');
+    const conn = await connect(portOf(s.base));
+    // The first of two pipelined reads keeps the loop busy for 1 s once answered; the second is
+    // read at the end of that stretch and shed.
+    s.wharf.app.server.once('request', () => starveLoop(1000));
+    conn.write(`GET ${latest} HTTP/1.1\r\nHost: x\r\n\r\nGET ${latest} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const first = await conn.closed;
+    // The first may have been answered before the stretch began, or shed (the test shares the loop).
+    expect([200, 503]).toContain(first.status);
+    const answers = first.body.split(/(?=HTTP\/1\.1 )/).filter((part) => part.startsWith('HTTP/1.1 '));
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answers[0]).toMatch(/\r\nretry-after: \d+\r\n/i);
+    const body = JSON.parse(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4));
+    assertMatchesSchema('basic-error', body);
+    expect(body).toMatchObject({ message: 'Server is busy; retry later', status: '503' });
+    // Each shed request counted once: by the fast path, then answered by Fastify's way without
+    // asking admission again.
+    expect(admission.shedCount('loop_delay')).toBe(shedBefore + (first.status === 503 ? 2 : 1));
+    expect((await fetch(`${s.base}${latest}`)).status).toBe(200);
   });
 
   it('answers every connection of a burst read after the event loop was blocked: its result or 503 with Retry-After', async () => {
