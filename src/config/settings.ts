@@ -534,7 +534,7 @@ export const SETTINGS = {
     env: 'WHARF_READ_FAST_PATH',
     type: boolean(),
     default: true,
-    doc: "Answer remembered reads (a release, the latest, by tag, a page of releases) ahead of the web framework, with the same access checks, headers, rate limit and request log; off, they take the framework's way. Not used behind a trusted proxy or with metrics on. See [performance](performance.md#the-fast-path).",
+    doc: "Answer remembered reads (a release, the latest, by tag, a page of releases) ahead of the web framework, with the same access checks, headers, rate limit and request log; off, they take the framework's way. Not used behind a trusted proxy. See [performance](performance.md#the-fast-path).",
   }),
   principalCacheTtlMs: setting({
     env: 'WHARF_PRINCIPAL_CACHE_TTL_MS',

@@ -16,6 +16,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AppContext } from '../context.ts';
 import type { Feature } from '../features.ts';
 import { admissionFor, type ShedReason } from '../http/admission.ts';
+import { watchRememberedReads } from '../http/remembered-reads.ts';
 
 interface Instruments {
   registry: Registry;
@@ -150,6 +151,15 @@ function instrument(app: FastifyInstance, ctx: AppContext): Instruments {
       bytesIn.inc({ route }, declaredLength(request.headers['content-length']));
       bytesOut.inc({ route }, sent.get(request) ?? 0);
     });
+  });
+  // Remembered reads answered ahead of Fastify (`http/remembered-reads.ts`) pass none of its
+  // hooks: counted here into the same instruments, with the same labels.
+  watchRememberedReads(ctx, ({ route, status, started, bytes }) => {
+    const labels = { method: 'GET', route, status: String(status) };
+    requests.inc(labels);
+    duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    bytesIn.inc({ route }, 0);
+    bytesOut.inc({ route }, bytes);
   });
   return { registry, server: null };
 }

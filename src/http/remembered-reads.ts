@@ -19,8 +19,8 @@
  * given back; Fastify counts it again and answers 403), a server closing. A request admission
  * refuses (queue full, waited too long, the event loop stretched) is counted once, here, and
  * answered by Fastify's way. Not used behind a trusted proxy (the client's address and the URLs
- * then come from forwarded headers, which Fastify reads) or with metrics on (their hooks count
- * every request).
+ * then come from forwarded headers, which Fastify reads). With metrics on, its answers are counted
+ * by the metrics feature (`watchRememberedReads`) as Fastify's hooks count every other request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -47,6 +47,29 @@ const REMEMBERED_PATH = /^\/api\/v3\/repos\/([A-Za-z0-9][A-Za-z0-9-]*)\/([A-Za-z
 
 const answeredBy = new WeakMap<AppContext, { count: number }>();
 
+/** What a fast-path answer tells those who count requests (the metrics feature). */
+export interface AnsweredAhead {
+  route: string;
+  status: number;
+  /** `process.hrtime.bigint()` when the request was read. */
+  started: bigint;
+  /** Body bytes sent (Content-Length). */
+  bytes: number;
+}
+
+const watchers = new WeakMap<AppContext, Array<(answer: AnsweredAhead) => void>>();
+
+/**
+ * Calls `watch` once for every request this server answers on the fast path, when its response
+ * closes (finished, or the client went away), as Fastify's `onRequest`/`close` hooks would have
+ * counted it: the metrics feature counts these into the same instruments as every other request.
+ */
+export function watchRememberedReads(ctx: AppContext, watch: (answer: AnsweredAhead) => void): void {
+  const list = watchers.get(ctx) ?? [];
+  list.push(watch);
+  watchers.set(ctx, list);
+}
+
 /** How many requests this server answered on the fast path (for the tests and the bench). */
 export function rememberedReadsAnswered(ctx: AppContext): number {
   return answeredBy.get(ctx)?.count ?? 0;
@@ -71,7 +94,6 @@ class HeaderList implements HeaderTarget {
 export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext, nextRequestId: () => string): void {
   const { config } = ctx;
   if (!ctx.readCache.enabled || !config.readCache.fastPath || config.trustProxy !== false) return;
-  if (config.metricsPort !== null || config.metricsToken !== null) return;
   const server = app.server;
   const [fastify] = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   if (!fastify) return;
@@ -85,7 +107,7 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
   const urlsFixed = config.externalUrl !== null;
 
   /** The remembered answer for `req`, sent; false (nothing sent, nothing counted) for Fastify to answer. */
-  async function answer(req: IncomingMessage, res: ServerResponse, owner: string, repo: string, started: number): Promise<boolean> {
+  async function answer(req: IncomingMessage, res: ServerResponse, owner: string, repo: string, started: number, startedAt: bigint): Promise<boolean> {
     // A place in admission's queue as any request waits for one (handing the request to Fastify
     // for want of a place at once sent a tenth of a busy server's reads the slow way). Each step
     // answers at once when it can (a place free, SQLite, a remembered caller, a rate count in
@@ -140,6 +162,13 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
       // As Fastify's `onSend`: the place goes to the next request while the bytes are sent.
       release();
       res.once('finish', () => logLine(caller.id, url, status, remembered.route, principal?.user.login ?? null, address, started));
+      const watching = watchers.get(ctx);
+      if (watching) {
+        const seen: AnsweredAhead = { route: remembered.route, status, started: startedAt, bytes: notModified ? 0 : remembered.body.length };
+        res.once('close', () => {
+          for (const watch of watching) watch(seen);
+        });
+      }
       res.writeHead(status, headers.values);
       res.end(notModified ? undefined : remembered.body);
       answered.count += 1;
@@ -159,7 +188,7 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
     const started = performance.now();
     const match = closing ? null : rememberedPath(req);
     if (!match) return fastify.call(server, req, res);
-    answer(req, res, match[1]!, match[2]!, started).then(
+    answer(req, res, match[1]!, match[2]!, started, process.hrtime.bigint()).then(
       (answered) => {
         if (!answered) fastify.call(server, req, res);
       },

@@ -7,6 +7,7 @@ import parsePrometheus, { type PrometheusFamily } from 'parse-prometheus-text-fo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { healthFeature } from '../../src/features/health.ts';
 import { metricsAddress } from '../../src/features/metrics.ts';
+import { rememberedReadsAnswered } from '../../src/http/remembered-reads.ts';
 import { call } from '../support/http.ts';
 import { ADMIN_TOKEN, startServer, testBlobStore, type TestServer } from '../support/server.ts';
 
@@ -149,6 +150,39 @@ describe('metrics', () => {
     // Node's own: event-loop lag and memory.
     expect(Number(family(after, 'nodejs_eventloop_lag_seconds').metrics[0]!.value)).toBeGreaterThanOrEqual(0);
     expect(Number(family(after, 'process_resident_memory_bytes').metrics[0]!.value)).toBeGreaterThan(10 * 1024 * 1024);
+  });
+
+  it('count remembered reads answered ahead of the framework as every other request', async () => {
+    const created = await call('POST', `${server.api}/user/repos`, { token: ADMIN_TOKEN, body: { name: 'polled', auto_init: true } });
+    expect(created.status).toBe(201);
+    expect((await call('POST', `${server.api}/repos/admin/polled/releases`, { token: ADMIN_TOKEN, body: { tag_name: 'v1' } })).status).toBe(201);
+    const latest = `${server.api}/repos/admin/polled/releases/latest`;
+    const route = '/api/v3/repos/:owner/:repo/releases/latest';
+    // The first rendering remembers the answer; the next ones take the fast path, metrics on.
+    const first = await fetch(latest);
+    expect(first.status).toBe(200);
+    const bytes = (await first.arrayBuffer()).byteLength;
+    const answeredBefore = rememberedReadsAnswered(server.wharf.ctx);
+    const before = await scrape(`${server.base}/metrics`, METRICS_TOKEN);
+    const countBefore = sampleValue(family(before, 'wharf_http_requests_total'), { route, status: '200', method: 'GET' });
+    const bytesBefore = sampleValue(family(before, 'wharf_http_response_bytes_total'), { route });
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(latest);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    expect(rememberedReadsAnswered(server.wharf.ctx) - answeredBefore).toBe(4);
+    // Counted when the response closes, which may come after the client has read it.
+    await expect
+      .poll(
+        async () => sampleValue(family(await scrape(`${server.base}/metrics`, METRICS_TOKEN), 'wharf_http_requests_total'), { route, status: '200', method: 'GET' }) - countBefore,
+      )
+      .toBe(4);
+    const after = await scrape(`${server.base}/metrics`, METRICS_TOKEN);
+    expect(sampleValue(family(after, 'wharf_http_response_bytes_total'), { route }) - bytesBefore).toBe(4 * bytes);
+    const text = await (await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    const count = /^wharf_http_request_duration_seconds_count\{method="GET",route="\/api\/v3\/repos\/:owner\/:repo\/releases\/latest",status="200"\} (\d+)$/m.exec(text);
+    expect(Number(count?.[1])).toBe(countBefore + 4);
   });
 
   it('are also served on their own port, and off when neither setting is given', async () => {
