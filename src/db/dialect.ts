@@ -12,10 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Kysely, PostgresDialect, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Database } from './schema.ts';
-import { GroupCommitSqliteDriver } from './sqlite-group-commit.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
 
 export type DialectKind = 'sqlite' | 'postgres';
@@ -43,9 +43,8 @@ export function directReadOf(db: Kysely<Database>): DirectRead | undefined {
 }
 
 /**
- * On SQLite, the prepared statement runs at once on the reading connection, the one Kysely's reads
- * outside transactions use (`sqlite-group-commit.ts`): it sees committed data only, never a
- * writer's transaction still open or one that rolls back.
+ * On SQLite, the prepared statement runs at once on a reading connection of its own: it sees
+ * committed data only, never a writer's transaction still open or one that rolls back.
  */
 function sqliteDirectRead(readerStatements: SqliteDatabase): DirectRead {
   return (_name, sql, parameters) => readerStatements.prepare(sql).all(parameters);
@@ -78,32 +77,41 @@ function postgresDirectRead(pool: pg.Pool): DirectRead {
 
 async function openSqlite(file: string): Promise<DatabaseHandle> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
-  const writer = new BetterSqlite3(file);
+  const sqlite = new BetterSqlite3(file);
   // WAL lets readers proceed during writes; synchronous=FULL makes every commit durable
   // before Wharf acknowledges it (an acknowledged upload must survive a power cut).
-  writer.pragma('journal_mode = WAL');
-  writer.pragma('synchronous = FULL');
-  writer.pragma('foreign_keys = ON');
-  writer.pragma('busy_timeout = 5000');
-  // Each transaction of a shared commit runs in a savepoint, whose journal would otherwise spill
-  // to a temporary file once a group has changed more than 64 KiB of pages.
-  writer.pragma('temp_store = MEMORY');
-  // Reads outside transactions: committed data only, never waiting behind the writers' group.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepRollbackCause(sqlite, withStatementCache(sqlite)) }) });
+  // The generation reads every API request makes run on a connection of their own: committed
+  // data only, at once, never behind a transaction that holds the main connection.
   const reader = new BetterSqlite3(file);
   reader.pragma('busy_timeout = 5000');
   reader.pragma('query_only = ON');
-  const readerStatements = withStatementCache(reader);
-  const driver = new GroupCommitSqliteDriver({ writer, writerStatements: withStatementCache(writer), readerStatements });
-  const db = new Kysely<Database>({
-    dialect: {
-      createAdapter: () => new SqliteAdapter(),
-      createDriver: () => driver,
-      createIntrospector: (k) => new SqliteIntrospector(k),
-      createQueryCompiler: () => new SqliteQueryCompiler(),
+  directReads.set(db, sqliteDirectRead(withStatementCache(reader)));
+  return {
+    db,
+    kind: 'sqlite',
+    close: async () => {
+      await db.destroy();
+      reader.close();
     },
-  });
-  directReads.set(db, sqliteDirectRead(readerStatements));
-  return { db, kind: 'sqlite', close: () => db.destroy() };
+  };
+}
+
+/**
+ * SQLite rolls a transaction back by itself on some errors (a full disk: SQLITE_FULL, I/O
+ * errors). Kysely then sends its own ROLLBACK, which fails with "no transaction is active" and
+ * replaces the error that mattered. With no transaction open, that ROLLBACK becomes a no-op, so
+ * the original error reaches the caller (and a full disk is answered 507, not 500).
+ */
+function keepRollbackCause(sqlite: BetterSqlite3.Database, db: SqliteDatabase): SqliteDatabase {
+  return {
+    prepare: (sql: string) => (sql === 'rollback' && !sqlite.inTransaction ? db.prepare('select 1') : db.prepare(sql)),
+    close: () => db.close(),
+  };
 }
 
 const INT8_OID = 20;
