@@ -186,7 +186,7 @@ export async function downloadScenario(ctx: BenchContext): Promise<void> {
       wharf: idleRss,
       baselineName: 'nginx, all processes',
       baseline: nginx ? nginx.pids().reduce((sum, pid) => sum + readRss(pid).currentMiB, 0) : null,
-      note: 'Node, Fastify and the tsx TypeScript loader, before the first request',
+      note: 'Node, Fastify and the compiled server (dist/main.js), before the first request',
     });
     ctx.memory({
       name: `Peak RSS, downloading ${sizeLabel(big)}, 1 stream`,

@@ -109,7 +109,7 @@ export async function scaleScenario(ctx: BenchContext): Promise<void> {
     rec(`Get by tag (${scaleName}), p99`, 'ms', byTag.p99, '30 releases', smallByTag.p99);
     rec(`Latest per channel (${scaleName}) vs 30 releases, p50`, 'ms', channelLatest.p50, '30 releases', smallChannelLatest.p50, { on: 'ratio', op: '<=', value: 1.2 });
     rec(`Latest of a major line (${scaleName}) vs 30 releases, p50`, 'ms', majorLatest.p50, '30 releases', smallMajorLatest.p50, { on: 'ratio', op: '<=', value: 1.2 });
-    rec(`Start-up with ${scaleName}`, 'ms', server.startupMs, 'empty data dir', emptyStartupMs, null, 'spawn to listening, including TypeScript loading through tsx');
+    rec(`Start-up with ${scaleName}`, 'ms', server.startupMs, 'empty data dir', emptyStartupMs, null, 'spawn to listening, the compiled server (dist/main.js)');
     rec(
       `Database on disk, ${scaleName} + ${assets.toLocaleString('en')} assets`,
       'MiB',
