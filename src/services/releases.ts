@@ -27,7 +27,7 @@ import {
   updateReleaseRow,
   type ReleaseListFilter,
 } from '../db/repos/releases-repo.ts';
-import { insertUploadedAssets, listAssetsForReleases, releaseBlobKeys } from '../db/repos/assets-repo.ts';
+import { insertUploadedAssets, listAssetsForReleases, releaseBlobKeys, type NewUploadedAsset } from '../db/repos/assets-repo.ts';
 import { sanitizeAssetLabel } from './asset-names.ts';
 import { MAX_ASSETS_PER_RELEASE, validAssetName } from './assets.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
@@ -257,16 +257,7 @@ export interface CreateReleaseOptions {
 }
 
 /** An asset of a release that arrives whole: its bytes stored under `blobKey`, their sha256 `digest`. */
-export interface ArrivingAsset {
-  name: string;
-  label: string | null;
-  contentType: string;
-  size: number;
-  digest: string;
-  blobKey: string;
-  /** Which file of the origin the bytes are (a mirror's upstream identity, services/mirror-upstream.ts). */
-  upstreamIdentity?: string | null;
-}
+export type ArrivingAsset = Omit<NewUploadedAsset, 'releaseId' | 'repositoryId' | 'uploaderId' | 'now'>;
 
 /**
  * `createRelease` with the `Idempotency-Key` header as sent (services/idempotency.ts): a retry of

@@ -41,41 +41,36 @@ export interface NewOpenAsset {
   now: string;
 }
 
+/** The columns every new asset row starts with; the caller adds its state and bytes. */
+function newAssetRow(a: NewOpenAsset) {
+  return {
+    release_id: a.releaseId,
+    repository_id: a.repositoryId,
+    name: a.name,
+    label: a.label,
+    content_type: a.contentType,
+    size: a.size,
+    download_count: 0,
+    uploader_id: a.uploaderId,
+    created_at: a.now,
+    updated_at: a.now,
+  };
+}
+
 /** Claims the name with an `open` row; throws a unique violation when the name is taken. */
 export async function insertOpenAsset(db: Kysely<Database>, a: NewOpenAsset): Promise<Asset> {
   return db
     .insertInto('assets')
-    .values({
-      release_id: a.releaseId,
-      repository_id: a.repositoryId,
-      name: a.name,
-      label: a.label,
-      content_type: a.contentType,
-      size: a.size,
-      digest: null,
-      blob_key: null,
-      state: 'open',
-      download_count: 0,
-      uploader_id: a.uploaderId,
-      created_at: a.now,
-      updated_at: a.now,
-    })
+    .values({ ...newAssetRow(a), digest: null, blob_key: null, state: 'open' })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
 
-export interface NewUploadedAsset {
-  releaseId: number;
-  repositoryId: number;
-  name: string;
-  label: string | null;
-  contentType: string;
-  size: number;
+export interface NewUploadedAsset extends NewOpenAsset {
   /** sha256 hex of the stored bytes. */
   digest: string;
   blobKey: string;
-  uploaderId: number;
-  now: string;
+  /** Which file of the origin the bytes are (a mirror's upstream identity, services/mirror-upstream.ts). */
   upstreamIdentity?: string | null;
 }
 
@@ -90,22 +85,7 @@ export async function insertUploadedAssets(db: Kysely<Database>, rows: NewUpload
     out.push(
       await db
         .insertInto('assets')
-        .values({
-          release_id: a.releaseId,
-          repository_id: a.repositoryId,
-          name: a.name,
-          label: a.label,
-          content_type: a.contentType,
-          size: a.size,
-          digest: a.digest,
-          blob_key: a.blobKey,
-          state: 'uploaded',
-          download_count: 0,
-          uploader_id: a.uploaderId,
-          created_at: a.now,
-          updated_at: a.now,
-          upstream_identity: a.upstreamIdentity ?? null,
-        })
+        .values({ ...newAssetRow(a), digest: a.digest, blob_key: a.blobKey, state: 'uploaded', upstream_identity: a.upstreamIdentity ?? null })
         .returningAll()
         .executeTakeFirstOrThrow(),
     );
