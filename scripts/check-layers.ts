@@ -33,13 +33,39 @@ export const LAYER_RULES: LayerRule[] = [
     why: 'rules are shared by REST, pages and GraphQL, so they cannot depend on any of them',
   },
   { layer: 'src/http', mayNotImport: ['src/web'], why: 'the REST API does not depend on the pages' },
+  ...['src/http', 'src/web', 'src/graphql'].map((layer) => ({
+    layer,
+    mayNotImport: ['src/db/repos'],
+    why: 'routes, pages and GraphQL only do their protocol: every lookup goes through src/services (db/schema types are fine)',
+  })),
 ];
 
 /**
  * Imports that break a rule today and are being moved; each entry names the file, the import and
  * why it is still there. Remove the entry with the import.
  */
-export const TEMPORARY_EXCEPTIONS: Array<{ file: string; imports: string; until: string }> = [];
+export const TEMPORARY_EXCEPTIONS: Array<{ file: string; imports: string; until: string }> = [
+  {
+    file: 'src/http/auth.ts',
+    imports: 'src/db/repos/generations-repo.ts',
+    until: "the credentials' generation read of every request moves behind services/principal-cache.ts",
+  },
+  {
+    file: 'src/http/cached-reads.ts',
+    imports: 'src/db/repos/generations-repo.ts',
+    until: 'the repository generation read of every cached answer moves behind services/read-cache.ts',
+  },
+  {
+    file: 'src/http/remembered-reads.ts',
+    imports: 'src/db/repos/generations-repo.ts',
+    until: 'the repository generation read of every cached answer moves behind services/read-cache.ts',
+  },
+  {
+    file: 'src/http/rate-limit.ts',
+    imports: 'src/db/repos/rate-limits-repo.ts',
+    until: 'the window counts move behind services/rate-counts.ts, which already writes them',
+  },
+];
 
 export interface Violation {
   file: string;

@@ -6,10 +6,10 @@
  */
 import type { AppContext } from '../context.ts';
 import type { Account, Asset } from '../db/schema.ts';
-import { findAccountsByIds } from '../db/repos/accounts-repo.ts';
-import { listAssetsForReleases } from '../db/repos/assets-repo.ts';
 import type { RateState } from '../http/rate-limit.ts';
 import type { Urls } from '../http/urls.ts';
+import { accountsWithIds } from '../services/accounts.ts';
+import { assetsOfReleases } from '../services/release-details.ts';
 import type { Principal } from '../services/tokens.ts';
 import { QueryBudget } from './limits.ts';
 
@@ -65,8 +65,8 @@ export function createGraphQLContext(app: AppContext, principal: Principal, urls
     principal,
     urls,
     clientIp,
-    accounts: new BatchLoader((ids) => findAccountsByIds(app.db, ids)),
-    assetsByRelease: new BatchLoader((ids) => listAssetsForReleases(app.db, ids)),
+    accounts: new BatchLoader((ids) => accountsWithIds(app, ids)),
+    assetsByRelease: new BatchLoader((ids) => assetsOfReleases(app, ids)),
     budget,
     rate: null,
   };

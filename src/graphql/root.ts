@@ -3,11 +3,10 @@
  * The query root's fields. Lookups by name follow GitHub: a missing or hidden object is `null`
  * with a NOT_FOUND error naming what could not be resolved.
  */
-import { findAccountByLogin, findAccountById } from '../db/repos/accounts-repo.ts';
-import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { parseNodeId } from '../http/serializers/node-id.ts';
-import { getRepoAccess } from '../services/repositories.ts';
+import { accountNamed, accountWithId } from '../services/accounts.ts';
+import { getRepoAccessById } from '../services/repositories.ts';
 import type { GraphQLContext } from './context.ts';
 import { GitHubGraphQLError, notFound } from './errors.ts';
 import { AccountNode } from './nodes/accounts.ts';
@@ -15,7 +14,7 @@ import { findRepository } from './nodes/lookups.ts';
 import { RepositoryNode } from './nodes/repository.ts';
 
 async function accountByLogin(c: GraphQLContext, login: string): Promise<AccountNode | null> {
-  const account = await c.budget.lookup(() => findAccountByLogin(c.app.db, login));
+  const account = await c.budget.lookup(() => accountNamed(c.app, login));
   return account ? new AccountNode(account, c) : null;
 }
 
@@ -29,15 +28,12 @@ async function resolveNodeId(c: GraphQLContext, id: string): Promise<AccountNode
   if (!parsed || !/^\d+$/.test(parsed.id)) return null;
   const numeric = Number(parsed.id);
   if (parsed.type === 'User' || parsed.type === 'Organization') {
-    const account = await findAccountById(c.app.db, numeric);
+    const account = await accountWithId(c.app, numeric);
     return account && account.type === parsed.type ? new AccountNode(account, c) : null;
   }
   if (parsed.type === 'Repository') {
-    const repo = await findRepositoryById(c.app.db, numeric);
-    const owner = repo ? await findAccountById(c.app.db, repo.owner_id) : undefined;
-    if (!repo || !owner) return null;
     try {
-      return new RepositoryNode(await getRepoAccess(c.app, c.principal, owner.login, repo.name), c);
+      return new RepositoryNode(await getRepoAccessById(c.app, c.principal, numeric), c);
     } catch (err) {
       if (err instanceof NotFoundError) return null;
       throw err;

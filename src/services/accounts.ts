@@ -4,12 +4,13 @@
  */
 import type { AppContext } from '../context.ts';
 import type { Account } from '../db/schema.ts';
-import { addOrgMember, findAccountByLogin, insertAccount, setSiteAdmin } from '../db/repos/accounts-repo.ts';
+import { addOrgMember, findAccountById, findAccountByLogin, findAccountsByIds, findOrgRole, insertAccount, setSiteAdmin } from '../db/repos/accounts-repo.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../domain/errors.ts';
 import { isoSeconds } from '../util/time.ts';
 import { isValidLogin } from './names.ts';
 import { recordAudit, SYSTEM_ACTOR, type AuditActor } from './audit.ts';
-import { authenticateToken, issueToken } from './tokens.ts';
+import { actsAsSiteAdmin } from './oauth-scopes.ts';
+import { authenticateToken, issueToken, type Principal } from './tokens.ts';
 import { isUniqueViolation } from './db-errors.ts';
 
 export interface CreateUserInput {
@@ -66,6 +67,29 @@ export async function getAccount(ctx: AppContext, login: string): Promise<Accoun
   const account = await findAccountByLogin(ctx.db, login);
   if (!account) throw new NotFoundError();
   return account;
+}
+
+/** The account named `login` (user or organization), or undefined: for callers where a missing one is not an error (GraphQL's `null`). */
+export async function accountNamed(ctx: AppContext, login: string): Promise<Account | undefined> {
+  return findAccountByLogin(ctx.db, login);
+}
+
+/** The account with this id, or undefined (avatars, GraphQL node ids). */
+export async function accountWithId(ctx: AppContext, id: number): Promise<Account | undefined> {
+  return findAccountById(ctx.db, id);
+}
+
+/** The accounts with these ids, in one query: the authors, uploaders or reactors of a page, for serializers. */
+export async function accountsWithIds(ctx: AppContext, ids: readonly number[]): Promise<Map<number, Account>> {
+  return findAccountsByIds(ctx.db, [...ids]);
+}
+
+/** The organization `login`, when `principal` administers it (or is a site administrator); 404 otherwise (its hooks, its settings). */
+export async function organizationForOwner(ctx: AppContext, principal: Principal | null, login: string): Promise<Account> {
+  const org = await findAccountByLogin(ctx.db, login);
+  if (!principal || !org || org.type !== 'Organization') throw new NotFoundError();
+  if (!actsAsSiteAdmin(principal) && (await findOrgRole(ctx.db, org.id, principal.user.id)) !== 'admin') throw new NotFoundError();
+  return org;
 }
 
 export async function getUser(ctx: AppContext, login: string): Promise<Account> {

@@ -11,7 +11,6 @@
  */
 import type { AppContext } from '../context.ts';
 import type { Account, ImmutableReleasesPolicy, Repository } from '../db/schema.ts';
-import { findAccountByLogin, findOrgRole } from '../db/repos/accounts-repo.ts';
 import {
   addSelectedRepository,
   enforcedByOwner,
@@ -25,8 +24,6 @@ import {
 } from '../db/repos/immutable-releases-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
-import type { Principal } from './tokens.ts';
-import { actsAsSiteAdmin } from './oauth-scopes.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 
 export interface ImmutableStatus {
@@ -55,14 +52,6 @@ export async function setRepositoryImmutableReleases(ctx: AppContext, access: Re
     throw new ConflictError('Immutable releases are enforced by the organization and cannot be disabled for this repository.');
   }
   await setRepositoryImmutable(ctx.db, access.repo.id, enabled);
-}
-
-/** The organization `login`, when `principal` owns it (or is a site administrator); 404 otherwise. */
-export async function organizationForOwner(ctx: AppContext, principal: Principal | null, login: string): Promise<Account> {
-  const org = await findAccountByLogin(ctx.db, login);
-  if (!principal || !org || org.type !== 'Organization') throw new NotFoundError();
-  if (!actsAsSiteAdmin(principal) && (await findOrgRole(ctx.db, org.id, principal.user.id)) !== 'admin') throw new NotFoundError();
-  return org;
 }
 
 export async function organizationPolicy(ctx: AppContext, org: Account): Promise<{ enforced_repositories: ImmutableReleasesPolicy }> {

@@ -13,6 +13,8 @@ import { bodyMembers } from '../domain/request-body.ts';
 import { CHANNEL_NAME, DEFAULT_RULES, deriveReleaseVersion, readRules, rulesProblems, type ReleaseRules } from '../domain/release-version.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 
+export type { ReleaseListFilter };
+
 export function repositoryRules(repo: Pick<Repository, 'release_rules'>): ReleaseRules {
   return readRules(repo.release_rules);
 }

@@ -24,6 +24,11 @@ export interface ReleaseDetailsOptions {
   reactions?: boolean;
 }
 
+/** The uploaded assets of these releases, by release, in one query (GraphQL's per-request loader). */
+export async function assetsOfReleases(ctx: AppContext, releaseIds: readonly number[]): Promise<Map<number, Asset[]>> {
+  return listAssetsForReleases(ctx.db, [...releaseIds]);
+}
+
 /**
  * Assets, accounts and (if asked) reaction counts of a page of releases: two queries, three with
  * reactions — and that one only counts releases someone has reacted to.

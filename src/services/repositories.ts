@@ -7,7 +7,7 @@ import { bodyMembers } from '../domain/request-body.ts';
 import { rm } from 'node:fs/promises';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Permission, Repository } from '../db/schema.ts';
-import { findAccountByLogin, findOrgRole, listAdministeredOrganizations } from '../db/repos/accounts-repo.ts';
+import { findAccountById, findAccountByLogin, findOrgRole, listAdministeredOrganizations } from '../db/repos/accounts-repo.ts';
 import { deleteRepository, findRepository, findRepositoryById, insertRepository, updateRepository } from '../db/repos/repositories-repo.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
@@ -36,6 +36,16 @@ export async function getRepoAccess(ctx: AppContext, principal: Principal | null
   if (!owner) throw new NotFoundError();
   const repo = await findRepository(ctx.db, owner.id, name.replace(/\.git$/i, ''));
   if (!repo) throw new NotFoundError();
+  const permission = await effectivePermission(ctx.db, principal, repo, owner);
+  if (!permission) throw new NotFoundError();
+  return { owner, repo, permission, principal };
+}
+
+/** Like `getRepoAccess`, for a repository named by its id (GraphQL node ids). */
+export async function getRepoAccessById(ctx: AppContext, principal: Principal | null, id: number): Promise<RepoAccess> {
+  const repo = await findRepositoryById(ctx.db, id);
+  const owner = repo && (await findAccountById(ctx.db, repo.owner_id));
+  if (!repo || !owner) throw new NotFoundError();
   const permission = await effectivePermission(ctx.db, principal, repo, owner);
   if (!permission) throw new NotFoundError();
   return { owner, repo, permission, principal };

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { findAccountById } from '../db/repos/accounts-repo.ts';
+import { accountWithId } from '../services/accounts.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { html } from './html.ts';
 
@@ -20,7 +20,7 @@ export function avatarSvg(id: number, login: string): string {
 export function avatarRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: { id: string } }>('/avatars/u/:id', async (request, reply) => {
     const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : NaN;
-    const account = Number.isSafeInteger(id) ? await findAccountById(ctx.db, id) : undefined;
+    const account = Number.isSafeInteger(id) ? await accountWithId(ctx, id) : undefined;
     if (!account) throw new NotFoundError();
     reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
     reply.header('x-content-type-options', 'nosniff');

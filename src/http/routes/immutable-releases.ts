@@ -10,13 +10,13 @@ import { NotFoundError } from '../../domain/errors.ts';
 import {
   checkRepositoryImmutable,
   listSelectedRepositories,
-  organizationForOwner,
   organizationPolicy,
   replaceSelectedRepositories,
   selectRepository,
   setOrganizationPolicy,
   setRepositoryImmutableReleases,
 } from '../../services/immutable-releases.ts';
+import { organizationForOwner } from '../../services/accounts.ts';
 import { bodyObject } from '../json-body.ts';
 import { repoAccess } from '../route-helpers.ts';
 import { repositoryJson } from '../serializers/repositories.ts';

@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { ReleaseReaction } from '../../db/schema.ts';
-import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
+import { accountsWithIds } from '../../services/accounts.ts';
 import { createReaction, listReactions, removeReaction } from '../../services/reactions.ts';
 import { docsConfig } from '../errors.ts';
 import { parsePage } from '../../domain/page.ts';
@@ -19,8 +19,8 @@ type ReleaseParams = { owner: string; repo: string; release_id: string };
 type ReactionParams = ReleaseParams & { reaction_id: string };
 
 async function reactionsJson(ctx: AppContext, request: FastifyRequest, reactions: ReleaseReaction[]) {
-  const accounts = await findAccountsByIds(
-    ctx.db,
+  const accounts = await accountsWithIds(
+    ctx,
     reactions.map((r) => Number(r.user_id)),
   );
   return reactions.map((r) => reactionJson(r, accounts, request.urls));

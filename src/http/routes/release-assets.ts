@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Asset, Release } from '../../db/schema.ts';
-import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
+import { accountsWithIds } from '../../services/accounts.ts';
 import { deleteAsset, getAsset, getDownloadableAsset, listAssets, updateAsset } from '../../services/assets.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { docsConfig } from '../errors.ts';
@@ -27,8 +27,8 @@ interface AssetParams {
 
 /** Serializes assets of one release, loading their uploaders in one query. */
 export async function assetsJson(ctx: AppContext, request: FastifyRequest, access: RepoAccess, release: Release, assets: Asset[]) {
-  const accounts = await findAccountsByIds(
-    ctx.db,
+  const accounts = await accountsWithIds(
+    ctx,
     assets.map((a) => a.uploader_id).filter((id): id is number => id !== null),
   );
   return assets.map((a) => assetJson(a, { owner: access.owner, repo: access.repo, release, accounts, urls: request.urls }));

@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Account, Repository } from '../../db/schema.ts';
-import { findAccountByLogin, findOrgRole } from '../../db/repos/accounts-repo.ts';
+import { organizationForOwner } from '../../services/accounts.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { actsAsSiteAdmin } from '../../services/oauth-scopes.ts';
 import { atLeast } from '../../services/permissions.ts';
@@ -59,9 +59,7 @@ async function orgPlace(ctx: AppContext, request: FastifyRequest): Promise<Place
   const { org } = request.params as { org: string };
   const principal = request.principal;
   if (!principal) throw new NotFoundError();
-  const account = await findAccountByLogin(ctx.db, org);
-  if (!account || account.type !== 'Organization') throw new NotFoundError();
-  if (!actsAsSiteAdmin(principal) && (await findOrgRole(ctx.db, account.id, principal.user.id)) !== 'admin') throw new NotFoundError();
+  const account = await organizationForOwner(ctx, principal, org);
   return { owner: { scope: 'organization', id: account.id }, hooksUrl: `${request.urls.api}/orgs/${encodePathValue(account.login)}/hooks`, sender: principal.user };
 }
 

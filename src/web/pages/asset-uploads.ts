@@ -19,7 +19,7 @@ import type { AppContext } from '../../context.ts';
 import type { Asset, Release } from '../../db/schema.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { formErrors, releaseEditPage } from './release-forms.ts';
-import { findAccountsByIds } from '../../db/repos/accounts-repo.ts';
+import { accountsWithIds } from '../../services/accounts.ts';
 import { errorHandler } from '../../http/errors.ts';
 import { repoAccess } from '../../http/route-helpers.ts';
 import { assetJson, releaseWebTag } from '../../http/serializers/assets.ts';
@@ -35,7 +35,7 @@ type UploadParams = { owner: string; repo: string; release_id: string };
 type AssetParams = { owner: string; repo: string; asset_id: string };
 
 async function sendAsset(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, access: RepoAccess, asset: Asset, release: Release, status: number): Promise<FastifyReply> {
-  const accounts = await findAccountsByIds(ctx.db, asset.uploader_id !== null ? [asset.uploader_id] : []);
+  const accounts = await accountsWithIds(ctx, asset.uploader_id !== null ? [asset.uploader_id] : []);
   const json = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts, urls: request.urls });
   return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(json);
 }
@@ -70,7 +70,7 @@ export function assetUploadPage(app: FastifyInstance, ctx: AppContext): void {
           contentType: declaredContentType(request),
           ...upload,
         });
-        const accounts = await findAccountsByIds(ctx.db, asset.uploader_id !== null ? [asset.uploader_id] : []);
+        const accounts = await accountsWithIds(ctx, asset.uploader_id !== null ? [asset.uploader_id] : []);
         const json = assetJson(asset, { owner: access.owner, repo: access.repo, release, accounts, urls: request.urls });
         return reply.code(201).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(json);
       },

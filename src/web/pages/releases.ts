@@ -19,8 +19,7 @@ import { canSeeDrafts, getLatestRelease, latestReleaseId, listReleases } from '.
 import { NotFoundError } from '../../domain/errors.ts';
 import { repoPath } from '../format.ts';
 import { html, type Html } from '../html.ts';
-import { getLatestInLine, parseLineQuery, parseListFilter } from '../../services/release-channels.ts';
-import type { ReleaseListFilter } from '../../db/repos/releases-repo.ts';
+import { getLatestInLine, parseLineQuery, parseListFilter, type ReleaseListFilter } from '../../services/release-channels.ts';
 import { sendPage } from '../layout.ts';
 import { releaseAttestationSummary } from '../../services/attestations.ts';
 import { archivePath, releaseTitle, pager, releaseCard, releasePagePath } from './release-views.ts';
