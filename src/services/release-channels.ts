@@ -6,7 +6,7 @@
  */
 import type { AppContext } from '../context.ts';
 import type { Release, Repository } from '../db/schema.ts';
-import { countReleasesByChannel, findHighestVersion, listReleaseTags, updateReleaseRow, type ReleaseListFilter } from '../db/repos/releases-repo.ts';
+import { countReleasesByChannel, findHighestVersion, listReleaseTags, updateVersionColumns, type ReleaseListFilter, type VersionColumns } from '../db/repos/releases-repo.ts';
 import { findRepositoryById, updateRepository } from '../db/repos/repositories-repo.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { bodyMembers } from '../domain/request-body.ts';
@@ -20,12 +20,7 @@ export function repositoryRules(repo: Pick<Repository, 'release_rules'>): Releas
 }
 
 /** The columns a release stores for its tag; an override equal to what the rules derive is no override. */
-export function versionColumns(
-  repo: Pick<Repository, 'release_rules'>,
-  tag: string,
-  prerelease: boolean,
-  override: string | null,
-): Pick<Release, 'channel' | 'channel_override' | 'tag_prefix' | 'version' | 'version_key' | 'version_major'> {
+export function versionColumns(repo: Pick<Repository, 'release_rules'>, tag: string, prerelease: boolean, override: string | null): VersionColumns {
   const rules = repositoryRules(repo);
   const derived = deriveReleaseVersion(tag, prerelease, null, rules);
   const channelOverride = override !== null && override !== derived.channel ? override : null;
@@ -39,6 +34,8 @@ export function versionColumns(
   };
 }
 
+const VERSION_COLUMNS = ['channel', 'channel_override', 'tag_prefix', 'version', 'version_key', 'version_major'] as const satisfies ReadonlyArray<keyof VersionColumns>;
+
 // ---- the rules ---------------------------------------------------------------------------------
 
 export function getReleaseRules(access: RepoAccess): ReleaseRules {
@@ -48,6 +45,7 @@ export function getReleaseRules(access: RepoAccess): ReleaseRules {
 /**
  * Replaces the members given (the others keep their values) and re-derives every release's
  * version and channel in the same transaction, so no reader sees releases and rules disagree.
+ * Only releases whose columns change are written, a few hundred per statement.
  */
 export async function updateReleaseRules(ctx: AppContext, access: RepoAccess, input: unknown): Promise<ReleaseRules> {
   requirePermission(access, 'admin');
@@ -59,9 +57,12 @@ export async function updateReleaseRules(ctx: AppContext, access: RepoAccess, in
     const rules: ReleaseRules = { ...repositoryRules(repo), ...(body as Partial<ReleaseRules>) };
     const stored = JSON.stringify(rules) === JSON.stringify(DEFAULT_RULES) ? null : JSON.stringify(rules);
     await updateRepository(trx, repo.id, { release_rules: stored });
+    const changed: Array<{ id: number } & VersionColumns> = [];
     for (const release of await listReleaseTags(trx, repo.id)) {
-      await updateReleaseRow(trx, release.id, versionColumns({ release_rules: stored }, release.tag_name, release.prerelease === 1, release.channel_override));
+      const columns = versionColumns({ release_rules: stored }, release.tag_name, release.prerelease === 1, release.channel_override);
+      if (VERSION_COLUMNS.some((c) => columns[c] !== release[c])) changed.push({ id: release.id, ...columns });
     }
+    await updateVersionColumns(trx, changed);
     return rules;
   });
 }

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { insertReleaseRow } from '../support/release-rows.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -171,6 +172,91 @@ describe('channels and latest', () => {
     expectGitHubError(await call('GET', `${r.api}/releases/latest?channel=Beta!`, {}), 422);
     expectGitHubError(await call('POST', `${r.api}/releases`, { token: pusher.token, body: { tag_name: 'v1', channel: 'No Way' } }), 422, /properties\/channel/);
     expectGitHubError(await call('GET', `${r.api}/releases?sort=size`, {}), 422);
+  });
+
+  it('re-derives a thousand releases in one rule change: every row right, generation bumped, no events', async () => {
+    const r = await repo();
+    const db = server.wharf.ctx.db;
+    // Six kinds of tag, 170 of each: the 510 that change are more than one UPDATE statement carries.
+    type Kind = { tag: string; prerelease?: boolean; before?: string; channel: string; prefix: string; version: string | null };
+    const kinds: Array<(i: number) => Kind> = [
+      (i: number) => ({ tag: `v1.${i}.0`, channel: 'stable', prefix: '', version: `1.${i}.0` }),
+      (i: number) => ({ tag: `v2.${i}.0-beta.1`, prerelease: true, channel: 'beta', prefix: '', version: `2.${i}.0-beta.1` }),
+      (i: number) => ({ tag: `nightly-${20260000 + i}`, prerelease: true, before: 'prerelease', channel: 'nightly', prefix: '', version: `${20260000 + i}` }),
+      (i: number) => ({ tag: `cli-v1.${i}.0`, channel: 'stable', prefix: 'cli-', version: `1.${i}.0` }),
+      (i: number) => ({ tag: `v3.${i}.0-rc1`, before: 'rc', channel: 'candidate', prefix: '', version: `3.${i}.0-rc1` }),
+      (i: number) => ({ tag: `docs-${i}`, channel: 'stable', prefix: '', version: null }),
+    ];
+    const expected = new Map<number, { tag: string; before: string; channel: string; prefix: string; version: string | null }>();
+    for (let i = 0; i < 170; i++) {
+      for (const kind of kinds) {
+        const k = kind(i);
+        const id = await insertReleaseRow(server, { owner: owner.login, repo: r.name, tag: k.tag, prerelease: k.prerelease, createdAt: '2026-01-01T00:00:00Z' });
+        expected.set(id, { tag: k.tag, before: k.before ?? k.channel, channel: k.channel, prefix: k.prefix, version: k.version });
+      }
+    }
+    // A release's own channel survives the rules: it matches the new candidate rule but stays lts.
+    const chosen = await r.release('v3.999.0-rc1', { channel: 'lts' });
+    expect(chosen.channel).toBe('lts');
+    expected.set(chosen.id, { tag: 'v3.999.0-rc1', before: 'lts', channel: 'lts', prefix: '', version: '3.999.0-rc1' });
+
+    const repoId = (await db.selectFrom('repositories').select('id').where('name', '=', r.name).executeTakeFirstOrThrow()).id;
+    const rows = () => db.selectFrom('releases').select(['id', 'tag_name', 'channel', 'channel_override', 'tag_prefix', 'version']).where('repository_id', '=', repoId).execute();
+    const generation = async () =>
+      Number((await db.selectFrom('repository_generations').select('generation').where('repository_id', '=', repoId).executeTakeFirstOrThrow()).generation);
+    const events = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('events')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('repository_id', '=', repoId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await rows();
+    expect(before).toHaveLength(1021);
+    for (const row of before) expect(row.channel, row.tag_name).toBe(expected.get(row.id)!.before);
+    const generationBefore = await generation();
+    const eventsBefore = await events();
+
+    const patched = await call('PATCH', `${r.api}/releases/rules`, {
+      token: owner.token,
+      body: {
+        prefixes: ['cli-'],
+        channels: [
+          { pattern: 'nightly-*', channel: 'nightly', scheme: 'calendar' },
+          { pattern: 'v*-rc*', channel: 'candidate' },
+        ],
+      },
+    });
+    expect(patched.status).toBe(200);
+
+    const after = await rows();
+    expect(after).toHaveLength(1021);
+    for (const row of after) {
+      const want = expected.get(row.id)!;
+      expect({ tag: row.tag_name, channel: row.channel, prefix: row.tag_prefix, version: row.version }).toEqual({
+        tag: want.tag,
+        channel: want.channel,
+        prefix: want.prefix,
+        version: want.version,
+      });
+    }
+    expect(after.find((row) => row.id === chosen.id)!.channel_override).toBe('lts');
+    expect(after.filter((row) => row.channel_override !== null)).toHaveLength(1);
+    // Cached answers must see the change (the generation moved); a rule change publishes no events.
+    expect(await generation()).toBeGreaterThan(generationBefore);
+    expect(await events()).toBe(eventsBefore);
+    // Readers agree: the channel overview counts the new channels, and latest per channel finds them.
+    const channels = await call('GET', `${r.api}/releases/channels`, {});
+    expect(channels.status).toBe(200);
+    expect((channels.body as Array<{ prefix: string; channel: string; releases: number }>).map((c) => `${c.prefix}${c.channel}:${c.releases}`).sort()).toEqual(
+      ['beta:170', 'candidate:170', 'cli-stable:170', 'lts:1', 'nightly:170', 'stable:340'].sort(),
+    );
+    expect(await r.latestTag('?channel=candidate')).toBe('v3.169.0-rc1');
+    expect(await r.latestTag('?channel=nightly')).toBe('nightly-20260169');
+    expect(await r.latestTag('?prefix=cli-')).toBe('cli-v1.169.0');
   });
 
   it('serves the latest of a line to browsers, and JSON where GitHub’s web does', async () => {

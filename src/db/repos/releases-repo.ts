@@ -161,8 +161,56 @@ export async function findHighestVersion(db: Kysely<Database>, repositoryId: num
 }
 
 /** Every release of a repository, for recomputing what its tags derive when the rules change. */
-export async function listReleaseTags(db: Kysely<Database>, repositoryId: number): Promise<Pick<Release, 'id' | 'tag_name' | 'prerelease' | 'channel_override'>[]> {
-  return db.selectFrom('releases').select(['id', 'tag_name', 'prerelease', 'channel_override']).where('repository_id', '=', repositoryId).execute();
+/** What a release stores from its tag by the repository's rules (services/release-channels `versionColumns`). */
+export type VersionColumns = Pick<Release, 'channel' | 'channel_override' | 'tag_prefix' | 'version' | 'version_key' | 'version_major'>;
+
+/** Every release of the repository with its tag and the version columns it stores now. */
+export async function listReleaseTags(db: Kysely<Database>, repositoryId: number): Promise<Array<Pick<Release, 'id' | 'tag_name' | 'prerelease'> & VersionColumns>> {
+  return db
+    .selectFrom('releases')
+    .select(['id', 'tag_name', 'prerelease', 'channel', 'channel_override', 'tag_prefix', 'version', 'version_key', 'version_major'])
+    .where('repository_id', '=', repositoryId)
+    .execute();
+}
+
+/** Releases per statement in `updateVersionColumns`: 13 parameters each, well under SQLite's and PostgreSQL's limits. */
+const VERSION_UPDATE_BATCH = 500;
+
+/**
+ * Stores new version columns for many releases, a few hundred per UPDATE: each column is a
+ * `CASE id WHEN … THEN …` over the batch. The values are cast so PostgreSQL types the
+ * parameters by the cast rather than guessing text for all of them.
+ */
+export async function updateVersionColumns(db: Kysely<Database>, rows: ReadonlyArray<{ id: number } & VersionColumns>): Promise<void> {
+  for (let start = 0; start < rows.length; start += VERSION_UPDATE_BATCH) {
+    const batch = rows.slice(start, start + VERSION_UPDATE_BATCH);
+    const text = (pick: (r: VersionColumns) => string | null) =>
+      sql<string>`case id ${sql.join(
+        batch.map((r) => sql`when ${r.id} then cast(${pick(r)} as text)`),
+        sql` `,
+      )} end`;
+    const integer = (pick: (r: VersionColumns) => number | null) =>
+      sql<number>`case id ${sql.join(
+        batch.map((r) => sql`when ${r.id} then cast(${pick(r)} as integer)`),
+        sql` `,
+      )} end`;
+    await db
+      .updateTable('releases')
+      .set({
+        channel: text((r) => r.channel),
+        channel_override: text((r) => r.channel_override),
+        tag_prefix: text((r) => r.tag_prefix),
+        version: text((r) => r.version),
+        version_key: text((r) => r.version_key),
+        version_major: integer((r) => r.version_major),
+      })
+      .where(
+        'id',
+        'in',
+        batch.map((r) => r.id),
+      )
+      .execute();
+  }
 }
 
 /** Published releases per channel with their count, for the channel overview. */
