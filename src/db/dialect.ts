@@ -11,12 +11,14 @@
  * on PostgreSQL never loads the native SQLite module (less memory, faster start-up).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
+import { durableSqliteDialect, type WalSync } from './sqlite-durable-commits.ts';
 
 export type DialectKind = 'sqlite' | 'postgres';
 
@@ -36,6 +38,12 @@ export interface DatabaseHandle {
 export type DirectRead = (name: string, sql: string, parameters: readonly unknown[]) => unknown[] | Promise<unknown[]> | undefined;
 
 const directReads = new WeakMap<Kysely<Database>, DirectRead>();
+const walSyncs = new WeakMap<Kysely<Database>, WalSync>();
+
+/** What makes a SQLite handle's commits durable (none on PostgreSQL): its count of syncs, for tests and measurements. */
+export function walSyncOf(db: Kysely<Database>): WalSync | undefined {
+  return walSyncs.get(db);
+}
 
 /** The direct read of a handle's root `Kysely` instance (none for a transaction's). */
 export function directReadOf(db: Kysely<Database>): DirectRead | undefined {
@@ -78,13 +86,16 @@ function postgresDirectRead(pool: pg.Pool): DirectRead {
 async function openSqlite(file: string): Promise<DatabaseHandle> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   const sqlite = new BetterSqlite3(file);
-  // WAL lets readers proceed during writes; synchronous=FULL makes every commit durable
-  // before Wharf acknowledges it (an acknowledged upload must survive a power cut).
+  // WAL lets readers proceed during writes. Every commit is durable before Wharf acknowledges it
+  // (an acknowledged upload must survive a power cut), by an fsync of the WAL made off the event
+  // loop and shared by concurrent writers (`sqlite-durable-commits.ts`), not inside the commit.
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepRollbackCause(sqlite, withStatementCache(sqlite)) }) });
+  const { dialect, sync } = durableSqliteDialect(sqlite, keepRollbackCause(sqlite, withStatementCache(sqlite)), `${path.resolve(sqlite.name)}-wal`);
+  const db = new Kysely<Database>({ dialect });
+  walSyncs.set(db, sync);
   // The generation reads every API request makes run on a connection of their own: committed
   // data only, at once, never behind a transaction that holds the main connection.
   const reader = new BetterSqlite3(file);

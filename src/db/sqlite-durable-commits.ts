@@ -1,0 +1,191 @@
+/**
+ * @module db/sqlite-durable-commits
+ * Durable SQLite commits without an fsync on the thread every request runs on.
+ *
+ * With `synchronous = FULL`, each commit fsyncs the WAL inside better-sqlite3's call, which is
+ * synchronous: the event loop stops for the fsync (milliseconds on a busy disk), and concurrent
+ * writers pay one fsync each, back to back. Here the connection runs `synchronous = NORMAL`
+ * (a commit writes its WAL frames to the file, no fsync) and the writer is answered only once an
+ * `fdatasync` of the WAL file, begun after its commit, has returned: the same durability, the
+ * fsync made in libuv's thread pool, and shared by every commit made before it began (group
+ * commit by the file system, with nothing about locking or transactions changed: reads take no
+ * write lock, another process on the same file works as before, and a transaction that fails
+ * fails alone).
+ *
+ * What the driver waits on: a connection released after a statement that may write (a statement
+ * SQLite does not call read-only) and outside a transaction, that is after an autocommitted
+ * write or the end (COMMIT or ROLLBACK) of a transaction that wrote. The wait comes after the
+ * connection is released, so the next transaction runs while the fsync is under way.
+ *
+ * What differs from FULL: a commit is visible to readers (on any connection) a few milliseconds
+ * before it is durable. Killing the process loses nothing (the frames are in the kernel's page
+ * cache); a power cut in that window can lose commits nobody was told had succeeded, which a
+ * reader may have seen. SQLite's own guarantees keep the file consistent either way (checksummed
+ * WAL frames; NORMAL still syncs around checkpoints).
+ *
+ * An fsync that fails leaves it unknown which pages reached the disk (the kernel may have dropped
+ * them): every later commit then fails too, and the process has to be restarted (PostgreSQL
+ * refuses to go on after a failed fsync for the same reason).
+ */
+import { closeSync, fdatasync, open as openFile } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type TransactionSettings, type QueryCompiler } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** Syncs a WAL file for writers that committed before they asked, one `fdatasync` for all who wait together. */
+export class WalSync {
+  readonly #walFile: string;
+  #running: Promise<void> | null = null;
+  #queued: Promise<void> | null = null;
+  #fd: number | null = null;
+  #failed: Error | null = null;
+  #syncs = 0;
+
+  constructor(walFile: string) {
+    this.#walFile = walFile;
+  }
+
+  /** How many times the WAL has been synced. */
+  get syncs(): number {
+    return this.#syncs;
+  }
+
+  /** Resolves once everything written to the WAL before this call is on disk. */
+  durable(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#queued) return this.#queued;
+    if (!this.#running) return this.#start();
+    // The sync under way may have begun before the caller's commit: the next one covers it.
+    const queued = this.#running
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = null;
+        return this.#start();
+      });
+    this.#queued = queued;
+    return queued;
+  }
+
+  #start(): Promise<void> {
+    const run = this.#sync().finally(() => {
+      if (this.#running === run) this.#running = null;
+    });
+    this.#running = run;
+    return run;
+  }
+
+  async #sync(): Promise<void> {
+    if (this.#failed) throw this.#failed;
+    try {
+      if (this.#fd === null) {
+        // Opened once: SQLite keeps the WAL file (the same file, rewound after checkpoints) for
+        // as long as any connection has the database open, and this process's connection does.
+        // Its directory is synced once, so the file's entry survives a power cut too.
+        const fd = await new Promise<number>((resolve, reject) => openFile(this.#walFile, 'r', (err, opened) => (err ? reject(err) : resolve(opened))));
+        this.#fd = fd;
+        await syncPath(path.dirname(this.#walFile));
+      }
+      const fd = this.#fd;
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      this.#syncs++;
+    } catch (err) {
+      // No WAL: the database is not in WAL mode (in memory), nothing to wait for.
+      if (this.#fd === null && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      this.#failed = err instanceof Error ? err : new Error(String(err));
+      throw this.#failed;
+    }
+  }
+
+  /** Closes the WAL file (the database is being closed). */
+  close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
+}
+
+async function syncPath(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Kysely's SQLite dialect for `sqlite` (opened with `synchronous = NORMAL` in WAL mode), whose
+ * `database` is `sqlite` behind whatever wrappers (statement cache…): every write is answered
+ * only once durable, as described above.
+ */
+export function durableSqliteDialect(sqlite: BetterSqlite3.Database, database: SqliteDatabase, walFile: string): { dialect: SqliteDialect; sync: WalSync } {
+  const sync = new WalSync(walFile);
+  const tracker = { wrote: false };
+  const watched: SqliteDatabase = {
+    prepare(sql: string) {
+      const stmt = database.prepare(sql);
+      // Statements that cannot change the file (SELECTs, BEGIN, COMMIT: SQLite's read-only) need no wait.
+      if (!(stmt as unknown as BetterSqlite3.Statement).readonly) tracker.wrote = true;
+      return stmt;
+    },
+    close: () => database.close(),
+  };
+  const dialect = new (class extends SqliteDialect {
+    override createDriver(): Driver {
+      return new DurableDriver(super.createDriver(), sqlite, tracker, sync);
+    }
+  })({ database: watched });
+  return { dialect, sync };
+}
+
+class DurableDriver implements Driver {
+  readonly #inner: Driver;
+  readonly #sqlite: BetterSqlite3.Database;
+  readonly #tracker: { wrote: boolean };
+  readonly #sync: WalSync;
+
+  constructor(inner: Driver, sqlite: BetterSqlite3.Database, tracker: { wrote: boolean }, sync: WalSync) {
+    this.#inner = inner;
+    this.#sqlite = sqlite;
+    this.#tracker = tracker;
+    this.#sync = sync;
+  }
+
+  init(): Promise<void> {
+    return this.#inner.init();
+  }
+  acquireConnection(): Promise<DatabaseConnection> {
+    return this.#inner.acquireConnection();
+  }
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return this.#inner.beginTransaction(connection, settings);
+  }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.commitTransaction(connection);
+  }
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.rollbackTransaction(connection);
+  }
+  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.#inner.savepoint!(connection, name, compile);
+  }
+  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.#inner.rollbackToSavepoint!(connection, name, compile);
+  }
+  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.#inner.releaseSavepoint!(connection, name, compile);
+  }
+
+  /** Hands the connection to the next writer, then waits until this holder's commit is durable. */
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const committed = this.#tracker.wrote && !this.#sqlite.inTransaction;
+    if (committed) this.#tracker.wrote = false;
+    await this.#inner.releaseConnection(connection);
+    if (committed) await this.#sync.durable();
+  }
+
+  async destroy(): Promise<void> {
+    await this.#inner.destroy();
+    this.#sync.close();
+  }
+}
