@@ -25,8 +25,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { findGenerationsByName } from '../db/repos/generations-repo.ts';
+import { findGenerationsByName, type FoundGenerations } from '../db/repos/generations-repo.ts';
 import { hasAnyScope } from '../services/oauth-scopes.ts';
+import type { Principal } from '../services/tokens.ts';
 import { answerConditionally, setCommonHeaders, setPrincipalHeaders, SUPPORTED_API_VERSIONS, type HeaderSource, type HeaderTarget } from './api-headers.ts';
 import { admissionFor, enterAhead } from './admission.ts';
 import { principalOf } from './auth.ts';
@@ -34,7 +35,7 @@ import { answerKey, rememberedAccess, type RememberedAnswer } from './cached-rea
 import { consume, rateHeaders, refund, type RateState } from './rate-limit.ts';
 import { requestMessage, type RequestLine } from './request-log.ts';
 import { MAX_REQUEST_TARGET_BYTES } from './request-target.ts';
-import { scopeRuleFor, sendAcceptedScopes } from './route-scopes.ts';
+import { scopeRuleFor, sendAcceptedScopes, type ScopeRule } from './route-scopes.ts';
 import { requestUrlsOf } from './urls.ts';
 import { redactUrl } from './log-redaction.ts';
 
@@ -88,6 +89,35 @@ class HeaderList implements HeaderTarget {
 }
 
 /**
+ * The headers of a remembered answer to one kind of caller, built once by the very functions that
+ * set them on every answer (`api-headers.ts`, `route-scopes.ts`, `rate-limit.ts`), as the flat
+ * name/value list `writeHead` takes. Per request only the request id and the rate counts are
+ * put in their places: what the other fourteen to twenty headers say depends on the answer, the
+ * caller's scopes and token expiry, and settings, not on the request.
+ */
+interface HeaderTemplate {
+  flat: string[];
+  /** Where the request id's value goes. */
+  id: number;
+  /** Where the first rate-limit value goes (-1: rate limiting off), the others every second place after it. */
+  rate: number;
+}
+
+/** What a request on the fast path has found so far. */
+interface Asked {
+  req: IncomingMessage;
+  res: ServerResponse;
+  started: number;
+  startedAt: bigint;
+  release: () => void;
+  address: string;
+  principal: Principal | null;
+}
+
+/** Templates kept per answer for at most this many kinds of caller; beyond, they are built again. */
+const TEMPLATES_PER_ANSWER = 32;
+
+/**
  * Puts the fast path ahead of Fastify's `request` listener on `app`'s server. Call it right after
  * creating the server, with the request ids Fastify uses (`genReqId`).
  */
@@ -105,77 +135,171 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
   const answered = { count: 0 };
   answeredBy.set(ctx, answered);
   const urlsFixed = config.externalUrl !== null;
+  const rateLimited = config.rateLimit.enabled;
 
-  /** The remembered answer for `req`, sent; false (nothing sent, nothing counted) for Fastify to answer. */
-  async function answer(req: IncomingMessage, res: ServerResponse, owner: string, repo: string, started: number, startedAt: bigint): Promise<boolean> {
+  // A remembered route's scope rule, looked up once per route.
+  const rules = new Map<string, ScopeRule | undefined>();
+  function ruleOf(route: string): ScopeRule | undefined {
+    if (!rules.has(route)) rules.set(route, scopeRuleFor('GET', route.slice('/api/v3'.length)));
+    return rules.get(route);
+  }
+
+  // What of a caller its headers depend on (scopes and token expiry), per token row.
+  const callerKinds = new WeakMap<object, string>();
+  function callerKind(principal: Principal | null): string {
+    if (!principal) return '';
+    let kind = callerKinds.get(principal.token);
+    if (kind === undefined) {
+      kind = `${[...principal.scopes].join(',')}\0${principal.token.expires_at ?? ''}`;
+      callerKinds.set(principal.token, kind);
+    }
+    return kind;
+  }
+
+  const templates = new WeakMap<RememberedAnswer, Map<string, HeaderTemplate>>();
+  function templateFor(remembered: RememberedAnswer, rule: ScopeRule, principal: Principal | null): HeaderTemplate {
+    let byCaller = templates.get(remembered);
+    if (!byCaller) templates.set(remembered, (byCaller = new Map<string, HeaderTemplate>()));
+    const kind = callerKind(principal);
+    let template = byCaller.get(kind);
+    if (template) return template;
+    // In the order the API scope's hooks, the route and `sendRemembered` set them, by the same
+    // functions; the request id and rate counts are filled in per request.
+    const caller: HeaderSource = { id: '', principal, headers: {} };
+    const headers = new HeaderList();
+    setCommonHeaders({ ...caller, principal: null }, headers);
+    sendAcceptedScopes(headers, rule);
+    setPrincipalHeaders(caller, headers);
+    if (rateLimited) for (const name of Object.keys(rateHeaders(RATE_SHAPE))) headers.header(name, '');
+    for (const [name, value] of remembered.headers) headers.header(name, value);
+    // Without validators in the request, this only sets ETag and the caching headers.
+    answerConditionally(caller, headers, remembered.etag, urlsFixed);
+    headers.header('content-type', 'application/json; charset=utf-8');
+    headers.header('content-length', String(remembered.body.length));
+    const flat = Object.entries(headers.values).flat();
+    template = { flat, id: flat.indexOf('x-github-request-id') + 1, rate: rateLimited ? flat.indexOf('x-ratelimit-limit') + 1 : -1 };
+    if (byCaller.size >= TEMPLATES_PER_ANSWER) byCaller.clear();
+    byCaller.set(kind, template);
+    return template;
+  }
+
+  /**
+   * The remembered answer for `req`, sent; false (nothing sent, nothing counted) for Fastify to
+   * answer. Each step answers at once when it can (a place free, SQLite, a remembered caller, a
+   * rate count in memory) and the next is chained only to a step that gave a promise: on SQLite a
+   * remembered answer is sent in the request's own event, without a promise or microtask turn.
+   */
+  function answer(req: IncomingMessage, res: ServerResponse, owner: string, repo: string, started: number, startedAt: bigint): boolean | Promise<boolean> {
     // A place in admission's queue as any request waits for one (handing the request to Fastify
-    // for want of a place at once sent a tenth of a busy server's reads the slow way). Each step
-    // answers at once when it can (a place free, SQLite, a remembered caller, a rate count in
-    // memory) and is awaited only when it gave a promise: no microtask turn per step.
+    // for want of a place at once sent a tenth of a busy server's reads the slow way).
     const entered = enterAhead(admission, req);
-    const release = entered instanceof Promise ? await entered : entered;
-    if (!release) return false;
+    if (entered instanceof Promise) return entered.then((release) => release !== null && admitted(req, res, owner, repo, started, startedAt, release));
+    return entered !== null && admitted(req, res, owner, repo, started, startedAt, entered);
+  }
+
+  function admitted(req: IncomingMessage, res: ServerResponse, owner: string, repo: string, started: number, startedAt: bigint, release: () => void): boolean | Promise<boolean> {
+    let done: boolean | Promise<boolean>;
     try {
       // The server began closing, or the client left, while it waited: Fastify's way, as always.
-      if (closing || req.socket.destroyed) return false;
-      const url = req.url!;
-      const read = findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''));
-      const found = read instanceof Promise ? await read : read;
-      if (!found) return false;
-      const address = req.socket.remoteAddress ?? '';
-      const who = principalOf(ctx, req.headers.authorization, address, found.credentials);
-      const principal = who instanceof Promise ? await who : who;
-      const cached = rememberedAccess(ctx, principal, found);
-      if (!cached) return false;
-      const urls = requestUrlsOf(config, req.headers.host, 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http');
-      const remembered = ctx.readCache.get<RememberedAnswer>(answerKey(url, req.headers.accept, urls, cached.access, found.generation));
-      if (!remembered) return false;
-      const rule = scopeRuleFor('GET', remembered.route.slice('/api/v3'.length));
-      if (!rule || (principal && !hasAnyScope(principal, rule.required))) return false;
+      if (closing || req.socket.destroyed) done = false;
+      else {
+        const read = findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''));
+        const asked: Asked = { req, res, started, startedAt, release, address: req.socket.remoteAddress ?? '', principal: null };
+        done = read instanceof Promise ? read.then((found) => withGenerations(asked, found)) : withGenerations(asked, read);
+      }
+    } catch (err) {
+      release();
+      throw err;
+    }
+    if (done instanceof Promise) return done.finally(release);
+    release();
+    return done;
+  }
 
-      // The headers, set as the API scope's hook, the route and `sendRemembered` set them.
-      const caller: HeaderSource = { id: nextRequestId(), principal, headers: req.headers };
+  function withGenerations(asked: Asked, found: FoundGenerations | undefined): boolean | Promise<boolean> {
+    if (!found) return false;
+    const who = principalOf(ctx, asked.req.headers.authorization, asked.address, found.credentials);
+    if (who instanceof Promise) {
+      return who.then((principal) => {
+        asked.principal = principal;
+        return withCaller(asked, found);
+      });
+    }
+    asked.principal = who;
+    return withCaller(asked, found);
+  }
+
+  function withCaller(asked: Asked, found: FoundGenerations): boolean | Promise<boolean> {
+    const { req, principal } = asked;
+    const cached = rememberedAccess(ctx, principal, found);
+    if (!cached) return false;
+    const urls = requestUrlsOf(config, req.headers.host, 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http');
+    const remembered = ctx.readCache.get<RememberedAnswer>(answerKey(req.url!, req.headers.accept, urls, cached.access, found.generation));
+    if (!remembered) return false;
+    const rule = ruleOf(remembered.route);
+    if (!rule || (principal && !hasAnyScope(principal, rule.required))) return false;
+    if (!rateLimited) return send(asked, remembered, rule, null);
+    const counted = consume(ctx, principal, asked.address);
+    return counted instanceof Promise ? counted.then((rate) => send(asked, remembered, rule, rate)) : send(asked, remembered, rule, counted);
+  }
+
+  function send(asked: Asked, remembered: RememberedAnswer, rule: ScopeRule, rate: RateState | null): boolean {
+    const { req, res, principal } = asked;
+    if (rate && rate.used > rate.limit) {
+      // Fastify's way counts it again and answers the 403.
+      refund(ctx, rate);
+      return false;
+    }
+    const id = nextRequestId();
+    let status = 200;
+    let head: string[] | Record<string, string>;
+    if (req.headers['if-none-match'] === undefined && req.headers['if-modified-since'] === undefined) {
+      const template = templateFor(remembered, rule, principal);
+      head = template.flat.slice();
+      head[template.id] = id;
+      if (rate) {
+        let at = template.rate;
+        for (const value of Object.values(rateHeaders(rate))) {
+          head[at] = value;
+          at += 2;
+        }
+      }
+    } else {
+      // A conditional request: the headers set one by one, as the API scope's hook, the route and
+      // `sendRemembered` set them, and 304 when the client has the answer.
+      const caller: HeaderSource = { id, principal, headers: req.headers };
       const headers = new HeaderList();
-      // The API scope's hook sets these before the caller is known.
       setCommonHeaders({ ...caller, principal: null }, headers);
       sendAcceptedScopes(headers, rule);
       setPrincipalHeaders(caller, headers);
-      let rate: RateState | null = null;
-      if (config.rateLimit.enabled) {
-        const counted = consume(ctx, principal, address);
-        rate = counted instanceof Promise ? await counted : counted;
-        if (rate.used > rate.limit) {
-          // Fastify's way counts it again and answers the 403.
-          refund(ctx, rate);
-          return false;
-        }
-        for (const [name, value] of Object.entries(rateHeaders(rate))) headers.header(name, value);
-      }
+      if (rate) for (const [name, value] of Object.entries(rateHeaders(rate))) headers.header(name, value);
       for (const [name, value] of remembered.headers) headers.header(name, value);
       const notModified = answerConditionally(caller, headers, remembered.etag, urlsFixed);
-      if (notModified && rate) refund(ctx, rate);
-      if (!notModified) {
+      if (notModified) {
+        if (rate) refund(ctx, rate);
+        status = 304;
+      } else {
         headers.header('content-type', 'application/json; charset=utf-8');
         headers.header('content-length', String(remembered.body.length));
       }
-      const status = notModified ? 304 : 200;
-      // As Fastify's `onSend`: the place goes to the next request while the bytes are sent.
-      release();
-      res.once('finish', () => logLine(caller.id, url, status, remembered.route, principal?.user.login ?? null, address, started));
-      const watching = watchers.get(ctx);
-      if (watching) {
-        const seen: AnsweredAhead = { route: remembered.route, status, started: startedAt, bytes: notModified ? 0 : remembered.body.length };
-        res.once('close', () => {
-          for (const watch of watching) watch(seen);
-        });
-      }
-      res.writeHead(status, headers.values);
-      res.end(notModified ? undefined : remembered.body);
-      answered.count += 1;
-      return true;
-    } finally {
-      release();
+      head = headers.values;
     }
+    // As Fastify's `onSend`: the place goes to the next request while the bytes are sent.
+    asked.release();
+    const { started, address } = asked;
+    const url = req.url!;
+    res.on('finish', () => logLine(id, url, status, remembered.route, principal?.user.login ?? null, address, started));
+    const watching = watchers.get(ctx);
+    if (watching) {
+      const seen: AnsweredAhead = { route: remembered.route, status, started: asked.startedAt, bytes: status === 304 ? 0 : remembered.body.length };
+      res.once('close', () => {
+        for (const watch of watching) watch(seen);
+      });
+    }
+    res.writeHead(status, head);
+    res.end(status === 304 ? undefined : remembered.body);
+    answered.count += 1;
+    return true;
   }
 
   function logLine(reqId: string, url: string, status: number, route: string, user: string | null, remoteAddress: string, started: number): void {
@@ -183,23 +307,37 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
     app.log.info({ reqId, ...line }, requestMessage(line));
   }
 
+  function toFastify(req: IncomingMessage, res: ServerResponse, err?: unknown): void {
+    // Bad credentials, a database error: Fastify's way meets it again and answers as always.
+    if (err !== undefined && res.headersSent) res.destroy(err as Error);
+    else fastify!.call(server, req, res);
+  }
+
   server.removeListener('request', fastify);
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const match = closing ? null : rememberedPath(req);
     if (!match) return fastify.call(server, req, res);
-    answer(req, res, match[1]!, match[2]!, started, process.hrtime.bigint()).then(
-      (answered) => {
-        if (!answered) fastify.call(server, req, res);
-      },
-      (err: unknown) => {
-        // Bad credentials, a database error: Fastify's way meets it again and answers as always.
-        if (res.headersSent) res.destroy(err as Error);
-        else fastify.call(server, req, res);
-      },
-    );
+    let done: boolean | Promise<boolean>;
+    try {
+      done = answer(req, res, match[1]!, match[2]!, started, process.hrtime.bigint());
+    } catch (err) {
+      return toFastify(req, res, err);
+    }
+    if (done === false) return toFastify(req, res);
+    if (done instanceof Promise) {
+      done.then(
+        (sent) => {
+          if (!sent) toFastify(req, res);
+        },
+        (err: unknown) => toFastify(req, res, err),
+      );
+    }
   });
 }
+
+/** A rate state, for the names and order of the rate-limit headers. */
+const RATE_SHAPE: RateState = { limit: 0, used: 0, remaining: 0, reset: 0, resource: 'core', bucket: '', windowStart: 0 };
 
 /** The owner and repository of a plain bodiless HTTP/1 `GET` of a path whose answer may be remembered. */
 function rememberedPath(req: IncomingMessage): RegExpExecArray | null {
