@@ -48,7 +48,7 @@ export function principalOf(ctx: AppContext, authorization: string | undefined, 
   if (creds.kind === 'none') return null;
   if (creds.kind === 'token' && generationRead !== undefined && ctx.principals.enabled && creds.candidates.length === 1) {
     const presented = creds.candidates[0]!;
-    const remembered = presented.length > 0 && presented.length <= 512 ? ctx.principals.get(hashToken(presented), generationRead) : undefined;
+    const remembered = presented.length > 0 && presented.length <= 512 ? ctx.principals.getPresented(presented, generationRead, hashToken) : undefined;
     if (remembered && remembered.token.last_used_ip === address) {
       remembered.address = address;
       return remembered;

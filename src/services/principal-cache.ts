@@ -10,8 +10,24 @@
  */
 import type { Principal } from './tokens.ts';
 
+interface Entry {
+  principal: Principal;
+  generation: number;
+  until: number;
+  /** The token as presented, once a request looked it up by that (`getPresented`). */
+  presented?: string;
+}
+
 export class PrincipalCache {
-  private readonly entries = new Map<string, { principal: Principal; generation: number; until: number }>();
+  private readonly entries = new Map<string, Entry>();
+  /**
+   * The hash of a token as presented, for the entries above only: a client polling the API sends
+   * the same token on every request, and SHA-256 of it was a per-request cost. An entry here lives
+   * exactly as long as its principal's (same generation, same lifetime, removed with it), so a
+   * token is never hashed less safely than before: what it resolves to is still decided by the
+   * entry under its hash.
+   */
+  private readonly hashes = new Map<string, string>();
 
   constructor(
     private readonly ttlMs: number,
@@ -31,14 +47,34 @@ export class PrincipalCache {
     const expires = entry.principal.token.expires_at;
     if (entry.generation !== generation || entry.until <= now || (expires && Date.parse(expires) <= now)) {
       this.entries.delete(hash);
+      if (entry.presented !== undefined) this.hashes.delete(entry.presented);
       return undefined;
     }
     return { user: entry.principal.user, token: entry.principal.token, scopes: entry.principal.scopes };
   }
 
+  /** `get` by the token as presented: `hashOf(presented)` once while its principal is remembered. */
+  getPresented(presented: string, generation: number, hashOf: (token: string) => string): Principal | undefined {
+    const known = this.hashes.get(presented);
+    if (known !== undefined) return this.get(known, generation);
+    const hash = hashOf(presented);
+    const principal = this.get(hash, generation);
+    const entry = principal && this.entries.get(hash);
+    if (entry && entry.presented === undefined) {
+      entry.presented = presented;
+      this.hashes.set(presented, hash);
+    }
+    return principal;
+  }
+
   set(hash: string, principal: Principal, generation: number): void {
     if (!this.enabled) return;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    if (this.entries.size >= this.maxEntries) {
+      this.entries.clear();
+      this.hashes.clear();
+    }
+    const old = this.entries.get(hash);
+    if (old?.presented !== undefined) this.hashes.delete(old.presented);
     this.entries.set(hash, { principal: { user: principal.user, token: principal.token, scopes: principal.scopes }, generation, until: this.now() + this.ttlMs });
   }
 }
