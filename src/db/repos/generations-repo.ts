@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { compiledOnce } from '../compiled-once.ts';
+import { SharedReads } from '../shared-reads.ts';
 import type { Database } from '../schema.ts';
 
 // Both are read on every API request: compiled once (`db/compiled-once.ts`).
@@ -48,14 +49,26 @@ export interface FoundGenerations {
   credentials: number;
 }
 
+/** Per handle whose reads answer with a promise (PostgreSQL): concurrent reads of one repository's generations, shared (`db/shared-reads.ts`). */
+const sharedReads = new WeakMap<Kysely<Database>, SharedReads<FoundGenerations | undefined>>();
+
 /**
  * `findGenerationByName` and `readCredentialGeneration` in one query (one round trip, both read
  * at one moment); undefined when the repository does not exist. At once on SQLite (no promise:
- * every API request of a remembered read makes it), a promise on PostgreSQL.
+ * every API request of a remembered read makes it), a promise on PostgreSQL, where requests
+ * asking for the same repository's at about the same time share one read begun after each of
+ * them asked.
  */
 export function findGenerationsByName(db: Kysely<Database>, ownerLogin: string, name: string): FoundGenerations | undefined | Promise<FoundGenerations | undefined> {
-  const rows = bothGenerations(db, ownerLogin.toLowerCase(), name.toLowerCase());
-  return rows instanceof Promise ? rows.then(firstGenerations) : firstGenerations(rows);
+  const owner = ownerLogin.toLowerCase();
+  const repo = name.toLowerCase();
+  const shared = sharedReads.get(db);
+  if (shared) return shared.read(`${owner}\0${repo}`, () => Promise.resolve(bothGenerations(db, owner, repo)).then(firstGenerations));
+  const rows = bothGenerations(db, owner, repo);
+  if (!(rows instanceof Promise)) return firstGenerations(rows);
+  // This handle's reads are round trips: from now on, concurrent ones of one repository are shared.
+  sharedReads.set(db, new SharedReads());
+  return rows.then(firstGenerations);
 }
 
 function firstGenerations(rows: Array<{ repositoryId: number; generation: number; credentials: number | null }>): FoundGenerations | undefined {
