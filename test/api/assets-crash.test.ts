@@ -12,6 +12,7 @@ import { expect, it } from 'vitest';
 import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { call } from '../support/http.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, testBlobStore } from '../support/server.ts';
+import { wharfArgs } from '../support/wharf-command.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -36,14 +37,14 @@ it.skipIf(testBlobStore === 's3')(
   async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-crash-'));
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, wharfArgs('server'), {
       env: { ...process.env, ...(await storeEnv(dataDir)), WHARF_PORT: String(port), WHARF_ADMIN_TOKEN: ADMIN_TOKEN, WHARF_RATE_LIMIT: 'false', WHARF_LOG_LEVEL: 'error' },
       stdio: 'ignore',
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       const api = `http://127.0.0.1:${port}/api/v3`;
-      // Started with tsx: on a loaded machine that alone can take longer than half a minute.
+      // Started with tsx (no fresh build): on a loaded machine that alone can take longer than half a minute.
       await until(async () => (await fetch(`${api}/meta`)).status === 200, 120_000);
       const repo = await call('POST', `${api}/user/repos`, { token: ADMIN_TOKEN, body: { name: 'crash', auto_init: true } });
       const release = await call('POST', `${api}/repos/admin/crash/releases`, { token: ADMIN_TOKEN, body: { tag_name: 'v1', draft: true } });

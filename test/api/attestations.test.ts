@@ -8,12 +8,10 @@
  * attestation routes follow the repository's visibility and need push access to store; an
  * asset rename or delete racing the publish never leaves assets the attestation does not name.
  */
-import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
 import { DSSEBundleBuilder } from '@sigstore/sign';
@@ -23,10 +21,9 @@ import { call, expectGitHubError } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
 import { startServer, storeEnv, type TestServer } from '../support/server.ts';
 import { assertDotcomResponse } from '../support/webhook-schemas.ts';
+import { runWharf } from '../support/wharf-command.ts';
 import { WebClient } from '../web/web-client.ts';
 
-const exec = promisify(execFile);
-const bin = path.resolve('src/cli/run.ts');
 const RELEASE_PREDICATE = 'https://in-toto.io/attestation/release/v0.1';
 
 let server: TestServer;
@@ -108,14 +105,8 @@ function sigstoreVerdict(bundleText: string, rootText: string, file: Buffer, rep
   }
 }
 
-async function wharfCli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', bin, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function wharfCli(env: Record<string, string>, ...args: string[]) {
+  return runWharf(args, { env });
 }
 
 let fileCounter = 0;

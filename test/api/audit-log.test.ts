@@ -3,9 +3,6 @@
  * site administrators through GHES's audit-log API (OpenAPI-validated) and `wharf audit`, and
  * swept after the retention period.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getUser } from '../../src/services/accounts.ts';
 import { cliActor, sweepAuditLog } from '../../src/services/audit.ts';
@@ -15,6 +12,7 @@ import { deleteUser, planUserDeletion, setSuspended } from '../../src/services/u
 import { addCollaborator, createRepo, createUser, uniqueName, type TestUser } from '../support/fixtures.ts';
 import { call, expectGitHubError } from '../support/http.ts';
 import { ADMIN_TOKEN, startServer, storeEnv, type TestServer } from '../support/server.ts';
+import { runWharf } from '../support/wharf-command.ts';
 import { WebClient } from '../web/web-client.ts';
 
 type Entry = Record<string, unknown> & { action: string; actor: string };
@@ -147,18 +145,15 @@ describe('audit log', () => {
     expect(operator.login).toMatch(/^cli:/);
 
     // `wharf audit` reads the same log.
-    const exec = promisify(execFile);
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', path.resolve('src/cli/run.ts'), 'audit', '--user', carol.login, '--json'], {
-      env: { ...process.env, ...(await storeEnv(server.dataDir)) },
-    });
-    const lines = stdout
+    const json = await runWharf(['audit', '--user', carol.login, '--json'], { env: await storeEnv(server.dataDir) });
+    expect(json.code, json.stderr).toBe(0);
+    const lines = json.stdout
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Entry);
     expect(actions(lines)).toEqual(['user.destroy', 'user.promote', 'user.unsuspend', 'user.suspend', 'oauth_access.create', 'user.create']);
-    const text = await exec(process.execPath, ['--import', 'tsx', path.resolve('src/cli/run.ts'), 'audit', '--action', 'user', '--limit', '2'], {
-      env: { ...process.env, ...(await storeEnv(server.dataDir)) },
-    });
+    const text = await runWharf(['audit', '--action', 'user', '--limit', '2'], { env: await storeEnv(server.dataDir) });
+    expect(text.code, text.stderr).toBe(0);
     expect(text.stdout.split('\n')[0]).toMatch(/^TIME\s+ACTION\s+ACTOR\s+ADDRESS\s+ABOUT\s+DATA$/);
     expect(text.stdout.trim().split('\n')).toHaveLength(3);
   }, 60_000);

@@ -3,29 +3,21 @@
  * `wharf check` on the result, and the restored instance answering as the original did for every
  * release and asset the backup holds. `check --repair` on damage.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseServer } from '../support/database.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { call } from '../support/http.ts';
 import { startServer, storeEnv, testBlobStore, type TestServer } from '../support/server.ts';
+import { runWharf } from '../support/wharf-command.ts';
 
-const exec = promisify(execFile);
 const external = testDatabaseServer !== null || testBlobStore !== 'fs';
 
-async function wharf(env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', path.resolve('src/cli/run.ts'), ...args], { env: { ...process.env, ...env } });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
+function wharf(env: Record<string, string>, ...args: string[]) {
+  return runWharf(args, { env });
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -1,49 +1,25 @@
-import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitDirFor } from '../../src/context.ts';
 import { call } from '../support/http.ts';
 import { testDatabaseServer } from '../support/database.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, type TestServer } from '../support/server.ts';
+import { runWharf } from '../support/wharf-command.ts';
 import { WebClient } from '../web/web-client.ts';
-
-const exec = promisify(execFile);
-// The sources, through tsx (bin/wharf.js runs the compiled copy, which may be stale here).
-const bin = path.resolve('src/cli/run.ts');
 
 let dataDir: string;
 
-async function wharfIn(env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', bin, ...args], { env: { ...process.env, ...env } });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
-
-/** Runs the CLI with `input` on its standard input. */
-async function wharfWithInput(input: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, ...(await storeEnv(dataDir)) };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
-    child.stdin.end(input);
-  });
-}
-
+/** `wharf ARGS…` on this file's instance. */
 async function wharf(...args: string[]) {
-  return wharfIn(await storeEnv(dataDir), ...args);
+  return runWharf(args, { env: await storeEnv(dataDir) });
+}
+
+/** `wharf ARGS…` with `input` on its standard input. */
+async function wharfWithInput(input: string, ...args: string[]) {
+  return runWharf(args, { env: await storeEnv(dataDir), input });
 }
 
 /** The last line of stderr: the first names the data directory the command acts on. */
@@ -72,13 +48,13 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
 
   it.skipIf(testDatabaseServer !== null)('refuses to create a new, empty instance unless told to (--init)', async () => {
     const elsewhere = path.join(dataDir, 'not-here');
-    const result = await wharfIn({ WHARF_DATA_DIR: elsewhere }, 'user', 'list');
+    const result = await runWharf(['user', 'list'], { env: { WHARF_DATA_DIR: elsewhere } });
     expect(result.code).toBe(2);
     expect(said(result)).toBe(
       `wharf: WHARF_DATA_DIR="${elsewhere}": holds no Wharf instance (no database at ${elsewhere}/wharf.db); set WHARF_DATA_DIR (or WHARF_DATABASE_URL) to what the server uses, or pass --init to create a new instance there`,
     );
     expect(existsSync(elsewhere)).toBe(false);
-    const init = await wharfIn({ WHARF_DATA_DIR: elsewhere }, '--init', 'user', 'list');
+    const init = await runWharf(['--init', 'user', 'list'], { env: { WHARF_DATA_DIR: elsewhere } });
     expect(init.code).toBe(0);
     expect(init.stderr).toContain(`wharf: data directory ${elsewhere}; database SQLite ${elsewhere}/wharf.db`);
     expect(init.stdout).toBe('LOGIN  ID  ROLE  STATE  CREATED  EMAIL\n');
@@ -228,7 +204,7 @@ describe('wharf CLI', { timeout: 240_000 }, () => {
     expect(await signIn('harbour-light-9')).toBe(401);
     expect(await signIn('harbour-light-10')).toBe(303);
 
-    const withUrl = await wharfIn({ ...(await storeEnv(dataDir)), WHARF_EXTERNAL_URL: 'https://releases.example.com' }, 'user', 'reset-link', 'frank');
+    const withUrl = await runWharf(['user', 'reset-link', 'frank'], { env: { ...(await storeEnv(dataDir)), WHARF_EXTERNAL_URL: 'https://releases.example.com' } });
     expect(withUrl.stdout).toMatch(/^https:\/\/releases\.example\.com\/password_reset\/[A-Za-z0-9_-]{43}\n$/);
     const nobody = await wharf('user', 'reset-link', 'nobody-at-all');
     expect(nobody.code).toBe(1);

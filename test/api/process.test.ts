@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { wharfArgs } from '../support/wharf-command.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -24,7 +25,7 @@ async function startProcess(): Promise<{ child: ChildProcess; port: number; exit
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wharf-proc-'));
   dirs.push(dataDir);
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, wharfArgs('server'), {
     env: { ...process.env, WHARF_DATA_DIR: dataDir, WHARF_PORT: String(port), WHARF_ADMIN_TOKEN: 'wharf_proc_token', WHARF_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

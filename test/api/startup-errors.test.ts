@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCa } from '../support/tls.ts';
+import { wharfArgs } from '../support/wharf-command.ts';
 
 const HANG_BOUND_MS = 15_000;
 let dir: string;
@@ -46,7 +47,7 @@ interface Outcome {
 function startWharf(env: Record<string, string>): Promise<Outcome> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, wharfArgs('server'), {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, WHARF_DATA_DIR: path.join(dir, 'data'), WHARF_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -132,7 +133,7 @@ describe('start-up with a bad setting', () => {
 describe('start-up line', () => {
   it('names the version, address, TLS state and where the data lives', async () => {
     const dataDir = path.join(dir, 'good');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, wharfArgs('server'), {
       env: { ...process.env, WHARF_DATA_DIR: dataDir, WHARF_PORT: '0', WHARF_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

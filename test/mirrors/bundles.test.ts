@@ -6,7 +6,6 @@
  * import applies every digest and the release attestation A signed, changes nothing the second
  * time, and an incremental bundle (`--since`) applies on top of the first. And the CLI's exit codes.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,11 +20,8 @@ import { trustRoot } from '../../src/services/trusted-roots.ts';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, storeEnv, type TestServer } from '../support/server.ts';
-import { freshCompiledEntry } from '../reliability/support/server-process.ts';
+import { runWharf } from '../support/wharf-command.ts';
 import { releaseShape } from './release-shape.ts';
-
-/** The compiled CLI when the build is fresh (it starts in half the time), else the sources through tsx. */
-const cliArgs = freshCompiledEntry() ? [path.resolve('dist/cli/run.js')] : ['--import', 'tsx', path.resolve('src/cli/run.ts')];
 
 let a: TestServer;
 let b: TestServer;
@@ -36,25 +32,13 @@ let work: WorkRepo;
 let dir: string;
 let trustedRoot: string;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** `wharf ARGS…` on `server`'s instance, with `extra` in its environment. */
+async function wharfWith(extra: Record<string, string>, server: TestServer, ...args: string[]) {
+  return runWharf(args, { env: { ...(await storeEnv(server.dataDir)), ...extra } });
 }
 
-async function wharf(server: TestServer, ...args: string[]): Promise<CliResult> {
+function wharf(server: TestServer, ...args: string[]) {
   return wharfWith({}, server, ...args);
-}
-
-/** `wharf` with more environment; `signal` is set when the process was killed by one. */
-async function wharfWith(extra: Record<string, string>, server: TestServer, ...args: string[]): Promise<CliResult & { signal: string | null }> {
-  const env = { ...process.env, ...(await storeEnv(server.dataDir)), ...extra };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...cliArgs, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as { code?: number; signal?: string | null } | null;
-      resolve({ code: e ? (e.code ?? 1) : 0, signal: e?.signal ?? null, stdout, stderr });
-    });
-  });
 }
 
 async function uploadAsset(releaseId: number, name: string, bytes: Buffer, label?: string): Promise<void> {

@@ -9,18 +9,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { startServer, storeEnv, type TestServer } from '../support/server.ts';
-import { freshCompiledEntry } from '../reliability/support/server-process.ts';
+import { runWharf } from '../support/wharf-command.ts';
 import { FakeGitea, type FakeRelease } from './fake-gitea.ts';
 import { allReleases, syncAndWait, waitForSync } from './sync-helpers.ts';
 
 const run = promisify(execFile);
-const cliArgs = freshCompiledEntry() ? [path.resolve('dist/cli/run.js')] : ['--import', 'tsx', path.resolve('src/cli/run.ts')];
 const RELEASES = 250;
 const TOKEN = 'gitea_pat_3f1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d';
 
@@ -254,14 +252,8 @@ describe('filters', () => {
     try {
       const owner = await createUser(node);
       const { full } = await createRepo(node, owner);
-      const env = { ...process.env, ...(await storeEnv(node.dataDir)), WHARF_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' };
-      const cli = (args: string[], stdin = '') =>
-        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          const child = execFile(process.execPath, [...cliArgs, ...args], { env }, (err, stdout, stderr) =>
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-          );
-          child.stdin!.end(stdin);
-        });
+      const env = { ...(await storeEnv(node.dataDir)), WHARF_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' };
+      const cli = (args: string[], input?: string) => runWharf(args, { env, input });
       const added = await cli(['mirror', 'add', gitea.url, full, '--kind', 'gitea', '--token-stdin', '--channels', 'stable', '--tags', 'v0.2*', '--last', '3'], `${TOKEN}\n`);
       expect(added.code, added.stderr).toBe(0);
       const synced = await cli(['mirror', 'sync', full]);

@@ -7,7 +7,6 @@
  * sync says so; and an offline bundle of the mirror carries them to a third instance, which
  * verifies them against the upstream's root before it keeps them.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,10 +23,9 @@ import { call } from '../support/http.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { assertDotcomResponse } from '../support/webhook-schemas.ts';
-import { freshCompiledEntry } from '../reliability/support/server-process.ts';
+import { runWharf } from '../support/wharf-command.ts';
 import { syncAndWait, waitForSync } from './sync-helpers.ts';
 
-const cliArgs = freshCompiledEntry() ? [path.resolve('dist/cli/run.js')] : ['--import', 'tsx', path.resolve('src/cli/run.ts')];
 const RELEASE_PREDICATE = 'https://in-toto.io/attestation/release/v0.1';
 
 let up: TestServer;
@@ -43,14 +41,6 @@ let upRoot: string;
 const toolBytes = randomBytes(50_000);
 const sumsBytes = Buffer.from('abc  tool\n');
 const v2Bytes = randomBytes(10_000);
-
-function wharfCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...cliArgs, ...args], { env: process.env }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 async function uploadAsset(releaseId: number, name: string, bytes: Buffer): Promise<string> {
   const res = await fetch(`${up.uploads}/repos/${upFull}/releases/${releaseId}/assets?name=${name}`, {
@@ -160,7 +150,7 @@ describe('upstream attestations of a pull mirror', () => {
     await writeFile(file, Buffer.from(await (await fetch(asset.browser_download_url, { headers: { authorization: `token ${downUser.token}` } })).arrayBuffer()));
     const bundleFile = path.join(dir, 'tool.sigstore.json');
     await writeFile(bundleFile, JSON.stringify((await attestationsOf(down, mirrorFull, asset.digest, downUser.token))[0].bundle));
-    const ok = await wharfCli('verify', file, '--repo', upFull, '--tag', 'v1.0.0', '--bundle', bundleFile, '--trusted-root', upRoot);
+    const ok = await runWharf(['verify', file, '--repo', upFull, '--tag', 'v1.0.0', '--bundle', bundleFile, '--trusted-root', upRoot]);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`^verified: .*tool\\.tar\\.gz \\(sha256 ${asset.digest.slice(7)}\\) is tool\\.tar\\.gz of ${upFull} v1\\.0\\.0`));
@@ -169,7 +159,7 @@ describe('upstream attestations of a pull mirror', () => {
     expect(page).toContain('Upstream release attestation');
     expect(page).toContain(`wharf verify FILE --repo ${upFull} --tag v1.0.0`);
     expect(page).toContain(`sha256:${asset.digest.slice(7)}`);
-    const wrongRepo = await wharfCli('verify', file, '--repo', mirrorFull, '--tag', 'v1.0.0', '--bundle', bundleFile, '--trusted-root', upRoot);
+    const wrongRepo = await runWharf(['verify', file, '--repo', mirrorFull, '--tag', 'v1.0.0', '--bundle', bundleFile, '--trusted-root', upRoot]);
     expect(wrongRepo.code).toBe(1);
     expect(wrongRepo.stderr).toMatch(/not verified: the attestation is for repository/);
   }, 180_000);

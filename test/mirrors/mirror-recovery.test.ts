@@ -4,23 +4,19 @@
  * that answers 403 with `X-RateLimit-Remaining: 0` is waited out; an upstream that is down makes
  * `wharf mirror sync` exit 1 saying so. And the CLI: add (token from stdin), list, sync, remove.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/dialect.ts';
 import { call } from '../support/http.ts';
 import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, type TestServer } from '../support/server.ts';
 import { freePort, startServerProcess, type ServerProcess } from '../reliability/support/server-process.ts';
+import { runWharf } from '../support/wharf-command.ts';
 import { releaseShape } from './release-shape.ts';
-
-const exec = promisify(execFile);
-const bin = path.resolve('src/cli/run.ts');
 
 let up: TestServer;
 let upUser: TestUser;
@@ -142,18 +138,7 @@ describe('wharf mirror (CLI)', () => {
   let down: TestServer;
   let downUser: TestUser;
   let env: Record<string, string>;
-  const cli = async (args: string[], input?: string) => {
-    try {
-      const child = exec(process.execPath, ['--import', 'tsx', bin, ...args], { env: { ...process.env, ...env } });
-      if (input !== undefined) child.child.stdin!.end(input);
-      else child.child.stdin!.end();
-      const { stdout, stderr } = await child;
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { stdout: string; stderr: string; code: number };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (args: string[], input?: string) => runWharf(args, { env, input });
 
   beforeAll(async () => {
     // No scheduler on this node: only the CLI syncs.

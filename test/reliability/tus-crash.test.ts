@@ -21,7 +21,7 @@ it('continues an upload on another process after the first was killed mid-upload
   const env = await storeEnv(dataDir);
   const processes: ServerProcess[] = [];
   try {
-    const first = await startServerProcess(dataDir, await freePort(), env, { preferCompiled: true });
+    const first = await startServerProcess(dataDir, await freePort(), env);
     processes.push(first);
     expect((await call('POST', `${first.api}/user/repos`, { token: ADMIN_TOKEN, body: { name: 'tus', auto_init: true } })).status).toBe(201);
     const release = await call('POST', `${first.api}/repos/admin/tus/releases`, { token: ADMIN_TOKEN, body: { tag_name: 'v1', draft: true } });
@@ -56,7 +56,7 @@ it('continues an upload on another process after the first was killed mid-upload
     const location = u.url!;
     expect(location).toMatch(/\/assets\/resumable\/[0-9a-f]{32}$/);
 
-    const second = await startServerProcess(dataDir, await freePort(), env, { preferCompiled: true });
+    const second = await startServerProcess(dataDir, await freePort(), env);
     processes.push(second);
     const elsewhere = location.replace(first.base, second.base);
     const state = await fetch(elsewhere, { method: 'HEAD', headers: { authorization: `token ${ADMIN_TOKEN}`, 'tus-resumable': '1.0.0' } });

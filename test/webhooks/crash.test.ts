@@ -12,7 +12,8 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { ADMIN_TOKEN, releaseStores, storeEnv } from '../support/server.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
-import { freePort, freshCompiledEntry, startServerProcess, type ServerProcess } from '../reliability/support/server-process.ts';
+import { freePort, startServerProcess, type ServerProcess } from '../reliability/support/server-process.ts';
+import { compiledBuildIsFresh } from '../support/wharf-command.ts';
 
 const KILLS = 20;
 const auth = { authorization: `token ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
@@ -42,7 +43,7 @@ it(`delivers every acknowledged change's event across ${KILLS} SIGKILLs`, async 
     WHARF_WEBHOOK_TIMEOUT_MS: '4000',
   };
   receiver = await WebhookReceiver.start();
-  srv = await startServerProcess(dataDir, port, env, { preferCompiled: true });
+  srv = await startServerProcess(dataDir, port, env);
   const repo = await fetch(`${srv.api}/user/repos`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'crash', auto_init: true }) });
   expect(repo.status).toBe(201);
   const login = (await repo.json()).owner.login as string;
@@ -63,7 +64,7 @@ it(`delivers every acknowledged change's event across ${KILLS} SIGKILLs`, async 
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 150)));
     if (!receiver.received.some((r) => r.json?.release?.tag_name === tag)) killedBeforeDelivery++;
     await srv.kill9();
-    srv = await startServerProcess(dataDir, port, env, { preferCompiled: true });
+    srv = await startServerProcess(dataDir, port, env);
   }
   const rx = receiver;
   await rx.waitFor((rs) => acked.every((tag) => rs.some((r) => r.json?.action === 'created' && r.json.release.tag_name === tag)), 60_000);
@@ -74,6 +75,6 @@ it(`delivers every acknowledged change's event across ${KILLS} SIGKILLs`, async 
   expect(new Set(created.map((r) => r.json.release.tag_name)).size).toBe(new Set(guids).size);
   console.log(
     `webhook crash: ${KILLS} SIGKILLs, ${killedBeforeDelivery} before the delivery reached the receiver, 0 events lost, ${duplicates} duplicate deliveries; ` +
-      `${((Date.now() - started) / 1000).toFixed(1)} s (${freshCompiledEntry() ? 'compiled build' : 'tsx'})`,
+      `${((Date.now() - started) / 1000).toFixed(1)} s (${compiledBuildIsFresh() ? 'compiled build' : 'tsx'})`,
   );
 }, 300_000);

@@ -1,12 +1,12 @@
 /**
- * A real Wharf process (`node --import tsx src/main.ts`) on a given data directory and port, so
- * that tests can `kill -9` it and start another one on the same data.
+ * A real Wharf process (the compiled build when fresh, else the sources through tsx: see
+ * `wharf-command.ts`) on a given data directory and port, so that tests can `kill -9` it and start
+ * another one on the same data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { ADMIN_TOKEN } from '../../support/server.ts';
+import { wharfArgs } from '../../support/wharf-command.ts';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -26,38 +26,8 @@ export interface ServerProcess {
   kill9(): Promise<void>;
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * `dist/main.js` when the compiled build is newer than every source file (`npm ci` builds it, so
- * CI always has a fresh one), else null. It starts in about half the time tsx needs, which
- * counts for tests that restart the server many times; a stale build is never used.
- */
-export function freshCompiledEntry(): string | null {
-  try {
-    // The build is incremental: unchanged outputs keep their times, its build info is rewritten.
-    statSync('dist/main.js');
-    return statSync('dist/.tsbuildinfo').mtimeMs >= newestMtime('src') ? 'dist/main.js' : null;
-  } catch {
-    return null;
-  }
-}
-
-export interface StartOptions {
-  /** Run the compiled build when it is fresh (see `freshCompiledEntry`). */
-  preferCompiled?: boolean;
-}
-
-export async function startServerProcess(dataDir: string, port: number, env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
-  const compiled = options.preferCompiled ? freshCompiledEntry() : null;
-  const child = spawn(process.execPath, compiled ? [compiled] : ['--import', 'tsx', 'src/main.ts'], {
+export async function startServerProcess(dataDir: string, port: number, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, wharfArgs('server'), {
     env: {
       ...process.env,
       WHARF_DATA_DIR: dataDir,
