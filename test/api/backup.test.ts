@@ -44,7 +44,10 @@ describe.skipIf(external)('backup and restore', { timeout: 300_000 }, () => {
   let work: string;
 
   beforeAll(async () => {
-    server = await startServer();
+    // The server's own sweeper removes unreferenced blobs older than an upload's lease, on a round
+    // every minute: with the default lease it could take the two-hour-old orphan planted below
+    // between `check` and `check --repair`. A lease longer than that age leaves it to the CLI.
+    server = await startServer({ env: { WHARF_UPLOAD_LEASE_MS: String(3 * 3600_000) } });
     owner = await createUser(server);
     repo = await createRepo(server, owner, { auto_init: true });
     work = await mkdtemp(path.join(tmpdir(), 'wharf-backup-'));

@@ -18,7 +18,7 @@ import { detachBundleOrigin, importBundle } from '../../src/services/bundle-impo
 import { snapshotRefs } from '../../src/services/refs.ts';
 import { trustRoot } from '../../src/services/trusted-roots.ts';
 import { call } from '../support/http.ts';
-import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
+import { createRepo, createUser, uploadReleaseAsset, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, storeEnv, type TestServer } from '../support/server.ts';
 import { runWharf } from '../support/wharf-command.ts';
 import { releaseShape } from './release-shape.ts';
@@ -42,12 +42,7 @@ function wharf(server: TestServer, ...args: string[]) {
 }
 
 async function uploadAsset(releaseId: number, name: string, bytes: Buffer, label?: string): Promise<void> {
-  const res = await fetch(`${a.uploads}/repos/${full}/releases/${releaseId}/assets?name=${name}${label ? `&label=${encodeURIComponent(label)}` : ''}`, {
-    method: 'POST',
-    headers: { authorization: `token ${aUser.token}`, 'content-type': 'application/x-test' },
-    body: new Uint8Array(bytes),
-  });
-  expect(res.status).toBe(201);
+  await uploadReleaseAsset(a, aUser, full, releaseId, name, bytes, { label, contentType: 'application/x-test' });
 }
 
 async function releasesOf(server: TestServer, repo: string, token: string): Promise<any[]> {

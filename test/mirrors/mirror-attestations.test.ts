@@ -20,7 +20,7 @@ import { exportBundle } from '../../src/services/bundle-export.ts';
 import { importBundle } from '../../src/services/bundle-import.ts';
 import { trustRoot } from '../../src/services/trusted-roots.ts';
 import { call } from '../support/http.ts';
-import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
+import { createRepo, createUser, uploadReleaseAsset, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { assertDotcomResponse } from '../support/webhook-schemas.ts';
 import { runWharf } from '../support/wharf-command.ts';
@@ -43,13 +43,7 @@ const sumsBytes = Buffer.from('abc  tool\n');
 const v2Bytes = randomBytes(10_000);
 
 async function uploadAsset(releaseId: number, name: string, bytes: Buffer): Promise<string> {
-  const res = await fetch(`${up.uploads}/repos/${upFull}/releases/${releaseId}/assets?name=${name}`, {
-    method: 'POST',
-    headers: { authorization: `token ${upUser.token}`, 'content-type': 'application/octet-stream' },
-    body: new Uint8Array(bytes),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { digest: string }).digest;
+  return (await uploadReleaseAsset(up, upUser, upFull, releaseId, name, bytes)).digest;
 }
 
 /** Draft, assets, publish: an immutable release, attested by the upstream. */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/dialect.ts';
 import { call } from '../support/http.ts';
-import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
+import { createRepo, createUser, uploadReleaseAsset, type TestUser } from '../support/fixtures.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, type TestServer } from '../support/server.ts';
 import { freePort, startServerProcess, type ServerProcess } from '../reliability/support/server-process.ts';
 import { runWharf } from '../support/wharf-command.ts';
@@ -23,12 +23,7 @@ let upUser: TestUser;
 let upFull: string;
 
 async function uploadAsset(releaseId: number, name: string, bytes: Buffer): Promise<void> {
-  const res = await fetch(`${up.uploads}/repos/${upFull}/releases/${releaseId}/assets?name=${name}`, {
-    method: 'POST',
-    headers: { authorization: `token ${upUser.token}`, 'content-type': 'application/octet-stream' },
-    body: new Uint8Array(bytes),
-  });
-  expect(res.status).toBe(201);
+  await uploadReleaseAsset(up, upUser, upFull, releaseId, name, bytes);
 }
 
 async function releasesOf(api: string, full: string, token: string | null): Promise<any[]> {

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectGitHubError } from '../support/http.ts';
-import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
+import { createRepo, createUser, uploadReleaseAsset, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { releaseShape } from './release-shape.ts';
 import { allReleases, syncAndWait, waitForSync } from './sync-helpers.ts';
@@ -26,14 +26,9 @@ let upRepo: string;
 const assetBytes = new Map<string, Buffer>();
 
 async function uploadAsset(releaseId: number, name: string, bytes: Buffer): Promise<number> {
-  const res = await fetch(`${up.uploads}/repos/${upUser.login}/${upRepo}/releases/${releaseId}/assets?name=${name}`, {
-    method: 'POST',
-    headers: { authorization: `token ${upUser.token}`, 'content-type': 'application/octet-stream' },
-    body: new Uint8Array(bytes),
-  });
-  expect(res.status).toBe(201);
+  const { id } = await uploadReleaseAsset(up, upUser, `${upUser.login}/${upRepo}`, releaseId, name, bytes);
   assetBytes.set(name, bytes);
-  return ((await res.json()) as { id: number }).id;
+  return id;
 }
 
 async function createUpstreamRelease(tag: string, extra: Record<string, unknown> = {}): Promise<number> {

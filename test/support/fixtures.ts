@@ -1,6 +1,6 @@
 /**
- * Builders for test data through the real API: users with tokens, repositories, and local git
- * repositories with commits at fixed dates pushed over smart HTTP.
+ * Builders for test data through the real API: users with tokens, repositories, release assets,
+ * and local git repositories with commits at fixed dates pushed over smart HTTP.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -41,6 +41,30 @@ export async function createRepo(server: TestServer, owner: TestUser, body: Reco
 export async function addCollaborator(server: TestServer, owner: TestUser, repo: string, user: TestUser, permission: string): Promise<void> {
   const res = await call('PUT', `${server.api}/repos/${owner.login}/${repo}/collaborators/${user.login}`, { token: owner.token, body: { permission } });
   if (res.status !== 204 && res.status !== 201) throw new Error(`add collaborator: ${res.status} ${res.text}`);
+}
+
+/**
+ * Uploads `bytes` as asset `name` of release `releaseId` in `full` through the uploads endpoint,
+ * as `user`; the asset as the server answered it (201, or this throws).
+ */
+export async function uploadReleaseAsset(
+  server: TestServer,
+  user: TestUser,
+  full: string,
+  releaseId: number,
+  name: string,
+  bytes: Uint8Array,
+  options: { label?: string; contentType?: string } = {},
+): Promise<{ id: number; digest: string }> {
+  const label = options.label === undefined ? '' : `&label=${encodeURIComponent(options.label)}`;
+  const res = await fetch(`${server.uploads}/repos/${full}/releases/${releaseId}/assets?name=${encodeURIComponent(name)}${label}`, {
+    method: 'POST',
+    headers: { authorization: `token ${user.token}`, 'content-type': options.contentType ?? 'application/octet-stream' },
+    body: new Uint8Array(bytes),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${text}`);
+  return JSON.parse(text) as { id: number; digest: string };
 }
 
 const execFileAsync = promisify(execFile);

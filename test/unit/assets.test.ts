@@ -3,22 +3,17 @@
  * release rule, the size limit, and who may upload.
  */
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../src/domain/errors.ts';
 import { sanitizeAssetName } from '../../src/services/asset-names.ts';
 import { deleteAsset, getDownloadableAssetByTag, listAssets, uploadAsset, type UploadRequest } from '../../src/services/assets.ts';
 import { createRelease } from '../../src/services/releases.ts';
 import { getRepoAccess, type RepoAccess } from '../../src/services/repositories.ts';
-import { createServiceContext, repositoryOf, userWithToken, type ServiceFixture } from './support/service-context.ts';
+import { serviceContextForFile, repositoryOf, userWithToken } from './support/service-context.ts';
 
-let fixture: ServiceFixture;
 let ctx: AppContext;
-beforeAll(async () => {
-  fixture = await createServiceContext();
-  ctx = fixture.ctx;
-});
-afterAll(() => fixture.close());
+serviceContextForFile((made) => (ctx = made));
 
 function upload(releaseId: number, name: string, bytes = Buffer.from('payload')): UploadRequest {
   return {

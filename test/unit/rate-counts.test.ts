@@ -2,20 +2,18 @@
  * Rate-limit counts gathered in memory and written in batches (`services/rate-counts.ts`): two
  * counters on one database stand for two nodes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.ts';
 import { countIn } from '../../src/db/repos/rate-limits-repo.ts';
 import { RateCounts } from '../../src/services/rate-counts.ts';
-import { createServiceContext, type ServiceFixture } from './support/service-context.ts';
+import { serviceContextForFile } from './support/service-context.ts';
 
-let fixture: ServiceFixture;
-beforeAll(async () => {
-  fixture = await createServiceContext();
-});
-afterAll(() => fixture.close());
+let ctx: AppContext;
+serviceContextForFile((made) => (ctx = made));
 
 describe('rate counts', () => {
   it("writes a caller's first request of a window at once and the rest on flush, losing none", async () => {
-    const { db } = fixture.ctx;
+    const { db } = ctx;
     const counts = new RateCounts();
     expect(await counts.countOne(db, 'user:1', 3600)).toBe(1);
     expect(await countIn(db, 'user:1', 3600)).toBe(1);
@@ -29,7 +27,7 @@ describe('rate counts', () => {
   });
 
   it("sees the other node's requests after a flush, and refunds reach the database", async () => {
-    const { db } = fixture.ctx;
+    const { db } = ctx;
     const a = new RateCounts();
     const b = new RateCounts();
     expect(await a.countOne(db, 'ip:x', 7200)).toBe(1);
@@ -50,7 +48,7 @@ describe('rate counts', () => {
   });
 
   it('forgets windows that ended once written, and counts a new window from the database', async () => {
-    const { db } = fixture.ctx;
+    const { db } = ctx;
     const counts = new RateCounts();
     await counts.countOne(db, 'user:2', 0);
     await counts.countOne(db, 'user:2', 0);

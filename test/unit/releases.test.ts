@@ -2,22 +2,17 @@
  * Release rules, called on the services directly (no HTTP): tags, drafts, permissions and the
  * choice of the latest release. The HTTP suites check the wire format; these check the rules.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gitDirFor, type AppContext } from '../../src/context.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../../src/domain/errors.ts';
 import * as git from '../../src/git/git.ts';
 import { compareVersions } from '../../src/services/latest-release.ts';
 import { createRelease, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../src/services/releases.ts';
 import { getRepoAccess, type RepoAccess } from '../../src/services/repositories.ts';
-import { createServiceContext, grant, repositoryOf, userWithToken, type ServiceFixture } from './support/service-context.ts';
+import { serviceContextForFile, grant, repositoryOf, userWithToken } from './support/service-context.ts';
 
-let fixture: ServiceFixture;
 let ctx: AppContext;
-beforeAll(async () => {
-  fixture = await createServiceContext();
-  ctx = fixture.ctx;
-});
-afterAll(() => fixture.close());
+serviceContextForFile((made) => (ctx = made));
 
 const page = { page: 1, perPage: 100, offset: 0 };
 

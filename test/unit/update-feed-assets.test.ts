@@ -4,19 +4,14 @@
  * blob larger than its row says is not read past the limit.
  */
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.ts';
 import type { Asset } from '../../src/db/schema.ts';
 import { MAX_SIGNATURE_BYTES, readAssetText } from '../../src/services/update-feeds.ts';
-import { createServiceContext, type ServiceFixture } from './support/service-context.ts';
+import { serviceContextForFile } from './support/service-context.ts';
 
-let fixture: ServiceFixture;
 let ctx: AppContext;
-beforeAll(async () => {
-  fixture = await createServiceContext();
-  ctx = fixture.ctx;
-});
-afterAll(() => fixture.close());
+serviceContextForFile((made) => (ctx = made));
 
 /** An uploaded asset row over `bytes` as stored, claiming `size`. */
 async function assetOver(bytes: Buffer, size = bytes.length): Promise<Asset> {

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { createBlobStore } from '../../../src/blobs/create-blob-store.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { newCaches, type AppContext } from '../../../src/context.ts';
@@ -39,6 +40,19 @@ export async function createServiceContext(): Promise<ServiceFixture> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Gives the tests of one file a service context: made before the first test, closed after the
+ * last. `use` receives it (files keep it in a module variable their tests read).
+ */
+export function serviceContextForFile(use: (ctx: AppContext) => void): void {
+  let fixture: ServiceFixture | undefined;
+  beforeAll(async () => {
+    fixture = await createServiceContext();
+    use(fixture.ctx);
+  });
+  afterAll(() => fixture?.close());
 }
 
 let counter = 0;
