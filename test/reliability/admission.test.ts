@@ -15,6 +15,7 @@ import { rememberedReadsAnswered } from '../../src/http/remembered-reads.ts';
 import { createRepo, createUser, uniqueName } from '../support/fixtures.ts';
 import { assertMatchesSchema } from '../support/openapi.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { starveLoop } from './support/busy-loop.ts';
 import { connect, portOf, type RawConnection, type RawResponse } from './support/raw-http.ts';
 
 const METRICS_TOKEN = 'admission-metrics-0123456789';
@@ -38,12 +39,18 @@ async function start(env: Record<string, string>): Promise<TestServer> {
   return server;
 }
 
-/** Keeps the event loop busy, as a long synchronous stretch of work does. */
-function starveLoop(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // busy
-  }
+/**
+ * Of two pipelined requests, the second was read after a busy stretch of the loop and shed: the
+ * first's answer (`closed` parsed it) may be its result or a 503, and the body after it holds
+ * exactly one more answer, a 503 with Retry-After. Its JSON body.
+ */
+function shedSecondOfTwo(first: RawResponse): unknown {
+  expect([200, 503]).toContain(first.status);
+  const answers = first.body.split(/(?=HTTP\/1\.1 )/).filter((part) => part.startsWith('HTTP/1.1 '));
+  expect(answers).toHaveLength(1);
+  expect(answers[0]).toMatch(/^HTTP\/1\.1 503 /);
+  expect(answers[0]).toMatch(/\r\nretry-after: \d+\r\n/i);
+  return JSON.parse(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4));
 }
 
 /** Admission's figures from `/metrics` (never shed itself). */
@@ -176,15 +183,8 @@ describe('admission control', () => {
     // read (a long synchronous stretch), so the second is read at its end, having waited.
     s.wharf.app.server.once('request', () => starveLoop(1000));
     conn.write('GET /api/v3/meta HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v3/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    const first = await conn.closed;
     // The first may have been admitted before the stretch began, or shed at its end.
-    expect([200, 503]).toContain(first.status);
-    const answers = first.body.split(/(?=HTTP\/1\.1 )/).filter((part) => part.startsWith('HTTP/1.1 '));
-    expect(answers).toHaveLength(1);
-    // `closed` parsed the first answer; the second follows it in the body.
-    expect(answers[0]).toMatch(/^HTTP\/1\.1 503 /);
-    expect(answers[0]).toMatch(/\r\nretry-after: \d+\r\n/i);
-    expect(JSON.parse(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: '503' });
+    expect(shedSecondOfTwo(await conn.closed)).toMatchObject({ status: '503' });
     // Once the loop has had a break, requests are served again.
     expect((await ask(s, 'api')).status).toBe(200);
   });
@@ -218,12 +218,7 @@ describe('admission control', () => {
     conn.write(`GET ${latest} HTTP/1.1\r\nHost: x\r\n\r\nGET ${latest} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     const first = await conn.closed;
     // The first may have been answered before the stretch began, or shed (the test shares the loop).
-    expect([200, 503]).toContain(first.status);
-    const answers = first.body.split(/(?=HTTP\/1\.1 )/).filter((part) => part.startsWith('HTTP/1.1 '));
-    expect(answers).toHaveLength(1);
-    expect(answers[0]).toMatch(/^HTTP\/1\.1 503 /);
-    expect(answers[0]).toMatch(/\r\nretry-after: \d+\r\n/i);
-    const body = JSON.parse(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4));
+    const body = shedSecondOfTwo(first);
     assertMatchesSchema('basic-error', body);
     expect(body).toMatchObject({ message: 'Server is busy; retry later', status: '503' });
     // Each shed request counted once: by the fast path, then answered by Fastify's way without

@@ -18,14 +18,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { expect, it } from 'vitest';
 import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { testDatabaseServer } from '../support/database.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, testBlobStore } from '../support/server.ts';
 import { recordFigure } from './support/figures.ts';
 import { freePort, startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { rowsAround, sqliteIntegrity } from './support/rows-around.ts';
 
 const ROUNDS = process.env.WHARF_SOAK ? 100 : 20;
 const auth = { authorization: `token ${ADMIN_TOKEN}` };
@@ -141,22 +140,9 @@ const UPLOADED_ROWS = "select id, release_id, name, digest, size from assets whe
 
 /** The rows the database holds as uploaded, read around Wharf; on SQLite after an integrity check. */
 async function readUploadedRows(dataDir: string): Promise<UploadedRow[]> {
-  if (testDatabaseServer) {
-    const client = new pg.Client({ connectionString: (await storeEnv(dataDir)).WHARF_DATABASE_URL });
-    await client.connect();
-    try {
-      return (await client.query<UploadedRow>(UPLOADED_ROWS)).rows.map((r) => ({ ...r, id: Number(r.id), release_id: Number(r.release_id), size: Number(r.size) }));
-    } finally {
-      await client.end();
-    }
-  }
-  const db = new BetterSqlite3(path.join(dataDir, 'wharf.db'), { readonly: true });
-  try {
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    return db.prepare(UPLOADED_ROWS).all() as UploadedRow[];
-  } finally {
-    db.close();
-  }
+  if (!testDatabaseServer) expect(sqliteIntegrity(dataDir)).toBe('ok');
+  // PostgreSQL answers its bigint columns as strings.
+  return (await rowsAround<UploadedRow>(dataDir, UPLOADED_ROWS)).map((r) => ({ ...r, id: Number(r.id), release_id: Number(r.release_id), size: Number(r.size) }));
 }
 
 async function verify(srv: ServerProcess, repo: string, ledger: Ledger, dataDir: string): Promise<void> {

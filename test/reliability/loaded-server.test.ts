@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepo, createUser, uniqueName } from '../support/fixtures.ts';
 import { workingChildGits as childGits } from '../support/processes.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { starveLoop } from './support/busy-loop.ts';
 import { parseRaw, portOf } from './support/raw-http.ts';
 
 let server: TestServer;
@@ -21,14 +22,6 @@ beforeAll(async () => {
   port = portOf(server.base);
 });
 afterAll(() => server?.close());
-
-/** Keeps the event loop busy, as a loaded process does. */
-function starveLoop(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // busy
-  }
-}
 
 interface Exchange {
   socket: net.Socket;

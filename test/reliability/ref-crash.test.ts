@@ -14,13 +14,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkRepo } from '../support/fixtures.ts';
-import { testDatabaseServer } from '../support/database.ts';
 import { ADMIN_TOKEN, releaseStores, storeEnv } from '../support/server.ts';
 import { freePort, startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { rowsAround } from './support/rows-around.ts';
 
 const auth = { authorization: `token ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 const run = promisify(execFile);
@@ -48,27 +46,8 @@ async function restart(crashAt?: string): Promise<ServerProcess> {
 }
 
 /** Rows of Wharf's database, read around Wharf (SQLite file or the test's PostgreSQL database). */
-async function query<T>(text: string, params: unknown[] = []): Promise<T[]> {
-  if (testDatabaseServer) {
-    const client = new pg.Client({ connectionString: stores.WHARF_DATABASE_URL });
-    await client.connect();
-    try {
-      return (
-        await client.query(
-          text.replace(/\?/g, (_, i: number) => `$${text.slice(0, i).split('?').length}`),
-          params,
-        )
-      ).rows as T[];
-    } finally {
-      await client.end();
-    }
-  }
-  const db = new BetterSqlite3(path.join(dataDir, 'wharf.db'), { readonly: true });
-  try {
-    return db.prepare(text).all(...params) as T[];
-  } finally {
-    db.close();
-  }
+function query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+  return rowsAround<T>(dataDir, text, params);
 }
 
 type EventRow = { type: string; data: string };
