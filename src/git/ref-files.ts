@@ -15,7 +15,8 @@
  * repository with hundreds of thousands of tags) is neither read nor kept: the caller's `askGit`
  * answers for the refs it holds, so one such repository cannot make each cache entry tens of MB.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isValidRefName } from './ref-format.ts';
 
@@ -56,7 +57,7 @@ export async function readRefFile(gitDir: string, fullRef: string, askGit: AskGi
   let ref = fullRef;
   for (let depth = 0; depth <= MAX_SYMREF_DEPTH; depth++) {
     if (!ref.startsWith('refs/') || !isValidRefName(ref)) return null;
-    const loose = await readLoose(gitDir, ref);
+    const loose = readLoose(gitDir, ref);
     if (loose === null) {
       const packed = await packedRefs(gitDir);
       return packed ? (packed.get(ref) ?? null) : askGit(ref);
@@ -69,10 +70,16 @@ export async function readRefFile(gitDir: string, fullRef: string, askGit: AskGi
   return null;
 }
 
-/** The trimmed content of the loose ref file, or null when there is none (a directory is not a ref). */
-async function readLoose(gitDir: string, ref: string): Promise<string | null> {
+/**
+ * The trimmed content of the loose ref file, or null when there is none (a directory is not a ref).
+ * Read synchronously, as the `packed-refs` stat below: a ref file is 41 bytes in the page cache,
+ * and Node's promise-based `readFile` (open, fstat, read, close, each a trip through the thread
+ * pool) cost about eight times the CPU of the same system calls made at once, three times per
+ * release created.
+ */
+function readLoose(gitDir: string, ref: string): string | null {
   try {
-    return (await readFile(path.join(gitDir, ref), 'utf8')).trim();
+    return readFileSync(path.join(gitDir, ref), 'utf8').trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
@@ -85,7 +92,7 @@ async function packedRefs(gitDir: string): Promise<Map<string, string> | null> {
   const file = path.join(gitDir, 'packed-refs');
   let version: string;
   try {
-    const s = await stat(file, { bigint: true });
+    const s = statSync(file, { bigint: true });
     if (s.size > BigInt(maxPackedBytes)) return null;
     version = `${s.ino}:${s.size}:${s.mtimeNs}`;
   } catch (err) {

@@ -16,7 +16,6 @@ import {
   enforcedByOwner,
   orgPolicy,
   removeSelectedRepository,
-  reservedTags,
   selectedRepositories,
   setOrgPolicy,
   setRepositoryImmutable,
@@ -25,6 +24,8 @@ import {
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
+import { reservedTagsOnce } from './immutable-tags.ts';
+import type { WriteReads } from './write-reads.ts';
 
 export interface ImmutableStatus {
   enabled: boolean;
@@ -108,9 +109,9 @@ async function organizationRepositoryIds(ctx: AppContext, org: Account, ids: unk
   return [...new Set(ids as number[])];
 }
 
-/** GitHub's 422 for a release on a tag name an immutable release has used. */
-export async function refuseReservedTag(ctx: Pick<AppContext, 'db'>, repo: Repository, tag: string): Promise<void> {
-  if ((await reservedTags(ctx.db, repo, [tag])).has(tag)) {
+/** GitHub's 422 for a release on a tag name an immutable release has used. `reads`: the request's, shared with the refs door. */
+export async function refuseReservedTag(ctx: Pick<AppContext, 'db'>, repo: Repository, tag: string, reads?: WriteReads): Promise<void> {
+  if ((await reservedTagsOnce(ctx.db, repo, [tag], reads)).has(tag)) {
     throw new ValidationError([{ resource: 'Release', code: 'custom', field: 'tag_name', message: 'tag_name was used by an immutable release' }]);
   }
 }

@@ -11,14 +11,15 @@ import type { Repository } from '../db/schema.ts';
 import { immutableReleaseTags, reservedTags } from '../db/repos/immutable-releases-repo.ts';
 import type { RefChange } from './push-events.ts';
 import type { RefActor, RefRefusal } from './refs.ts';
+import { readOnce, type WriteReads } from './write-reads.ts';
 
 const TAGS = 'refs/tags/';
 
-export async function refuseImmutableTagChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], _actor: RefActor): Promise<RefRefusal[]> {
+export async function refuseImmutableTagChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<RefRefusal[]> {
   const tagChanges = changes.filter((c) => c.ref.startsWith(TAGS));
   if (tagChanges.length === 0) return [];
   const names = tagChanges.map((c) => c.ref.slice(TAGS.length));
-  const reserved = await reservedTags(ctx.db, repo, names);
+  const reserved = await reservedTagsOnce(ctx.db, repo, names, actor.reads);
   if (reserved.size === 0) return [];
   const locked = await immutableReleaseTags(ctx.db, repo.id, [...reserved]);
   const refusals: RefRefusal[] = [];
@@ -32,4 +33,9 @@ export async function refuseImmutableTagChanges(ctx: AppContext, repo: Repositor
     }
   }
   return refusals;
+}
+
+/** Which of `names` are reserved in `repo`, read once per request when the caller shares its `reads`. */
+export function reservedTagsOnce(db: AppContext['db'], repo: Repository, names: readonly string[], reads?: WriteReads): Promise<Set<string>> {
+  return readOnce(reads, `reserved-tags:${repo.id}:${names.join('\0')}`, () => reservedTags(db, repo, names));
 }

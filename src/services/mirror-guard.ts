@@ -13,6 +13,7 @@ import { findBundleOrigin } from '../db/repos/bundles-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import type { RefActor, RefChange, RefRefusal } from './refs.ts';
 import type { RepoAccess } from './repositories.ts';
+import { readOnce, type WriteReads } from './write-reads.ts';
 
 function reason(upstream: string): string {
   return `This repository is a pull mirror of ${upstream}: its releases, assets and refs follow the upstream and are read-only here.`;
@@ -23,7 +24,11 @@ function importedReason(origin: string): string {
 }
 
 /** Why nobody but its sync or import writes the repository, or null when anyone with access may. */
-async function readOnlyReason(db: AppContext['db'], repositoryId: number): Promise<string | null> {
+function readOnlyReason(db: AppContext['db'], repositoryId: number, reads?: WriteReads): Promise<string | null> {
+  return readOnce(reads, `read-only:${repositoryId}`, () => readReadOnlyReason(db, repositoryId));
+}
+
+async function readReadOnlyReason(db: AppContext['db'], repositoryId: number): Promise<string | null> {
   const mirror = await findMirrorOfRepository(db, repositoryId);
   if (mirror) return reason(mirror.upstream_url);
   const origin = await findBundleOrigin(db, repositoryId);
@@ -33,18 +38,19 @@ async function readOnlyReason(db: AppContext['db'], repositoryId: number): Promi
 
 /**
  * Throws a 403 when `access.repo` is a mirror and the writer is not its sync. `db`: the caller's
- * transaction when it has one (on SQLite a query beside it would wait for it forever).
+ * transaction when it has one (on SQLite a query beside it would wait for it forever). `reads`:
+ * the request's reads, shared with the refs door's rule below.
  */
-export async function refuseMirroredWrite(ctx: AppContext, access: RepoAccess, db: AppContext['db'] = ctx.db): Promise<void> {
+export async function refuseMirroredWrite(ctx: AppContext, access: RepoAccess, db: AppContext['db'] = ctx.db, reads?: WriteReads): Promise<void> {
   if (access.viaMirror) return;
-  const why = await readOnlyReason(db, access.repo.id);
+  const why = await readOnlyReason(db, access.repo.id, reads);
   if (why) throw new ForbiddenError(why);
 }
 
 /** The refs door's rule: only the mirror's sync changes a mirror's refs. */
 export async function refuseMirroredRefChanges(ctx: AppContext, repo: Repository, changes: readonly RefChange[], actor: RefActor): Promise<RefRefusal[]> {
   if (actor.via === 'mirror' || actor.via === 'bundle' || actor.via === 'reconcile' || changes.length === 0) return [];
-  const why = await readOnlyReason(ctx.db, repo.id);
+  const why = await readOnlyReason(ctx.db, repo.id, actor.reads);
   if (!why) return [];
   return changes.map((c) => ({ ref: c.ref, reason: why }));
 }

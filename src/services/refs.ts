@@ -50,6 +50,7 @@ import { refuseImmutableTagChanges } from './immutable-tags.ts';
 import { refuseMirroredRefChanges } from './mirror-guard.ts';
 import { LEASE_HOLDER } from './leases.ts';
 import type { RefChange } from './push-events.ts';
+import type { WriteReads } from './write-reads.ts';
 
 export type { RefChange } from './push-events.ts';
 
@@ -65,6 +66,11 @@ export interface RefActor {
    * `bundle`: an offline bundle's import (services/bundle-import.ts).
    */
   via: 'api' | 'release' | 'push' | 'repository' | 'reconcile' | 'mirror' | 'bundle';
+  /**
+   * The reads the writer's own checks made in this request (a release's: is the repository a
+   * mirror, is the tag reserved), which the rules then take instead of reading again.
+   */
+  reads?: WriteReads;
 }
 
 /** Why one ref change may not happen, in words git can print after `remote rejected`. */

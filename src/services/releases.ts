@@ -54,6 +54,7 @@ import { immutableStatus, refuseReservedTag } from './immutable-releases.ts';
 import { reserveTag } from '../db/repos/immutable-releases-repo.ts';
 import { attestRelease } from './attestations.ts';
 import { refuseMirroredWrite } from './mirror-guard.ts';
+import { WriteReads } from './write-reads.ts';
 
 /** GitHub's limit on release notes. */
 export const MAX_BODY_LENGTH = 125_000;
@@ -188,10 +189,18 @@ async function commitDate(ctx: AppContext, repo: Repository, sha: string): Promi
  * needs. The tag is created (through the refs door) inside the transaction so a failure rolls the
  * row back; a tag created here for a transaction that then fails is deleted again.
  */
-async function withTag<T>(ctx: AppContext, access: RepoAccess, tag: string, placement: Placement, publish: boolean, write: (trx: AppContext['db']) => Promise<T>): Promise<T> {
+async function withTag<T>(
+  ctx: AppContext,
+  access: RepoAccess,
+  tag: string,
+  placement: Placement,
+  publish: boolean,
+  reads: WriteReads | undefined,
+  write: (trx: AppContext['db']) => Promise<T>,
+): Promise<T> {
   const creation =
     publish && !placement.tagExists && placement.commitSha
-      ? await prepareRefCreation(ctx, access.repo, `refs/tags/${tag}`, placement.commitSha, { user: access.principal?.user ?? null, via: 'release' })
+      ? await prepareRefCreation(ctx, access.repo, `refs/tags/${tag}`, placement.commitSha, { user: access.principal?.user ?? null, via: 'release', reads })
       : null;
   let result: T;
   try {
@@ -287,7 +296,9 @@ export async function createReleaseIdempotently(
 /** `input`: the request's body, read only once the caller is known to be allowed to create. */
 export async function createRelease(ctx: AppContext, access: RepoAccess, input: unknown, options: CreateReleaseOptions = {}): Promise<Release> {
   requireWrite(access, true);
-  await refuseMirroredWrite(ctx, access);
+  // Read once for this request's checks and the refs door's, which asks the same before the tag is made.
+  const reads = new WriteReads();
+  await refuseMirroredWrite(ctx, access, ctx.db, reads);
   const fields = parseReleaseFields(bodyMembers(input), true);
   const tag = fields.tag_name!;
   const draft = fields.draft ?? false;
@@ -299,7 +310,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   // `make_latest` they mean for publication, and GitHub accepts it: only a prerelease is refused here.
   const errors = [...(await tagErrors(tag, !draft)), ...bodyErrors(body), ...latestErrors(fields.make_latest, false, prerelease)];
   if (errors.length) throw new ValidationError(errors);
-  if (!draft) await refuseReservedTag(ctx, access.repo, tag);
+  if (!draft) await refuseReservedTag(ctx, access.repo, tag, reads);
   // Published while the setting is on: immutable from the start (a draft decides when published).
   const immutable = !draft && (await immutableStatus(ctx, access.repo)).enabled;
 
@@ -319,7 +330,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   const createdAt =
     options.origin?.createdAt ??
     (draft || !placement.commitSha ? now : placement.commitDate ? toIsoSeconds(placement.commitDate) : await commitDate(ctx, access.repo, placement.commitSha));
-  return withTag(ctx, access, tag, placement, !draft, async (trx) => {
+  return withTag(ctx, access, tag, placement, !draft, reads, async (trx) => {
     const release = await insertRelease(trx, {
       repository_id: access.repo.id,
       tag_name: tag,
@@ -385,7 +396,8 @@ function arrivingAssets(assets: ArrivingAsset[]): ArrivingAsset[] {
 export async function updateRelease(ctx: AppContext, access: RepoAccess, id: number, input: unknown): Promise<Release> {
   const release = await getReleaseById(ctx, access, id);
   requireWrite(access, false);
-  await refuseMirroredWrite(ctx, access);
+  const reads = new WriteReads();
+  await refuseMirroredWrite(ctx, access, ctx.db, reads);
   const fields = parseReleaseFields(bodyMembers(input), false);
   const tag = fields.tag_name ?? release.tag_name;
   const draft = fields.draft ?? release.draft === 1;
@@ -401,14 +413,14 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
   ];
   if (errors.length) throw new ValidationError(errors);
   if (release.immutable === 1 && release.draft === 0) refuseFrozenChanges(tagChanged, target !== release.target_commitish, draft);
-  if (!draft && (publishing || tagChanged)) await refuseReservedTag(ctx, access.repo, tag);
+  if (!draft && (publishing || tagChanged)) await refuseReservedTag(ctx, access.repo, tag, reads);
   const immutable = release.immutable === 1 || (publishing && (await immutableStatus(ctx, access.repo)).enabled);
 
   const placement = await place(ctx, access.repo, tag, target, !draft && (publishing || tagChanged));
   const now = isoSeconds();
   let createdAt = release.created_at;
   if (!draft && (publishing || tagChanged) && placement.commitSha) createdAt = await commitDate(ctx, access.repo, placement.commitSha);
-  return withTag(ctx, access, tag, placement, !draft, async (trx) => {
+  return withTag(ctx, access, tag, placement, !draft, reads, async (trx) => {
     // A delete may have won the race since the release was read: then there is nothing to update.
     if (!(await findRelease(trx, access.repo.id, release.id))) throw new NotFoundError();
     const updated = await updateReleaseRow(trx, release.id, {

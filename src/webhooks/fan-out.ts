@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
-import type { Account, Database } from '../db/schema.ts';
+import type { Account, Database, Webhook } from '../db/schema.ts';
 import { findAccountsByIds } from '../db/repos/accounts-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import { findHooksFor, insertJobs, type NewJob } from '../db/repos/webhooks-repo.ts';
@@ -32,11 +32,34 @@ function accountIdsOf(queued: QueuedEvent): number[] {
   return ids;
 }
 
+/**
+ * The hooks of a repository and its owner, read once per transaction of the consumer (which
+ * handles up to 25 events in one; a release created records five). Every event of that
+ * transaction was recorded before it was claimed, so a hook made after the first read has a
+ * `created_ms` after all of them and would hear none of them anyway.
+ */
+const hooksByTransaction = new WeakMap<Kysely<Database>, Map<string, Promise<Webhook[]>>>();
+
+function hooksFor(trx: Kysely<Database>, repositoryId: number | null, ownerId: number | null): Promise<Webhook[]> {
+  let read = hooksByTransaction.get(trx);
+  if (!read) {
+    read = new Map();
+    hooksByTransaction.set(trx, read);
+  }
+  const key = `${repositoryId}:${ownerId}`;
+  let hooks = read.get(key);
+  if (!hooks) {
+    hooks = findHooksFor(trx, repositoryId, ownerId);
+    read.set(key, hooks);
+  }
+  return hooks;
+}
+
 export async function fanOutEvent(ctx: AppContext, trx: Kysely<Database>, queued: QueuedEvent): Promise<void> {
   const { event } = queued;
   const name = webhookEventName(event);
   // A hook hears what happened after it was made, not what was still waiting in the outbox.
-  const hooks = (await findHooksFor(trx, event.repositoryId, event.ownerId)).filter((h) => subscribes(h, name) && h.created_ms <= queued.row.created_ms);
+  const hooks = (await hooksFor(trx, event.repositoryId, event.ownerId)).filter((h) => subscribes(h, name) && h.created_ms <= queued.row.created_ms);
   if (hooks.length === 0) return;
   const repo = await findRepositoryById(trx, event.repositoryId);
   // The repository is gone (deleted since): nothing left to describe.
