@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -13,15 +12,7 @@ import { sweepAssets } from '../../src/services/asset-sweeper.ts';
 import { call } from '../support/http.ts';
 import { ADMIN_TOKEN, releaseStores, startServer, storeEnv, testBlobStore } from '../support/server.ts';
 import { wharfArgs } from '../support/wharf-command.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../reliability/support/server-process.ts';
 
 async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
