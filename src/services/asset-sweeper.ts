@@ -12,7 +12,7 @@ import { deleteAssetRow, listExpiredOpenAssets, referencedBlobKeys } from '../db
 import { deleteExpiredIdempotencyKeys } from '../db/repos/idempotency-keys-repo.ts';
 import { existingResumableUploadIds, listExpiredResumableUploads } from '../db/repos/resumable-uploads-repo.ts';
 import { isoSeconds } from '../util/time.ts';
-import { acquire } from './leases.ts';
+import { acquire, takeTurn } from './leases.ts';
 import { deleteUnreferencedBlobs, sweepStaleDeletionClaims } from './blob-gc.ts';
 import { pruneEndedWindows } from './rate-limit-windows.ts';
 
@@ -157,7 +157,7 @@ export class AssetSweeper {
    */
   async #sweepOnOneNode(): Promise<SweepResult | null> {
     if (!(await acquire(this.ctx, 'asset-sweeper', SWEEP_EVERY_MS - LEASE_SLACK_MS))) return null;
-    const orphans = await acquire(this.ctx, 'asset-sweeper:orphans', ORPHAN_SCAN_EVERY * SWEEP_EVERY_MS - LEASE_SLACK_MS);
+    const orphans = await takeTurn(this.ctx, 'asset-sweeper:orphans', ORPHAN_SCAN_EVERY * SWEEP_EVERY_MS - LEASE_SLACK_MS);
     return sweepAssets(this.ctx, { orphans });
   }
 

@@ -7,20 +7,30 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppContext } from '../context.ts';
-import { acquireLease, findLease, releaseLease, takeOverLease } from '../db/repos/leases-repo.ts';
+import { acquireLease, claimExpiredLease, findLease, releaseLease, takeOverLease } from '../db/repos/leases-repo.ts';
 
 /** This process, as a lease holder: host, pid and a random part (pids repeat across restarts). */
 export const LEASE_HOLDER = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
 /**
  * Runs `job` if this node can take the lease `name` for `ttlMs` (longer than the job can take),
- * and reports whether it ran. The lease is kept after the job, so the next run on any node waits
- * for the lease to expire: `ttlMs` is also the shortest interval between two runs.
+ * and reports whether it ran. The lease is kept after the job, so the next run on any node, this
+ * one included, waits for the lease to expire: `ttlMs` is also the shortest interval between two
+ * runs (`takeTurn`).
  */
 export async function runWithLease<T>(ctx: Pick<AppContext, 'db'>, name: string, ttlMs: number, job: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }> {
-  const now = Date.now();
-  if (!(await acquireLease(ctx.db, name, LEASE_HOLDER, now, now + ttlMs))) return { ran: false };
+  if (!(await takeTurn(ctx, name, ttlMs))) return { ran: false };
   return { ran: true, result: await job() };
+}
+
+/**
+ * Whether this process may run the periodic job `name` now, at most once per `periodMs` across
+ * every node: true only when the job's lease is free or expired. Unlike `acquire`, a holder does
+ * not renew its own lease, so asking every tick runs the job once per period, not every tick.
+ */
+export async function takeTurn(ctx: Pick<AppContext, 'db'>, name: string, periodMs: number): Promise<boolean> {
+  const now = Date.now();
+  return claimExpiredLease(ctx.db, name, LEASE_HOLDER, now, now + periodMs);
 }
 
 /** Takes or renews the lease `name` for `ttlMs`; false while another process holds it. */

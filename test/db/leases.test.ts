@@ -1,7 +1,7 @@
 /** Job leases on whichever engine the test environment selects. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLease } from '../../src/db/repos/leases-repo.ts';
-import { LEASE_HOLDER, release, runWithLease } from '../../src/services/leases.ts';
+import { LEASE_HOLDER, release, runWithLease, takeTurn } from '../../src/services/leases.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -36,5 +36,23 @@ describe('job leases', () => {
     expect(await acquireLease(ctx.db, 'sweep', 'another-node', Date.now(), Date.now() + 60_000)).toBe(true);
     expect(await runWithLease(ctx, 'sweep', 60_000, job)).toEqual({ ran: false });
     expect(runs).toBe(1);
+  });
+
+  it('runs a periodic job at most once per period on the node that holds its lease too', async () => {
+    const ctx = server.wharf.ctx;
+    let runs = 0;
+    const job = async () => ++runs;
+    expect(await runWithLease(ctx, 'periodic', 60_000, job)).toEqual({ ran: true, result: 1 });
+    // The same process asking again within the period does not renew its own lease and run again.
+    expect(await runWithLease(ctx, 'periodic', 60_000, job)).toEqual({ ran: false });
+    expect(await takeTurn(ctx, 'periodic', 60_000)).toBe(false);
+    // Once the period is over, the next turn is taken.
+    await ctx.db
+      .updateTable('leases')
+      .set({ expires_at: Date.now() - 1 })
+      .where('name', '=', 'periodic')
+      .execute();
+    expect(await runWithLease(ctx, 'periodic', 60_000, job)).toEqual({ ran: true, result: 2 });
+    expect(runs).toBe(2);
   });
 });

@@ -22,6 +22,21 @@ export async function acquireLease(db: Kysely<Database>, name: string, holder: s
   return row?.holder === holder;
 }
 
+/**
+ * Takes the lease `name` only if nobody holds it or it has expired, even when `holder` itself holds
+ * it: for "at most once per period" jobs, where renewing one's own lease would run the job again.
+ */
+export async function claimExpiredLease(db: Kysely<Database>, name: string, holder: string, now: number, expiresAt: number): Promise<boolean> {
+  const row = await db
+    .insertInto('leases')
+    .values({ name, holder, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ holder, expires_at: expiresAt }).where('leases.expires_at', '<=', now))
+    .returning('holder')
+    .executeTakeFirst();
+  // No row comes back when the lease is held and unexpired (the update's condition failed).
+  return row?.holder === holder;
+}
+
 /** Gives a lease back early (on shutdown), if `holder` still has it. */
 export async function releaseLease(db: Kysely<Database>, name: string, holder: string): Promise<void> {
   await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
