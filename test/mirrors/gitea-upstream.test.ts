@@ -16,7 +16,7 @@ import { createRepo, createUser, type TestUser } from '../support/fixtures.ts';
 import { startServer, storeEnv, type TestServer } from '../support/server.ts';
 import { runWharf } from '../support/wharf-command.ts';
 import { FakeGitea, type FakeRelease } from './fake-gitea.ts';
-import { allReleases, syncAndWait, waitForSync } from './sync-helpers.ts';
+import { allReleases, pastSyncSecond, syncAndWait, waitForSync } from './sync-helpers.ts';
 
 const run = promisify(execFile);
 const RELEASES = 250;
@@ -228,6 +228,7 @@ describe('filters', () => {
     expect(ours.find((r) => r.tag_name === 'v0.150.0').assets.map((a: any) => a.name)).toEqual(['tool-150.tar.gz']);
 
     // Pre-releases included: the channels of release candidates and flagged pre-releases.
+    await pastSyncSecond(mirror.last_sync);
     const wider = await call('PUT', `${down.api}/repos/${full}/mirror`, {
       token: user.token,
       skipSchema: true,

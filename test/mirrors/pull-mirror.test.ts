@@ -12,7 +12,7 @@ import { call, expectGitHubError } from '../support/http.ts';
 import { createRepo, createUser, uploadReleaseAsset, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { releaseShape } from './release-shape.ts';
-import { allReleases, syncAndWait, waitForSync } from './sync-helpers.ts';
+import { allReleases, pastSyncSecond, syncAndWait, waitForSync } from './sync-helpers.ts';
 
 const run = promisify(execFile);
 /** Three pages of 20 (WHARF_MIRROR_PAGE_SIZE): the mirror must follow `Link: rel="next"`. */
@@ -206,6 +206,7 @@ describe('filters', () => {
     // `[` is literal (these globs know `*` and `?` only): no tag matches, nothing is mirrored.
     expect(await allReleases(down, full, downUser.token)).toHaveLength(0);
 
+    await pastSyncSecond(mirror.last_sync);
     const again = await call('PUT', `${down.api}/repos/${full}/mirror`, {
       token: downUser.token,
       skipSchema: true,

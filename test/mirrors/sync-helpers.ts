@@ -16,17 +16,27 @@ export async function allReleases(server: TestServer, full: string, token: strin
   }
 }
 
+/**
+ * Waits until the second in which `lastSync` (a mirror's `last_sync`) started and finished has
+ * passed. Sync times are in whole seconds: a sync asked for (or started by a changed setting)
+ * within that second can start and finish in it too, and `waitForSync` could not tell it from the
+ * previous one. Call it before whatever starts the next sync.
+ */
+export async function pastSyncSecond(lastSync: { started_at?: string | null; finished_at?: string | null } | null | undefined): Promise<void> {
+  const nowSeconds = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const started = lastSync?.started_at ?? null;
+  const finished = lastSync?.finished_at ?? null;
+  while ((started !== null && nowSeconds() <= started) || (finished !== null && nowSeconds() <= finished)) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Asks for a sync and waits for it to finish; returns the mirror as the API shows it then. */
 export async function syncAndWait(server: TestServer, full: string, token: string, deadlineMs = 240_000): Promise<any> {
   const before = await call('GET', `${server.api}/repos/${full}/mirror`, { token, skipSchema: true });
   const previous = before.body.last_sync?.finished_at ?? null;
   const previousStarted = before.body.last_sync?.started_at ?? null;
-  // Sync times are in whole seconds: a sync of an unchanged upstream can start and finish within
-  // the second the previous one did, and would look like it. Ask once that second has passed.
-  const nowSeconds = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  while ((previousStarted !== null && nowSeconds() <= previousStarted) || (previous !== null && nowSeconds() <= previous)) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await pastSyncSecond(before.body.last_sync);
   const asked = await call('POST', `${server.api}/repos/${full}/mirror/sync`, { token, skipSchema: true });
   expect(asked.status).toBe(202);
   return waitForSync(server, full, token, previous, previousStarted, deadlineMs);
