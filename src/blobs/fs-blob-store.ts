@@ -14,6 +14,7 @@ import { BlobNotFoundError, BlobStorageFullError, type BlobInfo, type BlobStore,
 import { FileReadStream } from './file-read-stream.ts';
 import { FsResumableStaging } from './fs-resumable-staging.ts';
 import { MeteringStream } from './metering-stream.ts';
+import { fsyncPath } from '../util/fsync.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
 
@@ -25,15 +26,6 @@ const KEY = /^[0-9a-f]{64}$/;
  * little more). A stream holds two such buffers: 32 MiB for 16 concurrent downloads.
  */
 const READ_CHUNK_BYTES = 1024 * 1024;
-
-async function fsyncPath(p: string): Promise<void> {
-  const handle = await open(p, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 export class FsBlobStore implements BlobStore {
   readonly capabilities = { presign: false };

@@ -28,10 +28,10 @@
  * refuses to go on after a failed fsync for the same reason).
  */
 import { closeSync, fdatasync, open as openFile } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type TransactionSettings, type QueryCompiler } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
+import { fsyncPath } from '../util/fsync.ts';
 
 /** Syncs a WAL file for writers that committed before they asked, one `fdatasync` for all who wait together. */
 export class WalSync {
@@ -84,7 +84,7 @@ export class WalSync {
         // Its directory is synced once, so the file's entry survives a power cut too.
         const fd = await new Promise<number>((resolve, reject) => openFile(this.#walFile, 'r', (err, opened) => (err ? reject(err) : resolve(opened))));
         this.#fd = fd;
-        await syncPath(path.dirname(this.#walFile));
+        await fsyncPath(path.dirname(this.#walFile));
       }
       const fd = this.#fd;
       await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
@@ -101,15 +101,6 @@ export class WalSync {
   close(): void {
     if (this.#fd !== null) closeSync(this.#fd);
     this.#fd = null;
-  }
-}
-
-async function syncPath(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
