@@ -23,11 +23,18 @@ export function resolveLogFormat(format: WharfConfig['logFormat'], stdoutIsTty =
 }
 
 /** Fields the request line's message already says; pretty output leaves them out. */
+/**
+ * Lines waiting for stdout are held up to this many bytes: when whatever reads stdout stops
+ * reading, later lines are dropped (sonic-boom's `drop`) rather than growing the heap without end
+ * or, as a synchronous write would, stopping every request.
+ */
+const LOG_BUFFER_LIMIT_BYTES = 16 * 1024 * 1024;
+
 const SAID_IN_MESSAGE = 'pid,hostname,method,url,status,responseTime,user,error';
 
 export function createLogger(config: Pick<WharfConfig, 'logLevel' | 'logFormat'>, destination: NodeJS.WritableStream = process.stdout): Logger {
   if (resolveLogFormat(config.logFormat) === 'json') {
-    return pino({ level: config.logLevel }, destination === process.stdout ? pino.destination({ dest: 1, sync: false }) : destination);
+    return pino({ level: config.logLevel }, destination === process.stdout ? pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }) : destination);
   }
   const colorize = destination === process.stdout && Boolean(process.stdout.isTTY);
   return pino({ level: config.logLevel }, pretty({ destination, colorize, singleLine: true, ignore: SAID_IN_MESSAGE, translateTime: 'SYS:HH:MM:ss.l', sync: true }));
