@@ -7,7 +7,19 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
 /** Takes or renews `name` for `holder` until `expiresAt` (epoch ms); false while another holds it. */
-export async function acquireLease(db: Kysely<Database>, name: string, holder: string, now: number, expiresAt: number): Promise<boolean> {
+export function acquireLease(db: Kysely<Database>, name: string, holder: string, now: number, expiresAt: number): Promise<boolean> {
+  return takeLease(db, name, holder, now, expiresAt, true);
+}
+
+/**
+ * Takes the lease `name` only if nobody holds it or it has expired, even when `holder` itself holds
+ * it: for "at most once per period" jobs, where renewing one's own lease would run the job again.
+ */
+export function claimExpiredLease(db: Kysely<Database>, name: string, holder: string, now: number, expiresAt: number): Promise<boolean> {
+  return takeLease(db, name, holder, now, expiresAt, false);
+}
+
+async function takeLease(db: Kysely<Database>, name: string, holder: string, now: number, expiresAt: number, renewOwn: boolean): Promise<boolean> {
   const row = await db
     .insertInto('leases')
     .values({ name, holder, expires_at: expiresAt })
@@ -15,25 +27,11 @@ export async function acquireLease(db: Kysely<Database>, name: string, holder: s
       oc
         .column('name')
         .doUpdateSet({ holder, expires_at: expiresAt })
-        .where((eb) => eb.or([eb('leases.expires_at', '<=', now), eb('leases.holder', '=', holder)])),
+        .where((eb) => (renewOwn ? eb.or([eb('leases.expires_at', '<=', now), eb('leases.holder', '=', holder)]) : eb('leases.expires_at', '<=', now))),
     )
     .returning('holder')
     .executeTakeFirst();
-  return row?.holder === holder;
-}
-
-/**
- * Takes the lease `name` only if nobody holds it or it has expired, even when `holder` itself holds
- * it: for "at most once per period" jobs, where renewing one's own lease would run the job again.
- */
-export async function claimExpiredLease(db: Kysely<Database>, name: string, holder: string, now: number, expiresAt: number): Promise<boolean> {
-  const row = await db
-    .insertInto('leases')
-    .values({ name, holder, expires_at: expiresAt })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ holder, expires_at: expiresAt }).where('leases.expires_at', '<=', now))
-    .returning('holder')
-    .executeTakeFirst();
-  // No row comes back when the lease is held and unexpired (the update's condition failed).
+  // No row comes back when the lease is held and the update's condition failed.
   return row?.holder === holder;
 }
 
