@@ -160,11 +160,10 @@ export async function findHighestVersion(db: Kysely<Database>, repositoryId: num
   return (await listByVersion(db, repositoryId, line, 1))[0];
 }
 
-/** Every release of a repository, for recomputing what its tags derive when the rules change. */
 /** What a release stores from its tag by the repository's rules (services/release-channels `versionColumns`). */
 export type VersionColumns = Pick<Release, 'channel' | 'channel_override' | 'tag_prefix' | 'version' | 'version_key' | 'version_major'>;
 
-/** Every release of the repository with its tag and the version columns it stores now. */
+/** Every release of the repository with its tag and the version columns it stores now, for recomputing them when the rules change. */
 export async function listReleaseTags(db: Kysely<Database>, repositoryId: number): Promise<Array<Pick<Release, 'id' | 'tag_name' | 'prerelease'> & VersionColumns>> {
   return db
     .selectFrom('releases')
