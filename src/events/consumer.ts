@@ -11,7 +11,7 @@ import type { AppContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { acquire, LEASE_HOLDER, release } from '../services/leases.ts';
 import { PollLoop } from '../util/poll-loop.ts';
-import { claimEvents, completeEvent, type QueuedEvent } from './outbox.ts';
+import { claimEvents, completeEvents, type QueuedEvent } from './outbox.ts';
 
 /** Handles one event inside `trx`; the event counts as handled when the transaction commits. */
 export type EventHandler = (trx: Kysely<Database>, queued: QueuedEvent) => Promise<void>;
@@ -93,11 +93,17 @@ export class EventConsumer {
   /** Handles `events` in one transaction: all of them, or (rolled back) none. */
   async #handle(events: readonly QueuedEvent[]): Promise<'handled'> {
     return this.#ctx.db.transaction().execute(async (trx) => {
-      for (const queued of events) {
-        await this.#handler(trx, queued);
-        // Lost the lease (this node stalled past it): roll back, the new holder handles the event.
-        if (!(await completeEvent(trx, this.#name, queued.row.id, LEASE_HOLDER))) throw new LeaseLostError();
-      }
+      for (const queued of events) await this.#handler(trx, queued);
+      // Lost the lease of any of them (this node stalled past it): roll back, the new holder handles them.
+      if (
+        !(await completeEvents(
+          trx,
+          this.#name,
+          events.map((q) => q.row.id),
+          LEASE_HOLDER,
+        ))
+      )
+        throw new LeaseLostError();
       return 'handled' as const;
     });
   }

@@ -95,12 +95,19 @@ export async function claimEvents(db: Kysely<Database>, consumer: string, holder
 }
 
 /**
- * Marks an event handled by `consumer`, inside the transaction that did the handling. False when
- * the lease was lost (another node took the event over): the caller must then roll back.
+ * Marks events handled by `consumer`, inside the transaction that did the handling: one statement
+ * for the whole group. False when the lease of any of them was lost (another node took it over):
+ * the caller must then roll back, so none of them counts as handled here.
  */
-export async function completeEvent(trx: Kysely<Database>, consumer: string, eventId: number, holder: string): Promise<boolean> {
-  const res = await trx.deleteFrom('event_queue').where('consumer', '=', consumer).where('event_id', '=', eventId).where('lease_holder', '=', holder).executeTakeFirst();
-  return Number(res.numDeletedRows) > 0;
+export async function completeEvents(trx: Kysely<Database>, consumer: string, eventIds: readonly number[], holder: string): Promise<boolean> {
+  if (eventIds.length === 0) return true;
+  const res = await trx
+    .deleteFrom('event_queue')
+    .where('consumer', '=', consumer)
+    .where('event_id', 'in', [...eventIds])
+    .where('lease_holder', '=', holder)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows) === new Set(eventIds).size;
 }
 
 /** Deletes events older than `beforeMs` that every consumer has handled. */

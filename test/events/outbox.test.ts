@@ -8,6 +8,8 @@ import { call } from '../support/http.ts';
 import { createRepo, createUser, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { EVENT_CONSUMERS } from '../../src/events/outbox.ts';
+import { EventConsumer, type EventHandler } from '../../src/events/consumer.ts';
+import { LEASE_HOLDER } from '../../src/services/leases.ts';
 
 let server: TestServer;
 let owner: TestUser;
@@ -103,5 +105,52 @@ describe('outbox', () => {
     // Every event waits for every consumer.
     const queued = await server.wharf.ctx.db.selectFrom('event_queue').select(['consumer', 'event_id']).where('event_id', '=', events[0]!.id).execute();
     expect(queued.map((q) => q.consumer).sort()).toEqual([...EVENT_CONSUMERS].sort());
+  });
+});
+
+describe('outbox consumer', () => {
+  const consumerOf = (handler: EventHandler) => new EventConsumer(server.wharf.ctx, 'webhooks', handler, { pollMs: 60_000, leaseMs: 60_000, batchSize: 100 });
+  const queuedIds = async (ids: number[]) =>
+    (await server.wharf.ctx.db.selectFrom('event_queue').select('event_id').where('consumer', '=', 'webhooks').where('event_id', 'in', ids).orderBy('event_id').execute()).map(
+      (r) => r.event_id,
+    );
+
+  it('completes a group of events together, in order, and none of them when the lease of one was lost', async () => {
+    const repo = await createRepo(server, owner, { auto_init: true });
+    // Whatever is queued so far is handled first, so the group below is the release's five events.
+    const drain = consumerOf(async () => undefined);
+    while ((await drain.runOnce()) > 0);
+    await drain.stop();
+
+    const mark = await lastEventId();
+    const created = await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: owner.token, body: { tag_name: 'v1.0.0' } });
+    expect(created.status).toBe(201);
+    const ids = (await eventsSince(mark, repo.json.id)).map((e) => e.id);
+    expect(ids.length).toBe(5);
+
+    // Another node takes the last event over while this one handles the group: nothing is completed.
+    const seen: number[] = [];
+    const stalled = consumerOf(async (trx, queued) => {
+      seen.push(queued.row.id);
+      if (queued.row.id === ids[0]) {
+        await trx.updateTable('event_queue').set({ lease_holder: 'another-node' }).where('consumer', '=', 'webhooks').where('event_id', '=', ids.at(-1)!).execute();
+      }
+    });
+    expect(await stalled.runOnce()).toBe(0);
+    await stalled.stop();
+    expect(seen).toEqual(ids);
+    expect(await queuedIds(ids)).toEqual(ids);
+    const leases = await server.wharf.ctx.db.selectFrom('event_queue').select('lease_holder').where('event_id', 'in', ids).execute();
+    expect(leases.every((l) => l.lease_holder === LEASE_HOLDER)).toBe(true);
+
+    // With the lease kept, the whole group is handled in order and leaves the queue.
+    const handled: number[] = [];
+    const consumer = consumerOf(async (_trx, queued) => {
+      handled.push(queued.row.id);
+    });
+    expect(await consumer.runOnce()).toBe(5);
+    await consumer.stop();
+    expect(handled).toEqual(ids);
+    expect(await queuedIds(ids)).toEqual([]);
   });
 });
