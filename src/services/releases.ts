@@ -46,7 +46,7 @@ import { parseReleaseFields, type MakeLatest } from './release-input.ts';
 import { generateReleaseNotes } from './release-notes.ts';
 import { requirePermission, type RepoAccess } from './repositories.ts';
 import type { RefChange } from './push-events.ts';
-import { releaseChanges, releaseUpdateActions, type ReleaseAction, type ReleaseChanges } from '../events/domain-events.ts';
+import { releaseChanges, releaseUpdateActions, type DomainEvent, type ReleaseAction, type ReleaseChanges } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
 import { prepareRefCreation } from './refs.ts';
 import { versionColumns } from './release-channels.ts';
@@ -219,7 +219,11 @@ async function withTag<T>(
   return result;
 }
 
-/** Records `actions` on `release` (with a snapshot of its uploaded assets) in `trx`. */
+/**
+ * Records `actions` on `release` (with a snapshot of its uploaded assets) in `trx`. `assets`: the
+ * release's uploaded assets when the caller already has them all (a release created in this
+ * transaction has only those that arrived with it), instead of reading them again.
+ */
 async function recordReleaseEvents(
   trx: AppContext['db'],
   repo: Repository,
@@ -230,11 +234,13 @@ async function recordReleaseEvents(
 ): Promise<void> {
   if (actions.length === 0) return;
   const assets = (await listAssetsForReleases(trx, [release.id])).get(release.id) ?? [];
+  await recordEvents(trx, releaseEvents(repo, actorId, release, assets, actions, changes));
+}
+
+/** The events of `actions` on `release`, each with the snapshot `assets` (its uploaded assets, in id order). */
+function releaseEvents(repo: Repository, actorId: number | null, release: Release, assets: Asset[], actions: ReleaseAction[], changes?: ReleaseChanges): DomainEvent[] {
   const base = { kind: 'release' as const, repositoryId: repo.id, ownerId: repo.owner_id, actorId, release, assets };
-  await recordEvents(
-    trx,
-    actions.map((action) => ({ ...base, action, ...(action === 'edited' && changes ? { changes } : {}) })),
-  );
+  return actions.map((action) => ({ ...base, action, ...(action === 'edited' && changes ? { changes } : {}) }));
 }
 
 async function applyLatest(trx: AppContext['db'], repo: Repository, release: Release, makeLatest: MakeLatest | undefined, justPublished: boolean): Promise<void> {
@@ -361,23 +367,22 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
     }
     // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`;
     // assets arriving with it are `uploaded` in between, as if added to a draft before publishing.
+    // Recorded together, in that order; the new release's assets are exactly those that arrived
+    // with it (inserted above, in id order), so they are not read again.
     const actorId = access.principal!.user.id;
-    await recordReleaseEvents(trx, access.repo, actorId, release, ['created']);
-    if (assets.length) {
-      await recordEvents(
-        trx,
-        assets.map((asset) => ({
-          kind: 'release_asset' as const,
-          action: 'uploaded' as const,
-          repositoryId: access.repo.id,
-          ownerId: access.repo.owner_id,
-          actorId,
-          release,
-          asset,
-        })),
-      );
-    }
-    if (!draft) await recordReleaseEvents(trx, access.repo, actorId, release, ['published', prerelease ? 'prereleased' : 'released']);
+    await recordEvents(trx, [
+      ...releaseEvents(access.repo, actorId, release, assets, ['created']),
+      ...assets.map((asset) => ({
+        kind: 'release_asset' as const,
+        action: 'uploaded' as const,
+        repositoryId: access.repo.id,
+        ownerId: access.repo.owner_id,
+        actorId,
+        release,
+        asset,
+      })),
+      ...(draft ? [] : releaseEvents(access.repo, actorId, release, assets, ['published', prerelease ? 'prereleased' : 'released'])),
+    ]);
     await options.alsoInTransaction?.(trx, release, assets);
     return release;
   });

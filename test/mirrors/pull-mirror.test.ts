@@ -122,6 +122,19 @@ describe('pull mirror of another Wharf', () => {
       .where('type', '=', 'release.published')
       .executeTakeFirstOrThrow();
     expect(Number(published.n)).toBe(RELEASES + 2);
+    // A release arriving whole with its assets: `created`, each `uploaded`, `published`, `released`,
+    // every release event carrying the release's assets as they are stored.
+    const v2 = ours.find((r) => r.tag_name === 'v2.0.0')!;
+    const v2Events = (await down.wharf.ctx.db.selectFrom('events').select(['type', 'data']).orderBy('id').execute())
+      .map((e) => ({ type: e.type, data: JSON.parse(e.data) }))
+      .filter((e) => e.data.release?.id === v2.id);
+    expect(v2Events.map((e) => e.type)).toEqual(['release.created', 'release_asset.uploaded', 'release_asset.uploaded', 'release.published', 'release.released']);
+    const storedAssets = await down.wharf.ctx.db.selectFrom('assets').selectAll().where('release_id', '=', v2.id).orderBy('id').execute();
+    expect(storedAssets.map((a) => a.name).sort()).toEqual(['checksums.txt', 'tool-linux-amd64.tar.gz']);
+    // (As stored when recorded: the downloads above have counted since.)
+    const asRecorded = JSON.parse(JSON.stringify(storedAssets.map((a) => ({ ...a, download_count: 0 }))));
+    for (const e of v2Events.filter((e) => e.type.startsWith('release.'))) expect(e.data.assets).toEqual(asRecorded);
+    expect(v2Events.filter((e) => e.type === 'release_asset.uploaded').map((e) => e.data.asset.id)).toEqual(storedAssets.map((a) => a.id));
     // The token is stored sealed, never in clear.
     const row = await down.wharf.ctx.db.selectFrom('mirrors').select('token_sealed').executeTakeFirstOrThrow();
     expect(row.token_sealed).toMatch(/^v1:/);
