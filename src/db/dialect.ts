@@ -19,6 +19,7 @@ import type pg from 'pg';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
 import { durableSqliteDialect, type WalSync } from './sqlite-durable-commits.ts';
+import { trackTransactions } from './open-transactions.ts';
 
 export type DialectKind = 'sqlite' | 'postgres';
 
@@ -94,7 +95,8 @@ async function openSqlite(file: string): Promise<DatabaseHandle> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const { dialect, sync } = durableSqliteDialect(sqlite, keepRollbackCause(sqlite, withStatementCache(sqlite)), `${path.resolve(sqlite.name)}-wal`);
-  const db = new Kysely<Database>({ dialect });
+  // Transactions tracked, so compiled statements can run on a transaction's connection directly (`compiled-once.ts`).
+  const db = new Kysely<Database>({ dialect: trackTransactions(dialect) });
   walSyncs.set(db, sync);
   // The generation reads every API request makes run on a connection of their own: committed
   // data only, at once, never behind a transaction that holds the main connection.
@@ -222,7 +224,7 @@ async function openPostgres(databaseUrl: string): Promise<DatabaseHandle> {
   // An idle client losing its connection (database restart, failover) must not crash the node;
   // the pool replaces it on the next checkout.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: trackTransactions(new PostgresDialect({ pool })) });
   directReads.set(db, postgresDirectRead(pool));
   return { db, kind: 'postgres', close: () => db.destroy(), poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }) };
 }

@@ -33,13 +33,13 @@ const credentialGeneration = compiledOnce('wharf_credential_generation', (db) =>
 
 /** The repository `owner/name` names and its generation: one indexed query (three primary/unique keys). */
 export async function findGenerationByName(db: Kysely<Database>, ownerLogin: string, name: string): Promise<{ repositoryId: number; generation: number } | undefined> {
-  const [row] = await generationByName(db, ownerLogin.toLowerCase(), name.toLowerCase());
+  const [row] = (await generationByName(db, ownerLogin.toLowerCase(), name.toLowerCase())).rows;
   return row;
 }
 
 /** The credentials' generation: one row by primary key. */
 export async function readCredentialGeneration(db: Kysely<Database>): Promise<number> {
-  const [row] = await credentialGeneration(db);
+  const [row] = (await credentialGeneration(db)).rows;
   return row?.generation ?? 0;
 }
 
@@ -64,14 +64,14 @@ export function findGenerationsByName(db: Kysely<Database>, ownerLogin: string, 
   const repo = name.toLowerCase();
   const shared = sharedReads.get(db);
   if (shared) return shared.read(`${owner}\0${repo}`, () => Promise.resolve(bothGenerations(db, owner, repo)).then(firstGenerations));
-  const rows = bothGenerations(db, owner, repo);
-  if (!(rows instanceof Promise)) return firstGenerations(rows);
+  const result = bothGenerations(db, owner, repo);
+  if (!(result instanceof Promise)) return firstGenerations(result);
   // This handle's reads are round trips: from now on, concurrent ones of one repository are shared.
   sharedReads.set(db, new SharedReads());
-  return rows.then(firstGenerations);
+  return result.then(firstGenerations);
 }
 
-function firstGenerations(rows: Array<{ repositoryId: number; generation: number; credentials: number | null }>): FoundGenerations | undefined {
+function firstGenerations({ rows }: { rows: Array<{ repositoryId: number; generation: number; credentials: number | null }> }): FoundGenerations | undefined {
   const row = rows[0];
   return row ? { repositoryId: row.repositoryId, generation: row.generation, credentials: Number(row.credentials ?? 0) } : undefined;
 }
