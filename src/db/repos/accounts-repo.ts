@@ -4,19 +4,25 @@
  */
 import type { Kysely } from 'kysely';
 import type { Account, AccountType, Database } from '../schema.ts';
+import { compiledOnce } from '../compiled-once.ts';
+
+// Made by most requests (authentication, authors of what is answered): compiled once (`db/compiled-once.ts`).
+const accountByLogin = compiledOnce('wharf_account_by_login', (db, loginLower: string) => db.selectFrom('accounts').selectAll().where('login_lower', '=', loginLower));
+const accountById = compiledOnce('wharf_account_by_id', (db, id: number) => db.selectFrom('accounts').selectAll().where('id', '=', id));
+const accountsByIds = compiledOnce('wharf_accounts_by_ids', (db, ids: number[]) => db.selectFrom('accounts').selectAll().where('id', 'in', ids));
 
 export async function findAccountByLogin(db: Kysely<Database>, login: string): Promise<Account | undefined> {
-  return db.selectFrom('accounts').selectAll().where('login_lower', '=', login.toLowerCase()).executeTakeFirst();
+  return (await accountByLogin(db, login.toLowerCase())).rows[0];
 }
 
 export async function findAccountById(db: Kysely<Database>, id: number): Promise<Account | undefined> {
-  return db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await accountById(db, id)).rows[0];
 }
 
 export async function findAccountsByIds(db: Kysely<Database>, ids: number[]): Promise<Map<number, Account>> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return new Map();
-  const rows = await db.selectFrom('accounts').selectAll().where('id', 'in', unique).execute();
+  const { rows } = await accountsByIds(db, unique);
   return new Map(rows.map((r) => [r.id, r]));
 }
 

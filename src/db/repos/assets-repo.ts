@@ -6,6 +6,13 @@
  */
 import type { Kysely } from 'kysely';
 import type { Asset, Database, Release } from '../schema.ts';
+import { compiledOnce } from '../compiled-once.ts';
+
+// Made for every release answered or recorded in an event: compiled once per number of releases (`db/compiled-once.ts`).
+const assetsOfReleases = compiledOnce('wharf_assets_of_releases', (db, releaseIds: number[], includeIncomplete: boolean) => {
+  const q = db.selectFrom('assets').selectAll().where('release_id', 'in', releaseIds);
+  return (includeIncomplete ? q : q.where('state', '=', 'uploaded')).orderBy('release_id').orderBy('id');
+});
 
 /**
  * Assets of several releases at once (one query, for lists of releases), in upload order.
@@ -14,9 +21,7 @@ import type { Asset, Database, Release } from '../schema.ts';
 export async function listAssetsForReleases(db: Kysely<Database>, releaseIds: number[], includeIncomplete = false): Promise<Map<number, Asset[]>> {
   const byRelease = new Map<number, Asset[]>(releaseIds.map((id) => [id, []]));
   if (releaseIds.length === 0) return byRelease;
-  let q = db.selectFrom('assets').selectAll().where('release_id', 'in', releaseIds);
-  if (!includeIncomplete) q = q.where('state', '=', 'uploaded');
-  const rows = await q.orderBy('release_id').orderBy('id').execute();
+  const { rows } = await assetsOfReleases(db, releaseIds, includeIncomplete);
   for (const row of rows) byRelease.get(row.release_id)?.push(row);
   return byRelease;
 }

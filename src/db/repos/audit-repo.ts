@@ -5,10 +5,15 @@
 import { sql, type Kysely } from 'kysely';
 import type { AuditLogRow, AuditLogTable, Database } from '../schema.ts';
 
+import { compiledOnce } from '../compiled-once.ts';
+
 export type NewAuditRow = Omit<AuditLogTable, 'id'>;
 
+// Made in the transaction of most writes: compiled once per number of rows and shape (`db/compiled-once.ts`).
+const insertAudit = compiledOnce('wharf_insert_audit', (db, rows: NewAuditRow[]) => db.insertInto('audit_log').values(rows));
+
 export async function insertAuditRows(db: Kysely<Database>, rows: NewAuditRow[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('audit_log').values(rows).execute();
+  if (rows.length > 0) await insertAudit(db, rows);
 }
 
 /** Equality filters on the log's columns; `actionPrefix` matches `repo` to `repo.*`. */

@@ -4,6 +4,10 @@
  */
 import type { Kysely } from 'kysely';
 import type { BundleOrigin, Database, TrustedRootRow } from '../schema.ts';
+import { compiledOnce } from '../compiled-once.ts';
+
+// Asked by every write to a repository (an imported one's is refused): compiled once (`db/compiled-once.ts`).
+const bundleOriginOf = compiledOnce('wharf_bundle_origin_of', (db, repositoryId: number) => db.selectFrom('bundle_origins').selectAll().where('repository_id', '=', repositoryId));
 
 /** Inserts the document unless the same one is trusted already; true when it was new. */
 export async function insertTrustedRoot(db: Kysely<Database>, row: TrustedRootRow): Promise<boolean> {
@@ -25,7 +29,7 @@ export async function deleteTrustedRoot(db: Kysely<Database>, id: string): Promi
 }
 
 export async function findBundleOrigin(db: Kysely<Database>, repositoryId: number): Promise<BundleOrigin | undefined> {
-  return db.selectFrom('bundle_origins').selectAll().where('repository_id', '=', repositoryId).executeTakeFirst();
+  return (await bundleOriginOf(db, repositoryId)).rows[0];
 }
 
 /** Records (or refreshes) where a repository's releases are imported from. */

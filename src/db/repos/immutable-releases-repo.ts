@@ -5,6 +5,16 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database, ImmutableReleasesPolicy, Repository } from '../schema.ts';
+import { compiledOnce } from '../compiled-once.ts';
+
+// Asked by every release's creation and publication: compiled once (`db/compiled-once.ts`).
+const policyOfOrg = compiledOnce('wharf_immutable_policy_of_org', (db, orgId: number) => db.selectFrom('immutable_release_policies').select('policy').where('org_id', '=', orgId));
+const reservedAmong = compiledOnce('wharf_reserved_tags_among', (db, ownerId: number, nameLower: string, tags: string[]) =>
+  db.selectFrom('immutable_tags').select('tag').where('owner_id', '=', ownerId).where('repository_name_lower', '=', nameLower).where('tag', 'in', tags),
+);
+const selectedByOrg = compiledOnce('wharf_immutable_selected_repository', (db, orgId: number, repositoryId: number) =>
+  db.selectFrom('immutable_release_repositories').select('repository_id').where('org_id', '=', orgId).where('repository_id', '=', repositoryId),
+);
 
 export async function setRepositoryImmutable(db: Kysely<Database>, repositoryId: number, enabled: boolean): Promise<void> {
   await db
@@ -19,17 +29,11 @@ export async function enforcedByOwner(db: Kysely<Database>, repo: Pick<Repositor
   const policy = await orgPolicy(db, repo.owner_id);
   if (policy === 'all') return true;
   if (policy !== 'selected') return false;
-  const row = await db
-    .selectFrom('immutable_release_repositories')
-    .select('repository_id')
-    .where('org_id', '=', repo.owner_id)
-    .where('repository_id', '=', repo.id)
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await selectedByOrg(db, repo.owner_id, repo.id)).rows.length > 0;
 }
 
 export async function orgPolicy(db: Kysely<Database>, orgId: number): Promise<ImmutableReleasesPolicy> {
-  const row = await db.selectFrom('immutable_release_policies').select('policy').where('org_id', '=', orgId).executeTakeFirst();
+  const [row] = (await policyOfOrg(db, orgId)).rows;
   return row?.policy ?? 'none';
 }
 
@@ -88,13 +92,7 @@ export async function reserveTag(db: Kysely<Database>, repo: Pick<Repository, 'o
 /** Which of `tags` immutable releases have used in the repository. */
 export async function reservedTags(db: Kysely<Database>, repo: Pick<Repository, 'owner_id' | 'name_lower'>, tags: readonly string[]): Promise<Set<string>> {
   if (tags.length === 0) return new Set();
-  const rows = await db
-    .selectFrom('immutable_tags')
-    .select('tag')
-    .where('owner_id', '=', repo.owner_id)
-    .where('repository_name_lower', '=', repo.name_lower)
-    .where('tag', 'in', [...tags])
-    .execute();
+  const { rows } = await reservedAmong(db, repo.owner_id, repo.name_lower, [...tags]);
   return new Set(rows.map((r) => r.tag));
 }
 

@@ -4,13 +4,17 @@
  */
 import type { Insertable, Kysely, Updateable } from 'kysely';
 import type { Database, Mirror, MirrorsTable, Release } from '../schema.ts';
+import { compiledOnce } from '../compiled-once.ts';
+
+// Asked by every write to a repository (a mirror's is refused): compiled once (`db/compiled-once.ts`).
+const mirrorOfRepository = compiledOnce('wharf_mirror_of_repository', (db, repositoryId: number) => db.selectFrom('mirrors').selectAll().where('repository_id', '=', repositoryId));
 
 export async function insertMirror(db: Kysely<Database>, row: Insertable<MirrorsTable>): Promise<Mirror> {
   return db.insertInto('mirrors').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
 export async function findMirrorOfRepository(db: Kysely<Database>, repositoryId: number): Promise<Mirror | undefined> {
-  return db.selectFrom('mirrors').selectAll().where('repository_id', '=', repositoryId).executeTakeFirst();
+  return (await mirrorOfRepository(db, repositoryId)).rows[0];
 }
 
 export async function findMirror(db: Kysely<Database>, id: number): Promise<Mirror | undefined> {

@@ -5,6 +5,35 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database, RefIntent, RefIntentPurpose } from '../schema.ts';
+import { compiledOnce } from '../compiled-once.ts';
+
+// Made by every ref change through the refs door (each release's new tag): compiled once (`db/compiled-once.ts`).
+const deleteKnownRef = compiledOnce('wharf_delete_known_ref', (trx, repositoryId: number, ref: string) =>
+  trx.deleteFrom('repository_refs').where('repository_id', '=', repositoryId).where('ref', '=', ref),
+);
+const upsertKnownRef = compiledOnce('wharf_upsert_known_ref', (trx, repositoryId: number, ref: string, sha: string) =>
+  trx
+    .insertInto('repository_refs')
+    .values({ repository_id: repositoryId, ref, sha })
+    .onConflict((oc) => oc.columns(['repository_id', 'ref']).doUpdateSet({ sha })),
+);
+const insertIntents = compiledOnce('wharf_insert_ref_intents', (db, intents: NewRefIntent[]) =>
+  db
+    .insertInto('ref_intents')
+    .values(
+      intents.map((i) => ({
+        repository_id: i.repositoryId,
+        ref: i.ref,
+        sha: i.sha,
+        purpose: i.purpose,
+        actor_id: i.actorId,
+        holder: i.holder,
+        created_ms: i.now,
+      })),
+    )
+    .returning('id'),
+);
+const deleteIntents = compiledOnce('wharf_delete_ref_intents', (db, ids: number[]) => db.deleteFrom('ref_intents').where('id', 'in', ids));
 
 /**
  * Serialises ref bookkeeping per repository: a no-op update of the repository's row takes its row
@@ -34,15 +63,8 @@ export async function knownRefs(db: Kysely<Database>, repositoryId: number): Pro
 /** Records refs as they now are: `sha` null removes one. */
 export async function setKnownRefs(trx: Kysely<Database>, repositoryId: number, refs: ReadonlyArray<{ ref: string; sha: string | null }>): Promise<void> {
   for (const { ref, sha } of refs) {
-    if (sha === null) {
-      await trx.deleteFrom('repository_refs').where('repository_id', '=', repositoryId).where('ref', '=', ref).execute();
-    } else {
-      await trx
-        .insertInto('repository_refs')
-        .values({ repository_id: repositoryId, ref, sha })
-        .onConflict((oc) => oc.columns(['repository_id', 'ref']).doUpdateSet({ sha }))
-        .execute();
-    }
+    if (sha === null) await deleteKnownRef(trx, repositoryId, ref);
+    else await upsertKnownRef(trx, repositoryId, ref, sha);
   }
 }
 
@@ -58,27 +80,13 @@ export interface NewRefIntent {
 
 export async function insertRefIntents(db: Kysely<Database>, intents: readonly NewRefIntent[]): Promise<number[]> {
   if (intents.length === 0) return [];
-  const rows = await db
-    .insertInto('ref_intents')
-    .values(
-      intents.map((i) => ({
-        repository_id: i.repositoryId,
-        ref: i.ref,
-        sha: i.sha,
-        purpose: i.purpose,
-        actor_id: i.actorId,
-        holder: i.holder,
-        created_ms: i.now,
-      })),
-    )
-    .returning('id')
-    .execute();
+  const { rows } = await insertIntents(db, [...intents]);
   return rows.map((r) => r.id);
 }
 
 export async function deleteRefIntents(db: Kysely<Database>, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.deleteFrom('ref_intents').where('id', 'in', ids).execute();
+  await deleteIntents(db, [...ids]);
 }
 
 export async function refIntentsOf(db: Kysely<Database>, repositoryId: number): Promise<RefIntent[]> {

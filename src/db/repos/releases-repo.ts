@@ -7,9 +7,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, NewRelease, Release, ReleaseUpdate } from '../schema.ts';
 import { majorKeyRange } from '../../domain/release-version.ts';
+import { compiledOnce, firstRowOrThrow } from '../compiled-once.ts';
+
+// Made by every release's creation: compiled once (`db/compiled-once.ts`).
+const insertReleaseRow = compiledOnce('wharf_insert_release', (db, row: NewRelease) => db.insertInto('releases').values(row).returningAll());
 
 export async function insertRelease(db: Kysely<Database>, row: NewRelease): Promise<Release> {
-  return db.insertInto('releases').values(row).returningAll().executeTakeFirstOrThrow();
+  return firstRowOrThrow(await insertReleaseRow(db, row));
 }
 
 export async function findRelease(db: Kysely<Database>, repositoryId: number, id: number): Promise<Release | undefined> {

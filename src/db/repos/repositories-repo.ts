@@ -5,13 +5,23 @@
  */
 import type { Kysely } from 'kysely';
 import type { Account, Database, Permission, Repository, RepositoryUpdate } from '../schema.ts';
+import { compiledOnce, firstRowOrThrow } from '../compiled-once.ts';
+
+// Made by (nearly) every request that names a repository, and by every release's creation: compiled once (`db/compiled-once.ts`).
+const repositoryByName = compiledOnce('wharf_repository_by_name', (db, ownerId: number, nameLower: string) =>
+  db.selectFrom('repositories').selectAll().where('owner_id', '=', ownerId).where('name_lower', '=', nameLower),
+);
+const repositoryById = compiledOnce('wharf_repository_by_id', (db, id: number) => db.selectFrom('repositories').selectAll().where('id', '=', id));
+const updateRepositoryRow = compiledOnce('wharf_update_repository', (db, id: number, update: RepositoryUpdate) =>
+  db.updateTable('repositories').set(update).where('id', '=', id).returningAll(),
+);
 
 export async function findRepository(db: Kysely<Database>, ownerId: number, name: string): Promise<Repository | undefined> {
-  return db.selectFrom('repositories').selectAll().where('owner_id', '=', ownerId).where('name_lower', '=', name.toLowerCase()).executeTakeFirst();
+  return (await repositoryByName(db, ownerId, name.toLowerCase())).rows[0];
 }
 
 export async function findRepositoryById(db: Kysely<Database>, id: number): Promise<Repository | undefined> {
-  return db.selectFrom('repositories').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await repositoryById(db, id)).rows[0];
 }
 
 export interface NewRepositoryRow {
@@ -46,7 +56,7 @@ export async function insertRepository(db: Kysely<Database>, row: NewRepositoryR
 
 export async function updateRepository(db: Kysely<Database>, id: number, update: RepositoryUpdate): Promise<Repository> {
   if (update.name !== undefined) update.name_lower = update.name.toLowerCase();
-  return db.updateTable('repositories').set(update).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  return firstRowOrThrow(await updateRepositoryRow(db, id, update));
 }
 
 export async function deleteRepository(db: Kysely<Database>, id: number): Promise<void> {
