@@ -29,7 +29,7 @@ import { transactionOn, type TransactionToken } from './open-transactions.ts';
 import type { Database } from './schema.ts';
 
 /** Longest list compiled as such; longer ones are built on every call. */
-const MAX_LIST = 16;
+const MAX_LIST = 32;
 /** Shapes compiled per statement and database; further shapes are built on every call. */
 const MAX_SHAPES = 32;
 

@@ -15,6 +15,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, StoredEvent } from '../db/schema.ts';
 import { isoSeconds } from '../util/time.ts';
+import { deleteEventQueueRows, insertEventQueueRows, insertEventRows } from '../db/repos/events-repo.ts';
 import { auditEvents } from './audit-of-events.ts';
 import { eventType, type DomainEvent } from './domain-events.ts';
 
@@ -30,25 +31,22 @@ export async function recordEvents(trx: Kysely<Database>, events: DomainEvent[])
   const createdAt = isoSeconds();
   // Two statements for any number of events: rows get their ids in the order of the list (the
   // order consumers handle them in), and every id gets a queue row per consumer.
-  const rows = await trx
-    .insertInto('events')
-    .values(
-      events.map((event) => ({
-        type: eventType(event),
-        repository_id: event.repositoryId,
-        owner_id: event.ownerId,
-        actor_id: event.actorId,
-        data: JSON.stringify(event),
-        created_at: createdAt,
-        created_ms: now,
-      })),
-    )
-    .returning('id')
-    .execute();
-  await trx
-    .insertInto('event_queue')
-    .values(rows.flatMap((row) => EVENT_CONSUMERS.map((consumer) => ({ consumer, event_id: row.id, lease_holder: null }))))
-    .execute();
+  const ids = await insertEventRows(
+    trx,
+    events.map((event) => ({
+      type: eventType(event),
+      repository_id: event.repositoryId,
+      owner_id: event.ownerId,
+      actor_id: event.actorId,
+      data: JSON.stringify(event),
+      created_at: createdAt,
+      created_ms: now,
+    })),
+  );
+  await insertEventQueueRows(
+    trx,
+    ids.flatMap((id) => EVENT_CONSUMERS.map((consumer) => ({ consumer, event_id: id, lease_holder: null }))),
+  );
 }
 
 export interface QueuedEvent {
@@ -101,13 +99,7 @@ export async function claimEvents(db: Kysely<Database>, consumer: string, holder
  */
 export async function completeEvents(trx: Kysely<Database>, consumer: string, eventIds: readonly number[], holder: string): Promise<boolean> {
   if (eventIds.length === 0) return true;
-  const res = await trx
-    .deleteFrom('event_queue')
-    .where('consumer', '=', consumer)
-    .where('event_id', 'in', [...eventIds])
-    .where('lease_holder', '=', holder)
-    .executeTakeFirst();
-  return Number(res.numDeletedRows) === new Set(eventIds).size;
+  return (await deleteEventQueueRows(trx, consumer, [...eventIds], holder)) === new Set(eventIds).size;
 }
 
 /** Deletes events older than `beforeMs` that every consumer has handled. */
