@@ -41,12 +41,19 @@ export interface RememberedAnswer {
 /** The routes whose answers are remembered (`releases.ts`). */
 export const REMEMBERED_ROUTE = /^\/api\/v3\/repos\/:owner\/:repo\/releases(?:\/latest|\/tags\/\*|\/:release_id)?$/;
 
+/** Routes of one repository (`/api/v3/repos/:owner/:repo…`): the remembered reads, and the rest (writes included). */
+const REPOSITORY_ROUTE = /^\/api\/v3\/repos\/:owner\/:repo(?:\/|$)/;
+
 /**
- * Before anything else of a remembered read (credentials included) is read: its repository's
- * generation and the credentials' in one query, one round trip where there were two.
+ * Before anything else of a request to one repository's routes (credentials included) is read:
+ * its repository's generation and the credentials' in one query, one round trip where there were
+ * two. The credentials' generation then finds the caller among the remembered principals without
+ * another read (`auth.ts`), as the repository's finds the caller's remembered access
+ * (`repoAccess`), for writes as for reads: a token revoked or an account suspended before this
+ * read has bumped the one, any change to the repository or to who may reach it the other.
  */
 export async function readGenerationsFirst(ctx: AppContext, request: FastifyRequest): Promise<void> {
-  if (!ctx.readCache.enabled || request.method !== 'GET' || !REMEMBERED_ROUTE.test(request.routeOptions.url ?? '')) return;
+  if (!ctx.readCache.enabled || !REPOSITORY_ROUTE.test(request.routeOptions.url ?? '')) return;
   const { owner, repo } = request.params as OwnerRepoParams;
   request.generations = (await findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''))) ?? null;
 }
@@ -70,6 +77,21 @@ export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest)
   if (access.repo.id !== found.repositoryId) return { access, generation: null };
   ctx.readCache.set(accessKey(principal, found), { owner: access.owner, repo: access.repo, permission: access.permission }, 2048);
   return { access, generation: found.generation };
+}
+
+/**
+ * The caller's access to the repository named by the request's path: remembered at the generation
+ * read first (`readGenerationsFirst`) when a request at that generation looked it up already, else
+ * looked up. Only reads remember what they looked up: a write is about to bump the generation it
+ * would be filed under.
+ */
+export function repoAccessOf(ctx: AppContext, request: FastifyRequest): Promise<RepoAccess> {
+  const found = request.generations;
+  if (found && request.method === 'GET') return cachedRepoAccess(ctx, request).then((cached) => cached.access);
+  const remembered = found && rememberedAccess(ctx, request.principal, found);
+  if (remembered) return Promise.resolve(remembered.access);
+  const { owner, repo } = request.params as OwnerRepoParams;
+  return getRepoAccess(ctx, request.principal, owner, repo);
 }
 
 /** The caller's access remembered at the repository's generation `found`, if any. */

@@ -7,7 +7,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../domain/errors.ts';
 import { actsAsSiteAdmin, missingScope } from '../services/oauth-scopes.ts';
-import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
+import type { RepoAccess } from '../services/repositories.ts';
+import { repoAccessOf } from './cached-reads.ts';
 import type { Principal } from '../services/tokens.ts';
 import type { Page } from '../domain/page.ts';
 import { setLink } from './pagination.ts';
@@ -40,9 +41,9 @@ export function requireSiteAdmin(request: FastifyRequest): Principal {
   return principal;
 }
 
+/** The caller's access to the repository in the path (remembered at its generation when it can be: `cached-reads.ts`). */
 export function repoAccess(ctx: AppContext, request: FastifyRequest): Promise<RepoAccess> {
-  const { owner, repo } = request.params as OwnerRepoParams;
-  return getRepoAccess(ctx, request.principal, owner, repo);
+  return repoAccessOf(ctx, request);
 }
 
 export function sendPage<T>(request: FastifyRequest, reply: FastifyReply, page: Page, total: number, items: T[]): T[] {

@@ -328,4 +328,37 @@ describe('read cache against a fresh rendering', () => {
     await setSuspended(fresh.wharf.ctx, w.writer.login, false, SYSTEM_ACTOR);
     expect((await call('GET', remembering.api + latest, { token: w.writer.token })).status).toBe(200);
   }, 120_000);
+
+  it('honours a revocation, suspension or lost permission made elsewhere on the next write', async () => {
+    const w = await newWorld();
+    const list = `${remembering.api}/repos/${w.repo.full}/releases`;
+    const create = (token: string, tag: string) => call('POST', list, { token, body: { tag_name: tag } });
+    // Each write follows a read, so that the caller and its access are remembered at the generations the write reads.
+    expect((await call('GET', list, { token: w.victim.token })).status).toBe(200);
+    expect((await create(w.victim.token, 'w1')).status).toBe(201);
+    expect((await call('GET', list, { token: w.victim.token })).status).toBe(200);
+    expect((await call('DELETE', `${fresh.api}/authorizations/${w.victim.tokenId}`, { token: w.victim.token })).status).toBe(204);
+    expect((await create(w.victim.token, 'w2')).status).toBe(401);
+
+    expect((await call('GET', list, { token: w.writer.token })).status).toBe(200);
+    await setSuspended(fresh.wharf.ctx, w.writer.login, true, SYSTEM_ACTOR);
+    expect((await create(w.writer.token, 'w3')).status).toBe(401);
+    await setSuspended(fresh.wharf.ctx, w.writer.login, false, SYSTEM_ACTOR);
+    expect((await call('GET', list, { token: w.writer.token })).status).toBe(200);
+    expect((await create(w.writer.token, 'w4')).status).toBe(201);
+
+    // Push access taken away elsewhere: the access remembered at the old generation is not used.
+    expect((await call('GET', list, { token: w.writer.token })).status).toBe(200);
+    expect((await call('PUT', `${fresh.api}/repos/${w.repo.full}/collaborators/${w.writer.login}`, { token: w.owner.token, body: { permission: 'pull' } })).status).toBeLessThan(
+      300,
+    );
+    const refused = await create(w.writer.token, 'w5');
+    // GitHub's answer to a reader creating a release.
+    expect(refused.status, refused.text).toBe(422);
+    expect(refused.text).toContain('does not have push access');
+    expect((await call('DELETE', `${fresh.api}/repos/${w.repo.full}/collaborators/${w.writer.login}`, { token: w.owner.token })).status).toBe(204);
+    expect((await create(w.writer.token, 'w6')).status).toBe(404);
+    const tags = (await call('GET', `${fresh.api}/repos/${w.repo.full}/releases`, { token: w.owner.token })).body.map((r: { tag_name: string }) => r.tag_name);
+    expect(tags.sort()).toEqual(['w1', 'w4']);
+  }, 120_000);
 });
