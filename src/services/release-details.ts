@@ -47,3 +47,15 @@ export async function loadReleaseDetails(ctx: AppContext, releases: Release[], o
   for (const list of assets.values()) for (const a of list) if (a.uploader_id !== null) ids.push(a.uploader_id);
   return { assets, accounts: await findAccountsByIds(ctx.db, ids), reactions };
 }
+
+/**
+ * The details of a release this request has just created, from what created it instead of read
+ * back: the assets it was created with (none through the API) and its author, the caller. Nobody
+ * can have reacted to it yet. Renders the same as `loadReleaseDetails` would: the author's
+ * rendered fields (login, type, site administration) are those of the caller's remembered account,
+ * which is looked up again whenever any of them changes (the credentials' generation).
+ */
+export function createdReleaseDetails(release: Release, author: Account, assets: Asset[] = []): ReleaseDetails {
+  const accounts = new Map<number, Account>([[author.id, author]]);
+  return { assets: new Map([[release.id, assets]]), accounts, reactions: new Map() };
+}

@@ -152,9 +152,17 @@ async function apply(w: World, a: Action): Promise<void> {
   // Outcomes are not asserted here (a write may be refused, e.g. a tag already taken): what is
   // checked is that both servers then answer alike.
   switch (a.kind) {
-    case 'create':
-      await call('POST', `${repoApi(a.via)}/releases`, { token, body: { tag_name: TAGS[a.tag], draft: a.draft, prerelease: a.prerelease, name: TAGS[a.tag] }, skipSchema: true });
+    case 'create': {
+      const headers = { accept: ACCEPTS[a.tag % ACCEPTS.length]! };
+      const body = { tag_name: TAGS[a.tag], draft: a.draft, prerelease: a.prerelease, name: TAGS[a.tag] };
+      const created = await call('POST', `${repoApi(a.via)}/releases`, { token, headers, body, skipSchema: true });
+      if (created.status !== 201) return;
+      // The created release is rendered from what created it, not read back: exactly as read fresh.
+      const read = await call('GET', `${fresh.api}/repos/${w.repo.full}/releases/${created.body.id}`, { token, headers, skipSchema: true });
+      expect(created.text, `create ${JSON.stringify(a)}`).toBe(read.text);
+      expect(created.headers.get('last-modified')).toBe(read.headers.get('last-modified'));
       return;
+    }
     case 'edit': {
       if (!chosen) return;
       const body: Record<string, unknown> = { name: a.name };

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import type { Release } from '../../db/schema.ts';
-import { loadReleaseDetails } from '../../services/release-details.ts';
+import { createdReleaseDetails, loadReleaseDetails, type ReleaseDetails } from '../../services/release-details.ts';
 import type { RepoAccess } from '../../services/repositories.ts';
 import { createReleaseIdempotently, deleteRelease, getLatestRelease, getReleaseById, getReleaseByTag, listReleases, updateRelease } from '../../services/releases.ts';
 import { cachedRepoAccess, sendCached } from '../cached-reads.ts';
@@ -24,9 +24,13 @@ async function sendOne(ctx: AppContext, access: RepoAccess, request: FastifyRequ
 
 /** One release as JSON, with its `X-GitHub-Media-Type` and `Last-Modified` set on `reply`. */
 async function renderOne(ctx: AppContext, access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release) {
+  return renderWith(access, request, reply, release, await loadReleaseDetails(ctx, [release], { reactions: true }));
+}
+
+/** `renderOne` with the release's details at hand. */
+function renderWith(access: RepoAccess, request: FastifyRequest, reply: FastifyReply, release: Release, details: ReleaseDetails) {
   const format = bodyFormatFromAccept(request.headers.accept);
   reply.header('x-github-media-type', format.mediaType);
-  const details = await loadReleaseDetails(ctx, [release], { reactions: true });
   const json = releaseJson(access, release, details, request.urls, format);
   // The embedded assets are part of the representation: an upload or an asset edit changes it
   // without touching the release row, so `If-Modified-Since` must see their times too.
@@ -59,7 +63,11 @@ export function releaseRoutes(app: FastifyInstance, ctx: AppContext): void {
     const { release, replayed } = await createReleaseIdempotently(ctx, access, request.body, request.headers['idempotency-key'], { webUrl: request.urls.web });
     if (replayed) reply.header('idempotent-replayed', 'true');
     reply.header('location', `${request.urls.api}/repos/${encodeURIComponent(access.owner.login)}/${encodeURIComponent(access.repo.name)}/releases/${release.id}`);
-    return sendOne(ctx, access, request, reply, release, 201);
+    // A release created now shows what created it (no assets, the caller as author): not read back.
+    // A replayed one may have changed since: read as any release is.
+    const author = access.principal!.user;
+    if (replayed || release.author_id !== author.id) return sendOne(ctx, access, request, reply, release, 201);
+    return reply.code(201).send(renderWith(access, request, reply, release, createdReleaseDetails(release, author)));
   });
 
   // `?channel=beta&major=2&prefix=cli-` (Wharf's extension) asks for the latest of one line.
