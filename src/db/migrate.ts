@@ -30,6 +30,7 @@ import * as bundles from './migrations/025-bundles.ts';
 import * as mirrorChannels from './migrations/028-mirror-channels.ts';
 import * as assetUpstreamIdentity from './migrations/030-asset-upstream-identity.ts';
 import * as foreignAttestations from './migrations/029-foreign-attestations.ts';
+import * as releaseTagClaims from './migrations/031-release-tag-claims.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -58,6 +59,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '028-mirror-channels': { up: (db) => mirrorChannels.up(db), down: (db) => mirrorChannels.down(db) },
     '030-asset-upstream-identity': { up: (db) => assetUpstreamIdentity.up(db), down: (db) => assetUpstreamIdentity.down(db) },
     '029-foreign-attestations': { up: (db) => foreignAttestations.up(db), down: (db) => foreignAttestations.down(db) },
+    '031-release-tag-claims': { up: (db) => releaseTagClaims.up(db), down: (db) => releaseTagClaims.down(db) },
   };
 }
 

@@ -290,8 +290,9 @@ export interface CredentialGenerationsTable {
 }
 
 /**
- * `release`: the tag of a release being published, made inside the release's transaction (rolled
- * back when that never committed); `change`: an API or push update, remembered for who made it.
+ * `release`: the tag of a release being published, made just before the release's transaction
+ * (removed when that never committed), and the claim on that tag (one per repository and tag,
+ * migration 031); `change`: an API or push update, remembered for who made it.
  */
 export type RefIntentPurpose = 'release' | 'change';
 

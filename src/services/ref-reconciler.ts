@@ -4,8 +4,10 @@
  * database records it in two steps; a process killed between them leaves one store ahead:
  *
  * - A release's tag made in git whose release transaction never committed: its intent
- *   (`ref_intents`, purpose `release`) outlives the process. The tag is removed — unless a
- *   published release has meanwhile claimed that tag, which then keeps it (adopted).
+ *   (`ref_intents`, purpose `release`, the tag's claim) outlives the process. The tag is removed —
+ *   unless a published release uses that tag, which then keeps it (adopted). A release published
+ *   on such a tag takes the abandoned claim over itself (services/refs.ts), so this is left for
+ *   releases published before claims existed.
  * - A push, refs API change or tag whose events were never recorded: git differs from the refs the
  *   database knows (`repository_refs`). `syncRefs` records the difference with its events and
  *   listeners (a deleted tag makes its published release a draft), attributed to whoever recorded
@@ -18,14 +20,12 @@
  */
 import { gitDirFor, type AppContext } from '../context.ts';
 import { findPublishedByTag } from '../db/repos/releases-repo.ts';
-import { deleteRefIntents, deleteRefIntentsBefore, refIntentsFor, repositoryIdsAfter } from '../db/repos/refs-repo.ts';
+import { deleteRefIntents, deleteRefIntentsBefore, refIntentsFor, repositoryIdsAfter, takeOverRefIntent } from '../db/repos/refs-repo.ts';
 import { findRepositoryById } from '../db/repos/repositories-repo.ts';
 import * as git from '../git/git.ts';
-import { acquire, holderIsGone } from './leases.ts';
-import { syncRefs } from './refs.ts';
+import { acquire, holderIsGone, LEASE_HOLDER } from './leases.ts';
+import { INTENT_MAX_AGE_MS, syncRefs } from './refs.ts';
 
-/** Longer than any write keeps an intent (a release's transaction, a push): older ones are abandoned. */
-export const INTENT_MAX_AGE_MS = 10 * 60_000;
 /** How often every repository is compared with git, on one node of several. */
 const RECONCILE_EVERY_MS = 5 * 60_000;
 const LEASE_SLACK_MS = 5_000;
@@ -46,6 +46,9 @@ export async function recoverReleaseTags(ctx: AppContext, now = Date.now()): Pro
   const result = { tagsRemoved: 0, tagsAdopted: 0 };
   for (const intent of await refIntentsFor(ctx.db, 'release')) {
     if (!holderIsGone(intent.holder, intent.created_ms, INTENT_MAX_AGE_MS, now)) continue;
+    // The claim is taken first (compare-and-set on its holder): a release adopting the tag at the
+    // same time (refs.ts, `claimExistingTag`) takes it or finds it held, never both of them.
+    if (!(await takeOverRefIntent(ctx.db, intent.id, intent.holder, { holder: LEASE_HOLDER }))) continue;
     const repo = await findRepositoryById(ctx.db, intent.repository_id);
     if (repo && intent.sha) {
       const tag = intent.ref.slice('refs/tags/'.length);

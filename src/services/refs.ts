@@ -11,9 +11,11 @@
  * - `createRef(ctx, repo, ref, sha, actor)` — creates `ref` if absent (atomic in git: two racing
  *   writers, even on two nodes, give one winner). Returns the change, or null when it existed.
  * - `deleteRef(ctx, repo, ref, actor)` — deletes `ref`. Returns the change, or null when absent.
- * - `prepareRefCreation(…)` — `createRef` in steps, for a write that also commits database rows
- *   (publishing a release creates its tag): checked now, created inside the caller's transaction,
- *   settled once that transaction has ended.
+ * - `claimNewTag(…)` — `createRef` in steps, for a write that also commits database rows
+ *   (publishing a release creates its tag): checked, claimed and created in git before the
+ *   caller's transaction, recorded inside it, settled once it has ended. `claimExistingTag(…)`
+ *   is its counterpart for a release published on a tag git has: no other writer may hold the
+ *   tag's claim (it could still delete the tag).
  * - `syncRefs(ctx, repo, actor)` — the database learns what git has now: it compares the refs in
  *   git with the ones it knows (`repository_refs`) and, in one transaction, records the
  *   differences (git is read before that transaction opens, and a snapshot git has moved past
@@ -27,7 +29,9 @@
  * (`ref_intents`, committed before git is touched; concurrent writers' intents share a commit,
  * `services/ref-intent-commits.ts`): a release's tag whose transaction never
  * committed is removed after a crash, and a change found by the reconciler is attributed to
- * whoever intended it.
+ * whoever intended it. A release's intent is also its claim on the tag (unique per repository
+ * and tag), so a second writer publishing on the same tag learns at intent time that another is
+ * making it, without either holding the database while git works.
  *
  * A refused change throws a `ValidationError` (422) naming the reason, in words git can show a
  * pusher after `remote rejected`.
@@ -35,7 +39,7 @@
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, RefIntent, Repository } from '../db/schema.ts';
 import { updateRepository } from '../db/repos/repositories-repo.ts';
-import { deleteRefIntents, knownRefs, lockRepositoryRefs, markRefsKnown, refIntentsOf, setKnownRefs } from '../db/repos/refs-repo.ts';
+import { deleteRefIntents, knownRefs, lockRepositoryRefs, markRefsKnown, refIntentsOf, setKnownRefs, takeOverRefIntent } from '../db/repos/refs-repo.ts';
 import { ValidationError } from '../domain/errors.ts';
 import * as git from '../git/git.ts';
 import { isoSeconds } from '../util/time.ts';
@@ -48,7 +52,8 @@ import { refuseAmbiguousNames } from './ambiguous-refs.ts';
 import { commitRefIntents } from './ref-intent-commits.ts';
 import { refuseImmutableTagChanges } from './immutable-tags.ts';
 import { refuseMirroredRefChanges } from './mirror-guard.ts';
-import { LEASE_HOLDER } from './leases.ts';
+import { holderIsGone, LEASE_HOLDER } from './leases.ts';
+import { isUniqueViolation } from './db-errors.ts';
 import type { RefChange } from './push-events.ts';
 import type { WriteReads } from './write-reads.ts';
 
@@ -131,53 +136,134 @@ export async function createRef(ctx: AppContext, repo: Repository, ref: string, 
   return change;
 }
 
-/** A ref creation checked by the door, to be made as one step of a larger write. */
-export interface RefCreation {
-  change: RefChange;
+/**
+ * A release's claim on its tag (a `release` intent, at most one per repository and tag), held
+ * from before git is touched until the release's transaction has ended (see `claimNewTag`).
+ */
+export interface TagClaim {
+  /** The tag's creation, when this claim made it in git; null when the tag was there already. */
+  change: RefChange | null;
   /**
-   * Creates the ref in git (false when it exists already) and records it, its domain events and
-   * its listeners' work in `trx`, the caller's transaction, so they commit or roll back with the
-   * caller's rows.
+   * In `trx`, the caller's transaction: the claim ends, and a tag made here is recorded with its
+   * domain events and its listeners' work, so they commit or roll back with the caller's rows.
+   * Touches the database only: git was done before the transaction began.
    */
-  create(trx: Kysely<Database>): Promise<boolean>;
-  /** After the caller's write: `false` (rolled back) deletes the ref again if `create` made it. */
+  record(trx: Kysely<Database>): Promise<void>;
+  /**
+   * After the caller's transaction: `false` (rolled back) deletes the tag again if this claim made
+   * it, and only then ends the claim, so nobody finds the claim gone while that tag still exists.
+   */
   settle(committed: boolean): Promise<void>;
 }
 
+/** Another writer holds the claim on a release's tag: it is making that tag, or may yet delete it. */
+export class TagClaimedError extends Error {
+  constructor(readonly ref: string) {
+    super(`a release on ${ref} is being made by another writer`);
+  }
+}
+
+/** Longer than any write keeps an intent (a release's transaction, a push): older ones are abandoned. */
+export const INTENT_MAX_AGE_MS = 10 * 60_000;
+
 /**
- * Checks a ref creation now and leaves the rest to the caller: a release's tag is created inside
- * the release's transaction (`create` touches git only, so it cannot wait on that transaction's
- * database connection) and deleted again if the transaction rolls back. The intent is committed
- * first: if the process dies after git made the tag and before the transaction committed, the
- * reconciler finds the intent and removes the tag (see `services/ref-reconciler.ts`).
+ * For a release published on a tag that does not exist: checks the creation with the door's rules,
+ * claims the tag (committed before git moves; a claim another writer holds is a `TagClaimedError`,
+ * one a dead process left is taken over) and creates the tag in git — all before the caller's
+ * transaction, which then never waits on git while it holds the database (on SQLite, every other
+ * writer). If the process dies after git and before that transaction commits, the reconciler finds
+ * the claim and removes the tag (see `services/ref-reconciler.ts`).
  */
-export async function prepareRefCreation(ctx: AppContext, repo: Repository, ref: string, sha: string, actor: RefActor): Promise<RefCreation> {
+export async function claimNewTag(ctx: AppContext, repo: Repository, ref: string, sha: string, actor: RefActor): Promise<TagClaim> {
   const change: RefChange = { ref, before: null, after: sha };
   await requireAllowed(ctx, repo, change, actor);
   const gitDir = gitDirFor(ctx, repo);
   const actorId = actor.user?.id ?? null;
-  const intents = await commitRefIntents(ctx.db, [{ repositoryId: repo.id, ref, sha, purpose: 'release', actorId, holder: LEASE_HOLDER, now: Date.now() }]);
-  let created = false;
+  const now = Date.now();
+  let id: number;
+  try {
+    id = (await commitRefIntents(ctx.db, [{ repositoryId: repo.id, ref, sha, purpose: 'release', actorId, holder: LEASE_HOLDER, now }]))[0]!;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const taken = await takeAbandonedClaim(ctx, repo, ref, { sha, actorId, now });
+    if (!taken) throw new TagClaimedError(ref);
+    id = taken.id;
+  }
+  let created: boolean;
+  try {
+    created = await git.createRefIfAbsent(gitDir, ref, sha);
+  } catch (err) {
+    await deleteRefIntents(ctx.db, [id]);
+    throw err;
+  }
+  if (created) crashPoint('release-tag-written');
   return {
-    change,
-    async create(trx) {
-      created = await git.createRefIfAbsent(gitDir, ref, sha);
-      // Deleted with the caller's rows: an intent still there after a crash means they never committed.
-      await deleteRefIntents(trx, intents);
-      if (!created) return false;
-      crashPoint('release-tag-written');
+    change: created ? change : null,
+    async record(trx) {
+      // Deleted with the caller's rows: a claim still there after a crash means they never committed.
+      await deleteRefIntents(trx, [id]);
+      if (!created) return;
       await setKnownRefs(trx, repo.id, [{ ref, sha }]);
       await recordEvents(trx, refChangeEvents(repo, [change], actorId));
       await ctx.pushListeners.emit(trx, { repo, changes: [change], actorId });
-      return true;
     },
     async settle(committed) {
       if (committed) return;
       if (created) await git.deleteRef(gitDir, ref, sha).catch(() => undefined);
       created = false;
-      await deleteRefIntents(ctx.db, intents);
+      await deleteRefIntents(ctx.db, [id]);
     },
   };
+}
+
+/**
+ * For a release published on a tag git already has: makes sure no other writer holds the tag's
+ * claim. A writer creating that tag for its own release may still fail and delete it, and a
+ * release committed meanwhile on that tag would be left without one; so a claim held by a live
+ * writer is a `TagClaimedError`. Without a claim the tag is read again: its creator deletes it
+ * before it ends its claim, so a tag still there now is one no creator will take away (its
+ * creator committed, and the caller's release then collides with that creator's). A claim a dead
+ * process left (a tag made for a release that never committed) is taken over: this release adopts
+ * the tag, and the claim is handed back if its transaction fails, for the reconciler to undo.
+ * Returns the claim held, or null when none was needed.
+ */
+export async function claimExistingTag(ctx: AppContext, repo: Repository, ref: string, actor: RefActor): Promise<TagClaim | null> {
+  const claim = await releaseClaimOn(ctx, repo, ref);
+  if (!claim) {
+    if ((await git.readRef(gitDirFor(ctx, repo), ref)) === null) throw new TagClaimedError(ref);
+    return null;
+  }
+  const taken = await takeAbandonedClaim(ctx, repo, ref, { actorId: actor.user?.id ?? null }, claim);
+  if (!taken) throw new TagClaimedError(ref);
+  return {
+    change: null,
+    record: (trx) => deleteRefIntents(trx, [taken.id]),
+    async settle(committed) {
+      if (!committed) await takeOverRefIntent(ctx.db, taken.id, LEASE_HOLDER, { holder: taken.holder, actorId: taken.actor_id, now: taken.created_ms });
+    },
+  };
+}
+
+/** The release claim on `ref`, if a writer holds one. */
+async function releaseClaimOn(ctx: AppContext, repo: Repository, ref: string): Promise<RefIntent | undefined> {
+  return (await refIntentsOf(ctx.db, repo.id)).find((i) => i.purpose === 'release' && i.ref === ref);
+}
+
+/**
+ * Takes over the release claim on `ref` if the process holding it is gone (compare-and-set on its
+ * holder: of several writers, and the reconciler, one wins): the claim as it was, or null when a
+ * live writer holds it (or another took it first).
+ */
+async function takeAbandonedClaim(
+  ctx: AppContext,
+  repo: Repository,
+  ref: string,
+  to: { sha?: string; actorId: number | null; now?: number },
+  known?: RefIntent,
+): Promise<RefIntent | null> {
+  const claim = known ?? (await releaseClaimOn(ctx, repo, ref));
+  if (!claim || !holderIsGone(claim.holder, claim.created_ms, INTENT_MAX_AGE_MS)) return null;
+  return (await takeOverRefIntent(ctx.db, claim.id, claim.holder, { holder: LEASE_HOLDER, ...to })) ? claim : null;
 }
 
 /**

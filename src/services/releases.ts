@@ -48,7 +48,7 @@ import { requirePermission, type RepoAccess } from './repositories.ts';
 import type { RefChange } from './push-events.ts';
 import { releaseChanges, releaseUpdateActions, type DomainEvent, type ReleaseAction, type ReleaseChanges } from '../events/domain-events.ts';
 import { recordEvents } from '../events/outbox.ts';
-import { prepareRefCreation } from './refs.ts';
+import { claimExistingTag, claimNewTag, TagClaimedError, type RefActor, type TagClaim } from './refs.ts';
 import { versionColumns } from './release-channels.ts';
 import { immutableStatus, refuseReservedTag } from './immutable-releases.ts';
 import { reserveTag } from '../db/repos/immutable-releases-repo.ts';
@@ -186,8 +186,12 @@ async function commitDate(ctx: AppContext, repo: Repository, sha: string): Promi
 
 /**
  * Runs `write` (which inserts or updates the row) in a transaction together with the tag it
- * needs. The tag is created (through the refs door) inside the transaction so a failure rolls the
- * row back; a tag created here for a transaction that then fails is deleted again.
+ * needs. A tag that does not exist is claimed and created (through the refs door) before the
+ * transaction, which then records it with the row: the transaction never waits on git while it
+ * holds the database. A tag created here for a transaction that then fails is deleted again. A
+ * release published on a tag that exists checks that no other writer is making that tag (its
+ * claim), since that writer could still delete it. Either way, another writer's claim on the tag
+ * is answered like a published release already on it: `already_exists`.
  */
 async function withTag<T>(
   ctx: AppContext,
@@ -198,24 +202,25 @@ async function withTag<T>(
   reads: WriteReads | undefined,
   write: (trx: AppContext['db']) => Promise<T>,
 ): Promise<T> {
-  const creation =
-    publish && !placement.tagExists && placement.commitSha
-      ? await prepareRefCreation(ctx, access.repo, `refs/tags/${tag}`, placement.commitSha, { user: access.principal?.user ?? null, via: 'release', reads })
-      : null;
+  const ref = `refs/tags/${tag}`;
+  const actor: RefActor = { user: access.principal?.user ?? null, via: 'release', reads };
+  let claim: TagClaim | null = null;
   let result: T;
   try {
+    if (publish && placement.tagExists) claim = await claimExistingTag(ctx, access.repo, ref, actor);
+    else if (publish && placement.commitSha) claim = await claimNewTag(ctx, access.repo, ref, placement.commitSha, actor);
     result = await ctx.db.transaction().execute(async (trx) => {
       const written = await write(trx);
-      // The tag's own events (`create`, `push`) are recorded in this transaction too.
-      await creation?.create(trx);
+      // The claim ends with the row; the tag's own events (`create`, `push`) are recorded here too.
+      await claim?.record(trx);
       return written;
     });
   } catch (err) {
-    await creation?.settle(false);
-    if (isUniqueViolation(err)) throw new ValidationError([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }]);
+    await claim?.settle(false);
+    if (isUniqueViolation(err) || err instanceof TagClaimedError) throw new ValidationError([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }]);
     throw err;
   }
-  await creation?.settle(true);
+  await claim?.settle(true);
   return result;
 }
 

@@ -62,12 +62,15 @@ describe('ref reconciler', () => {
     await git(repo.id, 'update-ref', 'refs/tags/orphan', head);
     await git(repo.id, 'update-ref', 'refs/tags/claimed', head);
     await insertRefIntents(ctx.db, [intent('refs/tags/orphan'), intent('refs/tags/claimed')]);
-    // …and since then a release was published on one of them (it found the tag and bound to it).
+    // …and since then a release was published on one of them: it found the tag and took the
+    // abandoned claim over, ending it with its own transaction.
     const claimed = await call('POST', `${server.api}/repos/${full}/releases`, { token: owner.token, body: { tag_name: 'claimed' } });
     expect(claimed.status).toBe(201);
+    const left = await ctx.db.selectFrom('ref_intents').select('ref').where('repository_id', '=', repo.id).execute();
+    expect(left.map((i) => i.ref)).toEqual(['refs/tags/orphan']);
 
     const result = await reconcileRefs(ctx);
-    expect(result).toMatchObject({ tagsRemoved: 1, tagsAdopted: 1 });
+    expect(result).toMatchObject({ tagsRemoved: 1, tagsAdopted: 0 });
     const tags = await git(repo.id, 'for-each-ref', '--format=%(refname)', 'refs/tags/');
     expect(tags.split('\n')).toEqual(['refs/tags/claimed']);
     expect(await ctx.db.selectFrom('ref_intents').selectAll().where('repository_id', '=', repo.id).execute()).toEqual([]);

@@ -111,3 +111,28 @@ export async function deleteRefIntentsBefore(db: Kysely<Database>, purpose: RefI
   const res = await db.deleteFrom('ref_intents').where('purpose', '=', purpose).where('created_ms', '<', beforeMs).executeTakeFirst();
   return Number(res.numDeletedRows);
 }
+
+/**
+ * Makes `to.holder` the holder of intent `id` if `fromHolder` still holds it (a compare-and-set,
+ * so of two writers taking over one abandoned intent one wins): whether it did. `sha`, `actorId`
+ * and `now` replace the intent's when given (a writer taking a release's claim for its own tag).
+ */
+export async function takeOverRefIntent(
+  db: Kysely<Database>,
+  id: number,
+  fromHolder: string,
+  to: { holder: string; sha?: string | null; actorId?: number | null; now?: number },
+): Promise<boolean> {
+  const res = await db
+    .updateTable('ref_intents')
+    .set({
+      holder: to.holder,
+      ...(to.sha !== undefined ? { sha: to.sha } : {}),
+      ...(to.actorId !== undefined ? { actor_id: to.actorId } : {}),
+      ...(to.now !== undefined ? { created_ms: to.now } : {}),
+    })
+    .where('id', '=', id)
+    .where('holder', '=', fromHolder)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
