@@ -26,10 +26,13 @@
  * An fsync that fails leaves it unknown which pages reached the disk (the kernel may have dropped
  * them): every later commit then fails too, and the process has to be restarted (PostgreSQL
  * refuses to go on after a failed fsync for the same reason).
+ *
+ * The driver also begins write transactions with BEGIN IMMEDIATE (see `beginTransaction`), so
+ * that two processes writing one file wait for each other instead of failing with SQLITE_BUSY.
  */
 import { closeSync, fdatasync, open as openFile } from 'node:fs';
 import path from 'node:path';
-import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type TransactionSettings, type QueryCompiler } from 'kysely';
+import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type TransactionSettings, type QueryCompiler } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { fsyncPath } from '../util/fsync.ts';
 
@@ -104,6 +107,9 @@ export class WalSync {
   }
 }
 
+/** How write transactions begin (see `DurableDriver.beginTransaction`). */
+const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
+
 /**
  * Kysely's SQLite dialect for `sqlite` (opened with `synchronous = NORMAL` in WAL mode), whose
  * `database` is `sqlite` behind whatever wrappers (statement cache…): every write is answered
@@ -115,8 +121,9 @@ export function durableSqliteDialect(sqlite: BetterSqlite3.Database, database: S
   const watched: SqliteDatabase = {
     prepare(sql: string) {
       const stmt = database.prepare(sql);
-      // Statements that cannot change the file (SELECTs, BEGIN, COMMIT: SQLite's read-only) need no wait.
-      if (!(stmt as unknown as BetterSqlite3.Statement).readonly) tracker.wrote = true;
+      // Statements that cannot change the file (SELECTs, BEGIN, COMMIT: SQLite's read-only) need no
+      // wait. BEGIN IMMEDIATE is not read-only to SQLite (it takes the write lock) but writes nothing.
+      if (!(stmt as unknown as BetterSqlite3.Statement).readonly && sql !== BEGIN_IMMEDIATE.sql) tracker.wrote = true;
       return stmt;
     },
     close: () => database.close(),
@@ -148,8 +155,18 @@ class DurableDriver implements Driver {
   acquireConnection(): Promise<DatabaseConnection> {
     return this.#inner.acquireConnection();
   }
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.#inner.beginTransaction(connection, settings);
+  /**
+   * Write transactions begin IMMEDIATE: they take SQLite's write lock at BEGIN, waiting out
+   * `busy_timeout` while another process holds it. A deferred transaction takes it only at its
+   * first write, and one that read first cannot wait there: if another process committed since
+   * its read, SQLite refuses the upgrade at once (SQLITE_BUSY), and the request failed. Within
+   * one process nothing changes (its transactions already take the one connection in turn).
+   * A transaction declared read-only (`setAccessMode('read only')`) stays deferred and never
+   * takes the write lock; lone statements are unaffected (reads take no write lock).
+   */
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (settings.accessMode === 'read only') return this.#inner.beginTransaction(connection, settings);
+    await connection.executeQuery(BEGIN_IMMEDIATE);
   }
   commitTransaction(connection: DatabaseConnection): Promise<void> {
     return this.#inner.commitTransaction(connection);

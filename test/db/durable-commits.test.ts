@@ -1,13 +1,15 @@
 /**
  * SQLite commits are made durable by an fsync of the WAL off the event loop, shared by the
  * writers that committed before it began (`src/db/sqlite-durable-commits.ts`). A writer is
- * answered only after such a sync; reads wait for none; two processes write one file together;
- * and a process killed mid-write loses no acknowledged row.
+ * answered only after such a sync; reads wait for none; two processes write one file together,
+ * transactions that read before they write included (write transactions begin IMMEDIATE, read-only
+ * ones deferred); and a process killed mid-write loses no acknowledged row.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, walSyncOf, type DatabaseHandle } from '../../src/db/dialect.ts';
@@ -39,8 +41,10 @@ interface Writer {
   reached(n: number): Promise<void>;
 }
 
-function startWriter(file: string, name: string, count: number, concurrency: number): Writer {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, file, name, String(count), String(concurrency)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startWriter(file: string, name: string, count: number, concurrency: number, mode?: 'read-first'): Writer {
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, file, name, String(count), String(concurrency), ...(mode ? [mode] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const acknowledged: number[] = [];
   let stderr = '';
   let done = false;
@@ -145,4 +149,51 @@ describe('durable SQLite commits', () => {
     expect(killed.acknowledged.length).toBeGreaterThanOrEqual(150);
     for (const n of killed.acknowledged) expect(killedRows.has(n)).toBe(true);
   }, 120_000);
+
+  it('lets two processes run transactions that read, then write, on one file at once: none fails', async () => {
+    const { file, handle } = await freshDatabase();
+    await handle.close();
+    handles.splice(handles.indexOf(handle), 1);
+
+    // A deferred transaction that read before the other process committed could not take the
+    // write lock afterwards (SQLITE_BUSY at once); write transactions begin IMMEDIATE, and wait.
+    const writers = [startWriter(file, 'one', 200, 8, 'read-first'), startWriter(file, 'two', 200, 8, 'read-first')];
+    for (const w of writers) {
+      const exit = await w.exited;
+      expect(exit.stderr).toBe('');
+      expect(exit.code).toBe(0);
+      expect(exit.done).toBe(true);
+    }
+    expect((await rowsOf(file, 'one')).size).toBe(200);
+    expect((await rowsOf(file, 'two')).size).toBe(200);
+  }, 120_000);
+
+  it('begins a read-only transaction deferred (no write lock) and a write transaction IMMEDIATE (the write lock at BEGIN)', async () => {
+    const { file, handle } = await freshDatabase();
+    const other = await openDatabase(`sqlite:${file}`);
+    handles.push(other);
+    // While this read-only transaction is open, the other connection can still write at once.
+    await handle.db
+      .transaction()
+      .setAccessMode('read only')
+      .execute(async (trx) => {
+        await sql`select count(*) from durable_rows`.execute(trx);
+        await sql`insert into durable_rows (writer, n) values ('other', 1)`.execute(other.db);
+      });
+    // A write transaction holds the write lock from its BEGIN, before it has written anything:
+    // a connection that does not wait (busy_timeout 0) is refused a write meanwhile.
+    const outcome = await handle.db.transaction().execute(async () => {
+      const probe = new BetterSqlite3(file);
+      try {
+        probe.pragma('busy_timeout = 0');
+        probe.prepare("insert into durable_rows (writer, n) values ('probe', 1)").run();
+        return 'wrote';
+      } catch (err) {
+        return (err as { code?: string }).code;
+      } finally {
+        probe.close();
+      }
+    });
+    expect(outcome).toBe('SQLITE_BUSY');
+  });
 });
