@@ -8,8 +8,7 @@
  */
 import type { AppContext } from '../context.ts';
 import type { Repository } from '../db/schema.ts';
-import { findMirrorOfRepository } from '../db/repos/mirrors-repo.ts';
-import { findBundleOrigin } from '../db/repos/bundles-repo.ts';
+import { findReadOnlySources } from '../db/repos/mirrors-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import type { RefActor, RefChange, RefRefusal } from './refs.ts';
 import type { RepoAccess } from './repositories.ts';
@@ -29,10 +28,11 @@ function readOnlyReason(db: AppContext['db'], repositoryId: number, reads?: Writ
 }
 
 async function readReadOnlyReason(db: AppContext['db'], repositoryId: number): Promise<string | null> {
-  const mirror = await findMirrorOfRepository(db, repositoryId);
-  if (mirror) return reason(mirror.upstream_url);
-  const origin = await findBundleOrigin(db, repositoryId);
-  if (origin) return importedReason(origin.origin_instance ? `${origin.origin_repository} on ${origin.origin_instance}` : origin.origin_repository);
+  const sources = await findReadOnlySources(db, repositoryId);
+  if (typeof sources?.upstream_url === 'string') return reason(sources.upstream_url);
+  if (typeof sources?.origin_repository === 'string') {
+    return importedReason(sources.origin_instance ? `${sources.origin_repository} on ${sources.origin_instance}` : sources.origin_repository);
+  }
   return null;
 }
 

@@ -17,6 +17,23 @@ export async function findMirrorOfRepository(db: Kysely<Database>, repositoryId:
   return (await mirrorOfRepository(db, repositoryId)).rows[0];
 }
 
+/**
+ * Whether anything but its own sync or import writes the repository, in one statement: the
+ * upstream of its pull mirror and the origin of its imported bundles (each null when it has none).
+ */
+export async function findReadOnlySources(
+  db: Kysely<Database>,
+  repositoryId: number,
+): Promise<{ upstream_url: string | null; origin_repository: string | null; origin_instance: string | null } | undefined> {
+  return db
+    .selectFrom('repositories')
+    .leftJoin('mirrors', 'mirrors.repository_id', 'repositories.id')
+    .leftJoin('bundle_origins', 'bundle_origins.repository_id', 'repositories.id')
+    .select(['mirrors.upstream_url', 'bundle_origins.origin_repository', 'bundle_origins.origin_instance'])
+    .where('repositories.id', '=', repositoryId)
+    .executeTakeFirst();
+}
+
 export async function findMirror(db: Kysely<Database>, id: number): Promise<Mirror | undefined> {
   return db.selectFrom('mirrors').selectAll().where('id', '=', id).executeTakeFirst();
 }
