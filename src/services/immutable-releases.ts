@@ -32,9 +32,13 @@ export interface ImmutableStatus {
   enforced_by_owner: boolean;
 }
 
-/** Whether releases published now in `repo` become immutable, and whether its owner enforces it. */
-export async function immutableStatus(ctx: Pick<AppContext, 'db'>, repo: Repository): Promise<ImmutableStatus> {
-  const enforced = await enforcedByOwner(ctx.db, repo);
+/**
+ * Whether releases published now in `repo` become immutable, and whether its owner enforces it.
+ * `owner`: the repository's owner when the caller has it; a user's repositories are never
+ * enforced (only organizations have a policy), so then nothing is read.
+ */
+export async function immutableStatus(ctx: Pick<AppContext, 'db'>, repo: Repository, owner?: Pick<Account, 'id' | 'type'>): Promise<ImmutableStatus> {
+  const enforced = owner?.id === repo.owner_id && owner.type === 'User' ? false : await enforcedByOwner(ctx.db, repo);
   return { enabled: enforced || repo.immutable_releases === 1, enforced_by_owner: enforced };
 }
 

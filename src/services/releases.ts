@@ -323,7 +323,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   if (errors.length) throw new ValidationError(errors);
   if (!draft) await refuseReservedTag(ctx, access.repo, tag, reads);
   // Published while the setting is on: immutable from the start (a draft decides when published).
-  const immutable = !draft && (await immutableStatus(ctx, access.repo)).enabled;
+  const immutable = !draft && (await immutableStatus(ctx, access.repo, access.owner)).enabled;
 
   const placement = await place(ctx, access.repo, tag, target, true);
   if (fields.generate_release_notes) {
@@ -424,7 +424,7 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
   if (errors.length) throw new ValidationError(errors);
   if (release.immutable === 1 && release.draft === 0) refuseFrozenChanges(tagChanged, target !== release.target_commitish, draft);
   if (!draft && (publishing || tagChanged)) await refuseReservedTag(ctx, access.repo, tag, reads);
-  const immutable = release.immutable === 1 || (publishing && (await immutableStatus(ctx, access.repo)).enabled);
+  const immutable = release.immutable === 1 || (publishing && (await immutableStatus(ctx, access.repo, access.owner)).enabled);
 
   const placement = await place(ctx, access.repo, tag, target, !draft && (publishing || tagChanged));
   const now = isoSeconds();
