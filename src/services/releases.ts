@@ -248,14 +248,21 @@ function releaseEvents(repo: Repository, actorId: number | null, release: Releas
   return actions.map((action) => ({ ...base, action, ...(action === 'edited' && changes ? { changes } : {}) }));
 }
 
+/**
+ * Applies `make_latest` (or the default for a release just published) in `trx`. The repository's
+ * row is read again in the transaction only when the decision depends on it (its rules, its
+ * designated latest): designating a release needs only the repository's id.
+ */
 async function applyLatest(trx: AppContext['db'], repo: Repository, release: Release, makeLatest: MakeLatest | undefined, justPublished: boolean): Promise<void> {
-  const fresh = (await findRepositoryById(trx, repo.id)) ?? repo;
+  let row: Repository | undefined;
+  const fresh = async () => (row ??= (await findRepositoryById(trx, repo.id)) ?? repo);
   if (makeLatest === undefined && justPublished) {
-    if (await latestByDefault(trx, fresh, release)) await designateLatest(trx, fresh, release.id);
-  } else if (makeLatest === 'true' && isEligibleForLatest(release)) await designateLatest(trx, fresh, release.id);
-  else if (makeLatest === 'legacy') await recomputeLatest(trx, fresh, undefined, true);
-  else if (makeLatest === 'false' && fresh.latest_release_id === release.id) await recomputeLatest(trx, fresh, release.id);
-  else if (fresh.latest_release_id === release.id && !isEligibleForLatest(release)) await recomputeLatest(trx, fresh, release.id);
+    // Without a version, or under GitHub's rule, a full release is latest by default: the rules decide only for a versioned one.
+    if (isEligibleForLatest(release) && (release.version_key === null || (await latestByDefault(trx, await fresh(), release)))) await designateLatest(trx, repo, release.id);
+  } else if (makeLatest === 'true' && isEligibleForLatest(release)) await designateLatest(trx, repo, release.id);
+  else if (makeLatest === 'legacy') await recomputeLatest(trx, repo, undefined, true);
+  else if (makeLatest === 'false' && (await fresh()).latest_release_id === release.id) await recomputeLatest(trx, await fresh(), release.id);
+  else if (!isEligibleForLatest(release) && (await fresh()).latest_release_id === release.id) await recomputeLatest(trx, await fresh(), release.id);
 }
 
 // ---- writes -----------------------------------------------------------------------------------
