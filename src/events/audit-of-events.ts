@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { auditRepo, recordAudit, SYSTEM_ACTOR, type AuditEntry } from '../services/audit.ts';
 import { eventType, type DomainEvent } from './domain-events.ts';
+import { findAuditSubjects } from '../db/repos/audit-repo.ts';
 
 const AUDITED_EVENTS: Record<string, string> = {
   'release.published': 'release.publish',
@@ -22,15 +23,7 @@ export async function auditEvents(trx: Kysely<Database>, events: DomainEvent[]):
   for (const event of events) {
     const action = AUDITED_EVENTS[eventType(event)];
     if (!action || (event.kind !== 'release' && event.kind !== 'release_asset')) continue;
-    const [actor, repo] = await Promise.all([
-      event.actorId === null ? undefined : trx.selectFrom('accounts').select(['id', 'login']).where('id', '=', event.actorId).executeTakeFirst(),
-      trx
-        .selectFrom('repositories')
-        .innerJoin('accounts', 'accounts.id', 'repositories.owner_id')
-        .select(['repositories.id as id', 'repositories.name as name', 'accounts.id as ownerId', 'accounts.login as ownerLogin', 'accounts.type as ownerType'])
-        .where('repositories.id', '=', event.repositoryId)
-        .executeTakeFirst(),
-    ]);
+    const { actor, repo } = await findAuditSubjects(trx, event.repositoryId, event.actorId);
     const release = event.release;
     entries.push({
       action,

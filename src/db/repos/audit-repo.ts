@@ -3,7 +3,7 @@
  * SQL of the audit log and of the addresses tokens were used from.
  */
 import { sql, type Kysely } from 'kysely';
-import type { AuditLogRow, AuditLogTable, Database } from '../schema.ts';
+import type { AccountType, AuditLogRow, AuditLogTable, Database } from '../schema.ts';
 
 import { compiledOnce } from '../compiled-once.ts';
 
@@ -76,4 +76,40 @@ export async function rememberTokenAddress(db: Kysely<Database>, tokenId: number
     .executeTakeFirst();
   await db.updateTable('tokens').set({ last_used_ip: address }).where('id', '=', tokenId).execute();
   return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/** Who and what an entry about a repository's change names, as they are now. */
+export interface AuditSubjects {
+  actor: { id: number; login: string } | undefined;
+  repo: { id: number; name: string; ownerId: number; ownerLogin: string; ownerType: AccountType } | undefined;
+}
+
+/**
+ * The actor (by id, none for null) and the repository with its owner, in one statement; either is
+ * undefined when its row is gone. The one-row base keeps each side even when the other is missing.
+ */
+export async function findAuditSubjects(db: Kysely<Database>, repositoryId: number, actorId: number | null): Promise<AuditSubjects> {
+  const row = await db
+    .selectFrom(sql<{ one: number }>`(select 1 as one)`.as('base'))
+    .leftJoin('repositories', (join) => join.on('repositories.id', '=', repositoryId))
+    .leftJoin('accounts as owner', 'owner.id', 'repositories.owner_id')
+    // `= null` matches nothing: no actor for an action of the system.
+    .leftJoin('accounts as actor', (join) => join.on('actor.id', '=', actorId))
+    .select([
+      'repositories.id as repoId',
+      'repositories.name as repoName',
+      'owner.id as ownerId',
+      'owner.login as ownerLogin',
+      'owner.type as ownerType',
+      'actor.id as actorId',
+      'actor.login as actorLogin',
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    actor: row.actorId !== null && row.actorLogin !== null ? { id: row.actorId, login: row.actorLogin } : undefined,
+    repo:
+      row.repoId !== null && row.repoName !== null && row.ownerId !== null && row.ownerLogin !== null && row.ownerType !== null
+        ? { id: row.repoId, name: row.repoName, ownerId: row.ownerId, ownerLogin: row.ownerLogin, ownerType: row.ownerType }
+        : undefined,
+  };
 }
