@@ -5,10 +5,28 @@
 import { sql, type Kysely } from 'kysely';
 import type { AccountType, AuditLogRow, AuditLogTable, Database } from '../schema.ts';
 
-import { compiledOnce } from '../compiled-once.ts';
+import { compiledOnce, firstRowOrThrow } from '../compiled-once.ts';
 
 export type NewAuditRow = Omit<AuditLogTable, 'id'>;
 
+// Read for every audited event (a release published, deleted…): compiled once.
+const auditSubjects = compiledOnce('wharf_audit_subjects', (db, repositoryId: number, actorId: number | null) =>
+  db
+    .selectFrom(sql<{ one: number }>`(select 1 as one)`.as('base'))
+    .leftJoin('repositories', (join) => join.on('repositories.id', '=', repositoryId))
+    .leftJoin('accounts as owner', 'owner.id', 'repositories.owner_id')
+    // `= null` matches nothing: no actor for an action of the system.
+    .leftJoin('accounts as actor', (join) => join.on('actor.id', '=', actorId))
+    .select([
+      'repositories.id as repoId',
+      'repositories.name as repoName',
+      'owner.id as ownerId',
+      'owner.login as ownerLogin',
+      'owner.type as ownerType',
+      'actor.id as actorId',
+      'actor.login as actorLogin',
+    ]),
+);
 // Made in the transaction of most writes: compiled once per number of rows and shape (`db/compiled-once.ts`).
 const insertAudit = compiledOnce('wharf_insert_audit', (db, rows: NewAuditRow[]) => db.insertInto('audit_log').values(rows));
 
@@ -89,22 +107,7 @@ export interface AuditSubjects {
  * undefined when its row is gone. The one-row base keeps each side even when the other is missing.
  */
 export async function findAuditSubjects(db: Kysely<Database>, repositoryId: number, actorId: number | null): Promise<AuditSubjects> {
-  const row = await db
-    .selectFrom(sql<{ one: number }>`(select 1 as one)`.as('base'))
-    .leftJoin('repositories', (join) => join.on('repositories.id', '=', repositoryId))
-    .leftJoin('accounts as owner', 'owner.id', 'repositories.owner_id')
-    // `= null` matches nothing: no actor for an action of the system.
-    .leftJoin('accounts as actor', (join) => join.on('actor.id', '=', actorId))
-    .select([
-      'repositories.id as repoId',
-      'repositories.name as repoName',
-      'owner.id as ownerId',
-      'owner.login as ownerLogin',
-      'owner.type as ownerType',
-      'actor.id as actorId',
-      'actor.login as actorLogin',
-    ])
-    .executeTakeFirstOrThrow();
+  const row = firstRowOrThrow(await auditSubjects(db, repositoryId, actorId));
   return {
     actor: row.actorId !== null && row.actorLogin !== null ? { id: row.actorId, login: row.actorLogin } : undefined,
     repo:

@@ -7,6 +7,15 @@ import type { Database, Mirror, MirrorsTable, Release } from '../schema.ts';
 import { compiledOnce } from '../compiled-once.ts';
 
 // Asked by every write to a repository (a mirror's is refused): compiled once (`db/compiled-once.ts`).
+// Asked by every write to a repository (a mirror's or an imported one's is refused): compiled once.
+const readOnlySources = compiledOnce('wharf_read_only_sources_of_repository', (db, repositoryId: number) =>
+  db
+    .selectFrom('repositories')
+    .leftJoin('mirrors', 'mirrors.repository_id', 'repositories.id')
+    .leftJoin('bundle_origins', 'bundle_origins.repository_id', 'repositories.id')
+    .select(['mirrors.upstream_url', 'bundle_origins.origin_repository', 'bundle_origins.origin_instance'])
+    .where('repositories.id', '=', repositoryId),
+);
 const mirrorOfRepository = compiledOnce('wharf_mirror_of_repository', (db, repositoryId: number) => db.selectFrom('mirrors').selectAll().where('repository_id', '=', repositoryId));
 
 export async function insertMirror(db: Kysely<Database>, row: Insertable<MirrorsTable>): Promise<Mirror> {
@@ -25,13 +34,7 @@ export async function findReadOnlySources(
   db: Kysely<Database>,
   repositoryId: number,
 ): Promise<{ upstream_url: string | null; origin_repository: string | null; origin_instance: string | null } | undefined> {
-  return db
-    .selectFrom('repositories')
-    .leftJoin('mirrors', 'mirrors.repository_id', 'repositories.id')
-    .leftJoin('bundle_origins', 'bundle_origins.repository_id', 'repositories.id')
-    .select(['mirrors.upstream_url', 'bundle_origins.origin_repository', 'bundle_origins.origin_instance'])
-    .where('repositories.id', '=', repositoryId)
-    .executeTakeFirst();
+  return (await readOnlySources(db, repositoryId)).rows[0];
 }
 
 export async function findMirror(db: Kysely<Database>, id: number): Promise<Mirror | undefined> {
