@@ -2,7 +2,7 @@
 /**
  * ESLint (flat config) with typescript-eslint's type-aware recommended rules. Formatting belongs
  * to Prettier (`.prettierrc.json`); eslint-config-prettier switches off the rules that would fight
- * it. `npm run lint` runs this, the Prettier check and the layering check of `src/`.
+ * it. `npm run lint` (scripts/lint.mjs) runs this, the Prettier check and the layering check of `src/` at once.
  */
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
@@ -16,7 +16,9 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: { ...globals.node },
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      // One program for the one tsconfig that covers every linted file: a few seconds faster than
+      // the project service, which looks each file's project up.
+      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
