@@ -12,6 +12,7 @@
  * that transaction, since another transaction on it would have begun with a token of its own.
  */
 import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, QueryCompiler, TransactionSettings } from 'kysely';
+import { ForwardingDriver } from './forwarding-driver.ts';
 
 /** One transaction's hold on its connection: open until its end begins. */
 export interface TransactionToken {
@@ -37,49 +38,25 @@ export function trackTransactions(dialect: Dialect): Dialect {
   };
 }
 
-class TrackingDriver implements Driver {
-  readonly #inner: Driver;
-
-  constructor(inner: Driver) {
-    this.#inner = inner;
-  }
-
-  init(): Promise<void> {
-    return this.#inner.init();
-  }
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.#inner.acquireConnection();
-  }
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+class TrackingDriver extends ForwardingDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const token = { open: false };
     tokens.set(connection, token);
-    await this.#inner.beginTransaction(connection, settings);
+    await this.inner.beginTransaction(connection, settings);
     token.open = true;
   }
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
+  override commitTransaction(connection: DatabaseConnection): Promise<void> {
     close(connection);
-    return this.#inner.commitTransaction(connection);
+    return this.inner.commitTransaction(connection);
   }
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+  override rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     close(connection);
-    return this.#inner.rollbackTransaction(connection);
+    return this.inner.rollbackTransaction(connection);
   }
-  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    return this.#inner.savepoint!(connection, name, compile);
-  }
-  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    return this.#inner.rollbackToSavepoint!(connection, name, compile);
-  }
-  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    return this.#inner.releaseSavepoint!(connection, name, compile);
-  }
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
+  override releaseConnection(connection: DatabaseConnection): Promise<void> {
     // A connection given back without COMMIT or ROLLBACK (never in Kysely) holds no transaction of ours.
     close(connection);
-    return this.#inner.releaseConnection(connection);
-  }
-  destroy(): Promise<void> {
-    return this.#inner.destroy();
+    return this.inner.releaseConnection(connection);
   }
 }
 

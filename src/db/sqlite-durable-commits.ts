@@ -32,9 +32,10 @@
  */
 import { closeSync, fdatasync, open as openFile } from 'node:fs';
 import path from 'node:path';
-import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type TransactionSettings, type QueryCompiler } from 'kysely';
+import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type TransactionSettings } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { fsyncPath } from '../util/fsync.ts';
+import { ForwardingDriver } from './forwarding-driver.ts';
 
 /** Syncs a WAL file for writers that committed before they asked, one `fdatasync` for all who wait together. */
 export class WalSync {
@@ -136,25 +137,18 @@ export function durableSqliteDialect(sqlite: BetterSqlite3.Database, database: S
   return { dialect, sync };
 }
 
-class DurableDriver implements Driver {
-  readonly #inner: Driver;
+class DurableDriver extends ForwardingDriver {
   readonly #sqlite: BetterSqlite3.Database;
   readonly #tracker: { wrote: boolean };
   readonly #sync: WalSync;
 
   constructor(inner: Driver, sqlite: BetterSqlite3.Database, tracker: { wrote: boolean }, sync: WalSync) {
-    this.#inner = inner;
+    super(inner);
     this.#sqlite = sqlite;
     this.#tracker = tracker;
     this.#sync = sync;
   }
 
-  init(): Promise<void> {
-    return this.#inner.init();
-  }
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.#inner.acquireConnection();
-  }
   /**
    * Write transactions begin IMMEDIATE: they take SQLite's write lock at BEGIN, waiting out
    * `busy_timeout` while another process holds it. A deferred transaction takes it only at its
@@ -164,36 +158,21 @@ class DurableDriver implements Driver {
    * A transaction declared read-only (`setAccessMode('read only')`) stays deferred and never
    * takes the write lock; lone statements are unaffected (reads take no write lock).
    */
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    if (settings.accessMode === 'read only') return this.#inner.beginTransaction(connection, settings);
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (settings.accessMode === 'read only') return this.inner.beginTransaction(connection, settings);
     await connection.executeQuery(BEGIN_IMMEDIATE);
-  }
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.commitTransaction(connection);
-  }
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.rollbackTransaction(connection);
-  }
-  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    return this.#inner.savepoint!(connection, name, compile);
-  }
-  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    return this.#inner.rollbackToSavepoint!(connection, name, compile);
-  }
-  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    return this.#inner.releaseSavepoint!(connection, name, compile);
   }
 
   /** Hands the connection to the next writer, then waits until this holder's commit is durable. */
-  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+  override async releaseConnection(connection: DatabaseConnection): Promise<void> {
     const committed = this.#tracker.wrote && !this.#sqlite.inTransaction;
     if (committed) this.#tracker.wrote = false;
-    await this.#inner.releaseConnection(connection);
+    await this.inner.releaseConnection(connection);
     if (committed) await this.#sync.durable();
   }
 
-  async destroy(): Promise<void> {
-    await this.#inner.destroy();
+  override async destroy(): Promise<void> {
+    await this.inner.destroy();
     this.#sync.close();
   }
 }
