@@ -5,7 +5,7 @@
  * lost race, and no resident process outlives its repository or its server.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -60,13 +60,27 @@ afterEach(() => {
 describe('refs read from the repository files', () => {
   it('give what git gives for loose, packed, symbolic, missing and malformed names', async () => {
     const { gitDir, first, second } = bareRepo();
+    // Before any `packed-refs` exists: loose refs only, and a missing one is no ref.
+    expect(existsSync(path.join(gitDir, 'packed-refs'))).toBe(false);
+    expect(await readRef(gitDir, 'refs/heads/main')).toBe(git(gitDir, 'rev-parse', 'refs/heads/main'));
+    expect(await readRef(gitDir, 'refs/tags/none')).toBeNull();
     git(gitDir, 'update-ref', 'refs/tags/v1', first);
     git(gitDir, 'tag', '-a', '-m', 'annotated', 'v2', second);
     git(gitDir, 'pack-refs', '--all');
     git(gitDir, 'update-ref', 'refs/tags/v3', second); // loose, beside packed ones
     git(gitDir, 'update-ref', 'refs/heads/feature/x', first);
     git(gitDir, 'symbolic-ref', 'refs/heads/alias', 'refs/heads/main');
-    const names = ['refs/heads/main', 'refs/tags/v1', 'refs/tags/v2', 'refs/tags/v3', 'refs/heads/feature/x', 'refs/heads/alias', 'refs/heads/feature', 'refs/tags/none'];
+    const names = [
+      'refs/heads/main',
+      'refs/tags/v1',
+      'refs/tags/v2',
+      'refs/tags/v3',
+      'refs/heads/feature/x',
+      'refs/heads/alias',
+      'refs/heads/feature',
+      'refs/heads/feature/x/below-a-file',
+      'refs/tags/none',
+    ];
     for (const name of names) {
       let expected: string | null;
       try {
