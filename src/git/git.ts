@@ -325,13 +325,38 @@ const contentsAnswer: AnswerParser<string> = (buf) => {
   return { value: buf.subarray(header + 1, header + 1 + size).toString('utf8'), used: end };
 };
 
+/** Peeled commits kept (`peelCommit`), over all repositories. */
+const PEELED_CACHE_SIZE = 256;
+const peeled = new Map<string, Readonly<{ sha: string; date: string | null }>>();
+
 /**
  * The commit `sha` names (peeling annotated tags) and its committer date (ISO 8601, UTC), read
  * through the repository's resident `git cat-file --batch-command`; null when it names no commit.
  * Falls back to a one-shot git when no resident process is to be had or the object is unusual
  * (very large, or a commit whose date git would have to interpret).
+ *
+ * An object's content never changes, so neither does what it peels to: a found commit is kept per
+ * repository and object id, and answers again without asking git (release creation peels the same
+ * branch tip request after request). Only for an id just read from a ref (`fromRef`): the object
+ * then exists. An id the client gave may name an object `git gc` has pruned since it was kept.
  */
-export async function peelCommit(gitDir: string, sha: string): Promise<{ sha: string; date: string | null } | null> {
+export async function peelCommit(gitDir: string, sha: string, options: { fromRef?: boolean } = {}): Promise<{ sha: string; date: string | null } | null> {
+  const key = `${gitDir}\0${sha}`;
+  const kept = options.fromRef ? peeled.get(key) : undefined;
+  if (kept) {
+    peeled.delete(key);
+    peeled.set(key, kept);
+    return kept;
+  }
+  const found = await peelCommitWithGit(gitDir, sha);
+  if (found) {
+    peeled.set(key, Object.freeze(found));
+    if (peeled.size > PEELED_CACHE_SIZE) peeled.delete(peeled.keys().next().value!);
+  }
+  return found;
+}
+
+async function peelCommitWithGit(gitDir: string, sha: string): Promise<{ sha: string; date: string | null } | null> {
   const viaLog = async () => {
     const commit = await getCommit(gitDir, sha);
     return commit ? { sha: commit.sha, date: commit.committerDate } : null;

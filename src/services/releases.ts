@@ -164,17 +164,18 @@ async function place(ctx: AppContext, repo: Repository, tag: string, target: str
   const gitDir = gitDirFor(ctx, repo);
   const existing = await git.readRef(gitDir, `refs/tags/${tag}`);
   if (existing) {
-    const commit = await git.peelCommit(gitDir, existing);
+    const commit = await git.peelCommit(gitDir, existing, { fromRef: true });
     return { commitSha: commit?.sha ?? existing, commitDate: commit?.date ?? null, tagExists: true };
   }
   let sha: string | null = null;
-  if (/^[0-9a-f]{40}$/.test(target)) sha = target;
+  const fromRef = !/^[0-9a-f]{40}$/.test(target);
+  if (!fromRef) sha = target;
   else if (target !== 'HEAD' && !target.startsWith('-') && !target.includes('\0') && !target.startsWith('refs/tags/')) {
     const branchRef = target.startsWith('refs/heads/') ? target : `refs/heads/${target}`;
     sha = (await git.readRef(gitDir, branchRef)) ?? (target.startsWith('refs/') ? null : await git.readRef(gitDir, `refs/tags/${target}`));
   }
   // Peeling checks that the object is a commit (a tag's target may be a tree) and gives its date.
-  const resolved = sha ? await git.peelCommit(gitDir, sha) : null;
+  const resolved = sha ? await git.peelCommit(gitDir, sha, { fromRef }) : null;
   if (!resolved && mustResolve) throw new ValidationError([{ resource: 'Release', code: 'invalid', field: 'target_commitish' }]);
   return { commitSha: resolved?.sha ?? null, commitDate: resolved?.date ?? null, tagExists: false };
 }

@@ -189,6 +189,19 @@ describe('commits read through the resident cat-file', () => {
     expect(await peelCommit(gitDir, 'main')).toBeNull();
   });
 
+  it('answer again from memory only for an object a ref named: a pruned object the client names is no commit', async () => {
+    const { gitDir, second } = bareRepo();
+    const tree = git(gitDir, 'rev-parse', `${second}^{tree}`);
+    const loose = git(gitDir, 'commit-tree', tree, '-p', second, '-m', 'unreachable');
+    const expected = { sha: loose, date: expect.any(String) };
+    expect(await peelCommit(gitDir, loose, { fromRef: true })).toEqual(expected);
+    // Pruned, as `git gc` prunes an unreachable object: the id alone no longer names a commit…
+    rmSync(path.join(gitDir, 'objects', loose.slice(0, 2), loose.slice(2)));
+    expect(await peelCommit(gitDir, loose)).toBeNull();
+    // …while the answer kept for an id read from a ref (whose object exists) still stands.
+    expect(await peelCommit(gitDir, loose, { fromRef: true })).toEqual(expected);
+  });
+
   it('see commits written by other git processes after it started', async () => {
     const { gitDir, second } = bareRepo();
     expect((await peelCommit(gitDir, second))?.sha).toBe(second);
