@@ -31,6 +31,7 @@ import * as mirrorChannels from './migrations/028-mirror-channels.ts';
 import * as assetUpstreamIdentity from './migrations/030-asset-upstream-identity.ts';
 import * as foreignAttestations from './migrations/029-foreign-attestations.ts';
 import * as releaseTagClaims from './migrations/031-release-tag-claims.ts';
+import * as leanWriteIndexes from './migrations/032-lean-write-indexes.ts';
 
 function migrations(handle: DatabaseHandle): Record<string, Migration> {
   return {
@@ -60,6 +61,7 @@ function migrations(handle: DatabaseHandle): Record<string, Migration> {
     '030-asset-upstream-identity': { up: (db) => assetUpstreamIdentity.up(db), down: (db) => assetUpstreamIdentity.down(db) },
     '029-foreign-attestations': { up: (db) => foreignAttestations.up(db), down: (db) => foreignAttestations.down(db) },
     '031-release-tag-claims': { up: (db) => releaseTagClaims.up(db), down: (db) => releaseTagClaims.down(db) },
+    '032-lean-write-indexes': { up: (db) => leanWriteIndexes.up(db, handle.kind), down: (db) => leanWriteIndexes.down(db, handle.kind) },
   };
 }
 
