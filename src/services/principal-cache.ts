@@ -7,6 +7,11 @@
  * CLI), and is used only while that generation is current: revocation and suspension are seen on
  * the next request. The lifetime (`WHARF_PRINCIPAL_CACHE_TTL_MS`) bounds only how stale a token's
  * `last_used_at` may get; an expiry date is checked on every use.
+ *
+ * Entries are filed under the token's hash (`hashToken`, what the database stores), never the
+ * token: a process's memory can be read (a heap dump, a core file, a debugger), and no raw token
+ * should outlive the request that presented it there. The hash is computed once per request and
+ * is also what the database lookup of a token not remembered uses (`authenticateTokenHash`).
  */
 import type { Principal } from './tokens.ts';
 
@@ -14,20 +19,10 @@ interface Entry {
   principal: Principal;
   generation: number;
   until: number;
-  /** The token as presented, once a request looked it up by that (`getPresented`). */
-  presented?: string;
 }
 
 export class PrincipalCache {
   private readonly entries = new Map<string, Entry>();
-  /**
-   * The hash of a token as presented, for the entries above only: a client polling the API sends
-   * the same token on every request, and SHA-256 of it was a per-request cost. An entry here lives
-   * exactly as long as its principal's (same generation, same lifetime, removed with it), so a
-   * token is never hashed less safely than before: what it resolves to is still decided by the
-   * entry under its hash.
-   */
-  private readonly hashes = new Map<string, string>();
 
   constructor(
     private readonly ttlMs: number,
@@ -47,34 +42,14 @@ export class PrincipalCache {
     const expires = entry.principal.token.expires_at;
     if (entry.generation !== generation || entry.until <= now || (expires && Date.parse(expires) <= now)) {
       this.entries.delete(hash);
-      if (entry.presented !== undefined) this.hashes.delete(entry.presented);
       return undefined;
     }
     return { user: entry.principal.user, token: entry.principal.token, scopes: entry.principal.scopes };
   }
 
-  /** `get` by the token as presented: `hashOf(presented)` once while its principal is remembered. */
-  getPresented(presented: string, generation: number, hashOf: (token: string) => string): Principal | undefined {
-    const known = this.hashes.get(presented);
-    if (known !== undefined) return this.get(known, generation);
-    const hash = hashOf(presented);
-    const principal = this.get(hash, generation);
-    const entry = principal && this.entries.get(hash);
-    if (entry && entry.presented === undefined) {
-      entry.presented = presented;
-      this.hashes.set(presented, hash);
-    }
-    return principal;
-  }
-
   set(hash: string, principal: Principal, generation: number): void {
     if (!this.enabled) return;
-    if (this.entries.size >= this.maxEntries) {
-      this.entries.clear();
-      this.hashes.clear();
-    }
-    const old = this.entries.get(hash);
-    if (old?.presented !== undefined) this.hashes.delete(old.presented);
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
     this.entries.set(hash, { principal: { user: principal.user, token: principal.token, scopes: principal.scopes }, generation, until: this.now() + this.ttlMs });
   }
 }

@@ -7,12 +7,14 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/services/audit.ts';
-import { issueToken } from '../../src/services/tokens.ts';
+import { hashToken, issueToken } from '../../src/services/tokens.ts';
+import { rememberedReadsAnswered } from '../../src/http/remembered-reads.ts';
 import { call, expectGitHubError } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { testDatabaseServer } from '../support/database.ts';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server.ts';
 import { gitInfoRefs } from './support/git-probe.ts';
+import { reachableStrings } from '../support/reachable-strings.ts';
 
 let server: TestServer;
 let owner: TestUser;
@@ -109,6 +111,30 @@ describe('token storage', () => {
     const ratio = median(nearTimes) / median(wildTimes);
     expect(ratio).toBeGreaterThan(0.6);
     expect(ratio).toBeLessThan(1.6);
+  });
+});
+
+describe('tokens in process memory', () => {
+  it('keeps no token after its request: principals, remembered answers and rate counts know it by hash or id only', async () => {
+    const user = await createUser(server, uniqueName('mem'));
+    const repo = await createRepo(server, user, { auto_init: true });
+    expect((await call('POST', `${server.api}/repos/${repo.full}/releases`, { token: user.token, body: { tag_name: 'v1.0.0' } })).status).toBe(201);
+    const ctx = server.wharf.ctx;
+    const before = rememberedReadsAnswered(ctx);
+    const basic = `Basic ${Buffer.from(`x-access-token:${user.token}`).toString('base64')}`;
+    for (const authorization of [`token ${user.token}`, `Bearer ${user.token}`, basic]) {
+      for (const p of [`/repos/${repo.full}/releases/latest`, `/repos/${repo.full}/releases/latest`, `/repos/${repo.full}/releases`, '/user']) {
+        const res = await call('GET', server.api + p, { headers: { authorization }, skipSchema: true });
+        expect(res.status).toBe(200);
+      }
+    }
+    // The requests did take the remembered (fast) path, where the principal is found without the database.
+    expect(rememberedReadsAnswered(ctx)).toBeGreaterThan(before);
+    const strings = reachableStrings({ principals: ctx.principals, readCache: ctx.readCache, rateCounts: ctx.rateCounts });
+    // The walk reaches the remembered principal, filed under the token's hash...
+    expect(strings).toContain(hashToken(user.token));
+    // ...and no string in these structures holds the token, or enough of it to matter.
+    expect(strings.filter((s) => s.includes(user.token.slice(0, 16)))).toEqual([]);
   });
 });
 

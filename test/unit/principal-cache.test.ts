@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PrincipalCache } from '../../src/services/principal-cache.ts';
 import { hashToken, type Principal } from '../../src/services/tokens.ts';
+import { reachableStrings } from '../support/reachable-strings.ts';
 
 function principalFor(id: number, expiresAt: string | null = null): Principal {
   return {
@@ -10,58 +11,51 @@ function principalFor(id: number, expiresAt: string | null = null): Principal {
   } as unknown as Principal;
 }
 
-/** `hashToken`, counting its calls. */
-function countingHash(): { hashOf: (token: string) => string; calls: () => number } {
-  let calls = 0;
-  return {
-    hashOf: (token) => {
-      calls += 1;
-      return hashToken(token);
-    },
-    calls: () => calls,
-  };
-}
-
-describe('PrincipalCache by the token as presented', () => {
-  it('hashes a remembered token once, and resolves it only under its own hash', () => {
+describe('PrincipalCache', () => {
+  it('resolves a token only under its own hash, and keeps no token', () => {
     const cache = new PrincipalCache(60_000);
-    cache.set(hashToken('token-a'), principalFor(1), 7);
-    const { hashOf, calls } = countingHash();
-    expect(cache.getPresented('token-a', 7, hashOf)?.user.id).toBe(1);
-    expect(cache.getPresented('token-a', 7, hashOf)?.user.id).toBe(1);
-    expect(calls()).toBe(1);
-    // A token never looked up is not remembered, whatever it is presented as.
-    expect(cache.getPresented('token-b', 7, hashOf)).toBeUndefined();
-    expect(cache.getPresented('token-b', 7, hashOf)).toBeUndefined();
-    expect(calls()).toBe(3);
+    const token = 'wharf_principal_cache_token_a_0123456789';
+    cache.set(hashToken(token), principalFor(1), 7);
+    expect(cache.get(hashToken(token), 7)?.user.id).toBe(1);
+    expect(cache.get(hashToken('wharf_another_token'), 7)).toBeUndefined();
+    const strings = reachableStrings(cache);
+    // The walk does reach the entries (the hash and the user are there)...
+    expect(strings).toContain(hashToken(token));
+    expect(strings).toContain('user1');
+    // ...and nothing in them is, contains or starts the token.
+    expect(strings.some((s) => s.includes(token.slice(0, 16)))).toBe(false);
   });
 
-  it('forgets the token with its principal when the credentials generation moves on', () => {
+  it('forgets a principal when the credentials generation moves on', () => {
     const cache = new PrincipalCache(60_000);
     cache.set(hashToken('token-a'), principalFor(1), 7);
-    const { hashOf, calls } = countingHash();
-    expect(cache.getPresented('token-a', 7, hashOf)).toBeDefined();
+    expect(cache.get(hashToken('token-a'), 7)).toBeDefined();
     // Revoked or changed somewhere: the generation was bumped, the principal is not used...
-    expect(cache.getPresented('token-a', 8, hashOf)).toBeUndefined();
-    // ...and neither is the hash kept for it: looked up again, it is hashed again.
-    expect(cache.getPresented('token-a', 7, hashOf)).toBeUndefined();
-    expect(calls()).toBe(2);
+    expect(cache.get(hashToken('token-a'), 8)).toBeUndefined();
+    // ...nor kept for the old generation.
+    expect(cache.get(hashToken('token-a'), 7)).toBeUndefined();
     cache.set(hashToken('token-a'), principalFor(2), 8);
-    expect(cache.getPresented('token-a', 8, hashOf)?.user.id).toBe(2);
+    expect(cache.get(hashToken('token-a'), 8)?.user.id).toBe(2);
   });
 
-  it('forgets the token when its principal expires from the cache or the token expires', () => {
+  it('forgets a principal when it expires from the cache or its token expires', () => {
     let now = 1_000_000;
     const cache = new PrincipalCache(1_000, 10_000, () => now);
     cache.set(hashToken('token-a'), principalFor(1), 1);
     cache.set(hashToken('token-b'), principalFor(2, new Date(now + 500).toISOString()), 1);
-    const { hashOf } = countingHash();
-    expect(cache.getPresented('token-a', 1, hashOf)).toBeDefined();
-    expect(cache.getPresented('token-b', 1, hashOf)).toBeDefined();
+    expect(cache.get(hashToken('token-a'), 1)).toBeDefined();
+    expect(cache.get(hashToken('token-b'), 1)).toBeDefined();
     now += 600;
-    expect(cache.getPresented('token-b', 1, hashOf)).toBeUndefined();
-    expect(cache.getPresented('token-a', 1, hashOf)).toBeDefined();
+    expect(cache.get(hashToken('token-b'), 1)).toBeUndefined();
+    expect(cache.get(hashToken('token-a'), 1)).toBeDefined();
     now += 500;
-    expect(cache.getPresented('token-a', 1, hashOf)).toBeUndefined();
+    expect(cache.get(hashToken('token-a'), 1)).toBeUndefined();
+  });
+
+  it('hands out copies: what one request sets on its principal is not seen by the next', () => {
+    const cache = new PrincipalCache(60_000);
+    cache.set(hashToken('token-a'), principalFor(1), 1);
+    cache.get(hashToken('token-a'), 1)!.address = '192.0.2.1';
+    expect(cache.get(hashToken('token-a'), 1)!.address).toBeUndefined();
   });
 });
