@@ -7,8 +7,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
-import { readCredentialGeneration } from '../db/repos/generations-repo.ts';
 import { noteTokenAddress } from '../services/audit.ts';
+import { credentialGeneration } from '../services/generations.ts';
 import { authenticateTokenHash, hashToken, type Principal } from '../services/tokens.ts';
 
 export type Credentials = { kind: 'none' } | { kind: 'token'; candidates: string[] } | { kind: 'malformed' };
@@ -100,7 +100,7 @@ async function principalLookedUp(ctx: AppContext, hashes: string[], address: str
 async function authenticateRemembered(ctx: AppContext, hash: string, generationRead?: number): Promise<Principal | null> {
   if (!ctx.principals.enabled) return authenticateTokenHash(ctx.db, hash);
   // Read before the token: a principal looked up after a change is never filed under an older generation.
-  const generation = generationRead ?? (await readCredentialGeneration(ctx.db));
+  const generation = generationRead ?? (await credentialGeneration(ctx.db));
   const remembered = ctx.principals.get(hash, generation);
   if (remembered) return remembered;
   const principal = await authenticateTokenHash(ctx.db, hash);

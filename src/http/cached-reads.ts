@@ -18,7 +18,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { findGenerationByName, findGenerationsByName } from '../db/repos/generations-repo.ts';
+import { repositoryAndCredentialGenerations, repositoryGeneration } from '../services/generations.ts';
 import { canSeeDrafts } from '../services/releases.ts';
 import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
 import type { Principal } from '../services/tokens.ts';
@@ -55,7 +55,7 @@ const REPOSITORY_ROUTE = /^\/api\/v3\/repos\/:owner\/:repo(?:\/|$)/;
 export async function readGenerationsFirst(ctx: AppContext, request: FastifyRequest): Promise<void> {
   if (!ctx.readCache.enabled || !REPOSITORY_ROUTE.test(request.routeOptions.url ?? '')) return;
   const { owner, repo } = request.params as OwnerRepoParams;
-  request.generations = (await findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''))) ?? null;
+  request.generations = (await repositoryAndCredentialGenerations(ctx.db, owner, repo.replace(/\.git$/i, ''))) ?? null;
 }
 
 /** Repository access for a read whose answer may be remembered, and the generation it was read at (null: do not remember). */
@@ -68,7 +68,7 @@ export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest)
   const { owner, repo } = request.params as OwnerRepoParams;
   const principal = request.principal;
   if (!ctx.readCache.enabled) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
-  const found = request.generations ?? (await findGenerationByName(ctx.db, owner, repo.replace(/\.git$/i, '')));
+  const found = request.generations ?? (await repositoryGeneration(ctx.db, owner, repo.replace(/\.git$/i, '')));
   if (!found) return { access: await getRepoAccess(ctx, principal, owner, repo), generation: null };
   const remembered = rememberedAccess(ctx, principal, found);
   if (remembered) return remembered;

@@ -15,8 +15,8 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { countBy, countIn, countOne } from '../db/repos/rate-limits-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
+import { countAtOnce, storedCount } from '../services/rate-counts.ts';
 import { CONTENT_WINDOW_SECONDS, windowStartOf } from '../services/rate-limit-windows.ts';
 import type { Principal } from '../services/tokens.ts';
 
@@ -65,7 +65,7 @@ export function flushRateCounts(ctx: AppContext): Promise<void> {
 export async function peek(ctx: AppContext, principal: Principal | null, clientIp: string): Promise<RateState> {
   const bucket = bucketFor(principal, clientIp);
   const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
-  const used = (await countIn(ctx.db, bucket, windowStart)) + ctx.rateCounts.unwritten(bucket, windowStart);
+  const used = (await storedCount(ctx.db, bucket, windowStart)) + ctx.rateCounts.unwritten(bucket, windowStart);
   return stateFrom(ctx, principal, bucket, windowStart, used);
 }
 
@@ -87,7 +87,7 @@ export async function enforceContentLimit(ctx: AppContext, request: FastifyReque
   const nowSec = Math.floor(Date.now() / 1000);
   const windowStart = windowStartOf(CONTENT_WINDOW_SECONDS, nowSec);
   const bucket = `content:${bucketFor(request.principal, request.ip)}`;
-  if ((await countOne(ctx.db, bucket, windowStart)) <= ctx.config.rateLimit.contentPerMinute) return;
+  if ((await countAtOnce(ctx.db, bucket, windowStart)) <= ctx.config.rateLimit.contentPerMinute) return;
   throw new SecondaryRateLimitError(Math.max(1, windowStart + CONTENT_WINDOW_SECONDS - nowSec));
 }
 
@@ -124,6 +124,6 @@ export class PrimaryRateLimitError extends ForbiddenError {
 export async function chargeGraphQL(ctx: AppContext, principal: Principal, clientIp: string, cost: number): Promise<RateState> {
   const bucket = `graphql:${bucketFor(principal, clientIp)}`;
   const windowStart = windowOf(ctx, Math.floor(Date.now() / 1000));
-  const used = await countBy(ctx.db, bucket, windowStart, cost);
+  const used = await countAtOnce(ctx.db, bucket, windowStart, cost);
   return { ...stateFrom(ctx, principal, bucket, windowStart, used), resource: 'graphql' };
 }

@@ -25,7 +25,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { findGenerationsByName, type FoundGenerations } from '../db/repos/generations-repo.ts';
+import { repositoryAndCredentialGenerations, type FoundGenerations } from '../services/generations.ts';
 import { hasAnyScope } from '../services/oauth-scopes.ts';
 import type { Principal } from '../services/tokens.ts';
 import { answerConditionally, setCommonHeaders, setPrincipalHeaders, SUPPORTED_API_VERSIONS, type HeaderSource, type HeaderTarget } from './api-headers.ts';
@@ -203,7 +203,7 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
       // The server began closing, or the client left, while it waited: Fastify's way, as always.
       if (closing || req.socket.destroyed) done = false;
       else {
-        const read = findGenerationsByName(ctx.db, owner, repo.replace(/\.git$/i, ''));
+        const read = repositoryAndCredentialGenerations(ctx.db, owner, repo.replace(/\.git$/i, ''));
         const asked: Asked = { req, res, started, startedAt, release, address: req.socket.remoteAddress ?? '', principal: null };
         done = read instanceof Promise ? read.then((found) => withGenerations(asked, found)) : withGenerations(asked, read);
       }

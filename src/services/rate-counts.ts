@@ -16,7 +16,20 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { countBy } from '../db/repos/rate-limits-repo.ts';
+import { countBy, countIn } from '../db/repos/rate-limits-repo.ts';
+
+/** The count the database holds for `bucket` in the window starting at `windowStart`: every node's writes so far. */
+export function storedCount(db: Kysely<Database>, bucket: string, windowStart: number): Promise<number> {
+  return countIn(db, bucket, windowStart);
+}
+
+/**
+ * Adds `points` to `bucket`'s count in a window at once, in the database, and returns the new
+ * count: for the limits that are not batched (content writes, GraphQL's points).
+ */
+export function countAtOnce(db: Kysely<Database>, bucket: string, windowStart: number, points = 1): Promise<number> {
+  return countBy(db, bucket, windowStart, points);
+}
 
 /** How often the increments gathered in memory are added to the database. */
 export const RATE_FLUSH_INTERVAL_MS = 1000;
