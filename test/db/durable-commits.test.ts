@@ -6,13 +6,13 @@
  * ones deferred); and a process killed mid-write loses no acknowledged row.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, walSyncOf, type DatabaseHandle } from '../../src/db/dialect.ts';
+import { openDatabase, SQLITE_CHECKPOINT_PAGES, SQLITE_WAL_SIZE_LIMIT, walSyncOf, type DatabaseHandle } from '../../src/db/dialect.ts';
 
 const WRITER = path.resolve('test/db/support/sqlite-writer.ts');
 const dirs: string[] = [];
@@ -124,6 +124,24 @@ describe('durable SQLite commits', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const { rows } = await sql<{ n: number }>`select n from durable_rows where writer = 'c' order by n`.execute(handle.db);
     expect(rows.map((r) => r.n)).toEqual([1, 2]);
+  });
+
+  it('checkpoints the WAL only after many pages, and keeps its file bounded', async () => {
+    const { file, handle } = await freshDatabase();
+    const pragma = async (name: string) => Object.values((await sql.raw<Record<string, number>>(`pragma ${name}`).execute(handle.db)).rows[0]!)[0];
+    expect(await pragma('wal_autocheckpoint')).toBe(SQLITE_CHECKPOINT_PAGES);
+    expect(await pragma('journal_size_limit')).toBe(SQLITE_WAL_SIZE_LIMIT);
+    await sql`create table wal_rows (n integer primary key, filler blob not null)`.execute(handle.db);
+    const walSize = () => statSync(`${file}-wal`).size;
+    // About 2,000 pages, in commits of 32 KiB: past SQLite's default mark, nothing checkpointed yet,
+    // so the WAL holds them all.
+    for (let n = 0; n < 256; n++) await sql`insert into wal_rows (n, filler) values (${n}, zeroblob(32768))`.execute(handle.db);
+    expect(walSize()).toBeGreaterThan(1000 * 4096 * 1.5);
+    // Some 24,000 pages more: checkpoints run and the file is reused, never much past the mark.
+    for (let n = 256; n < 3328; n++) await sql`insert into wal_rows (n, filler) values (${n}, zeroblob(32768))`.execute(handle.db);
+    expect(walSize()).toBeLessThan(SQLITE_CHECKPOINT_PAGES * 4200 * 1.2);
+    const { rows } = await sql<{ c: number }>`select count(*) as c from wal_rows`.execute(handle.db);
+    expect(rows[0]!.c).toBe(3328);
   });
 
   it('lets two processes write one file at once, and loses no acknowledged row of a process killed mid-write', async () => {
