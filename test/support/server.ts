@@ -96,6 +96,11 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       // Shedding by event-loop stretch depends on how loaded the machine running the tests is;
       // only the tests about shedding turn it on (test/reliability/admission.test.ts).
       WHARF_MAX_EVENT_LOOP_DELAY_MS: '0',
+      // So does shedding by time waited for a place or a git slot: on a machine running many test
+      // files at once, a page's git commands can wait past the 2 and 5 s defaults. The tests about
+      // shedding set their own (admission.test.ts, git-budgets.test.ts).
+      WHARF_REQUEST_QUEUE_TIMEOUT_MS: '60000',
+      WHARF_GIT_QUEUE_TIMEOUT_MS: '60000',
       ...(stores.database ? { WHARF_DATABASE_URL: stores.database.url } : {}),
       // The API suites assert on bytes Wharf itself serves (Range, ETag, download counting);
       // presigned redirects have their own suite (s3-downloads.test.ts).
