@@ -95,12 +95,13 @@ export function repoAccessOf(ctx: AppContext, request: FastifyRequest): Promise<
 }
 
 /** The caller's access remembered at the repository's generation `found`, if any. */
-export function rememberedAccess(ctx: AppContext, principal: Principal | null, found: { repositoryId: number; generation: number }): CachedAccess | null {
-  const remembered = ctx.readCache.get<Omit<RepoAccess, 'principal'>>(accessKey(principal, found));
+export function rememberedAccess(ctx: AppContext, principal: Principal | null, found: { repositoryId: number; generation: number }, key = accessKey(principal, found)): CachedAccess | null {
+  const remembered = ctx.readCache.get<Omit<RepoAccess, 'principal'>>(key);
   return remembered ? { access: { ...remembered, principal }, generation: found.generation } : null;
 }
 
-function accessKey(principal: Principal | null, found: { repositoryId: number; generation: number }): string {
+/** The key the caller's access to a repository is remembered under at the generation `found`. */
+export function accessKey(principal: Principal | null, found: { repositoryId: number; generation: number }): string {
   // A token's scopes never change; its user's site administration bumps every generation.
   const who = principal ? `${principal.token.id}:${principal.user.id}:${principal.user.site_admin}:${[...principal.scopes].join(',')}` : '-';
   return `access\0${found.repositoryId}\0${found.generation}\0${who}`;

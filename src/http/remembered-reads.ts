@@ -31,12 +31,13 @@ import type { Principal } from '../services/tokens.ts';
 import { answerConditionally, setCommonHeaders, setPrincipalHeaders, SUPPORTED_API_VERSIONS, type HeaderSource, type HeaderTarget } from './api-headers.ts';
 import { admissionFor, enterAhead } from './admission.ts';
 import { principalOf } from './auth.ts';
-import { answerKey, rememberedAccess, type RememberedAnswer } from './cached-reads.ts';
+import { accessKey, answerKey, rememberedAccess, type CachedAccess, type RememberedAnswer } from './cached-reads.ts';
 import { consume, rateHeaders, refund, type RateState } from './rate-limit.ts';
 import { requestMessage, type RequestLine } from './request-log.ts';
 import { MAX_REQUEST_TARGET_BYTES } from './request-target.ts';
 import { scopeRuleFor, sendAcceptedScopes, type ScopeRule } from './route-scopes.ts';
-import { requestUrlsOf } from './urls.ts';
+import { requestUrlsOf, type Urls } from './urls.ts';
+import { canSeeDrafts } from '../services/releases.ts';
 import { redactUrl } from './log-redaction.ts';
 
 /**
@@ -97,6 +98,11 @@ class HeaderList implements HeaderTarget {
  */
 interface HeaderTemplate {
   flat: string[];
+  /**
+   * The list handed to `writeHead`, filled in per request: `writeHead` turns it into the head's
+   * text at once and keeps nothing of it, so one list serves every request (no copy per request).
+   */
+  head: string[];
   /** Where the request id's value goes. */
   id: number;
   /** Where the first rate-limit value goes (-1: rate limiting off), the others every second place after it. */
@@ -113,6 +119,9 @@ interface Asked {
   address: string;
   principal: Principal | null;
 }
+
+/** URL bases and answer keys kept for at most this many hosts and request targets; beyond, they are built again. */
+const KEYS_KEPT = 256;
 
 /** Templates kept per answer for at most this many kinds of caller; beyond, they are built again. */
 const TEMPLATES_PER_ANSWER = 32;
@@ -156,6 +165,80 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
     return kind;
   }
 
+  // What every request would otherwise build anew (garbage the young generation collects: a
+  // scavenge stops every request under way, and at thousands of requests a second how often one
+  // runs is what the slowest of them wait for). Each is kept as the function that builds it would
+  // build it, and compared in full before it is used again.
+  // The URL bases, per scheme and Host header (a pure function of both and the settings).
+  const urlsByHost = [new Map<string, Urls>(), new Map<string, Urls>()] as const;
+  function urlsOf(host: string | undefined, https: boolean): Urls {
+    const byHost = urlsByHost[https ? 1 : 0];
+    let urls = byHost.get(host ?? '');
+    if (!urls) {
+      urls = requestUrlsOf(config, host, https ? 'https' : 'http');
+      if (byHost.size >= KEYS_KEPT) byHost.clear();
+      byHost.set(host ?? '', urls);
+    }
+    return urls;
+  }
+
+  // The key of a caller's remembered access, per principal (anonymous callers apart), for the
+  // repository and generation and what of the caller it was last built from.
+  interface AccessKey {
+    repositoryId: number;
+    generation: number;
+    token: unknown;
+    user: unknown;
+    siteAdmin: unknown;
+    scopes: unknown;
+    key: string;
+  }
+  const accessKeys = new WeakMap<Principal, AccessKey>();
+  let anonymousAccessKey: AccessKey | undefined;
+  function accessOf(principal: Principal | null, found: FoundGenerations): CachedAccess | null {
+    let kept = principal ? accessKeys.get(principal) : anonymousAccessKey;
+    if (
+      !kept ||
+      kept.repositoryId !== found.repositoryId ||
+      kept.generation !== found.generation ||
+      (principal && (kept.token !== principal.token || kept.user !== principal.user || kept.siteAdmin !== principal.user.site_admin || kept.scopes !== principal.scopes))
+    ) {
+      kept = {
+        repositoryId: found.repositoryId,
+        generation: found.generation,
+        token: principal?.token,
+        user: principal?.user,
+        siteAdmin: principal?.user.site_admin,
+        scopes: principal?.scopes,
+        key: accessKey(principal, found),
+      };
+      if (principal) accessKeys.set(principal, kept);
+      else anonymousAccessKey = kept;
+    }
+    return rememberedAccess(ctx, principal, found, kept.key);
+  }
+
+  // The key of a remembered answer, per request target, for what else it was last built from.
+  interface AnswerKey {
+    accept: string | undefined;
+    urls: Urls;
+    repositoryId: number;
+    generation: number;
+    drafts: boolean;
+    key: string;
+  }
+  const answerKeys = new Map<string, AnswerKey>();
+  function answerKeyOf(url: string, accept: string | undefined, urls: Urls, cached: CachedAccess, generation: number): string {
+    const { access } = cached;
+    const drafts = canSeeDrafts(access);
+    const kept = answerKeys.get(url);
+    if (kept && kept.accept === accept && kept.urls === urls && kept.repositoryId === access.repo.id && kept.generation === generation && kept.drafts === drafts) return kept.key;
+    const key = answerKey(url, accept, urls, access, generation);
+    if (answerKeys.size >= KEYS_KEPT) answerKeys.clear();
+    answerKeys.set(url, { accept, urls, repositoryId: access.repo.id, generation, drafts, key });
+    return key;
+  }
+
   const templates = new WeakMap<RememberedAnswer, Map<string, HeaderTemplate>>();
   function templateFor(remembered: RememberedAnswer, rule: ScopeRule, principal: Principal | null): HeaderTemplate {
     let byCaller = templates.get(remembered);
@@ -177,7 +260,7 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
     headers.header('content-type', 'application/json; charset=utf-8');
     headers.header('content-length', String(remembered.body.length));
     const flat = Object.entries(headers.values).flat();
-    template = { flat, id: flat.indexOf('x-github-request-id') + 1, rate: rateLimited ? flat.indexOf('x-ratelimit-limit') + 1 : -1 };
+    template = { flat, head: flat.slice(), id: flat.indexOf('x-github-request-id') + 1, rate: rateLimited ? flat.indexOf('x-ratelimit-limit') + 1 : -1 };
     if (byCaller.size >= TEMPLATES_PER_ANSWER) byCaller.clear();
     byCaller.set(kind, template);
     return template;
@@ -231,10 +314,10 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
 
   function withCaller(asked: Asked, found: FoundGenerations): boolean | Promise<boolean> {
     const { req, principal } = asked;
-    const cached = rememberedAccess(ctx, principal, found);
+    const cached = accessOf(principal, found);
     if (!cached) return false;
-    const urls = requestUrlsOf(config, req.headers.host, 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http');
-    const remembered = ctx.readCache.get<RememberedAnswer>(answerKey(req.url!, req.headers.accept, urls, cached.access, found.generation));
+    const urls = urlsOf(req.headers.host, 'encrypted' in req.socket && req.socket.encrypted === true);
+    const remembered = ctx.readCache.get<RememberedAnswer>(answerKeyOf(req.url!, req.headers.accept, urls, cached, found.generation));
     if (!remembered) return false;
     const rule = ruleOf(remembered.route);
     if (!rule || (principal && !hasAnyScope(principal, rule.required))) return false;
@@ -255,7 +338,7 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
     let head: string[] | Record<string, string>;
     if (req.headers['if-none-match'] === undefined && req.headers['if-modified-since'] === undefined) {
       const template = templateFor(remembered, rule, principal);
-      head = template.flat.slice();
+      head = template.head;
       head[template.id] = id;
       if (rate) {
         let at = template.rate;
@@ -303,8 +386,9 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
   }
 
   function logLine(reqId: string, url: string, status: number, route: string, user: string | null, remoteAddress: string, started: number): void {
-    const line: RequestLine = { method: 'GET', route, url: redactUrl(url), status, responseTime: Math.round((performance.now() - started) * 10) / 10, user, remoteAddress };
-    app.log.info({ reqId, ...line }, requestMessage(line));
+    // The fields in the order Fastify's way logs them (`{ reqId, ...line }`), in one object.
+    const line: RequestLine & { reqId: string } = { reqId, method: 'GET', route, url: redactUrl(url), status, responseTime: Math.round((performance.now() - started) * 10) / 10, user, remoteAddress };
+    app.log.info(line, requestMessage(line));
   }
 
   function toFastify(req: IncomingMessage, res: ServerResponse, err?: unknown): void {
@@ -320,7 +404,8 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
     if (!match) return fastify.call(server, req, res);
     let done: boolean | Promise<boolean>;
     try {
-      done = answer(req, res, match[1]!, match[2]!, started, process.hrtime.bigint());
+      // Only the metrics feature reads it: no BigInt per request without it.
+      done = answer(req, res, match[1]!, match[2]!, started, watchers.has(ctx) ? process.hrtime.bigint() : 0n);
     } catch (err) {
       return toFastify(req, res, err);
     }
