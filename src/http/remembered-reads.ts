@@ -182,37 +182,36 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
     return urls;
   }
 
-  // The key of a caller's remembered access, per principal (anonymous callers apart), for the
-  // repository and generation and what of the caller it was last built from.
+  // The key of a caller's remembered access, per token row (the principal cache hands each
+  // request its own copy of a principal, around the same token, user and scopes), anonymous
+  // callers apart, for the repository and generation and the caller it was last built from.
   interface AccessKey {
     repositoryId: number;
     generation: number;
-    token: unknown;
     user: unknown;
     siteAdmin: unknown;
     scopes: unknown;
     key: string;
   }
-  const accessKeys = new WeakMap<Principal, AccessKey>();
+  const accessKeys = new WeakMap<object, AccessKey>();
   let anonymousAccessKey: AccessKey | undefined;
   function accessOf(principal: Principal | null, found: FoundGenerations): CachedAccess | null {
-    let kept = principal ? accessKeys.get(principal) : anonymousAccessKey;
+    let kept = principal ? accessKeys.get(principal.token) : anonymousAccessKey;
     if (
       !kept ||
       kept.repositoryId !== found.repositoryId ||
       kept.generation !== found.generation ||
-      (principal && (kept.token !== principal.token || kept.user !== principal.user || kept.siteAdmin !== principal.user.site_admin || kept.scopes !== principal.scopes))
+      (principal && (kept.user !== principal.user || kept.siteAdmin !== principal.user.site_admin || kept.scopes !== principal.scopes))
     ) {
       kept = {
         repositoryId: found.repositoryId,
         generation: found.generation,
-        token: principal?.token,
         user: principal?.user,
         siteAdmin: principal?.user.site_admin,
         scopes: principal?.scopes,
         key: accessKey(principal, found),
       };
-      if (principal) accessKeys.set(principal, kept);
+      if (principal) accessKeys.set(principal.token, kept);
       else anonymousAccessKey = kept;
     }
     return rememberedAccess(ctx, principal, found, kept.key);
