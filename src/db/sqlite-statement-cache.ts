@@ -12,19 +12,27 @@ import type { SqliteDatabase } from 'kysely';
 const DEFAULT_CAPACITY = 500;
 
 export function withStatementCache(db: BetterSqlite3.Database, capacity = DEFAULT_CAPACITY): SqliteDatabase {
-  const cache = new Map<string, BetterSqlite3.Statement>();
+  const cache = new Map<string, { stmt: BetterSqlite3.Statement; order: number }>();
+  // Statements put last in the order so far; each entry's `order` is its place in it, oldest first.
+  let inserted = 0;
   return {
     prepare(sql: string) {
       const cached = cache.get(sql);
-      if (cached && !cached.busy) {
-        // Re-insert to keep the map in least-recently-used order.
-        cache.delete(sql);
-        cache.set(sql, cached);
-        return cached;
+      if (cached && !cached.stmt.busy) {
+        // Least recently used first out. A statement is moved last only once it is no longer among
+        // the newer half: moving it on every use cost a new hash table every few uses, which V8
+        // allocates in the old generation (as long-lived as this map), megabytes a second of
+        // garbage there under load, and full collections every few seconds.
+        if (inserted - cached.order > cache.size >> 1) {
+          cache.delete(sql);
+          cached.order = ++inserted;
+          cache.set(sql, cached);
+        }
+        return cached.stmt;
       }
       const stmt = db.prepare(sql);
       if (!cached) {
-        cache.set(sql, stmt);
+        cache.set(sql, { stmt, order: ++inserted });
         if (cache.size > capacity) cache.delete(cache.keys().next().value!);
       }
       return stmt;

@@ -31,12 +31,11 @@ describe('SQLite statement cache', () => {
     db.close();
   });
 
-  it('stays bounded, evicting the least recently used text', () => {
-    const db = withStatementCache(open(), 2);
-    const a = db.prepare('select 1');
-    const b = db.prepare('select 2');
-    expect(db.prepare('select 1')).toBe(a); // now most recent
-    db.prepare('select 3'); // evicts "select 2"
+  it('stays bounded, evicting a text not used while half the others were prepared after it', () => {
+    const db = withStatementCache(open(), 4);
+    const [a, b] = ['select 1', 'select 2', 'select 3', 'select 4'].map((sql) => db.prepare(sql));
+    expect(db.prepare('select 1')).toBe(a); // the oldest, used: now the most recent
+    db.prepare('select 5'); // evicts "select 2"
     expect(db.prepare('select 1')).toBe(a);
     expect(db.prepare('select 2')).not.toBe(b);
     db.close();

@@ -1,6 +1,7 @@
 /**
  * The read cache's memory (`services/read-cache.ts`): concurrent readers of a missing entry share
- * one computation, and a failed computation is neither remembered nor blocks the next.
+ * one computation, a failed computation is neither remembered nor blocks the next, and the byte
+ * bound lets go of what was read least recently first.
  */
 import { describe, expect, it } from 'vitest';
 import { ReadCache } from '../../src/services/read-cache.ts';
@@ -64,5 +65,21 @@ describe('read cache', () => {
         () => 6,
       ),
     ).toBe('second');
+  });
+
+  it('lets go first of entries no one read while half the others were put in after them', () => {
+    const cache = new ReadCache(8, 60_000);
+    for (const key of ['a', 'b', 'c', 'd']) cache.set(key, key, 2);
+    // a is read while it is the oldest: it moves last, and b is now the oldest.
+    expect(cache.get('a')).toBe('a');
+    cache.set('e', 'e', 2);
+    expect(cache.get('b')).toBeUndefined();
+    expect(['a', 'c', 'd', 'e'].map((k) => cache.get(k))).toEqual(['a', 'c', 'd', 'e']);
+    // Entries read over and over among the newer half stay where they are: the oldest goes first.
+    for (let i = 0; i < 100; i++) expect(cache.get('e')).toBe('e');
+    cache.set('f', 'f', 2);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('f')).toBe('f');
+    expect(cache.get('e')).toBe('e');
   });
 });
