@@ -95,7 +95,12 @@ export function repoAccessOf(ctx: AppContext, request: FastifyRequest): Promise<
 }
 
 /** The caller's access remembered at the repository's generation `found`, if any. */
-export function rememberedAccess(ctx: AppContext, principal: Principal | null, found: { repositoryId: number; generation: number }, key = accessKey(principal, found)): CachedAccess | null {
+export function rememberedAccess(
+  ctx: AppContext,
+  principal: Principal | null,
+  found: { repositoryId: number; generation: number },
+  key = accessKey(principal, found),
+): CachedAccess | null {
   const remembered = ctx.readCache.get<Omit<RepoAccess, 'principal'>>(key);
   return remembered ? { access: { ...remembered, principal }, generation: found.generation } : null;
 }

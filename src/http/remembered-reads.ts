@@ -386,7 +386,16 @@ export function answerRememberedReadsFirst(app: FastifyInstance, ctx: AppContext
 
   function logLine(reqId: string, url: string, status: number, route: string, user: string | null, remoteAddress: string, started: number): void {
     // The fields in the order Fastify's way logs them (`{ reqId, ...line }`), in one object.
-    const line: RequestLine & { reqId: string } = { reqId, method: 'GET', route, url: redactUrl(url), status, responseTime: Math.round((performance.now() - started) * 10) / 10, user, remoteAddress };
+    const line: RequestLine & { reqId: string } = {
+      reqId,
+      method: 'GET',
+      route,
+      url: redactUrl(url),
+      status,
+      responseTime: Math.round((performance.now() - started) * 10) / 10,
+      user,
+      remoteAddress,
+    };
     app.log.info(line, requestMessage(line));
   }
 
