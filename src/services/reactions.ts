@@ -60,6 +60,9 @@ export async function listReactions(
   return listReactionsPage(ctx.db, release.id, contentFilter ?? null, page.perPage, page.offset);
 }
 
+/** Thrown to roll back a reaction's transaction when the user's reaction was there already. */
+class ReactionThereAlready extends Error {}
+
 /** Returns the reaction and whether this call created it (201) or found it already there (200). */
 export async function createReaction(ctx: AppContext, access: RepoAccess, releaseId: number, body: unknown): Promise<{ reaction: ReleaseReaction; created: boolean }> {
   const release = await getReleaseById(ctx, access, releaseId);
@@ -71,16 +74,24 @@ export async function createReaction(ctx: AppContext, access: RepoAccess, releas
     let inserted: ReleaseReaction | undefined;
     try {
       // One transaction: a release with reactions always has `reactions_changed_at`, which is
-      // what lets release serialization skip counting for releases nobody reacted to.
+      // what lets release serialization skip counting for releases nobody reacted to. The release
+      // row is updated first: the reaction's foreign key takes a share lock on that row, and
+      // taking it before the update deadlocked on PostgreSQL against a writer locking the release
+      // row meanwhile (a delete, an edit), each waiting for the other's lock.
       inserted = await ctx.db.transaction().execute(async (trx) => {
-        const row = await insertReactionIfAbsent(trx, release.id, principal.user.id, content, isoSeconds());
-        if (row) await touchReactions(trx, release.id, row.created_at);
+        const now = isoSeconds();
+        await touchReactions(trx, release.id, now);
+        const row = await insertReactionIfAbsent(trx, release.id, principal.user.id, content, now);
+        // Left already: the touch is rolled back, so the release's Last-Modified moves only with a change.
+        if (!row) throw new ReactionThereAlready();
         return row;
       });
     } catch (err) {
-      // The release was deleted since we read it: its 404.
-      if (isForeignKeyViolation(err)) throw new NotFoundError();
-      throw err;
+      if (!(err instanceof ReactionThereAlready)) {
+        // The release was deleted since we read it: its 404.
+        if (isForeignKeyViolation(err)) throw new NotFoundError();
+        throw err;
+      }
     }
     if (inserted) return { reaction: inserted, created: true };
     const existing = await findUserReaction(ctx.db, release.id, principal.user.id, content);

@@ -237,6 +237,9 @@ describe('release reactions', () => {
     expect(fresh.body.updated_at).toBe(rel.updated_at);
     const since2 = fresh.headers.get('last-modified')!;
     await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The same reaction again changes nothing, so neither does Last-Modified.
+    expect((await req('POST', `${r.api}/releases/${rel.id}/reactions`, { token: reader.token, body: { content: 'eyes' } })).status).toBe(200);
+    expect((await req('GET', `${r.api}/releases/${rel.id}`, { headers: { 'if-modified-since': since2 } })).status).toBe(304);
     expect((await req('DELETE', `${r.api}/releases/${rel.id}/reactions/${created.body.id}`, { token: reader.token })).status).toBe(204);
     const gone = await req('GET', `${r.api}/releases/${rel.id}`, { headers: { 'if-modified-since': since2 } });
     expect(gone.status).toBe(200);
