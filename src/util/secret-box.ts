@@ -7,7 +7,7 @@
  * tampered or foreign ciphertext is refused rather than decrypted to garbage.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 const VERSION = 'v1';
@@ -36,10 +36,23 @@ export class SecretBox {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     mkdirSync(path.dirname(file), { recursive: true });
+    // Written whole (and synced) under a name of its own, then linked into place: a link fails if
+    // the file exists, so one node wins, and another node starting at the same moment never reads
+    // a file created but not yet written (it did: "instance key must be 32 bytes").
+    const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const fd = openSync(draft, 'wx', 0o600);
     try {
-      writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { flag: 'wx', mode: 0o600 });
+      writeSync(fd, `${randomBytes(32).toString('base64')}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(draft, file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(draft);
     }
     return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
   }
