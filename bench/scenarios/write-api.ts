@@ -22,6 +22,8 @@ const SCRIPT = path.join(ROOT, 'bench/lib/wrk-unique-posts.lua');
 const CREATE_TARGET = { on: 'ratio', op: '>=', value: 0.3 } as const;
 /** A create waits its turn behind others on a loaded machine: seconds, not wrk's default 2. */
 const TIMEOUT_SECONDS = 30;
+/** Unmeasured seconds of the same load before each measured create run. */
+const WARM_SECONDS = 3;
 
 /** Bytes a directory takes on disk (allocated blocks, not apparent sizes). */
 export function diskUsage(dir: string): number {
@@ -64,6 +66,12 @@ export async function writeApiScenario(ctx: BenchContext): Promise<void> {
       wrk(url, { connections: clients, seconds, headers, timeoutSeconds: TIMEOUT_SECONDS, script: { file: SCRIPT, args } }).then((r) => checked(what, r));
 
     const json = { 'content-type': 'application/json' };
+    // Warm both servers (JIT, prepared statements, the repository's resident git) unmeasured, as
+    // the read scenario does: a cold first second would count start-up, not the steady rate.
+    const warm = (url: string, headers: Record<string, string>) =>
+      wrk(url, { connections: clients, seconds: WARM_SECONDS, headers, timeoutSeconds: TIMEOUT_SECONDS, script: { file: SCRIPT, args: ['release', 'warm'] } });
+    await warm(`${server.api}/repos/${repo.full}/releases`, { ...json, authorization: `token ${owner.token}` });
+    await warm(baselineUrl, json);
     const releases = await run('create releases', `${server.api}/repos/${repo.full}/releases`, { ...json, authorization: `token ${owner.token}` }, ['release', 'w']);
     const releasesBaseline = await run('durable write floor (release bodies)', baselineUrl, json, ['release', 'w']);
     ctx.record({
