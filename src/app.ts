@@ -235,6 +235,7 @@ function createServer(ctx: AppContext, https: ReturnType<typeof loadTlsFiles> | 
   app.decorateRequest('principal', null);
   app.decorateRequest('rate', null);
   app.decorateRequest('generations', null);
+  app.decorateRequest('writeTarget', null);
   app.decorateRequest('urls', null as never);
   app.setErrorHandler(errorHandler);
   app.addHook('onResponse', logRequest);

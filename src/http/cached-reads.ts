@@ -18,9 +18,9 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { repositoryAndCredentialGenerations, repositoryGeneration } from '../services/generations.ts';
+import { repositoryAndCredentialGenerations, repositoryGeneration, writeTargetWithGenerations } from '../services/generations.ts';
 import { canSeeDrafts } from '../services/releases.ts';
-import { getRepoAccess, type RepoAccess } from '../services/repositories.ts';
+import { accessToWriteTarget, getRepoAccess, type RepoAccess } from '../services/repositories.ts';
 import type { Principal } from '../services/tokens.ts';
 import { answerConditionally, etagOf } from './api-headers.ts';
 import type { OwnerRepoParams } from './route-helpers.ts';
@@ -55,7 +55,18 @@ const REPOSITORY_ROUTE = /^\/api\/v3\/repos\/:owner\/:repo(?:\/|$)/;
 export async function readGenerationsFirst(ctx: AppContext, request: FastifyRequest): Promise<void> {
   if (!ctx.readCache.enabled || !REPOSITORY_ROUTE.test(request.routeOptions.url ?? '')) return;
   const { owner, repo } = request.params as OwnerRepoParams;
-  request.generations = (await repositoryAndCredentialGenerations(ctx.db, owner, repo.replace(/\.git$/i, ''))) ?? null;
+  const name = repo.replace(/\.git$/i, '');
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    request.generations = (await repositoryAndCredentialGenerations(ctx.db, owner, name)) ?? null;
+    return;
+  }
+  // A write reads the repository, its owner and its read-only sources next (`repoAccessOf`, the
+  // mirror guard): read with the generations, in the same statement.
+  const found = await writeTargetWithGenerations(ctx.db, owner, name);
+  if (!found) return;
+  const { generations, ...target } = found;
+  request.generations = generations;
+  request.writeTarget = target;
 }
 
 /** Repository access for a read whose answer may be remembered, and the generation it was read at (null: do not remember). */
@@ -88,6 +99,7 @@ export async function cachedRepoAccess(ctx: AppContext, request: FastifyRequest)
 export function repoAccessOf(ctx: AppContext, request: FastifyRequest): Promise<RepoAccess> {
   const found = request.generations;
   if (found && request.method === 'GET') return cachedRepoAccess(ctx, request).then((cached) => cached.access);
+  if (request.writeTarget) return accessToWriteTarget(ctx, request.principal, request.writeTarget);
   const remembered = found && rememberedAccess(ctx, request.principal, found);
   if (remembered) return Promise.resolve(remembered.access);
   const { owner, repo } = request.params as OwnerRepoParams;

@@ -8,13 +8,18 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { findGenerationByName, findGenerationsByName, readCredentialGeneration, type FoundGenerations } from '../db/repos/generations-repo.ts';
+import { findGenerationByName, findGenerationsByName, findWriteTargetByName, readCredentialGeneration, type FoundGenerations, type FoundWriteTarget } from '../db/repos/generations-repo.ts';
 
-export type { FoundGenerations };
+export type { FoundGenerations, FoundWriteTarget };
 
 /** The repository `owner/name`'s id and generation with the credentials' generation, read at one moment; undefined when there is no such repository. */
 export function repositoryAndCredentialGenerations(db: Kysely<Database>, owner: string, name: string): FoundGenerations | undefined | Promise<FoundGenerations | undefined> {
   return findGenerationsByName(db, owner, name);
+}
+
+/** `repositoryAndCredentialGenerations` for a write: also the repository's row, its owner's and its read-only sources, read at the same moment. */
+export function writeTargetWithGenerations(db: Kysely<Database>, owner: string, name: string): Promise<FoundWriteTarget | undefined> {
+  return findWriteTargetByName(db, owner, name);
 }
 
 /** The repository `owner/name`'s id and generation. */

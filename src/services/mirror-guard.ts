@@ -8,7 +8,7 @@
  */
 import type { AppContext } from '../context.ts';
 import type { Repository } from '../db/schema.ts';
-import { findReadOnlySources } from '../db/repos/mirrors-repo.ts';
+import { findReadOnlySources, type ReadOnlySources } from '../db/repos/mirrors-repo.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import type { RefActor, RefChange, RefRefusal } from './refs.ts';
 import type { RepoAccess } from './repositories.ts';
@@ -22,13 +22,15 @@ function importedReason(origin: string): string {
   return `This repository's releases are imported from offline bundles of ${origin}: its releases, assets and refs follow the origin and are read-only here.`;
 }
 
-/** Why nobody but its sync or import writes the repository, or null when anyone with access may. */
-function readOnlyReason(db: AppContext['db'], repositoryId: number, reads?: WriteReads): Promise<string | null> {
-  return readOnce(reads, `read-only:${repositoryId}`, () => readReadOnlyReason(db, repositoryId));
+/**
+ * Why nobody but its sync or import writes the repository, or null when anyone with access may.
+ * `known`: its sources as read with the caller's access, used instead of reading them again.
+ */
+function readOnlyReason(db: AppContext['db'], repositoryId: number, reads?: WriteReads, known?: ReadOnlySources): Promise<string | null> {
+  return readOnce(reads, `read-only:${repositoryId}`, async () => reasonOf(known ?? (await findReadOnlySources(db, repositoryId))));
 }
 
-async function readReadOnlyReason(db: AppContext['db'], repositoryId: number): Promise<string | null> {
-  const sources = await findReadOnlySources(db, repositoryId);
+function reasonOf(sources: ReadOnlySources | undefined): string | null {
   if (typeof sources?.upstream_url === 'string') return reason(sources.upstream_url);
   if (typeof sources?.origin_repository === 'string') {
     return importedReason(sources.origin_instance ? `${sources.origin_repository} on ${sources.origin_instance}` : sources.origin_repository);
@@ -43,7 +45,9 @@ async function readReadOnlyReason(db: AppContext['db'], repositoryId: number): P
  */
 export async function refuseMirroredWrite(ctx: AppContext, access: RepoAccess, db: AppContext['db'] = ctx.db, reads?: WriteReads): Promise<void> {
   if (access.viaMirror) return;
-  const why = await readOnlyReason(db, access.repo.id, reads);
+  // Read with the access before anything else of the request, as a read here would be; inside a
+  // transaction the guard reads again, in it.
+  const why = await readOnlyReason(db, access.repo.id, reads, db === ctx.db ? access.readOnly : undefined);
   if (why) throw new ForbiddenError(why);
 }
 

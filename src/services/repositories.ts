@@ -7,6 +7,7 @@ import { bodyMembers } from '../domain/request-body.ts';
 import { rm } from 'node:fs/promises';
 import { gitDirFor, type AppContext } from '../context.ts';
 import type { Account, Permission, Repository } from '../db/schema.ts';
+import type { ReadOnlySources } from '../db/repos/mirrors-repo.ts';
 import { findAccountById, findAccountByLogin, findOrgRole, listAdministeredOrganizations } from '../db/repos/accounts-repo.ts';
 import { deleteRepository, findRepository, findRepositoryById, insertRepository, updateRepository } from '../db/repos/repositories-repo.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.ts';
@@ -28,6 +29,8 @@ export interface RepoAccess {
   principal: Principal | null;
   /** Set by a pull mirror's sync and a bundle import only: they may write a read-only repository's releases (services/mirror-guard.ts). */
   viaMirror?: boolean;
+  /** Whether the repository follows an upstream or an origin, when read with the access (else the mirror guard reads it). */
+  readOnly?: ReadOnlySources;
 }
 
 /** Finds a repository the caller can see, or throws NotFound (never revealing that it exists). */
@@ -39,6 +42,17 @@ export async function getRepoAccess(ctx: AppContext, principal: Principal | null
   const permission = await effectivePermission(ctx.db, principal, repo, owner);
   if (!permission) throw new NotFoundError();
   return { owner, repo, permission, principal };
+}
+
+/**
+ * `getRepoAccess` for a repository and owner already read (with the generations, for a write:
+ * `http/cached-reads.ts`), carrying the repository's read-only sources read with them.
+ */
+export async function accessToWriteTarget(ctx: AppContext, principal: Principal | null, target: { owner: Account; repo: Repository; readOnly: ReadOnlySources }): Promise<RepoAccess> {
+  const { owner, repo, readOnly } = target;
+  const permission = await effectivePermission(ctx.db, principal, repo, owner);
+  if (!permission) throw new NotFoundError();
+  return { owner, repo, permission, principal, readOnly };
 }
 
 /** Like `getRepoAccess`, for a repository named by its id (GraphQL node ids). */

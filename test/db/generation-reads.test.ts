@@ -7,7 +7,10 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findGenerationsByName } from '../../src/db/repos/generations-repo.ts';
+import { findAccountByLogin } from '../../src/db/repos/accounts-repo.ts';
+import { findGenerationsByName, findWriteTargetByName } from '../../src/db/repos/generations-repo.ts';
+import { findReadOnlySources } from '../../src/db/repos/mirrors-repo.ts';
+import { findRepository } from '../../src/db/repos/repositories-repo.ts';
 import { createRepo, createUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
@@ -52,5 +55,19 @@ describe('generation reads', () => {
     ).rejects.toThrow('roll back');
     expect((await duringTransaction!)!.generation).toBe(before.generation);
     expect((await findGenerationsByName(db, owner, name))!.generation).toBe(before.generation);
+  });
+
+  it("reads a write's target with its generations: the same rows and read-only sources as reading each alone", async () => {
+    const db = server.wharf.ctx.db;
+    const found = (await findWriteTargetByName(db, owner.toUpperCase(), name.toUpperCase()))!;
+    const ownerRow = (await findAccountByLogin(db, owner))!;
+    const repoRow = (await findRepository(db, ownerRow.id, name))!;
+    expect(found.generations).toEqual(await findGenerationsByName(db, owner, name));
+    // Every column of both rows, with the same values and types (ids and flags as numbers on both engines).
+    expect(found.owner).toStrictEqual({ ...ownerRow });
+    expect(found.repo).toStrictEqual({ ...repoRow });
+    expect(found.readOnly).toStrictEqual({ ...(await findReadOnlySources(db, repoRow.id))! });
+    expect(found.readOnly).toEqual({ upstream_url: null, origin_repository: null, origin_instance: null });
+    expect(await findWriteTargetByName(db, owner, `${name}-missing`)).toBeUndefined();
   });
 });

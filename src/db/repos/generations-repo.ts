@@ -7,7 +7,8 @@
 import type { Kysely } from 'kysely';
 import { compiledOnce } from '../compiled-once.ts';
 import { SharedReads } from '../shared-reads.ts';
-import type { Database } from '../schema.ts';
+import type { Account, Database, Repository } from '../schema.ts';
+import type { ReadOnlySources } from './mirrors-repo.ts';
 
 // Both are read on every API request: compiled once (`db/compiled-once.ts`).
 const generationByName = compiledOnce('wharf_generation_by_name', (db, ownerLower: string, nameLower: string) =>
@@ -25,6 +26,38 @@ const bothGenerations = compiledOnce('wharf_generations_by_name', (db, ownerLowe
     .innerJoin('accounts as a', 'a.id', 'r.owner_id')
     .innerJoin('repository_generations as g', 'g.repository_id', 'r.id')
     .select(['r.id as repositoryId', 'g.generation'])
+    .select((eb) => eb.selectFrom('credential_generations').select('generation').where('id', '=', 1).as('credentials'))
+    .where('a.login_lower', '=', ownerLower)
+    .where('r.name_lower', '=', nameLower),
+);
+/**
+ * `bothGenerations` with what every write to the repository reads next, in the same statement:
+ * the repository's row, its owner's, and whether it follows an upstream or an origin (a mirror
+ * or an import, which only their sync writes). The owner's columns are aliased `owner_*`.
+ */
+const writeTarget = compiledOnce('wharf_write_target_by_name', (db, ownerLower: string, nameLower: string) =>
+  db
+    .selectFrom('repositories as r')
+    .innerJoin('accounts as a', 'a.id', 'r.owner_id')
+    .innerJoin('repository_generations as g', 'g.repository_id', 'r.id')
+    .leftJoin('mirrors as m', 'm.repository_id', 'r.id')
+    .leftJoin('bundle_origins as b', 'b.repository_id', 'r.id')
+    .selectAll('r')
+    .select([
+      'g.generation',
+      'a.login as owner_login',
+      'a.login_lower as owner_login_lower',
+      'a.type as owner_type',
+      'a.name as owner_name',
+      'a.email as owner_email',
+      'a.site_admin as owner_site_admin',
+      'a.suspended_at as owner_suspended_at',
+      'a.created_at as owner_created_at',
+      'a.updated_at as owner_updated_at',
+      'm.upstream_url',
+      'b.origin_repository',
+      'b.origin_instance',
+    ])
     .select((eb) => eb.selectFrom('credential_generations').select('generation').where('id', '=', 1).as('credentials'))
     .where('a.login_lower', '=', ownerLower)
     .where('r.name_lower', '=', nameLower),
@@ -74,4 +107,43 @@ export function findGenerationsByName(db: Kysely<Database>, ownerLogin: string, 
 function firstGenerations({ rows }: { rows: Array<{ repositoryId: number; generation: number; credentials: number | null }> }): FoundGenerations | undefined {
   const row = rows[0];
   return row ? { repositoryId: row.repositoryId, generation: row.generation, credentials: Number(row.credentials ?? 0) } : undefined;
+}
+
+/** A repository about to be written, found by the names in a request path: see `findWriteTargetByName`. */
+export interface FoundWriteTarget {
+  generations: FoundGenerations;
+  owner: Account;
+  repo: Repository;
+  readOnly: ReadOnlySources;
+}
+
+/**
+ * `findGenerationsByName` for a write: the generations with the repository's row, its owner's and
+ * its read-only sources, all read at one moment in one indexed query (a write reads each of them
+ * next, which was three more statements). Undefined when the repository does not exist.
+ */
+export async function findWriteTargetByName(db: Kysely<Database>, ownerLogin: string, name: string): Promise<FoundWriteTarget | undefined> {
+  const row = (await writeTarget(db, ownerLogin.toLowerCase(), name.toLowerCase())).rows[0];
+  if (!row) return undefined;
+  const { generation, credentials, upstream_url, origin_repository, origin_instance, ...rest } = row;
+  const { owner_login, owner_login_lower, owner_type, owner_name, owner_email, owner_site_admin, owner_suspended_at, owner_created_at, owner_updated_at, ...repo } = rest;
+  // Every column of the owner's row, by name: a column added to `accounts` fails to compile here until it is read.
+  const owner: Account = {
+    id: repo.owner_id,
+    login: owner_login,
+    login_lower: owner_login_lower,
+    type: owner_type,
+    name: owner_name,
+    email: owner_email,
+    site_admin: owner_site_admin,
+    suspended_at: owner_suspended_at,
+    created_at: owner_created_at,
+    updated_at: owner_updated_at,
+  };
+  return {
+    generations: { repositoryId: repo.id, generation, credentials: Number(credentials ?? 0) },
+    owner,
+    repo,
+    readOnly: { upstream_url, origin_repository, origin_instance },
+  };
 }

@@ -26,14 +26,18 @@ export async function findMirrorOfRepository(db: Kysely<Database>, repositoryId:
   return (await mirrorOfRepository(db, repositoryId)).rows[0];
 }
 
+/** Whether a repository follows an upstream (a pull mirror) or an origin (imported bundles); each null when it does not. */
+export interface ReadOnlySources {
+  upstream_url: string | null;
+  origin_repository: string | null;
+  origin_instance: string | null;
+}
+
 /**
  * Whether anything but its own sync or import writes the repository, in one statement: the
  * upstream of its pull mirror and the origin of its imported bundles (each null when it has none).
  */
-export async function findReadOnlySources(
-  db: Kysely<Database>,
-  repositoryId: number,
-): Promise<{ upstream_url: string | null; origin_repository: string | null; origin_instance: string | null } | undefined> {
+export async function findReadOnlySources(db: Kysely<Database>, repositoryId: number): Promise<ReadOnlySources | undefined> {
   return (await readOnlySources(db, repositoryId)).rows[0];
 }
 
