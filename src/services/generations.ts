@@ -8,7 +8,14 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { findGenerationByName, findGenerationsByName, findWriteTargetByName, readCredentialGeneration, type FoundGenerations, type FoundWriteTarget } from '../db/repos/generations-repo.ts';
+import {
+  findGenerationByName,
+  findGenerationsByName,
+  findWriteTargetByName,
+  readCredentialGeneration,
+  type FoundGenerations,
+  type FoundWriteTarget,
+} from '../db/repos/generations-repo.ts';
 
 export type { FoundGenerations, FoundWriteTarget };
 

@@ -48,7 +48,11 @@ export async function getRepoAccess(ctx: AppContext, principal: Principal | null
  * `getRepoAccess` for a repository and owner already read (with the generations, for a write:
  * `http/cached-reads.ts`), carrying the repository's read-only sources read with them.
  */
-export async function accessToWriteTarget(ctx: AppContext, principal: Principal | null, target: { owner: Account; repo: Repository; readOnly: ReadOnlySources }): Promise<RepoAccess> {
+export async function accessToWriteTarget(
+  ctx: AppContext,
+  principal: Principal | null,
+  target: { owner: Account; repo: Repository; readOnly: ReadOnlySources },
+): Promise<RepoAccess> {
   const { owner, repo, readOnly } = target;
   const permission = await effectivePermission(ctx.db, principal, repo, owner);
   if (!permission) throw new NotFoundError();
