@@ -146,9 +146,10 @@ export interface TagClaim {
   /**
    * In `trx`, the caller's transaction: the claim ends, and a tag made here is recorded with its
    * domain events and its listeners' work, so they commit or roll back with the caller's rows.
-   * Touches the database only: git was done before the transaction began.
+   * `events`: the caller's own events, recorded first and with the tag's in one write. Touches the
+   * database only: git was done before the transaction began.
    */
-  record(trx: Kysely<Database>): Promise<void>;
+  record(trx: Kysely<Database>, events?: DomainEvent[]): Promise<void>;
   /**
    * After the caller's transaction: `false` (rolled back) deletes the tag again if this claim made
    * it, and only then ends the claim, so nobody finds the claim gone while that tag still exists.
@@ -199,12 +200,15 @@ export async function claimNewTag(ctx: AppContext, repo: Repository, ref: string
   if (created) crashPoint('release-tag-written');
   return {
     change: created ? change : null,
-    async record(trx) {
+    async record(trx, events = []) {
       // Deleted with the caller's rows: a claim still there after a crash means they never committed.
       await deleteRefIntents(trx, [id]);
-      if (!created) return;
+      if (!created) {
+        await recordEvents(trx, events);
+        return;
+      }
       await setKnownRefs(trx, repo.id, [{ ref, sha }]);
-      await recordEvents(trx, refChangeEvents(repo, [change], actorId));
+      await recordEvents(trx, [...events, ...refChangeEvents(repo, [change], actorId)]);
       await ctx.pushListeners.emit(trx, { repo, changes: [change], actorId });
     },
     async settle(committed) {
@@ -237,7 +241,10 @@ export async function claimExistingTag(ctx: AppContext, repo: Repository, ref: s
   if (!taken) throw new TagClaimedError(ref);
   return {
     change: null,
-    record: (trx) => deleteRefIntents(trx, [taken.id]),
+    async record(trx, events = []) {
+      await deleteRefIntents(trx, [taken.id]);
+      await recordEvents(trx, events);
+    },
     async settle(committed) {
       if (!committed) await takeOverRefIntent(ctx.db, taken.id, LEASE_HOLDER, { holder: taken.holder, actorId: taken.actor_id, now: taken.created_ms });
     },

@@ -201,7 +201,7 @@ async function withTag<T>(
   placement: Placement,
   publish: boolean,
   reads: WriteReads | undefined,
-  write: (trx: AppContext['db']) => Promise<T>,
+  write: (trx: AppContext['db'], events: DomainEvent[]) => Promise<T>,
 ): Promise<T> {
   const ref = `refs/tags/${tag}`;
   const actor: RefActor = { user: access.principal?.user ?? null, via: 'release', reads };
@@ -211,9 +211,12 @@ async function withTag<T>(
     if (publish && placement.tagExists) claim = await claimExistingTag(ctx, access.repo, ref, actor);
     else if (publish && placement.commitSha) claim = await claimNewTag(ctx, access.repo, ref, placement.commitSha, actor);
     result = await ctx.db.transaction().execute(async (trx) => {
-      const written = await write(trx);
-      // The claim ends with the row; the tag's own events (`create`, `push`) are recorded here too.
-      await claim?.record(trx);
+      const events: DomainEvent[] = [];
+      const written = await write(trx, events);
+      // The claim ends with the row. The events `write` left, then the tag's own (`create`, `push`),
+      // are recorded together: one write of events for the transaction.
+      if (claim) await claim.record(trx, events);
+      else await recordEvents(trx, events);
       return written;
     });
   } catch (err) {
@@ -349,7 +352,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
   const createdAt =
     options.origin?.createdAt ??
     (draft || !placement.commitSha ? now : placement.commitDate ? toIsoSeconds(placement.commitDate) : await commitDate(ctx, access.repo, placement.commitSha));
-  return withTag(ctx, access, tag, placement, !draft, reads, async (trx) => {
+  return withTag(ctx, access, tag, placement, !draft, reads, async (trx, events) => {
     const release = await insertRelease(trx, {
       repository_id: access.repo.id,
       tag_name: tag,
@@ -380,10 +383,11 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
     }
     // GitHub: `created`, and for a release published at once `published` then `released`/`prereleased`;
     // assets arriving with it are `uploaded` in between, as if added to a draft before publishing.
-    // Recorded together, in that order; the new release's assets are exactly those that arrived
-    // with it (inserted above, in id order), so they are not read again.
+    // Recorded together, in that order, by `withTag` (with the tag's, when it makes one); the new
+    // release's assets are exactly those that arrived with it (inserted above, in id order), so
+    // they are not read again.
     const actorId = access.principal!.user.id;
-    await recordEvents(trx, [
+    events.push(
       ...releaseEvents(access.repo, actorId, release, assets, ['created']),
       ...assets.map((asset) => ({
         kind: 'release_asset' as const,
@@ -395,7 +399,7 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
         asset,
       })),
       ...(draft ? [] : releaseEvents(access.repo, actorId, release, assets, ['published', prerelease ? 'prereleased' : 'released'])),
-    ]);
+    );
     await options.alsoInTransaction?.(trx, release, assets);
     return release;
   });
