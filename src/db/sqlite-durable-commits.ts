@@ -37,11 +37,22 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { fsyncPath } from '../util/fsync.ts';
 import { ForwardingDriver } from './forwarding-driver.ts';
 
+/**
+ * `fdatasync`s of the WAL under way at once, at most. A commit needs a sync begun after it: with
+ * one sync at a time, a commit made just after one began waited for it to end and then for a
+ * whole next one (a sync period and a half on average, and a release's creation waits on two
+ * commits). A second sync may begin at once instead; further commits share the next one to begin.
+ * Each holds a thread of libuv's pool (four by default) for the sync, so not more.
+ */
+export const MAX_WAL_SYNCS = 2;
+
 /** Syncs a WAL file for writers that committed before they asked, one `fdatasync` for all who wait together. */
 export class WalSync {
   readonly #walFile: string;
-  #running: Promise<void> | null = null;
+  /** Syncs under way, oldest first. */
+  readonly #running: Array<Promise<void>> = [];
   #queued: Promise<void> | null = null;
+  #opened: Promise<number> | null = null;
   #fd: number | null = null;
   #failed: Error | null = null;
   #syncs = 0;
@@ -58,53 +69,66 @@ export class WalSync {
   /** Resolves once everything written to the WAL before this call is on disk. */
   durable(): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
+    // A sync not yet begun covers the caller's commit.
     if (this.#queued) return this.#queued;
-    if (!this.#running) return this.#start();
-    // The sync under way may have begun before the caller's commit: the next one covers it.
-    const queued = this.#running
-      .catch(() => undefined)
-      .then(() => {
-        this.#queued = null;
-        return this.#start();
-      });
+    if (this.#running.length < MAX_WAL_SYNCS) return this.#start();
+    // Every sync under way may have begun before the caller's commit: the next one covers it,
+    // begun as soon as the oldest ends.
+    const queued = this.#running[0]!.catch(() => undefined).then(() => {
+      this.#queued = null;
+      return this.#start();
+    });
     this.#queued = queued;
     return queued;
   }
 
   #start(): Promise<void> {
-    const run = this.#sync().finally(() => {
-      if (this.#running === run) this.#running = null;
+    const run: Promise<void> = this.#sync().finally(() => {
+      const at = this.#running.indexOf(run);
+      if (at >= 0) this.#running.splice(at, 1);
     });
-    this.#running = run;
+    this.#running.push(run);
     return run;
   }
 
   async #sync(): Promise<void> {
     if (this.#failed) throw this.#failed;
     try {
-      if (this.#fd === null) {
-        // Opened once: SQLite keeps the WAL file (the same file, rewound after checkpoints) for
-        // as long as any connection has the database open, and this process's connection does.
-        // Its directory is synced once, so the file's entry survives a power cut too.
-        const fd = await new Promise<number>((resolve, reject) => openFile(this.#walFile, 'r', (err, opened) => (err ? reject(err) : resolve(opened))));
-        this.#fd = fd;
-        await fsyncPath(path.dirname(this.#walFile));
-      }
-      const fd = this.#fd;
+      const fd = await this.#open();
       await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
       this.#syncs++;
     } catch (err) {
       // No WAL: the database is not in WAL mode (in memory), nothing to wait for.
-      if (this.#fd === null && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (this.#fd === null && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#opened = null;
+        return;
+      }
       this.#failed = err instanceof Error ? err : new Error(String(err));
       throw this.#failed;
     }
+  }
+
+  /**
+   * The WAL file's descriptor, opened once (by the first of concurrent syncs): SQLite keeps the
+   * WAL file (the same file, rewound after checkpoints) for as long as any connection has the
+   * database open, and this process's connection does. Its directory is synced once, so the
+   * file's entry survives a power cut too.
+   */
+  #open(): Promise<number> {
+    this.#opened ??= (async () => {
+      const fd = await new Promise<number>((resolve, reject) => openFile(this.#walFile, 'r', (err, opened) => (err ? reject(err) : resolve(opened))));
+      this.#fd = fd;
+      await fsyncPath(path.dirname(this.#walFile));
+      return fd;
+    })();
+    return this.#opened;
   }
 
   /** Closes the WAL file (the database is being closed). */
   close(): void {
     if (this.#fd !== null) closeSync(this.#fd);
     this.#fd = null;
+    this.#opened = null;
   }
 }
 

@@ -13,6 +13,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, SQLITE_CHECKPOINT_PAGES, SQLITE_WAL_SIZE_LIMIT, walSyncOf, type DatabaseHandle } from '../../src/db/dialect.ts';
+import { MAX_WAL_SYNCS } from '../../src/db/sqlite-durable-commits.ts';
 
 const WRITER = path.resolve('test/db/support/sqlite-writer.ts');
 const dirs: string[] = [];
@@ -124,6 +125,20 @@ describe('durable SQLite commits', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const { rows } = await sql<{ n: number }>`select n from durable_rows where writer = 'c' order by n`.execute(handle.db);
     expect(rows.map((r) => r.n)).toEqual([1, 2]);
+  });
+
+  it('begins a second sync at once while one is under way, and no more: later commits share the next', async () => {
+    const { handle } = await freshDatabase();
+    const sync = walSyncOf(handle.db)!;
+    await sql`insert into durable_rows (writer, n) values ('d', 0)`.execute(handle.db);
+    const before = sync.syncs;
+    // Ten commits' waits at one moment: one sync each for the first two, one shared by the other eight.
+    await Promise.all(Array.from({ length: 10 }, () => sync.durable()));
+    expect(MAX_WAL_SYNCS).toBe(2);
+    expect(sync.syncs - before).toBe(MAX_WAL_SYNCS + 1);
+    // Each later wait is again a sync of its own, begun after it asked.
+    await sync.durable();
+    expect(sync.syncs - before).toBe(MAX_WAL_SYNCS + 2);
   });
 
   it('checkpoints the WAL only after many pages, and keeps its file bounded', async () => {
