@@ -74,10 +74,12 @@ export class WalSync {
     if (this.#running.length < MAX_WAL_SYNCS) return this.#start();
     // Every sync under way may have begun before the caller's commit: the next one covers it,
     // begun as soon as the oldest ends.
-    const queued = this.#running[0]!.catch(() => undefined).then(() => {
-      this.#queued = null;
-      return this.#start();
-    });
+    const queued = this.#running
+      [0]!.catch(() => undefined)
+      .then(() => {
+        this.#queued = null;
+        return this.#start();
+      });
     this.#queued = queued;
     return queued;
   }
