@@ -30,7 +30,7 @@ import {
 import { insertUploadedAssets, listAssetsForReleases, releaseBlobKeys, type NewUploadedAsset } from '../db/repos/assets-repo.ts';
 import { sanitizeAssetLabel } from './asset-names.ts';
 import { MAX_ASSETS_PER_RELEASE, validAssetName } from './assets.ts';
-import { findRepositoryById } from '../db/repos/repositories-repo.ts';
+import { findRepositoryById, lockRepositoryRow } from '../db/repos/repositories-repo.ts';
 import { NotFoundError, UnauthorizedError, ValidationError, type FieldError } from '../domain/errors.ts';
 import { bodyMembers } from '../domain/request-body.ts';
 import * as git from '../git/git.ts';
@@ -353,6 +353,9 @@ export async function createRelease(ctx: AppContext, access: RepoAccess, input: 
     options.origin?.createdAt ??
     (draft || !placement.commitSha ? now : placement.commitDate ? toIsoSeconds(placement.commitDate) : await commitDate(ctx, access.repo, placement.commitSha));
   return withTag(ctx, access, tag, placement, !draft, reads, async (trx, events) => {
+    // A published release may become the repository's latest (an update of its row): the row is
+    // locked before the release's, whose foreign key would otherwise share-lock it first.
+    if (!draft) await lockRepositoryRow(trx, access.repo.id);
     const release = await insertRelease(trx, {
       repository_id: access.repo.id,
       tag_name: tag,
@@ -443,6 +446,9 @@ export async function updateRelease(ctx: AppContext, access: RepoAccess, id: num
   let createdAt = release.created_at;
   if (!draft && (publishing || tagChanged) && placement.commitSha) createdAt = await commitDate(ctx, access.repo, placement.commitSha);
   return withTag(ctx, access, tag, placement, !draft, reads, async (trx) => {
+    // Repository before release, the order every transaction touching both takes them in (a
+    // change of release rules, a push deleting tags): the latest release may move below.
+    await lockRepositoryRow(trx, access.repo.id);
     // A delete may have won the race since the release was read: then there is nothing to update.
     if (!(await findRelease(trx, access.repo.id, release.id))) throw new NotFoundError();
     const updated = await updateReleaseRow(trx, release.id, {
@@ -489,8 +495,10 @@ export async function deleteRelease(ctx: AppContext, access: RepoAccess, id: num
   requireWrite(access, false);
   await refuseMirroredWrite(ctx, access);
   const blobKeys = await ctx.db.transaction().execute(async (trx) => {
-    // The release row is locked before its assets, the order an upload's last step takes them
-    // in (release, then asset): the other order deadlocks against it on PostgreSQL.
+    // Repository, release, then its assets: the order every transaction touching them takes
+    // (an upload's last step locks release then asset; a change of release rules or a push
+    // deleting tags, repository then releases). The latest release may move below.
+    await lockRepositoryRow(trx, access.repo.id);
     const current = (await lockRelease(trx, release.id)) ?? release;
     const keys = await releaseBlobKeys(trx, release.id);
     await recordReleaseEvents(trx, access.repo, access.principal!.user.id, current, ['deleted']);

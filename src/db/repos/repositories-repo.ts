@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Account, Database, Permission, Repository, RepositoryUpdate } from '../schema.ts';
 import { compiledOnce, firstRowOrThrow } from '../compiled-once.ts';
+import { takesRowLocks } from '../row-locks.ts';
 
 // Made by (nearly) every request that names a repository, and by every release's creation: compiled once (`db/compiled-once.ts`).
 const repositoryByName = compiledOnce('wharf_repository_by_name', (db, ownerId: number, nameLower: string) =>
@@ -22,6 +23,17 @@ export async function findRepository(db: Kysely<Database>, ownerId: number, name
 
 export async function findRepositoryById(db: Kysely<Database>, id: number): Promise<Repository | undefined> {
   return (await repositoryById(db, id)).rows[0];
+}
+
+/**
+ * Locks the repository's row until the end of `trx` (`FOR NO KEY UPDATE` on PostgreSQL; nothing
+ * to take on SQLite, see `db/row-locks.ts`), for a transaction that writes rows of the repository
+ * (releases, their tag, attestations) and may then update the repository itself (its latest
+ * release): the parent is locked before its children, as every such transaction takes them.
+ */
+export async function lockRepositoryRow(trx: Kysely<Database>, id: number): Promise<void> {
+  if (!takesRowLocks(trx)) return;
+  await trx.selectFrom('repositories').select('id').where('id', '=', id).forNoKeyUpdate().execute();
 }
 
 export interface NewRepositoryRow {
@@ -59,9 +71,16 @@ export async function updateRepository(db: Kysely<Database>, id: number, update:
   return firstRowOrThrow(await updateRepositoryRow(db, id, update));
 }
 
+/**
+ * Deletes the repository's rows, parents before children as every transaction takes them
+ * (repository, release, asset): the repository's row locked first, then its releases (each
+ * cascading to its assets), then what is left. Assets first could deadlock on PostgreSQL against an
+ * upload's last step, which locks the release and then the asset.
+ */
 export async function deleteRepository(db: Kysely<Database>, id: number): Promise<void> {
-  await db.deleteFrom('assets').where('repository_id', '=', id).execute();
+  await lockRepositoryRow(db, id);
   await db.deleteFrom('releases').where('repository_id', '=', id).execute();
+  await db.deleteFrom('assets').where('repository_id', '=', id).execute();
   await db.deleteFrom('collaborators').where('repository_id', '=', id).execute();
   await db.deleteFrom('repositories').where('id', '=', id).execute();
 }
