@@ -109,6 +109,11 @@ export async function removeReaction(ctx: AppContext, access: RepoAccess, releas
   const mayDelete = Number(reaction.user_id) === principal.user.id || atLeast(access.permission, 'admin');
   // Someone else's reaction: 404, as GitHub answers for things the caller may not act on here.
   if (!mayDelete) throw new NotFoundError();
-  if (!(await deleteReaction(ctx.db, reaction.id))) throw new NotFoundError();
-  await touchReactions(ctx.db, release.id, isoSeconds());
+  // One transaction, the release row first as in `createReaction`: deleting the reaction locks its
+  // row, and a release's deletion locks the release and then, cascading, its reactions. A reaction
+  // gone meanwhile (another delete won) rolls the touch back: Last-Modified moves only with a change.
+  await ctx.db.transaction().execute(async (trx) => {
+    await touchReactions(trx, release.id, isoSeconds());
+    if (!(await deleteReaction(trx, reaction.id))) throw new NotFoundError();
+  });
 }

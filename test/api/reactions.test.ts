@@ -244,6 +244,15 @@ describe('release reactions', () => {
     const gone = await req('GET', `${r.api}/releases/${rel.id}`, { headers: { 'if-modified-since': since2 } });
     expect(gone.status).toBe(200);
     expect(gone.body.reactions.total_count).toBe(0);
+    expect(gone.body.updated_at).toBe(rel.updated_at);
+    // Deleting it again finds nothing and changes nothing: a 404, and Last-Modified stays.
+    const since3 = gone.headers.get('last-modified')!;
+    expect(Date.parse(since3)).toBeGreaterThan(Date.parse(since2));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expectGitHubError(await req('DELETE', `${r.api}/releases/${rel.id}/reactions/${created.body.id}`, { token: reader.token }), 404);
+    const still = await req('GET', `${r.api}/releases/${rel.id}`, {});
+    expect(still.headers.get('last-modified')).toBe(since3);
+    expect(still.body.reactions).toEqual({ ...zeros, url: expect.any(String) });
   });
 
   it('deletes for the author or a repository admin only; anonymous writes are 401', async () => {
