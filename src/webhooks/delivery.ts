@@ -19,7 +19,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AppContext } from '../context.ts';
 import type { Kysely } from 'kysely';
 import type { Database, Webhook, WebhookJob } from '../db/schema.ts';
-import { claimJobs, insertAttempt, purgeDeliveries, settleJob, updateWebhook } from '../db/repos/webhooks-repo.ts';
+import { claimJobs, insertAttempt, lockWebhookRow, purgeDeliveries, settleJob, updateWebhook } from '../db/repos/webhooks-repo.ts';
 import { purgeEvents } from '../events/outbox.ts';
 import { ENTERPRISE_VERSION } from '../http/api-headers.ts';
 import { OutboundRefusedError } from '../net/outbound-policy.ts';
@@ -131,6 +131,10 @@ interface Settlement {
  */
 async function recordAttempt(ctx: AppContext, trx: Kysely<Database>, s: Settlement): Promise<void> {
   const { job, hook, request, outcome, now } = s;
+  // The hook first: the attempt's foreign key share-locks it, and the hook is updated below; a
+  // share lock raised to an update lock deadlocks against the hook's deletion (which locks the
+  // hook, then its deliveries) on PostgreSQL.
+  await lockWebhookRow(trx, hook.id);
   const failures = job.attempts + 1;
   const givenUp = !outcome.ok && now - job.created_ms >= ctx.config.webhooks.retryWindowMs;
   const settled = await settleJob(trx, job.id, LEASE_HOLDER, {
@@ -178,7 +182,8 @@ async function recordAttempt(ctx: AppContext, trx: Kysely<Database>, s: Settleme
 function attemptRecorder(ctx: AppContext): AttemptRecorder {
   const commit = (batch: readonly Settlement[]) =>
     ctx.db.transaction().execute(async (trx) => {
-      for (const settlement of batch) await recordAttempt(ctx, trx, settlement);
+      // By hook, so that two nodes' batches lock hooks in one order.
+      for (const settlement of [...batch].sort((a, b) => a.hook.id - b.hook.id || a.job.id - b.job.id)) await recordAttempt(ctx, trx, settlement);
       return batch.map(() => undefined);
     });
   return new GroupCommit({

@@ -14,6 +14,7 @@ import { testDatabaseServer } from '../support/database.ts';
 import { call, type CallResult as Res } from '../support/http.ts';
 import { addCollaborator, createRepo, createUser, uniqueName, WorkRepo, type TestUser } from '../support/fixtures.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 /** The advisory lock a paused writer waits for, and the one that makes only the first writer pause. */
 const PAUSE = 730_101;
@@ -24,12 +25,14 @@ describe.skipIf(!testDatabaseServer)('lock order on PostgreSQL', () => {
   let owner: TestUser;
   let reader: TestUser;
   let control: pg.Client;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ env: { WHARF_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', WHARF_EVENTS_POLL_MS: '50' } });
+    receiver = await WebhookReceiver.start();
     owner = await createUser(server, uniqueName('own'), ['repo', 'read:org', 'delete_repo']);
     reader = await createUser(server, uniqueName('read'));
-    control = new pg.Client({ connectionString: server.config.databaseUrl! });
+    control = new pg.Client({ connectionString: server.config.databaseUrl ?? undefined });
     await control.connect();
     // The first transaction to reach it waits for PAUSE (held by `control`); the others pass.
     await control.query(`create function wharf_test_pause() returns trigger language plpgsql as $$
@@ -41,6 +44,7 @@ describe.skipIf(!testDatabaseServer)('lock order on PostgreSQL', () => {
   afterAll(async () => {
     await control?.end();
     await server?.close();
+    await receiver?.close();
   });
 
   async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -61,12 +65,12 @@ describe.skipIf(!testDatabaseServer)('lock order on PostgreSQL', () => {
   }
 
   /**
-   * Runs `first` until the statement of `event` on `table` (paused just after it), then `second`
-   * until it waits for a row lock, then lets both go: their answers.
+   * Runs `first` until the statement of `event` on `table` (paused just after it, on a row
+   * `when` holds for), then `second` until it waits for a row lock, then lets both go: their answers.
    */
-  async function interleave(event: 'insert' | 'update' | 'delete', table: string, first: () => Promise<Res>, second: () => Promise<Res>): Promise<[Res, Res]> {
+  async function interleave(event: 'insert' | 'update' | 'delete', table: string, first: () => Promise<Res>, second: () => Promise<Res>, when = 'true'): Promise<[Res, Res]> {
     // After-row triggers fire in name order: `zz_` comes after the foreign key checks (`RI_…`).
-    await control.query(`create trigger zz_test_pause after ${event} on ${table} for each row execute function wharf_test_pause()`);
+    await control.query(`create trigger zz_test_pause after ${event} on ${table} for each row when (${when}) execute function wharf_test_pause()`);
     await control.query('select pg_advisory_lock($1)', [PAUSE]);
     let held = true;
     try {
@@ -158,6 +162,29 @@ describe.skipIf(!testDatabaseServer)('lock order on PostgreSQL', () => {
     expect(uploaded.status).toBe(201);
     expect(deleted.status).toBe(204);
     expect((await call('GET', r.api, { token: owner.token })).status).toBe(404);
+  });
+
+  it("an attempt's record locks its hook before the delivery: a concurrent deletion of the hook waits", async () => {
+    const { full } = await createRepo(server, owner);
+    let hookId = 0;
+    const [created, deleted] = await interleave(
+      'update',
+      'webhook_jobs',
+      // The hook's creation sends its ping; the pause comes where the ping's delivery is settled.
+      async () => {
+        const res = await call('POST', `${server.api}/repos/${full}/hooks`, {
+          token: owner.token,
+          body: { name: 'web', active: true, events: ['release'], config: { url: receiver.url(), content_type: 'json' } },
+        });
+        hookId = res.body.id;
+        return res;
+      },
+      () => call('DELETE', `${server.api}/repos/${full}/hooks/${hookId}`, { token: owner.token }),
+      'new.attempts > old.attempts',
+    );
+    expect(created.status).toBe(201);
+    expect(deleted.status).toBe(204);
+    expect(receiver.received.some((r) => r.headers['x-github-hook-id'] === String(hookId))).toBe(true);
   });
 
   it("a release's edit locks its repository before the release: a concurrent change of release rules waits", async () => {

@@ -6,6 +6,7 @@
  */
 import type { ExpressionBuilder, Insertable, Kysely, Updateable } from 'kysely';
 import type { Database, Webhook, WebhookAttempt, WebhookJob, WebhookScope, WebhooksTable } from '../schema.ts';
+import { takesRowLocks } from '../row-locks.ts';
 
 /** Where a hook hangs: a repository, an organization, or the whole instance. */
 export interface HookOwner {
@@ -42,6 +43,16 @@ export async function listWebhooks(db: Kysely<Database>, owner: HookOwner, limit
 
 export async function updateWebhook(db: Kysely<Database>, id: number, set: Updateable<WebhooksTable>): Promise<Webhook | undefined> {
   return db.updateTable('webhooks').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/**
+ * Locks the hook's row until the end of `trx` (`FOR NO KEY UPDATE` on PostgreSQL; nothing to take
+ * on SQLite, see `db/row-locks.ts`): an attempt's record locks its hook before its delivery and
+ * the attempt row (whose foreign keys share-lock the hook), as the hook's deletion does, cascading.
+ */
+export async function lockWebhookRow(trx: Kysely<Database>, id: number): Promise<void> {
+  if (!takesRowLocks(trx)) return;
+  await trx.selectFrom('webhooks').select('id').where('id', '=', id).forNoKeyUpdate().execute();
 }
 
 export async function deleteWebhook(db: Kysely<Database>, id: number): Promise<boolean> {
