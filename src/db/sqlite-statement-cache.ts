@@ -8,31 +8,24 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
+import { RecencyOrder } from '../util/recency-order.ts';
 
 const DEFAULT_CAPACITY = 500;
 
 export function withStatementCache(db: BetterSqlite3.Database, capacity = DEFAULT_CAPACITY): SqliteDatabase {
   const cache = new Map<string, { stmt: BetterSqlite3.Statement; order: number }>();
-  // Statements put last in the order so far; each entry's `order` is its place in it, oldest first.
-  let inserted = 0;
+  // Least recently used first out (`util/recency-order.ts`).
+  const order = new RecencyOrder();
   return {
     prepare(sql: string) {
       const cached = cache.get(sql);
       if (cached && !cached.stmt.busy) {
-        // Least recently used first out. A statement is moved last only once it is no longer among
-        // the newer half: moving it on every use cost a new hash table every few uses, which V8
-        // allocates in the old generation (as long-lived as this map), megabytes a second of
-        // garbage there under load, and full collections every few seconds.
-        if (inserted - cached.order > cache.size >> 1) {
-          cache.delete(sql);
-          cached.order = ++inserted;
-          cache.set(sql, cached);
-        }
+        order.used(cache, sql, cached);
         return cached.stmt;
       }
       const stmt = db.prepare(sql);
       if (!cached) {
-        cache.set(sql, { stmt, order: ++inserted });
+        cache.set(sql, { stmt, order: order.next() });
         if (cache.size > capacity) cache.delete(cache.keys().next().value!);
       }
       return stmt;

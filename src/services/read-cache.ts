@@ -7,18 +7,18 @@
  * seen by every node on its next request. The lifetime bounds what is allowed to lag without
  * bumping a generation (download counts); the byte bound keeps memory flat, oldest used first out.
  */
-interface Entry {
+import { RecencyOrder, type Ordered } from '../util/recency-order.ts';
+
+interface Entry extends Ordered {
   value: unknown;
   bytes: number;
   expires: number;
-  /** `inserted` when the entry was put last in the order: its place in the order, oldest first. */
-  order: number;
 }
 
 export class ReadCache {
+  /** Oldest used first: the eviction order (`util/recency-order.ts`). */
   private readonly entries = new Map<string, Entry>();
-  /** Entries put last in the order so far (kept or moved there). */
-  private inserted = 0;
+  private readonly order = new RecencyOrder();
   /** Values being computed (`remember`), so concurrent readers of an expired entry compute it once. */
   private readonly computing = new Map<string, Promise<unknown>>();
   private bytes = 0;
@@ -41,17 +41,9 @@ export class ReadCache {
       this.remove(key, entry.bytes);
       return undefined;
     }
-    // Most recently used last: the Map's order is the eviction order. An entry is moved there only
-    // once it is no longer among the newer half, so what goes first is always something no one
-    // read while half the entries were put in after it. Moving it on every read cost a new hash
-    // table every few reads, which V8 allocates in the old generation, as long-lived as this Map:
-    // at thousands of remembered reads a second, megabytes a second of garbage there, and a full
-    // collection (a pause of tens of milliseconds on a busy machine) every few seconds.
-    if (this.inserted - entry.order > this.entries.size >> 1) {
-      this.entries.delete(key);
-      entry.order = ++this.inserted;
-      this.entries.set(key, entry);
-    }
+    // Moved last only once it has left the newer half: moving it on every read, at thousands of
+    // remembered reads a second, made megabytes a second of old-generation garbage.
+    this.order.used(this.entries, key, entry);
     return entry.value as T;
   }
 
@@ -60,7 +52,7 @@ export class ReadCache {
     if (!this.enabled || bytes > this.maxBytes / 4) return;
     const old = this.entries.get(key);
     if (old) this.remove(key, old.bytes);
-    this.entries.set(key, { value, bytes, expires: this.now() + this.ttlMs, order: ++this.inserted });
+    this.entries.set(key, { value, bytes, expires: this.now() + this.ttlMs, order: this.order.next() });
     this.bytes += bytes;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.maxBytes) break;

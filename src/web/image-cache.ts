@@ -9,13 +9,14 @@
  * `max-age=0`) is not kept, and none is kept longer than its `max-age` (`s-maxage` first, as for a
  * shared cache) or `MAX_LIFETIME_MS`.
  */
+import { RecencyOrder, type Ordered } from '../util/recency-order.ts';
 
 export interface CachedImage {
   type: string;
   body: Buffer;
 }
 
-interface Entry extends CachedImage {
+interface Entry extends CachedImage, Ordered {
   expiresAt: number;
 }
 
@@ -40,8 +41,9 @@ export function cacheLifetimeMs(cacheControl: string | string[] | undefined): nu
 }
 
 export class ImageCache {
-  /** Insertion order is recency order: a hit is moved to the end. */
+  /** Oldest used first: the eviction order (`util/recency-order.ts`). */
   private readonly entries = new Map<string, Entry>();
+  private readonly order = new RecencyOrder();
   private bytes = 0;
 
   constructor(
@@ -61,12 +63,12 @@ export class ImageCache {
   get(url: string): CachedImage | null {
     const entry = this.entries.get(url);
     if (!entry) return null;
-    this.entries.delete(url);
     if (entry.expiresAt <= this.now()) {
+      this.entries.delete(url);
       this.bytes -= entry.body.length;
       return null;
     }
-    this.entries.set(url, entry);
+    this.order.used(this.entries, url, entry);
     return entry;
   }
 
@@ -78,7 +80,7 @@ export class ImageCache {
       this.entries.delete(url);
       this.bytes -= old.body.length;
     }
-    this.entries.set(url, { ...image, expiresAt: this.now() + lifetimeMs });
+    this.entries.set(url, { type: image.type, body: image.body, expiresAt: this.now() + lifetimeMs, order: this.order.next() });
     this.bytes += image.body.length;
     for (const [key, entry] of this.entries) {
       if (this.bytes <= this.maxBytes && this.entries.size <= this.maxEntries) break;

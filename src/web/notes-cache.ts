@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { renderMarkdown, type NotesContext } from '../render/markdown.ts';
+import { RecencyOrder } from '../util/recency-order.ts';
 import { proxyImages, type ImageProxySigner } from './image-proxy.ts';
 
 export interface NotesOptions {
@@ -26,7 +27,9 @@ export interface NotesOptions {
 }
 
 const MAX_ENTRIES = 1000;
-const cache = new Map<string, string>();
+/** Rendered notes by hash, oldest used first: the eviction order (`util/recency-order.ts`). */
+const cache = new Map<string, { html: string; order: number }>();
+const order = new RecencyOrder();
 
 /** A release's notes for a page or a feed: `body_html`, adapted to the page it sits in. */
 export function renderNotes(body: string | null, options: NotesOptions): string {
@@ -66,13 +69,11 @@ function renderCached(body: string | null, context: NotesContext, mentions: Read
     .digest('base64');
   const hit = cache.get(key);
   if (hit !== undefined) {
-    // Refresh its position so the oldest unused entry is the one evicted.
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
+    order.used(cache, key, hit);
+    return hit.html;
   }
   const rendered = renderMarkdown(body, context, mentions);
-  cache.set(key, rendered);
+  cache.set(key, { html: rendered, order: order.next() });
   if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
   return rendered;
 }

@@ -11,17 +11,36 @@ const image = (bytes: number) => ({ type: 'image/png', body: Buffer.alloc(bytes)
 describe('image cache', () => {
   it('drops the least recently used entries beyond its byte cap, and never keeps one larger than the cap', () => {
     const cache = new ImageCache(100, 10);
-    cache.set('a', image(40), 1000);
-    cache.set('b', image(40), 1000);
-    expect(cache.get('a')).not.toBeNull(); // a is now the most recently used
-    cache.set('c', image(40), 1000);
-    expect(cache.get('b')).toBeNull();
+    for (const key of ['a', 'b', 'c', 'd', 'e']) cache.set(key, image(20), 1000);
+    // a, the oldest, is read: it moves last, and b is now the first to go.
     expect(cache.get('a')).not.toBeNull();
-    expect(cache.get('c')).not.toBeNull();
-    expect(cache.byteSize).toBe(80);
+    cache.set('f', image(20), 1000);
+    expect(cache.get('b')).toBeNull();
+    expect(cache.byteSize).toBe(100);
+    // e is read over and over while among the newer half: it stays where it is, and c, d go first.
+    for (let i = 0; i < 100; i++) expect(cache.get('e')).not.toBeNull();
+    cache.set('g', image(40), 1000);
+    expect(cache.get('c')).toBeNull();
+    expect(cache.get('d')).toBeNull();
+    for (const key of ['e', 'a', 'f', 'g']) expect(cache.get(key), key).not.toBeNull();
+    expect(cache.byteSize).toBe(100);
     cache.set('huge', image(101), 1000);
     expect(cache.get('huge')).toBeNull();
-    expect(cache.size).toBe(2);
+    expect(cache.size).toBe(4);
+  });
+
+  it('evicts in the order of last use, counting only the reads of entries that had left the newer half', () => {
+    const cache = new ImageCache(1_000_000, 4);
+    for (const key of ['a', 'b', 'c', 'd']) cache.set(key, image(1), 1000);
+    // a has three entries after it of four: read, it moves last. c then has two (d, a), half of
+    // four: read, it stays where it is.
+    cache.get('a');
+    cache.get('c');
+    cache.set('e', image(1), 1000);
+    expect(cache.get('b')).toBeNull();
+    cache.set('f', image(1), 1000);
+    expect(cache.get('c')).toBeNull();
+    for (const key of ['d', 'a', 'e', 'f']) expect(cache.get(key), key).not.toBeNull();
   });
 
   it('holds at most its entry cap, and nothing with a zero cap or lifetime', () => {
