@@ -13,7 +13,7 @@ import { createBlobStore } from './blobs/create-blob-store.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import type { WharfConfig } from './config/config.ts';
 import { createLogger } from './config/logger.ts';
-import { checkDirectories, databaseError, loadTlsFiles } from './config/preflight.ts';
+import { checkDirectories, checkInstanceKey, databaseError, loadTlsFiles } from './config/preflight.ts';
 import { newCaches, type AppContext } from './context.ts';
 import { openDatabase } from './db/dialect.ts';
 import { configureGit } from './git/git.ts';
@@ -83,6 +83,7 @@ export async function buildApp(config: WharfConfig, options: BuildOptions = {}):
   const log = (options.logger ?? createLogger(config)).child({}, { serializers: { req: redactedRequest } });
   // Unusable settings end here as ConfigErrors naming the setting (exit 2 in main.ts).
   checkDirectories(config);
+  checkInstanceKey(config);
   configureGit(config.git);
   const tlsFiles = config.tls ? loadTlsFiles(config.tls) : null;
   const { ctx, closeStore } = await openContext(config, log, options);

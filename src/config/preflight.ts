@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { TlsConfig, WharfConfig } from './config.ts';
+import { InstanceKeyError, secretBoxAt } from '../util/secret-box.ts';
 import { ConfigError, shown, SETTINGS } from './settings.ts';
 
 function code(err: unknown): string {
@@ -61,6 +62,18 @@ export function ensureWritableDir(setting: string, value: string, dir: string): 
 }
 
 /** The data directory, and the SQLite file's directory when the database lives elsewhere. */
+/**
+ * Reads the instance key, or makes it on first start (`util/secret-box.ts`), before anything needs
+ * it: a key file that cannot be read, made or used ends start-up naming its setting.
+ */
+export function checkInstanceKey(config: WharfConfig): void {
+  try {
+    secretBoxAt(config.instanceKeyFile);
+  } catch (err) {
+    throw new ConfigError('WHARF_INSTANCE_KEY_FILE', config.instanceKeyFile, err instanceof InstanceKeyError ? err.message : `cannot read or create the key (${code(err)})`);
+  }
+}
+
 export function checkDirectories(config: WharfConfig): void {
   ensureWritableDir('WHARF_DATA_DIR', config.dataDir, config.dataDir);
   if (config.databaseUrl.startsWith('sqlite:')) {

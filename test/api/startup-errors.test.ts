@@ -27,6 +27,8 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'a-file'), 'not a directory');
   await writeFile(path.join(dir, 'garbage.pem'), 'not a certificate');
   await writeFile(path.join(dir, 'bad.toml'), 'port = = 1');
+  // An instance key file a node created and never wrote (it stopped at once).
+  await writeFile(path.join(dir, 'empty.key'), '');
   occupied = createServer();
   await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
   occupiedPort = (occupied.address() as { port: number }).port;
@@ -88,6 +90,11 @@ describe('start-up with a bad setting', () => {
       'a resident git idle time that is not a number',
       () => ({ WHARF_GIT_RESIDENT_IDLE_MS: '15s' }),
       /^wharf: WHARF_GIT_RESIDENT_IDLE_MS="15s": use a whole number of at least 100$/,
+    ],
+    [
+      'an instance key file that holds no complete key',
+      () => ({ WHARF_INSTANCE_KEY_FILE: path.join(dir, 'empty.key') }),
+      /^wharf: WHARF_INSTANCE_KEY_FILE=".*empty\.key": .*empty\.key holds no complete key \(0 of 32 bytes\)/,
     ],
     ['an unknown blob store', () => ({ WHARF_BLOB_STORE: 'tape' }), /^wharf: WHARF_BLOB_STORE="tape": use one of fs, s3$/],
     ['a config file that is not TOML', () => ({ WHARF_CONFIG: path.join(dir, 'bad.toml') }), /^wharf: WHARF_CONFIG=".*bad\.toml": not valid TOML/],
