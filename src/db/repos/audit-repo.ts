@@ -87,12 +87,14 @@ export async function purgeAuditRows(db: Kysely<Database>, beforeMs: number, lim
 
 /** Records that a token was used from `address`; true when it had never been used from there. */
 export async function rememberTokenAddress(db: Kysely<Database>, tokenId: number, address: string, nowMs: number): Promise<boolean> {
+  // The token's row first, then its child: inserted first, the address's foreign key would
+  // share-lock the token before this update (docs/architecture.md, lock order).
+  await db.updateTable('tokens').set({ last_used_ip: address }).where('id', '=', tokenId).execute();
   const res = await db
     .insertInto('token_addresses')
     .values({ token_id: tokenId, address, first_seen_ms: nowMs })
     .onConflict((oc) => oc.columns(['token_id', 'address']).doNothing())
     .executeTakeFirst();
-  await db.updateTable('tokens').set({ last_used_ip: address }).where('id', '=', tokenId).execute();
   return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
