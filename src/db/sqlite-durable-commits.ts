@@ -49,8 +49,8 @@ export const MAX_WAL_SYNCS = 2;
 /** Syncs a WAL file for writers that committed before they asked, one `fdatasync` for all who wait together. */
 export class WalSync {
   readonly #walFile: string;
-  /** Syncs under way, oldest first. */
-  readonly #running: Array<Promise<void>> = [];
+  /** Syncs under way, oldest first (a set keeps insertion order). */
+  readonly #running = new Set<Promise<void>>();
   #queued: Promise<void> | null = null;
   #opened: Promise<number> | null = null;
   #fd: number | null = null;
@@ -71,11 +71,12 @@ export class WalSync {
     if (this.#failed) return Promise.reject(this.#failed);
     // A sync not yet begun covers the caller's commit.
     if (this.#queued) return this.#queued;
-    if (this.#running.length < MAX_WAL_SYNCS) return this.#start();
+    if (this.#running.size < MAX_WAL_SYNCS) return this.#start();
     // Every sync under way may have begun before the caller's commit: the next one covers it,
     // begun as soon as the oldest ends.
-    const queued = this.#running
-      [0]!.catch(() => undefined)
+    const oldest = this.#running.values().next().value!;
+    const queued = oldest
+      .catch(() => undefined)
       .then(() => {
         this.#queued = null;
         return this.#start();
@@ -86,10 +87,9 @@ export class WalSync {
 
   #start(): Promise<void> {
     const run: Promise<void> = this.#sync().finally(() => {
-      const at = this.#running.indexOf(run);
-      if (at >= 0) this.#running.splice(at, 1);
+      this.#running.delete(run);
     });
-    this.#running.push(run);
+    this.#running.add(run);
     return run;
   }
 
