@@ -15,7 +15,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { insertRefIntents, type NewRefIntent } from '../db/repos/refs-repo.ts';
 import { GroupCommit } from '../util/group-commit.ts';
-import { MAX_WAL_SYNCS } from '../db/sqlite-durable-commits.ts';
 
 /** One shared commit per database handle: the writers of one process. */
 function intentCommits(db: Kysely<Database>): GroupCommit<readonly NewRefIntent[], number[]> {
@@ -27,8 +26,6 @@ function intentCommits(db: Kysely<Database>): GroupCommit<readonly NewRefIntent[
         return made;
       }),
     alone: (intents) => insertRefIntents(db, intents),
-    // As many as the WAL syncs that may run at once: a group commits while the one before waits for its sync.
-    concurrency: MAX_WAL_SYNCS,
   });
 }
 

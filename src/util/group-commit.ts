@@ -16,13 +16,6 @@ export interface GroupCommitOptions<T, R> {
   alone(item: T): Promise<R>;
   /** Awaited before each group is taken, so writers about to arrive can join it (e.g. one turn of the event loop). */
   gather?: () => Promise<void>;
-  /**
-   * Groups committing at once (default 1). Where the wait for durability comes after the database
-   * is free again (SQLite's durable commits, `db/sqlite-durable-commits.ts`), a second group can
-   * commit while the first waits for its sync, instead of after: writers arriving meanwhile then
-   * wait for one sync rather than for the rest of the first and then a whole second.
-   */
-  concurrency?: number;
 }
 
 interface Waiter<T, R> {
@@ -34,9 +27,7 @@ interface Waiter<T, R> {
 export class GroupCommit<T, R> {
   readonly #options: GroupCommitOptions<T, R>;
   #waiting: Waiter<T, R>[] = [];
-  /** Loops taking and committing groups, and how many of them are gathering (about to take one). */
-  #runners = 0;
-  #gathering = 0;
+  #committing = false;
 
   constructor(options: GroupCommitOptions<T, R>) {
     this.#options = options;
@@ -46,23 +37,17 @@ export class GroupCommit<T, R> {
   submit(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
-      // A loop about to take a group takes this one too; else one more loop, if there may be.
-      if (this.#gathering === 0 && this.#runners < (this.#options.concurrency ?? 1)) void this.#commitAll();
+      void this.#commitAll();
     });
   }
 
   async #commitAll(): Promise<void> {
-    this.#runners++;
+    if (this.#committing) return;
+    this.#committing = true;
     try {
       while (this.#waiting.length > 0) {
-        this.#gathering++;
-        try {
-          await this.#options.gather?.();
-        } finally {
-          this.#gathering--;
-        }
+        await this.#options.gather?.();
         const group = this.#waiting.splice(0);
-        if (group.length === 0) continue;
         let results: R[];
         try {
           results = await this.#options.commit(group.map((w) => w.item));
@@ -74,7 +59,7 @@ export class GroupCommit<T, R> {
         group.forEach((w, i) => w.resolve(results[i]!));
       }
     } finally {
-      this.#runners--;
+      this.#committing = false;
     }
   }
 }

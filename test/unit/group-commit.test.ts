@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupCommit } from '../../src/util/group-commit.ts';
 
 /** A commit that can be held open, recording the groups it was given. */
-function recorder(fail: (items: readonly number[]) => boolean = () => false, concurrency?: number) {
+function recorder(fail: (items: readonly number[]) => boolean = () => false) {
   const groups: number[][] = [];
   const alone: number[] = [];
   let release: () => void = () => undefined;
@@ -19,7 +19,6 @@ function recorder(fail: (items: readonly number[]) => boolean = () => false, con
       if (fail([item])) throw new Error(`refused ${item}`);
       return `alone ${item}`;
     },
-    concurrency,
   });
   return {
     group,
@@ -46,25 +45,6 @@ describe('GroupCommit', () => {
     expect(await Promise.all(later)).toEqual(['done 2', 'done 3', 'done 4']);
     expect(r.groups).toEqual([[1], [2, 3, 4]]);
     expect(r.alone).toEqual([]);
-  });
-
-  it('with a concurrency of two, commits a second group while the first is under way, and no third', async () => {
-    const r = recorder(undefined, 2);
-    r.hold();
-    const first = r.group.submit(1);
-    await new Promise((resolve) => setImmediate(resolve));
-    const second = [r.group.submit(2), r.group.submit(3)];
-    await new Promise((resolve) => setImmediate(resolve));
-    // The first is still held: the writers who arrived meanwhile are committing already.
-    expect(r.groups).toEqual([[1], [2, 3]]);
-    const third = r.group.submit(4);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(r.groups).toEqual([[1], [2, 3]]);
-    r.release();
-    expect(await first).toBe('done 1');
-    expect(await Promise.all(second)).toEqual(['done 2', 'done 3']);
-    expect(await third).toBe('done 4');
-    expect(r.groups).toEqual([[1], [2, 3], [4]]);
   });
 
   it('commits each writer on its own when a shared commit fails, so only the refused one fails', async () => {
