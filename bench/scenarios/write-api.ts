@@ -83,7 +83,7 @@ export async function writeApiScenario(ctx: BenchContext): Promise<void> {
 
     const json = { 'content-type': 'application/json' };
     // Warm both servers (JIT, prepared statements, the repository's resident git) unmeasured, as
-    // the read scenario does: a cold first second would count start-up, not the steady rate.
+    // the read scenario does: a fresh server's first seconds would count start-up, not the steady rate.
     const createUrl = `${server.api}/repos/${repo.full}/releases`;
     const createHeaders = { ...json, authorization: `token ${owner.token}` };
     const warm = (url: string, headers: Record<string, string>) =>
