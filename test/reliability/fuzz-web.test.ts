@@ -792,9 +792,22 @@ const webRequestArb = (): fc.Arbitrary<FuzzRequest> =>
       return { method: 'POST', path, headers, body, markers };
     });
 
-/** The first markup the request carried that comes back verbatim (unescaped) in the page. */
+/**
+ * The first markup the request carried that comes back unescaped where it would act: a marker
+ * holding a tag, verbatim anywhere; an attribute breakout (`" autofocus onfocus=…`), verbatim
+ * inside a tag. In text a double quote needs no escaping: release notes a fuzzed form stored come
+ * back rendered as Markdown, `<p>" autofocus onfocus="wharfxss</p>`, which is only text.
+ */
 function unescapedMarker(text: string, markers: string[]): string | null {
-  for (const m of markers) if (text.includes(m)) return m;
+  for (const m of markers) {
+    if (m.includes('<')) {
+      if (text.includes(m)) return m;
+      continue;
+    }
+    for (let at = text.indexOf(m); at >= 0; at = text.indexOf(m, at + 1)) {
+      if (text.lastIndexOf('<', at) > text.lastIndexOf('>', at)) return m;
+    }
+  }
   return null;
 }
 
