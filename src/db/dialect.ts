@@ -109,6 +109,10 @@ async function openSqlite(file: string): Promise<DatabaseHandle> {
   // held a checkpoint off long enough to grow it further.
   sqlite.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
   sqlite.pragma(`journal_size_limit = ${SQLITE_WAL_SIZE_LIMIT}`);
+  // Savepoints keep the pages they change in a sub-journal, a temporary file once it passes 64 KiB;
+  // transactions batched under savepoints (`sqlite-transaction-batches.ts`) pass it, and each page
+  // then cost a write system call. Kept in memory, it is a copy of the page.
+  sqlite.pragma('temp_store = memory');
   const { dialect, sync } = durableSqliteDialect(sqlite, keepRollbackCause(sqlite, withStatementCache(sqlite)), `${path.resolve(sqlite.name)}-wal`);
   // Transactions tracked, so compiled statements can run on a transaction's connection directly (`compiled-once.ts`).
   const db = new Kysely<Database>({ dialect: trackTransactions(dialect) });

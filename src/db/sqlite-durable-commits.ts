@@ -12,10 +12,11 @@
  * write lock, another process on the same file works as before, and a transaction that fails
  * fails alone).
  *
- * What the driver waits on: a connection released after a statement that may write (a statement
- * SQLite does not call read-only) and outside a transaction, that is after an autocommitted
- * write or the end (COMMIT or ROLLBACK) of a transaction that wrote. The wait comes after the
- * connection is released, so the next transaction runs while the fsync is under way.
+ * What the driver waits on: a connection held by a caller that ran a statement that may write (a
+ * statement SQLite does not call read-only), once released, which is once that caller's writes are
+ * committed (`sqlite-transaction-batches.ts`, whose transactions of concurrent writers share a
+ * COMMIT). The wait comes after the connection is released, so the next transaction runs while
+ * the fsync is under way.
  *
  * What differs from FULL: a commit is visible to readers (on any connection) a few milliseconds
  * before it is durable. Killing the process loses nothing (the frames are in the kernel's page
@@ -27,15 +28,16 @@
  * them): every later commit then fails too, and the process has to be restarted (PostgreSQL
  * refuses to go on after a failed fsync for the same reason).
  *
- * The driver also begins write transactions with BEGIN IMMEDIATE (see `beginTransaction`), so
- * that two processes writing one file wait for each other instead of failing with SQLITE_BUSY.
+ * Write transactions begin with BEGIN IMMEDIATE (`sqlite-transaction-batches.ts`), so that two
+ * processes writing one file wait for each other instead of failing with SQLITE_BUSY.
  */
 import { closeSync, fdatasync, open as openFile } from 'node:fs';
 import path from 'node:path';
-import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type TransactionSettings } from 'kysely';
+import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { fsyncPath } from '../util/fsync.ts';
 import { ForwardingDriver } from './forwarding-driver.ts';
+import { BatchingDriver, BEGIN_IMMEDIATE } from './sqlite-transaction-batches.ts';
 
 /**
  * `fdatasync`s of the WAL under way at once, at most. A commit needs a sync begun after it: with
@@ -134,9 +136,6 @@ export class WalSync {
   }
 }
 
-/** How write transactions begin (see `DurableDriver.beginTransaction`). */
-const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
-
 /**
  * Kysely's SQLite dialect for `sqlite` (opened with `synchronous = NORMAL` in WAL mode), whose
  * `database` is `sqlite` behind whatever wrappers (statement cache…): every write is answered
@@ -157,44 +156,46 @@ export function durableSqliteDialect(sqlite: BetterSqlite3.Database, database: S
   };
   const dialect = new (class extends SqliteDialect {
     override createDriver(): Driver {
-      return new DurableDriver(super.createDriver(), sqlite, tracker, sync);
+      const inner = super.createDriver();
+      return new DurableDriver((othersWaiting) => new BatchingDriver(inner, sqlite, othersWaiting), tracker, sync);
     }
   })({ database: watched });
   return { dialect, sync };
 }
 
 class DurableDriver extends ForwardingDriver {
-  readonly #sqlite: BetterSqlite3.Database;
   readonly #tracker: { wrote: boolean };
   readonly #sync: WalSync;
+  /** Callers waiting for their commits to be durable. */
+  #waitingForSync = 0;
 
-  constructor(inner: Driver, sqlite: BetterSqlite3.Database, tracker: { wrote: boolean }, sync: WalSync) {
-    super(inner);
-    this.#sqlite = sqlite;
+  constructor(inner: (othersWaiting: () => boolean) => Driver, tracker: { wrote: boolean }, sync: WalSync) {
+    super(inner(() => this.#waitingForSync > 0));
     this.#tracker = tracker;
     this.#sync = sync;
   }
 
-  /**
-   * Write transactions begin IMMEDIATE: they take SQLite's write lock at BEGIN, waiting out
-   * `busy_timeout` while another process holds it. A deferred transaction takes it only at its
-   * first write, and one that read first cannot wait there: if another process committed since
-   * its read, SQLite refuses the upgrade at once (SQLITE_BUSY), and the request failed. Within
-   * one process nothing changes (its transactions already take the one connection in turn).
-   * A transaction declared read-only (`setAccessMode('read only')`) stays deferred and never
-   * takes the write lock; lone statements are unaffected (reads take no write lock).
-   */
-  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    if (settings.accessMode === 'read only') return this.inner.beginTransaction(connection, settings);
-    await connection.executeQuery(BEGIN_IMMEDIATE);
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await this.inner.acquireConnection();
+    this.#tracker.wrote = false;
+    return connection;
   }
 
-  /** Hands the connection to the next writer, then waits until this holder's commit is durable. */
+  /**
+   * Hands the connection to the next caller, then, if this holder wrote, waits until its commit is
+   * durable. The inner driver (`sqlite-transaction-batches.ts`) resolves the release once the
+   * holder's writes are committed, so the sync waited for begins after that commit.
+   */
   override async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const committed = this.#tracker.wrote && !this.#sqlite.inTransaction;
-    if (committed) this.#tracker.wrote = false;
+    const wrote = this.#tracker.wrote;
     await this.inner.releaseConnection(connection);
-    if (committed) await this.#sync.durable();
+    if (!wrote) return;
+    this.#waitingForSync++;
+    try {
+      await this.#sync.durable();
+    } finally {
+      this.#waitingForSync--;
+    }
   }
 
   override async destroy(): Promise<void> {
