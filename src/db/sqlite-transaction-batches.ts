@@ -212,7 +212,7 @@ export class BatchingDriver extends ForwardingDriver {
   }
 
   override async destroy(): Promise<void> {
-    // Never the case between callers (the last one out commits), but a batch must not be lost to a close.
+    // A batch may be waiting out `BATCH_WAIT_MS` for writers that will not come now: commit it, not lose it to the close.
     const batch = this.#batch;
     this.#batch = null;
     if (batch?.commitTimer) clearTimeout(batch.commitTimer);

@@ -45,6 +45,8 @@ interface WindowCount {
 
 export class RateCounts {
   private readonly counts = new Map<string, WindowCount>();
+  /** The first write of a window's count on this node, while it is under way. */
+  private readonly firstWrites = new Map<string, Promise<number>>();
   private flushing: Promise<void> | null = null;
 
   /**
@@ -58,17 +60,19 @@ export class RateCounts {
       known.pending += 1;
       return known.stored + known.pending;
     }
-    return this.countFirst(db, key, bucket, windowStart);
+    // Requests of the bucket that arrive while its first write is under way wait for it and are
+    // then counted in memory: each learns a count of its own. Written side by side, their writes
+    // could come back out of order (several database connections) and two requests be told the
+    // same count.
+    const first = this.firstWrites.get(key);
+    if (first) return first.then(() => this.countOne(db, bucket, windowStart));
+    const written = this.countFirst(db, key, bucket, windowStart).finally(() => this.firstWrites.delete(key));
+    this.firstWrites.set(key, written);
+    return written;
   }
 
   private async countFirst(db: Kysely<Database>, key: string, bucket: string, windowStart: number): Promise<number> {
     const stored = await countBy(db, bucket, windowStart, 1);
-    // Another request of the same bucket may have got here first while this one was writing.
-    const raced = this.counts.get(key);
-    if (raced) {
-      raced.stored = Math.max(raced.stored, stored);
-      return raced.stored + raced.pending;
-    }
     this.counts.set(key, { bucket, windowStart, stored, pending: 0 });
     return stored;
   }

@@ -96,8 +96,10 @@ describe('downloads from S3', () => {
   });
 
   it('hands out signed URLs that stop working when they expire', async () => {
-    // A one-second lifetime; s3rver, like S3, refuses a presigned request after X-Amz-Expires.
-    const shortLived = await startServer({ env: { ...bucket.env, WHARF_S3_PRESIGN_TTL: '1', WHARF_S3_PROXY_DOWNLOADS: 'false' } });
+    // A three-second lifetime; s3rver, like S3, refuses a presigned request after X-Amz-Expires.
+    // X-Amz-Date has one-second precision, so a URL signed late in a second has two seconds
+    // left: enough for the fetch below on a loaded machine (one second was not).
+    const shortLived = await startServer({ env: { ...bucket.env, WHARF_S3_PRESIGN_TTL: '3', WHARF_S3_PROXY_DOWNLOADS: 'false' } });
     try {
       const owner = await createUser(shortLived);
       const data = randomBytes(10_000);
@@ -105,12 +107,12 @@ describe('downloads from S3', () => {
       const signed = await call('GET', asset.url, { token: owner.token, headers: { accept: 'application/octet-stream' }, skipSchema: true });
       expect(signed.status).toBe(302);
       const location = signed.headers.get('location')!;
-      expect(new URL(location).searchParams.get('X-Amz-Expires')).toBe('1');
+      expect(new URL(location).searchParams.get('X-Amz-Expires')).toBe('3');
       const fresh = await fetch(location);
       expect(fresh.status).toBe(200);
       expect(sha256(Buffer.from(await fresh.arrayBuffer()))).toBe(sha256(data));
       // X-Amz-Date has one-second precision: wait past the whole second the URL may still cover.
-      await new Promise((r) => setTimeout(r, 2_500));
+      await new Promise((r) => setTimeout(r, 4_500));
       const expired = await fetch(location);
       expect(expired.status).toBe(403);
       const text = await expired.text();
