@@ -162,7 +162,7 @@ export class BatchingDriver extends ForwardingDriver {
         // Left open for `BATCH_WAIT_MS`, for the writers about to begin: see `#worthWaiting`.
         batch.commitTimer = setTimeout(() => {
           batch.commitTimer = null;
-          this.#commitLater(batch).catch(() => undefined);
+          this.#commitLater().catch(() => undefined);
         }, BATCH_WAIT_MS);
       } else if (batch.commitTimer === null || !this.#young(batch)) {
         await this.#commit(connection, batch);
@@ -172,10 +172,17 @@ export class BatchingDriver extends ForwardingDriver {
     if (batch) await batch.committed;
   }
 
-  async #commitLater(batch: Batch): Promise<void> {
+  /**
+   * The scheduled COMMIT, made as a caller of the connection like any other. Whatever batch is
+   * open when it gets the connection is committed, not only the one that scheduled it: while it
+   * waited, that batch may have been committed by its limits and a new one left open for the
+   * waiters, this commit among them. Unless others still wait, which then settle it themselves.
+   */
+  async #commitLater(): Promise<void> {
     const connection = await this.acquireConnection();
     try {
-      if (this.#batch === batch) await this.#commit(connection, batch);
+      const batch = this.#batch;
+      if (batch && !this.#keepOpen(batch)) await this.#commit(connection, batch);
     } finally {
       await this.inner.releaseConnection(connection);
     }

@@ -115,6 +115,38 @@ describe('batched SQLite write transactions', () => {
     expect(commits()).toBeGreaterThanOrEqual(3);
   });
 
+  it('commits a batch left open for the scheduled commit itself, once the batch that scheduled it was committed by its age', async () => {
+    const { db, rows } = await fixture();
+    let later: Promise<void>[] = [];
+    // Two transactions in one batch: the second to end schedules the batch's commit (nobody waits).
+    const first = [
+      insertRow(db, 1),
+      db.transaction().execute(async (trx) => {
+        await sql`insert into batch_rows (n) values (2)`.execute(trx);
+        // After this transaction ends, before the scheduled commit: a slow transaction joins the
+        // batch and outlives the scheduled commit's timer, and another waits behind it.
+        setTimeout(() => {
+          later = [
+            db.transaction().execute(async (trx2) => {
+              await sql`insert into batch_rows (n) values (3)`.execute(trx2);
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }),
+            insertRow(db, 4),
+          ];
+        }, 1);
+      }),
+    ];
+    // The slow one ends with the batch over its age and commits it; the one behind it opens a new
+    // batch, which it leaves open for the scheduled commit waiting behind it. That commit must
+    // commit the new batch too, or the last writer waits forever.
+    const settled = Promise.all(first)
+      .then(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      .then(() => Promise.all(later));
+    const outcome = await Promise.race([settled.then(() => 'done'), new Promise((resolve) => setTimeout(() => resolve('stuck'), 3000))]);
+    expect(outcome).toBe('done');
+    expect(rows()).toEqual([1, 2, 3, 4]);
+  });
+
   it('rolls back only the transaction that fails; the others in its batch are committed', async () => {
     const { db, rows } = await fixture();
     await sql`insert into batch_rows (n) values (1000)`.execute(db);
